@@ -1,0 +1,40 @@
+# winback: `make demo` and `make test` work on a fresh machine.
+# The interpreter is found by scripts/find-python.sh (Python >= 3.12); override with PYTHON=...
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= $(shell sh scripts/find-python.sh)
+
+.PHONY: install install-test demo test lint typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "no Python >= 3.12 found" >&2; exit 1; }
+	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(VENV)/bin/winback demo --force
+
+test: install-test
+	$(PY) -m pytest -q
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) benchmarks/design_bench.py
+
+clean:
+	rm -rf $(VENV) winback-demo .pytest_cache .mypy_cache .ruff_cache

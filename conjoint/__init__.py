@@ -1,0 +1,48 @@
+"""Choice-based conjoint: study encoding, experimental designs, diagnostics, simulation, export.
+
+Examples
+--------
+>>> from winback import load_study
+>>> from conjoint import make_design, inspect_design
+>>> study = load_study("study.toml")  # doctest: +SKIP
+>>> design = make_design(study)  # doctest: +SKIP
+>>> inspect_design(design, n_respondents=300)  # doctest: +SKIP
+"""
+
+from conjoint.design import ChoiceDesign, design_from_frame, make_assignments, make_design
+from conjoint.diagnostics import (
+    DesignDiagnostics,
+    inspect_design,
+    street_burgess_efficiency,
+)
+from conjoint.encoding import make_encoding, parameter_names
+from conjoint.export import (
+    read_design_csv,
+    read_qualtrics_design,
+    read_sawtooth_design,
+    write_design_csv,
+    write_qualtrics_design,
+    write_sawtooth_design,
+)
+from conjoint.priors import prior_draws
+from conjoint.simulate import simulate_choices
+
+__all__ = [
+    "ChoiceDesign",
+    "DesignDiagnostics",
+    "design_from_frame",
+    "inspect_design",
+    "make_assignments",
+    "make_design",
+    "make_encoding",
+    "parameter_names",
+    "prior_draws",
+    "read_design_csv",
+    "read_qualtrics_design",
+    "read_sawtooth_design",
+    "simulate_choices",
+    "street_burgess_efficiency",
+    "write_design_csv",
+    "write_qualtrics_design",
+    "write_sawtooth_design",
+]

@@ -1,0 +1,373 @@
+"""Design diagnostics: efficiency, precision, balance, overlap, sample size and a verdict."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from conjoint.constraints import Rules
+from conjoint.design import ChoiceDesign
+from conjoint.encoding import orthonormal_contrasts, parameter_attribute, parameter_names
+from conjoint.information import TaskModel, d_error, log_det
+from conjoint.priors import prior_draws
+
+VERDICTS = ("OK", "Warning", "Unusable")
+
+
+def street_burgess_optimum(n_levels: list[int] | tuple[int, ...], m: int) -> float:
+    """det of the optimal main-effects information matrix C (Street & Burgess 2007, Thm 6.3.1).
+
+    For attribute q with l_q levels in choice sets of size m, S_q is the largest possible number
+    of attribute-q differences summed over the pairs of a choice set.
+    """
+    big_l = math.prod(n_levels)
+    det = 1.0
+    for q in n_levels:
+        if q == 2:
+            s = (m * m - 1) / 4 if m % 2 else m * m / 4
+        elif q <= m:
+            x, y = divmod(m, q)
+            s = (m * m - (q * x * x + 2 * x * y + y)) / 2
+        else:
+            s = m * (m - 1) / 2
+        det *= (2 * s / (m * m * (q - 1) * (big_l / q))) ** (q - 1)
+    return det
+
+
+def street_burgess_information(sets: np.ndarray, n_levels: list[int] | tuple[int, ...]) -> np.ndarray:
+    """Main-effects information matrix C = B Lambda B' of choice sets (null prior).
+
+    ``sets`` has shape (N, m, n_attributes) of level indices; B holds orthonormal contrasts
+    normalised over the full factorial, as in Street & Burgess (2007).
+    """
+    sets = np.asarray(sets)
+    n, m, _ = sets.shape
+    big_l = math.prod(n_levels)
+    blocks = [
+        orthonormal_contrasts(q)[sets[..., a]] / math.sqrt(big_l / q)
+        for a, q in enumerate(n_levels)
+    ]
+    z = np.concatenate(blocks, axis=-1)  # (N, m, p)
+    w = m * np.eye(m) - np.ones((m, m))
+    return np.einsum("sjk,jl,slp->kp", z, w, z) / (m * m * n)
+
+
+def street_burgess_efficiency(sets: np.ndarray, n_levels: list[int] | tuple[int, ...]) -> float:
+    """Street-Burgess D-efficiency (0..1) of choice sets for main effects under a null prior.
+
+    Examples
+    --------
+    >>> foldover = [[[0, 0], [1, 1]], [[0, 1], [1, 0]]]
+    >>> round(street_burgess_efficiency(foldover, [2, 2]), 6)
+    1.0
+    """
+    sets = np.asarray(sets)
+    c = street_burgess_information(sets, n_levels)
+    p = c.shape[0]
+    det = float(np.linalg.det(c))
+    if det <= 0:
+        return 0.0
+    return float((det / street_burgess_optimum(n_levels, sets.shape[1])) ** (1.0 / p))
+
+
+@dataclass(frozen=True, repr=False)
+class DesignDiagnostics:
+    """Result of :func:`inspect_design`: two views, tidy tables and a summary dict."""
+
+    verdict: str
+    reasons: tuple[str, ...]
+    summary: dict[str, Any]
+    standard_errors: pd.DataFrame
+    level_balance: pd.DataFrame
+    overlap: pd.DataFrame
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (``diagnostics.json``)."""
+        return {
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+            **self.summary,
+            "standard_errors": self.standard_errors.to_dict(orient="records"),
+            "level_balance": self.level_balance.to_dict(orient="records"),
+            "overlap": self.overlap.to_dict(orient="records"),
+        }
+
+    def report(self) -> str:
+        """Plain-text report for the terminal and ``diagnostics.txt``."""
+        s = self.summary
+        lines = [
+            f"Design diagnostics: {self.verdict}",
+            *(f"  ! {r}" for r in self.reasons),
+            "",
+            f"  versions x tasks x alternatives: {s['n_versions']} x {s['n_tasks']} "
+            f"({s['n_holdout_tasks']} holdout) x {s['n_alternatives']}"
+            + (" + none" if s["none_option"] else ""),
+            f"  parameters: {s['n_parameters']}",
+            f"  D0-error (null prior): {_fmt(s['d0_error'])}",
+            f"  Dp-error (prior mean): {_fmt(s['dp_error'])}",
+            f"  DB-error ({s['prior']} prior, {s['prior_draws']} draws): {_fmt(s['db_error'])}",
+            f"  A-error (prior mean): {_fmt(s['a_error'])}",
+            f"  Street-Burgess efficiency (main effects, null prior): "
+            f"{_pct(s['sb_efficiency'])} pooled over versions, "
+            f"{_pct(s['sb_efficiency_mean_version'])} mean per version",
+            f"  level balance (min/max count, worst attribute): {s['worst_balance']:.2f}",
+            f"  dominated alternatives: {s['n_dominated']}"
+            + ("" if s["dominance_known"] else " (no preference orders given: not checked)"),
+            f"  Johnson-Orme rule of thumb: at least {s['johnson_orme_n']} respondents",
+            f"  respondents for standard errors <= {s['target_se']}: {s['min_respondents']}",
+            f"  standard errors at {s['n_respondents']} respondents "
+            f"(largest: {s['max_se']:.3f} for {s['max_se_parameter']}):",
+        ]
+        for r in self.standard_errors.itertuples():
+            lines.append(f"    {r.parameter:<32} {r.se:8.4f}")
+        if len(self.overlap):
+            lines.append("  overlap (share of tasks where a level repeats):")
+            for r in self.overlap.itertuples():
+                lines.append(f"    {r.attribute:<32} {r.overlap_share:6.1%}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.report()
+
+
+def _fmt(x: float) -> str:
+    return "inf (not identified)" if not np.isfinite(x) else f"{x:.4g}"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def inspect_design(
+    design: ChoiceDesign,
+    *,
+    n_respondents: int = 300,
+    target_se: float = 0.05,
+    random_seed: int | None = None,
+) -> DesignDiagnostics:
+    """Diagnose a design: efficiency, precision at a sample size, balance, overlap, verdict.
+
+    Parameters
+    ----------
+    design : ChoiceDesign
+    n_respondents : int
+        Planned sample size, for the standard errors and the verdict.
+    target_se : float
+        Wanted standard error of each part-worth (aggregate logit); a linear attribute's slope
+        is judged by its effect between adjacent tested levels. 0.05 is the usual rule (Orme);
+        the none and status-quo constants are reported but not targeted.
+    random_seed : int, optional
+        Seed of the prior draws (default: the design's seed).
+
+    Returns
+    -------
+    DesignDiagnostics
+        ``verdict`` is "OK", "Warning" or "Unusable", with ``reasons`` in words.
+
+    Examples
+    --------
+    >>> diag = inspect_design(design, n_respondents=400)  # doctest: +SKIP
+    >>> diag.verdict  # doctest: +SKIP
+    'OK'
+    """
+    study = design.study
+    rules = Rules.from_study(study)
+    model = TaskModel.from_study(study)
+    est = design.estimation_levels()  # (V, T, J, A)
+    v, t, j, n_attr = est.shape
+    names = parameter_names(study)
+    owners = parameter_attribute(study)
+    k = len(names)
+    seed = design.seed if random_seed is None else random_seed
+    if seed < 0:
+        seed = 1
+
+    def avg_info(beta: np.ndarray) -> np.ndarray:
+        """Per-respondent information averaged over versions: (R, K, K)."""
+        x = model.rows(est.reshape(v * t, j, n_attr))
+        m = model.information(x, beta)  # (V*T, R, K, K)
+        return m.reshape(v, t, *m.shape[1:]).sum(axis=1).mean(axis=0)
+
+    zero = np.zeros((1, k))
+    info0 = avg_info(zero)[0]
+    draws = prior_draws(study, seed=seed)
+    mean = draws.mean(axis=0, keepdims=True) if study.priors.kind != "null" else zero
+    info_p = avg_info(mean)[0]
+    d0 = float(d_error(info0))
+    dp = float(d_error(info_p))
+    db = float(d_error(avg_info(draws)).mean()) if study.priors.kind != "null" else d0
+    identified = np.isfinite(log_det(info_p))
+    if identified:
+        cov1 = np.linalg.inv(info_p)
+        a_err = float(np.trace(cov1) / k)
+        se1 = np.sqrt(np.clip(np.diag(cov1), 0, None))
+    else:
+        a_err = math.inf
+        se1 = np.full(k, math.inf)
+
+    # a linear slope is judged by its effect between adjacent tested levels (mean step), which
+    # is comparable with a part-worth contrast between two levels
+    scale = np.ones(k)
+    for i, owner in enumerate(owners):
+        if owner in study.attribute_names:
+            a = study.attribute(owner)
+            if a.coding == "linear":
+                x = np.asarray(a.levels, dtype=float)
+                scale[i] = (x.max() - x.min()) / (a.n_levels - 1)
+    se_n = se1 / math.sqrt(n_respondents)
+    with np.errstate(invalid="ignore", over="ignore"):
+        need = np.ceil((se1 * scale / target_se) ** 2)
+    # the rule is about part-worths; the none / status-quo constants are reported, not targeted
+    is_pw = np.array([o in study.attribute_names for o in owners])
+    min_resp = int(np.max(need[is_pw])) if identified else -1
+    se_table = pd.DataFrame(
+        {
+            "parameter": names,
+            "se": se_n,
+            "se_one_respondent": se1,
+            "respondents_for_target": need if identified else np.full(k, np.nan),
+        }
+    )
+
+    # Street-Burgess efficiency: designed alternatives only, every attribute categorical
+    n_levels = [a.n_levels for a in study.attributes]
+    sets_all = est.reshape(v * t, j, n_attr)
+    sb_pooled = street_burgess_efficiency(sets_all, n_levels)
+    sb_versions = [street_burgess_efficiency(est[i], n_levels) for i in range(v)]
+
+    # level balance and overlap over estimation tasks
+    bal_rows, ov_rows = [], []
+    worst = 1.0
+    never: list[str] = []
+    for a, attr in enumerate(study.attributes):
+        counts = np.bincount(est[..., a].ravel(), minlength=attr.n_levels)
+        total = counts.sum()
+        for lv, c in zip(attr.level_labels(), counts, strict=True):
+            bal_rows.append({"attribute": attr.name, "level": lv, "count": int(c),
+                             "share": float(c / total)})
+            if c == 0:
+                never.append(f"{attr.name} = {lv}")
+        worst = min(worst, float(counts.min() / counts.max()) if counts.max() else 0.0)
+        col = est[..., a].reshape(-1, j)
+        repeats = np.array([len(np.unique(r)) < j for r in col])
+        ov_rows.append({"attribute": attr.name, "overlap_share": float(repeats.mean()),
+                        "forced": attr.n_levels < j})
+    n_dom = 0
+    if rules.has_order:
+        n_dom = sum(rules.n_dominated(task) for task in sets_all)
+    n_prohibited = int((~rules.allowed(design.levels)).sum())
+    n_dup = sum(
+        len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr)
+    )
+
+    max_levels = max(n_levels)
+    jo = math.ceil(500 * max_levels / (t * j))
+
+    reasons: list[str] = []
+    notes: list[str] = []
+    verdict = "OK"
+    if not np.isfinite(d0):
+        verdict = "Unusable"
+        reasons.append(
+            "the parameters are not all identified (the information matrix is singular): some "
+            "levels never vary within tasks or are confounded; add tasks or versions."
+        )
+    if never:
+        verdict = "Unusable"
+        reasons.append(f"levels never shown: {', '.join(never)}.")
+    if n_prohibited:
+        verdict = "Unusable"
+        reasons.append(f"{n_prohibited} alternatives show a prohibited combination of levels.")
+    if n_dup:
+        verdict = "Unusable"
+        reasons.append(f"{n_dup} tasks show the same profile twice.")
+    if verdict != "Unusable":
+        sb_floor = 0.80 if study.prohibitions else 0.90
+        if sb_pooled < sb_floor:
+            verdict = "Warning"
+            reasons.append(
+                f"Street-Burgess efficiency {sb_pooled:.1%} is below {sb_floor:.0%}: a "
+                "d_efficient or balanced_overlap design would give more information per task."
+            )
+        if worst < 0.5:
+            verdict = "Warning"
+            reasons.append(
+                f"levels are unevenly shown (least/most used = {worst:.2f}); see level_balance."
+            )
+        if n_dom:
+            verdict = "Warning"
+            reasons.append(
+                f"{n_dom} dominated alternatives (a clearly worse concept wastes a choice); "
+                "set no_dominated = true in [design]."
+            )
+        if min_resp > n_respondents:
+            verdict = "Warning"
+            reasons.append(
+                f"{n_respondents} respondents give part-worth standard errors up to "
+                f"{float(np.max((se_n * scale)[is_pw])):.3f} (target {target_se}); about "
+                f"{min_resp} are needed."
+            )
+        if jo > n_respondents:
+            verdict = "Warning"
+            reasons.append(
+                f"the Johnson-Orme rule of thumb asks for at least {jo} respondents "
+                f"(planned: {n_respondents})."
+            )
+    if study.prohibitions:
+        notes.append(
+            "prohibitions make 100% Street-Burgess efficiency unattainable; compare designs "
+            "by D-error."
+        )
+    if study.has_none or study.status_quo is not None:
+        notes.append(
+            "Street-Burgess efficiency counts the designed alternatives only; D-, DB- and "
+            "A-errors and standard errors include the none/status-quo constants."
+        )
+    imax = int(np.argmax(np.where(is_pw, se_n * scale, -np.inf))) if identified else 0
+    summary: dict[str, Any] = {
+        "method": design.method,
+        "n_versions": v,
+        "n_tasks": design.n_tasks,
+        "n_holdout_tasks": design.n_holdouts,
+        "n_alternatives": j,
+        "none_option": study.none_option,
+        "dual_response_none": study.dual_response_none,
+        "n_parameters": k,
+        "parameters": names,
+        "prior": study.priors.kind,
+        "prior_draws": int(draws.shape[0]),
+        "d0_error": d0,
+        "dp_error": dp,
+        "db_error": db,
+        "a_error": a_err,
+        "sb_efficiency": sb_pooled,
+        "sb_efficiency_mean_version": float(np.mean(sb_versions)),
+        "sb_efficiency_by_version": sb_versions,
+        "worst_balance": worst,
+        "n_dominated": int(n_dom),
+        "dominance_known": rules.has_order,
+        "n_prohibited_shown": n_prohibited,
+        "johnson_orme_n": jo,
+        "target_se": target_se,
+        "min_respondents": min_resp,
+        "n_respondents": n_respondents,
+        "max_se": float(se_n[imax] * scale[imax]),
+        "max_se_parameter": names[imax],
+        "search": dict(design.search),
+    }
+    return DesignDiagnostics(
+        verdict=verdict,
+        reasons=tuple(reasons),
+        summary=summary,
+        standard_errors=se_table,
+        level_balance=pd.DataFrame(bal_rows),
+        overlap=pd.DataFrame(ov_rows),
+        notes=tuple(notes),
+    )

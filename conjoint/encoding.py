@@ -1,0 +1,161 @@
+"""The one place where levels become model columns.
+
+Reference levels are decided here and only here: the first level listed in the study file is the
+reference of a part-worth attribute (its column is omitted under dummy coding, it is coded -1 under
+effects coding). A linear attribute contributes one column holding the level's value. A none
+alternative has its own constant ``none``; a status-quo alternative its constant ``status_quo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from winback.study import Attribute, Study, format_level
+
+Coding = Literal["dummy", "effects"]
+
+
+def parameter_names(study: Study, *, include_constants: bool = True) -> list[str]:
+    """Names of the MNL parameters in canonical order.
+
+    ``attribute[level]`` for each non-reference level of a part-worth attribute, ``attribute``
+    for a linear attribute, then ``none`` and ``status_quo`` when the study has them.
+
+    Examples
+    --------
+    >>> parameter_names(study)  # doctest: +SKIP
+    ['plan[Standard]', 'plan[Premium]', 'price', 'none']
+    """
+    names: list[str] = []
+    for a in study.attributes:
+        if a.coding == "linear":
+            names.append(a.name)
+        else:
+            names.extend(f"{a.name}[{format_level(v)}]" for v in a.levels[1:])
+    if include_constants:
+        if study.has_none:
+            names.append("none")
+        if study.status_quo is not None:
+            names.append("status_quo")
+    return names
+
+
+def parameter_attribute(study: Study) -> list[str]:
+    """The attribute (or constant) each parameter belongs to, aligned with parameter_names."""
+    out: list[str] = []
+    for a in study.attributes:
+        out.extend([a.name] * (1 if a.coding == "linear" else a.n_levels - 1))
+    if study.has_none:
+        out.append("none")
+    if study.status_quo is not None:
+        out.append("status_quo")
+    return out
+
+
+def _attribute_table(a: Attribute, coding: Coding) -> np.ndarray:
+    """(n_levels, n_columns) contribution of each level to this attribute's columns."""
+    if a.coding == "linear":
+        return np.asarray(a.levels, dtype=float).reshape(-1, 1)
+    n = a.n_levels
+    table = np.zeros((n, n - 1))
+    table[1:, :] = np.eye(n - 1)
+    if coding == "effects":
+        table[0, :] = -1.0
+    return table
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Level-index -> design-matrix map for one study.
+
+    ``tables[a]`` has shape (n_levels[a], n_parameters) and holds the columns of attribute ``a``
+    (zeros elsewhere), so a profile's row is the sum of its levels' rows.
+    """
+
+    names: tuple[str, ...]
+    tables: tuple[np.ndarray, ...]
+    none_index: int | None
+    sq_index: int | None
+    coding: Coding
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.names)
+
+    def encode(self, levels: np.ndarray) -> np.ndarray:
+        """Rows for profiles given as level indices, shape (..., n_attributes) -> (..., K)."""
+        levels = np.asarray(levels)
+        out = np.zeros((*levels.shape[:-1], self.n_parameters))
+        for a, table in enumerate(self.tables):
+            out += table[levels[..., a]]
+        return out
+
+    def none_row(self) -> np.ndarray:
+        row = np.zeros(self.n_parameters)
+        if self.none_index is not None:
+            row[self.none_index] = 1.0
+        return row
+
+
+def make_encoding(study: Study, coding: Coding = "dummy") -> Encoding:
+    """Build the :class:`Encoding` of a study (dummy coding by default)."""
+    names = parameter_names(study)
+    k = len(names)
+    tables = []
+    col = 0
+    for a in study.attributes:
+        t = _attribute_table(a, coding)
+        full = np.zeros((a.n_levels, k))
+        full[:, col : col + t.shape[1]] = t
+        col += t.shape[1]
+        tables.append(full)
+    none_index = names.index("none") if "none" in names else None
+    sq_index = names.index("status_quo") if "status_quo" in names else None
+    return Encoding(tuple(names), tuple(tables), none_index, sq_index, coding)
+
+
+def orthonormal_contrasts(n: int) -> np.ndarray:
+    """(n, n-1) matrix whose columns are orthonormal and orthogonal to the ones vector."""
+    # QR of [1 | I] gives an orthonormal basis whose first column spans the ones vector.
+    m = np.column_stack([np.ones(n), np.eye(n)[:, : n - 1]])
+    q, _ = np.linalg.qr(m)
+    return q[:, 1:n]
+
+
+def partworth_study(study: Study) -> Study:
+    """A copy of the study with every attribute part-worth coded (for design search)."""
+    from dataclasses import replace
+
+    attrs = tuple(replace(a, coding="partworth") for a in study.attributes)
+    return replace(study, attributes=attrs)
+
+
+def linear_to_partworth(study: Study) -> np.ndarray:
+    """Matrix T mapping the study's parameters to those of :func:`partworth_study`.
+
+    A linear slope b becomes part-worths b * (x_l - x_ref) for each non-reference level l, so
+    prior draws stated as slopes carry over exactly.
+    """
+    src = parameter_names(study)
+    dst = parameter_names(partworth_study(study))
+    t = np.zeros((len(dst), len(src)))
+    i = j = 0
+    for a in study.attributes:
+        if a.coding == "linear":
+            x = np.asarray(a.levels, dtype=float)
+            t[i : i + a.n_levels - 1, j] = x[1:] - x[0]
+            i += a.n_levels - 1
+            j += 1
+        else:
+            for _ in range(a.n_levels - 1):
+                t[i, j] = 1.0
+                i += 1
+                j += 1
+    while j < len(src):  # constants
+        t[i, j] = 1.0
+        i += 1
+        j += 1
+    return t

@@ -1,0 +1,1 @@
+"""The leadership workbook, plots and notebooks (issue 6): ``write_workbook``."""

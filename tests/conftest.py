@@ -1,0 +1,96 @@
+"""Shared fixtures: small studies written as users would write them."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from winback.study import Study, parse_study
+
+BENCH_STUDY = """
+[study]
+name = "benchmark 4x3x3x3x2"
+
+[[attributes]]
+name = "a"
+levels = ["a1", "a2", "a3", "a4"]
+
+[[attributes]]
+name = "b"
+levels = ["b1", "b2", "b3"]
+
+[[attributes]]
+name = "c"
+levels = ["c1", "c2", "c3"]
+
+[[attributes]]
+name = "d"
+levels = ["d1", "d2", "d3"]
+
+[[attributes]]
+name = "e"
+levels = ["e1", "e2"]
+
+[design]
+method = "d_efficient"
+alternatives = 3
+tasks = 12
+versions = 1
+seed = 1
+"""
+
+SMALL_STUDY = """
+[study]
+name = "Broadband win-back, wave 1"
+none_option = true
+
+[[attributes]]
+name = "plan"
+levels = ["Basic", "Standard", "Premium"]
+
+[[attributes]]
+name = "speed"
+levels = ["100 Mbps", "500 Mbps", "1 Gbps"]
+preference = "increasing"
+
+[[attributes]]
+name = "support"
+levels = ["Standard", "Priority"]
+preference = "increasing"
+
+[[attributes]]
+name = "price"
+levels = [30.0, 40.0, 50.0, 60.0]
+coding = "linear"
+
+[design]
+method = "d_efficient"
+alternatives = 3
+tasks = 8
+versions = 2
+seed = 7
+starts = 2
+
+[costs]
+base = 12.0
+plan = { Standard = 6.0, Premium = 14.0 }
+"""
+
+
+def make_study(text: str, **design: object) -> Study:
+    """Parse a study text, overriding [design] keys given as keyword arguments."""
+    study = parse_study(textwrap.dedent(text))
+    if design:
+        study = study.replace_design(**design)
+    return study
+
+
+@pytest.fixture
+def bench_study() -> Study:
+    return make_study(BENCH_STUDY)
+
+
+@pytest.fixture
+def small_study() -> Study:
+    return make_study(SMALL_STUDY)

@@ -1,0 +1,122 @@
+"""The ``winback`` command as a user runs it: design, inspect, demo, errors, no overwrites."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import BENCH_STUDY, SMALL_STUDY
+from winback.cli import main
+
+
+def _winback_exe() -> list[str]:
+    exe = Path(sys.executable).parent / "winback"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "winback.cli"]
+
+
+@pytest.fixture
+def study_file(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(SMALL_STUDY)
+    return path
+
+
+def test_design_command_writes_every_file(tmp_path, study_file, capsys):
+    out = tmp_path / "design"
+    assert main(["design", str(study_file), "--out", str(out), "--assign", "12"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "design.csv", "design_sawtooth.csv", "design_qualtrics.csv", "diagnostics.json",
+        "diagnostics.txt", "level_balance.csv", "study.toml", "assignments.csv",
+    }
+    printed = capsys.readouterr().out
+    assert "Design diagnostics:" in printed and "Street-Burgess" in printed
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert diag["verdict"] in ("OK", "Warning", "Unusable")
+    assert {"d0_error", "db_error", "a_error", "sb_efficiency", "min_respondents",
+            "johnson_orme_n"} <= set(diag)
+    design = pd.read_csv(out / "design.csv")
+    assert len(design) == 2 * 8 * 3
+    assert (out / "study.toml").read_text() == SMALL_STUDY
+
+
+def test_design_refuses_to_overwrite_without_force(tmp_path, study_file, capsys):
+    out = tmp_path / "design"
+    assert main(["design", str(study_file), "--out", str(out), "--method", "random"]) == 0
+    before = (out / "design.csv").read_bytes()
+    assert main(["design", str(study_file), "--out", str(out), "--seed", "99"]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to overwrite" in err and "--force" in err
+    assert (out / "design.csv").read_bytes() == before
+    assert main(["design", str(study_file), "--out", str(out), "--seed", "99", "--force",
+                 "--method", "random"]) == 0
+    assert (out / "design.csv").read_bytes() != before
+
+
+def test_bad_study_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "study.toml"
+    bad.write_text(SMALL_STUDY.replace('method = "d_efficient"', 'method = "d_eficient"'))
+    assert main(["design", str(bad), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "study.toml" in err and "d_eficient" in err and "Did you mean 'd_efficient'" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_inspect_reads_every_format(tmp_path, study_file, capsys):
+    out = tmp_path / "design"
+    main(["design", str(study_file), "--out", str(out), "--method", "balanced_overlap"])
+    capsys.readouterr()
+    assert main(["inspect", str(study_file), str(out), "--json", str(tmp_path / "d.json")]) == 0
+    first = capsys.readouterr().out
+    assert "Design diagnostics:" in first
+    for fmt, name in (("sawtooth", "design_sawtooth.csv"), ("qualtrics", "design_qualtrics.csv")):
+        assert main(["inspect", str(study_file), str(out / name), "--format", fmt]) == 0
+    d = json.loads((tmp_path / "d.json").read_text())
+    assert d["n_versions"] == 2
+
+
+def test_inspect_strict_exit_code_on_a_poor_design(tmp_path, study_file):
+    out = tmp_path / "design"
+    main(["design", str(study_file), "--out", str(out), "--method", "random", "--versions", "1"])
+    code = main(["inspect", str(study_file), str(out), "--respondents", "20", "--strict"])
+    assert code == 3
+
+
+def test_console_script_design_and_demo(tmp_path):
+    """Through the installed ``winback`` executable, as from a shell."""
+    study = tmp_path / "bench.toml"
+    study.write_text(BENCH_STUDY)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    r = subprocess.run([*_winback_exe(), "design", str(study), "--out", str(tmp_path / "d")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    diag = json.loads((tmp_path / "d" / "diagnostics.json").read_text())
+    assert diag["sb_efficiency"] >= 0.98, f"winback design: SB efficiency {diag['sb_efficiency']}"
+
+    demo = tmp_path / "demo"
+    r = subprocess.run([*_winback_exe(), "demo", "--out", str(demo)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (demo / "study.toml").exists() and (demo / "design" / "design.csv").exists()
+    r2 = subprocess.run([*_winback_exe(), "demo", "--out", str(demo)],
+                        capture_output=True, text=True, env=env, timeout=600)
+    assert r2.returncode == 1 and "refusing to overwrite" in r2.stderr
+    r3 = subprocess.run([*_winback_exe(), "--version"], capture_output=True, text=True, env=env)
+    assert r3.stdout.startswith("winback ")
+    shutil.rmtree(demo)
+
+
+def test_usage_errors_exit_2(tmp_path, study_file):
+    with pytest.raises(SystemExit) as e:
+        main(["design", str(study_file), "--out", str(tmp_path), "--versions", "0"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["design", str(study_file), "--out", str(tmp_path), "--method", "fancy"])
+    assert e.value.code == 2

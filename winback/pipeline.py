@@ -1,0 +1,104 @@
+"""The pipeline that chains the stages; the command line and notebooks both call these."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from conjoint.design import ChoiceDesign, make_assignments, make_design
+from conjoint.diagnostics import DesignDiagnostics, inspect_design
+from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
+from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
+from winback.study import Study
+
+log = logging.getLogger("winback")
+
+DESIGN_FILES = (
+    "design.csv",
+    "design_sawtooth.csv",
+    "design_qualtrics.csv",
+    "diagnostics.json",
+    "diagnostics.txt",
+    "level_balance.csv",
+)
+
+
+@dataclass(frozen=True)
+class DesignRun:
+    design: ChoiceDesign
+    diagnostics: DesignDiagnostics
+    out: Path
+    files: tuple[Path, ...]
+
+
+def run_design(
+    study: Study,
+    out: str | Path,
+    *,
+    force: bool = False,
+    method: str | None = None,
+    versions: int | None = None,
+    random_seed: int | None = None,
+    max_seconds: float | None = None,
+    n_respondents: int = 300,
+    target_se: float = 0.05,
+    assign: int | None = None,
+    progress: bool = False,
+    study_text: str | None = None,
+) -> DesignRun:
+    """Make a design, diagnose it and write every design file into ``out``.
+
+    Files: ``design.csv`` (winback's long format), ``design_sawtooth.csv``,
+    ``design_qualtrics.csv``, ``diagnostics.json``, ``diagnostics.txt``, ``level_balance.csv``,
+    ``study.toml`` (the study used, when its text is known) and, with ``assign``,
+    ``assignments.csv`` (versions and shuffled display order per respondent). Refuses to
+    overwrite earlier files unless ``force``.
+    """
+    out = Path(out)
+    names = list(DESIGN_FILES) + (["study.toml"] if study_text is not None else []) + (
+        ["assignments.csv"] if assign else []
+    )
+    targets = [out / n for n in names]
+    check_outputs_free(targets, force)
+    design = make_design(
+        study, method=method, versions=versions, random_seed=random_seed,
+        max_seconds=max_seconds, progress=progress,
+    )
+    diag = inspect_design(design, n_respondents=n_respondents, target_se=target_se)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [
+        write_design_csv(design, out / "design.csv"),
+        write_sawtooth_design(design, out / "design_sawtooth.csv"),
+        write_qualtrics_design(design, out / "design_qualtrics.csv"),
+    ]
+    write_json(diag.to_dict(), out / "diagnostics.json")
+    atomic_write_text(out / "diagnostics.txt", diag.report() + "\n")
+    write_csv(diag.level_balance, out / "level_balance.csv")
+    files += [out / "diagnostics.json", out / "diagnostics.txt", out / "level_balance.csv"]
+    if study_text is not None:
+        atomic_write_text(out / "study.toml", study_text)
+        files.append(out / "study.toml")
+    if assign:
+        write_csv(make_assignments(design, assign), out / "assignments.csv")
+        files.append(out / "assignments.csv")
+    return DesignRun(design, diag, out, tuple(files))
+
+
+def run_demo(out: str | Path = "winback-demo", *, force: bool = False,
+             progress: bool = False) -> DesignRun:
+    """The whole pipeline on the embedded example study (so far: study, design, diagnostics)."""
+    from winback.example import example_study_text, make_example_study
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            check_outputs_free([out], force=False)
+        log.info("replacing the earlier demo in %s (--force)", out)
+        shutil.rmtree(out)
+    study = make_example_study().study
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "study.toml", example_study_text())
+    log.info("wrote the example study to %s", out / "study.toml")
+    return run_design(study, out / "design", force=True, n_respondents=500, progress=progress)
