@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell sh scripts/find-python.sh)
 
-.PHONY: install install-test demo test lint typecheck bench clean
+.PHONY: install install-test demo test lint bench bench-peer clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.12 found" >&2; exit 1; }
@@ -26,6 +26,8 @@ demo: install
 	$(VENV)/bin/winback demo --force
 
 test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: install-test
@@ -36,5 +38,10 @@ lint: install-test
 bench: install
 	$(PY) benchmarks/design_bench.py
 
+# the peer design tool (PyPI choicedesign) in its own environment, for benchmarks only
+bench-peer:
+	@if [ ! -x .venv-peer/bin/python ]; then "$(PYTHON)" -m venv .venv-peer; fi
+	.venv-peer/bin/python -m pip install --quiet choicedesign
+
 clean:
-	rm -rf $(VENV) winback-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer winback-demo .pytest_cache .mypy_cache .ruff_cache

@@ -40,11 +40,17 @@ class Rules:
                 entry.append((a, m))
             masks.append(tuple(entry))
         ranks: list[np.ndarray | None] = []
-        for a in study.attributes:
-            if a.preference == "increasing":
-                ranks.append(np.arange(a.n_levels))
-            elif a.preference == "decreasing":
-                ranks.append(np.arange(a.n_levels)[::-1].copy())
+        for attr in study.attributes:
+            # numeric levels are ordered by value, text levels by the order listed
+            base = (
+                np.argsort(np.argsort(np.asarray(attr.levels, dtype=float)))
+                if attr.numeric
+                else np.arange(attr.n_levels)
+            )
+            if attr.preference == "increasing":
+                ranks.append(base)
+            elif attr.preference == "decreasing":
+                ranks.append(base.max() - base)
             else:
                 ranks.append(None)
         return cls(
@@ -71,8 +77,9 @@ class Rules:
         """Allowed profiles: the full factorial when small enough, else a large random sample."""
         total = math.prod(self.n_levels)
         if total <= FULL_FACTORIAL_LIMIT:
-            grid = np.array(list(itertools.product(*(range(n) for n in self.n_levels))),
-                            dtype=np.int16)
+            grid = np.array(
+                list(itertools.product(*(range(n) for n in self.n_levels))), dtype=np.int16
+            )
         else:
             rng = rng or np.random.default_rng(0)
             grid = np.column_stack(

@@ -94,7 +94,9 @@ class ChoiceDesign:
         for a, attr in enumerate(self.study.attributes):
             values = np.asarray(attr.levels, dtype=object)[flat[:, a]]
             data[attr.name] = values.astype(float) if attr.numeric else values.astype(str)
-        data["holdout"] = np.repeat(self.holdout.astype(int)[None, :, None], v, 0).repeat(j, 2).ravel()
+        data["holdout"] = (
+            np.repeat(self.holdout.astype(int)[None, :, None], v, 0).repeat(j, 2).ravel()
+        )
         return pd.DataFrame(data)
 
     def __repr__(self) -> str:
@@ -102,12 +104,14 @@ class ChoiceDesign:
         lines = [
             f"ChoiceDesign '{s.name}': {self.method}, {self.n_versions} version(s) x "
             f"{self.n_tasks} tasks ({self.n_holdouts} holdout) x {self.n_alternatives} "
-            f"alternatives" + (" + none" if s.none_option else "")
+            f"alternatives"
+            + (" + none" if s.none_option else "")
             + (" (dual-response none)" if s.dual_response_none else "")
             + (" + status quo" if s.status_quo is not None else ""),
-            f"  attributes: "
-            + "; ".join(f"{a.name} ({a.n_levels}, ref {format_level(a.reference)})"
-                        for a in s.attributes),
+            "  attributes: "
+            + "; ".join(
+                f"{a.name} ({a.n_levels}, ref {format_level(a.reference)})" for a in s.attributes
+            ),
             f"  seed {self.seed}",
         ]
         if "db_error" in self.search:
@@ -180,8 +184,8 @@ def make_design(
     if study.design.no_dominated and not rules.has_order:
         raise DesignError(
             "[design] no_dominated = true, but no attribute has a preference order; set "
-            "preference = \"increasing\" or \"decreasing\" on the attributes where more is better "
-            "or worse (the price attribute defaults to \"decreasing\")."
+            'preference = "increasing" or "decreasing" on the attributes where more is better '
+            'or worse (the price attribute defaults to "decreasing").'
         )
     for h in study.holdouts:
         task = np.asarray(h.alternatives)
@@ -220,8 +224,16 @@ def make_design(
                 remaining = budget - (time.perf_counter() - t0)
                 per_version = max(remaining / (n_versions - v), 1e-3)
                 res = d_efficient_version(
-                    model, beta, rules, cands, d.tasks, d.alternatives, rng,
-                    algorithm=d.algorithm, starts=d.starts, seconds=per_version,
+                    model,
+                    beta,
+                    rules,
+                    cands,
+                    d.tasks,
+                    d.alternatives,
+                    rng,
+                    algorithm=d.algorithm,
+                    starts=d.starts,
+                    seconds=per_version,
                     on_start=lambda: bar.update(1),
                 )
                 out[v] = res.version
@@ -231,7 +243,9 @@ def make_design(
             if stopped:
                 log.warning(
                     "design search stopped by its time budget (%.1f s); starts run: %d of %d",
-                    budget, starts_run, d.starts * n_versions,
+                    budget,
+                    starts_run,
+                    d.starts * n_versions,
                 )
             search.update(
                 algorithm=d.algorithm,

@@ -38,7 +38,9 @@ def street_burgess_optimum(n_levels: list[int] | tuple[int, ...], m: int) -> flo
     return det
 
 
-def street_burgess_information(sets: np.ndarray, n_levels: list[int] | tuple[int, ...]) -> np.ndarray:
+def street_burgess_information(
+    sets: np.ndarray, n_levels: list[int] | tuple[int, ...]
+) -> np.ndarray:
     """Main-effects information matrix C = B Lambda B' of choice sets (null prior).
 
     ``sets`` has shape (N, m, n_attributes) of level indices; B holds orthonormal contrasts
@@ -246,26 +248,30 @@ def inspect_design(
     bal_rows, ov_rows = [], []
     worst = 1.0
     never: list[str] = []
-    for a, attr in enumerate(study.attributes):
-        counts = np.bincount(est[..., a].ravel(), minlength=attr.n_levels)
+    for ai, attr in enumerate(study.attributes):
+        counts = np.bincount(est[..., ai].ravel(), minlength=attr.n_levels)
         total = counts.sum()
         for lv, c in zip(attr.level_labels(), counts, strict=True):
-            bal_rows.append({"attribute": attr.name, "level": lv, "count": int(c),
-                             "share": float(c / total)})
+            bal_rows.append(
+                {"attribute": attr.name, "level": lv, "count": int(c), "share": float(c / total)}
+            )
             if c == 0:
                 never.append(f"{attr.name} = {lv}")
         worst = min(worst, float(counts.min() / counts.max()) if counts.max() else 0.0)
-        col = est[..., a].reshape(-1, j)
+        col = est[..., ai].reshape(-1, j)
         repeats = np.array([len(np.unique(r)) < j for r in col])
-        ov_rows.append({"attribute": attr.name, "overlap_share": float(repeats.mean()),
-                        "forced": attr.n_levels < j})
+        ov_rows.append(
+            {
+                "attribute": attr.name,
+                "overlap_share": float(repeats.mean()),
+                "forced": attr.n_levels < j,
+            }
+        )
     n_dom = 0
     if rules.has_order:
         n_dom = sum(rules.n_dominated(task) for task in sets_all)
     n_prohibited = int((~rules.allowed(design.levels)).sum())
-    n_dup = sum(
-        len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr)
-    )
+    n_dup = sum(len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr))
 
     max_levels = max(n_levels)
     jo = math.ceil(500 * max_levels / (t * j))

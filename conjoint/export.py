@@ -86,8 +86,9 @@ def read_sawtooth_design(path: str | Path, study: Study) -> ChoiceDesign:
     df = df.rename(columns=renamed)
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise DesignError(f"{path}: missing Sawtooth column(s) {', '.join(missing)}; expected "
-                          f"{', '.join(cols)}.")
+        raise DesignError(
+            f"{path}: missing Sawtooth column(s) {', '.join(missing)}; expected {', '.join(cols)}."
+        )
     try:
         num = df[cols].astype(int)
     except ValueError:
@@ -150,8 +151,7 @@ def read_qualtrics_design(path: str | Path, study: Study) -> ChoiceDesign:
     missing = [c for c in base if c not in df.columns]
     if missing:
         raise DesignError(f"{path}: missing Qualtrics column(s) {', '.join(missing)}.")
-    out = pd.DataFrame({"version": df["question_set"], "task": df["question"],
-                        "alt": df["choice"]})
+    out = pd.DataFrame({"version": df["question_set"], "task": df["question"], "alt": df["choice"]})
     for attr in study.attributes:
         col = attr.display if attr.display in df.columns else attr.name
         if col not in df.columns:

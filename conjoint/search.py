@@ -90,7 +90,7 @@ def greedy_version(
     for t in range(n_tasks):
         task_count = np.zeros(total)
         chosen: list[np.ndarray] = []
-        for j in range(n_alts):
+        for _ in range(n_alts):
             cost = (overlap_weight * task_count[flat] + version_count[flat] * inv_levels[flat]).sum(
                 axis=1
             )
@@ -176,7 +176,9 @@ def coordinate_exchange(
                     trial = info[None] - task_info[s][None] + m
                     errs = _objective(trial)
                     b = int(np.argmin(errs))
-                    if errs[b] < cur * (1 - 1e-10) or (not np.isfinite(cur) and np.isfinite(errs[b])):
+                    if errs[b] < cur * (1 - 1e-10) or (
+                        not np.isfinite(cur) and np.isfinite(errs[b])
+                    ):
                         design[s] = ct[b]
                         info = trial[b]
                         task_info[s] = m[b]

@@ -159,8 +159,11 @@ def simulate_choices(
         extra = []
         if sq is not None:
             extra.append(
-                np.full((n, nt, 1), attr.levels[sq.levels[a]] if sq.levels is not None else None,
-                        dtype=object)
+                np.full(
+                    (n, nt, 1),
+                    attr.levels[sq.levels[a]] if sq.levels is not None else None,
+                    dtype=object,
+                )
             )
         if study.none_option:
             extra.append(np.full((n, nt, 1), None, dtype=object))
@@ -170,12 +173,14 @@ def simulate_choices(
         )
     data["chosen"] = chosen
     if would_buy is not None:
-        wb = np.where(chosen == 1, np.repeat(would_buy.ravel(), n_alt), -1)
-        data["would_buy"] = pd.array(np.where(wb < 0, None, wb), dtype="Int64")
+        wb = pd.array(np.repeat(would_buy.ravel(), n_alt), dtype="Int64")
+        wb[chosen == 0] = pd.NA
+        data["would_buy"] = wb
     data["holdout"] = np.tile(np.repeat(design.holdout.astype(int), n_alt), n)
     responses = pd.DataFrame(data)
     if return_part_worths:
-        truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"),
-                             columns=parameter_names(study))
+        truth = pd.DataFrame(
+            betas, index=pd.Index(ids, name="respondent_id"), columns=parameter_names(study)
+        )
         return responses, truth
     return responses

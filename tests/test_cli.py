@@ -33,15 +33,27 @@ def test_design_command_writes_every_file(tmp_path, study_file, capsys):
     assert main(["design", str(study_file), "--out", str(out), "--assign", "12"]) == 0
     names = {p.name for p in out.iterdir()}
     assert names == {
-        "design.csv", "design_sawtooth.csv", "design_qualtrics.csv", "diagnostics.json",
-        "diagnostics.txt", "level_balance.csv", "study.toml", "assignments.csv",
+        "design.csv",
+        "design_sawtooth.csv",
+        "design_qualtrics.csv",
+        "diagnostics.json",
+        "diagnostics.txt",
+        "level_balance.csv",
+        "study.toml",
+        "assignments.csv",
     }
     printed = capsys.readouterr().out
     assert "Design diagnostics:" in printed and "Street-Burgess" in printed
     diag = json.loads((out / "diagnostics.json").read_text())
     assert diag["verdict"] in ("OK", "Warning", "Unusable")
-    assert {"d0_error", "db_error", "a_error", "sb_efficiency", "min_respondents",
-            "johnson_orme_n"} <= set(diag)
+    assert {
+        "d0_error",
+        "db_error",
+        "a_error",
+        "sb_efficiency",
+        "min_respondents",
+        "johnson_orme_n",
+    } <= set(diag)
     design = pd.read_csv(out / "design.csv")
     assert len(design) == 2 * 8 * 3
     assert (out / "study.toml").read_text() == SMALL_STUDY
@@ -55,8 +67,22 @@ def test_design_refuses_to_overwrite_without_force(tmp_path, study_file, capsys)
     err = capsys.readouterr().err
     assert "refusing to overwrite" in err and "--force" in err
     assert (out / "design.csv").read_bytes() == before
-    assert main(["design", str(study_file), "--out", str(out), "--seed", "99", "--force",
-                 "--method", "random"]) == 0
+    assert (
+        main(
+            [
+                "design",
+                str(study_file),
+                "--out",
+                str(out),
+                "--seed",
+                "99",
+                "--force",
+                "--method",
+                "random",
+            ]
+        )
+        == 0
+    )
     assert (out / "design.csv").read_bytes() != before
 
 
@@ -94,19 +120,34 @@ def test_console_script_design_and_demo(tmp_path):
     study = tmp_path / "bench.toml"
     study.write_text(BENCH_STUDY)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    r = subprocess.run([*_winback_exe(), "design", str(study), "--out", str(tmp_path / "d")],
-                       capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run(
+        [*_winback_exe(), "design", str(study), "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     diag = json.loads((tmp_path / "d" / "diagnostics.json").read_text())
     assert diag["sb_efficiency"] >= 0.98, f"winback design: SB efficiency {diag['sb_efficiency']}"
 
     demo = tmp_path / "demo"
-    r = subprocess.run([*_winback_exe(), "demo", "--out", str(demo)],
-                       capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [*_winback_exe(), "demo", "--out", str(demo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert (demo / "study.toml").exists() and (demo / "design" / "design.csv").exists()
-    r2 = subprocess.run([*_winback_exe(), "demo", "--out", str(demo)],
-                        capture_output=True, text=True, env=env, timeout=600)
+    r2 = subprocess.run(
+        [*_winback_exe(), "demo", "--out", str(demo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r2.returncode == 1 and "refusing to overwrite" in r2.stderr
     r3 = subprocess.run([*_winback_exe(), "--version"], capture_output=True, text=True, env=env)
     assert r3.stdout.startswith("winback ")

@@ -74,9 +74,7 @@ def test_balanced_overlap_30_versions_pooled_99_percent(bench_study):
     eff = street_burgess_efficiency(pooled, [4, 3, 3, 3, 2])
     assert eff >= 0.99, f"balanced overlap, 30 versions pooled: {eff:.4f} < 0.99"
     # modest overlap: some tasks repeat a level of an attribute that has enough levels not to
-    overlap = [
-        np.mean([len(set(t[:, a])) < 3 for t in pooled]) for a in range(4)
-    ]
+    overlap = [np.mean([len(set(t[:, a])) < 3 for t in pooled]) for a in range(4)]
     assert max(overlap) < 0.2, f"overlap shares {overlap} not modest"
 
 
@@ -113,7 +111,9 @@ def test_same_seed_same_design_and_other_seed_differs(method, small_study):
 
 
 def test_holdouts_are_appended_identical_and_marked():
-    text = SMALL_STUDY + """
+    text = (
+        SMALL_STUDY
+        + """
 [[holdouts]]
 name = "h1"
 alternatives = [
@@ -122,6 +122,7 @@ alternatives = [
   { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
 ]
 """
+    )
     study = make_study(text)
     design = make_design(study, method="balanced_overlap")
     assert design.n_tasks == 9 and design.n_holdouts == 1
@@ -143,20 +144,37 @@ def test_time_budget_stops_and_says_so(bench_study):
 
 
 def test_infeasible_constraints_give_clear_error():
-    text = SMALL_STUDY.replace("[design]", "[design]\nunique_levels = []\n") + """
+    text = (
+        SMALL_STUDY.replace("[design]", "[design]\nunique_levels = []\n")
+        + """
 [[prohibitions]]
 plan = ["Basic", "Standard", "Premium"]
 speed = ["100 Mbps", "500 Mbps", "1 Gbps"]
 """
+    )
     study = make_study(text)
     with pytest.raises(DesignError, match="profiles are allowed by the prohibitions"):
         make_design(study)
 
 
 def test_no_dominated_without_any_order_is_an_error():
+    from winback.errors import StudyError
+
     text = BENCH_STUDY.replace("seed = 1", "seed = 1\nno_dominated = true")
-    with pytest.raises(DesignError, match="no attribute has a preference order"):
-        make_design(make_study(text))
+    with pytest.raises(StudyError, match="no attribute has a preference order"):
+        make_study(text)
+    with pytest.raises(StudyError, match="no attribute has a preference order"):
+        make_study(BENCH_STUDY).replace_design(no_dominated=True)
+
+
+def test_numeric_preference_follows_values_not_listing_order():
+    text = SMALL_STUDY.replace("[30.0, 40.0, 50.0, 60.0]", "[60.0, 50.0, 40.0, 30.0]")
+    rules = Rules.from_study(make_study(text))
+    # price listed high to low: the cheapest (index 3) must rank best under "decreasing"
+    assert rules.ranks[3].tolist() == [0, 1, 2, 3]
+    x = np.array([0, 0, 0, 3])  # Basic, 100 Mbps, Standard, 30
+    y = np.array([0, 0, 0, 0])  # same at 60
+    assert rules.dominates(x, y) and not rules.dominates(y, x)
 
 
 def test_linear_price_design_tests_every_price_level(small_study):
@@ -168,7 +186,9 @@ def test_linear_price_design_tests_every_price_level(small_study):
 def test_linear_to_partworth_maps_slopes_exactly(small_study):
     t = linear_to_partworth(small_study)
     names_pw = parameter_names(partworth_study(small_study))
-    beta = np.array([0.5, 1.0, 0.2, 0.4, 0.3, -0.05, -1.0])  # plan x2, speed x2, support, price, none
+    beta = np.array(
+        [0.5, 1.0, 0.2, 0.4, 0.3, -0.05, -1.0]
+    )  # plan x2, speed x2, support, price, none
     assert parameter_names(small_study)[5] == "price"
     mapped = dict(zip(names_pw, t @ beta, strict=True))
     assert mapped["price[40]"] == pytest.approx(-0.5)
@@ -176,8 +196,9 @@ def test_linear_to_partworth_maps_slopes_exactly(small_study):
     assert mapped["none"] == pytest.approx(-1.0)
 
 
-def _exact_information(model: TaskModel, task_rows: np.ndarray, beta: np.ndarray, dual: bool,
-                       none_index: int | None) -> np.ndarray:
+def _exact_information(
+    model: TaskModel, task_rows: np.ndarray, beta: np.ndarray, dual: bool, none_index: int | None
+) -> np.ndarray:
     """Expected information by enumerating every outcome and its score vector."""
     u = task_rows @ beta
     p = np.exp(u - u.max())
@@ -232,3 +253,68 @@ def test_design_does_not_mutate_and_is_read_only(small_study):
     assert repr(small_study) == before
     with pytest.raises(ValueError):
         design.levels[0, 0, 0, 0] = 1
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_status_quo_alternative_in_design_information_and_simulation(fixed):
+    from conjoint import inspect_design, simulate_choices
+
+    sq = '[status_quo]\nlabel = "Your previous plan"\n' + (
+        'levels = { plan = "Premium", speed = "500 Mbps", support = "Standard", price = 60.0 }\n'
+        if fixed
+        else ""
+    )
+    study = make_study(SMALL_STUDY + sq)
+    names = parameter_names(study)
+    assert names[-2:] == ["none", "status_quo"]
+    design = make_design(study)
+    diag = inspect_design(design)
+    assert np.isfinite(diag.summary["d0_error"]), diag.report()
+    truth = dict.fromkeys(names, 0.0) | {"status_quo": 0.5, "price": -0.03}
+    resp = simulate_choices(design, truth, 1, n_respondents=30)
+    sq_rows = resp[resp["alt"] == "status_quo"]
+    assert len(sq_rows) == 30 * 8
+    if fixed:
+        assert set(sq_rows["plan"]) == {"Premium"} and set(sq_rows["price"]) == {60.0}
+    else:
+        assert sq_rows["plan"].isna().all()
+    assert (resp.groupby(["respondent_id", "task"])["chosen"].sum() == 1).all()
+
+
+PRIOR = """
+[priors]
+kind = "normal"
+draws = 40
+[priors.mean]
+a = [-0.5, 0.0, 0.5]
+b = [-0.5, 0.5]
+c = [-0.5, 0.5]
+d = [-0.5, 0.5]
+e = 0.5
+"""
+
+
+def test_bayesian_design_beats_null_design_on_the_prior_and_diagnostics_agree():
+    from conjoint import inspect_design, prior_draws
+    from conjoint.information import d_error
+
+    study = make_study(BENCH_STUDY + PRIOR, starts=4)
+    bayes = make_design(study)
+    null = make_design(study.replace_design(), random_seed=1)  # same settings...
+    from dataclasses import replace
+
+    from winback.study import Priors
+
+    null = make_design(replace(study, priors=Priors()), random_seed=1)
+    draws = prior_draws(study, seed=1)
+    model = TaskModel.from_study(study)
+
+    def db(design):
+        info = model.information(model.rows(design.estimation_levels()[0]), draws).sum(axis=0)
+        return float(d_error(info).mean())
+
+    assert db(bayes) < db(null), f"Bayesian DB {db(bayes):.4f} not below null design {db(null):.4f}"
+    assert bayes.search["db_error"] == pytest.approx(db(bayes), rel=1e-9)
+    diag = inspect_design(bayes)
+    assert diag.summary["db_error"] == pytest.approx(db(bayes), rel=1e-9)
+    assert diag.summary["prior"] == "normal" and diag.summary["prior_draws"] == 40

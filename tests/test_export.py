@@ -62,8 +62,15 @@ def test_qualtrics_round_trip_of_random_tasks(tmp_path, study):
     design = make_design(study, method="random", versions=2)
     path = write_qualtrics_design(design, tmp_path / "qualtrics.csv")
     df = pd.read_csv(path)
-    assert list(df.columns) == ["question_set", "question", "choice", "plan", "speed", "support",
-                                "price"]
+    assert list(df.columns) == [
+        "question_set",
+        "question",
+        "choice",
+        "plan",
+        "speed",
+        "support",
+        "price",
+    ]
     back = read_qualtrics_design(path, study)
     assert np.array_equal(back.levels, design.estimation_levels())
 
@@ -115,7 +122,9 @@ def test_malformed_design_files(tmp_path, study, mutate, expect):
 
 
 def test_bom_and_formula_like_labels(tmp_path):
-    text = SMALL_STUDY.replace('"Basic", "Standard", "Premium"', '"=Basic", "+Standard", "@Premium"')
+    text = SMALL_STUDY.replace(
+        '"Basic", "Standard", "Premium"', '"=Basic", "+Standard", "@Premium"'
+    )
     text = text.replace("plan = { Standard = 6.0, Premium = 14.0 }", "")
     study = make_study(text)
     design = make_design(study, method="random")

@@ -31,8 +31,12 @@ def _mnl_fit(study, responses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     rows = np.zeros((len(responses), k))
     is_none = (responses["alt"] == "none").to_numpy()
     for a, attr in enumerate(study.attributes):
-        idx = np.array([attr.index_of(v) if not n else 0
-                        for v, n in zip(responses[attr.name], is_none, strict=True)])
+        idx = np.array(
+            [
+                attr.index_of(v) if not n else 0
+                for v, n in zip(responses[attr.name], is_none, strict=True)
+            ]
+        )
         rows += np.where(is_none[:, None], 0.0, enc.tables[a][idx])
     rows[is_none, enc.none_index] = 1.0
     n_alt = responses.groupby(["respondent_id", "task"]).size().iloc[0]
@@ -61,8 +65,16 @@ def test_layout_one_choice_per_task_none_rows_and_holdouts(small_study):
     design = make_design(small_study, method="balanced_overlap")
     resp = simulate_choices(design, TRUTH, 5, n_respondents=20, sd=0.3)
     assert list(resp.columns) == [
-        "respondent_id", "version", "task", "alt", "plan", "speed", "support", "price",
-        "chosen", "holdout",
+        "respondent_id",
+        "version",
+        "task",
+        "alt",
+        "plan",
+        "speed",
+        "support",
+        "price",
+        "chosen",
+        "holdout",
     ]
     assert (resp.groupby(["respondent_id", "task"])["chosen"].sum() == 1).all()
     none = resp[resp["alt"] == "none"]
@@ -70,7 +82,10 @@ def test_layout_one_choice_per_task_none_rows_and_holdouts(small_study):
     assert none[["plan", "speed", "support", "price"]].isna().all().all()
     assert set(resp.loc[resp["alt"] != "none", "alt"]) == {"1", "2", "3"}
     # versions dealt in turn
-    assert resp.groupby("respondent_id")["version"].first().value_counts().to_dict() == {1: 10, 2: 10}
+    assert resp.groupby("respondent_id")["version"].first().value_counts().to_dict() == {
+        1: 10,
+        2: 10,
+    }
 
 
 def test_dual_response_none_adds_would_buy_on_the_chosen_row(small_study):
@@ -92,16 +107,19 @@ def test_recovers_known_part_worths_by_maximum_likelihood(small_study):
     names = parameter_names(small_study)
     truth = np.array([TRUTH[n] for n in names])
     z = (est - truth) / se
-    report = ", ".join(f"{n}: truth {t:.3f} est {e:.3f} (se {s:.3f})"
-                       for n, t, e, s in zip(names, truth, est, se, strict=True))
+    report = ", ".join(
+        f"{n}: truth {t:.3f} est {e:.3f} (se {s:.3f})"
+        for n, t, e, s in zip(names, truth, est, se, strict=True)
+    )
     assert np.all(np.abs(z) < 4), f"estimates far from truth: {report}"
     assert np.mean(z**2) < 3, f"mean squared z {np.mean(z**2):.2f} too large: {report}"
 
 
 def test_individual_part_worths_and_truth_returned(small_study):
     design = make_design(small_study, method="random")
-    resp, truth = simulate_choices(design, TRUTH, 3, n_respondents=40, sd=0.5,
-                                   return_part_worths=True)
+    resp, truth = simulate_choices(
+        design, TRUTH, 3, n_respondents=40, sd=0.5, return_part_worths=True
+    )
     assert list(truth.columns) == parameter_names(small_study)
     assert truth.shape == (40, 7)
     again = simulate_choices(design, truth, 4)
@@ -113,8 +131,9 @@ def test_individual_part_worths_and_truth_returned(small_study):
 def test_bad_part_worths_are_clear_errors(small_study):
     design = make_design(small_study, method="random")
     with pytest.raises(WinbackError, match="plan\\[Premium\\]"):
-        simulate_choices(design, {k: v for k, v in TRUTH.items() if k != "plan[Premium]"}, 1,
-                         n_respondents=5)
+        simulate_choices(
+            design, {k: v for k, v in TRUTH.items() if k != "plan[Premium]"}, 1, n_respondents=5
+        )
     bad = {**TRUTH, "plan[Platinum]": 1.0}
     with pytest.raises(WinbackError, match="Platinum"):
         simulate_choices(design, bad, 1, n_respondents=5)

@@ -49,36 +49,67 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("design", help="make a choice design and its diagnostics from a study file")
     d.add_argument("study", type=Path, help="the study file (study.toml)")
     d.add_argument("--out", type=Path, required=True, help="output folder")
-    d.add_argument("--method", choices=["random", "shortcut", "balanced_overlap", "d_efficient"],
-                   help="override [design] method")
+    d.add_argument(
+        "--method",
+        choices=["random", "shortcut", "balanced_overlap", "d_efficient"],
+        help="override [design] method",
+    )
     d.add_argument("--versions", type=_positive_int, help="override [design] versions")
     d.add_argument("--seed", type=int, help="override [design] seed")
-    d.add_argument("--max-seconds", type=_positive_float,
-                   help="time budget of a d_efficient search (override [design] max_seconds)")
-    d.add_argument("--respondents", type=_positive_int, default=300,
-                   help="planned sample size for the diagnostics (default 300)")
-    d.add_argument("--target-se", type=_positive_float, default=0.05,
-                   help="wanted part-worth standard error (default 0.05)")
-    d.add_argument("--assign", type=_positive_int, metavar="N",
-                   help="also write assignments.csv: versions and shuffled order for N respondents")
+    d.add_argument(
+        "--max-seconds",
+        type=_positive_float,
+        help="time budget of a d_efficient search (override [design] max_seconds)",
+    )
+    d.add_argument(
+        "--respondents",
+        type=_positive_int,
+        default=300,
+        help="planned sample size for the diagnostics (default 300)",
+    )
+    d.add_argument(
+        "--target-se",
+        type=_positive_float,
+        default=0.05,
+        help="wanted part-worth standard error (default 0.05)",
+    )
+    d.add_argument(
+        "--assign",
+        type=_positive_int,
+        metavar="N",
+        help="also write assignments.csv: versions and shuffled order for N respondents",
+    )
     d.add_argument("--force", action="store_true", help="replace earlier files in --out")
-    d.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show a progress bar (default: when the terminal is interactive)")
+    d.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when the terminal is interactive)",
+    )
 
     i = sub.add_parser("inspect", help="diagnose a design: efficiency, precision, balance, verdict")
     i.add_argument("study", type=Path, help="the study file (study.toml)")
     i.add_argument("design", type=Path, help="design.csv, or a folder holding design.csv")
-    i.add_argument("--format", choices=["winback", "sawtooth", "qualtrics"], default="winback",
-                   help="layout of the design file (default winback)")
+    i.add_argument(
+        "--format",
+        choices=["winback", "sawtooth", "qualtrics"],
+        default="winback",
+        help="layout of the design file (default winback)",
+    )
     i.add_argument("--respondents", type=_positive_int, default=300)
     i.add_argument("--target-se", type=_positive_float, default=0.05)
     i.add_argument("--json", type=Path, help="also write the diagnostics as JSON here")
-    i.add_argument("--strict", action="store_true",
-                   help="exit with status 3 unless the verdict is OK")
+    i.add_argument(
+        "--strict", action="store_true", help="exit with status 3 unless the verdict is OK"
+    )
 
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
-    m.add_argument("--out", type=Path, default=Path("winback-demo"),
-                   help="output folder (default winback-demo/)")
+    m.add_argument(
+        "--out",
+        type=Path,
+        default=Path("winback-demo"),
+        help="output folder (default winback-demo/)",
+    )
     m.add_argument("--force", action="store_true", help="replace an earlier demo run")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     return p
@@ -94,9 +125,17 @@ def _cmd_design(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     run = run_design(
-        study, args.out, force=args.force, method=args.method, versions=args.versions,
-        random_seed=args.seed, max_seconds=args.max_seconds, n_respondents=args.respondents,
-        target_se=args.target_se, assign=args.assign, progress=_progress(args.progress),
+        study,
+        args.out,
+        force=args.force,
+        method=args.method,
+        versions=args.versions,
+        random_seed=args.seed,
+        max_seconds=args.max_seconds,
+        n_respondents=args.respondents,
+        target_se=args.target_se,
+        assign=args.assign,
+        progress=_progress(args.progress),
         study_text=args.study.read_text(encoding="utf-8-sig"),
     )
     if not args.quiet:
@@ -104,8 +143,9 @@ def _cmd_design(args: argparse.Namespace) -> int:
         print()
         print(run.diagnostics.report())
         print()
-        print(f"wrote {len(run.files)} files to {run.out}/: "
-              + ", ".join(f.name for f in run.files))
+        print(
+            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
+        )
     return 0
 
 
@@ -117,8 +157,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     path = args.design / "design.csv" if args.design.is_dir() else args.design
-    reader = {"winback": read_design_csv, "sawtooth": read_sawtooth_design,
-              "qualtrics": read_qualtrics_design}[args.format]
+    reader = {
+        "winback": read_design_csv,
+        "sawtooth": read_sawtooth_design,
+        "qualtrics": read_qualtrics_design,
+    }[args.format]
     design = reader(path, study)
     diag = inspect_design(design, n_respondents=args.respondents, target_se=args.target_se)
     if not args.quiet:
@@ -141,8 +184,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print()
         print(run.diagnostics.report())
         print()
-        print(f"demo written to {args.out}/: study.toml, design files and diagnostics in "
-              f"{run.out}/")
+        print(
+            f"demo written to {args.out}/: study.toml, design files and diagnostics in {run.out}/"
+        )
     return 0
 
 
@@ -164,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"winback {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("winback: interrupted; files already written are complete (writes are atomic).",
-              file=sys.stderr)
+        print(
+            "winback: interrupted; files already written are complete (writes are atomic).",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -57,14 +57,20 @@ def run_design(
     overwrite earlier files unless ``force``.
     """
     out = Path(out)
-    names = list(DESIGN_FILES) + (["study.toml"] if study_text is not None else []) + (
-        ["assignments.csv"] if assign else []
+    names = (
+        list(DESIGN_FILES)
+        + (["study.toml"] if study_text is not None else [])
+        + (["assignments.csv"] if assign else [])
     )
     targets = [out / n for n in names]
     check_outputs_free(targets, force)
     design = make_design(
-        study, method=method, versions=versions, random_seed=random_seed,
-        max_seconds=max_seconds, progress=progress,
+        study,
+        method=method,
+        versions=versions,
+        random_seed=random_seed,
+        max_seconds=max_seconds,
+        progress=progress,
     )
     diag = inspect_design(design, n_respondents=n_respondents, target_se=target_se)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,8 +92,9 @@ def run_design(
     return DesignRun(design, diag, out, tuple(files))
 
 
-def run_demo(out: str | Path = "winback-demo", *, force: bool = False,
-             progress: bool = False) -> DesignRun:
+def run_demo(
+    out: str | Path = "winback-demo", *, force: bool = False, progress: bool = False
+) -> DesignRun:
     """The whole pipeline on the embedded example study (so far: study, design, diagnostics)."""
     from winback.example import example_study_text, make_example_study
 

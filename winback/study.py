@@ -7,12 +7,14 @@ See ``docs/study-file.md`` for the reference.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from winback.errors import StudyError, did_you_mean, list_valid
@@ -212,8 +214,15 @@ class Study:
 
         unknown = set(changes) - set(DesignSettings.__dataclass_fields__)
         if unknown:
-            raise TypeError(f"Unknown design settings: {sorted(unknown)}")
-        return replace(self, design=replace(self.design, **changes))
+            raise TypeError(
+                f"Unknown design settings: {sorted(unknown)}. "
+                f"Valid: {list_valid(DesignSettings.__dataclass_fields__)}."
+            )
+        design = replace(self.design, **changes)
+        problems = _design_problems(design, self.attributes, self.holdouts, self.prohibitions)
+        if problems:
+            raise StudyError(problems, source=self.source)
+        return replace(self, design=design)
 
     def __repr__(self) -> str:  # notebook-friendly summary
         lines = [f"Study '{self.name}'" + (f" ({self.source})" if self.source else "")]
@@ -222,8 +231,10 @@ class Study:
             extra = " [linear]" if a.coding == "linear" else ""
             lines.append(f"  {a.name}{extra}: {lv}   (reference: {format_level(a.reference)})")
         d = self.design
-        none = "dual-response none" if self.dual_response_none else (
-            "none option" if self.none_option else "forced choice"
+        none = (
+            "dual-response none"
+            if self.dual_response_none
+            else ("none option" if self.none_option else "forced choice")
         )
         lines.append(
             f"  design: {d.method}, {d.versions} version(s) x {d.tasks} tasks x "
@@ -295,8 +306,14 @@ def _get(
 
 
 def _type_name(k: type) -> str:
-    return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list", dict: "a table"}.get(k, k.__name__)
+    return {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }.get(k, k.__name__)
 
 
 def _choice(valid: Sequence[str]) -> Callable[[Any], str | None]:
@@ -358,8 +375,14 @@ def parse_study(text: str, source: str | None = None) -> Study:
 
 
 TOP_KEYS = (
-    "study", "attributes", "design", "prohibitions", "holdouts", "status_quo", "priors", "costs",
-    "questionnaire", "market",
+    "study",
+    "attributes",
+    "design",
+    "prohibitions",
+    "holdouts",
+    "status_quo",
+    "priors",
+    "costs",
 )
 
 
@@ -371,13 +394,13 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     # [study]
     st = data.get("study")
     if not isinstance(st, dict):
-        p.add("missing the [study] table (it needs at least name = \"...\").")
+        p.add('missing the [study] table (it needs at least name = "...").')
         st = {}
     _check_keys(
         st,
-        ("name", "description", "none_option", "dual_response_none", "currency",
-         "price_attribute"),
-        "[study]", p,
+        ("name", "description", "none_option", "dual_response_none", "currency", "price_attribute"),
+        "[study]",
+        p,
     )
     name = _get(st, "name", str, "", "[study]", p)
     if "name" not in st and isinstance(data.get("study"), dict):
@@ -427,20 +450,8 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     )
     costs = _parse_costs(data.get("costs"), by_name, p)
 
-    if design.unique_levels:
-        for an in design.unique_levels:
-            a = by_name.get(an)
-            if a is not None and a.n_levels < design.alternatives:
-                p.add(
-                    f"[design]: unique_levels includes '{an}', which has {a.n_levels} levels, "
-                    f"fewer than the {design.alternatives} alternatives per task; a level would "
-                    "have to repeat. Remove it or show fewer alternatives."
-                )
-    if attrs and math.prod(a.n_levels for a in attrs) < design.alternatives:
-        p.add(
-            f"[design]: {design.alternatives} alternatives per task, but only "
-            f"{math.prod(a.n_levels for a in attrs)} distinct profiles exist."
-        )
+    for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
+        p.add(msg)
 
     if p.items:
         raise StudyError(p.items, source=source)
@@ -459,8 +470,79 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         priors=priors,
         costs=costs,
         source=source,
-        raw=dict(data),
+        raw=MappingProxyType(copy.deepcopy(dict(data))),
     )
+
+
+def _design_problems(
+    design: DesignSettings,
+    attrs: Sequence[Attribute],
+    holdouts: Sequence[Holdout],
+    prohibitions: Sequence[Prohibition],
+    check_basic: bool = True,
+) -> list[str]:
+    """Checks of [design] that involve other tables (also run by Study.replace_design)."""
+    out: list[str] = []
+    if check_basic:
+        for key, low in (("alternatives", 2), ("tasks", 1), ("versions", 1), ("starts", 1)):
+            v = getattr(design, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                out.append(f"[design]: '{key}' = {v!r} must be a whole number of at least {low}.")
+        if design.method not in DESIGN_METHODS:
+            out.append(
+                f"[design]: 'method' = {design.method!r} is not valid."
+                f"{did_you_mean(design.method, DESIGN_METHODS)} "
+                f"Valid: {list_valid(DESIGN_METHODS)}."
+            )
+        if design.algorithm not in ALGORITHMS:
+            out.append(
+                f"[design]: 'algorithm' = {design.algorithm!r} is not valid. "
+                f"Valid: {list_valid(ALGORITHMS)}."
+            )
+        if not design.max_seconds > 0:
+            out.append(f"[design]: 'max_seconds' = {design.max_seconds!r} must be positive.")
+    by_name = {a.name: a for a in attrs}
+    for an in design.unique_levels:
+        a = by_name.get(an)
+        if a is None:
+            if check_basic:
+                out.append(f"[design] unique_levels: unknown attribute '{an}'.")
+        elif a.n_levels < design.alternatives:
+            out.append(
+                f"[design]: unique_levels includes '{an}', which has {a.n_levels} levels, "
+                f"fewer than the {design.alternatives} alternatives per task; a level would "
+                "have to repeat. Remove it or show fewer alternatives."
+            )
+    if attrs and math.prod(a.n_levels for a in attrs) < design.alternatives:
+        out.append(
+            f"[design]: {design.alternatives} alternatives per task, but only "
+            f"{math.prod(a.n_levels for a in attrs)} distinct profiles exist."
+        )
+    if design.no_dominated and attrs and not any(a.preference for a in attrs):
+        out.append(
+            "[design]: no_dominated = true, but no attribute has a preference order; set "
+            'preference = "increasing" or "decreasing" on attributes where more is better or '
+            'worse (a numeric price attribute defaults to "decreasing").'
+        )
+    for h in holdouts:
+        if len(h.alternatives) != design.alternatives:
+            out.append(
+                f"[[holdouts]] '{h.name}': {len(h.alternatives)} alternatives, but tasks show "
+                f"{design.alternatives}."
+            )
+        for j, prof in enumerate(h.alternatives, start=1):
+            for pr in prohibitions:
+                pos = {a.name: i for i, a in enumerate(attrs)}
+                if all(prof[pos[an]] in idx for an, idx in pr.levels):
+                    shown = ", ".join(
+                        f"{an} = {format_level(by_name[an].levels[prof[pos[an]]])}"
+                        for an, _ in pr.levels
+                    )
+                    out.append(
+                        f"[[holdouts]] '{h.name}' alternative {j} shows a prohibited combination "
+                        f"({shown})."
+                    )
+    return out
 
 
 def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
@@ -497,27 +579,33 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
         if not isinstance(levels_raw, list) or len(levels_raw) < 2:
             p.add(f"{where}: 'levels' must be a list of at least two levels, got {levels_raw!r}.")
             continue
-        kinds = {"number" if isinstance(v, int | float) and not isinstance(v, bool) else
-                 "text" if isinstance(v, str) else "other" for v in levels_raw}
+        kinds = {
+            "number"
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else "text"
+            if isinstance(v, str)
+            else "other"
+            for v in levels_raw
+        }
         if "other" in kinds or len(kinds) > 1:
-            p.add(
-                f"{where}: levels must be all text or all numbers, got {levels_raw!r}."
-            )
+            p.add(f"{where}: levels must be all text or all numbers, got {levels_raw!r}.")
             continue
         levels: tuple[Level, ...]
         if kinds == {"number"}:
-            levels = tuple(float(v) for v in levels_raw)
-            bad = [v for v in levels if not math.isfinite(v)]
+            floats = tuple(float(v) for v in levels_raw)
+            levels = floats
+            bad = [v for v in floats if not math.isfinite(v)]
             if bad:
                 p.add(f"{where}: levels must be finite numbers, got {bad}.")
                 continue
         else:
-            levels = tuple(str(v).strip() for v in levels_raw)
-            empty = [v for v in levels if v == ""]
+            texts = tuple(str(v).strip() for v in levels_raw)
+            levels = texts
+            empty = [v for v in texts if v == ""]
             if empty:
                 p.add(f"{where}: a level label is empty.")
                 continue
-            numeric_like = [v for v in levels if _looks_numeric(v)]
+            numeric_like = [v for v in texts if _looks_numeric(v)]
             if numeric_like and len(numeric_like) != len(levels):
                 p.add(
                     f"{where}: levels {numeric_like} look like numbers but others are text; write "
@@ -528,7 +616,7 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
             p.add(f"{where}: duplicated levels {dups}.")
         coding = _get(t, "coding", str, "partworth", where, p, _choice(CODINGS))
         if coding == "linear" and kinds != {"number"}:
-            p.add(f"{where}: coding = \"linear\" needs numeric levels, got {list(levels)!r}.")
+            p.add(f'{where}: coding = "linear" needs numeric levels, got {list(levels)!r}.')
             coding = "partworth"
         out.append(
             Attribute(
@@ -564,7 +652,7 @@ def _level_index(a: Attribute, value: Any, where: str, p: _Problems) -> int | No
     return idx
 
 
-def _unknown_attribute(name: str, by_name: Mapping[str, Attribute], where: str) -> str:
+def _unknown_attribute(name: str, by_name: Mapping[str, object], where: str) -> str:
     return (
         f"{where}: unknown attribute '{name}'.{did_you_mean(name, list(by_name))} "
         f"Attributes: {list_valid(by_name)}."
@@ -578,9 +666,22 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
         return DesignSettings()
     _check_keys(
         raw,
-        ("method", "alternatives", "tasks", "versions", "seed", "algorithm", "starts",
-         "max_seconds", "unique_levels", "no_dominated", "shuffle", "linear_as_partworth"),
-        where, p,
+        (
+            "method",
+            "alternatives",
+            "tasks",
+            "versions",
+            "seed",
+            "algorithm",
+            "starts",
+            "max_seconds",
+            "unique_levels",
+            "no_dominated",
+            "shuffle",
+            "linear_as_partworth",
+        ),
+        where,
+        p,
     )
     d = DesignSettings()
     unique = _get(raw, "unique_levels", (list, str), [], where, p)
@@ -604,9 +705,7 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
         unique_levels=tuple(unique_ok),
         no_dominated=_get(raw, "no_dominated", bool, d.no_dominated, where, p),
         shuffle=_get(raw, "shuffle", bool, d.shuffle, where, p),
-        linear_as_partworth=_get(
-            raw, "linear_as_partworth", bool, d.linear_as_partworth, where, p
-        ),
+        linear_as_partworth=_get(raw, "linear_as_partworth", bool, d.linear_as_partworth, where, p),
     )
 
 
@@ -622,7 +721,7 @@ def _parse_prohibitions(
         if len(t) < 2:
             p.add(
                 f"{where}: a prohibition names levels of at least two attributes that may not "
-                f"appear together, e.g. plan = \"Basic\", speed = [\"1 Gbps\"]; got {t!r}."
+                f'appear together, e.g. plan = "Basic", speed = ["1 Gbps"]; got {t!r}.'
             )
             continue
         entries: list[tuple[str, tuple[int, ...]]] = []
@@ -686,8 +785,9 @@ def _parse_holdouts(
                 f"(the design's alternatives per task), got {alts!r}."
             )
             continue
-        profiles = [_profile(a, attrs, f"{where} alternative {j}", p)
-                    for j, a in enumerate(alts, start=1)]
+        profiles = [
+            _profile(a, attrs, f"{where} alternative {j}", p) for j, a in enumerate(alts, start=1)
+        ]
         if all(pr is not None for pr in profiles):
             prof = tuple(pr for pr in profiles if pr is not None)
             if len(set(prof)) != len(prof):
@@ -740,8 +840,21 @@ def _parse_priors(
         p.add(f"{where} must be a table.")
         return Priors()
     _check_keys(raw, ("kind", "draws", "mean", "sd", "correlation", "covariance", "sign"), where, p)
-    kind = _get(raw, "kind", str, "normal" if "mean" in raw else "null", where, p,
-                _choice(PRIOR_KINDS))
+    # the kind follows from what is given when not stated; a stated kind must fit the keys
+    if "sign" in raw:
+        implied = "sign"
+    elif "correlation" in raw or "covariance" in raw:
+        implied = "correlated"
+    elif "mean" in raw or "sd" in raw:
+        implied = "normal"
+    else:
+        implied = "null"
+    kind = _get(raw, "kind", str, implied, where, p, _choice(PRIOR_KINDS))
+    if kind == "null" and implied != "null":
+        p.add(
+            f'{where}: kind = "null" ignores the {implied} prior settings given; remove them '
+            f'or set kind = "{implied}".'
+        )
     draws = _get(raw, "draws", int, 100, where, p, _at_least(1))
     layout = parameter_layout(attrs, has_none, has_sq)
     k = len(layout)
@@ -760,14 +873,16 @@ def _parse_priors(
         for an, v in value.items():
             idxs = [i for i, (pa, _) in enumerate(layout) if pa == an]
             if not idxs:
-                p.add(_unknown_attribute(an, {n: None for n in valid}, f"{where} {key}"))  # type: ignore[misc]
+                p.add(_unknown_attribute(an, {n: None for n in valid}, f"{where} {key}"))
                 continue
             a = by_name.get(an)
             if isinstance(v, int | float) and not isinstance(v, bool):
                 for i in idxs:
                     vals[i] = float(v)
-            elif isinstance(v, list) and len(v) == len(idxs) and all(
-                isinstance(x, int | float) and not isinstance(x, bool) for x in v
+            elif (
+                isinstance(v, list)
+                and len(v) == len(idxs)
+                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
             ):
                 for i, x in zip(idxs, v, strict=True):
                     vals[i] = float(x)
@@ -815,7 +930,8 @@ def _parse_priors(
             p.add(f"{where}: '{key}' must be a {k} x {k} matrix (list of {k} lists).")
         elif not all(
             isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-            for r in m for x in r
+            for r in m
+            for x in r
         ):
             p.add(f"{where}: every entry of '{key}' must be a finite number, got {m!r}.")
         else:
@@ -826,11 +942,11 @@ def _parse_priors(
                 var = np.diag(mat)
                 if np.any(var <= 0):
                     p.add(f"{where}: covariance has a non-positive variance: {var.tolist()}.")
-                    s = np.ones(k)
+                    spread = np.ones(k)
                 else:
-                    s = np.sqrt(var)
-                sd = tuple(float(x) for x in s)
-                mat = mat / np.outer(s, s)
+                    spread = np.sqrt(var)
+                sd = tuple(float(x) for x in spread)
+                mat = mat / np.outer(spread, spread)
             if not np.allclose(mat, mat.T):
                 p.add(f"{where}: '{key}' is not symmetric.")
             elif key == "correlation" and not np.allclose(np.diag(mat), 1.0):
@@ -848,14 +964,17 @@ def _parse_priors(
         s = raw.get("sign")
         if not isinstance(s, dict) or not s:
             p.add(
-                f"{where}: kind = \"sign\" needs a [priors.sign] table, e.g. "
-                "price = \"negative\", speed = \"increasing\"."
+                f'{where}: kind = "sign" needs a [priors.sign] table, e.g. '
+                'price = "negative", speed = "increasing".'
             )
         else:
             for an, v in s.items():
                 if an not in by_name and an not in extra_names:
-                    p.add(_unknown_attribute(an, {n: None for n in list(by_name) + extra_names},
-                                             f"{where} sign"))  # type: ignore[misc]
+                    p.add(
+                        _unknown_attribute(
+                            an, {n: None for n in list(by_name) + extra_names}, f"{where} sign"
+                        )
+                    )
                 elif v not in SIGNS:
                     p.add(
                         f"{where} sign.{an}: {v!r} is not valid.{did_you_mean(str(v), SIGNS)} "
@@ -863,8 +982,14 @@ def _parse_priors(
                     )
                 else:
                     sign.append((an, v))
+                    means = raw.get("mean")
+                    if isinstance(means, dict) and an in means:
+                        p.add(
+                            f"{where}: mean.{an} would be ignored: a sign prior draws "
+                            f"half-normal magnitudes with sd; remove mean.{an} or its sign."
+                        )
     elif "sign" in raw:
-        p.add(f"{where}: 'sign' needs kind = \"sign\", not \"{kind}\".")
+        p.add(f'{where}: \'sign\' needs kind = "sign", not "{kind}".')
     return Priors(kind=kind, draws=draws, mean=mean, sd=sd, correlation=corr, sign=tuple(sign))
 
 
