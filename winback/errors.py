@@ -40,3 +40,38 @@ def did_you_mean(value: str, valid: Iterable[str]) -> str:
 
 def list_valid(valid: Iterable[object]) -> str:
     return ", ".join(str(v) for v in valid)
+
+
+class ResponseError(WinbackError):
+    """A response file (or frame) has problems; every problem is listed, grouped by kind.
+
+    ``problems`` is a list of (kind, message) pairs; ``counts`` the number of problems per kind
+    (the message shows the first few of each kind).
+    """
+
+    def __init__(
+        self,
+        problems: list[tuple[str, str]],
+        counts: dict[str, int] | None = None,
+        source: str | None = None,
+        shown_per_kind: int = 5,
+    ):
+        self.problems = list(problems)
+        self.counts = dict(counts) if counts is not None else {}
+        if not self.counts:
+            for kind, _ in self.problems:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.source = source
+        total = sum(self.counts.values())
+        lines = [f"{source or 'responses'}: {total} problem(s) in {len(self.counts)} kind(s)"]
+        for kind, n in self.counts.items():
+            lines.append(f"  {kind}: {n}")
+            msgs = [m for k, m in self.problems if k == kind][:shown_per_kind]
+            lines.extend(f"    - {m}" for m in msgs)
+            if n > len(msgs):
+                lines.append(f"    ... and {n - len(msgs)} more")
+        super().__init__("\n".join(lines))
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self.counts)

@@ -1,0 +1,215 @@
+"""The ``ChoiceDataset``: validated, immutable answers; the only input ``analysis`` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from winback.errors import WinbackError, list_valid
+from winback.study import Study
+
+#: canonical columns of the long choice table, in order (attributes go between alt and chosen)
+ID_COLUMNS = ("respondent_id", "version", "task", "alt")
+#: optional columns of the long choice table
+OPTIONAL_COLUMNS = ("would_buy", "holdout", "task_position", "alt_position", "seconds")
+EXCLUSION_COLUMNS = ("respondent_id", "reason", "source")
+
+
+def _frozen(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.flags.allows_duplicate_labels = True
+    return out
+
+
+@dataclass(frozen=True, repr=False)
+class ChoiceDataset:
+    """Validated choice answers, respondent answers and the record of exclusions.
+
+    Build it with :func:`surveys.read_responses` or :func:`surveys.make_dataset`; never edit its
+    frames in place: the properties return copies, and :meth:`exclude` returns a new dataset.
+
+    Attributes
+    ----------
+    study : Study
+    choices : DataFrame
+        Canonical long table: ``respondent_id, version, task, alt``, one column per attribute
+        (level label, or value for numeric levels; empty on the none row), ``chosen`` (0/1),
+        ``holdout`` (0/1) and, where present, ``would_buy``, ``task_position``,
+        ``alt_position``, ``seconds``.
+    respondents : DataFrame
+        One row per respondent (``respondent_id`` first), with the questionnaire answers.
+    exclusions : DataFrame
+        ``respondent_id, reason, source`` for every respondent excluded from analysis.
+    flags : DataFrame or None
+        Data-quality flags from :func:`surveys.flag_quality`, one row per respondent.
+    sources : mapping
+        Input files and their SHA-256 hashes.
+    """
+
+    study: Study
+    _choices: pd.DataFrame = field(repr=False)
+    _respondents: pd.DataFrame = field(repr=False)
+    _exclusions: pd.DataFrame = field(repr=False)
+    _flags: pd.DataFrame | None = field(default=None, repr=False)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    # -- views (copies: the dataset itself cannot be changed) -----------------------------------
+    @property
+    def choices(self) -> pd.DataFrame:
+        return self._choices.copy()
+
+    @property
+    def respondents(self) -> pd.DataFrame:
+        return self._respondents.copy()
+
+    @property
+    def exclusions(self) -> pd.DataFrame:
+        return self._exclusions.copy()
+
+    @property
+    def flags(self) -> pd.DataFrame | None:
+        return None if self._flags is None else self._flags.copy()
+
+    @property
+    def respondent_ids(self) -> list[str]:
+        return self._respondents["respondent_id"].tolist()
+
+    @property
+    def n_respondents(self) -> int:
+        return len(self._respondents)
+
+    @property
+    def excluded_ids(self) -> list[str]:
+        return sorted(set(self._exclusions["respondent_id"]))
+
+    @property
+    def included_ids(self) -> list[str]:
+        ex = set(self.excluded_ids)
+        return [r for r in self.respondent_ids if r not in ex]
+
+    @property
+    def n_tasks(self) -> int:
+        """Tasks per respondent (holdouts included)."""
+        return int(self._choices.groupby("respondent_id")["task"].nunique().max())
+
+    def included_choices(self, *, holdouts: bool = False) -> pd.DataFrame:
+        """Choice rows of included respondents; holdout tasks only when asked."""
+        keep = self._choices["respondent_id"].isin(self.included_ids)
+        if not holdouts:
+            keep &= self._choices["holdout"] == 0
+        return self._choices[keep].copy()
+
+    def holdout_choices(self) -> pd.DataFrame:
+        keep = self._choices["respondent_id"].isin(self.included_ids)
+        return self._choices[keep & (self._choices["holdout"] == 1)].copy()
+
+    # -- changes return new datasets ------------------------------------------------------------
+    def exclude(self, respondent_ids: Iterable[str], reason: str, source: str = "analyst") -> ChoiceDataset:
+        """A new dataset with these respondents excluded for ``reason`` (recorded, not dropped).
+
+        Examples
+        --------
+        >>> flagged = dataset.flags.query("random_responder").respondent_id  # doctest: +SKIP
+        >>> clean = dataset.exclude(flagged, "random responder (RLH)")  # doctest: +SKIP
+        """
+        ids = [str(r) for r in respondent_ids]
+        unknown = sorted(set(ids) - set(self.respondent_ids))
+        if unknown:
+            raise WinbackError(
+                f"cannot exclude unknown respondent(s) {list_valid(unknown[:10])}"
+                + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+                + "."
+            )
+        if not reason or not reason.strip():
+            raise WinbackError("an exclusion needs a reason, in words.")
+        new = pd.DataFrame({"respondent_id": ids, "reason": reason, "source": source})
+        ex = pd.concat([self._exclusions, new], ignore_index=True).drop_duplicates(
+            ["respondent_id", "reason"]
+        )
+        return replace(self, _exclusions=ex.reset_index(drop=True))
+
+    def with_flags(self, flags: pd.DataFrame) -> ChoiceDataset:
+        missing = sorted(set(self.respondent_ids) - set(flags["respondent_id"]))
+        if missing:
+            raise WinbackError(f"flags lack respondent(s) {list_valid(missing[:10])}.")
+        return replace(self, _flags=flags.copy())
+
+    # -- comparison and display ------------------------------------------------------------------
+    def equals(self, other: ChoiceDataset) -> bool:
+        """Same study name, same choices and respondents (order-insensitive), same exclusions."""
+        return self.difference(other) is None
+
+    def difference(self, other: ChoiceDataset) -> str | None:
+        """Where two datasets differ, in words; None when equal."""
+        if self.study.name != other.study.name:
+            return f"study '{self.study.name}' vs '{other.study.name}'"
+        for name in ("_choices", "_respondents", "_exclusions"):
+            a, b = _canonical(getattr(self, name)), _canonical(getattr(other, name))
+            if list(a.columns) != list(b.columns):
+                return f"{name[1:]}: columns {list(a.columns)} vs {list(b.columns)}"
+            if a.shape != b.shape:
+                return f"{name[1:]}: shape {a.shape} vs {b.shape}"
+            for c in a.columns:
+                x, y = a[c], b[c]
+                if pd.api.types.is_float_dtype(x) or pd.api.types.is_float_dtype(y):
+                    xv = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                    yv = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                    same = np.allclose(xv, yv, equal_nan=True, rtol=1e-12, atol=1e-12)
+                else:
+                    same = (x.astype("string").fillna("<NA>") == y.astype("string").fillna("<NA>")).all()
+                if not same:
+                    return f"{name[1:]}: column '{c}' differs"
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        ch = self._choices
+        n_tasks = ch.groupby("respondent_id")["task"].nunique()
+        chosen = ch[ch["chosen"] == 1]
+        return {
+            "study": self.study.name,
+            "n_respondents": self.n_respondents,
+            "n_included": len(self.included_ids),
+            "n_excluded": len(self.excluded_ids),
+            "tasks_per_respondent": int(n_tasks.max()) if len(n_tasks) else 0,
+            "n_holdout_tasks": int(ch.loc[ch["holdout"] == 1, "task"].nunique()),
+            "none_share": float((chosen["alt"] == "none").mean()) if len(chosen) else 0.0,
+            "exclusion_reasons": self._exclusions["reason"].value_counts().to_dict(),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        lines = [
+            f"ChoiceDataset '{s['study']}': {s['n_respondents']} respondents "
+            f"({s['n_included']} included, {s['n_excluded']} excluded), "
+            f"{s['tasks_per_respondent']} tasks each ({s['n_holdout_tasks']} holdout)",
+        ]
+        if self.study.has_none:
+            lines.append(f"  none chosen in {s['none_share']:.1%} of tasks")
+        for reason, n in s["exclusion_reasons"].items():
+            lines.append(f"  excluded: {n} for {reason}")
+        if self._flags is not None:
+            flag_cols = [c for c in self._flags.columns if self._flags[c].dtype == bool]
+            counts = ", ".join(f"{c} {int(self._flags[c].sum())}" for c in flag_cols)
+            lines.append(f"  quality flags: {counts}")
+        else:
+            lines.append("  next: surveys.flag_quality(dataset) to flag speeders and random responders")
+        src = ", ".join(self.sources)
+        if src:
+            lines.append(f"  sources: {src}")
+        return "\n".join(lines)
+
+
+def _canonical(df: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("respondent_id", "task", "alt", "reason") if c in df.columns]
+    out = df.copy()
+    if keys:
+        out = out.sort_values(keys, kind="stable")
+    return out.reset_index(drop=True)
+
+
+def empty_exclusions() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in EXCLUSION_COLUMNS})

@@ -1,0 +1,1 @@
+"""Response formats other than winback's own: each module has ``read`` (and ``write``)."""

@@ -1,0 +1,201 @@
+"""Reading and writing responses: ``read_responses``, ``make_dataset``, ``write_responses``.
+
+winback's canonical format (``format="winback"``) is a long ``responses.csv`` (one row per
+alternative shown) plus a companion ``respondents.csv`` keyed by ``respondent_id``; see
+``docs/responses.md``. Other formats are read by modules in ``surveys.formats`` into the same
+layout, then validated the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from surveys.dataset import ChoiceDataset, empty_exclusions
+from surveys.validation import ROW_COLUMN, validate_responses
+from winback._io import unescape_frame, write_csv
+from winback.errors import ResponseError, WinbackError, list_valid
+from winback.study import Study
+
+if TYPE_CHECKING:
+    from conjoint.design import ChoiceDesign
+
+FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools")
+NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Read a CSV as text cells (nothing guessed), BOM tolerated, file line numbers in ``_row``."""
+    path = Path(path)
+    if not path.exists():
+        raise WinbackError(f"file not found: {path}")
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ResponseError(
+            [("encoding", f"not UTF-8 text at byte {exc.start}; save the file as UTF-8 (CSV UTF-8 in Excel)")],
+            source=str(path),
+        ) from None
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    except pd.errors.ParserError as exc:
+        raise ResponseError([("not a CSV table", str(exc))], source=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise ResponseError([("empty", "the file is empty")], source=str(path)) from None
+    df = unescape_frame(df)
+    df[ROW_COLUMN] = np.arange(len(df)) + 2
+    return df
+
+
+def read_winback(
+    path: str | Path, study: Study, respondents: str | Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
+    """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
+    path = Path(path)
+    choices = read_csv_text(path)
+    sources = {str(path): file_sha256(path)}
+    people = None
+    if respondents is None:
+        sibling = path.with_name("respondents.csv")
+        respondents = sibling if sibling.exists() and sibling != path else None
+    if respondents is not None:
+        people = read_csv_text(respondents)
+        sources[str(respondents)] = file_sha256(respondents)
+    return choices, people, sources
+
+
+def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]:
+    if fmt == "winback":
+        return read_winback
+    if fmt in FORMATS:
+        import importlib
+
+        module = importlib.import_module(f"surveys.formats.{fmt}")
+        return module.read  # type: ignore[no-any-return]
+    raise WinbackError(f"unknown response format {fmt!r}. Valid: {list_valid(FORMATS)}.")
+
+
+def read_responses(
+    path: str | Path,
+    study: Study,
+    *,
+    format: str = "winback",
+    design: ChoiceDesign | None = None,
+    respondents: str | Path | None = None,
+    **options: object,
+) -> ChoiceDataset:
+    """Read a response file, validate it and return a :class:`ChoiceDataset`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The response file (``responses.csv`` for winback's format).
+    study : Study
+    format : {"winback", "qualtrics", "sawtooth", "cbctools"}
+    design : ChoiceDesign, optional
+        Checks that every task shows what the design says (needed by formats that carry level
+        codes rather than labels, such as Sawtooth's ``.cho``).
+    respondents : str or Path, optional
+        Companion respondent answers (winback: ``respondents.csv``, found beside the responses
+        when not given).
+
+    Returns
+    -------
+    ChoiceDataset
+
+    Raises
+    ------
+    ResponseError
+        Every problem in the file at once, with counts and the first rows of each kind.
+
+    Examples
+    --------
+    >>> from surveys import read_responses
+    >>> data = read_responses("responses.csv", study, design=design)  # doctest: +SKIP
+    """
+    reader = _reader(format)
+    if format == "winback":
+        choices, people, sources = reader(path, study, respondents=respondents)
+    else:
+        choices, people, sources = reader(path, study, design=design, respondents=respondents,
+                                          **options)
+    people_source = str(respondents) if respondents is not None else str(
+        Path(path).with_name("respondents.csv")
+    )
+    return make_dataset(
+        choices, study, design=design, respondents=people, source=str(path),
+        respondents_source=people_source, sources=sources,
+    )
+
+
+def make_dataset(
+    choices: pd.DataFrame,
+    study: Study,
+    *,
+    design: ChoiceDesign | None = None,
+    respondents: pd.DataFrame | None = None,
+    source: str = "responses",
+    respondents_source: str = "respondents",
+    sources: dict[str, str] | None = None,
+) -> ChoiceDataset:
+    """Validate in-memory frames (canonical layout) and build a :class:`ChoiceDataset`.
+
+    Respondents listed in ``respondents`` without any choice task (screened out, dropped out
+    before the conjoint) are kept and recorded as excluded, never dropped silently.
+
+    Examples
+    --------
+    >>> responses = conjoint.simulate_choices(design, truth, 1, n_respondents=300)  # doctest: +SKIP
+    >>> data = make_dataset(responses, study, design=design)  # doctest: +SKIP
+    """
+    clean, people = validate_responses(
+        choices, study, design=design, respondents=respondents, source=source,
+        respondents_source=respondents_source,
+    )
+    with_tasks = set(clean["respondent_id"])
+    no_tasks = [r for r in people["respondent_id"] if r not in with_tasks]
+    exclusions = empty_exclusions()
+    if no_tasks:
+        exclusions = pd.DataFrame(
+            {"respondent_id": no_tasks, "reason": NO_TASKS_REASON, "source": "import"}
+        ).astype("string")
+    # respondents in the order they appear in the choices, then those without tasks
+    order = {r: i for i, r in enumerate(pd.unique(clean["respondent_id"]))}
+    people = (
+        people.assign(_o=people["respondent_id"].map(order).fillna(len(order)))
+        .sort_values("_o", kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
+    people["respondent_id"] = people["respondent_id"].astype("string")
+    return ChoiceDataset(study, clean, people, exclusions, None, dict(sources or {}))
+
+
+def write_responses(dataset: ChoiceDataset, folder: str | Path, *, force: bool = False) -> tuple[Path, Path]:
+    """Write ``responses.csv`` and ``respondents.csv`` (canonical format) into a folder.
+
+    Text that a spreadsheet would run as a formula is escaped; writes are atomic; existing files
+    are not replaced unless ``force``.
+    """
+    from winback._io import check_outputs_free
+
+    folder = Path(folder)
+    paths = (folder / "responses.csv", folder / "respondents.csv")
+    check_outputs_free(paths, force)
+    write_csv(dataset.choices, paths[0])
+    write_csv(dataset.respondents, paths[1])
+    return paths
