@@ -70,10 +70,14 @@ def street_burgess_efficiency(sets: np.ndarray, n_levels: list[int] | tuple[int,
     sets = np.asarray(sets)
     c = street_burgess_information(sets, n_levels)
     p = c.shape[0]
-    det = float(np.linalg.det(c))
-    if det <= 0:
+    # C is symmetric positive semi-definite: decide singularity by its eigenvalues with a
+    # relative tolerance (the sign of a rounding-level determinant is noise)
+    eig = np.linalg.eigvalsh((c + c.T) / 2)
+    if eig.max() <= 0 or eig.min() <= 1e-10 * eig.max():
         return 0.0
-    return float((det / street_burgess_optimum(n_levels, sets.shape[1])) ** (1.0 / p))
+    log_det = float(np.sum(np.log(eig)))
+    log_opt = math.log(street_burgess_optimum(n_levels, sets.shape[1]))
+    return float(math.exp((log_det - log_opt) / p))
 
 
 @dataclass(frozen=True, repr=False)

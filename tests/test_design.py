@@ -318,3 +318,26 @@ def test_bayesian_design_beats_null_design_on_the_prior_and_diagnostics_agree():
     diag = inspect_design(bayes)
     assert diag.summary["db_error"] == pytest.approx(db(bayes), rel=1e-9)
     assert diag.summary["prior"] == "normal" and diag.summary["prior_draws"] == 40
+
+
+def test_low_rank_coordinate_exchange_makes_the_same_moves_as_the_plain_one():
+    from conjoint import prior_draws
+    from conjoint.search import coordinate_exchange, coordinate_exchange_lowrank, random_version
+
+    attrs = "".join(
+        f'\n[[attributes]]\nname = "x{i}"\nlevels = ["a", "b", "c", "d"]\n' for i in range(6)
+    )
+    text = (
+        f'[study]\nname = "many parameters"\nnone_option = true\n{attrs}\n'
+        '[design]\nalternatives = 3\ntasks = 10\n[priors]\nkind = "normal"\ndraws = 20\nsd = 0.5\n'
+    )
+    study = make_study(text)
+    model = TaskModel.from_study(study)
+    assert model.k == 19
+    rules = Rules.from_study(study)
+    beta = prior_draws(study, seed=2)
+    start = random_version(rules, rules.candidates(), 10, 3, np.random.default_rng(4))
+    plain, e1 = coordinate_exchange(model, beta, rules, start, deadline=1e12)
+    fast, e2 = coordinate_exchange_lowrank(model, beta, rules, start, deadline=1e12)
+    assert np.array_equal(plain, fast), "the low-rank search took different moves"
+    assert e2 == pytest.approx(e1, rel=1e-9)
