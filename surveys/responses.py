@@ -85,7 +85,9 @@ def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, 
         import importlib
 
         module = importlib.import_module(f"surveys.formats.{fmt}")
-        return module.read  # type: ignore[no-any-return]
+        read: Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]
+        read = module.read
+        return read
     raise WinbackError(f"unknown response format {fmt!r}. Valid: {list_valid(FORMATS)}.")
 
 
