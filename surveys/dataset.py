@@ -108,7 +108,9 @@ class ChoiceDataset:
         return self._choices[keep & (self._choices["holdout"] == 1)].copy()
 
     # -- changes return new datasets ------------------------------------------------------------
-    def exclude(self, respondent_ids: Iterable[str], reason: str, source: str = "analyst") -> ChoiceDataset:
+    def exclude(
+        self, respondent_ids: Iterable[str], reason: str, source: str = "analyst"
+    ) -> ChoiceDataset:
         """A new dataset with these respondents excluded for ``reason`` (recorded, not dropped).
 
         Examples
@@ -160,7 +162,9 @@ class ChoiceDataset:
                     yv = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
                     same = np.allclose(xv, yv, equal_nan=True, rtol=1e-12, atol=1e-12)
                 else:
-                    same = (x.astype("string").fillna("<NA>") == y.astype("string").fillna("<NA>")).all()
+                    same = (
+                        x.astype("string").fillna("<NA>") == y.astype("string").fillna("<NA>")
+                    ).all()
                 if not same:
                     return f"{name[1:]}: column '{c}' differs"
         return None
@@ -196,7 +200,9 @@ class ChoiceDataset:
             counts = ", ".join(f"{c} {int(self._flags[c].sum())}" for c in flag_cols)
             lines.append(f"  quality flags: {counts}")
         else:
-            lines.append("  next: surveys.flag_quality(dataset) to flag speeders and random responders")
+            lines.append(
+                "  next: surveys.flag_quality(dataset) to flag speeders and random responders"
+            )
         src = ", ".join(self.sources)
         if src:
             lines.append(f"  sources: {src}")

@@ -47,7 +47,12 @@ def read_csv_text(path: str | Path) -> pd.DataFrame:
         raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ResponseError(
-            [("encoding", f"not UTF-8 text at byte {exc.start}; save the file as UTF-8 (CSV UTF-8 in Excel)")],
+            [
+                (
+                    "encoding",
+                    f"not UTF-8 text at byte {exc.start}; save the file as UTF-8 (CSV UTF-8 in Excel)",
+                )
+            ],
             source=str(path),
         ) from None
     try:
@@ -133,14 +138,23 @@ def read_responses(
     if format == "winback":
         choices, people, sources = reader(path, study, respondents=respondents)
     else:
-        choices, people, sources = reader(path, study, design=design, respondents=respondents,
-                                          **options)
-    people_source = str(respondents) if respondents is not None else str(
-        Path(path).with_name("respondents.csv")
-    )
+        choices, people, sources = reader(
+            path, study, design=design, respondents=respondents, **options
+        )
+    if respondents is not None:
+        people_source = str(respondents)
+    elif format == "winback":
+        people_source = str(Path(path).with_name("respondents.csv"))
+    else:  # the format's reader took the respondents from the response file itself
+        people_source = str(path)
     return make_dataset(
-        choices, study, design=design, respondents=people, source=str(path),
-        respondents_source=people_source, sources=sources,
+        choices,
+        study,
+        design=design,
+        respondents=people,
+        source=str(path),
+        respondents_source=people_source,
+        sources=sources,
     )
 
 
@@ -165,7 +179,11 @@ def make_dataset(
     >>> data = make_dataset(responses, study, design=design)  # doctest: +SKIP
     """
     clean, people = validate_responses(
-        choices, study, design=design, respondents=respondents, source=source,
+        choices,
+        study,
+        design=design,
+        respondents=respondents,
+        source=source,
         respondents_source=respondents_source,
     )
     with_tasks = set(clean["respondent_id"])
@@ -187,7 +205,9 @@ def make_dataset(
     return ChoiceDataset(study, clean, people, exclusions, None, dict(sources or {}))
 
 
-def write_responses(dataset: ChoiceDataset, folder: str | Path, *, force: bool = False) -> tuple[Path, Path]:
+def write_responses(
+    dataset: ChoiceDataset, folder: str | Path, *, force: bool = False
+) -> tuple[Path, Path]:
     """Write ``responses.csv`` and ``respondents.csv`` (canonical format) into a folder.
 
     Text that a spreadsheet would run as a formula is escaped; writes are atomic; existing files

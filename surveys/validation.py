@@ -33,7 +33,7 @@ class _Report:
         if msg:
             self.items.append((kind, msg))
 
-    def add_rows(self, kind: str, rows: pd.DataFrame, fmt, limit: int = 5) -> None:  # noqa: ANN001
+    def add_rows(self, kind: str, rows: pd.DataFrame, fmt, limit: int = 5) -> None:
         """Count one problem per offending row; only the first ``limit`` are spelled out."""
         if len(rows) == 0:
             return
@@ -118,9 +118,13 @@ def validate_responses(
             continue
         hit = [v for v in valid_cols if _norm(v) == _norm(c)]
         if hit:
-            rep.add("header", f"column {c!r} looks like {hit[0]!r}: fix the spelling of the header.")
+            rep.add(
+                "header", f"column {c!r} looks like {hit[0]!r}: fix the spelling of the header."
+            )
         elif str(c).startswith("\ufeff"):
-            rep.add("header", f"column {c!r} starts with a byte-order mark; save the file as UTF-8.")
+            rep.add(
+                "header", f"column {c!r} starts with a byte-order mark; save the file as UTF-8."
+            )
         else:
             rep.add(
                 "header",
@@ -141,14 +145,18 @@ def validate_responses(
     # repeated header rows (files concatenated with their headers)
     hdr = df["respondent_id"].astype("string").str.strip() == "respondent_id"
     if hdr.any():
-        rep.add_rows("repeated header", df[hdr], lambda r: f"row {r[ROW_COLUMN]} repeats the header")
+        rep.add_rows(
+            "repeated header", df[hdr], lambda r: f"row {r[ROW_COLUMN]} repeats the header"
+        )
         df = df[~hdr]
 
     # -- ids and types --------------------------------------------------------------------------
     rid = df["respondent_id"].astype("string").str.strip()
     bad = _is_blank(df["respondent_id"])
     untyped = bad.copy()
-    rep.add_rows("missing respondent_id", df[bad], lambda r: f"row {r[ROW_COLUMN]}: empty respondent_id")
+    rep.add_rows(
+        "missing respondent_id", df[bad], lambda r: f"row {r[ROW_COLUMN]}: empty respondent_id"
+    )
     df["respondent_id"] = rid
 
     task = _as_int(df["task"])
@@ -168,7 +176,9 @@ def validate_responses(
         rep.add_rows(
             "bad version",
             df[bad],
-            lambda r: f"row {r[ROW_COLUMN]}, column 'version': {r['version']!r} is not a whole number >= 1",
+            lambda r: (
+                f"row {r[ROW_COLUMN]}, column 'version': {r['version']!r} is not a whole number >= 1"
+            ),
         )
         df["version"] = ver
     else:
@@ -204,11 +214,13 @@ def validate_responses(
     rep.add_rows(
         "bad alt",
         df[bad],
-        lambda r: f"row {r[ROW_COLUMN]}, column 'alt': {r['alt']!r}; valid: {list_valid(valid_alts)}"
-        + (
-            " (this study has no none option)"
-            if str(r["alt"]).strip().lower() == "none" and not study.none_option
-            else ""
+        lambda r: (
+            f"row {r[ROW_COLUMN]}, column 'alt': {r['alt']!r}; valid: {list_valid(valid_alts)}"
+            + (
+                " (this study has no none option)"
+                if str(r["alt"]).strip().lower() == "none" and not study.none_option
+                else ""
+            )
         ),
     )
     df["alt"] = alt
@@ -218,8 +230,10 @@ def validate_responses(
     for a in study.attributes:
         col = df[a.name]
         blank = _is_blank(col)
-        idx = pd.Series([a.index_of(v) if not b else -2 for v, b in zip(col, blank, strict=True)],
-                        index=df.index)
+        idx = pd.Series(
+            [a.index_of(v) if not b else -2 for v, b in zip(col, blank, strict=True)],
+            index=df.index,
+        )
         designed = ~special
         unknown = designed & (idx < 0)
         labels = a.level_labels()
@@ -236,25 +250,25 @@ def validate_responses(
         rep.add_rows(
             "none row with levels",
             df[none_filled],
-            lambda r, a=a: f"row {r[ROW_COLUMN]}, column '{a.name}': the none alternative shows no "
-            f"levels, got {r[a.name]!r}",
+            lambda r, a=a: (
+                f"row {r[ROW_COLUMN]}, column '{a.name}': the none alternative shows no "
+                f"levels, got {r[a.name]!r}"
+            ),
         )
         sq_bad = (df["alt"] == "status_quo") & ~blank & (idx < 0)
         rep.add_rows(
             "unknown level",
             df[sq_bad],
-            lambda r, a=a, labels=labels: f"row {r[ROW_COLUMN]}, column '{a.name}': unknown level "
-            f"{r[a.name]!r}. Valid levels: {list_valid(labels)}",
+            lambda r, a=a, labels=labels: (
+                f"row {r[ROW_COLUMN]}, column '{a.name}': unknown level "
+                f"{r[a.name]!r}. Valid levels: {list_valid(labels)}"
+            ),
         )
         if a.numeric:
             values = np.asarray(a.levels, dtype=float)
-            df[a.name] = pd.array(
-                [values[i] if i >= 0 else None for i in idx], dtype="Float64"
-            )
+            df[a.name] = pd.array([values[i] if i >= 0 else None for i in idx], dtype="Float64")
         else:
-            df[a.name] = pd.array(
-                [a.levels[i] if i >= 0 else None for i in idx], dtype="string"
-            )
+            df[a.name] = pd.array([a.levels[i] if i >= 0 else None for i in idx], dtype="string")
 
     # -- optional columns -----------------------------------------------------------------------
     if "would_buy" in df.columns:
@@ -264,8 +278,10 @@ def validate_responses(
             rep.add_rows(
                 "would_buy without dual-response none",
                 df[~blank],
-                lambda r: f"row {r[ROW_COLUMN]}: would_buy = {r['would_buy']!r}, but the study has "
-                "no dual-response none (set dual_response_none = true)",
+                lambda r: (
+                    f"row {r[ROW_COLUMN]}: would_buy = {r['would_buy']!r}, but the study has "
+                    "no dual-response none (set dual_response_none = true)"
+                ),
                 limit=3,
             )
         else:
@@ -274,15 +290,19 @@ def validate_responses(
             rep.add_rows(
                 "bad would_buy",
                 df[bad],
-                lambda r: f"row {r[ROW_COLUMN]}, column 'would_buy': {r['would_buy']!r} on the chosen "
-                "row; valid: 0, 1",
+                lambda r: (
+                    f"row {r[ROW_COLUMN]}, column 'would_buy': {r['would_buy']!r} on the chosen "
+                    "row; valid: 0, 1"
+                ),
             )
             bad = ~on_chosen & ~blank
             rep.add_rows(
                 "bad would_buy",
                 df[bad],
-                lambda r: f"row {r[ROW_COLUMN]}, column 'would_buy': {r['would_buy']!r} on a row not "
-                "chosen; leave it empty",
+                lambda r: (
+                    f"row {r[ROW_COLUMN]}, column 'would_buy': {r['would_buy']!r} on a row not "
+                    "chosen; leave it empty"
+                ),
             )
         df["would_buy"] = pd.array(wb.where(df["chosen"] == 1), dtype="Int64")
     elif study.dual_response_none:
@@ -294,7 +314,9 @@ def validate_responses(
             rep.add_rows(
                 f"bad {c}",
                 df[bad],
-                lambda r, c=c: f"row {r[ROW_COLUMN]}, column '{c}': {r[c]!r} is not a whole number >= 1",
+                lambda r, c=c: (
+                    f"row {r[ROW_COLUMN]}, column '{c}': {r[c]!r} is not a whole number >= 1"
+                ),
             )
             df[c] = pd.array(v, dtype="Int64")
     if "seconds" in df.columns:
@@ -303,7 +325,9 @@ def validate_responses(
         rep.add_rows(
             "bad seconds",
             df[bad],
-            lambda r: f"row {r[ROW_COLUMN]}, column 'seconds': {r['seconds']!r} is not a number >= 0",
+            lambda r: (
+                f"row {r[ROW_COLUMN]}, column 'seconds': {r['seconds']!r} is not a number >= 0"
+            ),
         )
         df["seconds"] = pd.array(v, dtype="Float64")
     if "holdout" in df.columns:
@@ -334,13 +358,17 @@ def validate_responses(
         full = df.groupby("respondent_id").size()
         whole = per_resp[per_resp == full.reindex(per_resp.index)]
         for r in whole.index:
-            rep.add("duplicated respondent", f"respondent {r!r} appears twice (every task repeated)")
+            rep.add(
+                "duplicated respondent", f"respondent {r!r} appears twice (every task repeated)"
+            )
         rest = df[dup & ~df["respondent_id"].isin(whole.index)]
         rep.add_rows(
             "duplicated row",
             rest,
-            lambda r: f"row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} task {r['task']} alt "
-            f"{r['alt']} appears more than once",
+            lambda r: (
+                f"row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} task {r['task']} alt "
+                f"{r['alt']} appears more than once"
+            ),
         )
         df = df[~df.duplicated(key, keep="first")]
 
@@ -349,7 +377,10 @@ def validate_responses(
     first_row = g[ROW_COLUMN].min()
     for (r, t), n in n_chosen[n_chosen != 1].items():
         kind = "no alternative chosen" if n == 0 else "several alternatives chosen"
-        rep.add(kind, f"respondent {r!r} task {t} (from row {first_row[(r, t)]}): {n} rows with chosen = 1")
+        rep.add(
+            kind,
+            f"respondent {r!r} task {t} (from row {first_row[(r, t)]}): {n} rows with chosen = 1",
+        )
     n_designed = df[~df["alt"].isin(SPECIAL_ALTS)].groupby(["respondent_id", "task"]).size()
     bad = n_designed[n_designed != n_alts]
     for (r, t), n in bad.items():
@@ -358,7 +389,10 @@ def validate_responses(
             f"respondent {r!r} task {t} (from row {first_row[(r, t)]}): {n} alternatives; the "
             f"study shows {n_alts}",
         )
-    for special_alt, needed in (("none", study.none_option), ("status_quo", study.status_quo is not None)):
+    for special_alt, needed in (
+        ("none", study.none_option),
+        ("status_quo", study.status_quo is not None),
+    ):
         if needed:
             has = df[df["alt"] == special_alt].groupby(["respondent_id", "task"]).size()
             lacking = n_chosen.index.difference(has.index)
@@ -406,7 +440,9 @@ def validate_responses(
 
     # -- canonical order --------------------------------------------------------------------------
     order = {r: i for i, r in enumerate(pd.unique(df["respondent_id"]))}
-    alt_rank = df["alt"].map(lambda a: (int(a) if a.isdigit() else (10_000 if a == "status_quo" else 10_001)))
+    alt_rank = df["alt"].map(
+        lambda a: int(a) if a.isdigit() else (10_000 if a == "status_quo" else 10_001)
+    )
     df = (
         df.assign(_o=df["respondent_id"].map(order), _a=alt_rank)
         .sort_values(["_o", "task", "_a"], kind="stable")
@@ -414,7 +450,9 @@ def validate_responses(
         .reset_index(drop=True)
     )
     cols = ["respondent_id", "version", "task", "alt", *names, "chosen", "holdout"]
-    cols += [c for c in ("would_buy", "task_position", "alt_position", "seconds") if c in df.columns]
+    cols += [
+        c for c in ("would_buy", "task_position", "alt_position", "seconds") if c in df.columns
+    ]
     df = df[cols]
     df["respondent_id"] = df["respondent_id"].astype("string")
     df["alt"] = df["alt"].astype("string")
@@ -433,14 +471,18 @@ def _check_design(df: pd.DataFrame, study: Study, design: ChoiceDesign, rep: _Re
     out_v = v >= design.n_versions
     out_t = t >= design.n_tasks
     out_j = j >= design.n_alternatives
-    for mask, what, n in ((out_v, "version", design.n_versions), (out_t, "task", design.n_tasks),
-                          (out_j, "alt", design.n_alternatives)):
+    for mask, what, n in (
+        (out_v, "version", design.n_versions),
+        (out_t, "task", design.n_tasks),
+        (out_j, "alt", design.n_alternatives),
+    ):
         rows = designed[mask]
         rep.add_rows(
             "not in the design",
             rows,
-            lambda r, what=what, n=n: f"row {r[ROW_COLUMN]}: {what} {r[what]} is not in the design "
-            f"(it has {n})",
+            lambda r, what=what, n=n: (
+                f"row {r[ROW_COLUMN]}: {what} {r[what]} is not in the design (it has {n})"
+            ),
         )
     ok = ~(out_v | out_t | out_j)
     if not ok.any():
@@ -454,9 +496,11 @@ def _check_design(df: pd.DataFrame, study: Study, design: ChoiceDesign, rep: _Re
         rep.add_rows(
             "disagrees with the design",
             rows,
-            lambda r, attr=attr: f"row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} version "
-            f"{r['version']} task {r['task']} alt {r['alt']} shows {attr.name} = "
-            f"{format_level(r[attr.name])}, the design has {r['_exp']}",
+            lambda r, attr=attr: (
+                f"row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} version "
+                f"{r['version']} task {r['task']} alt {r['alt']} shows {attr.name} = "
+                f"{format_level(r[attr.name])}, the design has {r['_exp']}"
+            ),
         )
 
 
@@ -469,9 +513,7 @@ def _infer_holdouts(df: pd.DataFrame, study: Study, design: ChoiceDesign | None)
         return pd.Series(0, index=df.index)
     holdout_sets = [frozenset(h.alternatives) for h in study.holdouts]
     designed = df[~df["alt"].isin(SPECIAL_ALTS)]
-    idx = np.column_stack([
-        [a.index_of(x) for x in designed[a.name]] for a in study.attributes
-    ])
+    idx = np.column_stack([[a.index_of(x) for x in designed[a.name]] for a in study.attributes])
     profiles = pd.Series([tuple(int(i) for i in row) for row in idx], index=designed.index)
     sets = profiles.groupby([designed["respondent_id"], designed["task"]]).agg(frozenset)
     is_h = sets.map(lambda s: int(s in holdout_sets))
@@ -498,7 +540,9 @@ def _check_respondents(
     rep.add_rows(
         "duplicated respondent",
         people[dup],
-        lambda r: f"{source} row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} is listed more than once",
+        lambda r: (
+            f"{source} row {r[ROW_COLUMN]}: respondent {r['respondent_id']!r} is listed more than once"
+        ),
     )
     known = set(people["respondent_id"])
     unknown = [r for r in ids if r not in known]

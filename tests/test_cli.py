@@ -41,6 +41,10 @@ def test_design_command_writes_every_file(tmp_path, study_file, capsys):
         "level_balance.csv",
         "study.toml",
         "assignments.csv",
+        "versions.csv",
+        "qualtrics_questions.txt",
+        "qualtrics_embedded_data.csv",
+        "questionnaire.md",
     }
     printed = capsys.readouterr().out
     assert "Design diagnostics:" in printed and "Street-Burgess" in printed

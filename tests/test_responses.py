@@ -141,14 +141,24 @@ def test_design_disagreement_names_row_and_both_values(setup):
 @pytest.mark.parametrize(
     ("mutate", "kind"),
     [
-        (lambda d: d.drop(index=d.index[(d["task"] == 2) & (d["alt"] == "1")][:1]),
-         "wrong number of alternatives"),
-        (lambda d: d[~((d["task"] == 3) & (d["respondent_id"] == d["respondent_id"].iloc[0]))],
-         "task gaps"),
-        (lambda d: d[~((d["alt"] == "none") & (d["task"] == 1))].assign(
-            chosen=lambda x: x["chosen"]), "missing none row"),
-        (lambda d: pd.concat([d, d[d["respondent_id"] == d["respondent_id"].iloc[0]]]),
-         "duplicated respondent"),
+        (
+            lambda d: d.drop(index=d.index[(d["task"] == 2) & (d["alt"] == "1")][:1]),
+            "wrong number of alternatives",
+        ),
+        (
+            lambda d: d[~((d["task"] == 3) & (d["respondent_id"] == d["respondent_id"].iloc[0]))],
+            "task gaps",
+        ),
+        (
+            lambda d: d[~((d["alt"] == "none") & (d["task"] == 1))].assign(
+                chosen=lambda x: x["chosen"]
+            ),
+            "missing none row",
+        ),
+        (
+            lambda d: pd.concat([d, d[d["respondent_id"] == d["respondent_id"].iloc[0]]]),
+            "duplicated respondent",
+        ),
         (lambda d: pd.concat([d, d.iloc[[5]]]), "duplicated row"),
         (lambda d: d.rename(columns={"respondent_id": "Respondent ID"}), "header"),
         (lambda d: d.assign(colour="red"), "header"),
@@ -175,7 +185,7 @@ def test_file_problems_bom_repeated_header_and_untouched_input(tmp_path, setup):
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
     assert data.equals(read_responses(path, study, design=design))
     # a second header in the middle (two files pasted together) is reported with its line
-    path.write_text("".join(lines[:10] + [lines[0]] + lines[10:]))
+    path.write_text("".join([*lines[:10], lines[0], *lines[10:]]))
     before = path.read_bytes()
     with pytest.raises(ResponseError, match="row 11 repeats the header"):
         read_responses(path, study, design=design)

@@ -1062,8 +1062,13 @@ def test_replace_design_returns_a_changed_copy():
 # --------------------------------------------------------------------------------------------
 
 
-def test_questionnaire_and_market_tables_are_not_silently_accepted_yet():
-    expect(BASE + "\n[questionnaire]\nscreener = true\n", "unknown key 'questionnaire'")
+def test_questionnaire_table_is_checked_and_market_is_unknown():
+    expect(BASE + "\n[questionnaire]\nscreener = true\n", "screener")
+    expect(BASE + "\n[market]\nx = 1\n", "unknown key 'market'")
+    study = parse_study(BASE + '\n[questionnaire]\ncompetitors = ["FastNet", "CityFibre"]\n')
+    provider = study.questionnaire.question("current_provider")
+    assert "FastNet" in [label for _, label in provider.options]
+    assert parse_study(BASE).questionnaire is not None  # the default questionnaire
 
 
 def test_prior_kind_follows_from_the_keys_given():

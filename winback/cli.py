@@ -103,6 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit with status 3 unless the verdict is OK"
     )
 
+    im = sub.add_parser(
+        "import", help="read, validate and quality-check survey responses into canonical files"
+    )
+    im.add_argument("study", type=Path, help="the study file (study.toml)")
+    im.add_argument("responses", type=Path, help="the response file")
+    im.add_argument("--out", type=Path, required=True, help="output folder")
+    im.add_argument(
+        "--format",
+        choices=["winback", "qualtrics", "sawtooth", "cbctools"],
+        default="winback",
+        help="layout of the response file (default winback)",
+    )
+    im.add_argument(
+        "--design", type=Path, help="design.csv (or its folder): check every task against it"
+    )
+    im.add_argument(
+        "--respondents",
+        type=Path,
+        help="respondent answers (winback format: respondents.csv beside the responses)",
+    )
+    im.add_argument("--force", action="store_true", help="replace earlier files in --out")
+
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
     m.add_argument(
         "--out",
@@ -173,6 +195,31 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_import
+    from winback.study import load_study
+
+    study = load_study(args.study)
+    run = run_import(
+        study,
+        args.responses,
+        args.out,
+        format=args.format,
+        design=args.design,
+        respondents=args.respondents,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(run.dataset)
+        print()
+        print(run.reasons.report())
+        print()
+        print(
+            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
+        )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from winback.pipeline import run_demo
 
@@ -201,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handler = {"design": _cmd_design, "inspect": _cmd_inspect, "demo": _cmd_demo}[args.command]
+    handler = {
+        "design": _cmd_design,
+        "inspect": _cmd_inspect,
+        "import": _cmd_import,
+        "demo": _cmd_demo,
+    }[args.command]
     try:
         return handler(args)
     except WinbackError as exc:

@@ -6,6 +6,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
@@ -22,6 +23,10 @@ DESIGN_FILES = (
     "diagnostics.json",
     "diagnostics.txt",
     "level_balance.csv",
+    "versions.csv",
+    "qualtrics_questions.txt",
+    "qualtrics_embedded_data.csv",
+    "questionnaire.md",
 )
 
 
@@ -83,6 +88,23 @@ def run_design(
     atomic_write_text(out / "diagnostics.txt", diag.report() + "\n")
     write_csv(diag.level_balance, out / "level_balance.csv")
     files += [out / "diagnostics.json", out / "diagnostics.txt", out / "level_balance.csv"]
+    # fielding elsewhere: a generic versions file, Qualtrics questions and embedded data, and a
+    # question list to paste anywhere
+    from surveys.fielding import (
+        write_qualtrics_embedded_data,
+        write_qualtrics_questions,
+        write_question_list,
+        write_versions_csv,
+    )
+    from surveys.questionnaire import default_questionnaire
+
+    questionnaire = study.questionnaire or default_questionnaire(study)
+    files += [
+        write_versions_csv(design, out / "versions.csv"),
+        write_qualtrics_questions(questionnaire, out / "qualtrics_questions.txt"),
+        write_qualtrics_embedded_data(design, out / "qualtrics_embedded_data.csv"),
+        write_question_list(questionnaire, out / "questionnaire.md"),
+    ]
     if study_text is not None:
         atomic_write_text(out / "study.toml", study_text)
         files.append(out / "study.toml")
@@ -109,3 +131,79 @@ def run_demo(
     atomic_write_text(out / "study.toml", example_study_text())
     log.info("wrote the example study to %s", out / "study.toml")
     return run_design(study, out / "design", force=True, n_respondents=500, progress=progress)
+
+
+IMPORT_FILES = (
+    "responses.csv",
+    "respondents.csv",
+    "exclusions.csv",
+    "quality.csv",
+    "reasons.csv",
+    "reasons.txt",
+    "import.json",
+)
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    dataset: Any
+    reasons: Any
+    out: Path
+    files: tuple[Path, ...]
+
+
+def _load_design(path: str | Path | None, study: Study) -> ChoiceDesign | None:
+    if path is None:
+        return None
+    from conjoint.export import read_design_csv
+
+    p = Path(path)
+    return read_design_csv(p / "design.csv" if p.is_dir() else p, study)
+
+
+def run_import(
+    study: Study,
+    responses: str | Path,
+    out: str | Path,
+    *,
+    format: str = "winback",
+    design: str | Path | ChoiceDesign | None = None,
+    respondents: str | Path | None = None,
+    force: bool = False,
+    random_seed: int = 0,
+) -> ImportRun:
+    """Read, validate and quality-flag responses; write canonical files and the reasons summary.
+
+    Files in ``out``: ``responses.csv`` and ``respondents.csv`` (canonical), ``exclusions.csv``,
+    ``quality.csv`` (one row of flags per respondent), ``reasons.csv`` and ``reasons.txt`` (why
+    they left), ``import.json`` (counts, flags, source files and their SHA-256).
+    """
+    from surveys import read_responses
+    from surveys.quality import flag_quality
+    from surveys.reasons import summarize_reasons
+
+    out = Path(out)
+    check_outputs_free([out / n for n in IMPORT_FILES], force)
+    design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
+    data = read_responses(
+        responses, study, format=format, design=design_obj, respondents=respondents
+    )
+    data = flag_quality(data, design=design_obj, random_seed=random_seed)
+    reasons = summarize_reasons(data)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(data.choices, out / "responses.csv")
+    write_csv(data.respondents, out / "respondents.csv")
+    write_csv(data.exclusions, out / "exclusions.csv")
+    flags = data.flags
+    if flags is not None:
+        write_csv(flags, out / "quality.csv")
+    write_csv(reasons.shares, out / "reasons.csv")
+    atomic_write_text(out / "reasons.txt", reasons.report() + "\n")
+    summary = data.summary()
+    if flags is not None:
+        summary["flags"] = {c: int(flags[c].sum()) for c in flags.columns if flags[c].dtype == bool}
+    summary["sources"] = dict(data.sources)
+    summary["format"] = format
+    write_json(summary, out / "import.json")
+    files = tuple(out / n for n in IMPORT_FILES if (out / n).exists())
+    return ImportRun(data, reasons, out, files)

@@ -183,6 +183,7 @@ class Study:
     priors: Priors = field(default_factory=Priors)
     costs: Costs | None = None
     source: str | None = None
+    questionnaire: Any = field(default=None, repr=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- conveniences ------------------------------------------------------------------------
@@ -383,6 +384,7 @@ TOP_KEYS = (
     "status_quo",
     "priors",
     "costs",
+    "questionnaire",
 )
 
 
@@ -455,7 +457,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
 
     if p.items:
         raise StudyError(p.items, source=source)
-    return Study(
+    study = Study(
         name=name,
         attributes=tuple(attrs),
         none_option=none_option,
@@ -472,6 +474,15 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         source=source,
         raw=MappingProxyType(copy.deepcopy(dict(data))),
     )
+    # the questionnaire needs the study (plan levels, currency, none wording)
+    from dataclasses import replace as _replace
+
+    from surveys.questionnaire import parse_questionnaire
+
+    questionnaire, q_problems = parse_questionnaire(data.get("questionnaire"), study)
+    if q_problems:
+        raise StudyError(q_problems, source=source)
+    return _replace(study, questionnaire=questionnaire)
 
 
 def _design_problems(
