@@ -196,7 +196,9 @@ class ChoiceDataset:
         for reason, n in s["exclusion_reasons"].items():
             lines.append(f"  excluded: {n} for {reason}")
         if self._flags is not None:
-            flag_cols = [c for c in self._flags.columns if self._flags[c].dtype == bool]
+            flag_cols = [
+                c for c in self._flags.columns if pd.api.types.is_bool_dtype(self._flags[c])
+            ]
             counts = ", ".join(f"{c} {int(self._flags[c].sum())}" for c in flag_cols)
             lines.append(f"  quality flags: {counts}")
         else:

@@ -310,7 +310,8 @@ def validate_responses(
     for c in ("task_position", "alt_position"):
         if c in df.columns:
             v = _as_int(df[c])
-            bad = v.isna() | (v < 1)
+            # a none or status-quo row may have no screen position of its own
+            bad = (v.isna() & ~(special & _is_blank(df[c]))) | (v < 1)
             rep.add_rows(
                 f"bad {c}",
                 df[bad],

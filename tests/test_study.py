@@ -191,10 +191,10 @@ def test_the_shipped_example_file_loads():
     names = parameter_names(study)
     assert len(names) == len(study.priors.mean) == len(study.priors.sd) == 12
     mean = dict(zip(names, study.priors.mean, strict=True))
-    assert mean["speed[1 Gbps]"] == 0.9
-    assert mean["support[24/7 priority]"] == 0.5
-    assert mean["price"] == -0.05
-    assert mean["none"] == -2.0
+    assert mean["speed[1 Gbps]"] == 1.35
+    assert mean["support[24/7 priority]"] == 0.75
+    assert mean["price"] == -0.08
+    assert mean["none"] == -3.0
     assert study.costs is not None
     assert study.costs.as_dict()["tv"] == (0.0, 7.0, 19.0)
 

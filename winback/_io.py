@@ -47,7 +47,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def escape_cell(value: Any) -> Any:
     """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if (
+        isinstance(value, str)
+        and (
+            value.startswith(FORMULA_TRIGGERS)
+            # text that already looks escaped keeps its apostrophe through a round trip
+            or (value.startswith("'") and value[1:2] in FORMULA_TRIGGERS)
+        )
+    ):
         return "'" + value
     return value
 

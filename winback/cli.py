@@ -225,14 +225,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     run = run_demo(args.out, force=args.force, progress=_progress(args.progress))
     if not args.quiet:
-        print(run.design.study)
+        d = run.design_run
+        print(d.design.study)
         print()
-        print(run.design)
+        print(d.design)
         print()
-        print(run.diagnostics.report())
+        print(d.diagnostics.report())
+        print()
+        imp = run.import_run
+        print(imp.dataset)
+        planted = run.planted
+        flags = imp.dataset.flags
+        if flags is not None and "random_responder" in flags:
+            found = set(flags.loc[flags["random_responder"], "respondent_id"])
+            hit = len(found & set(planted["random_responders"]))
+            print(
+                f"  quality check: {hit} of {len(planted['random_responders'])} planted random "
+                f"responders flagged; {len(found) - hit} other respondents flagged"
+            )
+        print()
+        print(imp.reasons.report())
         print()
         print(
-            f"demo written to {args.out}/: study.toml, design files and diagnostics in {run.out}/"
+            f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
+            "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
+            "quality flags, reasons for leaving)"
         )
     return 0
 

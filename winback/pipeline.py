@@ -114,10 +114,95 @@ def run_design(
     return DesignRun(design, diag, out, tuple(files))
 
 
+@dataclass(frozen=True)
+class DemoRun:
+    design_run: DesignRun
+    import_run: ImportRun
+    out: Path
+    truth: Any  # the simulated respondents' true part-worths (DataFrame)
+    planted: dict[str, list[str]]  # respondents planted as random responders and speeders
+
+
+def simulate_fieldwork(
+    design: ChoiceDesign,
+    true_means: dict[str, float],
+    true_sd: dict[str, float],
+    n_respondents: int,
+    *,
+    random_seed: int,
+    random_share: float = 0.04,
+    speeder_share: float = 0.02,
+) -> tuple[Any, Any, Any, dict[str, list[str]]]:
+    """Simulated lost customers answering the questionnaire and the conjoint.
+
+    Part-worths differ by why people left (those who left over a price rise are 40% more price
+    sensitive; those who left over outages value the outage guarantee twice as much), so
+    segment analyses have something real to find. A share of respondents answer the conjoint at
+    random and a share rush through the survey, as in real fieldwork; they are returned so that
+    the quality flags can be checked against them.
+
+    Returns (choices, respondents, true part-worths, planted).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from conjoint.encoding import parameter_names
+    from conjoint.simulate import simulate_choices
+    from surveys.questionnaire import simulate_respondents
+
+    study = design.study
+    rng = np.random.default_rng(random_seed)
+    people = simulate_respondents(study, n_respondents, random_seed=random_seed)
+    ids = people["respondent_id"].astype(str).tolist()
+    names = parameter_names(study)
+    mean = np.array([true_means[n] for n in names])
+    sd = np.array([true_sd[n] for n in names])
+    betas = mean + rng.standard_normal((len(ids), len(names))) * sd
+    if "price" in names and "reason_price_rise" in people:
+        betas[people["reason_price_rise"].to_numpy(dtype=float) == 1, names.index("price")] *= 1.4
+    credit = [n for n in names if n.startswith("outage_credit[")]
+    if credit and "reason_outages" in people:
+        rows = people["reason_outages"].to_numpy(dtype=float) == 1
+        for c in credit:
+            betas[rows, names.index(c)] *= 2.0
+    truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"), columns=names)
+    choices = simulate_choices(design, truth, random_seed)
+    assert isinstance(choices, pd.DataFrame)
+    # random responders: every task answered uniformly at random
+    n_random = round(random_share * len(ids))
+    random_ids = sorted(rng.choice(ids, size=n_random, replace=False).tolist())
+    mask = choices["respondent_id"].isin(random_ids)
+    sub = choices[mask]
+    n_alt = sub.groupby(["respondent_id", "task"]).size().iloc[0] if len(sub) else 0
+    if len(sub):
+        picks = rng.integers(0, n_alt, size=len(sub) // n_alt)
+        chosen = (np.arange(n_alt)[None, :] == picks[:, None]).astype(int).ravel()
+        choices.loc[mask, "chosen"] = chosen
+    # speeders: a fraction of the median interview length
+    others = [r for r in ids if r not in set(random_ids)]
+    n_speed = round(speeder_share * len(ids))
+    speeder_ids = sorted(rng.choice(others, size=n_speed, replace=False).tolist())
+    if "duration_seconds" in people:
+        median = float(pd.to_numeric(people["duration_seconds"]).median())
+        people = people.copy()
+        people["duration_seconds"] = people["duration_seconds"].astype("Float64")
+        sel = people["respondent_id"].isin(speeder_ids)
+        people.loc[sel, "duration_seconds"] = np.round(
+            rng.uniform(0.1, 0.25, size=int(sel.sum())) * median
+        )
+    return choices, people, truth, {"random_responders": random_ids, "speeders": speeder_ids}
+
+
 def run_demo(
     out: str | Path = "winback-demo", *, force: bool = False, progress: bool = False
-) -> DesignRun:
-    """The whole pipeline on the embedded example study (so far: study, design, diagnostics)."""
+) -> DemoRun:
+    """The whole pipeline on the embedded example study.
+
+    So far: the study, its design and diagnostics (``design/``), simulated fieldwork
+    (``fieldwork/``: 500 lost customers answering the questionnaire and the conjoint, with some
+    random responders and speeders) and its import (``import/``: validated canonical files,
+    quality flags, why they left).
+    """
     from winback.example import example_study_text, make_example_study
 
     out = Path(out)
@@ -126,11 +211,24 @@ def run_demo(
             check_outputs_free([out], force=False)
         log.info("replacing the earlier demo in %s (--force)", out)
         shutil.rmtree(out)
-    study = make_example_study().study
+    ex = make_example_study()
+    study = ex.study
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "study.toml", example_study_text())
     log.info("wrote the example study to %s", out / "study.toml")
-    return run_design(study, out / "design", force=True, n_respondents=500, progress=progress)
+    design_run = run_design(study, out / "design", force=True, n_respondents=500, progress=progress)
+    choices, people, truth, planted = simulate_fieldwork(
+        design_run.design, ex.true_means, ex.true_sd, 500, random_seed=study.design.seed
+    )
+    field = out / "fieldwork"
+    field.mkdir(parents=True, exist_ok=True)
+    write_csv(choices, field / "responses.csv")
+    write_csv(people, field / "respondents.csv")
+    log.info("simulated fieldwork: %d lost customers in %s", len(people), field)
+    import_run = run_import(
+        study, field / "responses.csv", out / "import", design=design_run.design, force=True
+    )
+    return DemoRun(design_run, import_run, out, truth, planted)
 
 
 IMPORT_FILES = (
@@ -178,6 +276,8 @@ def run_import(
     ``quality.csv`` (one row of flags per respondent), ``reasons.csv`` and ``reasons.txt`` (why
     they left), ``import.json`` (counts, flags, source files and their SHA-256).
     """
+    import pandas as pd
+
     from surveys import read_responses
     from surveys.quality import flag_quality
     from surveys.reasons import summarize_reasons
