@@ -301,7 +301,9 @@ def run_import(
     atomic_write_text(out / "reasons.txt", reasons.report() + "\n")
     summary = data.summary()
     if flags is not None:
-        summary["flags"] = {c: int(flags[c].sum()) for c in flags.columns if flags[c].dtype == bool}
+        summary["flags"] = {
+            c: int(flags[c].sum()) for c in flags.columns if pd.api.types.is_bool_dtype(flags[c])
+        }
     summary["sources"] = dict(data.sources)
     summary["format"] = format
     write_json(summary, out / "import.json")
