@@ -180,7 +180,7 @@ class ChoiceDataset:
             "n_excluded": len(self.excluded_ids),
             "tasks_per_respondent": int(n_tasks.max()) if len(n_tasks) else 0,
             "n_holdout_tasks": int(ch.loc[ch["holdout"] == 1, "task"].nunique()),
-            "none_share": float((chosen["alt"] == "none").mean()) if len(chosen) else 0.0,
+            "none_share": _none_share(chosen, self.study.dual_response_none),
             "exclusion_reasons": self._exclusions["reason"].value_counts().to_dict(),
         }
 
@@ -209,6 +209,15 @@ class ChoiceDataset:
         if src:
             lines.append(f"  sources: {src}")
         return "\n".join(lines)
+
+
+def _none_share(chosen: pd.DataFrame, dual: bool) -> float:
+    """Share of tasks ending in "none": the none alternative, or a "no" to the dual follow-up."""
+    if not len(chosen):
+        return 0.0
+    if dual and "would_buy" in chosen:
+        return float((chosen["would_buy"] == 0).mean())
+    return float((chosen["alt"] == "none").mean())
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,9 @@ layout, then validated the same way.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools")
 NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
+#: a respondents-frame column through which a reader gives its own exclusion reason
+EXCLUDE_REASON = "_exclude_reason"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -44,7 +48,7 @@ def read_csv_text(path: str | Path) -> pd.DataFrame:
         raise WinbackError(f"file not found: {path}")
     raw = path.read_bytes()
     try:
-        raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ResponseError(
             [
@@ -62,8 +66,25 @@ def read_csv_text(path: str | Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ResponseError([("empty", "the file is empty")], source=str(path)) from None
     df = unescape_frame(df)
-    df[ROW_COLUMN] = np.arange(len(df)) + 2
+    df[ROW_COLUMN] = _record_lines(text, len(df))
     return df
+
+
+def _record_lines(text: str, n_rows: int) -> np.ndarray:
+    """The file line each data record starts on (blank lines and multi-line cells counted)."""
+    starts: list[int] = []
+    prev = 0
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for cells in reader:
+            if cells and not (len(cells) == 1 and not cells[0].strip()):  # pandas skips blanks
+                starts.append(prev + 1)
+            prev = reader.line_num
+    except csv.Error:
+        starts = []
+    if len(starts) == n_rows + 1:  # the header, then one start per row pandas read
+        return np.asarray(starts[1:], dtype=int)
+    return np.arange(n_rows) + 2
 
 
 def read_winback(
@@ -187,11 +208,29 @@ def make_dataset(
         respondents_source=respondents_source,
     )
     with_tasks = set(clean["respondent_id"])
-    no_tasks = [r for r in people["respondent_id"] if r not in with_tasks]
+    given: dict[str, str] = {}
+    if EXCLUDE_REASON in people.columns:
+        col = people[EXCLUDE_REASON]
+        given = {
+            str(r): str(v)
+            for r, v in zip(people["respondent_id"], col, strict=True)
+            if not pd.isna(v) and str(v).strip()
+        }
+        people = people.drop(columns=EXCLUDE_REASON)
+    rows = [(r, given[r]) for r in people["respondent_id"] if r in given]
+    rows += [
+        (r, NO_TASKS_REASON)
+        for r in people["respondent_id"]
+        if r not in with_tasks and r not in given
+    ]
     exclusions = empty_exclusions()
-    if no_tasks:
+    if rows:
         exclusions = pd.DataFrame(
-            {"respondent_id": no_tasks, "reason": NO_TASKS_REASON, "source": "import"}
+            {
+                "respondent_id": [r for r, _ in rows],
+                "reason": [why for _, why in rows],
+                "source": "import",
+            }
         ).astype("string")
     # respondents in the order they appear in the choices, then those without tasks
     order = {r: i for i, r in enumerate(pd.unique(clean["respondent_id"]))}

@@ -465,6 +465,13 @@ def _blank_value(v: object) -> bool:
 
 
 def _check_design(df: pd.DataFrame, study: Study, design: ChoiceDesign, rep: _Report) -> None:
+    n_tasks = df.groupby("respondent_id", sort=False)["task"].nunique()
+    for r, n in n_tasks[n_tasks < design.n_tasks].items():
+        rep.add(
+            "incomplete respondent",
+            f"respondent {r!r} answered {n} tasks; the design has {design.n_tasks} per version "
+            "(remove or complete partial interviews before import)",
+        )
     designed = df[~df["alt"].isin(SPECIAL_ALTS)]
     v = designed["version"].to_numpy() - 1
     t = designed["task"].to_numpy() - 1

@@ -235,3 +235,24 @@ def test_dataset_is_immutable_and_exclusions_are_recorded(setup):
     with pytest.raises(AttributeError):
         data.study = study  # type: ignore[misc]
     assert isinstance(clean, ChoiceDataset)
+
+
+def test_respondents_missing_design_tasks_are_reported(setup):
+    study, design, responses = setup
+    short = responses[responses["task"] < 9]  # everyone lacks the holdout task 9
+    with pytest.raises(ResponseError) as err:
+        make_dataset(short, study, design=design)
+    assert err.value.counts == {"incomplete respondent": 40}, str(err.value)
+    assert "answered 8 tasks; the design has 9" in str(err.value)
+
+
+def test_dual_response_none_share_counts_the_no_answers(setup):
+    study, _, _ = setup
+    dual = replace(study, none_option=False, dual_response_none=True)
+    design = make_design(dual, method="shortcut")
+    responses = simulate_choices(design, TRUTH, 1, n_respondents=30)
+    data = make_dataset(responses, dual, design=design)
+    chosen = responses[responses["chosen"] == 1]
+    want = float((chosen["would_buy"] == 0).mean())
+    assert data.summary()["none_share"] == pytest.approx(want)
+    assert 0 < want < 1

@@ -1,0 +1,845 @@
+"""Sawtooth Software CBC data: ``.cho`` choice files with their ``.att`` label files.
+
+``.cho`` layout (Lighthouse Studio / SSI Web help, ".CHO File Format"), whitespace-separated
+whole numbers, one respondent after another::
+
+    8960 2 4 8 1        respondent number, number of extra variables, attributes, tasks,
+                        none option (0 = no, 1 = yes, 2 = dual-response none)
+    6 1                 the extra variables (this line is empty when there are none)
+    3 1                 task 1: number of concepts shown, depth of preference (always 1)
+    2 1 2 3             concept 1: level code of each attribute (1 = first level)
+    3 3 1 1             concept 2
+    1 2 2 4             concept 3
+    2 32                concept chosen (0 = not answered), task duration (seconds)
+    ...                 the task block again for every task
+
+The none alternative is not listed as a concept: choosing it is coded as concept
+``concepts + 1``. With dual-response none (header flag 2) the choice line carries two more
+numbers, the answer to "would you really take it?" (1 = yes, 2 = no, 0 = not answered) and its
+duration: ``2 32 1 5``. Fixed (holdout) tasks are listed like any other task, in the order
+shown (winback puts them last, as in the design).
+
+``.att`` layout: for each attribute its label on one line, then one line per level label, and a
+blank line between attributes. Level codes map to the study's levels by position (code 1 =
+the first level listed = the reference level); the ``.att`` file beside the ``.cho`` (same name)
+is read to check that its labels are the study's, so a file exported from another study or with
+reordered levels is reported instead of read wrongly.
+
+The ``.cho`` file holds no version number: with ``design=`` each respondent's version is the
+design version whose tasks match what the file shows (reported when none does).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from surveys.responses import file_sha256, read_csv_text
+from surveys.validation import ROW_COLUMN, _Report
+from winback._io import atomic_write_text, check_outputs_free, write_csv
+from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
+from winback.study import Attribute, Study
+
+if TYPE_CHECKING:
+    from conjoint.design import ChoiceDesign
+    from surveys.dataset import ChoiceDataset
+
+log = logging.getLogger("winback")
+
+OPTIONS = ("att", "extra_names", "id_map", "map_by_labels")
+_INT_RE = re.compile(r"^-?\d+$")
+_NUM_RE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _check_options(options: Mapping[str, object], valid: Sequence[str], fmt: str) -> None:
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise WinbackError(
+            f"unknown option {unknown[0]!r} for format={fmt!r}.{did_you_mean(unknown[0], valid)} "
+            f"Valid options: {list_valid(valid)}."
+        )
+
+
+def _read_text(path: Path, what: str, fallback: str | None = None) -> str:
+    if not path.exists():
+        raise WinbackError(f"{what} not found: {path}")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if fallback is not None:
+            # Sawtooth's Windows tools write labels in the Windows code page; a wrong guess
+            # cannot pass unnoticed, since every label is checked against the study.
+            return raw.decode(fallback, errors="strict")
+        raise ResponseError(
+            [("encoding", f"not text at byte {exc.start}: is this a {what}?")], source=str(path)
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# .att labels
+# --------------------------------------------------------------------------------------------
+
+
+def read_att(path: str | Path) -> list[tuple[str, list[str], int]]:
+    """Parse an ``.att`` file: ``[(attribute label, [level labels], line), ...]``."""
+    path = Path(path)
+    try:
+        text = _read_text(path, ".att label file", fallback="cp1252")
+    except UnicodeDecodeError as exc:
+        raise ResponseError(
+            [("encoding", f"neither UTF-8 nor Windows-1252 text at byte {exc.start}")],
+            source=str(path),
+        ) from None
+    blocks: list[tuple[str, list[str], int]] = []
+    current: list[tuple[int, str]] = []
+    for i, line in enumerate([*text.splitlines(), ""], start=1):
+        if line.strip():
+            current.append((i, line.strip()))
+        elif current:
+            blocks.append((current[0][1], [t for _, t in current[1:]], current[0][0]))
+            current = []
+    return blocks
+
+
+def _level_matches(attr: Attribute, label: str, position: int) -> bool:
+    return attr.index_of(label) == position or attr.level_labels()[position] == label
+
+
+def _att_mapping(
+    att: list[tuple[str, list[str], int]], study: Study, source: str, map_by_labels: bool
+) -> tuple[list[int], list[list[int]]]:
+    """For each .cho attribute column: the study attribute and, per code, the study level."""
+    rep = _Report(source)
+    attrs = list(study.attributes)
+    if len(att) != len(attrs):
+        rep.add(
+            "labels",
+            f"{len(att)} attributes in the .att file ({list_valid(a for a, _, _ in att)}), the "
+            f"study has {len(attrs)} ({list_valid(study.attribute_names)})",
+        )
+        rep.raise_if_any()
+    positional = all(
+        len(levels) == attr.n_levels
+        and all(_level_matches(attr, lab, k) for k, lab in enumerate(levels))
+        for (_, levels, _), attr in zip(att, attrs, strict=True)
+    )
+    identity = (list(range(len(attrs))), [list(range(a.n_levels)) for a in attrs])
+    if positional and not map_by_labels:
+        return identity
+
+    shared = _shared_labels(att)
+    if not map_by_labels:
+        for a_i, ((name, levels, line), attr) in enumerate(zip(att, attrs, strict=True)):
+            study_labels = attr.level_labels()
+            if len(levels) != attr.n_levels or not all(
+                _level_matches(attr, lab, k) for k, lab in enumerate(levels)
+            ):
+                rep.add(
+                    "labels",
+                    f"line {line}: attribute {a_i + 1} {name!r} has levels "
+                    f"{list_valid(levels)}; the study's attribute {attr.name!r} has "
+                    f"{list_valid(study_labels)} (level codes are read by position, so they "
+                    "must be the same, in the same order; map_by_labels=True reads them by "
+                    "label instead)",
+                )
+        rep.raise_if_any()
+
+    # label-based mapping: each .att attribute to the study attribute with its labels
+    by_name = {a.name.casefold(): i for i, a in enumerate(attrs)}
+    by_name |= {a.display.casefold(): i for i, a in enumerate(attrs)}
+    columns: list[int] = []
+    levels_map: list[list[int]] = []
+    for a_i, (name, levels, line) in enumerate(att):
+        candidates = [
+            i
+            for i, attr in enumerate(attrs)
+            if len(levels) == attr.n_levels and all(attr.index_of(lab) >= 0 for lab in levels)
+        ]
+        named = by_name.get(name.casefold())
+        if named is not None and named in candidates:
+            candidates = [named]
+        if not candidates:
+            rep.add(
+                "labels",
+                f"line {line}: attribute {a_i + 1} {name!r} with levels {list_valid(levels)} "
+                "matches no attribute of the study "
+                f"({'; '.join(f'{a.name}: ' + list_valid(a.level_labels()) for a in attrs)})",
+            )
+            continue
+        if len(candidates) > 1:
+            clash = [attrs[i].name for i in candidates]
+            same = sorted(set(levels) & set(shared))
+            rep.add(
+                "ambiguous labels",
+                f"line {line}: attribute {a_i + 1} {name!r} (levels {list_valid(levels)}) could "
+                f"be any of the study's attributes {list_valid(clash)}"
+                + (f"; labels used by several attributes: {list_valid(same)}" if same else "")
+                + ". Name the attribute in the .att file as in the study, or map by position "
+                "(map_by_labels=False)",
+            )
+            continue
+        target = attrs[candidates[0]]
+        columns.append(candidates[0])
+        levels_map.append([target.index_of(lab) for lab in levels])
+        if len(set(levels_map[-1])) != len(levels):
+            rep.add(
+                "ambiguous labels",
+                f"line {line}: attribute {a_i + 1} {name!r} lists a level twice "
+                f"({list_valid(levels)})",
+            )
+    if not rep and len(set(columns)) != len(columns):
+        dup = sorted({attrs[c].name for c in columns if columns.count(c) > 1})
+        rep.add(
+            "ambiguous labels",
+            f"several .att attributes map to the study attribute(s) {list_valid(dup)}",
+        )
+    rep.raise_if_any()
+    return columns, levels_map
+
+
+def _shared_labels(att: list[tuple[str, list[str], int]]) -> list[str]:
+    seen: dict[str, int] = {}
+    for _, levels, _ in att:
+        for lab in set(levels):
+            seen[lab] = seen.get(lab, 0) + 1
+    return [lab for lab, n in seen.items() if n > 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+class _Lines:
+    """Non-blank lines of a .cho file as (line number, tokens)."""
+
+    def __init__(self, text: str) -> None:
+        self.items = [
+            (i, line.split()) for i, line in enumerate(text.splitlines(), start=1) if line.strip()
+        ]
+        self.pos = 0
+
+    def done(self) -> bool:
+        return self.pos >= len(self.items)
+
+    def next(self) -> tuple[int, list[str]] | None:
+        if self.done():
+            return None
+        item = self.items[self.pos]
+        self.pos += 1
+        return item
+
+
+class _Stop(Exception):
+    """The file's structure is broken: stop reading (the problem is already reported)."""
+
+
+def _ints(tokens: list[str], line: int, what: str, rep: _Report) -> list[int]:
+    bad = [t for t in tokens if not _INT_RE.match(t)]
+    if bad:
+        rep.add("not a .cho file", f"line {line}: {what} must be whole numbers, got {bad[0]!r}")
+        raise _Stop
+    return [int(t) for t in tokens]
+
+
+def read(
+    path: str | Path,
+    study: Study,
+    *,
+    design: ChoiceDesign | None = None,
+    respondents: str | Path | None = None,
+    **options: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
+    """Read a Sawtooth ``.cho`` file into winback's canonical long layout (as text).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.cho`` file.
+    study : Study
+    design : ChoiceDesign, optional
+        Gives each respondent's version (the ``.cho`` file has none): the version whose tasks
+        match the levels shown. Without it no version is read.
+    respondents : str or Path, optional
+        A respondents.csv keyed by ``respondent_id`` = the Sawtooth respondent number (or the
+        id given by ``id_map``).
+    att : str, Path or False, optional
+        The ``.att`` label file; default: the file beside the ``.cho`` with the same name, when
+        there is one. ``False`` skips the check.
+    extra_names : sequence of str, optional
+        Names of the extra variables (line 2 of each respondent), in order; they go to the
+        respondents frame. Unnamed extra variables are not read (a warning is logged).
+    id_map : str or Path, optional
+        A CSV ``sawtooth_id,respondent_id`` (as written by ``write(..., renumber=True)``)
+        turning Sawtooth respondent numbers back into respondent ids.
+    map_by_labels : bool, default False
+        Map the ``.cho`` columns and level codes to the study by the ``.att`` labels instead of
+        by position (for files whose attributes or levels are in another order). Attributes
+        whose labels fit several of the study's attributes are reported as ambiguous.
+
+    Returns
+    -------
+    (choices, respondents, sources)
+
+    Raises
+    ------
+    ResponseError
+        Naming the respondent, task, concept, line and value: level codes out of range, a
+        header that does not fit the study, a truncated file, tasks that match no version.
+
+    Examples
+    --------
+    >>> from surveys import read_responses
+    >>> data = read_responses("study_cbc.cho", study, format="sawtooth",
+    ...                       design=design)  # doctest: +SKIP
+    """
+    _check_options(options, OPTIONS, "sawtooth")
+    path = Path(path)
+    sources = {str(path): file_sha256(path)} if path.exists() else {}
+    text = _read_text(path, ".cho file")
+    rep = _Report(str(path))
+
+    att_opt = options.get("att")
+    att_path: Path | None = None
+    if att_opt is None:
+        for suffix in (".att", ".ATT", ".Att"):
+            cand = path.with_suffix(suffix)
+            if cand.exists() and cand != path:
+                att_path = cand
+                break
+    elif att_opt is not False:
+        att_path = Path(str(att_opt))
+    attrs = list(study.attributes)
+    n_attr = len(attrs)
+    columns, level_maps = list(range(n_attr)), [list(range(a.n_levels)) for a in attrs]
+    if att_path is not None:
+        columns, level_maps = _att_mapping(
+            read_att(att_path), study, str(att_path), bool(options.get("map_by_labels", False))
+        )
+        sources[str(att_path)] = file_sha256(att_path)
+
+    extra_names = [str(n) for n in options.get("extra_names") or ()]
+    if len(set(extra_names)) != len(extra_names) or "respondent_id" in extra_names:
+        raise WinbackError(
+            f"extra_names must be distinct and not 'respondent_id', got {extra_names!r}."
+        )
+    id_map: dict[str, str] | None = None
+    if options.get("id_map") is not None:
+        mp = read_csv_text(str(options["id_map"]))
+        need = ["sawtooth_id", "respondent_id"]
+        if any(c not in mp.columns for c in need):
+            raise ResponseError(
+                [("header", f"the id map needs the columns {list_valid(need)}")],
+                source=str(options["id_map"]),
+            )
+        id_map = dict(zip(mp["sawtooth_id"].str.strip(), mp["respondent_id"], strict=True))
+        sources[str(options["id_map"])] = file_sha256(str(options["id_map"]))
+
+    expected_flag = 2 if study.dual_response_none else (1 if study.none_option else 0)
+    flag_words = {0: "no none option", 1: "a none option", 2: "dual-response none"}
+    if study.status_quo is not None:
+        raise WinbackError(
+            "format='sawtooth': a status-quo alternative cannot be read from a .cho file "
+            "(it is not a designed concept); export the responses in winback's format."
+        )
+    n_alts_study = study.design.alternatives
+    lines = _Lines(text)
+    rows: list[dict[str, object]] = []
+    people: list[dict[str, object]] = []
+    any_seconds = False
+    unnamed_extras = 0
+    shown_by_resp: dict[str, tuple[int, np.ndarray]] = {}
+    try:
+        while not lines.done():
+            item = lines.next()
+            assert item is not None
+            hline, tokens = item
+            head = _ints(tokens, hline, "a respondent's first line", rep)
+            if len(head) != 5:
+                rep.add(
+                    "not a .cho file",
+                    f"line {hline}: a respondent starts with 5 numbers (respondent number, "
+                    f"extra variables, attributes, tasks, none option), got {len(head)}",
+                )
+                raise _Stop
+            number, n_extra, n_att_file, n_tasks, flag = head
+            rid = str(number)
+            if id_map is not None:
+                if rid not in id_map:
+                    rep.add(
+                        "unknown respondent",
+                        f"line {hline}: respondent number {rid} is not in the id map",
+                    )
+                rid = id_map.get(rid, rid)
+            who = f"respondent {rid} (line {hline})"
+            if n_att_file != n_attr:
+                rep.add(
+                    "header",
+                    f"{who}: {n_att_file} attributes; the study has {n_attr} "
+                    f"({list_valid(study.attribute_names)})",
+                )
+                raise _Stop
+            if flag not in (0, 1, 2):
+                rep.add("header", f"{who}: none option {flag}; valid: 0, 1, 2 (dual response)")
+                raise _Stop
+            if flag != expected_flag:
+                rep.add(
+                    "header",
+                    f"{who}: none option {flag} ({flag_words[flag]}), but the study has "
+                    f"{flag_words[expected_flag]} (code {expected_flag})",
+                )
+            if n_extra < 0 or n_tasks < 0:
+                rep.add("header", f"{who}: negative counts {head}")
+                raise _Stop
+            person: dict[str, object] = {"respondent_id": rid}
+            if n_extra:
+                item = lines.next()
+                if item is None:
+                    rep.add("truncated", f"{who}: the file ends before the extra variables")
+                    raise _Stop
+                eline, etoks = item
+                if len(etoks) != n_extra or not all(_NUM_RE.match(t) for t in etoks):
+                    rep.add(
+                        "not a .cho file",
+                        f"line {eline}: {who} has {n_extra} extra variable(s), the line holds "
+                        f"{list_valid(etoks) or 'nothing'}",
+                    )
+                    raise _Stop
+                if extra_names:
+                    if len(extra_names) != n_extra:
+                        rep.add(
+                            "extra variables",
+                            f"line {eline}: {who} has {n_extra} extra variable(s), extra_names "
+                            f"gives {len(extra_names)} ({list_valid(extra_names)})",
+                        )
+                    for name, value in zip(extra_names, etoks, strict=False):
+                        person[name] = value
+                else:
+                    unnamed_extras = max(unnamed_extras, n_extra)
+            person[ROW_COLUMN] = hline
+            people.append(person)
+
+            shown = np.full((n_tasks, max(n_alts_study, 1), n_attr), -1, dtype=int)
+            for t in range(1, n_tasks + 1):
+                where = f"{who} task {t}"
+                item = lines.next()
+                if item is None:
+                    rep.add("truncated", f"{where}: the file ends before the task")
+                    raise _Stop
+                tline, ttoks = item
+                task_head = _ints(ttoks, tline, "a task's first line", rep)
+                if not 1 <= len(task_head) <= 2 or task_head[0] < 1:
+                    rep.add(
+                        "not a .cho file",
+                        f"line {tline}: {where} should start with 'concepts depth', got "
+                        f"{' '.join(ttoks)!r}",
+                    )
+                    raise _Stop
+                n_concepts = task_head[0]
+                if len(task_head) == 2 and task_head[1] != 1:
+                    rep.add(
+                        "unsupported",
+                        f"line {tline}: {where} has depth of preference {task_head[1]} "
+                        "(ranking or best-worst); only single choices (depth 1) are supported",
+                    )
+                    raise _Stop
+                if n_concepts != n_alts_study:
+                    rep.add(
+                        "wrong number of concepts",
+                        f"line {tline}: {where} shows {n_concepts} concepts; the study shows "
+                        f"{n_alts_study} per task (the none option is not a concept)",
+                    )
+                task_rows = []
+                for c in range(1, n_concepts + 1):
+                    item = lines.next()
+                    if item is None:
+                        rep.add("truncated", f"{where}: the file ends in concept {c}")
+                        raise _Stop
+                    cline, ctoks = item
+                    codes = _ints(ctoks, cline, "level codes", rep)
+                    if len(codes) != n_attr:
+                        rep.add(
+                            "not a .cho file",
+                            f"line {cline}: {where} concept {c} has {len(codes)} level codes, "
+                            f"the header says {n_attr} attributes",
+                        )
+                        raise _Stop
+                    row: dict[str, object] = {
+                        "respondent_id": rid,
+                        "task": str(t),
+                        "alt": str(c),
+                        ROW_COLUMN: cline,
+                    }
+                    for col, code in enumerate(codes):
+                        a_i = columns[col]
+                        attr = attrs[a_i]
+                        n_lev = len(level_maps[col])
+                        if not 1 <= code <= n_lev:
+                            extra = " (0 = attribute not shown: partial profiles are not supported)"
+                            rep.add(
+                                "level code out of range",
+                                f"line {cline}: {where} concept {c}, attribute {col + 1} "
+                                f"({attr.name}): level code {code} is outside 1..{n_lev}"
+                                + (extra if code == 0 else "")
+                                + f". Levels: {list_valid(attr.level_labels())}",
+                            )
+                            row[attr.name] = ""
+                            continue
+                        level = level_maps[col][code - 1]
+                        row[attr.name] = attr.level_labels()[level]
+                        if c <= shown.shape[1]:
+                            shown[t - 1, c - 1, a_i] = level
+                    task_rows.append(row)
+                item = lines.next()
+                if item is None:
+                    rep.add("truncated", f"{where}: the file ends before the choice line")
+                    raise _Stop
+                chline, chtoks = item
+                chosen_info = [t_ for t_ in chtoks]
+                if not chosen_info or not _INT_RE.match(chosen_info[0]):
+                    rep.add(
+                        "not a .cho file",
+                        f"line {chline}: {where}: the choice line should start with the concept "
+                        f"chosen, got {' '.join(chtoks)!r}",
+                    )
+                    raise _Stop
+                chosen = int(chosen_info[0])
+                seconds = chosen_info[1] if len(chosen_info) > 1 else ""
+                if seconds and not _NUM_RE.match(seconds):
+                    rep.add(
+                        "not a .cho file",
+                        f"line {chline}: {where}: task duration {seconds!r} is not a number",
+                    )
+                    raise _Stop
+                if seconds and float(seconds) != 0:
+                    any_seconds = True
+                n_valid = n_concepts + (1 if flag == 1 else 0)
+                if not 0 <= chosen <= n_valid:
+                    rep.add(
+                        "bad choice",
+                        f"line {chline}: {where}: concept chosen {chosen} is outside 0..{n_valid}"
+                        + (
+                            f" ({n_concepts + 1} = None)"
+                            if flag == 1
+                            else " (this file has no none option)"
+                        ),
+                    )
+                would = ""
+                if flag == 2:
+                    buy = chosen_info[2] if len(chosen_info) > 2 else ""
+                    if buy == "1":
+                        would = "1"
+                    elif buy == "2":
+                        would = "0"
+                    elif buy not in ("", "0"):
+                        rep.add(
+                            "bad choice",
+                            f"line {chline}: {where}: dual-response answer {buy!r}; valid: 1 "
+                            "(would buy), 2 (would not), 0 (not answered)",
+                        )
+                    elif chosen:
+                        rep.add(
+                            "bad choice",
+                            f"line {chline}: {where}: no dual-response answer (expected "
+                            "'concept duration answer duration', answer 1 = would buy, 2 = not)",
+                        )
+                for row in task_rows:
+                    is_chosen = row["alt"] == str(chosen)
+                    row["chosen"] = "1" if is_chosen else "0"
+                    row["seconds"] = seconds
+                    if flag == 2:
+                        row["would_buy"] = would if is_chosen else ""
+                    rows.append(row)
+                if flag == 1:
+                    none_row: dict[str, object] = {
+                        "respondent_id": rid,
+                        "task": str(t),
+                        "alt": "none",
+                        ROW_COLUMN: chline,
+                        "chosen": "1" if chosen == n_concepts + 1 else "0",
+                        "seconds": seconds,
+                    }
+                    for attr in attrs:
+                        none_row[attr.name] = ""
+                    rows.append(none_row)
+            shown_by_resp[rid] = (hline, shown)
+    except _Stop:
+        pass
+    rep.raise_if_any()
+    if unnamed_extras:
+        log.warning(
+            "%s: %d extra variable(s) per respondent not read; name them with extra_names=[...]",
+            path,
+            unnamed_extras,
+        )
+
+    cols = ["respondent_id"]
+    versions: dict[str, str] = {}
+    if design is not None:
+        versions = _versions(shown_by_resp, design, study, rep)
+        rep.raise_if_any()
+        cols.append("version")
+    cols += ["task", "alt", *study.attribute_names, "chosen"]
+    if study.dual_response_none:
+        cols.append("would_buy")
+    if any_seconds:
+        cols.append("seconds")
+    cols.append(ROW_COLUMN)
+    choices = pd.DataFrame(rows)
+    if design is not None and len(choices):
+        choices["version"] = choices["respondent_id"].map(versions)
+    choices = choices.reindex(columns=cols)
+
+    people_frame = pd.DataFrame(people).reindex(columns=["respondent_id", *extra_names, ROW_COLUMN])
+    if respondents is not None:
+        given = read_csv_text(respondents)
+        sources[str(respondents)] = file_sha256(respondents)
+        if extra_names:
+            clash = [n for n in extra_names if n in given.columns]
+            if clash:
+                raise ResponseError(
+                    [
+                        (
+                            "header",
+                            f"extra_names {list_valid(clash)} are also columns of the "
+                            "respondents file; rename one of them",
+                        )
+                    ],
+                    source=str(respondents),
+                )
+            if "respondent_id" in given.columns:
+                extras = people_frame.drop(columns=ROW_COLUMN).set_index("respondent_id")
+                extras = extras[~extras.index.duplicated()]
+                key = given["respondent_id"].astype("string").str.strip()
+                for n in extra_names:
+                    given[n] = key.map(extras[n]).to_numpy()
+        people_frame = given
+    return choices, people_frame, sources
+
+
+def _versions(
+    shown_by_resp: Mapping[str, tuple[int, np.ndarray]],
+    design: ChoiceDesign,
+    study: Study,
+    rep: _Report,
+) -> dict[str, str]:
+    """Each respondent's design version: the one whose tasks show what the file shows."""
+    out: dict[str, str] = {}
+    attrs = study.attribute_names
+    for rid, (line, shown) in shown_by_resp.items():
+        n_t = shown.shape[0]
+        if n_t == 0:
+            continue
+        if n_t > design.n_tasks or shown.shape[1] != design.n_alternatives:
+            rep.add(
+                "not in the design",
+                f"respondent {rid} (line {line}): {n_t} tasks of {shown.shape[1]} concepts; the "
+                f"design has {design.n_tasks} tasks of {design.n_alternatives} alternatives",
+            )
+            continue
+        expected = design.levels[:, :n_t]  # (V, T, J, A)
+        diff = expected != shown[None]
+        n_diff = diff.reshape(design.n_versions, -1).sum(axis=1)
+        best = int(np.argmin(n_diff))
+        if n_diff[best] == 0:
+            out[rid] = str(best + 1)
+            continue
+        t, j, a = (int(x) for x in np.argwhere(diff[best])[0])
+        attr = study.attributes[a]
+        got = shown[t, j, a]
+        rep.add(
+            "not in the design",
+            f"respondent {rid} (line {line}): the levels shown match no version of the design; "
+            f"closest is version {best + 1} ({int(n_diff[best])} cell(s) differ), first at task "
+            f"{t + 1} concept {j + 1} {attrs[a]}: the file shows "
+            f"{attr.level_labels()[got] if got >= 0 else 'nothing'!r}, the design "
+            f"{attr.level_labels()[expected[best, t, j, a]]!r}",
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _number(v: object) -> str:
+    x = float(v)  # type: ignore[arg-type]
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _is_number(v: object) -> bool:
+    if v is None or v is pd.NA:
+        return False
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(x))
+
+
+def write(
+    dataset: ChoiceDataset,
+    path: str | Path,
+    *,
+    design: ChoiceDesign | None = None,
+    att: bool = True,
+    extra_columns: Sequence[str] | None = None,
+    renumber: bool = False,
+    force: bool = False,
+) -> list[Path]:
+    """Write a dataset as a Sawtooth ``.cho`` file (and its ``.att`` labels beside it).
+
+    Parameters
+    ----------
+    dataset : ChoiceDataset
+    path : str or Path
+        The ``.cho`` file; the labels go to the same name with ``.att``.
+    design : ChoiceDesign, optional
+        Not needed (accepted for symmetry with the other formats).
+    att : bool
+        Also write the ``.att`` label file.
+    extra_columns : sequence of str, optional
+        Respondents-frame columns written as extra variables (numbers only, no blanks).
+        Default: every respondents column other than ``respondent_id`` whose values are all
+        numbers; other columns are not written (a warning names them).
+    renumber : bool
+        Number respondents 1..N (Sawtooth needs whole numbers) and write the ids to
+        ``<name>.ids.csv`` (``sawtooth_id,respondent_id``; read it back with ``id_map=``).
+        Without it every respondent id must already be a whole number.
+    force : bool
+        Replace existing files.
+
+    Returns
+    -------
+    list of Path
+        The ``.cho`` file, then the ``.att`` and id map when written.
+
+    Raises
+    ------
+    WinbackError
+        Respondent ids that are not whole numbers (without ``renumber``), a status-quo
+        alternative, extra columns that are not numbers.
+
+    Examples
+    --------
+    >>> write(dataset, "export/study_cbc.cho")  # doctest: +SKIP
+    """
+    path = Path(path)
+    study = dataset.study
+    att_path = path.with_suffix(".att")
+    ids_path = path.with_suffix(".ids.csv")
+    outputs = [path] + ([att_path] if att else []) + ([ids_path] if renumber else [])
+    check_outputs_free(outputs, force)
+    if study.status_quo is not None:
+        raise WinbackError(
+            "format='sawtooth': a .cho file has no place for the status-quo alternative; "
+            "use winback's format (surveys.write_responses)."
+        )
+    ch = dataset.choices
+    people = dataset.respondents
+    with_tasks = set(ch["respondent_id"])
+    skipped = [r for r in people["respondent_id"] if r not in with_tasks]
+    if skipped:
+        log.warning(
+            "%s: %d respondent(s) without choice tasks not written (a .cho file lists tasks "
+            "only): %s",
+            path,
+            len(skipped),
+            ", ".join(map(str, skipped[:10])),
+        )
+    ids = [r for r in people["respondent_id"] if r in with_tasks]
+    if renumber:
+        numbers = {r: str(i) for i, r in enumerate(ids, start=1)}
+    else:
+        bad = [r for r in ids if not (str(r).isdigit() and str(int(str(r))) == str(r))]
+        if bad:
+            raise WinbackError(
+                f"Sawtooth respondent numbers are whole numbers; ids {list_valid(bad[:5])}"
+                + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+                + " are not. Pass renumber=True to number them 1..N (the ids are written to "
+                f"{ids_path.name})."
+            )
+        numbers = {r: str(r) for r in ids}
+
+    candidates = [c for c in people.columns if c != "respondent_id"]
+    if extra_columns is None:
+        extras = [c for c in candidates if len(people) and people[c].map(_is_number).all()]
+        left = [c for c in candidates if c not in extras]
+        if left:
+            log.warning(
+                "%s: respondents column(s) %s are not all numbers and are not written as extra "
+                "variables",
+                path,
+                ", ".join(left),
+            )
+    else:
+        extras = list(extra_columns)
+        for c in extras:
+            if c not in people.columns:
+                raise WinbackError(
+                    f"extra_columns: no respondents column {c!r}.{did_you_mean(c, candidates)}"
+                    f" Columns: {list_valid(candidates)}."
+                )
+            if not people[c].map(_is_number).all():
+                raise WinbackError(
+                    f"extra_columns: {c!r} must hold numbers only (no blanks) to be a Sawtooth "
+                    "extra variable."
+                )
+    flag = 2 if study.dual_response_none else (1 if study.none_option else 0)
+    attrs = list(study.attributes)
+    extra_rows = people.set_index("respondent_id")
+    lines: list[str] = []
+    by_resp = dict(list(ch.groupby("respondent_id", sort=False)))
+    rounded = False
+    for rid in ids:
+        g = by_resp[rid]
+        tasks = sorted(g["task"].unique())
+        lines.append(f"{numbers[rid]} {len(extras)} {len(attrs)} {len(tasks)} {flag}")
+        lines.append(" ".join(_number(extra_rows.loc[rid, c]) for c in extras))
+        for t in tasks:
+            task = g[g["task"] == t]
+            designed = task[task["alt"].str.isdigit()].sort_values(
+                "alt", key=lambda s: s.astype(int)
+            )
+            lines.append(f"{len(designed)} 1")
+            for _, r in designed.iterrows():
+                lines.append(" ".join(str(a.index_of(r[a.name]) + 1) for a in attrs))
+            chosen_rows = task[task["chosen"] == 1]
+            code = "0"
+            buy = "0"
+            if len(chosen_rows):
+                alt = str(chosen_rows["alt"].iloc[0])
+                code = str(len(designed) + 1) if alt == "none" else alt
+                if flag == 2:
+                    wb = chosen_rows["would_buy"].iloc[0]
+                    buy = "0" if pd.isna(wb) else ("1" if int(wb) == 1 else "2")
+            seconds = "0"
+            if "seconds" in task.columns and task["seconds"].notna().any():
+                s = float(task["seconds"].dropna().iloc[0])
+                rounded |= not s.is_integer()
+                seconds = str(round(s))
+            lines.append(f"{code} {seconds}" + (f" {buy} 0" if flag == 2 else ""))
+    if rounded:
+        log.warning("%s: task durations rounded to whole seconds", path)
+    atomic_write_text(path, "\r\n".join(lines) + "\r\n")
+    if att:
+        att_lines: list[str] = []
+        for a in attrs:
+            att_lines.append(a.display)
+            att_lines.extend(a.level_labels())
+            att_lines.append("")
+        atomic_write_text(att_path, "\r\n".join(att_lines))
+    if renumber:
+        write_csv(
+            pd.DataFrame({"sawtooth_id": [numbers[r] for r in ids], "respondent_id": ids}),
+            ids_path,
+        )
+    return outputs
