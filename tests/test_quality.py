@@ -63,24 +63,21 @@ def _choose(responses: pd.DataFrame, rid: str, task: int, alt: str) -> None:
 def mixed_sample():
     """540 real respondents plus 60 (10%) random responders on the example study.
 
-    The example study (3 alternatives + none, 12 estimation tasks + 1 holdout, 4 versions) with
-    a balanced-overlap design. Real respondents' part-worths are the example's true means and
-    standard deviations at 1.5 times their scale: the example's own truth is deliberately weak
-    (its median respondent's RLH under the *true* part-worths is about 0.43, against 0.25 for
-    random answering), so weak that even an oracle knowing the true population flags about 7%
-    of real respondents at that detection rate. Random responders answer with all part-worths
-    zero, i.e. uniformly at random among the 4 alternatives.
+    The example study as shipped (3 alternatives + none, 12 estimation tasks + 1 holdout, a
+    30-version balanced-overlap design) and its true part-worths, which give real respondents
+    an RLH of about 0.55 under their own true part-worths (0.25 for random answering), typical
+    of CBC/HB studies. Random responders answer with all part-worths zero, i.e. uniformly at
+    random among the 4 alternatives.
     """
     ex = make_example_study()
-    design = make_design(ex.study, method="balanced_overlap")
+    design = make_design(ex.study)
+    assert design.method == "balanced_overlap" and design.n_versions == 30
     names = parameter_names(ex.study)
     rng = np.random.default_rng(2024)
     n_real, n_random = 540, 60
     n = n_real + n_random
-    mean = np.array([ex.true_means[k] for k in names]) * np.where(
-        np.array(names) == "none", 1.0, 1.5
-    )
-    sd = np.array([ex.true_sd[k] for k in names]) * 1.5
+    mean = np.array([ex.true_means[k] for k in names])
+    sd = np.array([ex.true_sd[k] for k in names])
     betas = mean + rng.standard_normal((n, len(names))) * sd
     is_random = np.zeros(n, dtype=bool)
     is_random[rng.choice(n, n_random, replace=False)] = True
