@@ -544,6 +544,26 @@ def _check_respondents(
         rep.add("header", f"{source}: missing column 'respondent_id'{hint}.")
         return people
     people["respondent_id"] = people["respondent_id"].astype("string").str.strip()
+    # an empty cell is an unanswered question: missing, not the empty text
+    for c in people.columns:
+        if c != ROW_COLUMN and (
+            people[c].dtype == object or pd.api.types.is_string_dtype(people[c])
+        ):
+            blank = people[c].isna() | (people[c].astype("string").str.strip() == "")
+            if blank.any():
+                people[c] = people[c].astype(object).where(~blank, None)
+    # answers that are all numbers become numbers (whatever the source: CSV text or a frame)
+    for c in people.columns:
+        if c in (ROW_COLUMN, "respondent_id") or pd.api.types.is_numeric_dtype(people[c]):
+            continue
+        vals = people[c].dropna()
+        if len(vals) == 0:
+            continue
+        num = pd.to_numeric(vals.astype("string").str.strip(), errors="coerce")
+        if num.notna().all():
+            whole = bool((num == num.round()).all())
+            full = pd.to_numeric(people[c].astype("string").str.strip(), errors="coerce")
+            people[c] = full.astype("Int64") if whole else full.astype("Float64")
     dup = people.duplicated("respondent_id", keep=False)
     rep.add_rows(
         "duplicated respondent",

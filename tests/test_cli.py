@@ -165,3 +165,72 @@ def test_usage_errors_exit_2(tmp_path, study_file):
     with pytest.raises(SystemExit) as e:
         main(["design", str(study_file), "--out", str(tmp_path), "--method", "fancy"])
     assert e.value.code == 2
+
+
+def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_path, capsys):
+    from conjoint import make_design, simulate_choices
+    from surveys import make_dataset, read_responses, simulate_respondents
+    from surveys.formats import qualtrics
+    from tests.conftest import make_study
+
+    study_path = tmp_path / "study.toml"
+    study_path.write_text(SMALL_STUDY)
+    study = make_study(SMALL_STUDY)
+    assert main(["-q", "design", str(study_path), "--out", str(tmp_path / "design")]) == 0
+    from conjoint import read_design_csv
+
+    design = read_design_csv(tmp_path / "design" / "design.csv", study)
+    # segment comes from the CRM, not from the survey platform
+    people = simulate_respondents(study, 60, random_seed=1).drop(columns="segment")
+    truth = {
+        "plan[Standard]": 0.6,
+        "plan[Premium]": 1.1,
+        "speed[500 Mbps]": 0.4,
+        "speed[1 Gbps]": 0.9,
+        "support[Priority]": 0.5,
+        "price": -0.05,
+        "none": -1.0,
+    }
+    choices = simulate_choices(design, truth, 2, n_respondents=60, sd=0.3)
+    data = make_dataset(choices, study, design=design, respondents=people)
+    export = qualtrics.write(
+        data, tmp_path / "qualtrics_export.csv", questionnaire=study.questionnaire
+    )[0]
+    before = export.read_bytes()
+
+    out = tmp_path / "imported"
+    args = [
+        "import",
+        str(study_path),
+        str(export),
+        "--out",
+        str(out),
+        "--format",
+        "qualtrics",
+        "--design",
+        str(tmp_path / "design"),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "ChoiceDataset" in printed and "Why they left" in printed
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "responses.csv",
+        "respondents.csv",
+        "exclusions.csv",
+        "quality.csv",
+        "reasons.csv",
+        "reasons.txt",
+        "import.json",
+    }
+    assert export.read_bytes() == before
+    back = read_responses(out / "responses.csv", study, design=design)
+    assert data.equals(back), data.difference(back)
+    summary = json.loads((out / "import.json").read_text())
+    assert summary["n_respondents"] == 60 and summary["format"] == "qualtrics"
+    assert str(export) in summary["sources"]
+    # a second import into the same folder is refused, and changes nothing
+    stamp = (out / "responses.csv").read_bytes()
+    assert main(args) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert (out / "responses.csv").read_bytes() == stamp

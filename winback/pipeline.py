@@ -285,8 +285,12 @@ def run_import(
     out = Path(out)
     check_outputs_free([out / n for n in IMPORT_FILES], force)
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
+    options: dict[str, Any] = {}
+    if format == "qualtrics" and study.questionnaire is not None:
+        # translate Qualtrics' choice numbers back into the questionnaire's codes
+        options["questionnaire"] = study.questionnaire
     data = read_responses(
-        responses, study, format=format, design=design_obj, respondents=respondents
+        responses, study, format=format, design=design_obj, respondents=respondents, **options
     )
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
