@@ -168,7 +168,7 @@ def test_usage_errors_exit_2(tmp_path, study_file):
 
 
 def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_path, capsys):
-    from conjoint import make_design, simulate_choices
+    from conjoint import simulate_choices
     from surveys import make_dataset, read_responses, simulate_respondents
     from surveys.formats import qualtrics
     from tests.conftest import make_study
