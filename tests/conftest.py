@@ -94,3 +94,32 @@ def bench_study() -> Study:
 @pytest.fixture
 def small_study() -> Study:
     return make_study(SMALL_STUDY)
+
+
+@pytest.fixture(scope="session")
+def example_fit():
+    """One small HB fit shared by the integration tests (example study, 120 respondents).
+
+    Returns (model, truth, design): the fitted ``analysis.HBModel``, the simulated respondents'
+    true part-worths (DataFrame indexed by respondent_id) and the design.
+    """
+    from analysis import fit
+    from conjoint import make_design
+    from surveys import make_dataset
+    from winback.example import make_example_study
+    from winback.pipeline import simulate_fieldwork
+
+    ex = make_example_study()
+    design = make_design(ex.study, versions=10)
+    choices, people, truth, _ = simulate_fieldwork(
+        design,
+        ex.true_means,
+        ex.true_sd,
+        120,
+        random_seed=11,
+        random_share=0.0,
+        speeder_share=0.0,
+    )
+    data = make_dataset(choices, ex.study, design=design, respondents=people)
+    model = fit(data, draws=300, tune=300, chains=2, random_seed=3)
+    return model, truth, design

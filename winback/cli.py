@@ -1,7 +1,8 @@
 """The ``winback`` command line. See ``docs/cli.md``.
 
 Exit codes: 0 success, 1 bad input or refused action (message on stderr), 2 bad usage,
-3 ``inspect --strict`` on a design that is not OK.
+3 ``inspect --strict`` on a design that is not OK, 4 ``fit`` whose convergence verdict is "fail"
+(the files are written, so the report can be read).
 """
 
 from __future__ import annotations
@@ -125,6 +126,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     im.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
+    f = sub.add_parser(
+        "fit", help="estimate HB part-worths (hierarchical Bayes MNL) from responses"
+    )
+    f.add_argument("study", type=Path, help="the study file (study.toml)")
+    f.add_argument("responses", type=Path, help="the response file (winback format by default)")
+    f.add_argument("--out", type=Path, required=True, help="output folder")
+    f.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
+    f.add_argument("--tune", type=_positive_int, default=1000, help="warm-up per chain (1000)")
+    f.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
+    f.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    f.add_argument(
+        "--format", choices=["winback", "qualtrics", "sawtooth", "cbctools"], default="winback"
+    )
+    f.add_argument("--design", type=Path, help="design.csv (or its folder) to check tasks against")
+    f.add_argument("--respondents", type=Path, help="respondent answers")
+    f.add_argument(
+        "--covariance",
+        choices=["full", "diagonal"],
+        default="full",
+        help="population covariance of part-worths (full)",
+    )
+    f.add_argument(
+        "--constraints",
+        choices=["none", "price"],
+        default="none",
+        help="'price': the price slope can only be negative",
+    )
+    f.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="exclude respondents with this quality flag (e.g. random_responder); "
+        "repeatable; recorded with the reason",
+    )
+    f.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
+    f.add_argument("--force", action="store_true", help="replace earlier files in --out")
+    f.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+    pr = sub.add_parser("predict", help="add predicted probabilities to responses from a fit")
+    pr.add_argument("fit", type=Path, help="the fit folder (holding fit.nc)")
+    pr.add_argument("responses", type=Path, help="responses (winback format)")
+    pr.add_argument("--out", type=Path, required=True, help="output CSV (probs.csv)")
+    pr.add_argument("--force", action="store_true", help="replace an existing output file")
+
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
     m.add_argument(
         "--out",
@@ -220,6 +266,49 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_fit
+    from winback.study import load_study
+
+    study = load_study(args.study)
+    run = run_fit(
+        study,
+        args.responses,
+        args.out,
+        format=args.format,
+        design=args.design,
+        respondents=args.respondents,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        random_seed=args.seed,
+        covariance=args.covariance,
+        constraints=args.constraints,
+        exclude_flags=args.exclude,
+        sampler=args.sampler,
+        force=args.force,
+        progress=_progress(args.progress),
+    )
+    if not args.quiet:
+        print(run.model)
+        print()
+        print(run.convergence.report())
+        print()
+        print(
+            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
+        )
+    return 0 if run.convergence.verdict != "fail" else 4
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_predict
+
+    path = run_predict(args.fit, args.responses, args.out, force=args.force)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from winback.pipeline import run_demo
 
@@ -269,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         "design": _cmd_design,
         "inspect": _cmd_inspect,
         "import": _cmd_import,
+        "fit": _cmd_fit,
+        "predict": _cmd_predict,
         "demo": _cmd_demo,
     }[args.command]
     try:

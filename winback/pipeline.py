@@ -313,3 +313,122 @@ def run_import(
     write_json(summary, out / "import.json")
     files = tuple(out / n for n in IMPORT_FILES if (out / n).exists())
     return ImportRun(data, reasons, out, files)
+
+
+FIT_FILES = (
+    "partworths.csv",
+    "fit.nc",
+    "diagnostics.json",
+    "convergence.txt",
+    "importances.csv",
+    "population.csv",
+)
+
+
+@dataclass(frozen=True)
+class FitRun:
+    model: Any
+    convergence: Any
+    out: Path
+    files: tuple[Path, ...]
+
+
+def run_fit(
+    study: Study,
+    responses: str | Path,
+    out: str | Path,
+    *,
+    format: str = "winback",
+    design: str | Path | ChoiceDesign | None = None,
+    respondents: str | Path | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    random_seed: int = 1,
+    covariance: str = "full",
+    constraints: str = "none",
+    exclude_flags: list[str] | tuple[str, ...] = (),
+    sampler: str = "nutpie",
+    force: bool = False,
+    progress: bool = False,
+) -> FitRun:
+    """Read responses, fit HB part-worths and write the fit folder.
+
+    Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
+    ``fit.nc`` (the posterior and everything needed to reload the model),
+    ``diagnostics.json`` (``rhat_max``, ``ess_bulk_min``, ``divergences``, ``seconds`` and the
+    convergence verdict), ``convergence.txt``, ``importances.csv``, ``population.csv``.
+    """
+    import time
+
+    from analysis import fit
+    from analysis.convergence import convergence_report
+    from analysis.io import save_model
+    from analysis.results import importances, population
+    from surveys import read_responses
+    from surveys.quality import FLAG_COLUMNS, flag_quality
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    check_outputs_free([out / n for n in FIT_FILES], force)
+    design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
+    options: dict[str, Any] = {}
+    if format == "qualtrics" and study.questionnaire is not None:
+        options["questionnaire"] = study.questionnaire
+    data = read_responses(
+        responses, study, format=format, design=design_obj, respondents=respondents, **options
+    )
+    if exclude_flags:
+        unknown = [f for f in exclude_flags if f not in FLAG_COLUMNS]
+        if unknown:
+            from winback.errors import WinbackError, list_valid
+
+            raise WinbackError(
+                f"unknown quality flag(s) {list_valid(unknown)}; valid: {list_valid(FLAG_COLUMNS)}."
+            )
+        data = flag_quality(data, design=design_obj)
+        flags = data.flags
+        assert flags is not None
+        for flag in exclude_flags:
+            ids = flags.loc[flags[flag].fillna(False).astype(bool), "respondent_id"].tolist()
+            if ids:
+                data = data.exclude(ids, f"quality flag: {flag}", source="winback fit --exclude")
+    model = fit(
+        data,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=random_seed,
+        covariance=covariance,
+        constraints=None if constraints == "none" else constraints,
+        sampler=sampler,
+        progress=progress,
+    )
+    conv = convergence_report(model)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(model.partworths(), out / "partworths.csv")
+    save_model(model, out / "fit.nc")
+    write_csv(importances(model), out / "importances.csv")
+    write_csv(population(model), out / "population.csv")
+    atomic_write_text(out / "convergence.txt", conv.report() + "\n")
+    diag = {**conv.to_dict(), "seconds": time.perf_counter() - t0, "fit_seconds": model.seconds_}
+    write_json(diag, out / "diagnostics.json")
+    files = tuple(out / n for n in FIT_FILES if (out / n).exists())
+    return FitRun(model, conv, out, files)
+
+
+def run_predict(
+    fit_dir: str | Path, responses: str | Path, out: str | Path, *, force: bool = False
+) -> Path:
+    """Add each alternative's predicted probability (column ``probability``) to responses."""
+    from analysis.io import load_model
+    from analysis.results import predict
+    from surveys import read_responses
+
+    out = Path(out)
+    check_outputs_free([out], force)
+    fit_dir = Path(fit_dir)
+    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
+    data = read_responses(responses, model.study)
+    write_csv(predict(model, data), out)
+    return out

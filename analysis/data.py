@@ -1,0 +1,259 @@
+"""Pure data preparation for estimation: ChoiceDataset -> arrays with documented shapes.
+
+No PyMC here: everything is testable in milliseconds. The model builder (``analysis.hb``) takes a
+:class:`ChoiceArrays`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from conjoint.encoding import make_encoding
+from surveys.dataset import ChoiceDataset
+from winback.errors import WinbackError, list_valid
+
+
+@dataclass(frozen=True)
+class ChoiceArrays:
+    """Choice observations as arrays.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n_obs, n_alts, n_parameters)
+        Design rows of every alternative of every observation (padding rows are zero).
+    y : ndarray of int, shape (n_obs,)
+        Index of the chosen alternative.
+    avail : ndarray of bool, shape (n_obs, n_alts)
+        Which alternatives exist (False on padding: dual-response follow-ups have two).
+    resp : ndarray of int, shape (n_obs,)
+        Respondent index of each observation (into ``respondent_ids``).
+    respondent_ids : tuple of str
+    names : tuple of str
+        Parameter names (columns of ``x``).
+    obs : DataFrame
+        One row per observation: ``respondent_id``, ``task``, ``kind`` ("choice" or
+        "dual": the would-you-buy follow-up), ``holdout``.
+    covariates : ndarray, shape (n_respondents, n_covariates), optional
+    covariate_names : tuple of str
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    avail: np.ndarray
+    resp: np.ndarray
+    respondent_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    obs: pd.DataFrame = field(repr=False)
+    covariates: np.ndarray | None = None
+    covariate_names: tuple[str, ...] = ()
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def n_respondents(self) -> int:
+        return len(self.respondent_ids)
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.names)
+
+    def subset(self, mask: np.ndarray) -> ChoiceArrays:
+        """Observations where ``mask`` is true (respondents kept as they are)."""
+        return ChoiceArrays(
+            self.x[mask],
+            self.y[mask],
+            self.avail[mask],
+            self.resp[mask],
+            self.respondent_ids,
+            self.names,
+            self.obs[mask].reset_index(drop=True),
+            self.covariates,
+            self.covariate_names,
+        )
+
+    def column_scale(self) -> np.ndarray:
+        """Standard deviation of each column over the alternatives shown (1 where constant)."""
+        rows = self.x[self.avail]
+        sd = rows.std(axis=0)
+        return np.where(sd > 1e-12, sd, 1.0)
+
+
+def prepare_choice_data(
+    dataset: ChoiceDataset,
+    *,
+    holdouts: bool = False,
+    covariates: pd.DataFrame | None = None,
+) -> ChoiceArrays:
+    """Arrays of the included respondents' estimation tasks (or, with ``holdouts``, holdouts).
+
+    Excluded respondents are left out. Alternatives are ordered as designed (``1..J``), then the
+    status quo, then none; a none row holds only the none constant. With dual-response none each
+    task adds a follow-up observation: the chosen alternative against none.
+
+    Parameters
+    ----------
+    dataset : ChoiceDataset
+    holdouts : bool
+        Return the holdout tasks instead of the estimation tasks.
+    covariates : DataFrame, optional
+        Respondent covariates indexed by (or with a column) ``respondent_id``, numeric columns
+        only; they are centred so the population mean stays the mean of an average respondent.
+
+    Examples
+    --------
+    >>> arrays = prepare_choice_data(dataset)  # doctest: +SKIP
+    >>> arrays.x.shape  # doctest: +SKIP
+    (3600, 4, 10)
+    """
+    study = dataset.study
+    enc = make_encoding(study)
+    ids = dataset.included_ids
+    ch = dataset.choices
+    ch = ch[ch["respondent_id"].isin(ids) & (ch["holdout"] == (1 if holdouts else 0))]
+    if ch.empty:
+        raise WinbackError(
+            "no " + ("holdout" if holdouts else "estimation") + " tasks among the included "
+            f"respondents ({len(ids)} included)."
+        )
+    special = ch["alt"].isin(["none", "status_quo"])
+    k = enc.n_parameters
+    rows = np.zeros((len(ch), k))
+    for a, attr in enumerate(study.attributes):
+        col = ch[attr.name]
+        idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
+        ok = idx >= 0
+        rows[ok] += enc.tables[a][idx[ok]]
+    alt = ch["alt"].to_numpy(dtype=str)
+    if enc.none_index is not None:
+        rows[alt == "none"] = 0.0
+        rows[alt == "none", enc.none_index] = 1.0
+    if enc.sq_index is not None:
+        rows[alt == "status_quo", enc.sq_index] = 1.0
+    del special
+
+    order = {r: i for i, r in enumerate(ids)}
+    key = ch["respondent_id"].map(order).to_numpy() * 10_000 + ch["task"].to_numpy()
+    _, start, counts = np.unique(key, return_index=True, return_counts=True)
+    n_alt = int(counts.max())
+    if (counts != n_alt).any():
+        raise WinbackError("tasks with different numbers of alternatives; validate the data first.")
+    # rows are already in canonical order within each task (validate_responses sorts them)
+    sort = np.argsort(key, kind="stable")
+    rows = rows[sort].reshape(-1, n_alt, k)
+    chosen = ch["chosen"].to_numpy()[sort].reshape(-1, n_alt)
+    y = chosen.argmax(axis=1)
+    resp = np.array([order[r] for r in ch["respondent_id"].to_numpy()[sort][::n_alt]])
+    tasks = ch["task"].to_numpy()[sort][::n_alt]
+    avail = np.ones(rows.shape[:2], dtype=bool)
+    obs = pd.DataFrame(
+        {
+            "respondent_id": [ids[i] for i in resp],
+            "task": tasks,
+            "kind": "choice",
+            "holdout": int(holdouts),
+        }
+    )
+    x = rows
+    if study.dual_response_none:
+        wb = ch["would_buy"].to_numpy()[sort].reshape(-1, n_alt)
+        buy = np.array([wb[i, y[i]] for i in range(len(y))], dtype=float)
+        x2 = np.zeros_like(x)
+        x2[:, 0] = x[np.arange(len(y)), y]
+        x2[:, 1, enc.none_index] = 1.0
+        avail2 = np.zeros_like(avail)
+        avail2[:, :2] = True
+        y2 = np.where(buy == 1, 0, 1)
+        x = np.concatenate([x, x2])
+        avail = np.concatenate([avail, avail2])
+        y = np.concatenate([y, y2])
+        resp = np.concatenate([resp, resp])
+        obs = pd.concat([obs, obs.assign(kind="dual")], ignore_index=True)
+    cov, cov_names = _covariates(covariates, ids)
+    return ChoiceArrays(
+        x.astype(float),
+        y.astype(int),
+        avail,
+        resp.astype(int),
+        tuple(ids),
+        tuple(enc.names),
+        obs,
+        cov,
+        cov_names,
+    )
+
+
+def _covariates(
+    frame: pd.DataFrame | None, ids: Sequence[str]
+) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    if frame is None:
+        return None, ()
+    f = frame.copy()
+    if "respondent_id" in f.columns:
+        f = f.set_index("respondent_id")
+    f.index = f.index.astype(str)
+    missing = [r for r in ids if r not in f.index]
+    if missing:
+        raise WinbackError(
+            f"covariates lack {len(missing)} respondent(s), e.g. {list_valid(missing[:5])}."
+        )
+    f = f.loc[list(ids)]
+    bad = [c for c in f.columns if not pd.api.types.is_numeric_dtype(f[c])]
+    if bad:
+        raise WinbackError(f"covariates must be numeric; not numeric: {list_valid(bad)}.")
+    if f.isna().any().any():
+        cols = [c for c in f.columns if f[c].isna().any()]
+        raise WinbackError(f"covariates have missing values in {list_valid(cols)}.")
+    values = f.to_numpy(dtype=float)
+    values = values - values.mean(axis=0)
+    keep = values.std(axis=0) > 0
+    return values[:, keep], tuple(c for c, k in zip(f.columns, keep, strict=True) if k)
+
+
+def arrays_from_long(
+    frame: pd.DataFrame,
+    *,
+    respondent: str,
+    task: str,
+    choice: str,
+    columns: Sequence[str],
+) -> ChoiceArrays:
+    """Arrays from any long table (one row per alternative) with numeric columns, e.g. published
+    data sets. Tasks may have different numbers of alternatives and respondents different
+    numbers of tasks.
+    """
+    df = frame.copy()
+    df[choice] = df[choice].map(
+        lambda v: 1 if str(v).strip().upper() in ("1", "TRUE", "T", "YES") else 0
+    )
+    ids = list(pd.unique(df[respondent].astype(str)))
+    order = {r: i for i, r in enumerate(ids)}
+    df["_r"] = df[respondent].astype(str).map(order)
+    groups = df.groupby(["_r", task], sort=True)
+    n_alt = int(groups.size().max())
+    n = groups.ngroups
+    k = len(columns)
+    x = np.zeros((n, n_alt, k))
+    avail = np.zeros((n, n_alt), dtype=bool)
+    y = np.zeros(n, dtype=int)
+    resp = np.zeros(n, dtype=int)
+    tasks = []
+    for i, ((r, t), g) in enumerate(groups):
+        m = len(g)
+        x[i, :m] = g[list(columns)].to_numpy(dtype=float)
+        avail[i, :m] = True
+        c = g[choice].to_numpy()
+        if c.sum() != 1:
+            raise WinbackError(f"respondent {ids[r]!r} task {t}: {int(c.sum())} chosen rows.")
+        y[i] = int(np.argmax(c))
+        resp[i] = r
+        tasks.append(t)
+    obs = pd.DataFrame(
+        {"respondent_id": [ids[r] for r in resp], "task": tasks, "kind": "choice", "holdout": 0}
+    )
+    return ChoiceArrays(x, y, avail, resp, tuple(ids), tuple(columns), obs)

@@ -1,0 +1,247 @@
+"""Hierarchical Bayes multinomial logit in PyMC, sampled with nutpie.
+
+Model (on columns scaled to unit standard deviation, so priors are unit-free; results are
+reported on the original scale):
+
+    beta_i = mu + Gamma w_i + L z_i,   z_i ~ N(0, I)            (non-centred)
+    L = cholesky(Sigma),  Sigma ~ LKJ(eta) with sd ~ HalfNormal(sd_scale)   (full covariance)
+    or L = diag(sd)                                                          (independent)
+    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred)
+    y_it ~ Categorical(softmax(X_it beta_i))                   (unavailable alternatives masked)
+
+Sign and order constraints are exact: a parameter constrained negative is -exp(theta) with theta
+in the multivariate normal; ordered levels are cumulative sums of exp(theta).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from analysis.data import ChoiceArrays
+
+log = logging.getLogger("winback")
+
+Constraint = Literal["negative", "positive"]
+
+
+@dataclass(frozen=True)
+class HBSettings:
+    """Settings of an HB fit (all have defaults; ``random_seed`` makes it reproducible)."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    random_seed: int = 1
+    covariance: Literal["full", "diagonal"] = "full"
+    lkj_eta: float = 2.0
+    mu_scale: float = 3.0
+    sd_scale: float = 2.0
+    gamma_scale: float = 1.0
+    sampler: Literal["nutpie", "pymc"] = "nutpie"
+    constraints: Mapping[str, Constraint] = field(default_factory=dict)
+    progress: bool = False
+    prior_mean: np.ndarray | None = field(default=None, repr=False)  # on the original scale
+    prior_cov: np.ndarray | None = field(default=None, repr=False)
+
+
+def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
+    """The PyMC model for ``arrays`` (returned with the column scale it used)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    k = arrays.n_parameters
+    n = arrays.n_respondents
+    scale = arrays.column_scale()
+    xs = arrays.x / scale
+    names = list(arrays.names)
+    unknown = [c for c in settings.constraints if c not in names]
+    if unknown:
+        raise ValueError(f"constraints on unknown parameters {unknown}; parameters: {names}")
+    coords = {"parameter": names, "respondent": list(arrays.respondent_ids)}
+    if arrays.covariates is not None:
+        coords["covariate"] = list(arrays.covariate_names)
+    with pm.Model(coords=coords) as model:
+        if settings.prior_mean is not None:
+            # an earlier wave's population as the prior (on the scaled columns)
+            m0 = settings.prior_mean * scale
+            c0 = (
+                settings.prior_cov * np.outer(scale, scale)
+                if settings.prior_cov is not None
+                else np.eye(k) * settings.mu_scale**2
+            )
+            mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
+        else:
+            mu = pm.Normal("mu_scaled", 0.0, settings.mu_scale, dims="parameter")
+        if settings.covariance == "full":
+            chol, _, _ = pm.LKJCholeskyCov(
+                "chol",
+                n=k,
+                eta=settings.lkj_eta,
+                sd_dist=pm.HalfNormal.dist(settings.sd_scale, shape=k),
+                compute_corr=True,
+            )
+        else:
+            sd = pm.HalfNormal("sd_scaled", settings.sd_scale, dims="parameter")
+            chol = pt.diag(sd)
+        z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
+        theta = mu + z @ chol.T
+        if arrays.covariates is not None:
+            gamma = pm.Normal(
+                "gamma_scaled", 0.0, settings.gamma_scale, dims=("covariate", "parameter")
+            )
+            theta = theta + pt.as_tensor(arrays.covariates) @ gamma
+        beta = theta
+        for name, sign in settings.constraints.items():
+            j = names.index(name)
+            col = pt.exp(theta[:, j])
+            beta = pt.set_subtensor(beta[:, j], -col if sign == "negative" else col)
+        xb = pt.as_tensor(xs)
+        util = (xb * beta[arrays.resp][:, None, :]).sum(axis=-1)
+        util = pt.where(pt.as_tensor(arrays.avail), util, -1e10)
+        logp = util - pt.logsumexp(util, axis=1, keepdims=True)
+        chosen = logp[np.arange(arrays.n_obs), arrays.y]
+        pm.Potential("loglik", chosen.sum())
+    del n
+    return model, scale
+
+
+@dataclass
+class HBFit:
+    """A fitted HB-MNL. Attributes ending in ``_`` exist once fitted."""
+
+    settings: HBSettings
+    arrays_: ChoiceArrays
+    idata_: Any  # xarray.DataTree: posterior (mu, sd, corr, beta on the original scale)
+    seconds_: float
+    scale_: np.ndarray
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.arrays_.names)
+
+    def individual_draws(self) -> np.ndarray:
+        """(chain, draw, respondent, parameter) part-worths on the original scale."""
+        return self.idata_["posterior"]["beta"].to_numpy()
+
+    def individual_means(self) -> np.ndarray:
+        return self.individual_draws().mean(axis=(0, 1))
+
+
+def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: np.ndarray) -> Any:
+    """Add beta, mu, sd, corr on the original scale to the posterior group."""
+    import xarray as xr
+
+    post = trace["posterior"]
+    mu_s = post["mu_scaled"].to_numpy()  # (c, d, K)
+    z = post["z"].to_numpy()  # (c, d, N, K)
+    k = arrays.n_parameters
+    if settings.covariance == "full":
+        chol_flat = post["chol"].to_numpy()  # (c, d, K*(K+1)/2)
+        c, d = chol_flat.shape[:2]
+        tril = np.zeros((c, d, k, k))
+        rows, cols = np.tril_indices(k)
+        tril[..., rows, cols] = chol_flat
+    else:
+        sd_s = post["sd_scaled"].to_numpy()
+        tril = np.einsum("cdk,kl->cdkl", sd_s, np.eye(k))
+    theta = mu_s[:, :, None, :] + np.einsum("cdnk,cdlk->cdnl", z, tril)
+    if arrays.covariates is not None:
+        gamma = post["gamma_scaled"].to_numpy()
+        theta = theta + np.einsum("nm,cdmk->cdnk", arrays.covariates, gamma)
+    beta_s = theta.copy()
+    names = list(arrays.names)
+    for name, sign in settings.constraints.items():
+        j = names.index(name)
+        beta_s[..., j] = -np.exp(theta[..., j]) if sign == "negative" else np.exp(theta[..., j])
+    beta = beta_s / scale
+    cov_s = tril @ np.swapaxes(tril, -1, -2)
+    sd_theta = np.sqrt(np.diagonal(cov_s, axis1=-2, axis2=-1))
+    corr = cov_s / (sd_theta[..., :, None] * sd_theta[..., None, :])
+    # population summaries on the original scale: of the part-worths themselves (draw-wise
+    # moments over respondents for constrained parameters, exact otherwise)
+    mu = mu_s / scale
+    sd = sd_theta / scale
+    for name in settings.constraints:
+        j = names.index(name)
+        mu[..., j] = beta[..., j].mean(axis=2)
+        sd[..., j] = beta[..., j].std(axis=2)
+    chain = post.coords["chain"].to_numpy()
+    draw = post.coords["draw"].to_numpy()
+    coords = {
+        "chain": chain,
+        "draw": draw,
+        "respondent": list(arrays.respondent_ids),
+        "parameter": names,
+        "parameter_bis": names,
+    }
+    new = xr.Dataset(
+        {
+            "beta": (("chain", "draw", "respondent", "parameter"), beta),
+            "mu": (("chain", "draw", "parameter"), mu),
+            "sd": (("chain", "draw", "parameter"), sd),
+            "corr": (("chain", "draw", "parameter", "parameter_bis"), corr),
+        },
+        coords=coords,
+    )
+    merged = post.to_dataset().merge(new, compat="override")
+    trace["posterior"] = merged
+    return trace
+
+
+def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFit:
+    """Fit the HB-MNL to prepared arrays (see :func:`analysis.fit` for datasets)."""
+    settings = settings or HBSettings()
+    import pytensor
+
+    # every graph is compiled with numba (nutpie's backend), never with PyTensor's C backend,
+    # which needs a system BLAS that pip installs lack
+    import warnings
+
+    with pytensor.config.change_flags(mode="NUMBA"), warnings.catch_warnings():
+        # PyMC compiles its one-off initial-point function with the C backend whatever the
+        # mode; without a system BLAS PyTensor warns, which is harmless for that function
+        warnings.filterwarnings(
+            "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
+        )
+        return _fit_arrays(arrays, settings)
+
+
+def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
+    t0 = time.perf_counter()
+    model, scale = build_model(arrays, settings)
+    if settings.sampler == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model)
+        trace = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=settings.random_seed,
+            progress_bar=settings.progress,
+            save_warmup=False,
+        )
+    else:
+        import pymc as pm
+
+        with model:
+            trace = pm.sample(
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                cores=settings.cores or 1,
+                random_seed=settings.random_seed,
+                progressbar=settings.progress,
+            )
+    trace = _postprocess(trace, arrays, settings, scale)
+    seconds = time.perf_counter() - t0
+    return HBFit(settings, arrays, trace, seconds, scale)

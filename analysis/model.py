@@ -1,0 +1,239 @@
+"""``analysis.fit``: HB part-worths for a ChoiceDataset, and the fitted-model object."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.data import ChoiceArrays, prepare_choice_data
+from analysis.hb import HBFit, HBSettings, fit_arrays
+from surveys.dataset import ChoiceDataset
+from winback.errors import WinbackError, list_valid
+from winback.study import Study, format_level
+
+log = logging.getLogger("winback")
+
+
+@dataclass
+class HBModel:
+    """A fitted hierarchical Bayes MNL for a study.
+
+    Attributes
+    ----------
+    study : Study
+    settings : HBSettings
+    dataset_ : ChoiceDataset
+        The data it was fitted to (exclusions applied).
+    arrays_ : ChoiceArrays
+        The estimation observations.
+    idata_ : xarray.DataTree
+        Posterior with ``beta`` (chain, draw, respondent, parameter) on the original scale,
+        ``mu``, ``sd``, ``corr``; sample statistics.
+    seconds_ : float
+        Build + compile + sampling time.
+    """
+
+    study: Study
+    settings: HBSettings
+    dataset_: ChoiceDataset
+    arrays_: ChoiceArrays
+    idata_: Any
+    seconds_: float
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.arrays_.names)
+
+    @property
+    def respondent_ids(self) -> list[str]:
+        return list(self.arrays_.respondent_ids)
+
+    def beta_draws(self) -> np.ndarray:
+        """Individual part-worth draws, (chain, draw, respondent, parameter), original scale."""
+        return self.idata_["posterior"]["beta"].to_numpy()
+
+    def beta_mean(self) -> pd.DataFrame:
+        """Posterior mean part-worths: one row per respondent, one column per parameter."""
+        b = self.beta_draws().mean(axis=(0, 1))
+        return pd.DataFrame(
+            b, index=pd.Index(self.respondent_ids, name="respondent_id"), columns=self.names
+        )
+
+    def partworths(self) -> pd.DataFrame:
+        """``respondent_id, attribute, level, utility`` (posterior mean) for every level.
+
+        Part-worth attributes: the reference level is 0, others their coefficient. Numeric
+        (linear) attributes: slope x value at each tested value, so that the utility of any
+        profile is the sum of its levels' utilities. The none alternative is attribute ``none``,
+        level ``none``; a status quo is attribute ``status_quo``, level ``status_quo``.
+        """
+        return partworth_table(self.study, self.beta_mean())
+
+    def __repr__(self) -> str:
+        post = self.idata_["posterior"]
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        stats = self.idata_["sample_stats"]
+        div = int(stats["diverging"].sum()) if "diverging" in stats else 0
+        return (
+            f"HBModel '{self.study.name}': {len(self.respondent_ids)} respondents, "
+            f"{self.arrays_.n_obs} observations, {len(self.names)} parameters, "
+            f"{self.settings.covariance} covariance\n"
+            f"  {n_chain} chains x {n_draw} draws ({self.settings.sampler}), "
+            f"{self.seconds_:.1f} s, {div} divergences\n"
+            "  next: analysis.convergence_report(model), model.partworths()"
+        )
+
+
+def partworth_table(study: Study, beta: pd.DataFrame) -> pd.DataFrame:
+    """Long part-worth table from per-respondent coefficients (columns = parameter names)."""
+    rows: list[pd.DataFrame] = []
+    ids = beta.index.astype(str)
+    for a in study.attributes:
+        if a.coding == "linear":
+            slope = beta[a.name].to_numpy()
+            for v in a.levels:
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "respondent_id": ids,
+                            "attribute": a.name,
+                            "level": format_level(v),
+                            "utility": slope * float(v),
+                        }
+                    )
+                )
+        else:
+            for i, v in enumerate(a.levels):
+                util = np.zeros(len(ids)) if i == 0 else beta[f"{a.name}[{format_level(v)}]"]
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "respondent_id": ids,
+                            "attribute": a.name,
+                            "level": format_level(v),
+                            "utility": np.asarray(util, dtype=float),
+                        }
+                    )
+                )
+    for const in ("none", "status_quo"):
+        if const in beta.columns:
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "respondent_id": ids,
+                        "attribute": const,
+                        "level": const,
+                        "utility": beta[const].to_numpy(dtype=float),
+                    }
+                )
+            )
+    out = pd.concat(rows, ignore_index=True)
+    order = {r: i for i, r in enumerate(ids)}
+    out = out.assign(_o=out["respondent_id"].map(order)).sort_values("_o", kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def _constraints(study: Study, constraints: str | Mapping[str, str] | None) -> dict[str, str]:
+    if constraints is None or constraints == "none":
+        return {}
+    if constraints == "price":
+        pa = study.price_attribute
+        if pa is None or study.attribute(pa).coding != "linear":
+            raise WinbackError(
+                "constraints='price' needs a linear price attribute ([study] price_attribute)."
+            )
+        return {pa: "negative"}
+    if isinstance(constraints, str):
+        raise WinbackError(f"constraints must be None, 'price' or a mapping, got {constraints!r}.")
+    return dict(constraints)
+
+
+def fit(
+    dataset: ChoiceDataset,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    random_seed: int = 1,
+    covariance: str = "full",
+    covariates: pd.DataFrame | None = None,
+    constraints: str | Mapping[str, str] | None = None,
+    prior: HBModel | None = None,
+    prior_widen: float = 2.0,
+    sampler: str = "nutpie",
+    progress: bool = False,
+) -> HBModel:
+    """Fit hierarchical Bayes part-worths (HB-MNL) to a ChoiceDataset.
+
+    Parameters
+    ----------
+    dataset : ChoiceDataset
+        Excluded respondents and holdout tasks are left out of estimation.
+    draws, tune, chains : int
+        Posterior draws and warm-up per chain.
+    random_seed : int
+    covariance : {"full", "diagonal"}
+        Full covariance of individual part-worths (LKJ-Cholesky) or independent normals.
+    covariates : DataFrame, optional
+        Numeric respondent covariates (e.g. ``surveys.reason_covariates(dataset)``) in the
+        population mean.
+    constraints : None, "price" or mapping
+        "price": the price slope can only be negative (exactly: -exp(theta)); a mapping
+        ``{parameter: "negative" | "positive"}`` for others.
+    prior : HBModel, optional
+        An earlier wave's fit: its population mean and covariance (widened by ``prior_widen``
+        in standard deviation) become the prior of the population mean.
+    sampler : {"nutpie", "pymc"}
+    progress : bool
+
+    Returns
+    -------
+    HBModel
+
+    Examples
+    --------
+    >>> from analysis import fit
+    >>> model = fit(dataset, random_seed=1)  # doctest: +SKIP
+    >>> model.partworths().head()  # doctest: +SKIP
+    """
+    if covariance not in ("full", "diagonal"):
+        raise WinbackError(f"covariance must be 'full' or 'diagonal', got {covariance!r}.")
+    if sampler not in ("nutpie", "pymc"):
+        raise WinbackError(f"sampler must be 'nutpie' or 'pymc', got {sampler!r}.")
+    arrays = prepare_choice_data(dataset, covariates=covariates)
+    settings = HBSettings(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=random_seed,
+        covariance=covariance,  # type: ignore[arg-type]
+        sampler=sampler,  # type: ignore[arg-type]
+        constraints=_constraints(dataset.study, constraints),
+        progress=progress,
+    )
+    if prior is not None:
+        if prior.names != list(arrays.names):
+            raise WinbackError(
+                f"the prior fit's parameters {list_valid(prior.names)} differ from this study's "
+                f"{list_valid(arrays.names)}; map renamed levels first."
+            )
+        post = prior.idata_["posterior"]
+        m0 = post["mu"].mean(("chain", "draw")).to_numpy()
+        # the earlier population mean's posterior covariance, widened by the stated factor
+        mu_draws = post["mu"].to_numpy().reshape(-1, len(m0))
+        c0 = np.atleast_2d(np.cov(mu_draws, rowvar=False))
+        settings = replace(settings, prior_mean=m0, prior_cov=c0 * prior_widen**2)
+    log.info(
+        "fitting HB-MNL: %d respondents, %d observations, %d parameters (%s covariance)",
+        arrays.n_respondents,
+        arrays.n_obs,
+        arrays.n_parameters,
+        covariance,
+    )
+    res: HBFit = fit_arrays(arrays, settings)
+    return HBModel(dataset.study, settings, dataset, arrays, res.idata_, res.seconds_)
