@@ -139,18 +139,18 @@ def prepare_choice_data(
 
     order = {r: i for i, r in enumerate(ids)}
     key = ch["respondent_id"].map(order).to_numpy() * 10_000 + ch["task"].to_numpy()
-    _, start, counts = np.unique(key, return_index=True, return_counts=True)
+    _, counts = np.unique(key, return_counts=True)
     n_alt = int(counts.max())
     if (counts != n_alt).any():
         raise WinbackError("tasks with different numbers of alternatives; validate the data first.")
     # rows are already in canonical order within each task (validate_responses sorts them)
     sort = np.argsort(key, kind="stable")
-    rows = rows[sort].reshape(-1, n_alt, k)
+    x: np.ndarray = rows[sort].reshape(-1, n_alt, k)
     chosen = ch["chosen"].to_numpy()[sort].reshape(-1, n_alt)
     y = chosen.argmax(axis=1)
     resp = np.array([order[r] for r in ch["respondent_id"].to_numpy()[sort][::n_alt]])
     tasks = ch["task"].to_numpy()[sort][::n_alt]
-    avail = np.ones(rows.shape[:2], dtype=bool)
+    avail = np.ones(x.shape[:2], dtype=bool)
     obs = pd.DataFrame(
         {
             "respondent_id": [ids[i] for i in resp],
@@ -159,7 +159,6 @@ def prepare_choice_data(
             "holdout": int(holdouts),
         }
     )
-    x = rows
     if study.dual_response_none:
         wb = ch["would_buy"].to_numpy()[sort].reshape(-1, n_alt)
         buy = np.array([wb[i, y[i]] for i in range(len(y))], dtype=float)

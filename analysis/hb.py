@@ -198,11 +198,11 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
 def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFit:
     """Fit the HB-MNL to prepared arrays (see :func:`analysis.fit` for datasets)."""
     settings = settings or HBSettings()
-    import pytensor
-
     # every graph is compiled with numba (nutpie's backend), never with PyTensor's C backend,
     # which needs a system BLAS that pip installs lack
     import warnings
+
+    import pytensor
 
     with pytensor.config.change_flags(mode="NUMBA"), warnings.catch_warnings():
         # PyMC compiles its one-off initial-point function with the C backend whatever the

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import ChoiceArrays, prepare_choice_data
-from analysis.hb import HBFit, HBSettings, fit_arrays
+from analysis.hb import Constraint, HBFit, HBSettings, fit_arrays
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
@@ -138,7 +138,9 @@ def partworth_table(study: Study, beta: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def _constraints(study: Study, constraints: str | Mapping[str, str] | None) -> dict[str, str]:
+def _constraints(
+    study: Study, constraints: str | Mapping[str, str] | None
+) -> dict[str, Constraint]:
     if constraints is None or constraints == "none":
         return {}
     if constraints == "price":
@@ -150,7 +152,10 @@ def _constraints(study: Study, constraints: str | Mapping[str, str] | None) -> d
         return {pa: "negative"}
     if isinstance(constraints, str):
         raise WinbackError(f"constraints must be None, 'price' or a mapping, got {constraints!r}.")
-    return dict(constraints)
+    bad = {k: v for k, v in constraints.items() if v not in ("negative", "positive")}
+    if bad:
+        raise WinbackError(f"constraints must be 'negative' or 'positive', got {bad}.")
+    return {k: ("negative" if v == "negative" else "positive") for k, v in constraints.items()}
 
 
 def fit(
