@@ -27,7 +27,43 @@ from analysis.data import ChoiceArrays
 
 log = logging.getLogger("winback")
 
-Constraint = Literal["negative", "positive"]
+Constraint = Literal["negative", "positive", "increasing", "decreasing"]
+
+
+def constraint_plan(
+    names: list[str], constraints: Mapping[str, Constraint]
+) -> list[tuple[list[int], Constraint]]:
+    """Column groups and their constraint.
+
+    ``negative`` / ``positive`` apply to one parameter (by name); ``increasing`` /
+    ``decreasing`` apply to a part-worth attribute (by attribute name): its levels, after the
+    reference, become cumulative sums of exp(theta), so each level is at least the one before.
+    """
+    plan: list[tuple[list[int], Constraint]] = []
+    for key, kind in constraints.items():
+        if kind in ("negative", "positive"):
+            if key not in names:
+                raise ValueError(
+                    f"sign constraint on unknown parameter {key!r}; parameters: {names}"
+                )
+            plan.append(([names.index(key)], kind))
+        elif kind in ("increasing", "decreasing"):
+            idx = [i for i, n in enumerate(names) if n.startswith(f"{key}[")]
+            if not idx:
+                raise ValueError(
+                    f"order constraint on {key!r}, which is not a part-worth attribute; "
+                    f"parameters: {names}"
+                )
+            plan.append((idx, kind))
+        else:
+            raise ValueError(
+                f"unknown constraint {kind!r} for {key!r}; valid: negative, positive, "
+                "increasing, decreasing"
+            )
+    used = [i for idx, _ in plan for i in idx]
+    if len(used) != len(set(used)):
+        raise ValueError(f"a parameter is constrained twice: {dict(constraints)}")
+    return plan
 
 
 @dataclass(frozen=True)
@@ -44,7 +80,8 @@ class HBSettings:
     mu_scale: float = 3.0
     sd_scale: float = 2.0
     gamma_scale: float = 1.0
-    sampler: Literal["nutpie", "pymc"] = "nutpie"
+    sampler: Literal["nutpie", "pymc", "advi"] = "nutpie"
+    advi_iterations: int = 10_000
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
     progress: bool = False
     prior_mean: np.ndarray | None = field(default=None, repr=False)  # on the original scale
@@ -61,9 +98,14 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     scale = arrays.column_scale()
     xs = arrays.x / scale
     names = list(arrays.names)
-    unknown = [c for c in settings.constraints if c not in names]
-    if unknown:
-        raise ValueError(f"constraints on unknown parameters {unknown}; parameters: {names}")
+    plan = constraint_plan(names, settings.constraints)
+    # constrained columns live on the log scale: exp(theta) of a unit-scaled column is about 1,
+    # so theta needs much tighter priors than an unconstrained part-worth
+    mu_sigma = np.full(k, settings.mu_scale)
+    sd_sigma = np.full(k, settings.sd_scale)
+    for idx, _ in plan:
+        mu_sigma[idx] = 1.0
+        sd_sigma[idx] = 1.0
     coords = {"parameter": names, "respondent": list(arrays.respondent_ids)}
     if arrays.covariates is not None:
         coords["covariate"] = list(arrays.covariate_names)
@@ -78,17 +120,17 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             )
             mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
         else:
-            mu = pm.Normal("mu_scaled", 0.0, settings.mu_scale, dims="parameter")
+            mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
         if settings.covariance == "full":
             chol, _, _ = pm.LKJCholeskyCov(
                 "chol",
                 n=k,
                 eta=settings.lkj_eta,
-                sd_dist=pm.HalfNormal.dist(settings.sd_scale, shape=k),
+                sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k),
                 compute_corr=True,
             )
         else:
-            sd = pm.HalfNormal("sd_scaled", settings.sd_scale, dims="parameter")
+            sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
             chol = pt.diag(sd)
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
         theta = mu + z @ chol.T
@@ -98,10 +140,12 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             )
             theta = theta + pt.as_tensor(arrays.covariates) @ gamma
         beta = theta
-        for name, sign in settings.constraints.items():
-            j = names.index(name)
-            col = pt.exp(theta[:, j])
-            beta = pt.set_subtensor(beta[:, j], -col if sign == "negative" else col)
+        for idx, kind in plan:
+            col = pt.exp(theta[:, idx])
+            if kind in ("increasing", "decreasing"):
+                col = pt.cumsum(col, axis=1)
+            sign = -1.0 if kind in ("negative", "decreasing") else 1.0
+            beta = pt.set_subtensor(beta[:, idx], sign * col)
         xb = pt.as_tensor(xs)
         util = (xb * beta[arrays.resp][:, None, :]).sum(axis=-1)
         util = pt.where(pt.as_tensor(arrays.avail), util, -1e10)
@@ -157,9 +201,12 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
         theta = theta + np.einsum("nm,cdmk->cdnk", arrays.covariates, gamma)
     beta_s = theta.copy()
     names = list(arrays.names)
-    for name, sign in settings.constraints.items():
-        j = names.index(name)
-        beta_s[..., j] = -np.exp(theta[..., j]) if sign == "negative" else np.exp(theta[..., j])
+    plan = constraint_plan(names, settings.constraints)
+    for idx, kind in plan:
+        col = np.exp(theta[..., idx])
+        if kind in ("increasing", "decreasing"):
+            col = np.cumsum(col, axis=-1)
+        beta_s[..., idx] = (-1.0 if kind in ("negative", "decreasing") else 1.0) * col
     beta = beta_s / scale
     cov_s = tril @ np.swapaxes(tril, -1, -2)
     sd_theta = np.sqrt(np.diagonal(cov_s, axis1=-2, axis2=-1))
@@ -168,10 +215,9 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     # moments over respondents for constrained parameters, exact otherwise)
     mu = mu_s / scale
     sd = sd_theta / scale
-    for name in settings.constraints:
-        j = names.index(name)
-        mu[..., j] = beta[..., j].mean(axis=2)
-        sd[..., j] = beta[..., j].std(axis=2)
+    for idx, _ in plan:
+        mu[..., idx] = beta[..., idx].mean(axis=2)
+        sd[..., idx] = beta[..., idx].std(axis=2)
     chain = post.coords["chain"].to_numpy()
     draw = post.coords["draw"].to_numpy()
     coords = {
@@ -230,6 +276,19 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
             progress_bar=settings.progress,
             save_warmup=False,
         )
+    elif settings.sampler == "advi":
+        # a quick preview: mean-field ADVI, then draws from the approximation (one "chain");
+        # it understates uncertainty, so it is for exploring, not for reporting
+        import pymc as pm
+
+        with model:
+            approx = pm.fit(
+                n=settings.advi_iterations,
+                method="advi",
+                random_seed=settings.random_seed,
+                progressbar=settings.progress,
+            )
+            trace = approx.sample(settings.draws, random_seed=settings.random_seed)
     else:
         import pymc as pm
 
@@ -241,6 +300,7 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
                 cores=settings.cores or 1,
                 random_seed=settings.random_seed,
                 progressbar=settings.progress,
+                nuts_sampler="pymc",
             )
     trace = _postprocess(trace, arrays, settings, scale)
     seconds = time.perf_counter() - t0

@@ -143,19 +143,35 @@ def _constraints(
 ) -> dict[str, Constraint]:
     if constraints is None or constraints == "none":
         return {}
-    if constraints == "price":
+    if constraints in ("price", "preferences"):
+        out: dict[str, Constraint] = {}
         pa = study.price_attribute
-        if pa is None or study.attribute(pa).coding != "linear":
-            raise WinbackError(
-                "constraints='price' needs a linear price attribute ([study] price_attribute)."
-            )
-        return {pa: "negative"}
+        if constraints == "price" or pa is not None:
+            if pa is None or study.attribute(pa).coding != "linear":
+                raise WinbackError(
+                    "constraints='price' needs a linear price attribute ([study] price_attribute)."
+                )
+            out[pa] = "negative"
+        if constraints == "preferences":
+            # the study's preference orders become exact order constraints
+            for a in study.attributes:
+                if a.preference is None or a.name == pa:
+                    continue
+                if a.coding == "linear":
+                    out[a.name] = "positive" if a.preference == "increasing" else "negative"
+                elif not a.numeric:
+                    out[a.name] = a.preference
+        return out
     if isinstance(constraints, str):
         raise WinbackError(f"constraints must be None, 'price' or a mapping, got {constraints!r}.")
-    bad = {k: v for k, v in constraints.items() if v not in ("negative", "positive")}
+    valid = ("negative", "positive", "increasing", "decreasing")
+    bad = {k: v for k, v in constraints.items() if v not in valid}
     if bad:
-        raise WinbackError(f"constraints must be 'negative' or 'positive', got {bad}.")
-    return {k: ("negative" if v == "negative" else "positive") for k, v in constraints.items()}
+        raise WinbackError(f"constraints must be one of {list_valid(valid)}, got {bad}.")
+    result: dict[str, Constraint] = {}
+    for k, v in constraints.items():
+        result[k] = v  # type: ignore[assignment]
+    return result
 
 
 def fit(
@@ -187,13 +203,17 @@ def fit(
     covariates : DataFrame, optional
         Numeric respondent covariates (e.g. ``surveys.reason_covariates(dataset)``) in the
         population mean.
-    constraints : None, "price" or mapping
-        "price": the price slope can only be negative (exactly: -exp(theta)); a mapping
-        ``{parameter: "negative" | "positive"}`` for others.
+    constraints : None, "price", "preferences" or mapping
+        "price": the price slope can only be negative (exactly: -exp(theta));
+        "preferences": also every attribute with a ``preference`` in the study file is ordered
+        exactly (levels as cumulative sums of exp(theta)); a mapping ``{parameter: "negative" |
+        "positive"}`` or ``{attribute: "increasing" | "decreasing"}`` for others.
     prior : HBModel, optional
         An earlier wave's fit: its population mean and covariance (widened by ``prior_widen``
         in standard deviation) become the prior of the population mean.
-    sampler : {"nutpie", "pymc"}
+    sampler : {"nutpie", "pymc", "advi"}
+        nutpie's NUTS (default), PyMC's own NUTS (fallback), or a quick ADVI preview
+        (mean-field variational approximation: fast, but it understates uncertainty).
     progress : bool
 
     Returns
@@ -208,8 +228,8 @@ def fit(
     """
     if covariance not in ("full", "diagonal"):
         raise WinbackError(f"covariance must be 'full' or 'diagonal', got {covariance!r}.")
-    if sampler not in ("nutpie", "pymc"):
-        raise WinbackError(f"sampler must be 'nutpie' or 'pymc', got {sampler!r}.")
+    if sampler not in ("nutpie", "pymc", "advi"):
+        raise WinbackError(f"sampler must be 'nutpie', 'pymc' or 'advi', got {sampler!r}.")
     arrays = prepare_choice_data(dataset, covariates=covariates)
     settings = HBSettings(
         draws=draws,

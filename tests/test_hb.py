@@ -186,3 +186,31 @@ def test_population_means_recovered_within_94_percent_intervals():
     est = model.beta_mean()
     corr = {n: float(np.corrcoef(truth.loc[est.index, n], est[n])[0, 1]) for n in model.names}
     assert min(corr.values()) > 0.3, f"individual recovery too weak: {corr}"
+
+
+def test_sign_and_order_constraints_are_exact():
+    from analysis import fit
+
+    study = make_study(SMALL_STUDY)
+    design = make_design(study, method="balanced_overlap", versions=4)
+    sd = {**dict.fromkeys(TRUTH, 0.3), "price": 0.01}
+    responses = simulate_choices(design, TRUTH, 3, n_respondents=80, sd=sd)
+    data = make_dataset(responses, study, design=design)
+    model = fit(data, draws=200, tune=200, chains=2, constraints="preferences", random_seed=2)
+    assert dict(model.settings.constraints) == {
+        "price": "negative",
+        "speed": "increasing",
+        "support": "increasing",
+    }
+    b = model.beta_draws()
+    col = model.names.index
+    assert b[..., col("price")].max() < 0, "a price slope was not negative"
+    assert (b[..., col("speed[1 Gbps]")] >= b[..., col("speed[500 Mbps]")]).all()
+    assert (b[..., col("speed[500 Mbps]")] > 0).all() and (
+        b[..., col("support[Priority]")] > 0
+    ).all()
+    mu = model.idata_["posterior"]["mu"].mean(("chain", "draw")).to_dataframe()["mu"]
+    assert mu["price"] == pytest.approx(-0.05, abs=0.015), (
+        f"price mean {mu['price']:.4f}, truth -0.05"
+    )
+    assert mu["none"] == pytest.approx(-1.0, abs=0.4), f"none mean {mu['none']:.3f}, truth -1.0"
