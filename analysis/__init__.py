@@ -7,18 +7,42 @@ Examples
 >>> convergence_report(model)  # doctest: +SKIP
 """
 
+from analysis.convergence import ConvergenceReport, convergence_report
 from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, build_model, fit_arrays
+from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
+from analysis.results import (
+    fit_statistics,
+    holdout_validation,
+    importances,
+    population,
+    population_covariance,
+    predict,
+    willingness_to_pay,
+    zero_centered_diffs,
+)
 
 __all__ = [
     "ChoiceArrays",
+    "ConvergenceReport",
     "HBModel",
     "HBSettings",
     "arrays_from_long",
     "build_model",
+    "convergence_report",
     "fit",
     "fit_arrays",
+    "fit_statistics",
+    "holdout_validation",
+    "importances",
+    "load_model",
     "partworth_table",
+    "population",
+    "population_covariance",
+    "predict",
     "prepare_choice_data",
+    "save_model",
+    "willingness_to_pay",
+    "zero_centered_diffs",
 ]

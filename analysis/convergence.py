@@ -300,7 +300,7 @@ def convergence_report(
 
     reasons: list[str] = []
     advice: list[str] = []
-    levels: list[str] = ["pass"]
+    levels: list[Verdict] = ["pass"]
     tune = int(getattr(model.settings, "tune", n_draws))
     _judge_table(table, th, n_chains, n_draws, tune, reasons, advice, levels)
     n_trans = n_chains * n_draws
@@ -340,7 +340,7 @@ def convergence_report(
             "maximum tree depth: check for levels shown rarely (design) or parameters with "
             "little information; covariance='diagonal' is easier to sample."
         )
-    verdict: Verdict = max(levels, key=lambda s: _ORDER[s])  # type: ignore[assignment]
+    verdict: Verdict = max(levels, key=lambda s: _ORDER[s])
     return ConvergenceReport(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -364,7 +364,7 @@ def _judge_table(
     n_tune: int,
     reasons: list[str],
     advice: list[str],
-    levels: list[str],
+    levels: list[Verdict],
 ) -> None:
     """Reasons and advice from the R-hat / ESS table (worst row of each group)."""
     if n_chains < 2:
@@ -373,7 +373,7 @@ def _judge_table(
         advice.append("run 4 chains (chains=4, --chains 4) so that R-hat can compare them.")
     need_draws = False
     need_tune = False
-    ess_min_seen = math.inf
+    ess_min_seen, ess_goal = math.inf, 0.0
     target = 0.0
     for group in ("mu", "sd", "beta"):
         t = table[table["group"] == group]
@@ -424,13 +424,17 @@ def _judge_table(
                 need_draws = True
                 if emin > 0 and ep / emin > target:
                     target = ep / emin
-                    ess_min_seen = emin
+                    ess_min_seen, ess_goal = emin, ep
     if need_draws:
         factor = target if target > 0 else 2.0
         draws = int(math.ceil(n_draws * min(max(factor, 2.0), 10.0) / 500.0) * 500)
         advice.append(
             f"run more draws (draws={draws}, --draws {draws})"
-            + (f": the smallest ESS is {ess_min_seen:.0f}" if math.isfinite(ess_min_seen) else "")
+            + (
+                f": the ESS furthest below its target is {ess_min_seen:.0f} (needs {ess_goal:.0f})"
+                if math.isfinite(ess_min_seen)
+                else ""
+            )
             + (
                 f"; with {n_chains} chains, 4 chains (--chains 4) add draws in parallel."
                 if n_chains < 4

@@ -94,7 +94,6 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     import pytensor.tensor as pt
 
     k = arrays.n_parameters
-    n = arrays.n_respondents
     scale = arrays.column_scale()
     xs = arrays.x / scale
     names = list(arrays.names)
@@ -111,12 +110,17 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         coords["covariate"] = list(arrays.covariate_names)
     with pm.Model(coords=coords) as model:
         if settings.prior_mean is not None:
-            # an earlier wave's population as the prior (on the scaled columns)
-            m0 = settings.prior_mean * scale
+            # an earlier wave's population mean of theta, unscaled (log-scale for constrained
+            # columns), as the prior: scaled columns multiply, log-scale ones shift
+            constrained = np.zeros(k, dtype=bool)
+            for idx, _ in plan:
+                constrained[idx] = True
+            d = np.where(constrained, 1.0, scale)
+            m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
             c0 = (
-                settings.prior_cov * np.outer(scale, scale)
+                settings.prior_cov * np.outer(d, d)
                 if settings.prior_cov is not None
-                else np.eye(k) * settings.mu_scale**2
+                else np.diag(mu_sigma**2)
             )
             mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
         else:
@@ -152,7 +156,6 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         logp = util - pt.logsumexp(util, axis=1, keepdims=True)
         chosen = logp[np.arange(arrays.n_obs), arrays.y]
         pm.Potential("loglik", chosen.sum())
-    del n
     return model, scale
 
 

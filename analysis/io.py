@@ -23,7 +23,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,12 +43,13 @@ _OWN_GROUP = "winback"
 _TABLES = ("choices", "respondents", "exclusions", "flags")
 
 
-def _engine() -> str:
+def _engine() -> Literal["h5netcdf", "netcdf4"]:
     import importlib.util
 
-    for engine, module in (("h5netcdf", "h5netcdf"), ("netcdf4", "netCDF4")):
-        if importlib.util.find_spec(module) is not None:
-            return engine
+    if importlib.util.find_spec("h5netcdf") is not None:
+        return "h5netcdf"
+    if importlib.util.find_spec("netCDF4") is not None:
+        return "netcdf4"
     raise WinbackError(
         "saving or loading a fit needs a netCDF4 library: pip install h5netcdf h5py (or netCDF4)."
     )
@@ -60,7 +61,11 @@ def _engine() -> str:
 
 
 def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
-    """One variable per column (dim ``row``), with the pandas dtype to restore it exactly."""
+    """One variable per column (dim ``row``), with the pandas dtype to restore it exactly.
+
+    Text columns are stored as strings with a ``<name>__na`` mask for missing values (and,
+    for object columns, which missing marker they held: None, NaN or pd.NA).
+    """
     import xarray as xr
 
     data: dict[str, Any] = {}
@@ -72,6 +77,10 @@ def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
             name = f"column_{i}"
         names.append(name)
         dtype = s.dtype
+        attrs = {
+            "column": json.dumps(col if isinstance(col, str) else str(col)),
+            "pandas_dtype": str(dtype),
+        }
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
             values = s.to_numpy()
         elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
@@ -81,19 +90,16 @@ def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
             values = np.array(["" if m else str(v) for v, m in zip(s, na, strict=True)], dtype=str)
             if na.any():
                 data[f"{name}__na"] = ("row", na)
-        data[name] = xr.Variable(
-            "row",
-            values,
-            attrs={
-                "column": json.dumps(col if isinstance(col, str) else str(col)),
-                "pandas_dtype": str(dtype),
-            },
-        )
-    attrs: dict[str, Any] = {"columns": json.dumps(names), "n_rows": len(df)}
+                first = s[na].iloc[0]
+                attrs["na_value"] = "None" if first is None else ("NA" if first is pd.NA else "nan")
+        data[name] = xr.Variable("row", values, attrs=attrs)
     index = df.index
     if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
         data["index"] = ("row", np.asarray(index))
-    return xr.Dataset(data, attrs=attrs)
+    return xr.Dataset(data, attrs={"columns": json.dumps(names), "n_rows": len(df)})
+
+
+_NA = {"None": None, "nan": np.nan, "NA": pd.NA}
 
 
 def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -103,16 +109,15 @@ def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
     for name in names:
         var = ds[name]
         col = json.loads(var.attrs["column"])
-        dtype = var.attrs["pandas_dtype"]
+        dtype = str(var.attrs["pandas_dtype"])
         values = var.to_numpy()
         if f"{name}__na" in ds:
-            mask = ds[f"{name}__na"].to_numpy().astype(bool)
-            obj = pd.Series(values.astype(object))
-            obj[mask] = None
-            s = obj
+            obj = values.astype(object)
+            obj[ds[f"{name}__na"].to_numpy().astype(bool)] = _NA[var.attrs.get("na_value", "None")]
+            s = pd.Series(obj, dtype=object)
         else:
             s = pd.Series(values)
-        cols[col] = _restore_dtype(s, dtype)
+        cols[col] = s.astype(object) if dtype == "object" else _restore_dtype(s, dtype)
         order.append(col)
     out = pd.DataFrame(cols, columns=order)
     if "index" in ds:
@@ -121,8 +126,6 @@ def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _restore_dtype(s: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "object":
-        return s.astype(object).where(s.notna(), None) if s.dtype == object else s.astype(object)
     try:
         return s.astype(dtype)
     except (TypeError, ValueError):
@@ -281,7 +284,7 @@ def save_model(model: HBModel, path: str | Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        tree.to_netcdf(tmp, engine=engine)  # type: ignore[arg-type]
+        tree.to_netcdf(tmp, engine=engine)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -355,7 +358,7 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
     if not path.is_file():
         raise WinbackError(f"no fit file at {path}.")
     try:
-        tree = xr.load_datatree(path, engine=_engine())  # type: ignore[arg-type]
+        tree = xr.load_datatree(path, engine=_engine())
     except (OSError, ValueError) as exc:
         raise WinbackError(f"{path} is not a readable netCDF fit file ({exc}).") from None
     attrs = dict(tree.attrs)

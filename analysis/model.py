@@ -247,11 +247,24 @@ def fit(
                 f"the prior fit's parameters {list_valid(prior.names)} differ from this study's "
                 f"{list_valid(arrays.names)}; map renamed levels first."
             )
+        if dict(prior.settings.constraints) != dict(settings.constraints):
+            raise WinbackError(
+                f"the prior fit's constraints {dict(prior.settings.constraints)} differ from "
+                f"this fit's {dict(settings.constraints)}; use the same constraints."
+            )
+        # the earlier population mean of theta, unscaled (constrained columns on the log
+        # scale), and its posterior covariance widened by the stated factor
+        from analysis.hb import constraint_plan
+
         post = prior.idata_["posterior"]
-        m0 = post["mu"].mean(("chain", "draw")).to_numpy()
-        # the earlier population mean's posterior covariance, widened by the stated factor
-        mu_draws = post["mu"].to_numpy().reshape(-1, len(m0))
-        c0 = np.atleast_2d(np.cov(mu_draws, rowvar=False))
+        prev_scale = prior.arrays_.column_scale()
+        constrained = np.zeros(len(prev_scale), dtype=bool)
+        for idx, _ in constraint_plan(prior.names, prior.settings.constraints):
+            constrained[idx] = True
+        theta = post["mu_scaled"].to_numpy().reshape(-1, len(prev_scale))
+        theta = np.where(constrained, theta - np.log(prev_scale), theta / prev_scale)
+        m0 = theta.mean(axis=0)
+        c0 = np.atleast_2d(np.cov(theta, rowvar=False))
         settings = replace(settings, prior_mean=m0, prior_cov=c0 * prior_widen**2)
     log.info(
         "fitting HB-MNL: %d respondents, %d observations, %d parameters (%s covariance)",

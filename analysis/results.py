@@ -191,6 +191,11 @@ def level_utility_draws(model: HBModel) -> xr.DataArray:
 
     Coordinates ``level`` (``attribute[level]``), ``attribute`` and ``label``; the same
     convention as :func:`individual_partworths`.
+
+    Examples
+    --------
+    >>> u = level_utility_draws(model)  # doctest: +SKIP
+    >>> u.sel(level="speed[1 Gbps]").mean(("chain", "draw"))  # doctest: +SKIP
     """
     lv = _level_map(model.study, model.names)
     values = np.einsum("cdnk,lk->cdnl", model.beta_draws(), lv.matrix)
@@ -282,6 +287,11 @@ def importance_draws(model: HBModel) -> xr.DataArray:
 
     For each draw and respondent, an attribute's range (best minus worst level utility at the
     tested levels) divided by the sum of the ranges, x 100: they add up to 100.
+
+    Examples
+    --------
+    >>> imp = importance_draws(model)  # doctest: +SKIP
+    >>> imp.mean("respondent").quantile([0.03, 0.97], ("chain", "draw"))  # doctest: +SKIP
     """
     study = model.study
     ranges = _ranges(model.beta_draws(), study, model.names)
@@ -410,6 +420,11 @@ def population_covariance_draws(
     correlations are 0. Rows and columns of a sign-constrained parameter are the covariances
     over respondents of its part-worths in each draw (the model's correlation refers to its
     log).
+
+    Examples
+    --------
+    >>> corr = population_covariance_draws(model)  # doctest: +SKIP
+    >>> corr.sel(parameter="price", parameter_bis="none").mean()  # doctest: +SKIP
     """
     import xarray as xr
 
@@ -527,6 +542,11 @@ def wtp_draws(model: HBModel) -> xr.DataArray:
 
     ``-(utility of the level - utility of the reference level) / price slope``; NaN where the
     respondent's price slope in that draw is not negative (no meaningful WTP).
+
+    Examples
+    --------
+    >>> w = wtp_draws(model)  # doctest: +SKIP
+    >>> w.median("respondent").mean(("chain", "draw"))  # doctest: +SKIP
     """
     pa = _price(model)
     attrs, levels, refs, diff = _wtp_levels(model)
@@ -832,18 +852,23 @@ def holdout_validation(
     point_hit = point_lp.argmax(axis=-1) == arrays.y
     beta = _flat_beta(model)
     n_s, n_o, n_j = beta.shape[0], arrays.n_obs, arrays.x.shape[1]
-    probs = np.empty((n_s, n_o, n_j))
-    for sl in _chunks(n_s, n_o * n_j * 2):
-        probs[sl] = np.exp(_log_probs(arrays, beta[sl], resp))
-    draw_hit = probs.argmax(axis=-1) == arrays.y  # (S, O)
+    obs = arrays.obs
+    groups = [(key, grp.index.to_numpy()) for key, grp in obs.groupby(["task", "kind"], sort=True)]
+    # per draw: each group's predicted shares and first-choice hits (not all probabilities)
+    shares_all = np.empty((len(groups), n_s, n_j))
+    draw_hits = np.zeros(len(groups))
+    for sl in _chunks(n_s, n_o * (n_j + beta.shape[2]) * 2):
+        p = np.exp(_log_probs(arrays, beta[sl], resp))  # (s, O, J)
+        hit = p.argmax(axis=-1) == arrays.y  # (s, O)
+        for g, (_, idx) in enumerate(groups):
+            shares_all[g, sl] = p[:, idx].mean(axis=1)
+            draw_hits[g] += hit[:, idx].sum()
     labels = _alt_labels(model, arrays)
     names = _holdout_names(model, arrays)
-    obs = arrays.obs
     task_rows, alt_rows = [], []
-    for (task, kind), grp in obs.groupby(["task", "kind"], sort=True):
-        idx = grp.index.to_numpy()
+    for g, ((task, kind), idx) in enumerate(groups):
         avail = arrays.avail[idx].all(axis=0)
-        shares = probs[:, idx].mean(axis=1)  # (S, J)
+        shares = shares_all[g]  # (S, J)
         observed = np.bincount(arrays.y[idx], minlength=n_j) / len(idx)
         pred = shares.mean(axis=0)
         lo, hi = _interval(shares, hdi_prob, interval)
@@ -871,7 +896,7 @@ def holdout_validation(
                 len(idx),
                 int(avail.sum()),
                 float(point_hit[idx].mean()),
-                float(draw_hit[:, idx].mean()),
+                float(draw_hits[g] / (n_s * len(idx))),
                 float(np.mean(1.0 / arrays.avail[idx].sum(axis=1))),
                 float(err[avail].mean()),
             )

@@ -137,7 +137,18 @@ def test_console_script_design_and_demo(tmp_path):
 
     demo = tmp_path / "demo"
     r = subprocess.run(
-        [*_winback_exe(), "demo", "--out", str(demo)],
+        [
+            *_winback_exe(),
+            "demo",
+            "--out",
+            str(demo),
+            "--draws",
+            "100",
+            "--tune",
+            "100",
+            "--chains",
+            "2",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -145,6 +156,9 @@ def test_console_script_design_and_demo(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert (demo / "study.toml").exists() and (demo / "design" / "design.csv").exists()
+    assert (demo / "import" / "quality.csv").exists() and (demo / "fit" / "fit.nc").exists()
+    pw = (demo / "fit" / "partworths.csv").read_text().splitlines()
+    assert pw[0] == "respondent_id,attribute,level,utility"
     r2 = subprocess.run(
         [*_winback_exe(), "demo", "--out", str(demo)],
         capture_output=True,

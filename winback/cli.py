@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default winback-demo/)",
     )
     m.add_argument("--force", action="store_true", help="replace an earlier demo run")
+    m.add_argument("--draws", type=_positive_int, default=1000, help="HB draws per chain (1000)")
+    m.add_argument("--tune", type=_positive_int, default=1000, help="HB warm-up per chain (1000)")
+    m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     return p
 
@@ -312,7 +315,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from winback.pipeline import run_demo
 
-    run = run_demo(args.out, force=args.force, progress=_progress(args.progress))
+    run = run_demo(
+        args.out,
+        force=args.force,
+        progress=_progress(args.progress),
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+    )
     if not args.quiet:
         d = run.design_run
         print(d.design.study)
@@ -334,11 +344,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
         print()
         print(imp.reasons.report())
+        if run.fit_run is not None:
+            print()
+            print(run.fit_run.model)
+            print()
+            print(run.fit_run.convergence.report())
         print()
         print(
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
-            "quality flags, reasons for leaving)"
+            "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics)"
         )
     return 0
 

@@ -121,6 +121,7 @@ class DemoRun:
     out: Path
     truth: Any  # the simulated respondents' true part-worths (DataFrame)
     planted: dict[str, list[str]]  # respondents planted as random responders and speeders
+    fit_run: FitRun | None = None
 
 
 def simulate_fieldwork(
@@ -194,14 +195,21 @@ def simulate_fieldwork(
 
 
 def run_demo(
-    out: str | Path = "winback-demo", *, force: bool = False, progress: bool = False
+    out: str | Path = "winback-demo",
+    *,
+    force: bool = False,
+    progress: bool = False,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
 ) -> DemoRun:
     """The whole pipeline on the embedded example study.
 
     So far: the study, its design and diagnostics (``design/``), simulated fieldwork
     (``fieldwork/``: 500 lost customers answering the questionnaire and the conjoint, with some
-    random responders and speeders) and its import (``import/``: validated canonical files,
-    quality flags, why they left).
+    random responders and speeders), its import (``import/``: validated canonical files,
+    quality flags, why they left) and the HB fit (``fit/``), with the random responders
+    excluded (recorded in ``import/exclusions.csv``).
     """
     from winback.example import example_study_text, make_example_study
 
@@ -228,7 +236,30 @@ def run_demo(
     import_run = run_import(
         study, field / "responses.csv", out / "import", design=design_run.design, force=True
     )
-    return DemoRun(design_run, import_run, out, truth, planted)
+    # the researcher's decision, recorded: leave out respondents indistinguishable from random
+    data = import_run.dataset
+    flags = data.flags
+    assert flags is not None
+    random_ids = flags.loc[flags["random_responder"].fillna(False).astype(bool), "respondent_id"]
+    if len(random_ids):
+        data = data.exclude(
+            random_ids.tolist(),
+            "random responder (RLH below the simulated-random cutoff)",
+            source="winback demo",
+        )
+    write_csv(data.exclusions, out / "import" / "exclusions.csv")
+    from analysis import fit
+
+    model = fit(
+        data,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=study.design.seed,
+        progress=progress,
+    )
+    fit_run = write_fit(model, out / "fit")
+    return DemoRun(design_run, import_run, out, truth, planted, fit_run)
 
 
 IMPORT_FILES = (
@@ -362,9 +393,6 @@ def run_fit(
     import time
 
     from analysis import fit
-    from analysis.convergence import convergence_report
-    from analysis.io import save_model
-    from analysis.results import importances, population
     from surveys import read_responses
     from surveys.quality import FLAG_COLUMNS, flag_quality
 
@@ -404,6 +432,18 @@ def run_fit(
         sampler=sampler,
         progress=progress,
     )
+    return write_fit(model, out, started=t0)
+
+
+def write_fit(model: Any, out: str | Path, *, started: float | None = None) -> FitRun:
+    """Write a fitted model's folder (see :func:`run_fit`); ``started`` times the whole run."""
+    import time
+
+    from analysis.convergence import convergence_report
+    from analysis.io import save_model
+    from analysis.results import importances, population
+
+    out = Path(out)
     conv = convergence_report(model)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(model.partworths(), out / "partworths.csv")
@@ -411,7 +451,8 @@ def run_fit(
     write_csv(importances(model), out / "importances.csv")
     write_csv(population(model), out / "population.csv")
     atomic_write_text(out / "convergence.txt", conv.report() + "\n")
-    diag = {**conv.to_dict(), "seconds": time.perf_counter() - t0, "fit_seconds": model.seconds_}
+    seconds = time.perf_counter() - started if started is not None else model.seconds_
+    diag = {**conv.to_dict(), "seconds": seconds, "fit_seconds": model.seconds_}
     write_json(diag, out / "diagnostics.json")
     files = tuple(out / n for n in FIT_FILES if (out / n).exists())
     return FitRun(model, conv, out, files)

@@ -14,7 +14,6 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 from winback.errors import StudyError, did_you_mean, list_valid
@@ -246,6 +245,15 @@ class Study:
         return "\n".join(lines)
 
 
+class FrozenDict(dict[str, Any]):
+    """A read-only dict (picklable, unlike MappingProxyType): the study's raw TOML tables."""
+
+    def _readonly(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a study is immutable: its raw tables cannot be changed")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+
 def format_level(v: Level) -> str:
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
@@ -472,7 +480,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         priors=priors,
         costs=costs,
         source=source,
-        raw=MappingProxyType(copy.deepcopy(dict(data))),
+        raw=FrozenDict(copy.deepcopy(dict(data))),
     )
     # the questionnaire needs the study (plan levels, currency, none wording)
     from dataclasses import replace as _replace
