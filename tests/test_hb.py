@@ -214,3 +214,34 @@ def test_sign_and_order_constraints_are_exact():
         f"price mean {mu['price']:.4f}, truth -0.05"
     )
     assert mu["none"] == pytest.approx(-1.0, abs=0.4), f"none mean {mu['none']:.3f}, truth -1.0"
+
+
+def test_an_earlier_wave_as_prior_pulls_a_small_new_wave_towards_it(example_fit):
+    from analysis import fit
+    from winback.pipeline import simulate_fieldwork
+
+    wave1, _, design = example_fit
+    study = wave1.study
+    means = {k: v * 0.5 for k, v in wave1_truth_means(study).items()}
+    sd = dict.fromkeys(means, 0.3)
+    choices, people, _, _ = simulate_fieldwork(
+        design, means, sd, 15, random_seed=8, random_share=0.0, speeder_share=0.0
+    )
+    small = make_dataset(choices, study, design=design, respondents=people)
+    free = fit(small, draws=200, tune=200, chains=2, random_seed=1)
+    anchored = fit(
+        small, draws=200, tune=200, chains=2, random_seed=1, prior=wave1, prior_widen=1.0
+    )
+    m1 = wave1.idata_["posterior"]["mu"].mean(("chain", "draw")).to_numpy()
+    mf = free.idata_["posterior"]["mu"].mean(("chain", "draw")).to_numpy()
+    ma = anchored.idata_["posterior"]["mu"].mean(("chain", "draw")).to_numpy()
+    d_free, d_anchored = np.abs(mf - m1).mean(), np.abs(ma - m1).mean()
+    assert d_anchored < d_free, (
+        f"mean distance to wave 1: with its prior {d_anchored:.3f}, without {d_free:.3f}"
+    )
+
+
+def wave1_truth_means(study):
+    from winback.example import make_example_study
+
+    return make_example_study().true_means
