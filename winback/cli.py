@@ -361,11 +361,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.ERROR if args.quiet else logging.INFO,
-        format="winback: %(message)s",
-        stream=sys.stderr,
-    )
+    # winback's own messages only: other libraries' loggers keep their own settings
+    handler_ = logging.StreamHandler(sys.stderr)
+    handler_.setFormatter(logging.Formatter("winback: %(message)s"))
+    log.handlers[:] = [handler_]
+    log.setLevel(logging.ERROR if args.quiet else logging.INFO)
+    log.propagate = False
     if args.command is None:
         parser.print_help()
         return 2
