@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _print_written(files: tuple[Path, ...], out: Path) -> None:
+    print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
+
+
 def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -214,9 +218,7 @@ def _cmd_design(args: argparse.Namespace) -> int:
         print()
         print(run.diagnostics.report())
         print()
-        print(
-            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
-        )
+        _print_written(run.files, run.out)
     return 0
 
 
@@ -263,9 +265,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print()
         print(run.reasons.report())
         print()
-        print(
-            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
-        )
+        _print_written(run.files, run.out)
     return 0
 
 
@@ -297,9 +297,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print()
         print(run.convergence.report())
         print()
-        print(
-            f"wrote {len(run.files)} files to {run.out}/: " + ", ".join(f.name for f in run.files)
-        )
+        _print_written(run.files, run.out)
     return 0 if run.convergence.verdict != "fail" else 4
 
 

@@ -281,6 +281,25 @@ class ImportRun:
     files: tuple[Path, ...]
 
 
+def _read(
+    study: Study,
+    responses: str | Path,
+    format: str,
+    design: ChoiceDesign | None,
+    respondents: str | Path | None,
+) -> Any:
+    """Read and validate responses in any format into a ChoiceDataset."""
+    from surveys import read_responses
+
+    options: dict[str, Any] = {}
+    if format == "qualtrics" and study.questionnaire is not None:
+        # translate Qualtrics' choice numbers back into the questionnaire's codes
+        options["questionnaire"] = study.questionnaire
+    return read_responses(
+        responses, study, format=format, design=design, respondents=respondents, **options
+    )
+
+
 def _load_design(path: str | Path | None, study: Study) -> ChoiceDesign | None:
     if path is None:
         return None
@@ -309,20 +328,13 @@ def run_import(
     """
     import pandas as pd
 
-    from surveys import read_responses
     from surveys.quality import flag_quality
     from surveys.reasons import summarize_reasons
 
     out = Path(out)
     check_outputs_free([out / n for n in IMPORT_FILES], force)
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
-    options: dict[str, Any] = {}
-    if format == "qualtrics" and study.questionnaire is not None:
-        # translate Qualtrics' choice numbers back into the questionnaire's codes
-        options["questionnaire"] = study.questionnaire
-    data = read_responses(
-        responses, study, format=format, design=design_obj, respondents=respondents, **options
-    )
+    data = _read(study, responses, format, design_obj, respondents)
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
     out.mkdir(parents=True, exist_ok=True)
@@ -393,19 +405,13 @@ def run_fit(
     import time
 
     from analysis import fit
-    from surveys import read_responses
     from surveys.quality import FLAG_COLUMNS, flag_quality
 
     t0 = time.perf_counter()
     out = Path(out)
     check_outputs_free([out / n for n in FIT_FILES], force)
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
-    options: dict[str, Any] = {}
-    if format == "qualtrics" and study.questionnaire is not None:
-        options["questionnaire"] = study.questionnaire
-    data = read_responses(
-        responses, study, format=format, design=design_obj, respondents=respondents, **options
-    )
+    data = _read(study, responses, format, design_obj, respondents)
     if exclude_flags:
         unknown = [f for f in exclude_flags if f not in FLAG_COLUMNS]
         if unknown:
