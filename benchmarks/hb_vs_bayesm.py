@@ -345,6 +345,8 @@ def sample_stat_summary(stats: Any) -> dict[str, float]:
 def run_winback(
     study_path: Path, resp_path: Path, out: Path, arrays: ChoiceArrays, load: bool = True
 ) -> ToolResult | None:
+    """Time ``winback fit``; read its posterior back (``load``), or, when the command cannot run
+    and ``load``, time the Python API in a fresh process instead."""
     cmd = [*winback_command(), "-q", "fit", str(study_path), str(resp_path), "--out", str(out)]
     print("winback: " + " ".join(cmd), flush=True)
     t = run_timed(cmd)
@@ -373,10 +375,15 @@ def run_winback(
                 raise SystemExit("respondent order differs between fit.nc and the data")
             extra["sample_stats"] = sample_stat_summary(model.idata_["sample_stats"])
             notes.append("posterior read with analysis.io.load_model(DIR/fit.nc)")
-        except (ImportError, AttributeError, OSError, KeyError) as exc:
+        except Exception as exc:  # any failure to read it back: refit through the API
             notes.append(f"load_model unavailable ({exc!r}); posterior from an API refit")
     else:
-        print(f"  winback fit failed (exit {t.returncode}): {t.stderr.strip()[-1500:]}")
+        print(
+            f"  winback fit failed (exit {t.returncode}) after {t.wall:.1f} s, peak memory "
+            f"{fmt(t.max_rss_mb, '.0f')} MB, CPU {t.cpu:.0f} s: {t.stderr.strip()[-1500:]}"
+        )
+        if not load:
+            return None
         notes.append(
             f"`winback fit` failed (exit {t.returncode}: {t.stderr.strip().splitlines()[-1:]})"
             "; timed the Python API (analysis.fit, defaults) in a fresh process instead"
