@@ -181,18 +181,19 @@ def _fmt(x: Any, digits: int) -> str:
 
 
 def _diagnostics(da: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """R-hat, bulk and tail ESS of a (chain, draw, ...) DataArray; NaN where undefined."""
-    import arviz as az
+    """R-hat, bulk and tail ESS of a (chain, draw, ...) DataArray; NaN where undefined.
 
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+    ArviZ's estimators (rank-normalised split R-hat, bulk and tail ESS), computed for all
+    elements at once by :mod:`analysis._mcmc` (checked against ``arviz_stats`` in the tests).
+    """
+    from analysis._mcmc import diagnose
+
+    dims = ("chain", "draw", *[d for d in da.dims if d not in ("chain", "draw")])
+    values = da.transpose(*dims).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
         # constant quantities (a correlation's diagonal, a fixed column) give 0/0: NaN is right
-        warnings.simplefilter("ignore", RuntimeWarning)
-        r = np.asarray(az.rhat(da), dtype=float) if da.sizes["chain"] > 1 else None
-        eb = np.asarray(az.ess(da, method="bulk"), dtype=float)
-        et = np.asarray(az.ess(da, method="tail"), dtype=float)
-    if r is None:
-        r = np.full(eb.shape, np.nan)
-    return r, eb, et
+        r, eb, et = diagnose(values)
+    return np.asarray(r, dtype=float), np.asarray(eb, dtype=float), np.asarray(et, dtype=float)
 
 
 def _status(r: float, eb: float, et: float, rp: float, rf: float, ep: float, ef: float) -> str:

@@ -71,7 +71,7 @@ class HBSettings:
     """Settings of an HB fit (all have defaults; ``random_seed`` makes it reproducible)."""
 
     draws: int = 1000
-    tune: int = 1000
+    tune: int = 500
     chains: int = 4
     cores: int | None = None
     random_seed: int = 1

@@ -248,3 +248,16 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
     assert main(args) == 1
     assert "refusing to overwrite" in capsys.readouterr().err
     assert (out / "responses.csv").read_bytes() == stamp
+
+
+def test_cli_hb_defaults_match_hbsettings() -> None:
+    """`winback fit` and `winback demo` default to the same sampler settings as analysis.fit."""
+    from analysis import HBSettings
+    from winback.cli import build_parser
+
+    parser = build_parser()
+    hb = HBSettings()
+    for argv in (["fit", "s.toml", "r.csv", "--out", "o"], ["demo"]):
+        args = parser.parse_args(argv)
+        got = (args.draws, args.tune, args.chains)
+        assert got == (hb.draws, hb.tune, hb.chains), f"{argv[0]}: {got} vs HBSettings"

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("responses", type=Path, help="the response file (winback format by default)")
     f.add_argument("--out", type=Path, required=True, help="output folder")
     f.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
-    f.add_argument("--tune", type=_positive_int, default=1000, help="warm-up per chain (1000)")
+    f.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
     f.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
     f.add_argument("--seed", type=int, default=1, help="random seed (1)")
     f.add_argument(
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--force", action="store_true", help="replace an earlier demo run")
     m.add_argument("--draws", type=_positive_int, default=1000, help="HB draws per chain (1000)")
-    m.add_argument("--tune", type=_positive_int, default=1000, help="HB warm-up per chain (1000)")
+    m.add_argument("--tune", type=_positive_int, default=500, help="HB warm-up per chain (500)")
     m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     return p
