@@ -90,7 +90,9 @@ def temporary_postgres(timeout: float = 60.0) -> Iterator[str]:
             "-w", "-t", str(int(timeout)), "start",
         )  # fmt: skip
         if res.returncode != 0:
-            log = (root / "log").read_text(errors="replace")[-800:] if (root / "log").exists() else ""
+            log = (
+                (root / "log").read_text(errors="replace")[-800:] if (root / "log").exists() else ""
+            )
             raise PostgresUnavailable(f"pg_ctl start failed: {res.stderr.strip()} {log}")
         try:
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
     f.add_argument("--seed", type=int, default=1, help="random seed (1)")
     f.add_argument(
-        "--format", choices=["winback", "qualtrics", "sawtooth", "cbctools", "db"], default="winback"
+        "--format",
+        choices=["winback", "qualtrics", "sawtooth", "cbctools", "db"],
+        default="winback",
     )
     f.add_argument("--design", type=Path, help="design.csv (or its folder) to check tasks against")
     f.add_argument("--respondents", type=Path, help="respondent answers")

@@ -233,9 +233,7 @@ def make_app(survey: Survey, *, admin_secret: str | None = None) -> Starlette:
         return _see_current(token)  # saved, stale or finished: show where they are now
 
     async def admin(request: Request) -> Response:
-        given = request.headers.get("x-winback-admin-secret") or request.query_params.get(
-            "secret"
-        )
+        given = request.headers.get("x-winback-admin-secret") or request.query_params.get("secret")
         if not admin_secret:
             return pages.message("Not found", "There is no page here.", 404)
         if not check_admin_secret(admin_secret, given):

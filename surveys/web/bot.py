@@ -19,7 +19,7 @@ from typing import Any
 #: open-text answers a bot may give, hostile ones included (they must come back unchanged)
 TEXTS = (
     "The price went up twice in a year.",
-    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    '=HYPERLINK("http://evil.example","click")',
     "<script>alert('x')</script> & \"quotes\"",
     "+41 outages, -support, @everyone",
     "Ümlauts, emoji 😀 and a\nsecond line",
@@ -93,7 +93,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER: list[urllib.request.OpenerDirector] = []
 
 
-def fetch(url: str, data: Mapping[str, Any] | None = None, timeout: float = 60.0) -> tuple[int, str]:
+def fetch(
+    url: str, data: Mapping[str, Any] | None = None, timeout: float = 60.0
+) -> tuple[int, str]:
     """GET (or POST a form to) a URL without following redirects: (status, body or Location)."""
     if not _OPENER:  # one opener: building one sets up TLS certificates (slow)
         _OPENER.append(urllib.request.build_opener(_NoRedirect))
@@ -257,8 +259,9 @@ def check_records(survey: Any, records: list[BotRecord | BaseException]) -> dict
     with survey.engine.begin() as conn:
         inv = {
             r.token: (r.id, r.outcome)
-            for r in conn.execute(sa.select(schema.invites.c.token, schema.invites.c.id,
-                                            schema.invites.c.outcome))
+            for r in conn.execute(
+                sa.select(schema.invites.c.token, schema.invites.c.id, schema.invites.c.outcome)
+            )
         }
         tasks = conn.execute(sa.select(schema.task_answers)).mappings().all()
         pages = conn.execute(

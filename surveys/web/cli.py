@@ -31,7 +31,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_field_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_field_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``field`` and its subcommands to the ``winback`` command's subparsers."""
     field = sub.add_parser(
         "field",
@@ -44,7 +44,9 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     s = fs.add_parser("serve", help="serve the survey (personal links /s/TOKEN)")
     s.add_argument("study", type=Path, help="the study file (study.toml)")
     _db_arg(s)
-    s.add_argument("--design", type=Path, help="design.csv (or its folder) when creating the survey")
+    s.add_argument(
+        "--design", type=Path, help="design.csv (or its folder) when creating the survey"
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (8000)")
     s.add_argument(
@@ -61,11 +63,11 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     who.add_argument("--customers", type=Path, help="customer list CSV, one row per customer")
     i.add_argument("--id-column", default="respondent_id", help="id column of --customers")
     i.add_argument("--out", type=Path, required=True, help="invites CSV to write (links)")
-    i.add_argument(
-        "--base-url", default="http://127.0.0.1:8000", help="address respondents open"
-    )
+    i.add_argument("--base-url", default="http://127.0.0.1:8000", help="address respondents open")
     _db_arg(i)
-    i.add_argument("--design", type=Path, help="design.csv (or its folder) when creating the survey")
+    i.add_argument(
+        "--design", type=Path, help="design.csv (or its folder) when creating the survey"
+    )
     i.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     st = fs.add_parser("status", help="completes, partials and drop-off per page")

@@ -135,9 +135,7 @@ class PageResult:
     values: dict[str, list[str]]
 
 
-def check_page(
-    questions: Sequence[Question], form: Mapping[str, Sequence[str]]
-) -> PageResult:
+def check_page(questions: Sequence[Question], form: Mapping[str, Sequence[str]]) -> PageResult:
     """Check what a respondent entered on a questionnaire page.
 
     Parameters

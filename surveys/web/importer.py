@@ -158,9 +158,7 @@ def _people(
         for c in ("customer_value", "wave"):
             rec[c] = inv.get(c) or ""
         done = inv["completed_at"]
-        rec["duration_seconds"] = (
-            str(round(done - inv["started_at"])) if done is not None else ""
-        )
+        rec["duration_seconds"] = str(round(done - inv["started_at"])) if done is not None else ""
         rec[EXCLUDE_REASON] = UNFINISHED_REASON if done is None else ""
         records.append(rec)
     out_cols = [*columns]
@@ -170,8 +168,14 @@ def _people(
     out_cols.append("duration_seconds")
     if any(r[EXCLUDE_REASON] for r in records):
         out_cols.append(EXCLUDE_REASON)
-    return pd.DataFrame(records, columns=[*columns, "customer_value", "wave", "duration_seconds",
-                                          EXCLUDE_REASON]).reindex(columns=out_cols).astype(str)
+    return (
+        pd.DataFrame(
+            records,
+            columns=[*columns, "customer_value", "wave", "duration_seconds", EXCLUDE_REASON],
+        )
+        .reindex(columns=out_cols)
+        .astype(str)
+    )
 
 
 def _choice_rows(
@@ -195,7 +199,9 @@ def _choice_rows(
             }
             if study.dual_response_none:
                 row["would_buy"] = (
-                    str(t["would_buy"]) if a["alt"] == t["chosen"] and t["would_buy"] is not None else ""
+                    str(t["would_buy"])
+                    if a["alt"] == t["chosen"] and t["would_buy"] is not None
+                    else ""
                 )
             row["holdout"] = "1" if int(t["task"]) in holdout else "0"
             row["task_position"] = str(t["task_position"])

@@ -107,7 +107,9 @@ def _load(conn: sa.Connection, token: str, *, lock: bool = False) -> Invite | No
         token=row["token"],
         respondent_id=row["respondent_id"],
         version=row["version"],
-        layout=tuple((int(t), tuple(int(j) for j in alts)) for t, alts in json.loads(row["layout"])),
+        layout=tuple(
+            (int(t), tuple(int(j) for j in alts)) for t, alts in json.loads(row["layout"])
+        ),
         started_at=row["started_at"],
         completed_at=row["completed_at"],
         outcome=row["outcome"],
@@ -322,9 +324,7 @@ def _advance(
     if nxt is None:
         return _finish(conn, inv, "complete", now, result)
     conn.execute(
-        sa.update(schema.invites)
-        .where(schema.invites.c.id == inv.id)
-        .values(current_page=nxt.key)
+        sa.update(schema.invites).where(schema.invites.c.id == inv.id).values(current_page=nxt.key)
     )
     return Submitted("saved", result)
 

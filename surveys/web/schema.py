@@ -132,7 +132,9 @@ def make_engine(db: str | Path) -> Engine:
         _sqlite_settings(engine)
         return engine
     try:
-        return sa.create_engine(url, pool_size=8, max_overflow=16, pool_timeout=120, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_size=8, max_overflow=16, pool_timeout=120, pool_pre_ping=True
+        )
     except (ModuleNotFoundError, sa.exc.ArgumentError) as exc:
         raise WinbackError(f"cannot open database {safe_url(url)}: {exc}") from None
 

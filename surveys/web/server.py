@@ -70,7 +70,6 @@ def running(
 
     port = port or free_port(host)
     server = uvicorn.Server(_config(app, host, port, "warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(target=server.run, name="winback-survey", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
@@ -110,7 +109,9 @@ def serve_subprocess(
     try:
         while True:
             if proc.poll() is not None:
-                raise WinbackError(f"the survey server stopped: {proc.stderr.read()[-800:] if proc.stderr else ''}")
+                raise WinbackError(
+                    f"the survey server stopped: {proc.stderr.read()[-800:] if proc.stderr else ''}"
+                )
             try:
                 with urllib.request.urlopen(url + "/", timeout=2):
                     break

@@ -114,7 +114,8 @@ class Survey:
         if sq is None or sq.levels is None:
             return {a: "" for a in self.study.attribute_names}
         return {
-            a.name: a.level_labels()[i] for a, i in zip(self.study.attributes, sq.levels, strict=True)
+            a.name: a.level_labels()[i]
+            for a, i in zip(self.study.attributes, sq.levels, strict=True)
         }
 
     @property
@@ -212,9 +213,7 @@ def _create(engine: Engine, study: Study, design: ChoiceDesign | None) -> dict[s
         log.info("no design given: making the study's design (seed %s)", study.design.seed)
         design = make_design(study)
     if design.study.name != study.name:
-        raise WinbackError(
-            f"the design is for study '{design.study.name}', not '{study.name}'."
-        )
+        raise WinbackError(f"the design is for study '{design.study.name}', not '{study.name}'.")
     schema.create_tables(engine)
     settings = {
         "schema_version": schema.SCHEMA_VERSION,
@@ -227,7 +226,9 @@ def _create(engine: Engine, study: Study, design: ChoiceDesign | None) -> dict[s
     }
     try:
         with engine.begin() as conn:
-            conn.execute(sa.insert(schema.meta), [{"key": k, "value": v} for k, v in settings.items()])
+            conn.execute(
+                sa.insert(schema.meta), [{"key": k, "value": v} for k, v in settings.items()]
+            )
     except sa.exc.IntegrityError:  # created by another process at the same moment
         pass
     return schema.read_meta(engine)
