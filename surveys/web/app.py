@@ -118,7 +118,7 @@ class _Pages:
                 title=f"Choice {page.position} of {self.survey.n_tasks}",
                 view=view,
                 columns=[a for a in view.alternatives if a.position is not None],
-                none=next((a for a in view.alternatives if a.alt == "none"), None),
+                none_option=next((a for a in view.alternatives if a.alt == "none"), None),
                 attributes=self.attributes,
                 intro=spec and page.position == 1 and _cbc_text(self.survey),
                 dual=self.survey.study.dual_response_none,
