@@ -33,6 +33,7 @@ from surveys.web import respond
 from surveys.web.flow import Page, PageResult
 from surveys.web.survey import Survey
 from surveys.web.tokens import check_admin_secret, check_form, sign_form
+from winback.errors import WinbackError
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024  # bytes: the longest page of answers is far shorter
@@ -247,14 +248,18 @@ def make_app(survey: Survey, *, admin_secret: str | None = None) -> Starlette:
 
         if what == "status.json":
             return JSONResponse(survey_status(survey).to_dict(), headers=SECURITY_HEADERS)
-        if what in ("responses.csv", "respondents.csv"):
-            text = export_csv(survey, what)
+        name = what.removeprefix("export/")
+        if what.startswith("export/") and name in ("responses.csv", "respondents.csv"):
+            try:
+                text = export_csv(survey, name)
+            except WinbackError as exc:
+                return pages.message("Nothing to export yet", str(exc), 409)
             return Response(
                 text,
                 media_type="text/csv; charset=utf-8",
                 headers={
                     **SECURITY_HEADERS,
-                    "Content-Disposition": f'attachment; filename="{what}"',
+                    "Content-Disposition": f'attachment; filename="{name}"',
                 },
             )
         return pages.message("Not found", "There is no page here.", 404)

@@ -129,6 +129,7 @@ def run_field(args: argparse.Namespace) -> int:
     return {"serve": _serve, "invite": _invite, "status": _status, "export": _export}[cmd](args)
 
 
+
 def _serve(args: argparse.Namespace) -> int:
     from surveys.web.app import make_app
     from surveys.web.server import serve
@@ -147,7 +148,10 @@ def _serve(args: argparse.Namespace) -> int:
             f"serving '{survey.study.name}' from {survey.db} on http://{args.host}:{args.port}/ "
             f"(links /s/TOKEN; admin pages {'on' if secret else 'off'}); Ctrl+C stops"
         )
-    serve(make_app(survey, admin_secret=secret), host=args.host, port=args.port)
+    try:
+        serve(make_app(survey, admin_secret=secret), host=args.host, port=args.port)
+    finally:
+        survey.close()
     return 0
 
 
@@ -162,13 +166,12 @@ def _invite(args: argparse.Namespace) -> int:
         source = str(args.customers)
     else:
         who, source = args.count, "--count"
-    invites = make_invites(
-        survey,
-        who,
-        base_url=args.base_url,
-        id_column=args.id_column,
-        source=source,
-    )
+    try:
+        invites = make_invites(
+            survey, who, base_url=args.base_url, id_column=args.id_column, source=source
+        )
+    finally:
+        survey.close()
     write_csv(invites, args.out)
     if not args.quiet:
         print(
@@ -184,7 +187,10 @@ def _status(args: argparse.Namespace) -> int:
     from winback._io import write_json
 
     survey = _open(args, create=False)
-    status = survey_status(survey)
+    try:
+        status = survey_status(survey)
+    finally:
+        survey.close()
     if not args.quiet:
         print(status.report())
     if args.json:
@@ -196,7 +202,10 @@ def _export(args: argparse.Namespace) -> int:
     from surveys.web.export import write_export
 
     survey = _open(args, create=False)
-    paths = write_export(survey, args.out, force=args.force)
+    try:
+        paths = write_export(survey, args.out, force=args.force)
+    finally:
+        survey.close()
     if not args.quiet:
         print(f"wrote {len(paths)} files to {args.out}/: " + ", ".join(p.name for p in paths))
     return 0

@@ -83,7 +83,10 @@ def read(
     if not schema.is_url(path) and not Path(path).exists():
         raise WinbackError(f"file not found: {path}")
     survey = open_survey(path, study, design=design, questionnaire=options.get("questionnaire"))
-    choices, people = survey_frames(survey)
+    try:
+        choices, people = survey_frames(survey)
+    finally:
+        survey.close()
     if choices.empty:
         raise WinbackError(
             f"{_source_name(path)}: no completed interview with choice tasks yet "

@@ -91,6 +91,10 @@ class Survey:
             tasks.setdefault(key, []).append({a: r[a] for a in self.study.attribute_names})
         object.__setattr__(self, "_tasks", {k: tuple(v) for k, v in tasks.items()})
 
+    def close(self) -> None:
+        """Close the database connections (a later use opens new ones)."""
+        self.engine.dispose()
+
     # -- the design --------------------------------------------------------------------------
     @property
     def n_versions(self) -> int:

@@ -25,7 +25,10 @@ def new_token() -> str:
     >>> len(new_token())
     22
     """
-    return secrets.token_urlsafe(16)
+    while True:  # never a leading "-": a spreadsheet would take the token for a formula
+        token = secrets.token_urlsafe(16)
+        if token[0] != "-":
+            return token
 
 
 def new_secret() -> str:
