@@ -173,7 +173,9 @@ def test_browser_completes_resumes_and_imports_what_was_clicked(browser, tmp_pat
         _answer(page, "previous_plan", XSS)
         _answer(page, "price_paid", "forty")
         _submit(page)
-        assert page.locator("#err-price_paid").inner_text() == "Please enter a number, such as 39.99."
+        assert (
+            page.locator("#err-price_paid").inner_text() == "Please enter a number, such as 39.99."
+        )
         assert page.input_value("#previous_plan") == XSS  # shown as text, not run
         assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
         _check_accessible(page)
@@ -231,9 +233,7 @@ def test_browser_completes_resumes_and_imports_what_was_clicked(browser, tmp_pat
     assert people.loc["w00001", "reason_other_text"] == "=1+2 cmd|' /C calc'!A0"
 
 
-def _expected_files(
-    folder: Path, survey: Any, tasks: list[dict[str, Any]], from_db: Any
-) -> Path:
+def _expected_files(folder: Path, survey: Any, tasks: list[dict[str, Any]], from_db: Any) -> Path:
     """responses.csv and respondents.csv from what the browser clicked and saw.
 
     Times are the server's (seconds per task, interview length): they are copied from the

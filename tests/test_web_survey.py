@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from surveys import read_responses
-from surveys.web import make_app, make_invites, open_survey, survey_status
-from surveys.web import schema
+from surveys.web import make_app, make_invites, open_survey, schema, survey_status
 from surveys.web.bot import fetch, take_survey, take_surveys
 from surveys.web.flow import check_page, plan_pages
 from surveys.web.server import running
@@ -162,7 +161,11 @@ def test_admin_export_needs_the_secret(served):
 
 
 def test_admin_is_off_without_a_secret(tmp_path):
-    _, survey, _, = make_survey(tmp_path, COMPACT_STUDY, 1)
+    (
+        _,
+        survey,
+        _,
+    ) = make_survey(tmp_path, COMPACT_STUDY, 1)
     with running(make_app(survey)) as url:
         assert fetch(f"{url}/admin/status.json?secret=")[0] == 404
 
@@ -182,7 +185,6 @@ def test_dual_response_none_round_trip_and_status(tmp_path):
     assert (st.n_complete, st.n_partial, st.n_not_started) == (2, 1, 0)
     waiting = st.pages.set_index("page")["waiting"]
     assert waiting["reasons"] == 1 and waiting.sum() == 1
-    assert "drop" not in st.report() or True
     assert "complete 2" in st.report()
 
 
@@ -242,7 +244,11 @@ def test_cli_invite_status_import(tmp_path, capsys):
 def test_bare_field_means_serve():
     from surveys.web.cli import default_subcommand
 
-    assert default_subcommand(["-q", "field", "s.toml", "--port", "1"])[:3] == ["-q", "field", "serve"]
+    assert default_subcommand(["-q", "field", "s.toml", "--port", "1"])[:3] == [
+        "-q",
+        "field",
+        "serve",
+    ]
 
 
 def test_concurrent_respondents_on_sqlite_lose_nothing(tmp_path):

@@ -129,7 +129,6 @@ def run_field(args: argparse.Namespace) -> int:
     return {"serve": _serve, "invite": _invite, "status": _status, "export": _export}[cmd](args)
 
 
-
 def _serve(args: argparse.Namespace) -> int:
     from surveys.web.app import make_app
     from surveys.web.server import serve
