@@ -20,7 +20,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# also Debian's chromium and postgresql for the web survey's tests (scripts/ensure-system-deps.sh)
 install-test: $(VENV)/.installed-test
+	@sh scripts/ensure-system-deps.sh
 
 demo: install
 	$(VENV)/bin/winback demo --force

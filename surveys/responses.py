@@ -27,7 +27,7 @@ from winback.study import Study
 if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
 
-FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools")
+FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools", "db")
 NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
 #: a respondents-frame column through which a reader gives its own exclusion reason
 EXCLUDE_REASON = "_exclude_reason"
@@ -107,6 +107,10 @@ def read_winback(
 def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]:
     if fmt == "winback":
         return read_winback
+    if fmt == "db":  # winback's own web survey: a database file or URL
+        from surveys.web.importer import read as read_db
+
+        return read_db
     if fmt in FORMATS:
         import importlib
 
@@ -133,7 +137,8 @@ def read_responses(
     path : str or Path
         The response file (``responses.csv`` for winback's format).
     study : Study
-    format : {"winback", "qualtrics", "sawtooth", "cbctools"}
+    format : {"winback", "qualtrics", "sawtooth", "cbctools", "db"}
+        ``db``: winback's web survey database (``path`` is the SQLite file or a URL).
     design : ChoiceDesign, optional
         Checks that every task shows what the design says (needed by formats that carry level
         codes rather than labels, such as Sawtooth's ``.cho``).

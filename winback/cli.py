@@ -38,6 +38,11 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _path_or_url(text: str) -> Path | str:
+    """A file path, or a database URL (``postgresql://...``) kept as text for ``--format db``."""
+    return text if "://" in text else Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="winback",
@@ -108,13 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="read, validate and quality-check survey responses into canonical files"
     )
     im.add_argument("study", type=Path, help="the study file (study.toml)")
-    im.add_argument("responses", type=Path, help="the response file")
+    im.add_argument(
+        "responses", type=_path_or_url, help="the response file (format db: database file or URL)"
+    )
     im.add_argument("--out", type=Path, required=True, help="output folder")
     im.add_argument(
         "--format",
-        choices=["winback", "qualtrics", "sawtooth", "cbctools"],
+        choices=["winback", "qualtrics", "sawtooth", "cbctools", "db"],
         default="winback",
-        help="layout of the response file (default winback)",
+        help="layout of the response file (default winback; db: winback's web survey)",
     )
     im.add_argument(
         "--design", type=Path, help="design.csv (or its folder): check every task against it"
@@ -130,14 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", help="estimate HB part-worths (hierarchical Bayes MNL) from responses"
     )
     f.add_argument("study", type=Path, help="the study file (study.toml)")
-    f.add_argument("responses", type=Path, help="the response file (winback format by default)")
+    f.add_argument(
+        "responses", type=_path_or_url, help="the response file (winback format by default)"
+    )
     f.add_argument("--out", type=Path, required=True, help="output folder")
     f.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
     f.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
     f.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
     f.add_argument("--seed", type=int, default=1, help="random seed (1)")
     f.add_argument(
-        "--format", choices=["winback", "qualtrics", "sawtooth", "cbctools"], default="winback"
+        "--format",
+        choices=["winback", "qualtrics", "sawtooth", "cbctools", "db"],
+        default="winback",
     )
     f.add_argument("--design", type=Path, help="design.csv (or its folder) to check tasks against")
     f.add_argument("--respondents", type=Path, help="respondent answers")
@@ -183,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--tune", type=_positive_int, default=500, help="HB warm-up per chain (500)")
     m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+    from surveys.web.cli import add_field_parser
+
+    add_field_parser(sub)  # winback field serve|invite|status|export: the own web survey
     return p
 
 
@@ -357,8 +372,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from surveys.web.cli import default_subcommand, run_field
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(default_subcommand(sys.argv[1:] if argv is None else argv))
     # winback's own messages only: other libraries' loggers keep their own settings
     handler_ = logging.StreamHandler(sys.stderr)
     handler_.setFormatter(logging.Formatter("winback: %(message)s"))
@@ -375,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "fit": _cmd_fit,
         "predict": _cmd_predict,
         "demo": _cmd_demo,
+        "field": run_field,
     }[args.command]
     try:
         return handler(args)

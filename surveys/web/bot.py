@@ -1,0 +1,301 @@
+"""Simulated respondents that take the web survey over HTTP, as a browser would without script.
+
+Used by the load test and the benchmark (``benchmarks/web_load.py``): each bot opens its link,
+reads every page's form, answers it (at random, or as told) and records what it clicked, so the
+database can be checked against it. Standard library only.
+"""
+
+from __future__ import annotations
+
+import random
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+#: open-text answers a bot may give, hostile ones included (they must come back unchanged)
+TEXTS = (
+    "The price went up twice in a year.",
+    '=HYPERLINK("http://evil.example","click")',
+    "<script>alert('x')</script> & \"quotes\"",
+    "+41 outages, -support, @everyone",
+    "Ümlauts, emoji 😀 and a\nsecond line",
+)
+
+
+class _Form(HTMLParser):
+    """The parts of a survey page a respondent acts on."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hidden: dict[str, str] = {}
+        self.radios: dict[str, list[str]] = {}
+        self.checkboxes: dict[str, list[str]] = {}
+        self.texts: list[str] = []
+        self.numbers: list[str] = []
+        self.task: dict[str, str] = {}
+        self.cells: dict[str, dict[str, str]] = {}
+        self.title = ""
+        self._in_h1 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "h1":
+            self._in_h1 = True
+        elif tag == "input":
+            kind, name = a.get("type", "text"), a.get("name", "")
+            if kind == "hidden":
+                self.hidden[name] = a.get("value", "")
+            elif kind == "radio":
+                self.radios.setdefault(name, []).append(a.get("value", ""))
+            elif kind == "checkbox":
+                self.checkboxes.setdefault(name, []).append(a.get("value", ""))
+            elif a.get("inputmode") == "decimal":
+                self.numbers.append(name)
+            else:
+                self.texts.append(name)
+        elif tag == "textarea":
+            self.texts.append(a.get("name", ""))
+        elif tag == "fieldset" and "data-task" in a:
+            self.task = {k: a[f"data-{k}"] for k in ("task", "version", "position")}
+        elif tag == "td" and "data-alt" in a:
+            self.cells.setdefault(a["data-alt"], {})[a["data-attribute"]] = a["data-level"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h1:
+            self.title += data
+
+
+@dataclass
+class BotRecord:
+    """What one bot did: its answers, and per task what it saw and chose."""
+
+    token: str
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pages: int = 0
+    finished: bool = False
+    final_title: str = ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER: list[urllib.request.OpenerDirector] = []
+
+
+def fetch(
+    url: str, data: Mapping[str, Any] | None = None, timeout: float = 60.0
+) -> tuple[int, str]:
+    """GET (or POST a form to) a URL without following redirects: (status, body or Location)."""
+    if not _OPENER:  # one opener: building one sets up TLS certificates (slow)
+        _OPENER.append(urllib.request.build_opener(_NoRedirect))
+    opener = _OPENER[0]
+    body = None
+    if data is not None:
+        body = urllib.parse.urlencode(data, doseq=True).encode()
+    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    try:
+        with opener.open(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as err:
+        text = err.headers.get("Location") or err.read().decode("utf-8", "replace")
+        return err.code, text
+
+
+def answer_page(page: _Form, rng: random.Random, prefer: Mapping[str, str]) -> dict[str, list[str]]:
+    """Random answers to every field of a page (``prefer`` fixes some, e.g. the screener)."""
+    out: dict[str, list[str]] = {}
+    for name, values in page.radios.items():
+        out[name] = [prefer[name] if name in prefer else rng.choice(values)]
+    for name, values in page.checkboxes.items():
+        k = rng.randint(1, min(3, len(values)))
+        out[name] = sorted(rng.sample(values, k), key=values.index)
+    for name in page.numbers:
+        out[name] = [prefer.get(name, str(rng.randint(1, 90)))]
+    for name in page.texts:
+        out[name] = [prefer[name]] if name in prefer else [rng.choice(TEXTS)]
+    return out
+
+
+def take_survey(
+    base_url: str,
+    token: str,
+    *,
+    random_seed: int | None = None,
+    prefer: Mapping[str, str] | None = None,
+    max_pages: int = 200,
+) -> BotRecord:
+    """Take the whole survey behind one link; returns what was answered and seen.
+
+    Examples
+    --------
+    >>> rec = take_survey("http://127.0.0.1:8000", token, random_seed=1)  # doctest: +SKIP
+    >>> rec.finished  # doctest: +SKIP
+    True
+    """
+    rng = random.Random(random_seed)
+    prefer = {"was_customer": "1", **(prefer or {})}
+    rec = BotRecord(token)
+    url = f"{base_url}/s/{token}"
+    status, html = fetch(url)
+    for _ in range(max_pages):
+        if status != 200:
+            raise RuntimeError(f"{url}: HTTP {status}: {html[:200]}")
+        page = _Form()
+        page.feed(html)
+        if "_csrf" not in page.hidden:
+            rec.finished = True
+            rec.final_title = page.title.strip()
+            return rec
+        answers = answer_page(page, rng, prefer)
+        if page.task:
+            t = int(page.task["task"])
+            rec.tasks[t] = {
+                **page.task,
+                "chosen": answers["choice"][0],
+                "would_buy": answers.get("would_buy", [""])[0],
+                "shown": page.cells,
+            }
+        else:
+            rec.answers.update(answers)
+        rec.pages += 1
+        status, loc = fetch(url, {**page.hidden, **answers})
+        if status != 303:
+            raise RuntimeError(f"{url}: answer refused with HTTP {status}: {loc[:300]}")
+        status, html = fetch(url)
+    raise RuntimeError(f"{url}: more than {max_pages} pages")
+
+
+def double_submit(base_url: str, token: str) -> list[int]:
+    """Send the current page's answers twice at once (a double click): the HTTP statuses."""
+    import threading
+
+    url = f"{base_url}/s/{token}"
+    status, html = fetch(url)
+    page = _Form()
+    page.feed(html)
+    if "_csrf" not in page.hidden:
+        return []
+    data = {**page.hidden, **answer_page(page, random.Random(0), {"was_customer": "1"})}
+    out: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def send() -> None:
+        barrier.wait()
+        out.append(fetch(url, data)[0])
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def take_surveys(
+    base_url: str,
+    tokens: list[str],
+    *,
+    random_seed: int = 0,
+    double_click: bool = True,
+) -> list[BotRecord | BaseException]:
+    """Many bots at once, one thread each, released together; returns records or errors.
+
+    With ``double_click``, each bot first sends its first page twice at the same moment.
+
+    Examples
+    --------
+    >>> records = take_surveys(url, tokens)  # doctest: +SKIP
+    """
+    import threading
+
+    results: list[BotRecord | BaseException] = [RuntimeError("not run")] * len(tokens)
+    barrier = threading.Barrier(len(tokens))
+
+    def run(i: int, token: str) -> None:
+        try:
+            barrier.wait(timeout=60)
+            if double_click:
+                double_submit(base_url, token)
+            results[i] = take_survey(base_url, token, random_seed=random_seed + i)
+        except BaseException as exc:  # reported to the caller, per bot
+            results[i] = exc
+
+    threads = [
+        threading.Thread(target=run, args=(i, t), name=f"bot-{i}") for i, t in enumerate(tokens)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def check_records(survey: Any, records: list[BotRecord | BaseException]) -> dict[str, Any]:
+    """Compare the database with what the bots did: lost answers, duplicates, mismatches.
+
+    Returns counts: ``respondents``, ``complete``, ``errors`` (bots that failed),
+    ``task_answers`` and ``page_answers`` stored, ``duplicates`` (rows beyond one per invite and
+    page or task), ``missing`` (task answers a bot gave that are not stored) and ``mismatched``
+    (stored choice or levels other than what the bot saw and clicked).
+    """
+    import json
+
+    import sqlalchemy as sa
+
+    from surveys.web import schema
+
+    ok = [r for r in records if isinstance(r, BotRecord)]
+    with survey.engine.begin() as conn:
+        inv = {
+            r.token: (r.id, r.outcome)
+            for r in conn.execute(
+                sa.select(schema.invites.c.token, schema.invites.c.id, schema.invites.c.outcome)
+            )
+        }
+        tasks = conn.execute(sa.select(schema.task_answers)).mappings().all()
+        pages = conn.execute(
+            sa.select(schema.page_answers.c.invite_id, schema.page_answers.c.page)
+        ).all()
+    by_key: dict[tuple[int, int], list[Any]] = {}
+    for t in tasks:
+        by_key.setdefault((t["invite_id"], t["task"]), []).append(t)
+    dup_tasks = sum(len(v) - 1 for v in by_key.values())
+    page_keys = [(p.invite_id, p.page) for p in pages]
+    dup_pages = len(page_keys) - len(set(page_keys))
+    missing = mismatched = 0
+    for rec in ok:
+        inv_id, _ = inv[rec.token]
+        for t, seen in rec.tasks.items():
+            rows = by_key.get((inv_id, t))
+            if not rows:
+                missing += 1
+                continue
+            row = rows[0]
+            shown = {a["alt"]: a["levels"] for a in json.loads(row["shown"])}
+            same = row["chosen"] == seen["chosen"] and all(
+                shown.get(alt) == levels for alt, levels in seen["shown"].items()
+            )
+            if survey.study.dual_response_none:
+                same = same and str(row["would_buy"]) == seen["would_buy"]
+            mismatched += not same
+    return {
+        "respondents": len(records),
+        "errors": len(records) - len(ok),
+        "complete": sum(inv[r.token][1] == "complete" for r in ok),
+        "task_answers": len(tasks),
+        "page_answers": len(pages),
+        "duplicates": dup_tasks + dup_pages,
+        "missing": missing,
+        "mismatched": mismatched,
+    }

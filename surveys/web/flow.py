@@ -1,0 +1,213 @@
+"""The survey as pages, and the checking of one page's answers (pure: no web, no database).
+
+Questions are grouped into pages by block; a page ends early where a question's show-if looks
+at a question on the same page, so every condition can be decided on the server before the page
+is shown (no script needed). The conjoint question becomes one page per choice task, in the
+respondent's task order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from surveys.questionnaire import Question, Questionnaire, _evaluate
+from winback.study import format_level
+
+#: longest open-text answer kept (characters)
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the web survey.
+
+    Attributes
+    ----------
+    key : str
+        Stable name, used in the database and in ``winback field status``: the block name
+        (``"reasons"``, ``"reasons-2"`` for its second page) or ``"task-<n>"`` for the n-th
+        choice task shown.
+    questions : tuple of Question
+        Questions of a questionnaire page (empty on a task page).
+    position : int
+        Task pages: the screen number of the task (1..T); 0 otherwise.
+    """
+
+    key: str
+    questions: tuple[Question, ...] = ()
+    position: int = 0
+
+    @property
+    def is_task(self) -> bool:
+        return self.position > 0
+
+
+def plan_pages(questionnaire: Questionnaire, n_tasks: int) -> tuple[Page, ...]:
+    """The pages of the survey, in order.
+
+    Examples
+    --------
+    >>> from tests.conftest import SMALL_STUDY, make_study
+    >>> from surveys.questionnaire import default_questionnaire
+    >>> q = default_questionnaire(make_study(SMALL_STUDY))
+    >>> [p.key for p in plan_pages(q, 2)]  # doctest: +NORMALIZE_WHITESPACE
+    ['screener', 'previous', 'reasons', 'reasons-2', 'return', 'consent', 'task-1', 'task-2']
+    """
+    pages: list[Page] = []
+    current: list[Question] = []
+    seen_keys: dict[str, int] = {}
+
+    def close() -> None:
+        if not current:
+            return
+        block = current[0].block
+        seen_keys[block] = seen_keys.get(block, 0) + 1
+        n = seen_keys[block]
+        pages.append(Page(block if n == 1 else f"{block}-{n}", tuple(current)))
+        current.clear()
+
+    for q in questionnaire.questions:
+        if q.type == "conjoint":
+            close()
+            pages.extend(Page(f"task-{i}", position=i) for i in range(1, n_tasks + 1))
+            continue
+        on_page = {c.id for c in current}
+        if current and (
+            q.block != current[0].block or (q.logic is not None and q.logic.question in on_page)
+        ):
+            close()
+        current.append(q)
+    close()
+    return tuple(pages)
+
+
+def answers_frame(answers: Mapping[str, str], questionnaire: Questionnaire) -> pd.DataFrame:
+    """One respondents.csv-shaped row of the answers given so far (missing = unanswered)."""
+    row = {c: [answers.get(c) or None] for c in questionnaire.columns()[1:] if c in answers}
+    return pd.DataFrame(row, index=[0])
+
+
+def shown_questions(answers: Mapping[str, str], questionnaire: Questionnaire) -> dict[str, bool]:
+    """Which questions are shown, given the answers so far (later answers do not matter)."""
+    return dict(_shown(questionnaire, tuple(sorted(answers.items()))))
+
+
+@lru_cache(maxsize=4096)
+def _shown(
+    questionnaire: Questionnaire, answers: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, bool], ...]:
+    # the same answers give the same pages: cached, since pandas costs milliseconds per call
+    shown = questionnaire.shown(answers_frame(dict(answers), questionnaire))
+    return tuple((str(k), bool(v)) for k, v in shown.iloc[0].items())
+
+
+def screened_out(answers: Mapping[str, str], questionnaire: Questionnaire) -> bool:
+    """Whether the answers so far meet a screen-out rule (the interview ends)."""
+    frame = answers_frame(answers, questionnaire)
+    for rule in questionnaire.screen_out:
+        target = questionnaire.question(rule.question)
+        if bool(_evaluate(rule, target, frame).iloc[0]):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """The checked answers of one questionnaire page.
+
+    Attributes
+    ----------
+    answers : dict
+        respondents.csv column -> text (multi-select: ``"1"``/``"0"`` per option).
+    errors : dict
+        question id -> what is wrong, in words (empty when the page is complete).
+    values : dict
+        question id -> what was entered, to show the page again with the errors.
+    """
+
+    answers: dict[str, str]
+    errors: dict[str, str]
+    values: dict[str, list[str]]
+
+
+def check_page(questions: Sequence[Question], form: Mapping[str, Sequence[str]]) -> PageResult:
+    """Check what a respondent entered on a questionnaire page.
+
+    Parameters
+    ----------
+    questions : sequence of Question
+        The questions shown on the page.
+    form : mapping of question id -> list of submitted values
+
+    Examples
+    --------
+    >>> from surveys.questionnaire import Question
+    >>> q = Question("tenure_months", "number", "Months?", min=0.0, max=600.0)
+    >>> check_page([q], {"tenure_months": ["700"]}).errors
+    {'tenure_months': 'Please enter a number from 0 to 600.'}
+    >>> check_page([q], {"tenure_months": [" 24 "]}).answers
+    {'tenure_months': '24'}
+    """
+    answers: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for q in questions:
+        given = [str(v) for v in form.get(q.id, [])]
+        values[q.id] = given
+        text = given[0].strip() if given else ""
+        if q.type == "multi":
+            codes = [str(c) for c in q.codes]
+            ticked = set(given)
+            unknown = ticked - set(codes)
+            if unknown:
+                errors[q.id] = "Please tick only the answers listed."
+            elif q.required and not ticked:
+                errors[q.id] = "Please tick at least one answer."
+            for c in codes:
+                answers[f"{q.id}_{c}"] = "1" if c in ticked else "0"
+            continue
+        if not text:
+            if q.required:
+                errors[q.id] = (
+                    "Please enter a number." if q.type == "number" else "Please choose an answer."
+                )
+            answers[q.id] = ""
+            continue
+        if q.type in ("single", "yes_no", "scale"):
+            if text not in {str(c) for c in q.codes}:
+                errors[q.id] = "Please choose one of the answers listed."
+            answers[q.id] = text
+        elif q.type == "number":
+            answers[q.id] = text
+            msg = _number_problem(text, q)
+            if msg:
+                errors[q.id] = msg
+            else:
+                answers[q.id] = format_level(float(text.replace(",", ".")))
+        else:  # open text: kept as typed (escaped when shown, made formula-safe in CSV files)
+            if len(text) > MAX_TEXT:
+                errors[q.id] = f"Please keep your answer under {MAX_TEXT} characters."
+            answers[q.id] = given[0].strip().replace("\x00", "")
+    return PageResult(answers, errors, values)
+
+
+def _number_problem(text: str, q: Question) -> str:
+    try:
+        v = float(text.replace(",", "."))
+    except ValueError:
+        return "Please enter a number, such as 39.99."
+    lo, hi = q.min, q.max
+    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        if lo is not None and hi is not None:
+            return f"Please enter a number from {format_level(lo)} to {format_level(hi)}."
+        if lo is not None:
+            return f"Please enter a number of at least {format_level(lo)}."
+        if hi is not None:
+            return f"Please enter a number of at most {format_level(hi)}."
+        return "Please enter a number, such as 39.99."
+    return ""
