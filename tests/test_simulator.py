@@ -205,3 +205,74 @@ def test_source_of_volume(study) -> None:
     parts = sov.loc[["none", "Ours", "Rival"], "share_moved"].sum()
     assert parts == pytest.approx(sov.loc["total gain of Entry", "share_moved"]), sov
     assert sov.loc[["none", "Ours", "Rival"], "fraction"].sum() == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# price curves, elasticities, willingness to pay
+# --------------------------------------------------------------------------------------------
+
+
+def test_price_curve_and_elasticities_match_closed_form(study) -> None:
+    """One respondent, logit, linear price: the share is a logistic function of price, so the
+    own elasticity is slope * price * (1 - share) and the cross elasticity -slope * p * share."""
+    from analysis.pricing import price_curve, price_elasticities
+
+    b = -0.1
+    d = draws_of(study, [[0.5, 0.0, b, -1.0]])
+    prods = [{"name": "A", "brand": "B", "price": 20.0}, {"name": "B", "brand": "A", "price": 20.0}]
+    curve = price_curve(d, market(prods), "A", [10.0, 20.0, 30.0])
+    for row in curve.itertuples():
+        ua, ub, un = 0.5 + b * row.price, b * 20.0, -1.0
+        want = np.exp(ua) / (np.exp(ua) + np.exp(ub) + np.exp(un))
+        assert row.share == pytest.approx(want, rel=1e-9), (row, want)
+        assert row.revenue == pytest.approx(want * row.price, rel=1e-9)
+    el = price_elasticities(d, market(prods), change=1e-4).set_index(["price_of", "share_of"])
+    sh = simulate(d, market(prods)).shares.set_index("product")["share"]
+    assert el.loc[("A", "A"), "elasticity"] == pytest.approx(b * 20 * (1 - sh["A"]), rel=1e-4)
+    assert el.loc[("A", "B"), "elasticity"] == pytest.approx(-b * 20 * sh["A"], rel=1e-4)
+
+
+def test_market_wtp_three_ways(study) -> None:
+    """A homogeneous market (every respondent alike): the ratio WTP is du / -slope exactly;
+    the simulated WTP (the price rise that restores the share) equals it too, because with
+    identical respondents and a linear price the share depends on du + slope * d only; the
+    compensating variation is smaller (the improvement matters only when the offer is chosen)."""
+    from analysis.pricing import market_wtp
+
+    beta = np.tile([0.6, 0.2, -0.1, -1.0], (20, 1))
+    d = draws_of(study, beta)
+    prods = [{"name": "A", "brand": "A", "price": 20.0}, {"name": "B", "brand": "C", "price": 20.0}]
+    t = market_wtp(d, market(prods), "A", changes={"brand": ["B"]}).set_index("method")
+    assert t.loc["ratio", "wtp"] == pytest.approx(6.0), t
+    assert t.loc["simulated", "wtp"] == pytest.approx(6.0, abs=1e-6), t
+    assert 0 < t.loc["compensating_variation", "wtp"] < 6.0, t
+    assert t.loc["ratio", "positive_slope_share"] == 0.0
+    # an improvement worth more than the whole price range cannot be priced inside it
+    big = np.tile([3.0, 0.2, -0.1, -1.0], (20, 1))
+    t2 = market_wtp(draws_of(study, big), market(prods), "A", changes={"brand": ["B"]})
+    sim = t2.set_index("method").loc["simulated"]
+    assert sim["outside_range"] == 1.0 and np.isnan(sim["wtp"]), t2
+
+
+def test_shares_recover_truth(example_fit) -> None:
+    """Acceptance: on simulated lost customers with known part-worths, the simulator's shares
+    (posterior, all draws) are within 0.03 of the true shares of the same respondents."""
+    from winback.example import make_example_study
+
+    model, truth, _ = example_fit
+    ex = make_example_study()
+    from pathlib import Path
+
+    import winback
+
+    mpath = Path(winback.__file__).parent / "examples" / "broadband_market.toml"
+    est = simulate(model, mpath).shares.set_index("product")["share"]
+    ids = list(model.respondent_ids)
+    true_draws = PartWorthDraws.from_array(
+        ex.study, truth.loc[ids, list(model.names)].to_numpy(), respondent_ids=ids
+    )
+    true = simulate(true_draws, mpath).shares.set_index("product")["share"]
+    diff = (est - true).abs()
+    table = pd.DataFrame({"estimated": est, "true": true, "abs diff": diff}).round(4)
+    assert diff.max() <= 0.03, f"shares off by more than 0.03:\n{table}"
+    print(table)
