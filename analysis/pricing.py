@@ -173,7 +173,9 @@ def price_elasticities(
         if not m.extrapolate:
             up, down = min(up, hi_p), max(down, lo_p)
         if up <= down:
-            raise WinbackError(f"Cannot vary the price of '{prod.name}' ({p0}) inside {lo_p}-{hi_p}.")
+            raise WinbackError(
+                f"Cannot vary the price of '{prod.name}' ({p0}) inside {lo_p}-{hi_p}."
+            )
         s_up = _share_draws(draws, _set_price(m, draws.study, prod.name, up), w, random_seed)
         s_dn = _share_draws(draws, _set_price(m, draws.study, prod.name, down), w, random_seed)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -197,7 +199,9 @@ def price_elasticities(
 # --------------------------------------------------------------------------------------------
 
 
-def _slope(draws: PartWorthDraws, x0: np.ndarray, pa: Attribute, prod: Product, study: Study) -> np.ndarray:
+def _slope(
+    draws: PartWorthDraws, x0: np.ndarray, pa: Attribute, prod: Product, study: Study
+) -> np.ndarray:
     """(sample, respondent) utility per currency unit at the product's price (a linear price:
     its coefficient; part-worth price: the slope of the segment the price lies on)."""
     p0 = float(prod.levels[pa.name])
@@ -294,9 +298,17 @@ def market_wtp(
             cv = np.where(np.isfinite(cv), cv, np.nan)
             cv_s = np.nanmean(cv, axis=1)
             sim, outside = _simulated_wtp(base_u, j, du, slope, w, e, base_share, p0, prices)
-            label_from = format_level(prod.levels[attr_name]) if isinstance(prod.levels[attr_name], float) else str(prod.levels[attr_name])
+            label_from = (
+                format_level(prod.levels[attr_name])
+                if isinstance(prod.levels[attr_name], float)
+                else str(prod.levels[attr_name])
+            )
             label_to = format_level(level) if isinstance(level, float) else str(level)
-            for method, vals in (("ratio", ratio_s), ("compensating_variation", cv_s), ("simulated", sim)):
+            for method, vals in (
+                ("ratio", ratio_s),
+                ("compensating_variation", cv_s),
+                ("simulated", sim),
+            ):
                 ok = vals[np.isfinite(vals)]
                 lo, hi = _band(ok, interval) if ok.size else (np.nan, np.nan)
                 rows.append(

@@ -261,3 +261,61 @@ def test_cli_hb_defaults_match_hbsettings() -> None:
         args = parser.parse_args(argv)
         got = (args.draws, args.tune, args.chains)
         assert got == (hb.draws, hb.tune, hb.chains), f"{argv[0]}: {got} vs HBSettings"
+
+
+@pytest.fixture(scope="module")
+def fit_folder(tmp_path_factory, example_fit):
+    """The shared example fit saved as `winback fit` would, with its study file."""
+    from analysis.io import save_model
+    from winback.example import example_study_text
+
+    folder = tmp_path_factory.mktemp("fit")
+    model = example_fit[0]
+    save_model(model, folder / "fit.nc")
+    (folder / "study.toml").write_text(example_study_text(), encoding="utf-8")
+    return folder
+
+
+def test_simulate_command_writes_shares_and_source_of_volume(tmp_path, fit_folder, capsys):
+    import pandas as pd
+
+    import winback
+    from winback.cli import main
+
+    market = Path(winback.__file__).parent / "examples" / "broadband_market.toml"
+    out = tmp_path / "sim"
+    argv = ["simulate", str(fit_folder / "study.toml"), str(fit_folder), "--market", str(market)]
+    assert main([*argv, "--out", str(out), "--segment", "reason_price_rise"]) == 0
+    shares = pd.read_csv(out / "shares.csv")
+    assert list(shares.columns) == [
+        "segment",
+        "n_respondents",
+        "product",
+        "own",
+        "share",
+        "lower",
+        "upper",
+    ]
+    overall = shares[shares["segment"] == "all"]
+    assert overall["product"].tolist() == ["FibreHome bundle", "CableCo Max", "NetLite", "none"]
+    assert overall["share"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert ((overall["lower"] <= overall["share"]) & (overall["share"] <= overall["upper"])).all()
+    sov = pd.read_csv(out / "source_of_volume.csv")
+    assert set(sov["kind"]) == {"none", "competitor", "total"}, sov
+    for name in ("price_curves.csv", "elasticities.csv", "wtp.csv"):
+        assert (out / name).exists(), name
+    el = pd.read_csv(out / "elasticities.csv")
+    own = el[(el["price_of"] == el["share_of"])]
+    assert (own["elasticity"] < 0).all(), own
+    assert "FibreHome bundle" in capsys.readouterr().out
+    # no silent overwrite; unknown market content is a clear error naming the file
+    assert main([*argv, "--out", str(out)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[products]]\nname = "X"\nspeed = "10 Gbps"\n', encoding="utf-8")
+    argv_bad = ["simulate", str(fit_folder / "study.toml"), str(fit_folder), "--market", str(bad)]
+    assert main([*argv_bad, "--out", str(tmp_path / "s2")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        str(bad) in err and "unknown level '10 Gbps'" in err and "100 Mbps, 300 Mbps, 1 Gbps" in err
+    ), err

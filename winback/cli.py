@@ -182,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", type=Path, required=True, help="output CSV (probs.csv)")
     pr.add_argument("--force", action="store_true", help="replace an existing output file")
 
+    si = sub.add_parser(
+        "simulate", help="market simulator: shares with bands, source of volume, price curves, WTP"
+    )
+    si.add_argument("study", type=Path, help="the study file (study.toml)")
+    si.add_argument("fit", type=Path, help="the fit folder (holding fit.nc)")
+    si.add_argument("--market", type=Path, required=True, help="market.toml: the offers")
+    si.add_argument("--out", type=Path, required=True, help="output folder")
+    si.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
+    si.add_argument("--segment", help="respondent column for shares by segment")
+    si.add_argument(
+        "--interval", type=_positive_float, default=0.9, help="posterior band of every share (0.9)"
+    )
+    si.add_argument("--seed", type=int, default=1, help="random seed (randomized first choice)")
+    si.add_argument("--force", action="store_true", help="replace earlier files in --out")
+
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
     m.add_argument(
         "--out",
@@ -281,6 +296,27 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(run.reasons.report())
         print()
         _print_written(run.files, run.out)
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_simulate
+
+    run = run_simulate(
+        args.study,
+        args.fit,
+        args.market,
+        args.out,
+        weights=args.weights,
+        segment=args.segment,
+        interval=args.interval,
+        random_seed=args.seed,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(run.simulation)
+        names = ", ".join(p.name for p in run.files)
+        print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
     return 0
 
 
@@ -391,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "import": _cmd_import,
         "fit": _cmd_fit,
         "predict": _cmd_predict,
+        "simulate": _cmd_simulate,
         "demo": _cmd_demo,
         "field": run_field,
     }[args.command]

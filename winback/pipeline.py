@@ -12,7 +12,8 @@ from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
 from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
 from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
-from winback.study import Study
+from winback.errors import WinbackError
+from winback.study import Study, load_study
 
 log = logging.getLogger("winback")
 
@@ -479,3 +480,129 @@ def run_predict(
     data = read_responses(responses, model.study)
     write_csv(predict(model, data), out)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Simulation (issue 5)
+# --------------------------------------------------------------------------------------------
+
+SIMULATE_FILES = (
+    "shares.csv",
+    "source_of_volume.csv",
+    "price_curves.csv",
+    "elasticities.csv",
+    "wtp.csv",
+)
+
+
+def _load_fit_for(study_path: str | Path, fit_dir: str | Path) -> Any:
+    """The fitted model in ``fit_dir``, checked against the study file given."""
+    from analysis.io import load_model
+
+    study = load_study(study_path)
+    fit_dir = Path(fit_dir)
+    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
+    mine = [(a.name, a.level_labels(), a.coding) for a in study.attributes]
+    theirs = [(a.name, a.level_labels(), a.coding) for a in model.study.attributes]
+    if mine != theirs:
+        raise WinbackError(
+            f"{study_path} does not match the study the fit in {fit_dir} was made with "
+            f"(attributes, levels or coding differ): refit, or pass the study file of that fit."
+        )
+    return model
+
+
+@dataclass(frozen=True)
+class SimulateRun:
+    simulation: Any
+    shares: Any
+    source_of_volume: Any
+    out: Path
+    files: tuple[Path, ...]
+
+
+def run_simulate(
+    study_path: str | Path,
+    fit_dir: str | Path,
+    market_path: str | Path,
+    out: str | Path,
+    *,
+    weights: str | None = None,
+    segment: str | None = None,
+    interval: float = 0.9,
+    random_seed: int = 1,
+    force: bool = False,
+) -> SimulateRun:
+    """``winback simulate``: shares with bands, source of volume of each own product, price
+    curves and elasticities, willingness to pay for changes to each own product.
+
+    Writes ``shares.csv`` (``[segment, n_respondents,] product, own, share, lower, upper``),
+    ``source_of_volume.csv`` (for each own product: where its customers would otherwise go,
+    i.e. the market without it against the market with it), ``price_curves.csv``,
+    ``elasticities.csv`` and ``wtp.csv`` into ``out``.
+    """
+    import pandas as pd
+
+    from analysis.pricing import market_wtp, price_curve, price_elasticities
+    from analysis.simulator import PartWorthDraws, read_market, simulate, source_of_volume
+
+    out = Path(out)
+    check_outputs_free([out / n for n in SIMULATE_FILES], force)
+    model = _load_fit_for(study_path, fit_dir)
+    draws = PartWorthDraws.from_model(model)
+    market = read_market(market_path, model.study)
+    sim = simulate(
+        draws, market, weights=weights, segment=segment, interval=interval, random_seed=random_seed
+    )
+    sov_parts = []
+    for prod in market.products:
+        if not prod.own or len(market.products) < 2:
+            continue
+        before = simulate(
+            draws,
+            market.without(prod.name),
+            weights=weights,
+            interval=interval,
+            random_seed=random_seed,
+        )
+        part = source_of_volume(before, sim, prod.name)  # share_draws: all respondents
+        part.insert(0, "product", prod.name)
+        sov_parts.append(part)
+    sov = (
+        pd.concat(sov_parts, ignore_index=True)
+        if sov_parts
+        else pd.DataFrame(
+            columns=["product", "source", "kind", "share_moved", "lower", "upper", "fraction"]
+        )
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "shares.csv", out / "source_of_volume.csv"]
+    write_csv(sim.shares, written[0])
+    write_csv(sov, written[1])
+    if model.study.price_attribute is not None:
+        curves, wtps = [], []
+        for prod in market.products:
+            c = price_curve(
+                draws,
+                market,
+                prod.name,
+                weights=weights,
+                interval=interval,
+                random_seed=random_seed,
+            )
+            c.insert(0, "product", prod.name)
+            curves.append(c)
+            if prod.own:
+                wt = market_wtp(draws, market, prod.name, weights=weights, interval=interval)
+                wt.insert(0, "product", prod.name)
+                wtps.append(wt)
+        write_csv(pd.concat(curves, ignore_index=True), out / "price_curves.csv")
+        el = price_elasticities(
+            draws, market, weights=weights, interval=interval, random_seed=random_seed
+        )
+        write_csv(el, out / "elasticities.csv")
+        written += [out / "price_curves.csv", out / "elasticities.csv"]
+        if wtps:
+            write_csv(pd.concat(wtps, ignore_index=True), out / "wtp.csv")
+            written.append(out / "wtp.csv")
+    return SimulateRun(sim, sim.shares, sov, out, tuple(written))
