@@ -398,11 +398,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(run.fit_run.model)
             print()
             print(run.fit_run.convergence.report())
+        if run.simulate_run is not None:
+            print()
+            print(run.simulate_run.simulation)
         print()
         print(
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
-            "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics)"
+            "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
+            "market.toml and simulate/ (shares with bands, source of volume, price curves, WTP)"
         )
     return 0
 

@@ -123,6 +123,7 @@ class DemoRun:
     truth: Any  # the simulated respondents' true part-worths (DataFrame)
     planted: dict[str, list[str]]  # respondents planted as random responders and speeders
     fit_run: FitRun | None = None
+    simulate_run: SimulateRun | None = None
 
 
 def simulate_fieldwork(
@@ -201,16 +202,18 @@ def run_demo(
     force: bool = False,
     progress: bool = False,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 500,
     chains: int = 4,
 ) -> DemoRun:
     """The whole pipeline on the embedded example study.
 
-    So far: the study, its design and diagnostics (``design/``), simulated fieldwork
+    The study, its design and diagnostics (``design/``), simulated fieldwork
     (``fieldwork/``: 500 lost customers answering the questionnaire and the conjoint, with some
     random responders and speeders), its import (``import/``: validated canonical files,
     quality flags, why they left) and the HB fit (``fit/``), with the random responders
-    excluded (recorded in ``import/exclusions.csv``).
+    excluded (recorded in ``import/exclusions.csv``), then the market simulator on the example
+    market (``market.toml``, ``simulate/``: shares by main reason for leaving, source of volume,
+    price curves, elasticities, willingness to pay).
     """
     from winback.example import example_study_text, make_example_study
 
@@ -260,7 +263,19 @@ def run_demo(
         progress=progress,
     )
     fit_run = write_fit(model, out / "fit")
-    return DemoRun(design_run, import_run, out, truth, planted, fit_run)
+    # the market the lost customers face today, simulated with bands, by main reason for leaving
+    from importlib.resources import files
+
+    market_text = files("winback").joinpath("examples/broadband_market.toml").read_text("utf-8")
+    atomic_write_text(out / "market.toml", market_text)
+    sim_run = run_simulate(
+        out / "study.toml",
+        out / "fit",
+        out / "market.toml",
+        out / "simulate",
+        segment="main_reason",
+    )
+    return DemoRun(design_run, import_run, out, truth, planted, fit_run, sim_run)
 
 
 IMPORT_FILES = (
