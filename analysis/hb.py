@@ -93,6 +93,8 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     import pymc as pm
     import pytensor.tensor as pt
 
+    from analysis._kernels import mnl_beta_loglik
+
     k = arrays.n_parameters
     scale = arrays.column_scale()
     xs = arrays.x / scale
@@ -150,12 +152,11 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
                 col = pt.cumsum(col, axis=1)
             sign = -1.0 if kind in ("negative", "decreasing") else 1.0
             beta = pt.set_subtensor(beta[:, idx], sign * col)
-        xb = pt.as_tensor(xs)
-        util = (xb * beta[arrays.resp][:, None, :]).sum(axis=-1)
-        util = pt.where(pt.as_tensor(arrays.avail), util, -1e10)
-        logp = util - pt.logsumexp(util, axis=1, keepdims=True)
-        chosen = logp[np.arange(arrays.n_obs), arrays.y]
-        pm.Potential("loglik", chosen.sum())
+        # the design rows enter as data, not as a constant: numba embeds large constants as
+        # dynamic globals, which makes the compiled model uncacheable (7 s instead of 11 s warm)
+        xd = pm.Data("x_scaled", np.ascontiguousarray(xs))
+        # one fused kernel: utilities, log-likelihood and its gradient (analysis/_kernels.py)
+        pm.Potential("loglik", mnl_beta_loglik(beta, xd, arrays.resp, arrays.y, arrays.avail))
     return model, scale
 
 
