@@ -2,7 +2,7 @@
 
 Issue 4. The same simulated study is fitted by
   * winback: the whole command ``winback fit study.toml responses.csv --out DIR`` with its
-    defaults (4 chains x 1000 draws after 1000 tuning steps, nutpie, full covariance), timed end
+    defaults (4 chains x 1000 draws after 500 tuning steps, nutpie, full covariance), timed end
     to end as a subprocess (Python start-up, imports, reading, compilation, sampling, writing);
     the posterior is then read back with ``analysis.io.load_model(DIR / "fit.nc")``;
   * bayesm: ``rhierMnlRwMixture`` (R = 20,000, keep = 10, one normal component, default priors)
