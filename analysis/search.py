@@ -242,7 +242,11 @@ def price_of(study: Study, product: Product) -> float:
 
 
 def value_utilities(
-    beta: np.ndarray, study: Study, attr: Attribute, values: Sequence[float], extrapolate: bool
+    beta: np.ndarray,
+    study: Study,
+    attr: Attribute,
+    values: Sequence[float] | np.ndarray,
+    extrapolate: bool,
 ) -> np.ndarray:
     """(S, R, K) utility of a numeric attribute at any values (interpolated as the simulator)."""
     enc = make_encoding(study)
@@ -1079,8 +1083,8 @@ def _heuristic(
     if not distinct:
         raise WinbackError(_empty_message(space, min_share))
     full = scorer(ev)
-    for c, _k in distinct:
-        _ascend(full, space, np.array(c, dtype=np.int64), rng, seen)
+    for c_key, _k in distinct:
+        _ascend(full, space, np.array(c_key, dtype=np.int64), rng, seen)
     ranked = sorted(((v, key) for key, v in seen.items() if v > -1e11), key=lambda t: -t[0])
     if not ranked:
         raise WinbackError(_empty_message(space, min_share))
@@ -1117,7 +1121,7 @@ def _ascend(
             for g in range(cands.shape[0]):
                 for k in range(vals.shape[1]):
                     seen[(*(int(x) for x in cands[g]), k)] = float(vals[g, k])
-            g, k = np.unravel_index(int(np.argmax(vals)), vals.shape)
+            g, k = (int(i) for i in np.unravel_index(int(np.argmax(vals)), vals.shape))
             if vals[g, k] > best + 1e-12:
                 best, k_best = float(vals[g, k]), int(k)
                 improved = improved or not np.array_equal(cands[g], combo)
