@@ -8,7 +8,7 @@ b. exhaustive single-offer search: 20,000 candidates x 300 respondents x 200 dra
    <= 10 s (first call in a fresh process, which compiles or loads the numba cache, and a warm
    call);
 c. two-product search at point estimates: 1,116 x 1,116 candidate pairs (1,245,456) x 352
-   respondents, the size of the example in Sawtooth's SMRT/ASM documentation, which it says
+   respondents, the size of the two-product search example in Sawtooth's manual, which it says
    takes about an hour; target <= 5 s;
 d. good/better/best tiers: 6 binary features x 11 prices, every nested 3-tier set (4^6
    nestings x C(11,3) price ladders), at point estimates, proven optimal; target <= 10 s.
