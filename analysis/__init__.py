@@ -22,12 +22,18 @@ from analysis.results import (
     willingness_to_pay,
     zero_centered_diffs,
 )
+from analysis.search import OfferPairSearch, OfferSearch, optimize_offer, optimize_offers
+from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 
 __all__ = [
     "ChoiceArrays",
     "ConvergenceReport",
     "HBModel",
     "HBSettings",
+    "OfferPairSearch",
+    "OfferSearch",
+    "TierSearch",
+    "Unbundling",
     "arrays_from_long",
     "build_model",
     "convergence_report",
@@ -37,12 +43,16 @@ __all__ = [
     "holdout_validation",
     "importances",
     "load_model",
+    "optimize_offer",
+    "optimize_offers",
+    "optimize_tiers",
     "partworth_table",
     "population",
     "population_covariance",
     "predict",
     "prepare_choice_data",
     "save_model",
+    "unbundle",
     "willingness_to_pay",
     "zero_centered_diffs",
 ]
