@@ -146,25 +146,16 @@ def _pair_kernel(e1, m1, e2, m2, denom, num, weights, symmetric):  # pragma: no 
 
 
 def logit_probabilities(u: np.ndarray, exponent: float = 1.0) -> np.ndarray:
-    """Logit choice probabilities over the last axis, in place on one copy: the simulator's
-    logit rule, about twice as fast on (sample, respondent, alternative) arrays.
+    """Logit choice probabilities over the last axis (the simulator's logit rule).
 
     Examples
     --------
     >>> logit_probabilities(np.array([[1.0, 2.0]])).round(3).tolist()
     [[0.269, 0.731]]
     """
-    v = np.multiply(np.asarray(u, dtype=float), exponent)
-    top = v.max(initial=-np.inf)
-    # one global shift is exact and avoids a slow reduction over the short last axis, as long as
-    # no row lies so far below the top that all its terms underflow
-    if top - v.min(initial=np.inf) < 600:
-        v -= top
-    else:
-        v -= v.max(axis=-1, keepdims=True)
-    np.exp(v, out=v)
-    v /= v.sum(axis=-1, keepdims=True)
-    return v
+    from analysis.simulator import _logit
+
+    return _logit(np.asarray(u, dtype=float), exponent)
 
 
 # --------------------------------------------------------------------------------------------

@@ -516,20 +516,32 @@ def _weights(
 
 def utilities(draws: PartWorthDraws, x: np.ndarray, *, none: bool) -> np.ndarray:
     """(sample, respondent, alternative) utilities of the rows ``x`` (then none, if asked)."""
-    u = draws.beta @ x.T
     if none:
         names = list(draws.names)
         if NONE not in names:
             raise WinbackError("The market includes none, but the model has no none constant.")
-        u = np.concatenate([u, draws.beta[..., names.index(NONE)][..., None]], axis=-1)
-    return u
+        row = np.zeros((1, x.shape[1]))
+        row[0, names.index(NONE)] = 1.0
+        x = np.vstack([x, row])  # none as one more row: one matrix product, no copy after
+    return np.matmul(draws.beta, x.T)
 
 
 def _logit(u: np.ndarray, exponent: float) -> np.ndarray:
-    v = exponent * u
-    v = v - v.max(axis=-1, keepdims=True)
-    e = np.exp(v)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Logit probabilities over the last axis, in place on one copy.
+
+    One global shift is exact and avoids the slow maximum over the short alternative axis (the
+    simulator's bottleneck), as long as no row lies so far below the top that all its terms
+    underflow; otherwise every row is shifted by its own maximum.
+    """
+    v = np.multiply(u, exponent)
+    top = v.max(initial=-np.inf)
+    if top - v.min(initial=np.inf) < 600:
+        v -= top
+    else:
+        v -= v.max(axis=-1, keepdims=True)
+    np.exp(v, out=v)
+    v /= v.sum(axis=-1, keepdims=True)
+    return v
 
 
 def _first_choice(u: np.ndarray) -> np.ndarray:
@@ -629,7 +641,7 @@ def simulate(
     probs = choice_probabilities(draws, market, random_seed=random_seed)
     alts = [*market.names, *([NONE] if market.none else [])]
     own = {p.name: p.own for p in market.products}
-    share_draws = np.einsum("srj,r->sj", probs, w)
+    share_draws = np.matmul(w, probs)  # (sample, alternative): weighted over respondents
     tables = [_share_table(share_draws, alts, own, interval)]
     if segment is not None:
         seg = draws.column(segment)
