@@ -175,10 +175,16 @@ def resolve_market(
 
 
 def own_product(market: Market, product: str | None) -> Product:
-    """The named product, or the only own product; a clear error otherwise."""
-    if product is not None:
-        return market.product(product)
+    """The named own product, or the only own product; a clear error otherwise."""
     own = [p for p in market.products if p.own]
+    if product is not None:
+        chosen = market.product(product)
+        if not chosen.own:
+            raise WinbackError(
+                f"'{product}' is not one of our products (own = true in the market); the offer "
+                f"replaces one of ours: {list_valid([p.name for p in own]) or 'none marked own'}."
+            )
+        return chosen
     if len(own) != 1:
         raise WinbackError(
             f"Name the product the offer replaces (product=...): the market has "

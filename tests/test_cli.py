@@ -159,6 +159,13 @@ def test_console_script_design_and_demo(tmp_path):
     assert (demo / "import" / "quality.csv").exists() and (demo / "fit" / "fit.nc").exists()
     pw = (demo / "fit" / "partworths.csv").read_text().splitlines()
     assert pw[0] == "respondent_id,attribute,level,utility"
+    # issue 5: the demo simulates the example market and recommends offers, tiers, unbundling
+    assert (demo / "simulate" / "shares.csv").exists()
+    for name in ("offers.csv", "segments.csv", "tiers.csv", "unbundling.csv"):
+        assert (demo / "recommend" / name).exists(), name
+    tiers = pd.read_csv(demo / "recommend" / "tiers.csv")
+    assert tiers["tier"].tolist() == ["Good", "Better", "Best"], tiers
+    assert "Unbundling" in r.stdout and "TierSearch" in r.stdout
     r2 = subprocess.run(
         [*_winback_exe(), "demo", "--out", str(demo)],
         capture_output=True,
@@ -319,3 +326,41 @@ def test_simulate_command_writes_shares_and_source_of_volume(tmp_path, fit_folde
     assert (
         str(bad) in err and "unknown level '10 Gbps'" in err and "100 Mbps, 300 Mbps, 1 Gbps" in err
     ), err
+
+
+def test_recommend_command_writes_offers_tiers_and_unbundling(tmp_path, fit_folder, capsys):
+    import pandas as pd
+
+    import winback
+    from winback.cli import main
+    from winback.study import parse_study
+
+    market = Path(winback.__file__).parent / "examples" / "broadband_market.toml"
+    out = tmp_path / "rec"
+    argv = ["recommend", str(fit_folder / "study.toml"), str(fit_folder), "--market", str(market)]
+    assert main([*argv, "--out", str(out), "--objective", "profit", "--top", "5"]) == 0
+    study = parse_study((fit_folder / "study.toml").read_text())
+    offers = pd.read_csv(out / "offers.csv")
+    want = [
+        "rank",
+        *study.attribute_names,
+        "share",
+        "lower",
+        "upper",
+        "revenue",
+        "profit",
+        "prob_beats_current",
+    ]
+    assert list(offers.columns[: len(want)]) == want, list(offers.columns)
+    assert offers["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert offers["profit"].is_monotonic_decreasing, offers["profit"].tolist()
+    assert offers["prob_beats_current"].between(0, 1).all()
+    tiers = pd.read_csv(out / "tiers.csv")
+    assert len(tiers) == 3 and tiers["price"].is_monotonic_increasing, tiers
+    unb = pd.read_csv(out / "unbundling.csv")
+    assert unb["offer"].iloc[0] == "bundle (current)", unb
+    assert "recommend" not in capsys.readouterr().err
+    # the searched offer replaces the product marked own; a wrong product name is a clear error
+    assert main([*argv, "--out", str(tmp_path / "r2"), "--product", "NetLite"]) == 1
+    err = capsys.readouterr().err
+    assert "FibreHome bundle" in err, err

@@ -43,6 +43,13 @@ def _path_or_url(text: str) -> Path | str:
     return text if "://" in text else Path(text)
 
 
+def _name_list(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated attribute names")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="winback",
@@ -197,6 +204,36 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--seed", type=int, default=1, help="random seed (randomized first choice)")
     si.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
+    rc = sub.add_parser(
+        "recommend", help="offer and price search, good/better/best tiers, unbundling"
+    )
+    rc.add_argument("study", type=Path, help="the study file (study.toml)")
+    rc.add_argument("fit", type=Path, help="the fit folder (holding fit.nc)")
+    rc.add_argument("--market", type=Path, required=True, help="market.toml: the offers")
+    rc.add_argument("--out", type=Path, required=True, help="output folder")
+    rc.add_argument(
+        "--objective",
+        choices=["share", "revenue", "profit"],
+        help="what to maximise per lost customer (default: profit with [costs], else revenue)",
+    )
+    rc.add_argument("--product", help="the own product to replace (default: the only own one)")
+    rc.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
+    rc.add_argument("--segment", help="respondent column: the best offer per segment too")
+    rc.add_argument(
+        "--tier-features",
+        type=_name_list,
+        help="attributes the tiers may differ on, comma-separated (default: all but price)",
+    )
+    rc.add_argument(
+        "--components",
+        type=_name_list,
+        help="bundle components that may become add-ons, comma-separated "
+        "(default: unordered attributes the bundle includes)",
+    )
+    rc.add_argument("--top", type=_positive_int, default=10, help="offers to list (10)")
+    rc.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    rc.add_argument("--force", action="store_true", help="replace earlier files in --out")
+
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
     m.add_argument(
         "--out",
@@ -320,6 +357,31 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_recommend
+
+    run = run_recommend(
+        args.study,
+        args.fit,
+        args.market,
+        args.out,
+        objective=args.objective,
+        product=args.product,
+        weights=args.weights,
+        segment=args.segment,
+        tier_features=args.tier_features,
+        components=args.components,
+        top=args.top,
+        random_seed=args.seed,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(run.report())
+        names = ", ".join(p.name for p in run.files)
+        print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
+    return 0
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     from winback.pipeline import run_fit
     from winback.study import load_study
@@ -401,12 +463,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if run.simulate_run is not None:
             print()
             print(run.simulate_run.simulation)
+        if run.recommend_run is not None:
+            print()
+            print(run.recommend_run.report())
         print()
         print(
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
             "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
-            "market.toml and simulate/ (shares with bands, source of volume, price curves, WTP)"
+            "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP) "
+            "and recommend/ (offers, tiers, unbundling)"
         )
     return 0
 
@@ -432,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         "fit": _cmd_fit,
         "predict": _cmd_predict,
         "simulate": _cmd_simulate,
+        "recommend": _cmd_recommend,
         "demo": _cmd_demo,
         "field": run_field,
     }[args.command]

@@ -124,6 +124,7 @@ class DemoRun:
     planted: dict[str, list[str]]  # respondents planted as random responders and speeders
     fit_run: FitRun | None = None
     simulate_run: SimulateRun | None = None
+    recommend_run: RecommendRun | None = None
 
 
 def simulate_fieldwork(
@@ -213,7 +214,9 @@ def run_demo(
     quality flags, why they left) and the HB fit (``fit/``), with the random responders
     excluded (recorded in ``import/exclusions.csv``), then the market simulator on the example
     market (``market.toml``, ``simulate/``: shares by main reason for leaving, source of volume,
-    price curves, elasticities, willingness to pay).
+    price curves, elasticities, willingness to pay) and the recommendations (``recommend/``: the
+    profit-best offers overall and by reason for leaving, good/better/best tiers, the unbundled
+    entry offer with add-ons).
     """
     from winback.example import example_study_text, make_example_study
 
@@ -275,7 +278,15 @@ def run_demo(
         out / "simulate",
         segment="main_reason",
     )
-    return DemoRun(design_run, import_run, out, truth, planted, fit_run, sim_run)
+    # what should we offer? the best offer (by reason for leaving too), tiers and unbundling
+    rec_run = run_recommend(
+        out / "study.toml",
+        out / "fit",
+        out / "market.toml",
+        out / "recommend",
+        segment="main_reason",
+    )
+    return DemoRun(design_run, import_run, out, truth, planted, fit_run, sim_run, rec_run)
 
 
 IMPORT_FILES = (
@@ -621,3 +632,153 @@ def run_simulate(
             write_csv(pd.concat(wtps, ignore_index=True), out / "wtp.csv")
             written.append(out / "wtp.csv")
     return SimulateRun(sim, sim.shares, sov, out, tuple(written))
+
+
+# --------------------------------------------------------------------------------------------
+# Recommendation: offer search, tiers, unbundling (issue 5)
+# --------------------------------------------------------------------------------------------
+
+RECOMMEND_FILES = (
+    "offers.csv",
+    "segments.csv",
+    "tiers.csv",
+    "upgrade_paths.csv",
+    "cannibalisation.csv",
+    "tiers_summary.csv",
+    "unbundling.csv",
+    "unbundling_summary.csv",
+    "addons.csv",
+    "recommend.txt",
+)
+
+
+@dataclass(frozen=True)
+class RecommendRun:
+    offers: Any  # analysis.search.OfferSearch
+    tiers: Any  # analysis.tiers.TierSearch or None
+    unbundling: Any  # analysis.tiers.Unbundling or None
+    out: Path
+    files: tuple[Path, ...]
+
+    def report(self) -> str:
+        parts = [repr(self.offers)]
+        if self.tiers is not None:
+            parts.append(repr(self.tiers))
+        if self.unbundling is not None:
+            parts.append(repr(self.unbundling))
+        return "\n\n".join(parts)
+
+
+def default_components(study: Study, bundle_levels: dict[str, Any]) -> list[str]:
+    """Components of a bundle that could be sold separately: attributes without a preference
+    order (optional extras such as TV or mobile, not quality grades such as speed) on which the
+    bundle has something other than the first ("not included") level."""
+    out = []
+    for a in study.attributes:
+        if a.name == study.price_attribute or a.preference is not None or a.numeric:
+            continue
+        if a.index_of(bundle_levels[a.name]) > 0:
+            out.append(a.name)
+    return out
+
+
+def run_recommend(
+    study_path: str | Path,
+    fit_dir: str | Path,
+    market_path: str | Path,
+    out: str | Path,
+    *,
+    objective: str | None = None,
+    product: str | None = None,
+    weights: str | None = None,
+    segment: str | None = None,
+    tier_features: list[str] | None = None,
+    components: list[str] | None = None,
+    top: int = 10,
+    random_seed: int = 1,
+    force: bool = False,
+) -> RecommendRun:
+    """``winback recommend``: the best offer (replacing the own product), good/better/best tiers
+    and an unbundled entry offer with add-ons, each with posterior bands.
+
+    ``objective`` defaults to profit when the study has ``[costs]``, revenue otherwise.
+    ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
+    out of the bundle and sold as add-ons) to :func:`default_components`.
+    """
+    from analysis.search import optimize_offer, own_product
+    from analysis.simulator import PartWorthDraws, read_market
+    from analysis.tiers import optimize_tiers, unbundle
+
+    out = Path(out)
+    check_outputs_free([out / n for n in RECOMMEND_FILES], force)
+    model = _load_fit_for(study_path, fit_dir)
+    study = model.study
+    if objective is None:
+        objective = "profit" if study.costs is not None else "revenue"
+    draws = PartWorthDraws.from_model(model)
+    market = read_market(market_path, study)
+    current = own_product(market, product)
+    offers = optimize_offer(
+        draws,
+        market,
+        product=current.name,
+        objective=objective,
+        weights=weights,
+        segment=segment,
+        top=top,
+        random_seed=random_seed,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "offers.csv"]
+    write_csv(offers.offers, written[0])
+    if offers.segments is not None:
+        write_csv(offers.segments, out / "segments.csv")
+        written.append(out / "segments.csv")
+    tiers = unb = None
+    if study.price_attribute is not None:
+        features = tier_features or [
+            a.name for a in study.attributes if a.name != study.price_attribute
+        ]
+        tiers = optimize_tiers(
+            draws,
+            market,
+            features=features,
+            objective=objective,
+            weights=weights,
+            replace=current.name,
+            random_seed=random_seed,
+        )
+        for name, frame in (
+            ("tiers.csv", tiers.tiers),
+            ("upgrade_paths.csv", tiers.upgrade_paths),
+            ("cannibalisation.csv", tiers.cannibalisation),
+            ("tiers_summary.csv", tiers.summary),
+        ):
+            write_csv(frame, out / name)
+            written.append(out / name)
+        comps = (
+            components
+            if components is not None
+            else default_components(study, dict(current.levels))
+        )
+        if comps:
+            unb = unbundle(
+                draws,
+                market,
+                bundle=current.name,
+                components=comps,
+                objective=objective,
+                weights=weights,
+                random_seed=random_seed,
+            )
+            for name, frame in (
+                ("unbundling.csv", unb.table),
+                ("unbundling_summary.csv", unb.summary),
+                ("addons.csv", unb.addons),
+            ):
+                write_csv(frame, out / name)
+                written.append(out / name)
+    run = RecommendRun(offers, tiers, unb, out, ())
+    atomic_write_text(out / "recommend.txt", run.report() + "\n")
+    written.append(out / "recommend.txt")
+    return RecommendRun(offers, tiers, unb, out, tuple(written))
