@@ -412,7 +412,7 @@ def run_fit(
     design: str | Path | ChoiceDesign | None = None,
     respondents: str | Path | None = None,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 500,
     chains: int = 4,
     random_seed: int = 1,
     covariance: str = "full",
