@@ -1199,7 +1199,9 @@ def _sheet_reasons(wb: Workbook, ctx: _Ctx) -> None:
                     },
                 )
                 for c in range(len(first_cols) + 1, len(first_cols) + len(text_cols) + 1):
-                    s.widths[c] = 60
+                    s.widths[c] = 50
+                    for r in range(s.row - len(rows) - 1, s.row - 1):
+                        s.ws.cell(r, c).alignment = _WRAP
             else:
                 s.note("Nobody wrote an answer to the open questions.")
     elif not _present(rs):
@@ -1361,6 +1363,12 @@ _OFFER_LABELS = {
 }
 
 
+def _offer_labels(ctx: _Ctx) -> dict[str, str]:
+    """Column headers of offer tables: attribute labels from the study, words for the rest."""
+    attrs = {a["name"]: str(a["label"]) for a in ctx.data.study.get("attributes", [])}
+    return {**_OFFER_LABELS, **attrs}
+
+
 def _measure_format(ctx: _Ctx) -> Callable[[pd.Series], str | None]:
     def f(r: pd.Series) -> str | None:
         m = str(r.get("measure", ""))
@@ -1381,7 +1389,7 @@ def _sheet_offers(wb: Workbook, ctx: _Ctx) -> None:
     of = data.offers
     if _present(of) and of is not None:
         t, derived = _with_derived_bands(data, of)
-        s.table(t, formats=_offer_formats(ctx, t), labels=_OFFER_LABELS, freeze=True)
+        s.table(t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx), freeze=True)
         if derived:
             s.note(
                 "Revenue and profit bands follow from the share band (each offer's price is "
@@ -1396,11 +1404,11 @@ def _sheet_offers(wb: Workbook, ctx: _Ctx) -> None:
             "margin: expected profit per lost customer of the segment (revenue without costs); "
             "worth winning back: margin above zero and the share gain's band above zero."
         )
-        s.table(sg, formats=_offer_formats(ctx, sg), labels=_OFFER_LABELS)
+        s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx))
     ub = data.unbundling
     if _present(ub) and ub is not None:
         s.heading("Unbundling: an entry offer with add-ons instead of the bundle")
-        s.table(ub, formats=_offer_formats(ctx, ub), labels=_OFFER_LABELS)
+        s.table(ub, formats=_offer_formats(ctx, ub), labels=_offer_labels(ctx))
         us = data.unbundling_summary
         if _present(us) and us is not None:
             s.table(
@@ -1435,7 +1443,9 @@ def _sheet_tiers(wb: Workbook, ctx: _Ctx) -> None:
         _missing(s, "tier search", "recommend/tiers.csv")
         s.finish()
         return
-    h, first, last = s.table(t, formats=_offer_formats(ctx, t), labels=_OFFER_LABELS, freeze=True)
+    h, first, last = s.table(
+        t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx), freeze=True
+    )
     cols = list(t.columns)
     chart_row = s.row
     s.row += 20  # room for the chart below the tiers
@@ -1804,8 +1814,8 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
             [
                 "Train, K. (2009). Discrete Choice Methods with Simulation, 2nd ed. Cambridge "
                 "University Press.",
-                "Sawtooth Software (2021). The CBC/HB System for Hierarchical Bayes Estimation, "
-                "Technical Paper.",
+                "Sawtooth Software (2009). The CBC/HB System for Hierarchical Bayes Estimation, "
+                "Version 5.0 Technical Paper. Sawtooth Software, Sequim, WA.",
                 "Allenby, G. M. and Rossi, P. E. (1998). Marketing models of consumer "
                 "heterogeneity. Journal of Econometrics 89, 57-78; Rossi, P. E., Allenby, G. M. "
                 "and McCulloch, R. (2005). Bayesian Statistics and Marketing. Wiley.",

@@ -171,7 +171,7 @@ def test_console_script_design_and_demo(tmp_path):
 
     report = demo / "report" / "winback_report.xlsx"
     assert report.exists() and (demo / "report" / "importances.png").exists()
-    assert load_workbook(report, read_only=True).sheetnames[0] == "Summary"
+    assert load_workbook(report).sheetnames[0] == "Summary"
     r2 = subprocess.run(
         [*_winback_exe(), "demo", "--out", str(demo)],
         capture_output=True,

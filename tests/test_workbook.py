@@ -113,7 +113,7 @@ def test_respondent_text_stays_text_and_numbers_stay_numbers(report, run_folder)
     header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "rank")
     cols = {ws.cell(header, j).value: j for j in range(1, ws.max_column + 1)}
     share = ws.cell(header + 1, cols["share"])
-    price = ws.cell(header + 1, cols["price"])
+    price = ws.cell(header + 1, cols["Monthly price"])  # headers carry the study's labels
     assert share.data_type == "n" and isinstance(share.value, float)
     assert share.number_format == "0.0%"
     assert price.data_type == "n" and "EUR" in price.number_format
