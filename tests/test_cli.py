@@ -166,6 +166,12 @@ def test_console_script_design_and_demo(tmp_path):
     tiers = pd.read_csv(demo / "recommend" / "tiers.csv")
     assert tiers["tier"].tolist() == ["Good", "Better", "Best"], tiers
     assert "Unbundling" in r.stdout and "TierSearch" in r.stdout
+    # issue 6: the demo ends with the leadership workbook and its plots
+    from openpyxl import load_workbook
+
+    report = demo / "report" / "winback_report.xlsx"
+    assert report.exists() and (demo / "report" / "importances.png").exists()
+    assert load_workbook(report).sheetnames[0] == "Summary"
     r2 = subprocess.run(
         [*_winback_exe(), "demo", "--out", str(demo)],
         capture_output=True,

@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
+    _add_report_parser(sub)  # winback report RUN_DIR: the leadership workbook
+
     from surveys.web.cli import add_field_parser
 
     add_field_parser(sub)  # winback field serve|invite|status|export: the own web survey
@@ -471,9 +473,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
             "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
-            "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP) "
-            "and recommend/ (offers, tiers, unbundling)"
+            "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP), "
+            "recommend/ (offers, tiers, unbundling) and report/ (the leadership workbook "
+            "winback_report.xlsx and its plots)"
         )
+    return 0
+
+
+# -- winback report (issue 6) -----------------------------------------------------------------
+
+
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser(
+        "report", help="the leadership workbook (.xlsx) and summary plots of a run folder"
+    )
+    rp.add_argument(
+        "run_dir", type=Path, help="a run folder with fit/ (and design/, import/, simulate/, ...)"
+    )
+    rp.add_argument(
+        "--out",
+        type=Path,
+        help="the workbook to write (default RUN_DIR/report/winback_report.xlsx); "
+        "the plots go beside it",
+    )
+    rp.add_argument("--force", action="store_true", help="replace an earlier workbook and plots")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from winback.pipeline import run_report
+
+    run = run_report(args.run_dir, args.out, force=args.force)
+    if not args.quiet:
+        print(run.data)
+        _print_written(run.files, run.out)
     return 0
 
 
@@ -500,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulate": _cmd_simulate,
         "recommend": _cmd_recommend,
         "demo": _cmd_demo,
+        "report": _cmd_report,
         "field": run_field,
     }[args.command]
     try:

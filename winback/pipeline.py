@@ -125,6 +125,7 @@ class DemoRun:
     fit_run: FitRun | None = None
     simulate_run: SimulateRun | None = None
     recommend_run: RecommendRun | None = None
+    report_run: ReportRun | None = None
 
 
 def simulate_fieldwork(
@@ -216,7 +217,7 @@ def run_demo(
     market (``market.toml``, ``simulate/``: shares by main reason for leaving, source of volume,
     price curves, elasticities, willingness to pay) and the recommendations (``recommend/``: the
     profit-best offers overall and by reason for leaving, good/better/best tiers, the unbundled
-    entry offer with add-ons).
+    entry offer with add-ons) and the leadership workbook with its plots (``report/``).
     """
     from winback.example import example_study_text, make_example_study
 
@@ -286,7 +287,11 @@ def run_demo(
         out / "recommend",
         segment="main_reason",
     )
-    return DemoRun(design_run, import_run, out, truth, planted, fit_run, sim_run, rec_run)
+    # the leadership workbook and its plots (report/)
+    report_run = run_report(out)
+    return DemoRun(
+        design_run, import_run, out, truth, planted, fit_run, sim_run, rec_run, report_run
+    )
 
 
 IMPORT_FILES = (
@@ -782,3 +787,91 @@ def run_recommend(
     atomic_write_text(out / "recommend.txt", run.report() + "\n")
     written.append(out / "recommend.txt")
     return RecommendRun(offers, tiers, unb, out, tuple(written))
+
+
+# --------------------------------------------------------------------------------------------
+# The leadership workbook (issue 6)
+# --------------------------------------------------------------------------------------------
+
+REPORT_WORKBOOK = "winback_report.xlsx"
+REPORT_PLOTS = ("importances.png", "price_curves.png", "tier_shares.png")
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """What ``run_report`` wrote: the workbook, the plots beside it, and the data shown."""
+
+    data: Any  # reports.workbook.ReportData
+    workbook: Path
+    out: Path  # the folder holding the workbook and the plots
+    files: tuple[Path, ...]
+
+    def __repr__(self) -> str:
+        names = ", ".join(f.name for f in self.files)
+        return f"ReportRun: {self.workbook} ({len(self.files)} files in {self.out}/: {names})"
+
+
+def run_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    wave_comparison: dict[str, Any] | None = None,
+    force: bool = False,
+) -> ReportRun:
+    """``winback report``: the leadership workbook of a run folder, and its summary plots.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run folder (``winback demo``'s, or one the other commands wrote into): ``fit/`` is
+        required; ``design/``, ``import/``, ``simulate/``, ``recommend/``, ``study.toml`` and
+        ``market.toml`` are used when present.
+    out : str or Path, optional
+        The workbook (default ``run_dir/report/winback_report.xlsx``). The plots
+        (``importances.png``, ``price_curves.png``, ``tier_shares.png``, each when its data is
+        there) are written beside it.
+    wave_comparison : dict of str to DataFrame, optional
+        Tables comparing survey waves (a sheet added by ``reports.waves_sheet``).
+    force : bool
+        Replace an earlier workbook and plots.
+
+    Returns
+    -------
+    ReportRun
+
+    Examples
+    --------
+    >>> run = run_report("winback-demo")  # doctest: +SKIP
+    >>> run.workbook  # doctest: +SKIP
+    PosixPath('winback-demo/report/winback_report.xlsx')
+    """
+    from reports.plots import plot_importances, plot_price_curves, plot_tier_shares
+    from reports.workbook import read_run_folder, write_workbook
+
+    run = Path(run_dir)
+    workbook = Path(out) if out is not None else run / "report" / REPORT_WORKBOOK
+    folder = workbook.parent
+    data = read_run_folder(run)
+    currency = str(data.study.get("currency") or "")
+    plots: list[tuple[str, Any]] = []
+    if data.importances is not None and not data.importances.empty:
+        plots.append((REPORT_PLOTS[0], lambda: plot_importances(data.importances)))
+    if data.price_curves is not None and not data.price_curves.empty:
+        plots.append(
+            (REPORT_PLOTS[1], lambda: plot_price_curves(data.price_curves, currency=currency))
+        )
+    if data.tiers is not None and not data.tiers.empty:
+        plots.append((REPORT_PLOTS[2], lambda: plot_tier_shares(data.tiers, currency=currency)))
+    check_outputs_free([workbook, *(folder / name for name, _ in plots)], force)
+    write_workbook(workbook, data, wave_comparison=wave_comparison, force=force)
+    files = [workbook]
+    from io import BytesIO
+
+    from winback._io import atomic_write_bytes
+
+    for name, make in plots:
+        buf = BytesIO()
+        make().savefig(buf, format="png", dpi=150)
+        atomic_write_bytes(folder / name, buf.getvalue())
+        files.append(folder / name)
+    return ReportRun(data, workbook, folder, tuple(files))

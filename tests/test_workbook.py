@@ -1,0 +1,196 @@
+"""The leadership workbook from a run folder: sheets, native charts, text safety, missing parts,
+no overwrite, the live simulator recalculated, and `winback report`.
+
+One small run folder is built per session from the shared example fit (conftest.example_fit):
+design diagnostics, import with quality flags, fit files, simulate and recommend.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from reports.workbook import LIVE_SHEETS, SHEETS, read_run_folder, write_workbook
+from winback.errors import WinbackError
+
+VERBATIM = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory, example_fit) -> Path:
+    """A run folder as `winback demo` writes it, from the shared example fit (120 respondents)."""
+    from importlib.resources import files
+
+    from conjoint.diagnostics import inspect_design
+    from winback._io import atomic_write_text, write_csv, write_json
+    from winback.example import example_study_text
+    from winback.pipeline import run_import, run_recommend, run_simulate, write_fit
+
+    model, _, design = example_fit
+    run = tmp_path_factory.mktemp("run")
+    (run / "study.toml").write_text(example_study_text(), encoding="utf-8")
+    market = files("winback").joinpath("examples/broadband_market.toml").read_text("utf-8")
+    (run / "market.toml").write_text(market, encoding="utf-8")
+    diag = inspect_design(design, n_respondents=120)
+    (run / "design").mkdir()
+    write_json(diag.to_dict(), run / "design" / "diagnostics.json")
+    atomic_write_text(run / "design" / "diagnostics.txt", diag.report() + "\n")
+    write_csv(diag.level_balance, run / "design" / "level_balance.csv")
+    # fieldwork as respondents typed it: one verbatim that a spreadsheet would run as a formula
+    people = model.dataset_.respondents.copy()
+    people["what_happened"] = people["what_happened"].astype(object)
+    people.loc[people.index[0], "what_happened"] = VERBATIM
+    (run / "fieldwork").mkdir()
+    write_csv(model.dataset_.choices, run / "fieldwork" / "responses.csv")
+    write_csv(people, run / "fieldwork" / "respondents.csv")
+    run_import(model.study, run / "fieldwork" / "responses.csv", run / "import", design=design)
+    write_fit(model, run / "fit")
+    args = (run / "study.toml", run / "fit", run / "market.toml")
+    run_simulate(*args, run / "simulate", segment="main_reason")
+    run_recommend(*args, run / "recommend", segment="main_reason")
+    return run
+
+
+@pytest.fixture(scope="session")
+def report(run_folder) -> Path:
+    from winback.pipeline import run_report
+
+    run = run_report(run_folder)
+    assert run.workbook == run_folder / "report" / "winback_report.xlsx"
+    return run.workbook
+
+
+def _cells(ws):
+    for row in ws.iter_rows():
+        for c in row:
+            if c.value is not None:
+                yield c
+
+
+def test_every_sheet_is_there_in_order_with_native_charts(report) -> None:
+    wb = load_workbook(report)
+    assert wb.sheetnames == [*SHEETS, *LIVE_SHEETS]
+    charts = {name: {type(ch).__name__ for ch in wb[name]._charts} for name in wb.sheetnames}
+    assert "BarChart" in charts["Importances"], charts
+    assert "BarChart" in charts["Reasons"], charts
+    assert "BarChart" in charts["Tiers"], charts
+    assert "LineChart" in charts["Price curves"], charts
+    for name in ("Importances", "Offers", "Tiers", "Price curves"):
+        assert wb[name].freeze_panes is not None, f"{name}: header row not frozen"
+    # the summary answers the leader's questions on page 1
+    text = " ".join(str(c.value) for c in _cells(wb["Summary"]))
+    for phrase in (
+        "Why they left",
+        "What to offer",
+        "Good / better / best",
+        "Unbundled entry offer",
+        "left out of the analysis",
+        "Convergence of the estimation",
+        "Key numbers",
+    ):
+        assert phrase in text, f"Summary lacks {phrase!r}"
+    for name in ("Train", "Sawtooth", "Allenby", "Orme", "LKJ"):
+        assert name in " ".join(str(c.value) for c in _cells(wb["Methods"])), name
+
+
+def test_respondent_text_stays_text_and_numbers_stay_numbers(report, run_folder) -> None:
+    wb = load_workbook(report)
+    hits = [c for ws in wb for c in _cells(ws) if c.value == VERBATIM]
+    assert hits, "the verbatim is missing from the workbook"
+    for c in hits:
+        assert c.data_type == "s", f"{c.parent.title}!{c.coordinate} is {c.data_type}"
+    assert {c.parent.title for c in hits} >= {"Reasons"}
+    formulas = [
+        c for ws in wb if ws.title not in LIVE_SHEETS for c in _cells(ws) if c.data_type == "f"
+    ]
+    assert not formulas, [f"{c.parent.title}!{c.coordinate}" for c in formulas[:5]]
+    # numbers: the offers' shares are numeric cells formatted as percent, prices as money
+    ws = wb["Offers"]
+    header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "rank")
+    cols = {ws.cell(header, j).value: j for j in range(1, ws.max_column + 1)}
+    share = ws.cell(header + 1, cols["share"])
+    price = ws.cell(header + 1, cols["Monthly price"])  # headers carry the study's labels
+    assert share.data_type == "n" and isinstance(share.value, float)
+    assert share.number_format == "0.0%"
+    assert price.data_type == "n" and "EUR" in price.number_format
+    offers = pd.read_csv(run_folder / "recommend" / "offers.csv")
+    assert share.value == pytest.approx(offers["share"].iloc[0], rel=1e-12)
+    imp = wb["Importances"]
+    values = [c.value for c in _cells(imp) if c.data_type == "n"]
+    assert len(values) >= 3 * 7  # mean, lower, upper of 7 attributes
+
+
+def test_missing_folders_give_a_workbook_with_notes(run_folder, tmp_path) -> None:
+    part = tmp_path / "run"
+    shutil.copytree(
+        run_folder, part, ignore=shutil.ignore_patterns("simulate", "recommend", "report")
+    )
+    (part / "market.toml").unlink()
+    data = read_run_folder(part)
+    assert data.offers is None and data.market is None and data.price_curves is None
+    path = write_workbook(tmp_path / "partial.xlsx", data)
+    wb = load_workbook(path)
+    assert wb.sheetnames == list(SHEETS)  # no live simulator without a market
+    summary = " ".join(str(c.value) for c in _cells(wb["Summary"]))
+    assert "No simulate/ folder" in summary and "No recommend/ folder" in summary, summary
+    assert "no offer search in this run" in summary
+    offers = " ".join(str(c.value) for c in _cells(wb["Offers"]))
+    assert "Not available" in offers
+    assert not wb["Price curves"]._charts
+    # only the fit is needed; without it, a clear error
+    with pytest.raises(WinbackError, match=r"no fit/partworths\.csv"):
+        read_run_folder(tmp_path)
+
+
+def test_refuses_to_overwrite_without_force(run_folder, tmp_path) -> None:
+    data = read_run_folder(run_folder, live=False)
+    path = tmp_path / "r.xlsx"
+    write_workbook(path, data)
+    before = path.read_bytes()
+    with pytest.raises(WinbackError, match="refusing to overwrite"):
+        write_workbook(path, data)
+    assert path.read_bytes() == before
+    write_workbook(path, data, force=True)
+    with pytest.raises(WinbackError, match=r"\.xlsx"):
+        write_workbook(tmp_path / "r.csv", data)
+
+
+def test_live_simulator_of_the_workbook_recalculates_to_the_python_simulator(report) -> None:
+    formulas = pytest.importorskip("formulas")
+    from analysis.simulator import simulate
+
+    data = read_run_folder(report.parent.parent)
+    solution = formulas.ExcelModel().loads(str(report)).finish().calculate()
+    sol = {str(k).upper(): v for k, v in solution.items()}
+    want = simulate(data.simulator_draws, data.market).shares.set_index("product")["share"]
+    ws = load_workbook(report)["Simulator"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Share of preference")
+
+    def value(ref: str) -> float:
+        v = sol[f"'[{report.name}]SIMULATOR'!{ref}".upper()]
+        return float(v.value[0, 0] if hasattr(v, "value") else v)
+
+    got = {p.name: value(f"{chr(ord('B') + i)}{row}") for i, p in enumerate(data.market.products)}
+    got["none"] = value(f"B{row + 1}")
+    for name, v in got.items():
+        assert v == pytest.approx(want[name], abs=1e-6), f"{name}: sheet {v} vs Python {want[name]}"
+
+
+def test_report_command(run_folder, tmp_path, capsys) -> None:
+    from winback.cli import main
+
+    out = tmp_path / "leaders.xlsx"
+    assert main(["report", str(run_folder), "--out", str(out)]) == 0
+    assert out.exists()
+    for name in ("importances.png", "price_curves.png", "tier_shares.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
+    assert "leaders.xlsx" in capsys.readouterr().out
+    assert main(["report", str(run_folder), "--out", str(out)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert main(["-q", "report", str(run_folder), "--out", str(out), "--force"]) == 0
+    assert main(["report", str(tmp_path / "nowhere")]) == 1
+    assert "no run folder" in capsys.readouterr().err
