@@ -1909,7 +1909,25 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
         from reports.waves_sheet import add_wave_comparison
 
         add_wave_comparison(wb, wave_comparison)
+    _print_setup(wb)
     return wb
+
+
+def _print_setup(wb: Workbook) -> None:
+    """Printed or converted to PDF, each report sheet is one page wide (landscape A4, as many
+    pages down as needed), so no column is cut off; the big data sheets behind the live
+    simulator keep Excel's defaults."""
+    for ws in wb.worksheets:
+        if ws.title in ("Utilities", "Levels"):
+            continue
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.5
+        ws.oddFooter.center.text = "&A, page &P of &N"
 
 
 def write_workbook(
