@@ -312,10 +312,11 @@ def relabel_prior(model: HBModel, mapping: LevelMapping, study: Study) -> HBMode
             + (f"; only in {mapping.wave_a}: {list_valid(extra)}" if extra else "")
             + ". Fit without a prior, or map every level in level_map.toml."
         )
-    if model.settings.constraints:
-        ren = {k: v for k, v in model.settings.constraints.items()}
-        if any(inverse.get(k, k) != k for k in ren):
-            raise WinbackError("a constrained parameter was renamed; fit without a prior.")
+    renamed = [k for k in model.settings.constraints if inverse.get(k, k) != k]
+    if renamed:
+        raise WinbackError(
+            f"constrained parameter(s) {list_valid(renamed)} were renamed: fit without a prior."
+        )
     if list(model.names) == names_b:
         return model
     order = [model.names.index(inverse[n]) for n in names_b]
