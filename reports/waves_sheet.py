@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.data_source import NumDataSource, NumRef
+from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef, StrRef
 from openpyxl.chart.error_bar import ErrorBars
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -65,6 +65,27 @@ _KEYS = {
 }
 _VALUES = ("estimate_a", "estimate_b", "difference", "lower", "upper")
 _NUMBER = {"partworths": "0.000", "importances": "0.0", "wtp": "0.00", "reasons": "0.0%"}
+
+
+class _ErrorBars(ErrorBars):
+    """openpyxl writes ``minus`` before ``plus``; the schema (CT_ErrBars) and Excel want
+    ``plus`` first."""
+
+    __elements__ = (
+        "errDir",
+        "errBarType",
+        "errValType",
+        "noEndCap",
+        "plus",
+        "minus",
+        "val",
+        "spPr",
+    )
+    # openpyxl's metaclass derives these from the class body: keep the parent's
+    __attrs__ = ErrorBars.__attrs__
+    __nested__ = ErrorBars.__nested__
+
+
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _ROSE_FILL = PatternFill("solid", fgColor="E2EFDA")
@@ -219,6 +240,13 @@ def add_wave_comparison(
         cats = Reference(ws, min_col=label_col, min_row=first_row, max_row=last_row)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(cats)
+        # the categories are text (parameter names): a string reference, not openpyxl's numRef
+        label = get_column_letter(label_col)
+        chart.series[0].cat = AxDataSource(
+            strRef=StrRef(
+                f=f"'{ws.title.replace(chr(39), chr(39) * 2)}'!${label}${first_row}:${label}${last_row}"
+            )
+        )
         sheet = ws.title.replace("'", "''")
 
         def ref(col: int) -> NumDataSource:
@@ -227,7 +255,7 @@ def add_wave_comparison(
                 numRef=NumRef(f=f"'{sheet}'!${letter}${first_row}:${letter}${last_row}")
             )
 
-        chart.series[0].errBars = ErrorBars(
+        chart.series[0].errBars = _ErrorBars(
             errBarType="both",
             errValType="cust",
             minus=ref(helper),

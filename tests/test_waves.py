@@ -233,6 +233,12 @@ def test_wave_comparison_sheet(tmp_path):
     assert len(ws._charts) == 1
     heads = [c.value for c in ws[5]]
     assert heads[:3] == ["Parameter", "Attribute", "Level"] and "P(rose)" in heads
+    # the chart's error bars in schema order (plus before minus), text categories
+    import zipfile
+
+    xml = zipfile.ZipFile(path).read("xl/charts/chart1.xml").decode()
+    assert 0 < xml.index("<plus>") < xml.index("<minus>"), xml
+    assert "<cat><strRef>" in xml
     # percent formats for shares and probabilities
     fmts = {c.number_format for row in ws.iter_rows() for c in row if isinstance(c.value, float)}
     assert {"0.000", "0.0%", "0%"} <= fmts

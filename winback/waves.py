@@ -957,7 +957,7 @@ def compare_waves(
         wb = Workbook()
         assert wb.active is not None
         wb.remove(wb.active)
-        add_wave_comparison(wb, tables)
+        add_wave_comparison(wb, tables, interval=interval)
         wb.save(stage / "comparison.xlsx")
         meta = {
             "wave_a": wave_a,
