@@ -284,6 +284,36 @@ def test_read_level_map_errors(tmp_path):
         read_level_map(p)
 
 
+def test_staged_folder_is_all_or_nothing(tmp_path):
+    """The staging folder becomes the target only when the block succeeds; results that a
+    killed run had moved aside are put back; stale staging folders are removed."""
+    import os
+
+    from winback.waves import _staged
+
+    target = tmp_path / "results"
+    old = tmp_path / ".results.old-abc" / "results"
+    old.mkdir(parents=True)
+    (old / "a.txt").write_text("old")
+    (tmp_path / ".results.staging-zzz").mkdir()  # left by a killed run
+    with pytest.raises(WinbackError, match="exists"), _staged(target, force=False):
+        pass
+    assert (target / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "results"]
+    with pytest.raises(RuntimeError), _staged(target, force=True) as stage:
+        (stage / "a.txt").write_text("new")
+        raise RuntimeError("a stage failed")
+    assert (target / "a.txt").read_text() == "old"
+    with _staged(target, force=True) as stage:
+        (stage / "a.txt").write_text("new")
+        (stage / "b.txt").write_text("new")
+    assert (target / "a.txt").read_text() == "new" and (target / "b.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "results"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's private 0o700
+
+
 def test_bad_study_folder_errors(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope"), "--wave", "w1"]) == 1
     assert "no study folder" in capsys.readouterr().err
@@ -494,12 +524,12 @@ def test_failing_stage_leaves_earlier_results_intact(study_copy, monkeypatch, ca
     )
 
     def boom(*args, **kwargs):
-        raise WinbackError("the offer search broke")
+        raise WinbackError("the simulator broke")
 
-    monkeypatch.setattr(pipeline, "run_recommend", boom)
+    monkeypatch.setattr(pipeline, "run_simulate", boom)  # after import and fit are written
     before = _snapshot(study_copy)
     assert main(["run", str(study_copy), "--wave", "w1", "--force", *FIT]) == 1
-    assert "the offer search broke" in capsys.readouterr().err
+    assert "the simulator broke" in capsys.readouterr().err
     assert _diff(before, _snapshot(study_copy)) == []
 
 
@@ -524,6 +554,7 @@ def test_interrupted_run_leaves_nothing_partial(study_copy, monkeypatch, capsys)
 def test_force_replaces_results_once_complete(study_copy, monkeypatch):
     from winback.waves import run_wave
 
+    (study_copy / "market.toml").unlink()  # import and fit only: quicker
     fake = _fast_fit(study_copy / "waves" / "w2" / "results" / "fit" / "fit.nc")
     monkeypatch.setattr("analysis.fit", fake)
     w2_before = _snapshot(study_copy / "waves" / "w2")
@@ -531,6 +562,7 @@ def test_force_replaces_results_once_complete(study_copy, monkeypatch):
     run = run_wave(study_copy, "w1", force=True, draws=17, prior_from="w2", prior_widen=4.0)
     new = json.loads((run.results / "wave.json").read_text())
     assert new["settings"]["draws"] == 17 and old["settings"]["draws"] == 200
+    assert new["stages"] == ["import", "fit"] and not (run.results / "simulate").exists()
     assert new["prior"]["wave"] == "w2" and new["prior"]["widen"] == 4.0
     assert fake.kwargs["prior_widen"] == 4.0 and fake.kwargs["prior"] is not None
     assert [p.name for p in (study_copy / "waves" / "w1").iterdir() if p.name.startswith(".")] == [

@@ -281,6 +281,16 @@ def _clean_stale(folder: Path, prefix: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def _restore_old(target: Path) -> None:
+    """Put back results a killed run had moved aside just before renaming the new ones in."""
+    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
+        inner = old / target.name
+        if not target.exists() and inner.exists():
+            os.replace(inner, target)
+            log.warning("restored %s (a run was killed while replacing it)", target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _staged(target: Path, force: bool) -> Iterator[Path]:
     """A hidden folder beside ``target`` that becomes ``target`` when the block succeeds.
@@ -292,7 +302,7 @@ def _staged(target: Path, force: bool) -> Iterator[Path]:
     prefix = f".{target.name}.staging-"
     with _locked(parent):
         _clean_stale(parent, prefix)
-        _clean_stale(parent, f".{target.name}.old-")
+        _restore_old(target)
         if target.exists() and not force:  # checked again under the lock
             raise WinbackError(f"{target} exists; pass --force to replace it.")
         staging = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
