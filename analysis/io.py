@@ -285,6 +285,9 @@ def save_model(model: HBModel, path: str | Path) -> Path:
     os.close(fd)
     try:
         tree.to_netcdf(tmp, engine=engine)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's file is private; a fit file is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

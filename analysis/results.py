@@ -569,6 +569,69 @@ def wtp_draws(model: HBModel) -> xr.DataArray:
     )
 
 
+def _wtp_medians(
+    model: HBModel,
+) -> tuple[list[str], list[str], list[str], np.ndarray, np.ndarray]:
+    """(attribute, level, reference, medians (sample, level), slope >= 0 (sample, respondent)).
+
+    Per posterior draw, the median WTP across the respondents whose price slope is negative
+    in that draw (NaN where no respondent's is).
+    """
+    pa = _price(model)
+    attrs, levels, refs, diff = _wtp_levels(model)
+    beta = _flat_beta(model)  # (S, N, K)
+    slope = beta[..., model.names.index(pa)]  # (S, N)
+    bad = slope >= 0
+    medians = np.empty((beta.shape[0], len(attrs)))
+    for sl in _chunks(beta.shape[0], beta.shape[1] * max(1, len(attrs))):
+        b, s = beta[sl], slope[sl]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = -np.einsum("snk,lk->snl", b, diff) / s[..., None]
+        w = np.where(bad[sl][..., None], np.nan, w)
+        all_bad = bad[sl].all(axis=1)
+        safe = np.where(all_bad[:, None, None], 0.0, w)
+        m = np.nanmedian(safe, axis=1)
+        medians[sl] = np.where(all_bad[:, None], np.nan, m)
+    if np.isnan(medians).all():
+        raise WinbackError(
+            f"no respondent has a negative price slope ('{pa}') in any draw: willingness to pay "
+            "is not defined. Check the price coding, or fit with constraints='price'."
+        )
+    return attrs, levels, refs, medians, bad
+
+
+def wtp_median_draws(model: HBModel) -> xr.DataArray:
+    """The median willingness to pay across respondents, per draw (chain, draw, level).
+
+    The draws behind :func:`willingness_to_pay`'s table (NaN in a draw where no respondent's
+    price slope is negative), e.g. to contrast two survey waves.
+
+    Examples
+    --------
+    >>> m = wtp_median_draws(model)  # doctest: +SKIP
+    >>> m.sel(level="speed[1 Gbps]").quantile([0.05, 0.95])  # doctest: +SKIP
+    """
+    import xarray as xr
+
+    attrs, levels, refs, medians, _ = _wtp_medians(model)
+    post = model.idata_["posterior"]
+    chain = post.coords["chain"].to_numpy()
+    draw = post.coords["draw"].to_numpy()
+    return xr.DataArray(
+        medians.reshape(len(chain), len(draw), len(attrs)),
+        dims=("chain", "draw", "level"),
+        coords={
+            "chain": chain,
+            "draw": draw,
+            "level": [f"{a}[{lv}]" for a, lv in zip(attrs, levels, strict=True)],
+            "attribute": ("level", attrs),
+            "label": ("level", levels),
+            "reference": ("level", refs),
+        },
+        name="wtp_median",
+    )
+
+
 def willingness_to_pay(
     model: HBModel, *, hdi_prob: float = 0.94, interval: Interval = "eti"
 ) -> pd.DataFrame:
@@ -599,25 +662,7 @@ def willingness_to_pay(
     """
     _check_prob(hdi_prob, interval)
     pa = _price(model)
-    attrs, levels, refs, diff = _wtp_levels(model)
-    beta = _flat_beta(model)  # (S, N, K)
-    slope = beta[..., model.names.index(pa)]  # (S, N)
-    bad = slope >= 0
-    medians = np.empty((beta.shape[0], len(attrs)))
-    for sl in _chunks(beta.shape[0], beta.shape[1] * max(1, len(attrs))):
-        b, s = beta[sl], slope[sl]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = -np.einsum("snk,lk->snl", b, diff) / s[..., None]
-        w = np.where(bad[sl][..., None], np.nan, w)
-        all_bad = bad[sl].all(axis=1)
-        safe = np.where(all_bad[:, None, None], 0.0, w)
-        m = np.nanmedian(safe, axis=1)
-        medians[sl] = np.where(all_bad[:, None], np.nan, m)
-    if np.isnan(medians).all():
-        raise WinbackError(
-            f"no respondent has a negative price slope ('{pa}') in any draw: willingness to pay "
-            "is not defined. Check the price coding, or fit with constraints='price'."
-        )
+    attrs, levels, refs, medians, bad = _wtp_medians(model)
     share = float(bad.mean())
     if share > 0:
         log.info(

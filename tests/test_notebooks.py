@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["quickstart"])
+@pytest.mark.parametrize("name", ["quickstart", "wave_template"])
 def test_notebook_matches_its_source(name: str, tmp_path: Path) -> None:
     out = tmp_path / f"{name}.ipynb"
     subprocess.run(
@@ -59,3 +59,29 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
     # the notebook shows real results, not just runs: the verdict, the offer, the tiers
     for expected in ("Convergence:", "Good", "Better", "Best"):
         assert expected.lower() in texts.lower(), f"{expected!r} not in the quickstart's outputs"
+
+
+def test_wave_template_runs_with_papermill(tmp_path: Path) -> None:
+    """The parameterised wave notebook, run by papermill for wave 2 of a simulated study
+    folder whose wave 1 is done: it runs the wave, compares it with wave 1, lists the report."""
+    import papermill as pm
+
+    from winback.example import make_example_waves
+    from winback.waves import run_wave
+
+    study = tmp_path / "study"
+    make_example_waves(study, n_respondents=100, random_seed=2)
+    run_wave(study, "w1", draws=100, tune=100, chains=2)
+    out = tmp_path / "wave-w2.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOKS / "wave_template.ipynb"),
+        str(out),
+        parameters={"STUDY_DIR": str(study), "WAVE": "w2", "DRAWS": 100, "TUNE": 100, "CHAINS": 2},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    assert (study / "waves" / "w2" / "results" / "report" / "winback_report.xlsx").is_file()
+    assert (study / "comparisons" / "w1_vs_w2" / "partworths.csv").is_file()
+    text = out.read_text("utf-8")
+    assert "with a comparison against wave w1" in text, "the wave report does not compare"

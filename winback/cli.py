@@ -1,8 +1,8 @@
 """The ``winback`` command line. See ``docs/cli.md``.
 
 Exit codes: 0 success, 1 bad input or refused action (message on stderr), 2 bad usage,
-3 ``inspect --strict`` on a design that is not OK, 4 ``fit`` whose convergence verdict is "fail"
-(the files are written, so the report can be read).
+3 ``inspect --strict`` on a design that is not OK, 4 ``fit`` or ``run`` whose convergence verdict
+is "fail" (the files are written, so the report can be read).
 """
 
 from __future__ import annotations
@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
     _add_report_parser(sub)  # winback report RUN_DIR: the leadership workbook
+    _add_wave_parsers(sub)  # winback run, winback compare-waves
 
     from surveys.web.cli import add_field_parser
 
@@ -509,6 +510,112 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# Survey waves: winback run, winback compare-waves (see docs/waves.md)
+# --------------------------------------------------------------------------------------------
+
+
+def _interval(text: str) -> float:
+    v = _positive_float(text)
+    if not v < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    return v
+
+
+def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="run the whole pipeline for one survey wave of a study folder")
+    r.add_argument("study_dir", type=Path, help="the study folder (study.toml, waves/<W>/)")
+    r.add_argument("--wave", required=True, help="the wave: a folder under STUDY_DIR/waves/")
+    prior = r.add_mutually_exclusive_group()
+    prior.add_argument(
+        "--prior-from",
+        metavar="WAVE",
+        help="an earlier wave whose population posterior becomes the prior, or 'previous'",
+    )
+    prior.add_argument(
+        "--prior",
+        choices=["previous"],
+        help="'previous': the latest earlier wave with results (= --prior-from previous)",
+    )
+    r.add_argument(
+        "--prior-widen",
+        type=_positive_float,
+        default=2.0,
+        help="widening factor of the prior's standard deviations (2.0)",
+    )
+    r.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
+    r.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
+    r.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
+    r.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    r.add_argument(
+        "--exclude-flags",
+        nargs="+",
+        default=[],
+        metavar="FLAG",
+        help="leave out respondents with these quality flags (e.g. random_responder)",
+    )
+    r.add_argument("--segment", help="respondent column: shares and best offers by segment too")
+    r.add_argument(
+        "--objective",
+        choices=["share", "revenue", "profit"],
+        help="of the offer search (default: profit with [costs], else revenue)",
+    )
+    r.add_argument(
+        "--force", action="store_true", help="replace the wave's results (once the new are done)"
+    )
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+    c = sub.add_parser("compare-waves", help="how two waves differ: posterior contrasts with bands")
+    c.add_argument("study_dir", type=Path, help="the study folder")
+    c.add_argument(
+        "--waves",
+        nargs=2,
+        metavar=("A", "B"),
+        help="the earlier and the later wave (default: the last two with results)",
+    )
+    c.add_argument("--interval", type=_interval, default=0.9, help="probability of the bands (0.9)")
+    c.add_argument("--seed", type=int, default=1, help="random seed of the draw pairing (1)")
+    c.add_argument("--force", action="store_true", help="replace an earlier comparison")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from winback.waves import run_wave
+
+    run = run_wave(
+        args.study_dir,
+        args.wave,
+        force=args.force,
+        prior_from=args.prior_from or args.prior,
+        prior_widen=args.prior_widen,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        random_seed=args.seed,
+        exclude_flags=args.exclude_flags,
+        segment=args.segment,
+        objective=args.objective,
+        progress=_progress(args.progress),
+    )
+    if not args.quiet:
+        print(run.fit_run.convergence.report())
+        print()
+        print(run.report())
+    return 0 if run.fit_run.convergence.verdict != "fail" else 4
+
+
+def _cmd_compare_waves(args: argparse.Namespace) -> int:
+    from winback.waves import compare_waves
+
+    cmp = compare_waves(
+        args.study_dir, args.waves, interval=args.interval, force=args.force, random_seed=args.seed
+    )
+    if not args.quiet:
+        print(cmp.summary)
+        names = ", ".join(p.name for p in cmp.files)
+        print(f"\nwrote {len(cmp.files)} files to {cmp.out}/: {names}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from surveys.web.cli import default_subcommand, run_field
 
@@ -533,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
         "recommend": _cmd_recommend,
         "demo": _cmd_demo,
         "report": _cmd_report,
+        "run": _cmd_run,
+        "compare-waves": _cmd_compare_waves,
         "field": run_field,
     }[args.command]
     try:

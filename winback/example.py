@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from winback.study import Study, parse_study
 
@@ -65,3 +67,114 @@ def make_example_study() -> ExampleStudy:
     """
     study = parse_study(example_study_text(), source=f"<winback example {EXAMPLE_FILE}>")
     return ExampleStudy(study, dict(TRUE_MEANS), dict(TRUE_SD))
+
+
+@dataclass(frozen=True)
+class ExampleWaves:
+    """A simulated study folder with survey waves whose true price sensitivity differs.
+
+    Attributes
+    ----------
+    study_dir : Path
+    waves : tuple of str
+        Wave ids, in order.
+    true_means : dict
+        Wave id -> the true population means the wave's customers were drawn around.
+    truth : dict
+        Wave id -> the simulated customers' true part-worths (respondent x parameter; those who
+        left over a price rise are 40% more price sensitive, so the sample mean of ``price`` is
+        below ``true_means``).
+    price_shift : float
+        Each wave's mean price slope is the previous one's times this factor.
+    """
+
+    study_dir: Path
+    waves: tuple[str, ...]
+    true_means: dict[str, dict[str, float]]
+    truth: dict[str, Any]
+    price_shift: float
+
+    def true_difference(self, parameter: str, wave_a: str, wave_b: str) -> float:
+        """The difference of the simulated customers' mean part-worth, wave B minus wave A."""
+        return float(self.truth[wave_b][parameter].mean() - self.truth[wave_a][parameter].mean())
+
+
+def make_example_waves(
+    study_dir: str | Path,
+    *,
+    n_respondents: int = 300,
+    waves: tuple[str, ...] = ("w1", "w2"),
+    price_shift: float = 1.5,
+    random_share: float = 0.04,
+    market: bool = True,
+    random_seed: int = 1,
+    force: bool = False,
+) -> ExampleWaves:
+    """Write a study folder with simulated survey waves of the example study.
+
+    ``study.toml`` (the example study), ``design/design.csv``, ``market.toml`` (the example
+    market, unless ``market=False``) and, per wave, ``waves/<wave>/responses.csv`` and
+    ``respondents.csv``: different lost customers answering the same conjoint. Each wave's true
+    mean price slope is the previous wave's times ``price_shift`` (1.5: 50% more price
+    sensitive); every other part-worth keeps its true mean. A share ``random_share`` of each
+    wave answers at random, as in real fieldwork.
+
+    Parameters
+    ----------
+    study_dir : str or Path
+        The folder to write (created; refused if it holds a study unless ``force``).
+    n_respondents : int
+        Customers per wave.
+    waves : tuple of str
+    price_shift : float
+    random_share : float
+    market : bool
+    random_seed : int
+    force : bool
+
+    Returns
+    -------
+    ExampleWaves
+
+    Examples
+    --------
+    >>> from winback.example import make_example_waves
+    >>> ex = make_example_waves("broadband-study", n_respondents=300)  # doctest: +SKIP
+    >>> ex.true_means["w2"]["price"] / ex.true_means["w1"]["price"]  # doctest: +SKIP
+    1.5
+    """
+    from conjoint.design import make_design
+    from conjoint.export import write_design_csv
+    from winback._io import atomic_write_text, check_outputs_free, write_csv
+    from winback.pipeline import simulate_fieldwork
+
+    study_dir = Path(study_dir)
+    check_outputs_free([study_dir / "study.toml", *(study_dir / "waves" / w for w in waves)], force)
+    ex = make_example_study()
+    study_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(study_dir / "study.toml", example_study_text())
+    if market:
+        text = resources.files("winback.examples").joinpath("broadband_market.toml")
+        atomic_write_text(study_dir / "market.toml", text.read_text(encoding="utf-8"))
+    design = make_design(ex.study, random_seed=ex.study.design.seed)
+    write_design_csv(design, study_dir / "design" / "design.csv")
+    means: dict[str, dict[str, float]] = {}
+    truth: dict[str, Any] = {}
+    factor = 1.0
+    for i, wave in enumerate(waves):
+        m = dict(ex.true_means)
+        m["price"] = ex.true_means["price"] * factor
+        factor *= price_shift
+        choices, people, true_pw, _ = simulate_fieldwork(
+            design,
+            m,
+            ex.true_sd,
+            n_respondents,
+            random_seed=random_seed + 1000 * i,
+            random_share=random_share,
+        )
+        folder = study_dir / "waves" / wave
+        write_csv(choices, folder / "responses.csv")
+        write_csv(people, folder / "respondents.csv")
+        means[wave], truth[wave] = m, true_pw
+    return ExampleWaves(study_dir, tuple(waves), means, truth, price_shift)

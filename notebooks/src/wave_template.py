@@ -57,7 +57,7 @@ if FORCE or not results.exists():
         chains=CHAINS,
         random_seed=SEED,
     )
-    run
+    print(run)
 else:
     print(f"{results} exists: showing it (set FORCE = True to rerun)")
 
@@ -93,8 +93,7 @@ else:
     print("no earlier wave with results: nothing to compare yet")
 
 # %%
-if comparison is not None:
-    comparison.tables["partworths"]
+comparison.tables["partworths"] if comparison is not None else None
 
 # %% [markdown]
 # ## The leadership workbook
