@@ -1047,6 +1047,8 @@ def _sheet_summary(wb: Workbook, ctx: _Ctx) -> None:
             r = first + attrs.index(price)
             for j in range(2, 2 + len(cols)):
                 ws.cell(r, j).number_format = ctx.money
+                # left, like the level labels above it, so each price sits under its offer
+                ws.cell(r, j).alignment = Alignment(horizontal="left")
 
     # -- caveats --------------------------------------------------------------------------------
     s.heading("Caveats, in plain words")
