@@ -7,6 +7,7 @@ design diagnostics, import with quality flags, fit files, simulate and recommend
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -194,3 +195,28 @@ def test_report_command(run_folder, tmp_path, capsys) -> None:
     assert main(["-q", "report", str(run_folder), "--out", str(out), "--force"]) == 0
     assert main(["report", str(tmp_path / "nowhere")]) == 1
     assert "no run folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice is not installed (optional check)"
+)
+def test_libreoffice_renders_the_workbook_one_page_wide(report, tmp_path) -> None:
+    """Where LibreOffice is installed: headless conversion to PDF works and each report sheet
+    prints one page wide (the print setup), with the summary's title on page 1."""
+    import subprocess
+
+    out = tmp_path / "pdf"
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(report)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        env={**os.environ, "HOME": str(tmp_path)},  # a private LibreOffice profile
+    )
+    pdf = out / (report.stem + ".pdf")
+    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF"), f"no PDF in {out}"
+    wb = load_workbook(report)
+    for name in SHEETS:
+        ps = wb[name].page_setup
+        assert ps.fitToWidth == 1 and ps.orientation == "landscape", name
+        assert wb[name].sheet_properties.pageSetUpPr.fitToPage, name
