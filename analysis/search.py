@@ -49,12 +49,12 @@ from analysis.simulator import (
     Market,
     PartWorthDraws,
     Product,
-    _as_draws,
-    _band,
-    _weights,
+    as_draws,
     encode_products,
     level_positions,
+    posterior_band,
     read_market,
+    respondent_weights,
     simulate,
 )
 from conjoint.encoding import make_encoding
@@ -172,6 +172,26 @@ def resolve_market(
     if isinstance(market, str | Path):
         return read_market(market, draws.study)
     return Market.from_dict(market, draws.study)
+
+
+def resolve_search(
+    source: HBModel | PartWorthDraws,
+    market: Market | Mapping[str, Any] | str | Path,
+    objective: str,
+    *,
+    point: bool = False,
+) -> tuple[PartWorthDraws, Market]:
+    """The draws (at point estimates with ``point``) and the market of a search.
+
+    How every search starts (offers, offer pairs, tiers, unbundling); the objective is checked
+    against the study on the way.
+    """
+    draws = as_draws(source)
+    if point:
+        draws = draws.point()
+    mk = resolve_market(draws, market)
+    check_objective(objective, draws.study)
+    return draws, mk
 
 
 def own_product(market: Market, product: str | None) -> Product:
@@ -849,14 +869,12 @@ def optimize_offer(
     >>> res.offers[["rank", "speed", "price", "profit", "prob_beats_current"]]  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    draws = _as_draws(source)
+    draws, mk = resolve_search(source, market, objective)
     study = draws.study
-    mk = resolve_market(draws, market)
-    check_objective(objective, study)
     replaced = own_product(mk, product)
     if top < 1:
         raise WinbackError(f"top must be at least 1, got {top}.")
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     space = make_space(
         study,
         required=required,
@@ -955,7 +973,7 @@ def _search(
         best_value = float(per_draw[objective].mean(axis=0).max())
         gap = max(0.0, (bound - best_value) / abs(bound)) if bound != 0 else 0.0
     offers = _offer_table(space, cand, per_draw, current, objective, interval)
-    cur_lo, cur_hi = _band(current[objective], interval)
+    cur_lo, cur_hi = posterior_band(current[objective], interval)
     return OfferSearch(
         objective=objective,
         product=replaced.name,
@@ -1038,7 +1056,7 @@ def _offer_table(
 ) -> pd.DataFrame:
     study = space.study
     obj = per_draw[objective]
-    lo, hi = _band(per_draw["share"], interval)
+    lo, hi = posterior_band(per_draw["share"], interval)
     beats = (obj > current[objective][:, None]).mean(axis=0)
     winner = np.argmax(obj, axis=1)
     prob_best = np.bincount(winner, minlength=obj.shape[1]) / obj.shape[0]
@@ -1183,9 +1201,9 @@ def _segments(
         mask = (seg == value).to_numpy()
         sub = draws.subset(mask)
         if isinstance(weights, str) or weights is None:
-            ws = _weights(sub, weights)
+            ws = respondent_weights(sub, weights)
         else:
-            ws = _weights(sub, np.asarray(weights, dtype=float)[mask])
+            ws = respondent_weights(sub, np.asarray(weights, dtype=float)[mask])
         res = _search(
             sub,
             mk,
@@ -1213,9 +1231,9 @@ def _segments(
             simulate(sub, mk, weights=ws, random_seed=random_seed), study, mk.extrapolate
         )
         margin = pd_[margin_key][:, 0]
-        m_lo, m_hi = _band(margin, interval)
+        m_lo, m_hi = posterior_band(margin, interval)
         gain = pd_["share"][:, 0] - cur["share"]
-        g_lo, g_hi = _band(gain, interval)
+        g_lo, g_hi = posterior_band(gain, interval)
         row: dict[str, Any] = {"segment": str(value), "n_respondents": int(mask.sum())}
         for a in study.attributes:
             row[a.name] = best[a.name]
@@ -1324,10 +1342,8 @@ def optimize_offers(
         raise WinbackError(
             f"optimize_offers searches pairs: n_products must be 2, got {n_products}."
         )
-    draws = _as_draws(source).point()
+    draws, mk = resolve_search(source, market, objective, point=True)
     study = draws.study
-    mk = resolve_market(draws, market)
-    check_objective(objective, study)
     names = list(products) if products is not None else [p.name for p in mk.products if p.own]
     for n in names:
         mk.product(n)
@@ -1342,7 +1358,7 @@ def optimize_offers(
     if len(slots) == 1:
         new_name = "New offer"
         slots.append(Product(new_name, dict(slots[0].levels), own=True))
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     space = make_space(
         study,
         required=required,

@@ -47,9 +47,12 @@ __all__ = [
     "PartWorthDraws",
     "Product",
     "Simulation",
+    "as_draws",
     "encode_products",
     "level_positions",
+    "posterior_band",
     "read_market",
+    "respondent_weights",
     "simulate",
     "source_of_volume",
 ]
@@ -156,7 +159,17 @@ class PartWorthDraws:
         return self.respondents[name].reindex(list(self.respondent_ids))
 
 
-def _as_draws(source: HBModel | PartWorthDraws) -> PartWorthDraws:
+def as_draws(source: HBModel | PartWorthDraws) -> PartWorthDraws:
+    """The part-worth draws of a fitted model (all posterior draws), or the draws as given.
+
+    What every simulator and search function does first with its ``source`` argument.
+
+    Examples
+    --------
+    >>> draws = as_draws(model)  # doctest: +SKIP
+    >>> as_draws(draws) is draws  # doctest: +SKIP
+    True
+    """
     if isinstance(source, PartWorthDraws):
         return source
     return PartWorthDraws.from_model(source)
@@ -488,9 +501,35 @@ class Simulation:
         return "\n".join(lines)
 
 
-def _weights(
+def respondent_weights(
     draws: PartWorthDraws, weights: str | Sequence[float] | np.ndarray | None
 ) -> np.ndarray:
+    """Respondent weights adding up to one, from a respondent column or one number each.
+
+    Parameters
+    ----------
+    draws : PartWorthDraws
+    weights : str, sequence of float or None
+        A respondent column (customer value, tenure, ...), one non-negative weight per
+        respondent, or None for equal weights.
+
+    Returns
+    -------
+    np.ndarray
+        (respondent,) weights that add up to one.
+
+    Raises
+    ------
+    WinbackError
+        For an unknown column, a missing or negative weight (naming the first respondent), a
+        wrong count, or weights adding up to zero.
+
+    Examples
+    --------
+    >>> w = respondent_weights(draws, "customer_value")  # doctest: +SKIP
+    >>> float(w.sum())  # doctest: +SKIP
+    1.0
+    """
     n = draws.n_respondents
     if weights is None:
         return np.full(n, 1.0 / n)
@@ -588,9 +627,23 @@ def choice_probabilities(
     return _logit(u, market.exponent)
 
 
-def _band(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+def posterior_band(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed posterior interval over the draws (axis 0): (lower, upper).
+
+    Examples
+    --------
+    >>> lo, hi = posterior_band(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), 0.5)
+    >>> float(lo), float(hi)
+    (1.0, 3.0)
+    """
     lo = (1 - interval) / 2
     return np.quantile(values, lo, axis=0), np.quantile(values, 1 - lo, axis=0)
+
+
+#: the former private names, still imported by analysis.pricing
+_as_draws = as_draws
+_weights = respondent_weights
+_band = posterior_band
 
 
 def simulate(
@@ -628,7 +681,7 @@ def simulate(
     >>> sim = simulate(model, "market.toml")  # doctest: +SKIP
     >>> sim.shares  # doctest: +SKIP
     """
-    draws = _as_draws(source)
+    draws = as_draws(source)
     if not isinstance(market, Market):
         market = (
             read_market(market, draws.study)
@@ -637,7 +690,7 @@ def simulate(
         )
     if not 0 < interval < 1:
         raise WinbackError(f"interval must be between 0 and 1, got {interval}.")
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     probs = choice_probabilities(draws, market, random_seed=random_seed)
     alts = [*market.names, *([NONE] if market.none else [])]
     own = {p.name: p.own for p in market.products}
@@ -669,7 +722,7 @@ def simulate(
 def _share_table(
     share_draws: np.ndarray, alts: list[str], own: Mapping[str, bool], interval: float
 ) -> pd.DataFrame:
-    lo, hi = _band(share_draws, interval)
+    lo, hi = posterior_band(share_draws, interval)
     return pd.DataFrame(
         {
             "product": alts,
@@ -725,7 +778,7 @@ def source_of_volume(before: Simulation, after: Simulation, product: str) -> pd.
             before.share_draws[:, before.alternatives.index(alt)]
             - after.share_draws[:, after.alternatives.index(alt)]
         )
-        lo, hi = _band(moved, after.interval)
+        lo, hi = posterior_band(moved, after.interval)
         kind = "none" if alt == NONE else ("own" if own.get(alt) else "competitor")
         rows.append(
             {
@@ -737,7 +790,7 @@ def source_of_volume(before: Simulation, after: Simulation, product: str) -> pd.
                 "fraction": float(moved.mean() / total) if abs(total) > 1e-12 else float("nan"),
             }
         )
-    lo, hi = _band(gain_draws, after.interval)
+    lo, hi = posterior_band(gain_draws, after.interval)
     rows.append(
         {
             "source": f"total gain of {product}",

@@ -30,13 +30,12 @@ import pandas as pd
 from numba import njit, prange
 
 from analysis.search import (
-    check_objective,
     display_level,
     get_attribute,
     level_index,
     other_own_numerators,
     own_product,
-    resolve_market,
+    resolve_search,
     rest_utilities,
     unit_cost,
     value_utilities,
@@ -46,10 +45,9 @@ from analysis.simulator import (
     PartWorthDraws,
     Product,
     Simulation,
-    _as_draws,
-    _band,
-    _weights,
     level_positions,
+    posterior_band,
+    respondent_weights,
     simulate,
     source_of_volume,
 )
@@ -98,6 +96,13 @@ def feature_order(attr: Attribute) -> list[int]:
     (``decreasing``: reversed), else as listed."""
     idx = list(range(attr.n_levels))
     return idx[::-1] if attr.preference == "decreasing" else idx
+
+
+def _price_attribute(study: Study, what: str) -> Attribute:
+    """The study's price attribute; ``what`` (the search) needs one."""
+    if study.price_attribute is None:
+        raise WinbackError(f"{what} needs a price attribute (price_attribute in [study]).")
+    return study.attribute(study.price_attribute)
 
 
 def _check_features(study: Study, features: Sequence[str], what: str) -> list[Attribute]:
@@ -182,7 +187,7 @@ def _figures(
         figs = {"share": sh, "revenue": sh * p, "profit": sh * (p - c)}
         row: dict[str, float] = {}
         for k, v in figs.items():
-            lo, hi = _band(v, interval)
+            lo, hi = posterior_band(v, interval)
             row[k] = float(v.mean())
             row[f"{k}_lower" if k != "share" else "lower"] = float(lo)
             row[f"{k}_upper" if k != "share" else "upper"] = float(hi)
@@ -208,7 +213,7 @@ def _others_total(
 
 
 def _summary(name: str, v: np.ndarray, interval: float) -> dict[str, Any]:
-    lo, hi = _band(v, interval)
+    lo, hi = posterior_band(v, interval)
     return {"measure": name, "value": float(v.mean()), "lower": float(lo), "upper": float(hi)}
 
 
@@ -326,12 +331,9 @@ def optimize_tiers(
     >>> res.tiers  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    draws = _as_draws(source)
+    draws, mk = resolve_search(source, market, objective)
     study = draws.study
-    mk = resolve_market(draws, market)
-    check_objective(objective, study)
-    if study.price_attribute is None:
-        raise WinbackError("Tier search needs a price attribute (price_attribute in [study]).")
+    pa = _price_attribute(study, "Tier search")
     if replace is not None:
         mk.product(replace)
     fattrs = _check_features(study, features, "features")
@@ -343,7 +345,6 @@ def optimize_tiers(
     taken = [n for n in names if n in mk.names and n != replace]
     if taken:
         raise WinbackError(f"tier name(s) {list_valid(taken)} already used by market products.")
-    pa = study.attribute(study.price_attribute)
     grid = _grid(prices, pa, "prices", mk.extrapolate)
     base_levels = _base_levels(study, mk, base, replace)
     missing = [
@@ -353,7 +354,7 @@ def optimize_tiers(
     ]
     if missing:
         raise WinbackError(f"base has no level for {list_valid(missing)}.")
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
 
     # feature sets (every combination of feature ranks) and their utilities and costs
     orders = [feature_order(a) for a in fattrs]
@@ -636,13 +637,9 @@ def unbundle(
     >>> res.table  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    draws = _as_draws(source)
+    draws, mk = resolve_search(source, market, objective)
     study = draws.study
-    mk = resolve_market(draws, market)
-    check_objective(objective, study)
-    if study.price_attribute is None:
-        raise WinbackError("Unbundling needs a price attribute (price_attribute in [study]).")
-    pa = study.attribute(study.price_attribute)
+    pa = _price_attribute(study, "Unbundling")
     prod = mk.product(bundle)
     comps = _check_features(study, components, "components")
     none_level = {}
@@ -659,7 +656,7 @@ def unbundle(
         raise WinbackError(f"max_addons_menu must be at least 1, got {max_addons_menu}.")
     entry = _grid(entry_prices, pa, "entry_prices", mk.extrapolate)
     addon = _addon_grids(pa, comps, addon_prices)
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
 
     point = draws.point()
     beta = point.beta[0]
@@ -755,7 +752,7 @@ def unbundle(
                 if c in p.name.split(" + ")[1:]
             )
             rate = takers / np.where(total > 0, total, 1.0)
-            lo, hi = _band(rate, interval)
+            lo, hi = posterior_band(rate, interval)
             addons_rows.append(
                 {
                     "component": c,

@@ -140,6 +140,27 @@ def _objective(info: np.ndarray) -> np.ndarray:
     return db_error(info)
 
 
+def _level_changes(
+    rules: Rules, task: np.ndarray, j: int, a: int
+) -> tuple[list[int], list[np.ndarray]]:
+    """The other levels attribute ``a`` of alternative ``j`` can take with the task still allowed.
+
+    Returns the levels and the changed tasks (copies of ``task``), in level order: the
+    candidates of one coordinate-exchange step.
+    """
+    old = task[j, a]
+    levels, tasks = [], []
+    for lv in range(rules.n_levels[a]):
+        if lv == old:
+            continue
+        trial = task.copy()
+        trial[j, a] = lv
+        if rules.allowed(trial[j]) and rules.task_ok(trial, changed=j):
+            levels.append(lv)
+            tasks.append(trial)
+    return levels, tasks
+
+
 def coordinate_exchange(
     model: TaskModel,
     beta: np.ndarray,
@@ -160,15 +181,7 @@ def coordinate_exchange(
         for s in range(n_tasks):
             for j in range(n_alts):
                 for a in range(n_attr):
-                    old = design[s, j, a]
-                    cands = []
-                    for lv in range(rules.n_levels[a]):
-                        if lv == old:
-                            continue
-                        task = design[s].copy()
-                        task[j, a] = lv
-                        if rules.allowed(task[j]) and rules.task_ok(task, changed=j):
-                            cands.append(task)
+                    _, cands = _level_changes(rules, design[s], j, a)
                     if not cands:
                         continue
                     ct = np.stack(cands)
@@ -259,15 +272,7 @@ def coordinate_exchange_lowrank(
                 g_oo = None
                 for a in range(n_attr):
                     old = design[s, j, a]
-                    levels, deltas = [], []
-                    for lv in range(rules.n_levels[a]):
-                        if lv == old:
-                            continue
-                        task = design[s].copy()
-                        task[j, a] = lv
-                        if rules.allowed(task[j]) and rules.task_ok(task, changed=j):
-                            levels.append(lv)
-                            deltas.append(tables[a][lv] - tables[a][old])
+                    levels, _ = _level_changes(rules, design[s], j, a)
                     if not levels:
                         continue
                     xs = x_all[s]  # (J', K)
@@ -277,7 +282,7 @@ def coordinate_exchange_lowrank(
                         p_o = _softmax_rows(util[s])  # (R, J')
                         l_o = _centering(p_o)  # (R, J', J')
                         b22 = l_o @ g_oo @ np.swapaxes(l_o, -1, -2)
-                    d = np.asarray(deltas)  # (C, K)
+                    d = tables[a][levels] - tables[a][old]  # (C, K) changes of the rows
                     nz = np.flatnonzero(np.any(d != 0, axis=0))
                     a_d = np.einsum("rkl,cl->crk", a_inv[:, :, nz], d[:, nz])  # (C, R, K)
                     xo_ad = np.einsum("jk,crk->crj", xs, a_d)  # (C, R, J')

@@ -22,7 +22,23 @@ SPECIAL_ALTS = ("none", "status_quo")
 ROW_COLUMN = "_row"
 
 
-class _Report:
+class ProblemReport:
+    """Problems found in one source, collected so that one error can list them all.
+
+    ``add`` records a problem of a kind (the message is shown; an empty message only counts),
+    ``add_rows`` one per offending row (the first few spelled out), and ``raise_if_any`` raises a
+    :class:`~winback.errors.ResponseError` with every problem, grouped by kind with counts. The
+    response readers (:mod:`surveys.formats`) and :func:`validate_responses` share it.
+
+    Examples
+    --------
+    >>> rep = ProblemReport("responses.csv")
+    >>> rep.add("unknown level", "line 3, column 'plan': 'Platinum'")
+    >>> bool(rep), rep.counts
+    (True, {'unknown level': 1})
+    >>> rep.raise_if_any()  # doctest: +SKIP
+    """
+
     def __init__(self, source: str) -> None:
         self.source = source
         self.items: list[tuple[str, str]] = []  # shown problems
@@ -47,6 +63,10 @@ class _Report:
     def raise_if_any(self) -> None:
         if self.counts:
             raise ResponseError(self.items, counts=self.counts, source=self.source)
+
+
+#: the former private name, kept for code that still imports it
+_Report = ProblemReport
 
 
 def _norm(name: str) -> str:
@@ -102,7 +122,7 @@ def validate_responses(
     --------
     >>> clean, people = validate_responses(frame, study, design=design)  # doctest: +SKIP
     """
-    rep = _Report(source)
+    rep = ProblemReport(source)
     df = choices.copy()
     if ROW_COLUMN not in df.columns:
         df[ROW_COLUMN] = np.arange(len(df)) + 2
@@ -464,7 +484,7 @@ def _blank_value(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or str(v).strip() == ""
 
 
-def _check_design(df: pd.DataFrame, study: Study, design: ChoiceDesign, rep: _Report) -> None:
+def _check_design(df: pd.DataFrame, study: Study, design: ChoiceDesign, rep: ProblemReport) -> None:
     n_tasks = df.groupby("respondent_id", sort=False)["task"].nunique()
     for r, n in n_tasks[n_tasks < design.n_tasks].items():
         rep.add(
@@ -530,7 +550,7 @@ def _infer_holdouts(df: pd.DataFrame, study: Study, design: ChoiceDesign | None)
 
 
 def _check_respondents(
-    df: pd.DataFrame, respondents: pd.DataFrame | None, source: str, rep: _Report
+    df: pd.DataFrame, respondents: pd.DataFrame | None, source: str, rep: ProblemReport
 ) -> pd.DataFrame:
     ids = pd.unique(df["respondent_id"])
     if respondents is None:

@@ -77,6 +77,28 @@ base = 12.0
 plan = { Standard = 6.0, Premium = 14.0 }
 """
 
+#: part-worths for simulating choices in SMALL_STUDY (its parameters, none included)
+SMALL_TRUTH = {
+    "plan[Standard]": 0.6,
+    "plan[Premium]": 1.1,
+    "speed[500 Mbps]": 0.4,
+    "speed[1 Gbps]": 0.9,
+    "support[Priority]": 0.5,
+    "price": -0.05,
+    "none": -1.0,
+}
+
+#: one holdout task for SMALL_STUDY (append it to the study text)
+SMALL_HOLDOUT = """
+[[holdouts]]
+name = "h1"
+alternatives = [
+  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
+  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
+  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
+]
+"""
+
 
 def make_study(text: str, **design: object) -> Study:
     """Parse a study text, overriding [design] keys given as keyword arguments."""

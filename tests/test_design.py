@@ -9,7 +9,7 @@ from conjoint import make_assignments, make_design, street_burgess_efficiency
 from conjoint.constraints import Rules
 from conjoint.encoding import linear_to_partworth, parameter_names, partworth_study
 from conjoint.information import TaskModel
-from tests.conftest import BENCH_STUDY, SMALL_STUDY, make_study
+from tests.conftest import BENCH_STUDY, SMALL_HOLDOUT, SMALL_STUDY, make_study
 from winback.errors import DesignError
 
 METHODS = ["random", "shortcut", "balanced_overlap", "d_efficient"]
@@ -111,18 +111,7 @@ def test_same_seed_same_design_and_other_seed_differs(method, small_study):
 
 
 def test_holdouts_are_appended_identical_and_marked():
-    text = (
-        SMALL_STUDY
-        + """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
-    )
+    text = SMALL_STUDY + SMALL_HOLDOUT
     study = make_study(text)
     design = make_design(study, method="balanced_overlap")
     assert design.n_tasks == 9 and design.n_holdouts == 1

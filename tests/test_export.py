@@ -15,23 +15,13 @@ from conjoint import (
     write_qualtrics_design,
     write_sawtooth_design,
 )
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_HOLDOUT, SMALL_STUDY, make_study
 from winback.errors import DesignError
-
-HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
 
 
 @pytest.fixture
 def study():
-    return make_study(SMALL_STUDY + HOLDOUT)
+    return make_study(SMALL_STUDY + SMALL_HOLDOUT)
 
 
 def test_design_csv_round_trip(tmp_path, study):

@@ -14,18 +14,9 @@ from conjoint import make_design, parameter_names, simulate_choices
 from surveys import make_dataset, read_responses
 from surveys.formats import cbctools, qualtrics, sawtooth
 from surveys.responses import NO_TASKS_REASON
-from tests.conftest import BENCH_STUDY, SMALL_STUDY, make_study
+from tests.conftest import BENCH_STUDY, SMALL_HOLDOUT, SMALL_STUDY, make_study
 from winback.errors import ResponseError, WinbackError
 
-HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
 STATUS_QUO = """
 [status_quo]
 label = "Your previous plan"
@@ -34,7 +25,7 @@ levels = { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 
 VARIANTS = {
     "none": SMALL_STUDY,
     "dual": SMALL_STUDY.replace("none_option = true", "dual_response_none = true"),
-    "holdout": SMALL_STUDY + HOLDOUT,
+    "holdout": SMALL_STUDY + SMALL_HOLDOUT,
     "forced": BENCH_STUDY,
     "status_quo": SMALL_STUDY + STATUS_QUO,
 }

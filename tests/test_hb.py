@@ -13,20 +13,11 @@ from analysis import arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, fit_arrays
 from conjoint import make_design, parameter_names, simulate_choices
 from surveys import make_dataset
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import WinbackError
 
 DATA = Path(__file__).parent / "data"
 
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
 
 # -- data preparation: no sampling ---------------------------------------------------------------
 
@@ -35,7 +26,7 @@ TRUTH = {
 def small():
     study = make_study(SMALL_STUDY)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 4, n_respondents=12, sd=0.2)
+    responses = simulate_choices(design, SMALL_TRUTH, 4, n_respondents=12, sd=0.2)
     return study, design, responses, make_dataset(responses, study, design=design)
 
 
@@ -72,7 +63,7 @@ def test_dual_response_adds_the_follow_up_as_a_binary_choice(small):
     study, _, _, _ = small
     dual = replace(study, none_option=False, dual_response_none=True)
     design = make_design(dual, method="shortcut")
-    responses = simulate_choices(design, TRUTH, 1, n_respondents=5)
+    responses = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=5)
     arr = prepare_choice_data(make_dataset(responses, dual, design=design))
     assert arr.n_obs == 2 * 5 * 8
     follow = arr.obs["kind"] == "dual"
@@ -193,8 +184,8 @@ def test_sign_and_order_constraints_are_exact():
 
     study = make_study(SMALL_STUDY)
     design = make_design(study, method="balanced_overlap", versions=4)
-    sd = {**dict.fromkeys(TRUTH, 0.3), "price": 0.01}
-    responses = simulate_choices(design, TRUTH, 3, n_respondents=80, sd=sd)
+    sd = {**dict.fromkeys(SMALL_TRUTH, 0.3), "price": 0.01}
+    responses = simulate_choices(design, SMALL_TRUTH, 3, n_respondents=80, sd=sd)
     data = make_dataset(responses, study, design=design)
     model = fit(data, draws=200, tune=200, chains=2, constraints="preferences", random_seed=2)
     assert dict(model.settings.constraints) == {

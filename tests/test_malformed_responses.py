@@ -23,27 +23,9 @@ from hypothesis import strategies as st
 from conjoint import make_design, simulate_choices
 from surveys import make_dataset, read_responses, write_responses
 from surveys.formats import qualtrics
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_HOLDOUT, SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import ResponseError
 
-HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
 SETTINGS = settings(
     max_examples=60,
     deadline=None,
@@ -99,9 +81,9 @@ def _check(read: Callable[[], object], original, path, c: Corruption) -> None:
 
 @pytest.fixture(scope="module")
 def canonical(tmp_path_factory):
-    study = make_study(SMALL_STUDY + HOLDOUT)
+    study = make_study(SMALL_STUDY + SMALL_HOLDOUT)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 11, n_respondents=8, sd=0.5)
+    responses = simulate_choices(design, SMALL_TRUTH, 11, n_respondents=8, sd=0.5)
     ids = list(pd.unique(responses["respondent_id"]))
     people = pd.DataFrame({"respondent_id": ids, "tenure_months": np.arange(len(ids)) + 3})
     data = make_dataset(responses, study, design=design, respondents=people)
@@ -321,9 +303,9 @@ def test_several_corruptions_at_once(canonical, tmp_path_factory, data):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    study = make_study(SMALL_STUDY + HOLDOUT)
+    study = make_study(SMALL_STUDY + SMALL_HOLDOUT)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 12, n_respondents=8, sd=0.5)
+    responses = simulate_choices(design, SMALL_TRUTH, 12, n_respondents=8, sd=0.5)
     responses["respondent_id"] = "R_" + responses["respondent_id"].str[1:]
     ids = list(pd.unique(responses["respondent_id"]))
     people = pd.DataFrame(

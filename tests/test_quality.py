@@ -12,32 +12,17 @@ import pytest
 from conjoint import make_design, parameter_names, simulate_choices
 from surveys import make_dataset
 from surveys.quality import FLAG_COLUMNS, flag_quality
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_HOLDOUT, SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import WinbackError
 from winback.example import make_example_study
 
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
 # heterogeneity: 0.5 on each part-worth, 0.01 per unit of price (a scalar sd would apply 0.5 to
 # the price slope too, making many respondents choose none in every task)
-SD = {**{k: 0.5 for k in TRUTH}, "price": 0.01}
+SD = {**{k: 0.5 for k in SMALL_TRUTH}, "price": 0.01}
 
-REPEATED_HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-
+REPEATED_HOLDOUT = (
+    SMALL_HOLDOUT
+    + """
 [[holdouts]]
 name = "h1_again"
 alternatives = [
@@ -46,6 +31,7 @@ alternatives = [
   { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
 ]
 """
+)
 
 
 def _choose(responses: pd.DataFrame, rid: str, task: int, alt: str) -> None:
@@ -162,7 +148,7 @@ def test_a_design_of_another_shape_is_refused(mixed_sample):
 def small():
     study = make_study(SMALL_STUDY + REPEATED_HOLDOUT)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 5, n_respondents=20, sd=SD)
+    responses = simulate_choices(design, SMALL_TRUTH, 5, n_respondents=20, sd=SD)
     return study, design, responses
 
 
@@ -270,7 +256,7 @@ def test_repeated_holdout_answered_differently_fails(small):
 def test_without_repeated_holdouts_consistency_is_unknown():
     study = make_study(SMALL_STUDY)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 1, n_respondents=12, sd=SD)
+    responses = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=12, sd=SD)
     f = flag_quality(make_dataset(responses, study, design=design)).flags
     assert f["holdout_consistency"].isna().all() and f["failed_repeat"].isna().all()
     assert f["holdout_hit_rate"].isna().all(), "no holdout tasks: nothing to predict"
@@ -358,7 +344,7 @@ def test_dual_response_none_uses_would_buy():
     text = SMALL_STUDY.replace("none_option = true", "dual_response_none = true")
     study = make_study(text)
     design = make_design(study, method="balanced_overlap")
-    r = simulate_choices(design, TRUTH, 2, n_respondents=30, sd=SD)
+    r = simulate_choices(design, SMALL_TRUTH, 2, n_respondents=30, sd=SD)
     chosen = (r["respondent_id"] == "r01") & (r["chosen"] == 1)
     r.loc[chosen, "would_buy"] = 0
     f = flag_quality(make_dataset(r, study, design=design)).flags.set_index("respondent_id")
@@ -377,7 +363,7 @@ levels = { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 
     )
     study = make_study(text)
     design = make_design(study, method="balanced_overlap")
-    truth = {**TRUTH, "status_quo": 0.3}
+    truth = {**SMALL_TRUTH, "status_quo": 0.3}
     r = simulate_choices(design, truth, 2, n_respondents=30, sd=SD)
     data = make_dataset(r, study, design=design)
     f = flag_quality(data).flags

@@ -32,7 +32,7 @@ from surveys.questionnaire import (
     parse_questionnaire,
     simulate_respondents,
 )
-from tests.conftest import BENCH_STUDY, SMALL_STUDY, make_study
+from tests.conftest import BENCH_STUDY, SMALL_HOLDOUT, SMALL_STUDY, make_study
 from winback._io import unescape_cell
 from winback.errors import WinbackError
 
@@ -62,16 +62,6 @@ CONTRACT = [
     "contact_consent",
 ]
 OPTIONAL = ["customer_value", "wave", "duration_seconds"]
-
-HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -588,7 +578,7 @@ def _questions_in(txt: str) -> dict[str, list[str]]:
     ],
 )
 def test_qualtrics_txt_has_every_question_and_task(tmp_path, extra, n_choices, dual):
-    text = SMALL_STUDY + HOLDOUT
+    text = SMALL_STUDY + SMALL_HOLDOUT
     if extra == "dual":
         text = text.replace("none_option = true", "dual_response_none = true")
     elif extra == "forced":
@@ -645,7 +635,7 @@ def test_qualtrics_recodes_and_embedded_data(tmp_path, small):
 
 
 def test_versions_csv_round_trips_to_the_design(tmp_path):
-    study = make_study(SMALL_STUDY + HOLDOUT, method="balanced_overlap", versions=3)
+    study = make_study(SMALL_STUDY + SMALL_HOLDOUT, method="balanced_overlap", versions=3)
     design = make_design(study)
     path = write_versions_csv(design, tmp_path / "versions.csv")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -16,18 +16,8 @@ from surveys.reasons import (
     summarize_reasons,
     wilson_interval,
 )
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import WinbackError
-
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
 
 VERBATIMS = [
     '=HYPERLINK("http://example.com")',
@@ -51,7 +41,7 @@ def setup():
 
 def _dataset(setup, people: pd.DataFrame):
     study, design = setup
-    responses = simulate_choices(design, TRUTH, 1, n_respondents=len(people))
+    responses = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=len(people))
     ids = list(responses["respondent_id"].unique())
     people = people.copy()
     people.insert(0, "respondent_id", ids)

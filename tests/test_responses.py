@@ -9,35 +9,15 @@ import pytest
 
 from conjoint import make_design, simulate_choices
 from surveys import ChoiceDataset, make_dataset, read_responses, write_responses
-from tests.conftest import SMALL_STUDY, make_study
+from tests.conftest import SMALL_HOLDOUT, SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import ResponseError, WinbackError
-
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
-
-HOLDOUT = """
-[[holdouts]]
-name = "h1"
-alternatives = [
-  { plan = "Basic", speed = "100 Mbps", support = "Standard", price = 30.0 },
-  { plan = "Premium", speed = "1 Gbps", support = "Priority", price = 60.0 },
-  { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 40.0 },
-]
-"""
 
 
 @pytest.fixture(scope="module")
 def setup():
-    study = make_study(SMALL_STUDY + HOLDOUT)
+    study = make_study(SMALL_STUDY + SMALL_HOLDOUT)
     design = make_design(study, method="balanced_overlap")
-    responses = simulate_choices(design, TRUTH, 3, n_respondents=40, sd=0.3)
+    responses = simulate_choices(design, SMALL_TRUTH, 3, n_respondents=40, sd=0.3)
     return study, design, responses
 
 
@@ -208,7 +188,7 @@ def test_dual_response_none_would_buy(setup):
     study, _, _ = setup
     dual = replace(study, none_option=False, dual_response_none=True)
     design = make_design(dual, method="shortcut")
-    responses = simulate_choices(design, TRUTH, 1, n_respondents=10)
+    responses = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=10)
     data = make_dataset(responses, dual, design=design)
     chosen = data.choices.query("chosen == 1")
     assert chosen["would_buy"].notna().all()
@@ -250,7 +230,7 @@ def test_dual_response_none_share_counts_the_no_answers(setup):
     study, _, _ = setup
     dual = replace(study, none_option=False, dual_response_none=True)
     design = make_design(dual, method="shortcut")
-    responses = simulate_choices(design, TRUTH, 1, n_respondents=30)
+    responses = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=30)
     data = make_dataset(responses, dual, design=design)
     chosen = responses[responses["chosen"] == 1]
     want = float((chosen["would_buy"] == 0).mean())

@@ -11,17 +11,8 @@ from scipy import optimize
 
 from conjoint import make_design, parameter_names, simulate_choices
 from conjoint.encoding import make_encoding
+from tests.conftest import SMALL_TRUTH
 from winback.errors import WinbackError
-
-TRUTH = {
-    "plan[Standard]": 0.6,
-    "plan[Premium]": 1.1,
-    "speed[500 Mbps]": 0.4,
-    "speed[1 Gbps]": 0.9,
-    "support[Priority]": 0.5,
-    "price": -0.05,
-    "none": -1.0,
-}
 
 
 def _mnl_fit(study, responses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +54,7 @@ def _mnl_fit(study, responses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def test_layout_one_choice_per_task_none_rows_and_holdouts(small_study):
     design = make_design(small_study, method="balanced_overlap")
-    resp = simulate_choices(design, TRUTH, 5, n_respondents=20, sd=0.3)
+    resp = simulate_choices(design, SMALL_TRUTH, 5, n_respondents=20, sd=0.3)
     assert list(resp.columns) == [
         "respondent_id",
         "version",
@@ -91,7 +82,7 @@ def test_layout_one_choice_per_task_none_rows_and_holdouts(small_study):
 def test_dual_response_none_adds_would_buy_on_the_chosen_row(small_study):
     study = replace(small_study, none_option=False, dual_response_none=True)
     design = make_design(study, method="shortcut")
-    resp = simulate_choices(design, TRUTH, 1, n_respondents=50)
+    resp = simulate_choices(design, SMALL_TRUTH, 1, n_respondents=50)
     assert "none" not in set(resp["alt"])
     chosen = resp[resp["chosen"] == 1]
     assert chosen["would_buy"].notna().all() and set(chosen["would_buy"]) <= {0, 1}
@@ -102,10 +93,10 @@ def test_dual_response_none_adds_would_buy_on_the_chosen_row(small_study):
 
 def test_recovers_known_part_worths_by_maximum_likelihood(small_study):
     design = make_design(small_study)
-    resp = simulate_choices(design, TRUTH, 2026, n_respondents=600)
+    resp = simulate_choices(design, SMALL_TRUTH, 2026, n_respondents=600)
     est, se = _mnl_fit(small_study, resp)
     names = parameter_names(small_study)
-    truth = np.array([TRUTH[n] for n in names])
+    truth = np.array([SMALL_TRUTH[n] for n in names])
     z = (est - truth) / se
     report = ", ".join(
         f"{n}: truth {t:.3f} est {e:.3f} (se {s:.3f})"
@@ -118,13 +109,13 @@ def test_recovers_known_part_worths_by_maximum_likelihood(small_study):
 def test_individual_part_worths_and_truth_returned(small_study):
     design = make_design(small_study, method="random")
     resp, truth = simulate_choices(
-        design, TRUTH, 3, n_respondents=40, sd=0.5, return_part_worths=True
+        design, SMALL_TRUTH, 3, n_respondents=40, sd=0.5, return_part_worths=True
     )
     assert list(truth.columns) == parameter_names(small_study)
     assert truth.shape == (40, 7)
     again = simulate_choices(design, truth, 4)
     assert sorted(again["respondent_id"].unique()) == sorted(truth.index)
-    same = simulate_choices(design, TRUTH, 3, n_respondents=40, sd=0.5)
+    same = simulate_choices(design, SMALL_TRUTH, 3, n_respondents=40, sd=0.5)
     pd.testing.assert_frame_equal(resp, same)
 
 
@@ -132,10 +123,13 @@ def test_bad_part_worths_are_clear_errors(small_study):
     design = make_design(small_study, method="random")
     with pytest.raises(WinbackError, match="plan\\[Premium\\]"):
         simulate_choices(
-            design, {k: v for k, v in TRUTH.items() if k != "plan[Premium]"}, 1, n_respondents=5
+            design,
+            {k: v for k, v in SMALL_TRUTH.items() if k != "plan[Premium]"},
+            1,
+            n_respondents=5,
         )
-    bad = {**TRUTH, "plan[Platinum]": 1.0}
+    bad = {**SMALL_TRUTH, "plan[Platinum]": 1.0}
     with pytest.raises(WinbackError, match="Platinum"):
         simulate_choices(design, bad, 1, n_respondents=5)
     with pytest.raises(WinbackError, match="n_respondents"):
-        simulate_choices(design, TRUTH, 1)
+        simulate_choices(design, SMALL_TRUTH, 1)

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from surveys.responses import file_sha256, read_csv_text
-from surveys.validation import ROW_COLUMN, _Report
+from surveys.formats._common import check_options, choice_columns, read_csv_source
+from surveys.validation import ROW_COLUMN, ProblemReport
 from winback._io import check_outputs_free, write_csv
 from winback.errors import WinbackError, did_you_mean, list_valid
 from winback.study import Attribute, Study, format_level
@@ -61,15 +61,6 @@ OPTIONS = (
 #: columns cbcTools writes that winback does not need
 KNOWN_UNUSED = ("profileID", "probs", "prob", "predicted_prob")
 _MISSING = ("", "NA", "NaN", "nan", "<NA>")
-
-
-def _check_options(options: Mapping[str, object], valid: Sequence[str], fmt: str) -> None:
-    unknown = [k for k in options if k not in valid]
-    if unknown:
-        raise WinbackError(
-            f"unknown option {unknown[0]!r} for format={fmt!r}.{did_you_mean(unknown[0], valid)} "
-            f"Valid options: {list_valid(valid)}."
-        )
 
 
 def _norm(name: str) -> str:
@@ -130,7 +121,7 @@ def read(
     >>> data = read_responses("choices.csv", study, format="cbctools",
     ...                       design=design)  # doctest: +SKIP
     """
-    _check_options(options, OPTIONS, "cbctools")
+    check_options(options, OPTIONS, "cbctools")
     path = Path(path)
     id_col = str(options.get("id_column", "respID"))
     task_col = str(options.get("task_column", "qID"))
@@ -141,9 +132,9 @@ def read(
     nc_col = str(options.get("no_choice_column", "no_choice"))
     ignore = [str(c) for c in options.get("ignore_columns") or ()]
 
-    df = read_csv_text(path)
-    sources = {str(path): file_sha256(path)}
-    rep = _Report(str(path))
+    sources: dict[str, str] = {}
+    df = read_csv_source(path, sources)
+    rep = ProblemReport(str(path))
     cols = [c for c in df.columns if c != ROW_COLUMN]
     if study.dual_response_none:
         rep.add(
@@ -310,14 +301,11 @@ def read(
     out[ROW_COLUMN] = line
     rep.raise_if_any()
 
-    cols_out = ["respondent_id"]
-    if "version" in out.columns:
-        cols_out.append("version")
-    cols_out += ["task", "alt", *study.attribute_names, "chosen", ROW_COLUMN]
+    # no would_buy column: dual-response none was refused above
+    cols_out = choice_columns(study, version="version" in out.columns)
     people = None
     if respondents is not None:
-        people = read_csv_text(respondents)
-        sources[str(respondents)] = file_sha256(respondents)
+        people = read_csv_source(respondents, sources)
     return out[cols_out], people, sources
 
 
@@ -327,7 +315,7 @@ def _decode_dummies(
     columns: Mapping[int, str],
     is_none: np.ndarray,
     line: np.ndarray,
-    rep: _Report,
+    rep: ProblemReport,
 ) -> pd.Series:
     """Level labels from 0/1 dummy columns (reference level = all zero)."""
     labels = attr.level_labels()

@@ -61,9 +61,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from surveys.formats._common import check_options, choice_columns, read_text
 from surveys.questionnaire import OPTIONAL_COLUMNS, RESPONDENT_COLUMNS
 from surveys.responses import EXCLUDE_REASON, file_sha256
-from surveys.validation import ROW_COLUMN, _Report
+from surveys.validation import ROW_COLUMN, ProblemReport
 from winback._io import atomic_write_text, check_outputs_free, escape_cell, unescape_cell
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
 from winback.study import Study, format_level
@@ -133,15 +134,6 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_()]+", "_", str(name).strip().lower()).strip("_")
 
 
-def _check_options(options: Mapping[str, object], valid: Sequence[str], fmt: str) -> None:
-    unknown = [k for k in options if k not in valid]
-    if unknown:
-        raise WinbackError(
-            f"unknown option {unknown[0]!r} for format={fmt!r}.{did_you_mean(unknown[0], valid)} "
-            f"Valid options: {list_valid(valid)}."
-        )
-
-
 def _excel_column(i: int) -> str:
     """Spreadsheet letters of a 0-based column index (0 -> A, 26 -> AA)."""
     out = ""
@@ -159,22 +151,12 @@ def _excel_column(i: int) -> str:
 
 def _records(path: Path) -> list[tuple[int, list[str]]]:
     """CSV records with the file line each starts on; blank lines skipped."""
-    if not path.exists():
-        raise WinbackError(f"file not found: {path}")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ResponseError(
-            [
-                (
-                    "encoding",
-                    f"not UTF-8 text at byte {exc.start}; export from Qualtrics as CSV "
-                    "(UTF-8), or save the file as CSV UTF-8",
-                )
-            ],
-            source=str(path),
-        ) from None
+    text = read_text(
+        path,
+        "file",
+        "not UTF-8 text at byte {byte}; export from Qualtrics as CSV (UTF-8), or save the file "
+        "as CSV UTF-8",
+    )
     if not text.strip():
         raise ResponseError([("empty", "the file is empty")], source=str(path))
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -276,7 +258,7 @@ def _recodes(
 def _layout(
     names: list[str],
     study: Study,
-    rep: _Report,
+    rep: ProblemReport,
     *,
     id_column: str,
     targets: Sequence[str],
@@ -593,7 +575,7 @@ def read(
     >>> data = read_responses("export.csv", study, format="qualtrics",
     ...                       design=design)  # doctest: +SKIP
     """
-    _check_options(options, OPTIONS, "qualtrics")
+    check_options(options, OPTIONS, "qualtrics")
     if respondents is not None:
         raise WinbackError(
             "format='qualtrics' takes the respondents' answers from the export itself; "
@@ -610,7 +592,7 @@ def read(
         if c in PERSONAL_COLUMNS and c != id_column:
             raise WinbackError(f"keep_columns: {c!r} is personal data and is never copied.")
 
-    rep = _Report(str(path))
+    rep = ProblemReport(str(path))
     recs = _records(path)
     names = recs[0][1]
     names = [n.strip("\ufeff") for n in names]
@@ -774,13 +756,7 @@ def read(
             "questionnaire= to translate them into winback's codes",
             path,
         )
-    cols = ["respondent_id"]
-    if lay.version is not None:
-        cols.append("version")
-    cols += ["task", "alt", *study.attribute_names, "chosen"]
-    if study.dual_response_none:
-        cols.append("would_buy")
-    cols.append(ROW_COLUMN)
+    cols = choice_columns(study, version=lay.version is not None)
     choices = pd.DataFrame(rows, columns=cols)
     if lay.version is None and "version" in choices.columns:
         choices = choices.drop(columns="version")
@@ -819,7 +795,7 @@ def _base_row(
     return row
 
 
-def _check_level(value: str, attr: Any, column: str, line: int, rep: _Report) -> None:
+def _check_level(value: str, attr: Any, column: str, line: int, rep: ProblemReport) -> None:
     if not value:
         rep.add(
             "empty level",

@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from surveys.responses import file_sha256, read_csv_text
-from surveys.validation import ROW_COLUMN, _Report
+from surveys.formats._common import check_options, choice_columns, read_csv_source, read_text
+from surveys.responses import file_sha256
+from surveys.validation import ROW_COLUMN, ProblemReport
 from winback._io import atomic_write_text, check_outputs_free, write_csv
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
 from winback.study import Attribute, Study
@@ -57,29 +58,8 @@ _INT_RE = re.compile(r"^-?\d+$")
 _NUM_RE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 
 
-def _check_options(options: Mapping[str, object], valid: Sequence[str], fmt: str) -> None:
-    unknown = [k for k in options if k not in valid]
-    if unknown:
-        raise WinbackError(
-            f"unknown option {unknown[0]!r} for format={fmt!r}.{did_you_mean(unknown[0], valid)} "
-            f"Valid options: {list_valid(valid)}."
-        )
-
-
 def _read_text(path: Path, what: str, fallback: str | None = None) -> str:
-    if not path.exists():
-        raise WinbackError(f"{what} not found: {path}")
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if fallback is not None:
-            # Sawtooth's Windows tools write labels in the Windows code page; a wrong guess
-            # cannot pass unnoticed, since every label is checked against the study.
-            return raw.decode(fallback, errors="strict")
-        raise ResponseError(
-            [("encoding", f"not text at byte {exc.start}: is this a {what}?")], source=str(path)
-        ) from None
+    return read_text(path, what, f"not text at byte {{byte}}: is this a {what}?", fallback)
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,6 +71,8 @@ def read_att(path: str | Path) -> list[tuple[str, list[str], int]]:
     """Parse an ``.att`` file: ``[(attribute label, [level labels], line), ...]``."""
     path = Path(path)
     try:
+        # Sawtooth's Windows tools write labels in the Windows code page; a wrong guess
+        # cannot pass unnoticed, since every label is checked against the study.
         text = _read_text(path, ".att label file", fallback="cp1252")
     except UnicodeDecodeError as exc:
         raise ResponseError(
@@ -116,7 +98,7 @@ def _att_mapping(
     att: list[tuple[str, list[str], int]], study: Study, source: str, map_by_labels: bool
 ) -> tuple[list[int], list[list[int]]]:
     """For each .cho attribute column: the study attribute and, per code, the study level."""
-    rep = _Report(source)
+    rep = ProblemReport(source)
     attrs = list(study.attributes)
     if len(att) != len(attrs):
         rep.add(
@@ -241,7 +223,7 @@ class _Stop(Exception):
     """The file's structure is broken: stop reading (the problem is already reported)."""
 
 
-def _ints(tokens: list[str], line: int, what: str, rep: _Report) -> list[int]:
+def _ints(tokens: list[str], line: int, what: str, rep: ProblemReport) -> list[int]:
     bad = [t for t in tokens if not _INT_RE.match(t)]
     if bad:
         rep.add("not a .cho file", f"line {line}: {what} must be whole numbers, got {bad[0]!r}")
@@ -300,11 +282,11 @@ def read(
     >>> data = read_responses("study_cbc.cho", study, format="sawtooth",
     ...                       design=design)  # doctest: +SKIP
     """
-    _check_options(options, OPTIONS, "sawtooth")
+    check_options(options, OPTIONS, "sawtooth")
     path = Path(path)
     sources = {str(path): file_sha256(path)} if path.exists() else {}
     text = _read_text(path, ".cho file")
-    rep = _Report(str(path))
+    rep = ProblemReport(str(path))
 
     att_opt = options.get("att")
     att_path: Path | None = None
@@ -332,7 +314,7 @@ def read(
         )
     id_map: dict[str, str] | None = None
     if options.get("id_map") is not None:
-        mp = read_csv_text(str(options["id_map"]))
+        mp = read_csv_source(str(options["id_map"]), sources)
         need = ["sawtooth_id", "respondent_id"]
         if any(c not in mp.columns for c in need):
             raise ResponseError(
@@ -340,7 +322,6 @@ def read(
                 source=str(options["id_map"]),
             )
         id_map = dict(zip(mp["sawtooth_id"].str.strip(), mp["respondent_id"], strict=True))
-        sources[str(options["id_map"])] = file_sha256(str(options["id_map"]))
 
     expected_flag = 2 if study.dual_response_none else (1 if study.none_option else 0)
     flag_words = {0: "no none option", 1: "a none option", 2: "dual-response none"}
@@ -580,18 +561,11 @@ def read(
             unnamed_extras,
         )
 
-    cols = ["respondent_id"]
     versions: dict[str, str] = {}
     if design is not None:
         versions = _versions(shown_by_resp, design, study, rep)
         rep.raise_if_any()
-        cols.append("version")
-    cols += ["task", "alt", *study.attribute_names, "chosen"]
-    if study.dual_response_none:
-        cols.append("would_buy")
-    if any_seconds:
-        cols.append("seconds")
-    cols.append(ROW_COLUMN)
+    cols = choice_columns(study, version=design is not None, seconds=any_seconds)
     choices = pd.DataFrame(rows)
     if design is not None and len(choices):
         choices["version"] = choices["respondent_id"].map(versions)
@@ -599,8 +573,7 @@ def read(
 
     people_frame = pd.DataFrame(people).reindex(columns=["respondent_id", *extra_names, ROW_COLUMN])
     if respondents is not None:
-        given = read_csv_text(respondents)
-        sources[str(respondents)] = file_sha256(respondents)
+        given = read_csv_source(respondents, sources)
         if extra_names:
             clash = [n for n in extra_names if n in given.columns]
             if clash:
@@ -628,7 +601,7 @@ def _versions(
     shown_by_resp: Mapping[str, tuple[int, np.ndarray]],
     design: ChoiceDesign,
     study: Study,
-    rep: _Report,
+    rep: ProblemReport,
 ) -> dict[str, str]:
     """Each respondent's design version: the one whose tasks show what the file shows."""
     out: dict[str, str] = {}
