@@ -263,17 +263,22 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
         return _fit_arrays(arrays, settings)
 
 
+def compile_nutpie(model: Any) -> Any:
+    """nutpie's numba-compiled model, storing only the free variables :func:`_postprocess`
+    needs (it derives beta, mu, sd and corr itself): the expand function nutpie compiles is
+    smaller (about 30% less compile time) and the trace carries no deterministics."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
+
+
 def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
     t0 = time.perf_counter()
     model, scale = build_model(arrays, settings)
     if settings.sampler == "nutpie":
         import nutpie
 
-        # store only the free variables _postprocess needs (it derives beta, mu, sd and corr
-        # itself): the expand function nutpie compiles is smaller (about 30% less compile time)
-        # and the trace carries no deterministics
-        keep = [v.name for v in model.free_RVs]
-        compiled = nutpie.compile_pymc_model(model, var_names=keep)
+        compiled = compile_nutpie(model)
         trace = nutpie.sample(
             compiled,
             draws=settings.draws,

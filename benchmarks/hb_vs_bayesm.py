@@ -419,10 +419,9 @@ def compile_probe(study_path: Path, resp_path: Path) -> int:
     t0 = time.perf_counter()
     import warnings
 
-    import nutpie
     import pytensor
 
-    from analysis.hb import HBSettings, build_model
+    from analysis.hb import HBSettings, build_model, compile_nutpie
     from winback.study import load_study
 
     out: dict[str, float] = {"import_seconds": time.perf_counter() - t0}
@@ -433,7 +432,7 @@ def compile_probe(study_path: Path, resp_path: Path) -> int:
         model, _ = build_model(arrays, HBSettings())
         out["build_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        nutpie.compile_pymc_model(model)
+        compile_nutpie(model)  # as analysis.fit compiles it
         out["compile_seconds"] = time.perf_counter() - t0
         # one log-density + gradient evaluation (PyMC's numba-compiled function of the same
         # graph nutpie evaluates), averaged over many calls
