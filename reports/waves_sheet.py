@@ -234,6 +234,7 @@ def add_wave_comparison(
             f" ({interval:.0%} bands)" if interval is not None else " (with bands)"
         )
         chart.y_axis.title = "difference in utility"
+        chart.x_axis.tickLblPos = "low"  # labels at the left edge, not on the zero line
         chart.legend = None
         chart.visible_cells_only = False  # the helper columns are hidden
         data = Reference(ws, min_col=diff_col, min_row=first_row - 1, max_row=last_row)
@@ -262,5 +263,7 @@ def add_wave_comparison(
             plus=ref(helper + 1),
         )
         chart.height = max(7.5, 0.5 * (last_row - first_row + 1) + 3)
-        chart.width = 16
-        ws.add_chart(chart, f"{get_column_letter(max(widths) + 4)}4")
+        chart.width = 24
+        # below the tables, not beside them: printed one page wide, a chart to the right of
+        # wide tables would shrink to a thumbnail
+        ws.add_chart(chart, f"A{row + 1}")
