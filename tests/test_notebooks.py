@@ -57,7 +57,7 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
         for o in c.get("outputs", [])
     )
     # the notebook shows real results, not just runs: the verdict, the offer, the tiers
-    for expected in ("Convergence:", "Good", "Better", "Best"):
+    for expected in ("Convergence:", "Good", "Better", "Best", "winback_report.xlsx", "Summary"):
         assert expected.lower() in texts.lower(), f"{expected!r} not in the quickstart's outputs"
 
 

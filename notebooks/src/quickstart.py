@@ -178,3 +178,32 @@ unbundling = unbundle(
     objective="profit",
 )
 unbundling
+
+# %% [markdown]
+# ## 6. Hand it to leadership
+#
+# The command line and `winback run` keep every stage in a run folder; from a notebook, write
+# the fit and let the pipeline add the simulations, the recommendations and the workbook
+# (`report/winback_report.xlsx`: a summary page for leaders, every table with native charts,
+# a live simulator sheet).
+
+# %%
+from winback.example import example_study_text
+from winback.pipeline import run_recommend, run_report, run_simulate, write_fit
+
+(workdir / "study.toml").write_text(example_study_text(), "utf-8")
+write_fit(model, workdir / "fit")
+run_simulate(workdir / "study.toml", workdir / "fit", market_path, workdir / "simulate")
+run_recommend(workdir / "study.toml", workdir / "fit", market_path, workdir / "recommend")
+report = run_report(workdir)
+report.workbook
+
+# %%
+from openpyxl import load_workbook
+
+load_workbook(report.workbook, read_only=True).sheetnames
+
+# %%
+from reports.plots import plot_importances
+
+plot_importances(importances(model))
