@@ -218,6 +218,8 @@ def _register() -> None:
                     out[r, c] += w * x[i, a, c]
         return out
 
+    # the integer returned with each kernel salts PyTensor's cache key: bump it whenever a
+    # kernel's code changes, or existing caches keep serving the old compiled kernel
     @register_funcify_default_op_cache_key(MNLBetaLogLik)
     def _funcify_beta_loglik(op: Any, node: Any = None, **kwargs: Any) -> Any:
         return beta_loglik, 1
