@@ -44,6 +44,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from reports.live_sheet import add_live_simulator, set_text
+from surveys.reasons import REASON_LABELS, TEXT_COLUMNS
 from winback._io import atomic_write_bytes, check_outputs_free, unescape_frame
 from winback.errors import WinbackError
 
@@ -91,17 +92,6 @@ _TEXT_COLUMNS = (
     "price_of",
     "share_of",
 )
-#: open-text answers shown as verbatims (besides any column ending in ``_text``)
-_VERBATIM_COLUMNS = ("what_happened", "bring_back", "reason_other_text")
-_REASON_LABELS = {
-    "price_rise": "Price rise",
-    "outages": "Outages or poor quality",
-    "support": "Customer support",
-    "competitor_offer": "A competitor's offer",
-    "moved": "Moved home",
-    "contract_terms": "Contract terms",
-    "other": "Other",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1173,7 +1163,7 @@ def _sheet_reasons(wb: Workbook, ctx: _Ctx) -> None:
             counts = mr.value_counts()
             t = pd.DataFrame(
                 {
-                    "main reason": [labels.get(k, _REASON_LABELS.get(k, k)) for k in counts.index],
+                    "main reason": [labels.get(k, REASON_LABELS.get(k, k)) for k in counts.index],
                     "code": list(counts.index),
                     "respondents": counts.to_numpy(),
                     "share": counts.to_numpy() / counts.sum(),
@@ -1182,11 +1172,7 @@ def _sheet_reasons(wb: Workbook, ctx: _Ctx) -> None:
             s.heading("The main reason (one per respondent)")
             s.table(t, formats={"share": PCT, "respondents": INT})
     if resp is not None:
-        text_cols = [
-            c
-            for c in resp.columns
-            if c in _VERBATIM_COLUMNS or (c.endswith("_text") and c not in _VERBATIM_COLUMNS)
-        ]
+        text_cols = [c for c in resp.columns if c in TEXT_COLUMNS or c.endswith("_text")]
         if text_cols:
             keep = resp[text_cols].fillna("").astype(str).apply(lambda c: c.str.strip() != "")
             rows = resp[keep.any(axis=1)]

@@ -12,7 +12,7 @@ from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
 from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
 from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
-from winback.errors import WinbackError
+from winback.errors import WinbackError, list_valid
 from winback.study import Study, load_study
 
 log = logging.getLogger("winback")
@@ -198,6 +198,29 @@ def simulate_fieldwork(
     return choices, people, truth, {"random_responders": random_ids, "speeders": speeder_ids}
 
 
+def check_flag_names(names: Any) -> None:
+    """Refuse quality-flag names that do not exist, listing the valid ones."""
+    from surveys.quality import FLAG_COLUMNS
+
+    unknown = [f for f in names if f not in FLAG_COLUMNS]
+    if unknown:
+        raise WinbackError(
+            f"unknown quality flag(s) {list_valid(unknown)}; valid: {list_valid(FLAG_COLUMNS)}."
+        )
+
+
+def exclude_flagged(data: Any, names: Any, *, source: str, reason: str | None = None) -> Any:
+    """The dataset with the respondents carrying any of the quality flags ``names`` excluded
+    (recorded with the flag as reason, or ``reason``); ``data`` must have been flagged."""
+    flags = data.flags
+    assert flags is not None, "flag_quality first"
+    for flag in names:
+        ids = flags.loc[flags[flag].fillna(False).astype(bool), "respondent_id"].tolist()
+        if ids:
+            data = data.exclude(ids, reason or f"quality flag: {flag}", source=source)
+    return data
+
+
 def run_demo(
     out: str | Path = "winback-demo",
     *,
@@ -246,15 +269,12 @@ def run_demo(
     )
     # the researcher's decision, recorded: leave out respondents indistinguishable from random
     data = import_run.dataset
-    flags = data.flags
-    assert flags is not None
-    random_ids = flags.loc[flags["random_responder"].fillna(False).astype(bool), "respondent_id"]
-    if len(random_ids):
-        data = data.exclude(
-            random_ids.tolist(),
-            "random responder (RLH below the simulated-random cutoff)",
-            source="winback demo",
-        )
+    data = exclude_flagged(
+        data,
+        ["random_responder"],
+        source="winback demo",
+        reason="random responder (RLH below the simulated-random cutoff)",
+    )
     write_csv(data.exclusions, out / "import" / "exclusions.csv")
     from analysis import fit
 
@@ -437,7 +457,7 @@ def run_fit(
     import time
 
     from analysis import fit
-    from surveys.quality import FLAG_COLUMNS, flag_quality
+    from surveys.quality import flag_quality
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -445,20 +465,9 @@ def run_fit(
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
     data = _read(study, responses, format, design_obj, respondents)
     if exclude_flags:
-        unknown = [f for f in exclude_flags if f not in FLAG_COLUMNS]
-        if unknown:
-            from winback.errors import WinbackError, list_valid
-
-            raise WinbackError(
-                f"unknown quality flag(s) {list_valid(unknown)}; valid: {list_valid(FLAG_COLUMNS)}."
-            )
+        check_flag_names(exclude_flags)
         data = flag_quality(data, design=design_obj)
-        flags = data.flags
-        assert flags is not None
-        for flag in exclude_flags:
-            ids = flags.loc[flags[flag].fillna(False).astype(bool), "respondent_id"].tolist()
-            if ids:
-                data = data.exclude(ids, f"quality flag: {flag}", source="winback fit --exclude")
+        data = exclude_flagged(data, exclude_flags, source="winback fit --exclude")
     model = fit(
         data,
         draws=draws,

@@ -540,7 +540,6 @@ def run_wave(
     from analysis import fit, load_model
     from analysis.simulator import read_market
     from analysis.waves import map_levels, relabel_prior
-    from surveys.quality import FLAG_COLUMNS
     from winback import __version__, pipeline
     from winback.study import load_study
 
@@ -564,11 +563,7 @@ def run_wave(
         )
     if not prior_widen > 0:
         raise WinbackError(f"prior_widen must be positive, got {prior_widen}.")
-    unknown = [f for f in exclude_flags if f not in FLAG_COLUMNS]
-    if unknown:
-        raise WinbackError(
-            f"unknown quality flag(s) {list_valid(unknown)}; valid: {list_valid(FLAG_COLUMNS)}."
-        )
+    pipeline.check_flag_names(exclude_flags)
     study_path = wave_study_path(study, wave)
     wave_study = load_study(study_path)
     market_path = study / MARKET_FILE
@@ -624,12 +619,7 @@ def run_wave(
         imp = pipeline.run_import(wave_study, responses, stage / "import", design=design_path)
         data = imp.dataset
         if exclude_flags:
-            flags = data.flags
-            assert flags is not None
-            for flag in exclude_flags:
-                ids = flags.loc[flags[flag].fillna(False).astype(bool), "respondent_id"].tolist()
-                if ids:
-                    data = data.exclude(ids, f"quality flag: {flag}", source="winback run")
+            data = pipeline.exclude_flagged(data, exclude_flags, source="winback run")
             write_csv(data.exclusions, stage / "import" / "exclusions.csv")
         model = fit(
             data,
