@@ -1,16 +1,26 @@
-"""A fused multinomial-logit log-likelihood Op for PyTensor, with a SIMD-friendly exp.
+"""A fused multinomial-logit log-likelihood Op for PyTensor, with a SIMD-friendly exp and log.
 
-Profiling the HB model showed the log-density gradient dominated by ``exp``: numba compiles
-``np.exp`` to a scalar libm call per element (about 7 ns), while the HB-MNL needs one per
-alternative per observation, twice (forward and in the gradient of log-sum-exp). This Op
-computes the utilities, the log-likelihood and the choice probabilities in one pass with an exp written as
-range reduction plus a degree-11 polynomial (relative error below 1e-14, tested), which LLVM
-vectorises, and its gradient in the part-worths from the probabilities already computed (sampling
-30% faster than the PyTensor graph it replaces; benchmarks/RESULTS.md).
+The HB-MNL's log-density gradient is dominated by the likelihood: one utility per alternative
+per observation, its exp, and the gradient's pass over the design. This Op computes the
+utilities, the log-likelihood and the choice probabilities in one call, and its gradient in the
+part-worths from the probabilities already computed. What makes it fast (measured in
+benchmarks/RESULTS.md):
+
+- the design is packed (:func:`pack_design`) column by column with each respondent's rows
+  together, so both the utilities (``d += x_c * beta_rc``) and the gradient (``sum_rows x_c w``)
+  are unit-stride loops over a respondent's rows that LLVM vectorises;
+- columns are stored as small integers times a step when that is exact (dummy and effects
+  codes, the none constant, prices on a grid): int8 is an eighth of the memory traffic of
+  float64, which decides the speed on large studies;
+- exp and log are written as range reduction plus polynomials (relative error below 1e-14,
+  tested), which vectorise, where numba would call libm once per element;
+- utilities are exponentiated without the usual per-task maximum shift while every task's sum
+  stays in range; otherwise the task-wise shifted computation runs instead (exact either way).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,39 +29,135 @@ from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
-__all__ = ["mnl_beta_loglik"]
+__all__ = ["PackedDesign", "mnl_beta_loglik", "pack_design", "packed_chol_matmul"]
 
 
-def _np_loglik(util: np.ndarray, y: np.ndarray, avail: np.ndarray) -> tuple[float, np.ndarray]:
-    u = np.where(avail, util, -np.inf)
-    m = u.max(axis=1, keepdims=True)
-    e = np.where(avail, np.exp(u - m), 0.0)
-    s = e.sum(axis=1)
-    p = e / s[:, None]
-    chosen = (u - m)[np.arange(len(y)), y]
-    return float((chosen - np.log(s)).sum()), p
+@dataclass(frozen=True)
+class PackedDesign:
+    """Choice observations laid out for the kernel.
+
+    Attributes
+    ----------
+    codes : ndarray, shape (n_parameters, n_obs * n_alts)
+        Column ``c`` of the design is ``codes[c] * step[c]``; int8 or int16 when that is exact
+        (within 1e-12 of the column's largest value), float64 (step 1) otherwise. Row
+        ``t * n_alts + a`` is alternative ``a`` of observation ``t``.
+    step : ndarray, shape (n_parameters,)
+    ptr : ndarray of int64, shape (n_respondents + 1,)
+        Respondent ``r``'s observations are ``ptr[r]:ptr[r + 1]`` (observations are sorted by
+        respondent, stably).
+    y : ndarray of int64, shape (n_obs,)
+        Chosen alternative, in the packed order.
+    mask : ndarray of float64, shape (n_obs * n_alts,)
+        1.0 where the alternative exists, 0.0 on padding.
+    order : ndarray of int64, shape (n_obs,)
+        Packed observation ``t`` is input observation ``order[t]``.
+    """
+
+    codes: np.ndarray
+    step: np.ndarray
+    ptr: np.ndarray
+    y: np.ndarray
+    mask: np.ndarray
+    order: np.ndarray
+
+    @property
+    def n_alts(self) -> int:
+        return int(self.mask.size // max(self.y.size, 1))
+
+
+def _column_code(values: np.ndarray, limit: int) -> tuple[float, np.ndarray] | None:
+    """``(step, codes)`` with ``codes * step == values`` (to 1e-12 relative) and integer codes
+    within ``+-limit``, the largest such step; None if there is none."""
+    mags = np.unique(np.abs(values))
+    mags = mags[mags > 0]
+    if mags.size == 0:
+        return 1.0, np.zeros(values.shape)
+    lo, hi = float(mags[0]), float(mags[-1])
+    tol = 1e-12 * hi
+    q_max = int(np.floor(limit * lo / hi + 1e-9))
+    for start in range(1, q_max + 1, 512):
+        q = np.arange(start, min(start + 512, q_max + 1), dtype=float)
+        step = lo / q
+        c = mags[None, :] / step[:, None]
+        ok = (np.abs(np.round(c) * step[:, None] - mags[None, :]) <= tol).all(axis=1)
+        ok &= np.round(c).max(axis=1) <= limit
+        if ok.any():
+            s = float(step[int(np.argmax(ok))])
+            codes = np.round(values / s)
+            if np.abs(codes * s - values).max() <= tol:
+                return s, codes
+    return None
+
+
+def pack_design(
+    x: np.ndarray, resp: np.ndarray, y: np.ndarray, avail: np.ndarray, n_respondents: int
+) -> PackedDesign:
+    """Pack ``x`` (n_obs, n_alts, n_parameters), ``resp``, ``y`` and ``avail`` for the kernel."""
+    x = np.asarray(x, dtype=float)
+    resp = np.asarray(resp, dtype=np.int64)
+    n, j, k = x.shape
+    order = np.argsort(resp, kind="stable").astype(np.int64)
+    rows = x[order].reshape(n * j, k)
+    avail_rows = np.asarray(avail, dtype=bool)[order].reshape(n * j)
+    rows = np.where(avail_rows[:, None], rows, 0.0)
+    packed: tuple[np.ndarray, np.ndarray] | None = None
+    for dtype in (np.int8, np.int16):
+        limit = int(np.iinfo(dtype).max)
+        found = [_column_code(rows[:, c], limit) for c in range(k)]
+        if all(f is not None for f in found):
+            step = np.array([f[0] for f in found if f is not None])
+            codes = np.stack([f[1] for f in found if f is not None]).astype(dtype)
+            packed = (np.ascontiguousarray(codes), step)
+            break
+    if packed is None:
+        packed = (np.ascontiguousarray(rows.T), np.ones(k))
+    ptr = np.searchsorted(resp[order], np.arange(n_respondents + 1)).astype(np.int64)
+    return PackedDesign(
+        codes=packed[0],
+        step=packed[1],
+        ptr=ptr,
+        y=np.asarray(y, dtype=np.int64)[order],
+        mask=avail_rows.astype(np.float64),
+        order=order,
+    )
+
+
+def _np_rows(codes: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense rows (n_obs * n_alts, k) and the respondent of every observation."""
+    obs_resp = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    return codes.T.astype(float), obs_resp
 
 
 class MNLBetaLogLik(Op):
-    """``(beta, x, resp, y, avail) -> (log-likelihood, probabilities)`` with the utilities
-    ``x[i] @ beta[resp[i]]`` computed inside; the gradient in ``beta`` is
-    ``sum_i x[i].T (onehot_i - p_i)`` scattered to respondent ``resp[i]``."""
+    """``(beta, codes, ptr, y, mask) -> (log-likelihood, probabilities)``: the utility of row
+    ``t * J + a`` is ``codes[:, row] @ beta[r]`` for the respondent ``r`` owning observation
+    ``t``; probabilities are flat (n_obs * J). The gradient in ``beta`` is
+    ``sum_rows codes[:, row] (onehot - p)[row]`` per respondent."""
 
     __props__ = ()
 
-    def make_node(self, *inputs: Any) -> Apply:  # beta, x, resp, y, avail
+    def make_node(self, *inputs: Any) -> Apply:  # beta, codes, ptr, y, mask
         ins = [pt.as_tensor_variable(v) for v in inputs]
-        return Apply(self, ins, [pt.dscalar(), pt.dmatrix()])
+        return Apply(self, ins, [pt.dscalar(), pt.dvector()])
 
     def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
-        beta, x, resp, y, avail = inputs
-        util = np.einsum("ijk,ik->ij", x, beta[resp])
-        ll, p = _np_loglik(util, y, avail.astype(bool))
-        outputs[0][0] = np.asarray(ll)
-        outputs[1][0] = p
+        beta, codes, ptr, y, mask = inputs
+        rows, obs_resp = _np_rows(codes, ptr)
+        n = len(y)
+        j = mask.size // n
+        util = (rows.reshape(n, j, -1) * beta[obs_resp][:, None, :]).sum(axis=2)
+        avail = mask.reshape(n, j) > 0
+        u = np.where(avail, util, -np.inf)
+        m = u.max(axis=1, keepdims=True)
+        e = np.where(avail, np.exp(u - m), 0.0)
+        s = e.sum(axis=1)
+        chosen = (u - m)[np.arange(n), y]
+        outputs[0][0] = np.asarray(float((chosen - np.log(s)).sum()))
+        outputs[1][0] = (e / s[:, None]).ravel()
 
     def pullback(self, inputs: Any, outputs: Any, output_grads: Any) -> list[Any]:
-        beta, x, resp, y, avail = inputs
+        beta, codes, ptr, y, mask = inputs
         _, p = outputs
         g_ll, g_p = output_grads
         if not isinstance(g_p.type, DisconnectedType):
@@ -59,7 +165,7 @@ class MNLBetaLogLik(Op):
                 "MNLBetaLogLik: only the log-likelihood can be differentiated"
             )
         return [
-            mnl_beta_grad(beta, p, x, resp, y, g_ll),
+            mnl_beta_grad(beta, p, codes, ptr, y, g_ll),
             *[DisconnectedType()() for _ in range(4)],
         ]
 
@@ -68,21 +174,25 @@ class MNLBetaLogLik(Op):
 
 
 class MNLBetaGrad(Op):
-    """``(beta, p, x, resp, y, g) -> g * sum_i x[i].T (onehot_i - p_i)`` per respondent."""
+    """``(beta, p, codes, ptr, y, g) -> g * sum_rows codes[:, row] (onehot - p)[row]`` per
+    respondent."""
 
     __props__ = ()
 
-    def make_node(self, *inputs: Any) -> Apply:  # beta, p, x, resp, y, g
+    def make_node(self, *inputs: Any) -> Apply:  # beta, p, codes, ptr, y, g
         ins = [pt.as_tensor_variable(v) for v in inputs]
         return Apply(self, ins, [pt.dmatrix()])
 
     def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
-        beta, p, x, resp, y, g = inputs
-        r = -p.copy()
-        r[np.arange(len(y)), y] += 1.0
-        per_obs = np.einsum("ijk,ij->ik", x, r) * g
+        beta, p, codes, ptr, y, g = inputs
+        rows, obs_resp = _np_rows(codes, ptr)
+        n = len(y)
+        j = p.size // n
+        w = -p.reshape(n, j).copy()
+        w[np.arange(n), y] += 1.0
+        per_obs = np.einsum("ijk,ij->ik", rows.reshape(n, j, -1), w) * g
         out = np.zeros_like(beta)
-        np.add.at(out, resp, per_obs)
+        np.add.at(out, obs_resp, per_obs)
         outputs[0][0] = out
 
 
@@ -90,17 +200,71 @@ _beta_op = MNLBetaLogLik()
 mnl_beta_grad = MNLBetaGrad()
 
 
-def mnl_beta_loglik(beta: Any, x: Any, resp: np.ndarray, y: np.ndarray, avail: np.ndarray) -> Any:
-    """Summed chosen log-probabilities with utilities ``x[i] @ beta[resp[i]]`` (a scalar)."""
-    outs = _beta_op(
-        beta,
-        x,
-        np.asarray(resp, dtype=np.int64),
-        np.asarray(y, dtype=np.int64),
-        np.asarray(avail, dtype=np.int8),
-    )
+def mnl_beta_loglik(beta: Any, codes: Any, ptr: Any, y: Any, mask: Any) -> Any:
+    """Summed chosen log-probabilities (a scalar) of a :class:`PackedDesign`'s observations
+    with utilities ``codes[:, row] @ beta[r]``: pass ``beta * step`` to get the design's own
+    utilities. The arrays may be NumPy arrays or (shared) tensors."""
+    outs = _beta_op(beta, codes, ptr, y, mask)
     assert isinstance(outs, list)
     return outs[0]
+
+
+class PackedCholMatMul(Op):
+    """``(z, packed) -> z @ L.T`` with ``L`` the lower triangle packed row by row
+    (``np.tril_indices`` order, as PyMC's ``LKJCholeskyCov`` stores it).
+
+    PyTensor's own graph for this product differentiates ``L[tril]`` by gathering a
+    (n_packed, n_respondents) array, which at 2,000 respondents x 20 parameters cost more than
+    two matrix products; the gradient here is ``(G @ L, (G.T @ z)[tril])``.
+    """
+
+    __props__ = ()
+
+    def make_node(self, *inputs: Any) -> Apply:  # z, packed
+        z, packed = (pt.as_tensor_variable(v) for v in inputs)
+        return Apply(self, [z, packed], [pt.dmatrix()])
+
+    def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
+        z, packed = inputs
+        outputs[0][0] = z @ _np_tril(packed, z.shape[1]).T
+
+    def pullback(self, inputs: Any, outputs: Any, output_grads: Any) -> list[Any]:
+        z, packed = inputs
+        outs = _chol_matmul_grad(z, packed, output_grads[0])
+        assert isinstance(outs, list)
+        return outs
+
+
+class PackedCholMatMulGrad(Op):
+    """``(z, packed, G) -> (G @ L, (G.T @ z)[tril])``."""
+
+    __props__ = ()
+
+    def make_node(self, *inputs: Any) -> Apply:  # z, packed, G
+        ins = [pt.as_tensor_variable(v) for v in inputs]
+        return Apply(self, ins, [pt.dmatrix(), pt.dvector()])
+
+    def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
+        z, packed, g = inputs
+        k = z.shape[1]
+        rows, cols = np.tril_indices(k)
+        outputs[0][0] = g @ _np_tril(packed, k)
+        outputs[1][0] = (g.T @ z)[rows, cols]
+
+
+def _np_tril(packed: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((k, k))
+    out[np.tril_indices(k)] = packed
+    return out
+
+
+_chol_matmul = PackedCholMatMul()
+_chol_matmul_grad = PackedCholMatMulGrad()
+
+
+def packed_chol_matmul(z: Any, packed: Any) -> Any:
+    """``z @ L.T`` for ``L`` given packed (lower triangle, row by row)."""
+    return _chol_matmul(z, packed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,15 +276,20 @@ def _register() -> None:
     import numba
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
+    # loops run over slices from 0: numba's negative-index handling for loop variables that
+    # could be negative (range(lo, hi)) stops LLVM from vectorising them
+
     @numba.njit(fastmath=True, cache=True)
     def vexp_inplace(x: np.ndarray) -> None:  # pragma: no cover - compiled
-        # exp for x <= 0 (inputs are shifted by the row maximum): 2^k p(r), |r| <= ln2 / 2,
-        # p the degree-11 Taylor polynomial; the exponent is added to the bits directly
+        # exp on [-700, 700] (clamped): 2^k p(r), |r| <= ln2 / 2, p the degree-11 Taylor
+        # polynomial; the exponent is added to the bits directly
         bits = x.view(np.int64)
         for i in range(x.size):
             v = x[i]
             if v < -700.0:
                 v = -700.0
+            if v > 700.0:
+                v = 700.0
             k = np.floor(v * 1.4426950408889634 + 0.5)
             r = v - k * 0.6931471805599453
             q = 1.0 + r * (
@@ -163,70 +332,234 @@ def _register() -> None:
             bits[i] = bits[i] + (np.int64(k) << 52)
 
     @numba.njit(fastmath=True, cache=True)
-    def loglik(util, y, avail):  # pragma: no cover - compiled
-        n, j = util.shape
-        d = np.empty((n, j))
-        chosen = 0.0
-        for i in range(n):
+    def vlog_sum(s: np.ndarray) -> float:  # pragma: no cover - compiled
+        # sum of log(s) for positive normal s (overwritten): s = 2^e m, m in [sqrt(1/2),
+        # sqrt(2)), log m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172, series to t^21
+        bits = s.view(np.int64)
+        total = 0.0
+        for i in range(s.size):
+            b = bits[i]
+            e = ((b >> 52) & 0x7FF) - 1023
+            mb = (b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000
+            big = mb > 0x3FF6A09E667F3BCD
+            if big:
+                mb -= np.int64(1) << 52
+                e += 1
+            bits[i] = mb
+            m = s[i]
+            t = (m - 1.0) / (m + 1.0)
+            t2 = t * t
+            q = (
+                2.0
+                * t
+                * (
+                    1.0
+                    + t2
+                    * (
+                        1.0 / 3
+                        + t2
+                        * (
+                            1.0 / 5
+                            + t2
+                            * (
+                                1.0 / 7
+                                + t2
+                                * (
+                                    1.0 / 9
+                                    + t2
+                                    * (
+                                        1.0 / 11
+                                        + t2
+                                        * (
+                                            1.0 / 13
+                                            + t2
+                                            * (
+                                                1.0 / 15
+                                                + t2
+                                                * (1.0 / 17 + t2 * (1.0 / 19 + t2 * (1.0 / 21)))
+                                            )
+                                        )
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+            )
+            total += q + e * 0.6931471805599453
+        return total
+
+    @numba.njit(fastmath=True, cache=True)
+    def utilities(beta, codes, ptr, j, d):  # pragma: no cover - compiled
+        # d[row] = codes[:, row] @ beta[r], respondent by respondent, four columns at a time
+        k = codes.shape[0]
+        k4 = k - k % 4
+        for r in range(beta.shape[0]):
+            lo = ptr[r] * j
+            hi = ptr[r + 1] * j
+            dr = d[lo:hi]
+            nr = hi - lo
+            for q in range(nr):
+                dr[q] = 0.0
+            for c in range(0, k4, 4):
+                b0 = beta[r, c]
+                b1 = beta[r, c + 1]
+                b2 = beta[r, c + 2]
+                b3 = beta[r, c + 3]
+                x0 = codes[c, lo:hi]
+                x1 = codes[c + 1, lo:hi]
+                x2 = codes[c + 2, lo:hi]
+                x3 = codes[c + 3, lo:hi]
+                for q in range(nr):
+                    dr[q] += x0[q] * b0 + x1[q] * b1 + x2[q] * b2 + x3[q] * b3
+            for c in range(k4, k):
+                bc = beta[r, c]
+                xc = codes[c, lo:hi]
+                for q in range(nr):
+                    dr[q] += xc[q] * bc
+
+    @numba.njit(fastmath=True, cache=True)
+    def loglik_shifted(d, y, mask, j):  # pragma: no cover - compiled
+        # utilities beyond exp's range: each task shifted by its largest available utility
+        n = y.size
+        total = 0.0
+        for t in range(n):
             m = -np.inf
             for a in range(j):
-                if avail[i, a] and util[i, a] > m:
-                    m = util[i, a]
-            for a in range(j):
-                d[i, a] = util[i, a] - m if avail[i, a] else -1000.0
-            chosen += d[i, y[i]]
-        vexp_inplace(d.ravel())
-        total = 0.0
-        for i in range(n):
+                if mask[t * j + a] > 0.0 and d[t * j + a] > m:
+                    m = d[t * j + a]
+            total += d[t * j + y[t]] - m
             s = 0.0
             for a in range(j):
-                if not avail[i, a]:
-                    d[i, a] = 0.0
-                s += d[i, a]
-            inv = 1.0 / s
+                e = np.exp(d[t * j + a] - m) * mask[t * j + a]
+                d[t * j + a] = e
+                s += e
             for a in range(j):
-                d[i, a] *= inv
-            total += np.log(s)
-        return np.asarray(chosen - total), d
+                d[t * j + a] /= s
+            total -= np.log(s)
+        return total
 
     @numba.njit(fastmath=True, cache=True)
-    def beta_loglik(beta, x, resp, y, avail):  # pragma: no cover
-        n, j, k = x.shape
-        util = np.empty((n, j))
-        for i in range(n):
-            b = beta[resp[i]]
+    def beta_loglik(beta, codes, ptr, y, mask):  # pragma: no cover - compiled
+        n = y.size
+        j = mask.size // n
+        d = np.empty(n * j)
+        utilities(beta, codes, ptr, j, d)
+        chosen = 0.0
+        for t in range(n):
+            chosen += d[t * j + y[t]]
+        vexp_inplace(d)
+        s = np.empty(n)
+        bad = False
+        for t in range(n):
+            acc = 0.0
             for a in range(j):
-                acc = 0.0
-                for c in range(k):
-                    acc += x[i, a, c] * b[c]
-                util[i, a] = acc
-        return loglik(util, y, avail)
+                e = d[t * j + a] * mask[t * j + a]
+                d[t * j + a] = e
+                acc += e
+            s[t] = acc
+            # a sum near exp's limits means some utility was clamped: recompute shifted
+            bad |= (acc < 1e-290) | (acc > 1e290)
+            inv = 1.0 / acc
+            for a in range(j):
+                d[t * j + a] *= inv
+        if bad:
+            utilities(beta, codes, ptr, j, d)
+            return np.asarray(loglik_shifted(d, y, mask, j)), d
+        return np.asarray(chosen - vlog_sum(s)), d
 
     @numba.njit(fastmath=True, cache=True)
-    def beta_grad(beta, p, x, resp, y, g):  # pragma: no cover
-        n, j, k = x.shape
+    def beta_grad(beta, p, codes, ptr, y, g):  # pragma: no cover - compiled
+        k = codes.shape[0]
+        k4 = k - k % 4
+        n = y.size
+        j = p.size // n
+        w = np.empty(p.size)
+        for q in range(p.size):
+            w[q] = -p[q]
+        for t in range(n):
+            w[t * j + y[t]] += 1.0
         gv = g.item()
-        out = np.zeros_like(beta)
-        for i in range(n):
-            r = resp[i]
-            for a in range(j):
-                w = -p[i, a]
-                if a == y[i]:
-                    w += 1.0
-                w *= gv
-                for c in range(k):
-                    out[r, c] += w * x[i, a, c]
+        out = np.empty(beta.shape)
+        for r in range(beta.shape[0]):
+            lo = ptr[r] * j
+            hi = ptr[r + 1] * j
+            wr = w[lo:hi]
+            nr = hi - lo
+            for c in range(0, k4, 4):
+                x0 = codes[c, lo:hi]
+                x1 = codes[c + 1, lo:hi]
+                x2 = codes[c + 2, lo:hi]
+                x3 = codes[c + 3, lo:hi]
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for q in range(nr):
+                    wq = wr[q]
+                    a0 += x0[q] * wq
+                    a1 += x1[q] * wq
+                    a2 += x2[q] * wq
+                    a3 += x3[q] * wq
+                out[r, c] = a0 * gv
+                out[r, c + 1] = a1 * gv
+                out[r, c + 2] = a2 * gv
+                out[r, c + 3] = a3 * gv
+            for c in range(k4, k):
+                xc = codes[c, lo:hi]
+                acc = 0.0
+                for q in range(nr):
+                    acc += xc[q] * wr[q]
+                out[r, c] = acc * gv
         return out
+
+    @numba.njit(fastmath=True, cache=True)
+    def tril_of(packed, k):  # pragma: no cover - compiled
+        out = np.zeros((k, k))
+        m = 0
+        for i in range(k):
+            for c in range(i + 1):
+                out[i, c] = packed[m]
+                m += 1
+        return out
+
+    @numba.njit(fastmath=True, cache=True)
+    def chol_matmul(z, packed):  # pragma: no cover - compiled
+        zc = np.ascontiguousarray(z)
+        return np.dot(zc, np.ascontiguousarray(tril_of(packed, zc.shape[1]).T))
+
+    @numba.njit(fastmath=True, cache=True)
+    def chol_matmul_grad(z, packed, g):  # pragma: no cover - compiled
+        zc = np.ascontiguousarray(z)
+        gc = np.ascontiguousarray(g)
+        k = zc.shape[1]
+        dz = np.dot(gc, tril_of(packed, k))
+        full = np.dot(np.ascontiguousarray(gc.T), zc)
+        dp = np.empty(packed.size)
+        m = 0
+        for i in range(k):
+            for c in range(i + 1):
+                dp[m] = full[i, c]
+                m += 1
+        return dz, dp
+
+    @register_funcify_default_op_cache_key(PackedCholMatMul)
+    def _funcify_chol_matmul(op: Any, node: Any = None, **kwargs: Any) -> Any:
+        return chol_matmul, 1
+
+    @register_funcify_default_op_cache_key(PackedCholMatMulGrad)
+    def _funcify_chol_matmul_grad(op: Any, node: Any = None, **kwargs: Any) -> Any:
+        return chol_matmul_grad, 1
 
     # the integer returned with each kernel salts PyTensor's cache key: bump it whenever a
     # kernel's code changes, or existing caches keep serving the old compiled kernel
     @register_funcify_default_op_cache_key(MNLBetaLogLik)
     def _funcify_beta_loglik(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return beta_loglik, 1
+        return beta_loglik, 2
 
     @register_funcify_default_op_cache_key(MNLBetaGrad)
     def _funcify_beta_grad(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return beta_grad, 1
+        return beta_grad, 2
 
 
 _register()

@@ -91,13 +91,13 @@ class HBSettings:
 def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     """The PyMC model for ``arrays`` (returned with the column scale it used)."""
     import pymc as pm
+    import pytensor
     import pytensor.tensor as pt
 
-    from analysis._kernels import mnl_beta_loglik
+    from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
 
     k = arrays.n_parameters
     scale = arrays.column_scale()
-    xs = arrays.x / scale
     names = list(arrays.names)
     plan = constraint_plan(names, settings.constraints)
     # constrained columns live on the log scale: exp(theta) of a unit-scaled column is about 1,
@@ -128,18 +128,21 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         else:
             mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
         if settings.covariance == "full":
-            chol, _, _ = pm.LKJCholeskyCov(
+            pm.LKJCholeskyCov(
                 "chol",
                 n=k,
                 eta=settings.lkj_eta,
                 sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k),
                 compute_corr=True,
             )
+            packed_chol = model["chol"]  # the lower triangle, row by row
         else:
             sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
-            chol = pt.diag(sd)
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
-        theta = mu + z @ chol.T
+        if settings.covariance == "full":
+            theta = mu + packed_chol_matmul(z, packed_chol)
+        else:
+            theta = mu + z * sd
         if arrays.covariates is not None:
             gamma = pm.Normal(
                 "gamma_scaled", 0.0, settings.gamma_scale, dims=("covariate", "parameter")
@@ -152,11 +155,23 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
                 col = pt.cumsum(col, axis=1)
             sign = -1.0 if kind in ("negative", "decreasing") else 1.0
             beta = pt.set_subtensor(beta[:, idx], sign * col)
-        # the design rows enter as data, not as a constant: numba embeds large constants as
-        # dynamic globals, which makes the compiled model uncacheable (7 s instead of 11 s warm)
-        xd = pm.Data("x_scaled", np.ascontiguousarray(xs))
-        # one fused kernel: utilities, log-likelihood and its gradient (analysis/_kernels.py)
-        pm.Potential("loglik", mnl_beta_loglik(beta, xd, arrays.resp, arrays.y, arrays.avail))
+        # one fused kernel: utilities, log-likelihood and its gradient (analysis/_kernels.py),
+        # on the design packed as small integer codes where exact: x_scaled[:, c] = codes[c] *
+        # step[c] / scale[c], so the kernel takes beta * step / scale
+        packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
+        # the arrays enter as shared data, not as constants: numba embeds large constants as
+        # dynamic globals, which makes the compiled model uncacheable (and pm.Data would turn
+        # the int8 codes into int32)
+        data = [
+            pytensor.shared(v, name=f"loglik_{n}")
+            for n, v in (
+                ("codes", packed.codes),
+                ("ptr", packed.ptr),
+                ("y", packed.y),
+                ("mask", packed.mask),
+            )
+        ]
+        pm.Potential("loglik", mnl_beta_loglik(beta * (packed.step / scale), *data))
     return model, scale
 
 
@@ -263,13 +278,18 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
         return _fit_arrays(arrays, settings)
 
 
-def compile_nutpie(model: Any) -> Any:
+def compile_nutpie(model: Any, *, faster_wrappers: bool = True) -> Any:
     """nutpie's numba-compiled model, storing only the free variables :func:`_postprocess`
     needs (it derives beta, mu, sd and corr itself): the expand function nutpie compiles is
-    smaller (about 30% less compile time) and the trace carries no deterministics."""
+    smaller (about 30% less compile time) and the trace carries no deterministics. Its C
+    callbacks are built by faster-compiling copies of nutpie's wrappers (analysis/_nutpie.py)
+    unless ``faster_wrappers`` is False."""
     import nutpie
 
-    return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
+    from analysis._nutpie import faster_wrappers as patched
+
+    with patched(faster_wrappers):
+        return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
 
 
 def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:

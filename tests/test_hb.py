@@ -236,3 +236,31 @@ def wave1_truth_means(study):
     from winback.example import make_example_study
 
     return make_example_study().true_means
+
+
+def test_faster_nutpie_wrappers_sample_exactly_as_nutpies_own(small):
+    """analysis/_nutpie.py replaces two of nutpie's wrapper builders to compile faster: the
+    same seed must give bit-identical draws and sample statistics with and without them."""
+    import nutpie
+    import pytensor
+
+    from analysis._nutpie import applicable
+    from analysis.hb import build_model, compile_nutpie
+
+    if not applicable():
+        pytest.skip(f"nutpie {nutpie.__version__}: the replacement wrappers are not used")
+    _, _, _, data = small
+    arrays = prepare_choice_data(data)
+    draws = {}
+    with pytensor.config.change_flags(mode="NUMBA"):
+        for faster in (True, False):
+            model, _ = build_model(arrays, HBSettings())
+            compiled = compile_nutpie(model, faster_wrappers=faster)
+            trace = nutpie.sample(compiled, draws=40, tune=40, chains=1, seed=9, progress_bar=False)
+            draws[faster] = (
+                trace["posterior"]["z"].to_numpy(),
+                trace["posterior"]["chol"].to_numpy(),
+                trace["sample_stats"]["logp"].to_numpy(),
+            )
+    for mine, theirs in zip(draws[True], draws[False], strict=True):
+        assert np.array_equal(mine, theirs), np.abs(mine - theirs).max()
