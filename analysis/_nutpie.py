@@ -1,145 +1,264 @@
-"""nutpie's C callbacks without their slowest line: a faster-compiling copy of two wrappers.
+"""nutpie's numba model, compiled faster and cached: a version of its private
+``_compile_pymc_model_numba`` used while :func:`faster_compile` is active.
 
-nutpie hands its sampler a numba ``cfunc`` that wraps the PyTensor log-density; numba cannot
-cache that wrapper (it closes over the model's data), so it compiles on every fit. In nutpie
-0.16 the wrappers copy the results with ``out[...] = grad``, and numba lowers that slice
-assignment with a shape-mismatch error path whose message formatting it compiles from scratch:
-about 3 s of every fit (6.3 s -> 3.4 s for the wrappers of the benchmark model). The copies
-below are nutpie's own functions (MIT licence) with an element loop instead; the results are
-identical (tests/test_hb.py samples with and without them).
+nutpie hands its sampler two numba ``cfunc`` C callbacks that wrap the PyTensor log-density
+and the expansion of a draw. nutpie 0.16 compiles them anew in every process (they close over
+the model, and the shared data arrays are embedded in them as constants), about 6 s of every
+fit of the benchmark model even when PyTensor's own functions come from its cache. Three
+differences here, everything else being nutpie's code (MIT licence):
 
-They replace nutpie's private ``_make_c_logp_func`` / ``_make_c_expand_func`` only while
-:func:`faster_wrappers` is active, and only for the nutpie versions they were written against
-with the signatures they expect; otherwise nutpie runs unchanged.
+- the results are copied with an element loop instead of ``out[...] = grad``, whose
+  shape-mismatch error path numba compiles from scratch (about 3 s);
+- the extraction function is built with one-element stand-ins of the shared arrays (it only
+  needs their types; the real arrays are read through the user-data pointers at run time), so
+  the data is not embedded in the compiled code;
+- the callbacks are generated from source and cached through PyTensor's numba cache, keyed by
+  PyTensor's own key of the wrapped function, the dimensions, the shared arrays' types and the
+  versions of nutpie, numba and this file: a second fit of a model of the same shape (a rerun,
+  the next survey wave) loads them instead of compiling.
+
+Draws are identical to nutpie's own compilation (tests/test_hb.py). It is used only for the
+nutpie versions it was written against, with the private functions it expects; otherwise
+nutpie runs unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 _TESTED = ("0.16.",)
-_LOGP_PARAMS = ["n_dim", "logp_fn", "user_data", "shared_keys", "shared_data"]
-_EXPAND_PARAMS = [
-    "n_dim",
-    "n_expanded",
-    "expand_fn",
-    "user_data",
-    "shared_var_keys",
-    "shared_data",
-]
+_NEEDED = (
+    "_compile_pymc_model_numba",
+    "_make_functions",
+    "make_user_data",
+    "make_extraction_fn",
+    "_prepare_dims_and_coords",
+    "CompiledPyMCModel",
+)
 
+_LOGP_SRC = """
+def logp_numba(dim, x_, out_, logp_, user_data_):
+    if dim != N_DIM:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        out = numba.carray(out_, (N_DIM,))
+        logp_val, grad = extract(x, user_data_)
+        logp_[0] = logp_val
+        finite = True
+        for i in range(N_DIM):
+            g = grad[i]
+            out[i] = g
+            finite &= np.isfinite(g)
+        if not finite:
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
 
-def _make_c_logp_func(
-    n_dim: int, logp_fn: Any, user_data: Any, shared_keys: Any, shared_data: Any
-) -> Any:
-    import numba
-    from nutpie.compile_pymc import make_extraction_fn
-
-    extract = make_extraction_fn(logp_fn, shared_data, shared_keys, user_data.dtype)
-    c_sig = numba.types.int64(
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-
-    def logp_numba(dim, x_, out_, logp_, user_data_):
-        if dim != n_dim:
-            return -1
-        try:
-            x = numba.carray(x_, (n_dim,))
-            out = numba.carray(out_, (n_dim,))
-            logp_val, grad = extract(x, user_data_)
-            logp_[0] = logp_val
-            finite = True
-            for i in range(n_dim):
-                g = grad[i]
-                out[i] = g
-                finite &= np.isfinite(g)
-            if not finite:
-                return 3
-            if not np.isfinite(logp_val):
-                return 4
-        except Exception:  # nutpie's convention: a status code
-            return 1
-        return 0
-
-    return logp_numba, c_sig
-
-
-def _make_c_expand_func(
-    n_dim: int,
-    n_expanded: int,
-    expand_fn: Any,
-    user_data: Any,
-    shared_var_keys: Any,
-    shared_data: Any,
-) -> Any:
-    import numba
-    from nutpie.compile_pymc import make_extraction_fn
-
-    extract = make_extraction_fn(expand_fn, shared_data, shared_var_keys, user_data.dtype)
-    c_sig = numba.types.int64(
-        numba.types.uint64,
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-
-    def expand_numba(dim, expanded, x_, out_, user_data_):
-        if dim != n_dim:
-            return -1
-        if expanded != n_expanded:
-            return -1
-        try:
-            x = numba.carray(x_, (n_dim,))
-            out = numba.carray(out_, (n_expanded,))
-            (values,) = extract(x, user_data_)
-            for i in range(n_expanded):
-                out[i] = values[i]
-        except Exception:  # nutpie's convention: a status code
-            return -2
-        return 0
-
-    return expand_numba, c_sig
+_EXPAND_SRC = """
+def expand_numba(dim, expanded, x_, out_, user_data_):
+    if dim != N_DIM:
+        return -1
+    if expanded != N_EXPANDED:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        out = numba.carray(out_, (N_EXPANDED,))
+        (values,) = extract(x, user_data_)
+        for i in range(N_EXPANDED):
+            out[i] = values[i]
+    except Exception:
+        return -2
+    return 0
+"""
 
 
 def applicable() -> bool:
-    """Whether the installed nutpie has the wrappers these replace."""
+    """Whether the installed nutpie has the private functions this version relies on."""
     import nutpie
     import nutpie.compile_pymc as ncp
 
     if not str(getattr(nutpie, "__version__", "")).startswith(_TESTED):
         return False
-    for name, params in (
-        ("_make_c_logp_func", _LOGP_PARAMS),
-        ("_make_c_expand_func", _EXPAND_PARAMS),
-    ):
-        fn = getattr(ncp, name, None)
-        if fn is None or list(inspect.signature(fn).parameters) != params:
-            return False
-    return hasattr(ncp, "make_extraction_fn")
+    if not all(hasattr(ncp, name) for name in _NEEDED):
+        return False
+    params = list(inspect.signature(ncp._compile_pymc_model_numba).parameters)
+    return params == ["model", "pymc_initial_point_fn", "var_names", "kwargs"]
+
+
+def _placeholders(shared_data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One-element stand-ins of the shared arrays (same dtype, rank and flags)."""
+    out = {}
+    for key, val in shared_data.items():
+        p = np.zeros((1,) * val.ndim, dtype=val.dtype)
+        p.flags.writeable = val.flags.writeable
+        out[key] = p
+    return out
+
+
+def _callback(
+    src: str,
+    name: str,
+    c_sig: Any,
+    inner: Any,
+    shared_data: dict[str, np.ndarray],
+    keys: list[str],
+    record_dtype: Any,
+    consts: dict[str, int],
+) -> Any:
+    """A numba cfunc from ``src``, cached through PyTensor's numba cache when the wrapped
+    PyTensor function has a cache key itself."""
+    import numba
+    import nutpie
+    from nutpie.compile_pymc import make_extraction_fn
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    extract = make_extraction_fn(inner, _placeholders(shared_data), keys, record_dtype)
+    py_func = getattr(inner, "py_func", None)
+    inner_key = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
+    cache_key = None
+    if inner_key is not None:
+        parts = [
+            "winback-nutpie-callback-1",
+            nutpie.__version__,
+            version("numba"),
+            hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+            src,
+            inner_key,
+            repr(sorted(consts.items())),
+            repr(record_dtype),
+            repr([(shared_data[k].dtype.str, shared_data[k].ndim) for k in keys]),
+            repr(c_sig),
+        ]
+        cache_key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    fn = compile_numba_function_src(
+        src,
+        name,
+        global_env={"__name__": __name__, "numba": numba, "np": np, "extract": extract, **consts},
+        cache_key=cache_key,
+    )
+    return numba.cfunc(c_sig, cache=cache_key is not None)(fn)
+
+
+def _compile_pymc_model_numba(
+    model: Any,
+    pymc_initial_point_fn: Any,
+    var_names: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """nutpie 0.16's ``_compile_pymc_model_numba`` with the callbacks of :func:`_callback`."""
+    import numba
+    import nutpie.compile_pymc as ncp
+
+    (
+        n_dim,
+        n_expanded,
+        logp_fn_pt,
+        expand_fn_pt,
+        initial_point_fn,
+        shape_info,
+        reparameterized_names,
+    ) = ncp._make_functions(
+        model,
+        mode="NUMBA",
+        compute_grad=True,
+        join_expanded=True,
+        pymc_initial_point_fn=pymc_initial_point_fn,
+        var_names=var_names,
+    )
+    expand_fn = expand_fn_pt.vm.jit_fn
+    logp_fn = logp_fn_pt.vm.jit_fn
+
+    shared_data: dict[str, np.ndarray] = {}
+    shared_var_keys: dict[Any, str] = {}
+    for val in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
+        if val in shared_var_keys:
+            continue
+        key = f"shared{len(shared_var_keys)}"  # nutpie: a random uuid; names only label fields
+        shared_data[key] = np.array(val.get_value(), order="C", copy=True)
+        shared_var_keys[val] = key
+    for arr in shared_data.values():
+        arr.flags.writeable = False
+    user_data = ncp.make_user_data(shared_var_keys, shared_data)
+
+    logp_sig = numba.types.int64(
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+    logp_numba = _callback(
+        _LOGP_SRC,
+        "logp_numba",
+        logp_sig,
+        logp_fn,
+        shared_data,
+        [shared_var_keys[v] for v in logp_fn_pt.get_shared()],
+        user_data.dtype,
+        {"N_DIM": int(n_dim)},
+    )
+    expand_sig = numba.types.int64(
+        numba.types.uint64,
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+    expand_numba = _callback(
+        _EXPAND_SRC,
+        "expand_numba",
+        expand_sig,
+        expand_fn,
+        shared_data,
+        [shared_var_keys[v] for v in expand_fn_pt.get_shared()],
+        user_data.dtype,
+        {"N_DIM": int(n_dim), "N_EXPANDED": int(n_expanded)},
+    )
+    dims, coords = ncp._prepare_dims_and_coords(model, shape_info, reparameterized_names)
+    return ncp.CompiledPyMCModel(
+        _n_dim=n_dim,
+        dims=dims,
+        _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        compiled_logp_func=logp_numba,
+        compiled_expand_func=expand_numba,
+        initial_point_func=initial_point_fn,
+        shared_data=shared_data,
+        shared_var_keys=shared_var_keys,
+        user_data=user_data,
+        n_expanded=n_expanded,
+        shape_info=shape_info,
+        logp_func=logp_fn_pt,
+        expand_func=expand_fn_pt,
+        reparameterized_names=reparameterized_names,
+    )
 
 
 @contextmanager
-def faster_wrappers(enabled: bool = True) -> Iterator[bool]:
-    """Use the faster-compiling wrappers inside the block (yields whether they are used)."""
+def faster_compile(enabled: bool = True) -> Iterator[bool]:
+    """Compile nutpie models with this module's version inside the block (yields whether it
+    is used)."""
     if not enabled or not applicable():
         yield False
         return
     import nutpie.compile_pymc as ncp
 
-    saved = ncp._make_c_logp_func, ncp._make_c_expand_func
-    ncp._make_c_logp_func = _make_c_logp_func
-    ncp._make_c_expand_func = _make_c_expand_func
+    saved = ncp._compile_pymc_model_numba
+    ncp._compile_pymc_model_numba = _compile_pymc_model_numba
     try:
         yield True
     finally:
-        ncp._make_c_logp_func, ncp._make_c_expand_func = saved
+        ncp._compile_pymc_model_numba = saved

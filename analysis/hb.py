@@ -278,17 +278,17 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
         return _fit_arrays(arrays, settings)
 
 
-def compile_nutpie(model: Any, *, faster_wrappers: bool = True) -> Any:
+def compile_nutpie(model: Any, *, faster: bool = True) -> Any:
     """nutpie's numba-compiled model, storing only the free variables :func:`_postprocess`
     needs (it derives beta, mu, sd and corr itself): the expand function nutpie compiles is
-    smaller (about 30% less compile time) and the trace carries no deterministics. Its C
-    callbacks are built by faster-compiling copies of nutpie's wrappers (analysis/_nutpie.py)
-    unless ``faster_wrappers`` is False."""
+    smaller (about 30% less compile time) and the trace carries no deterministics. With
+    ``faster`` (the default) its C callbacks compile faster and are cached
+    (analysis/_nutpie.py); the draws are the same."""
     import nutpie
 
-    from analysis._nutpie import faster_wrappers as patched
+    from analysis._nutpie import faster_compile
 
-    with patched(faster_wrappers):
+    with faster_compile(faster):
         return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
 
 

@@ -165,7 +165,7 @@ class Timed:
     max_rss_mb: float | None  # peak resident memory (/usr/bin/time -v), MB
 
 
-def run_timed(cmd: list[str], timeout: float = 7200) -> Timed:
+def run_timed(cmd: list[str], timeout: float = 7200, env: dict[str, str] | None = None) -> Timed:
     """Run ``cmd``; wall time, CPU time and (with GNU time) peak memory."""
     gnu_time = Path("/usr/bin/time")
     with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as f:
@@ -173,7 +173,7 @@ def run_timed(cmd: list[str], timeout: float = 7200) -> Timed:
     full = [str(gnu_time), "-v", "-o", str(time_file), *cmd] if gnu_time.exists() else cmd
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -342,14 +342,50 @@ def sample_stat_summary(stats: Any) -> dict[str, float]:
     return out
 
 
+def cache_env(cache: Path) -> dict[str, str]:
+    """The environment with PyTensor's compilation cache (its numba cache included) in
+    ``cache``."""
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    base = f"base_compiledir={cache}"
+    return {**os.environ, "PYTENSOR_FLAGS": f"{flags},{base}" if flags else base}
+
+
+def subset_responses(resp_path: Path, drop: int, out: Path) -> Path:
+    """``responses.csv`` without its last ``drop`` respondents: other data of the same study
+    (a different number of respondents, so nothing compiled for the full data fits it)."""
+    df = pd.read_csv(resp_path, dtype=str, keep_default_na=False)
+    ids = list(pd.unique(df["respondent_id"]))
+    df[df["respondent_id"].isin(ids[: len(ids) - drop])].to_csv(out, index=False)
+    return out
+
+
+def warm_up(study_path: Path, resp_path: Path, work: Path, cache: Path) -> float:
+    """Fit other data of the same study (one respondent fewer, few draws) with the private
+    compilation cache ``cache``: afterwards the machine is one where winback has fitted
+    before, but never this data. Returns the seconds it took."""
+    other = subset_responses(resp_path, 1, work / "responses_warmup.csv")
+    cmd = [*winback_command(), "-q", "fit", str(study_path), str(other)]
+    cmd += ["--out", str(work / "warmup_fit"), "--draws", "100", "--tune", "100"]
+    t = run_timed(cmd, env=cache_env(cache))
+    if t.returncode not in (0, 4):
+        raise SystemExit(f"warm-up fit failed (exit {t.returncode}): {t.stderr[-1500:]}")
+    return t.wall
+
+
 def run_winback(
-    study_path: Path, resp_path: Path, out: Path, arrays: ChoiceArrays, load: bool = True
+    study_path: Path,
+    resp_path: Path,
+    out: Path,
+    arrays: ChoiceArrays,
+    load: bool = True,
+    cache: Path | None = None,
 ) -> ToolResult | None:
-    """Time ``winback fit``; read its posterior back (``load``), or, when the command cannot run
-    and ``load``, time the Python API in a fresh process instead."""
+    """Time ``winback fit`` (with the compilation cache ``cache`` if given); read its posterior
+    back (``load``), or, when the command cannot run and ``load``, time the Python API in a
+    fresh process instead."""
     cmd = [*winback_command(), "-q", "fit", str(study_path), str(resp_path), "--out", str(out)]
     print("winback: " + " ".join(cmd), flush=True)
-    t = run_timed(cmd)
+    t = run_timed(cmd, env=cache_env(cache) if cache is not None else None)
     notes: list[str] = []
     extra: dict[str, Any] = {"command": " ".join(cmd)}
     draws = None
@@ -453,28 +489,35 @@ def compile_probe(study_path: Path, resp_path: Path) -> int:
     return 0
 
 
-def winback_breakdown(study_path: Path, resp_path: Path, work: Path) -> dict[str, float]:
-    """Where winback's time goes, from fresh processes: start-up + imports, build, compile with
-    the user's compilation cache (warm after the run above) and with an empty one (cold: what
-    a first run on a machine pays), and the cost of one gradient."""
+def winback_breakdown(
+    study_path: Path, resp_path: Path, work: Path, cache: Path
+) -> dict[str, float]:
+    """Where winback's time goes, from fresh processes: start-up + imports, build, and
+    compilation three ways: a rerun of the timed fit (``cache`` now holds this data's model),
+    other data of the same study (two respondents fewer: a shape never compiled, as the timed
+    run met it), and an empty cache (what the very first fit on a machine pays); and the cost of
+    one gradient."""
     out: dict[str, float] = {}
     t = run_timed([sys.executable, "-c", "import analysis, pymc, nutpie, surveys, winback.cli"])
     out["startup_import_seconds"] = t.wall
-    probe = [sys.executable, str(Path(__file__).resolve()), "--compile-probe"]
-    probe += [str(study_path), str(resp_path)]
-    for label in ("warm", "cold"):
-        env = None
-        if label == "cold":
-            flags = os.environ.get("PYTENSOR_FLAGS", "")
-            base = f"base_compiledir={work / 'pytensor-cold-cache'}"
-            env = {**os.environ, "PYTENSOR_FLAGS": f"{flags},{base}" if flags else base}
-        r = subprocess.run(probe, capture_output=True, text=True, env=env, timeout=1800)
+    other = subset_responses(resp_path, 2, work / "responses_probe.csv")
+    cases = {
+        "rerun": (resp_path, cache),
+        "new_data": (other, cache),
+        "cold": (resp_path, work / "pytensor-cold-cache"),
+    }
+    for label, (responses, folder) in cases.items():
+        probe = [sys.executable, str(Path(__file__).resolve()), "--compile-probe"]
+        probe += [str(study_path), str(responses)]
+        r = subprocess.run(
+            probe, capture_output=True, text=True, env=cache_env(folder), timeout=1800
+        )
         if r.returncode != 0:
             print(f"  (compile probe failed: {r.stderr.strip()[-500:]})")
             continue
         info = json.loads(r.stdout.strip().splitlines()[-1])
         out[f"compile_{label}_seconds"] = info["compile_seconds"]
-        if label == "warm":
+        if label == "rerun":
             out["build_seconds"] = info["build_seconds"]
             if "gradient_ms" in info:
                 out["gradient_ms"] = info["gradient_ms"]
@@ -657,7 +700,13 @@ def main_benchmark(work: Path) -> dict[str, Any]:
         f" x {arrays.x.shape[1]} alternatives (3 + none), {len(names)} parameters "
         f"{names}; none chosen in {none_share:.1%} of tasks; seed {SEED}"
     )
-    wb = run_winback(study_path, resp_path, work / "winback_fit", arrays)
+    # the timed fit runs on a machine where winback has fitted before (its compilation caches
+    # hold the model's operations), but never this data: a fresh private cache, warmed up on
+    # other data of the same study
+    cache = work / "pytensor-cache"
+    warm = warm_up(study_path, resp_path, work, cache)
+    print(f"warm-up: other data of the same study fitted in {warm:.1f} s (not timed below)")
+    wb = run_winback(study_path, resp_path, work / "winback_fit", arrays, cache=cache)
     bm = run_bayesm(arrays, work)
     if wb is None:
         raise SystemExit("winback could not be run")
@@ -667,19 +716,32 @@ def main_benchmark(work: Path) -> dict[str, Any]:
     print()
     result = report(wb, bm, names)
     print()
-    bd = winback_breakdown(study_path, resp_path, work)
+    bd = winback_breakdown(study_path, resp_path, work, cache)
+    bd["warmup_seconds"] = warm
     diag = wb.extra.get("diagnostics", {})
     ss = wb.extra.get("sample_stats", {})
     fit_s = float(diag.get("fit_seconds", np.nan))
-    sampling = fit_s - bd.get("build_seconds", 0) - bd.get("compile_warm_seconds", 0)
+    sampling = fit_s - bd.get("build_seconds", 0) - bd.get("compile_new_data_seconds", 0)
+    rerun = (
+        wb.wall
+        - bd.get("compile_new_data_seconds", np.nan)
+        + bd.get("compile_rerun_seconds", np.nan)
+    )
     print(
         "winback time breakdown: interpreter start + imports "
         f"{fmt(bd.get('startup_import_seconds'))} s, run_fit {fmt(diag.get('seconds'))} s, of "
         f"which analysis.fit {fmt(fit_s)} s = build {fmt(bd.get('build_seconds'))} + compile "
-        f"{fmt(bd.get('compile_warm_seconds'))} (warm cache; cold "
+        f"{fmt(bd.get('compile_new_data_seconds'))} (new data, as timed; a rerun of the same "
+        f"data {fmt(bd.get('compile_rerun_seconds'))}, an empty cache "
         f"{fmt(bd.get('compile_cold_seconds'))}) + sampling and post-processing ~{fmt(sampling)}"
         " s (build and compile re-measured in fresh processes)"
     )
+    if bm is not None:
+        print(
+            f"  a rerun of the same data would take about {fmt(rerun)} s: time ratio "
+            f"{fmt(rerun / bm.wall, '.2f')}"
+        )
+    result["rerun_seconds_estimate"] = rerun
     if ss:
         print(
             f"  nutpie draws: mean tree depth {fmt(ss.get('mean_depth'), '.2f')}, mean leapfrog "

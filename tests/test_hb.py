@@ -239,8 +239,8 @@ def wave1_truth_means(study):
 
 
 def test_faster_nutpie_wrappers_sample_exactly_as_nutpies_own(small):
-    """analysis/_nutpie.py replaces two of nutpie's wrapper builders to compile faster: the
-    same seed must give bit-identical draws and sample statistics with and without them."""
+    """analysis/_nutpie.py compiles nutpie's callbacks faster and caches them: the same seed
+    must give bit-identical draws and log densities with and without it."""
     import nutpie
     import pytensor
 
@@ -255,7 +255,7 @@ def test_faster_nutpie_wrappers_sample_exactly_as_nutpies_own(small):
     with pytensor.config.change_flags(mode="NUMBA"):
         for faster in (True, False):
             model, _ = build_model(arrays, HBSettings())
-            compiled = compile_nutpie(model, faster_wrappers=faster)
+            compiled = compile_nutpie(model, faster=faster)
             trace = nutpie.sample(compiled, draws=40, tune=40, chains=1, seed=9, progress_bar=False)
             draws[faster] = (
                 trace["posterior"]["z"].to_numpy(),
