@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -263,8 +264,14 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
 def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFit:
     """Fit the HB-MNL to prepared arrays (see :func:`analysis.fit` for datasets)."""
     settings = settings or HBSettings()
-    # every graph is compiled with numba (nutpie's backend), never with PyTensor's C backend,
-    # which needs a system BLAS that pip installs lack
+    with numba_mode():
+        return _fit_arrays(arrays, settings)
+
+
+@contextmanager
+def numba_mode() -> Iterator[None]:
+    """Every graph compiled with numba (nutpie's backend), never with PyTensor's C backend,
+    which needs a system BLAS that pip installs lack."""
     import warnings
 
     import pytensor
@@ -275,7 +282,7 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
         warnings.filterwarnings(
             "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
         )
-        return _fit_arrays(arrays, settings)
+        yield
 
 
 def compile_nutpie(model: Any, *, faster: bool = True) -> Any:

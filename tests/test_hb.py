@@ -238,29 +238,35 @@ def wave1_truth_means(study):
     return make_example_study().true_means
 
 
-def test_faster_nutpie_wrappers_sample_exactly_as_nutpies_own(small):
+def test_faster_nutpie_compilation_samples_exactly_as_nutpies_own(small):
     """analysis/_nutpie.py compiles nutpie's callbacks faster and caches them: the same seed
-    must give bit-identical draws and log densities with and without it."""
+    must give bit-identical draws and log densities with them freshly compiled, loaded from
+    the cache, and with nutpie's own compilation."""
     import nutpie
-    import pytensor
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
     from analysis._nutpie import applicable
-    from analysis.hb import build_model, compile_nutpie
+    from analysis.hb import build_model, compile_nutpie, numba_mode
 
     if not applicable():
-        pytest.skip(f"nutpie {nutpie.__version__}: the replacement wrappers are not used")
+        pytest.skip(f"nutpie {nutpie.__version__}: its own compilation is used")
     _, _, _, data = small
     arrays = prepare_choice_data(data)
-    draws = {}
-    with pytensor.config.change_flags(mode="NUMBA"):
-        for faster in (True, False):
+    runs = []
+    with numba_mode():
+        for faster in (True, True, False):  # the second loads the first's callbacks
             model, _ = build_model(arrays, HBSettings())
             compiled = compile_nutpie(model, faster=faster)
             trace = nutpie.sample(compiled, draws=40, tune=40, chains=1, seed=9, progress_bar=False)
-            draws[faster] = (
-                trace["posterior"]["z"].to_numpy(),
-                trace["posterior"]["chol"].to_numpy(),
-                trace["sample_stats"]["logp"].to_numpy(),
+            runs.append(
+                (
+                    trace["posterior"]["z"].to_numpy(),
+                    trace["posterior"]["chol"].to_numpy(),
+                    trace["sample_stats"]["logp"].to_numpy(),
+                )
             )
-    for mine, theirs in zip(draws[True], draws[False], strict=True):
-        assert np.array_equal(mine, theirs), np.abs(mine - theirs).max()
+    cached = [p.name for p in NUMBA_CACHE_PATH.glob("*logp_numba*.nbi")]
+    assert cached, f"no cached callback in {NUMBA_CACHE_PATH}"
+    for other in runs[1:]:
+        for mine, theirs in zip(runs[0], other, strict=True):
+            assert np.array_equal(mine, theirs), np.abs(mine - theirs).max()
