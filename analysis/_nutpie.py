@@ -37,7 +37,8 @@ import numpy as np
 _TESTED = ("0.16.",)
 _NEEDED = (
     "_compile_pymc_model_numba",
-    "_make_functions",
+    "_compute_shapes",
+    "_rv_dict_to_flat_array_wrapper",
     "make_user_data",
     "make_extraction_fn",
     "_prepare_dims_and_coords",
@@ -46,15 +47,15 @@ _NEEDED = (
 
 _LOGP_SRC = """
 def logp_numba(dim, x_, out_, logp_, user_data_):
-    if dim != N_DIM:
-        return -1
     try:
-        x = numba.carray(x_, (N_DIM,))
-        out = numba.carray(out_, (N_DIM,))
+        x = numba.carray(x_, (dim,))
+        out = numba.carray(out_, (dim,))
         logp_val, grad = extract(x, user_data_)
+        if grad.size != dim:
+            return -1
         logp_[0] = logp_val
         finite = True
-        for i in range(N_DIM):
+        for i in range(dim):
             g = grad[i]
             out[i] = g
             finite &= np.isfinite(g)
@@ -69,15 +70,13 @@ def logp_numba(dim, x_, out_, logp_, user_data_):
 
 _EXPAND_SRC = """
 def expand_numba(dim, expanded, x_, out_, user_data_):
-    if dim != N_DIM:
-        return -1
-    if expanded != N_EXPANDED:
-        return -1
     try:
-        x = numba.carray(x_, (N_DIM,))
-        out = numba.carray(out_, (N_EXPANDED,))
+        x = numba.carray(x_, (dim,))
+        out = numba.carray(out_, (expanded,))
         (values,) = extract(x, user_data_)
-        for i in range(N_EXPANDED):
+        if values.size != expanded:
+            return -1
+        for i in range(expanded):
             out[i] = values[i]
     except Exception:
         return -2
@@ -152,6 +151,116 @@ def _callback(
     return numba.cfunc(c_sig, cache=cache_key is not None)(fn)
 
 
+def _symbolic_shape(model: Any, rv: Any, shape: tuple[int, ...]) -> list[Any]:
+    """``shape`` of a free variable's value with every axis that is a model dimension of
+    (shared) variable length as that length, symbolically; other axes stay constants."""
+    from pytensor.compile.sharedvalue import SharedVariable
+
+    dims = model.named_vars_to_dims.get(rv.name) or ()
+    out: list[Any] = list(shape)
+    if len(dims) != len(shape):
+        return out
+    for i, d in enumerate(dims):
+        length = model.dim_lengths.get(d) if d is not None else None
+        if isinstance(length, SharedVariable) and int(length.get_value()) == shape[i]:
+            out[i] = length
+    return out
+
+
+def _make_functions(model: Any, *, pymc_initial_point_fn: Any, var_names: Any) -> tuple[Any, ...]:
+    """nutpie 0.16's ``_make_functions`` (numba, gradient, joined expansion) with the flat
+    parameter vector of unknown length and each variable's slice and shape symbolic in the
+    model's dimensions: the compiled functions then depend on the study, not on the number of
+    respondents, and PyTensor's cache serves them to new data of the same study."""
+    from math import prod
+
+    import nutpie.compile_pymc as ncp
+    import pytensor.tensor as pt
+    from pymc.pytensorf import compile as compile_pymc
+    from pytensor.graph import clone_replace, rewrite_graph
+
+    shapes = ncp._compute_shapes(model)
+    value_vars = [model.rvs_to_values[var] for var in model.free_RVs]
+    rewrites = ["canonicalize", "stabilize"]
+    if not model.check_bounds:
+        rewrites.append("local_remove_check_parameter")
+    logp: Any = rewrite_graph(model.logp(), include=rewrites)
+    grads: Any = pt.grad(logp, value_vars)
+    grad = pt.concatenate([pt.as_tensor(g, allow_xtensor_conversion=True).ravel() for g in grads])
+
+    joined = pt.TensorType("float64", shape=(None,))(name="_unconstrained_point")
+    names: list[str] = []
+    slices: list[slice] = []
+    conc_shapes: list[tuple[int, ...]] = []
+    variables = []
+    count = 0
+    start: Any = 0
+    for var in model.free_RVs:
+        value_var = model.rvs_to_values[var]
+        shape = tuple(shapes[value_var.name])
+        names.append(value_var.name)
+        conc_shapes.append(shape)
+        slices.append(slice(count, count + prod(shape)))
+        count += prod(shape)
+        sym = _symbolic_shape(model, var, shape)
+        if not sym:  # a scalar
+            variables.append(joined[start])
+            start = start + 1
+            continue
+        length = pt.prod(pt.stack([pt.as_tensor(v, dtype="int64") for v in sym]))
+        variables.append(joined[start : start + length].reshape(sym, ndim=len(shape)))
+        start = start + length
+    num_free_vars = count
+    initial_point_fn = ncp._rv_dict_to_flat_array_wrapper(
+        pymc_initial_point_fn, names=names, shapes=conc_shapes
+    )
+    replacements = {
+        model.rvs_to_values[var]: value.astype(var.dtype)
+        for var, value in zip(model.free_RVs, variables, strict=True)
+    }
+    (logp, grad) = clone_replace([logp, grad], replacements)
+    with model:
+        logp_fn_pt = compile_pymc((joined,), (logp, grad), mode="NUMBA")
+
+    reparameterized_names = [
+        model.rvs_to_values[var].name
+        for var in model.free_RVs
+        if model.rvs_to_transforms.get(var) is not None
+    ]
+    remaining = [var for var in model.unobserved_value_vars if var.name not in names]
+    if var_names is not None:
+        wanted = set(var_names)
+        remaining = [var for var in remaining if var.name in wanted]
+    all_names, all_slices, all_shapes = names.copy(), slices.copy(), conc_shapes.copy()
+    for var in remaining:
+        shape = tuple(shapes[var.name])
+        all_names.append(var.name)
+        all_shapes.append(shape)
+        all_slices.append(slice(count, count + prod(shape)))
+        count += prod(shape)
+    allvars = [
+        pt.concatenate(
+            [
+                *[v.ravel() for v in variables],
+                *[pt.as_tensor(var, allow_xtensor_conversion=True).ravel() for var in remaining],
+            ]
+        )
+    ]
+    with model:
+        expand_fn_pt = compile_pymc(
+            (joined,), allvars, givens=list(replacements.items()), mode="NUMBA"
+        )
+    return (
+        num_free_vars,
+        count,
+        logp_fn_pt,
+        expand_fn_pt,
+        initial_point_fn,
+        (all_names, all_slices, all_shapes),
+        reparameterized_names,
+    )
+
+
 def _compile_pymc_model_numba(
     model: Any,
     pymc_initial_point_fn: Any,
@@ -170,14 +279,7 @@ def _compile_pymc_model_numba(
         initial_point_fn,
         shape_info,
         reparameterized_names,
-    ) = ncp._make_functions(
-        model,
-        mode="NUMBA",
-        compute_grad=True,
-        join_expanded=True,
-        pymc_initial_point_fn=pymc_initial_point_fn,
-        var_names=var_names,
-    )
+    ) = _make_functions(model, pymc_initial_point_fn=pymc_initial_point_fn, var_names=var_names)
     expand_fn = expand_fn_pt.vm.jit_fn
     logp_fn = logp_fn_pt.vm.jit_fn
 
@@ -208,7 +310,7 @@ def _compile_pymc_model_numba(
         shared_data,
         [shared_var_keys[v] for v in logp_fn_pt.get_shared()],
         user_data.dtype,
-        {"N_DIM": int(n_dim)},
+        {},
     )
     expand_sig = numba.types.int64(
         numba.types.uint64,
@@ -225,7 +327,7 @@ def _compile_pymc_model_numba(
         shared_data,
         [shared_var_keys[v] for v in expand_fn_pt.get_shared()],
         user_data.dtype,
-        {"N_DIM": int(n_dim), "N_EXPANDED": int(n_expanded)},
+        {},
     )
     dims, coords = ncp._prepare_dims_and_coords(model, shape_info, reparameterized_names)
     return ncp.CompiledPyMCModel(

@@ -238,10 +238,37 @@ def wave1_truth_means(study):
     return make_example_study().true_means
 
 
-def test_faster_nutpie_compilation_samples_exactly_as_nutpies_own(small):
-    """analysis/_nutpie.py compiles nutpie's callbacks faster and caches them: the same seed
-    must give bit-identical draws and log densities with them freshly compiled, loaded from
-    the cache, and with nutpie's own compilation."""
+def _callbacks(compiled):
+    """nutpie's C callbacks of a compiled model as Python functions of a point."""
+    import ctypes
+
+    user = ctypes.c_void_p(compiled.user_data.ctypes.data)
+    n, m = compiled.n_dim, compiled.n_expanded
+
+    def logp(x):
+        grad, lp = np.zeros(n), np.zeros(1)
+        dp = ctypes.POINTER(ctypes.c_double)
+        code = compiled.compiled_logp_func.ctypes(
+            n, x.ctypes.data_as(dp), grad.ctypes.data_as(dp), lp.ctypes.data_as(dp), user
+        )
+        return code, lp[0], grad
+
+    def expand(x):
+        out = np.zeros(m)
+        dp = ctypes.POINTER(ctypes.c_double)
+        code = compiled.compiled_expand_func.ctypes(
+            n, m, x.ctypes.data_as(dp), out.ctypes.data_as(dp), user
+        )
+        return code, out
+
+    return logp, expand
+
+
+def test_faster_nutpie_compilation_agrees_with_nutpies_own(small):
+    """analysis/_nutpie.py compiles nutpie's callbacks faster, for any number of respondents,
+    and caches them: its log density, gradient and expansion equal nutpie's own at random
+    points (to rounding: the graph is the same but its shapes are symbolic), and a cached
+    compilation samples exactly as a fresh one."""
     import nutpie
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
@@ -252,21 +279,38 @@ def test_faster_nutpie_compilation_samples_exactly_as_nutpies_own(small):
         pytest.skip(f"nutpie {nutpie.__version__}: its own compilation is used")
     _, _, _, data = small
     arrays = prepare_choice_data(data)
-    runs = []
+    compiled, draws = [], []
     with numba_mode():
         for faster in (True, True, False):  # the second loads the first's callbacks
             model, _ = build_model(arrays, HBSettings())
-            compiled = compile_nutpie(model, faster=faster)
-            trace = nutpie.sample(compiled, draws=40, tune=40, chains=1, seed=9, progress_bar=False)
-            runs.append(
-                (
-                    trace["posterior"]["z"].to_numpy(),
-                    trace["posterior"]["chol"].to_numpy(),
-                    trace["sample_stats"]["logp"].to_numpy(),
+            compiled.append(compile_nutpie(model, faster=faster))
+            if faster:
+                trace = nutpie.sample(
+                    compiled[-1], draws=30, tune=30, chains=1, seed=9, progress_bar=False
                 )
-            )
-    cached = [p.name for p in NUMBA_CACHE_PATH.glob("*logp_numba*.nbi")]
-    assert cached, f"no cached callback in {NUMBA_CACHE_PATH}"
-    for other in runs[1:]:
-        for mine, theirs in zip(runs[0], other, strict=True):
-            assert np.array_equal(mine, theirs), np.abs(mine - theirs).max()
+                draws.append(trace["posterior"]["z"].to_numpy())
+    assert [p.name for p in NUMBA_CACHE_PATH.glob("*logp_numba*.nbi")], NUMBA_CACHE_PATH
+    assert np.array_equal(draws[0], draws[1]), "fresh and cached callbacks sample differently"
+    (mine, mine_x), (cached, cached_x), (theirs, theirs_x) = map(_callbacks, compiled)
+    rng = np.random.default_rng(4)
+    for scale in (0.3, 1.0, 3.0):
+        for _ in range(10):
+            x = rng.normal(size=compiled[0].n_dim) * scale
+            a, b, c = mine(x), cached(x), theirs(x)
+            assert a[0] == b[0] == c[0] == 0, (a[0], b[0], c[0])
+            assert a[1] == b[1] and np.array_equal(a[2], b[2]), "cached callback differs"
+            assert a[1] == pytest.approx(c[1], rel=1e-13), (a[1], c[1])
+            assert np.allclose(a[2], c[2], rtol=1e-11, atol=1e-11), np.abs(a[2] - c[2]).max()
+            ea, ec = mine_x(x), theirs_x(x)
+            assert ea[0] == ec[0] == 0 and np.allclose(ea[1], ec[1], rtol=1e-13, atol=0)
+    # other data of the same study (fewer respondents): served from the cache, nothing new
+    files = sorted(p.name for p in NUMBA_CACHE_PATH.glob("*_numba-*"))
+    fewer = arrays.subset(arrays.resp < arrays.resp.max())
+    fewer = replace(fewer, respondent_ids=fewer.respondent_ids[:-1])
+    with numba_mode():
+        model, _ = build_model(fewer, HBSettings())
+        other = compile_nutpie(model)
+    assert other.n_dim == compiled[0].n_dim - arrays.n_parameters, (other.n_dim, compiled[0].n_dim)
+    assert sorted(p.name for p in NUMBA_CACHE_PATH.glob("*_numba-*")) == files, (
+        "new data of the same study compiled new callbacks"
+    )
