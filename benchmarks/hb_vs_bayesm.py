@@ -3,8 +3,11 @@
 Issue 4. The same simulated study is fitted by
   * winback: the whole command ``winback fit study.toml responses.csv --out DIR`` with its
     defaults (4 chains x 1000 draws after 500 tuning steps, nutpie, full covariance), timed end
-    to end as a subprocess (Python start-up, imports, reading, compilation, sampling, writing);
-    the posterior is then read back with ``analysis.io.load_model(DIR / "fit.nc")``;
+    to end as a subprocess (Python start-up, imports, reading, compilation, sampling, writing)
+    with a fresh private PyTensor cache warmed up on another study first: a study new to a
+    machine where winback has run. The posterior is then read back with
+    ``analysis.io.load_model(DIR / "fit.nc")``; compilation is re-measured in fresh processes
+    for a new study, new data of a study fitted before, a rerun and an empty cache;
   * bayesm: ``rhierMnlRwMixture`` (R = 20,000, keep = 10, one normal component, default priors)
     through ``Rscript benchmarks/bayesm_fit.R`` on the very design rows winback estimates from
     (``prepare_choice_data``'s x: dummy coding, linear price, the none alternative a row holding
