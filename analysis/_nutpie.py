@@ -1,33 +1,34 @@
-"""nutpie's numba model, compiled faster and cached: a version of its private
-``_compile_pymc_model_numba`` used while :func:`faster_compile` is active.
+"""nutpie's numba model, compiled faster and cached: :func:`compile_model`, a version of
+``nutpie.compile_pymc_model`` for the numba backend built on nutpie's own helpers.
 
-nutpie hands its sampler two numba ``cfunc`` C callbacks that wrap the PyTensor log-density
-and the expansion of a draw. nutpie 0.16 compiles them anew in every process (they close over
-the model, and the shared data arrays are embedded in them as constants), about 6 s of every
-fit of the benchmark model even when PyTensor's own functions come from its cache. Three
-differences here, everything else being nutpie's code (MIT licence):
+nutpie hands its sampler two numba ``cfunc`` C callbacks that wrap the PyTensor log density
+(with its gradient) and the expansion of a draw. nutpie 0.16 compiles them anew in every process
+(they close over the model, and the shared data arrays are embedded in them as constants), and
+it splits the flat parameter vector with the sizes of this data set, so nothing compiled serves
+other data. The differences here, everything else being nutpie's code (MIT licence):
 
 - the results are copied with an element loop instead of ``out[...] = grad``, whose
-  shape-mismatch error path numba compiles from scratch (about 3 s);
+  shape-mismatch error path numba compiles from scratch in every process (about 3 s);
 - the extraction function is built with one-element stand-ins of the shared arrays (it only
   needs their types; the real arrays are read through the user-data pointers at run time), so
-  the data is not embedded in the compiled code;
+  the data is not embedded in the compiled code, and the callbacks take their sizes at run time;
+- the flat vector is split with sizes symbolic in the model's dimensions (the number of
+  respondents is a shared variable), so PyTensor's functions depend on the study, not the data;
 - the callbacks are generated from source and cached through PyTensor's numba cache, keyed by
-  PyTensor's own key of the wrapped function, the dimensions, the shared arrays' types and the
-  versions of nutpie, numba and this file: a second fit of a model of the same shape (a rerun,
-  the next survey wave) loads them instead of compiling.
+  PyTensor's own key of the wrapped function, the shared arrays' types and the versions of
+  nutpie, numba and this file.
 
-Draws are identical to nutpie's own compilation (tests/test_hb.py). It is used only for the
-nutpie versions it was written against, with the private functions it expects; otherwise
-nutpie runs unchanged.
+A fit of new data of a study fitted before (the next wave, a rerun) compiles in about 2.5 s
+instead of 11-16 s (benchmarks/RESULTS.md). The log density, gradient and expansion equal nutpie's
+own to rounding (the graph is the same; tests/test_hb.py calls both compiled callbacks). It is
+used only for the nutpie versions it was written against, with the private helpers it expects
+(:func:`applicable`); otherwise :func:`analysis.hb.compile_nutpie` uses nutpie's own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 
 _TESTED = ("0.16.",)
 _NEEDED = (
-    "_compile_pymc_model_numba",
+    "_wrap_with_lock",
     "_compute_shapes",
     "_rv_dict_to_flat_array_wrapper",
     "make_user_data",
@@ -85,7 +86,8 @@ def expand_numba(dim, expanded, x_, out_, user_data_):
 
 
 def applicable() -> bool:
-    """Whether the installed nutpie has the private functions this version relies on."""
+    """Whether the installed nutpie is a version this was written against, with the private
+    helpers it uses."""
     import nutpie
     import nutpie.compile_pymc as ncp
 
@@ -93,8 +95,8 @@ def applicable() -> bool:
         return False
     if not all(hasattr(ncp, name) for name in _NEEDED):
         return False
-    params = list(inspect.signature(ncp._compile_pymc_model_numba).parameters)
-    return params == ["model", "pymc_initial_point_fn", "var_names", "kwargs"]
+    params = list(inspect.signature(ncp.make_extraction_fn).parameters)
+    return params == ["inner", "shared_data", "shared_var_keys", "record_dtype"]
 
 
 def _placeholders(shared_data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -349,18 +351,20 @@ def _compile_pymc_model_numba(
     )
 
 
-@contextmanager
-def faster_compile(enabled: bool = True) -> Iterator[bool]:
-    """Compile nutpie models with this module's version inside the block (yields whether it
-    is used)."""
-    if not enabled or not applicable():
-        yield False
-        return
+def compile_model(model: Any, var_names: Any = None) -> Any:
+    """``nutpie.compile_pymc_model(model, var_names=var_names)`` with this module's
+    compilation (check :func:`applicable` first): nutpie's defaults for the initial point
+    (support point, jittered free variables), then :func:`_compile_pymc_model_numba`."""
     import nutpie.compile_pymc as ncp
+    from pymc.initial_point import make_initial_point_fn
 
-    saved = ncp._compile_pymc_model_numba
-    ncp._compile_pymc_model_numba = _compile_pymc_model_numba
-    try:
-        yield True
-    finally:
-        ncp._compile_pymc_model_numba = saved
+    initial_point_fn = make_initial_point_fn(
+        model=model,
+        overrides=None,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
+    )
+    return _compile_pymc_model_numba(
+        model, ncp._wrap_with_lock(initial_point_fn), var_names=var_names
+    )

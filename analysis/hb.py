@@ -305,10 +305,12 @@ def compile_nutpie(model: Any, *, faster: bool = True) -> Any:
     (analysis/_nutpie.py); the draws are the same."""
     import nutpie
 
-    from analysis._nutpie import faster_compile
+    from analysis import _nutpie
 
-    with faster_compile(faster):
-        return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
+    var_names = [v.name for v in model.free_RVs]
+    if faster and _nutpie.applicable():
+        return _nutpie.compile_model(model, var_names=var_names)
+    return nutpie.compile_pymc_model(model, var_names=var_names)
 
 
 def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
