@@ -61,10 +61,6 @@ class PackedDesign:
     mask: np.ndarray
     order: np.ndarray
 
-    @property
-    def n_alts(self) -> int:
-        return int(self.mask.size // max(self.y.size, 1))
-
 
 def _column_code(values: np.ndarray, limit: int) -> tuple[float, np.ndarray] | None:
     """``(step, codes)`` with ``codes * step == values`` (to 1e-12 relative) and integer codes
@@ -543,23 +539,20 @@ def _register() -> None:
                 m += 1
         return dz, dp
 
-    @register_funcify_default_op_cache_key(PackedCholMatMul)
-    def _funcify_chol_matmul(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return chol_matmul, 1
-
-    @register_funcify_default_op_cache_key(PackedCholMatMulGrad)
-    def _funcify_chol_matmul_grad(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return chol_matmul_grad, 1
-
-    # the integer returned with each kernel salts PyTensor's cache key: bump it whenever a
+    # the integer registered with each kernel salts PyTensor's cache key: bump it whenever a
     # kernel's code changes, or existing caches keep serving the old compiled kernel
-    @register_funcify_default_op_cache_key(MNLBetaLogLik)
-    def _funcify_beta_loglik(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return beta_loglik, 2
+    kernels = (
+        (MNLBetaLogLik, beta_loglik, 2),
+        (MNLBetaGrad, beta_grad, 2),
+        (PackedCholMatMul, chol_matmul, 1),
+        (PackedCholMatMulGrad, chol_matmul_grad, 1),
+    )
+    for op_class, kernel, salt in kernels:
 
-    @register_funcify_default_op_cache_key(MNLBetaGrad)
-    def _funcify_beta_grad(op: Any, node: Any = None, **kwargs: Any) -> Any:
-        return beta_grad, 2
+        def funcify(op: Any, node: Any = None, kernel: Any = kernel, salt: int = salt, **kw: Any):
+            return kernel, salt
+
+        register_funcify_default_op_cache_key(op_class)(funcify)
 
 
 _register()

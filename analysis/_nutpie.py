@@ -112,20 +112,25 @@ def _placeholders(shared_data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _callback(
     src: str,
     name: str,
-    c_sig: Any,
-    inner: Any,
+    n_sizes: int,
+    n_pointers: int,
+    fn_pt: Any,
     shared_data: dict[str, np.ndarray],
-    keys: list[str],
+    shared_var_keys: dict[Any, str],
     record_dtype: Any,
-    consts: dict[str, int],
 ) -> Any:
-    """A numba cfunc from ``src``, cached through PyTensor's numba cache when the wrapped
-    PyTensor function has a cache key itself."""
+    """The numba cfunc ``name`` of ``src`` wrapping the compiled PyTensor function ``fn_pt``;
+    its C signature is ``int64(uint64 x n_sizes, double* x n_pointers, void*)``. Cached through
+    PyTensor's numba cache when the wrapped function has a PyTensor cache key itself."""
     import numba
     import nutpie
     from nutpie.compile_pymc import make_extraction_fn
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
+    t = numba.types
+    c_sig = t.int64(*[t.uint64] * n_sizes, *[t.CPointer(t.double)] * n_pointers, t.voidptr)
+    inner = fn_pt.vm.jit_fn
+    keys = [shared_var_keys[v] for v in fn_pt.get_shared()]
     extract = make_extraction_fn(inner, _placeholders(shared_data), keys, record_dtype)
     py_func = getattr(inner, "py_func", None)
     inner_key = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
@@ -138,7 +143,6 @@ def _callback(
             hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
             src,
             inner_key,
-            repr(sorted(consts.items())),
             repr(record_dtype),
             repr([(shared_data[k].dtype.str, shared_data[k].ndim) for k in keys]),
             repr(c_sig),
@@ -147,7 +151,7 @@ def _callback(
     fn = compile_numba_function_src(
         src,
         name,
-        global_env={"__name__": __name__, "numba": numba, "np": np, "extract": extract, **consts},
+        global_env={"__name__": __name__, "numba": numba, "np": np, "extract": extract},
         cache_key=cache_key,
     )
     return numba.cfunc(c_sig, cache=cache_key is not None)(fn)
@@ -263,14 +267,8 @@ def _make_functions(model: Any, *, pymc_initial_point_fn: Any, var_names: Any) -
     )
 
 
-def _compile_pymc_model_numba(
-    model: Any,
-    pymc_initial_point_fn: Any,
-    var_names: Any = None,
-    **kwargs: Any,
-) -> Any:
+def _compile_pymc_model_numba(model: Any, pymc_initial_point_fn: Any, var_names: Any) -> Any:
     """nutpie 0.16's ``_compile_pymc_model_numba`` with the callbacks of :func:`_callback`."""
-    import numba
     import nutpie.compile_pymc as ncp
 
     (
@@ -282,9 +280,6 @@ def _compile_pymc_model_numba(
         shape_info,
         reparameterized_names,
     ) = _make_functions(model, pymc_initial_point_fn=pymc_initial_point_fn, var_names=var_names)
-    expand_fn = expand_fn_pt.vm.jit_fn
-    logp_fn = logp_fn_pt.vm.jit_fn
-
     shared_data: dict[str, np.ndarray] = {}
     shared_var_keys: dict[Any, str] = {}
     for val in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
@@ -296,41 +291,10 @@ def _compile_pymc_model_numba(
     for arr in shared_data.values():
         arr.flags.writeable = False
     user_data = ncp.make_user_data(shared_var_keys, shared_data)
-
-    logp_sig = numba.types.int64(
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-    logp_numba = _callback(
-        _LOGP_SRC,
-        "logp_numba",
-        logp_sig,
-        logp_fn,
-        shared_data,
-        [shared_var_keys[v] for v in logp_fn_pt.get_shared()],
-        user_data.dtype,
-        {},
-    )
-    expand_sig = numba.types.int64(
-        numba.types.uint64,
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-    expand_numba = _callback(
-        _EXPAND_SRC,
-        "expand_numba",
-        expand_sig,
-        expand_fn,
-        shared_data,
-        [shared_var_keys[v] for v in expand_fn_pt.get_shared()],
-        user_data.dtype,
-        {},
-    )
+    shared = (shared_data, shared_var_keys, user_data.dtype)
+    # nutpie's signatures: logp(dim, x, grad, logp, user data), expand(dim, n, x, out, user data)
+    logp_numba = _callback(_LOGP_SRC, "logp_numba", 1, 3, logp_fn_pt, *shared)
+    expand_numba = _callback(_EXPAND_SRC, "expand_numba", 2, 2, expand_fn_pt, *shared)
     dims, coords = ncp._prepare_dims_and_coords(model, shape_info, reparameterized_names)
     return ncp.CompiledPyMCModel(
         _n_dim=n_dim,
