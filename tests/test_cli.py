@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import BENCH_STUDY, SMALL_STUDY
+from tests.conftest import BENCH_STUDY, SMALL_STUDY, SMALL_TRUTH
 from winback.cli import main
 
 
@@ -209,16 +209,7 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
     design = read_design_csv(tmp_path / "design" / "design.csv", study)
     # segment comes from the CRM, not from the survey platform
     people = simulate_respondents(study, 60, random_seed=1).drop(columns="segment")
-    truth = {
-        "plan[Standard]": 0.6,
-        "plan[Premium]": 1.1,
-        "speed[500 Mbps]": 0.4,
-        "speed[1 Gbps]": 0.9,
-        "support[Priority]": 0.5,
-        "price": -0.05,
-        "none": -1.0,
-    }
-    choices = simulate_choices(design, truth, 2, n_respondents=60, sd=0.3)
+    choices = simulate_choices(design, SMALL_TRUTH, 2, n_respondents=60, sd=0.3)
     data = make_dataset(choices, study, design=design, respondents=people)
     export = qualtrics.write(
         data, tmp_path / "qualtrics_export.csv", questionnaire=study.questionnaire
