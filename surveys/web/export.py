@@ -10,7 +10,7 @@ from surveys.responses import make_dataset, write_responses
 from surveys.web import schema
 from surveys.web.importer import survey_frames
 from surveys.web.survey import Survey
-from winback._io import safe_frame, write_csv
+from winback._io import csv_text, write_csv
 from winback.errors import WinbackError
 
 
@@ -47,7 +47,7 @@ def export_csv(survey: Survey, name: str) -> str:
     """``responses.csv`` or ``respondents.csv`` of the survey as text (formula-safe cells)."""
     data = read_survey(survey)
     frame = data.choices if name == "responses.csv" else data.respondents
-    return str(safe_frame(frame).to_csv(index=False, lineterminator="\n"))
+    return csv_text(frame)
 
 
 def write_export(survey: Survey, folder: str | Path, *, force: bool = False) -> list[Path]:
