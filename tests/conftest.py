@@ -145,3 +145,92 @@ def example_fit():
     data = make_dataset(choices, ex.study, design=design, respondents=people)
     model = fit(data, draws=300, tune=300, chains=2, random_seed=3)
     return model, truth, design
+
+
+# --------------------------------------------------------------------------------------------
+# The hostile-input suite (tests marked ``hostile``, tests/test_hostile_*.py): every case must
+# end in a clear error or the exact right result. A case running longer than HOSTILE_SECONDS is
+# stopped and counted as a hang; the counts by outcome are printed at the end of the run.
+# --------------------------------------------------------------------------------------------
+
+HOSTILE_SECONDS = 120
+
+
+class HostileHang(Exception):
+    """A hostile-input case ran longer than HOSTILE_SECONDS."""
+
+
+@pytest.fixture(autouse=True)
+def _hostile_timeout(request):
+    import signal
+    import threading
+
+    if request.node.get_closest_marker("hostile") is None or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def hang(signum, frame):
+        raise HostileHang(f"{request.node.nodeid} ran longer than {HOSTILE_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(HOSTILE_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_HOSTILE: set[str] = set()
+
+
+def pytest_collection_modifyitems(items):
+    _HOSTILE.update(item.nodeid for item in items if item.get_closest_marker("hostile"))
+
+
+def _hostile_kind(report) -> str:
+    """How a failed hostile case failed: a hang, a traceback (an exception that is not a
+    clear error), or a wrong result (an assertion: silent change, lost rows, unclear text)."""
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    message = getattr(crash, "message", "") or str(getattr(report, "longrepr", ""))
+    if "HostileHang" in message:
+        return "hang"
+    if message.startswith(("AssertionError", "assert ", "Failed: DID NOT RAISE")):
+        return "wrong result"
+    return "traceback"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _HOSTILE:
+        return
+    outcome: dict[str, str] = {}
+    for key in ("passed", "failed", "error", "skipped"):
+        for rep in terminalreporter.stats.get(key, []):
+            nodeid = getattr(rep, "nodeid", None)
+            if nodeid not in _HOSTILE or getattr(rep, "when", "call") not in ("call", "setup"):
+                continue
+            if key == "passed" and rep.when == "setup":
+                continue
+            if key in ("failed", "error"):
+                outcome[nodeid] = _hostile_kind(rep)
+            else:
+                outcome.setdefault(nodeid, key)
+    if not outcome:
+        return
+    counts = {k: sum(v == k for v in outcome.values()) for k in set(outcome.values())}
+    by_file: dict[str, int] = {}
+    for nodeid in outcome:
+        f = nodeid.split("::")[0].rsplit("/", 1)[-1]
+        by_file[f] = by_file.get(f, 0) + 1
+    terminalreporter.write_sep("=", "hostile-input suite")
+    terminalreporter.write_line(
+        f"{len(outcome)} cases: {counts.get('passed', 0)} clear error or exact result; "
+        f"{counts.get('traceback', 0)} tracebacks, {counts.get('wrong result', 0)} wrong "
+        f"results (silent change, lost rows, unclear error), {counts.get('hang', 0)} hangs, "
+        f"{counts.get('skipped', 0)} skipped"
+    )
+    terminalreporter.write_line(
+        "by file: " + ", ".join(f"{f} {n}" for f, n in sorted(by_file.items()))
+    )

@@ -284,36 +284,6 @@ def test_read_level_map_errors(tmp_path):
         read_level_map(p)
 
 
-def test_staged_folder_is_all_or_nothing(tmp_path):
-    """The staging folder becomes the target only when the block succeeds; results that a
-    killed run had moved aside are put back; stale staging folders are removed."""
-    import os
-
-    from winback.waves import _staged
-
-    target = tmp_path / "results"
-    old = tmp_path / ".results.old-abc" / "results"
-    old.mkdir(parents=True)
-    (old / "a.txt").write_text("old")
-    (tmp_path / ".results.staging-zzz").mkdir()  # left by a killed run
-    with pytest.raises(WinbackError, match="exists"), _staged(target, force=False):
-        pass
-    assert (target / "a.txt").read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "results"]
-    with pytest.raises(RuntimeError), _staged(target, force=True) as stage:
-        (stage / "a.txt").write_text("new")
-        raise RuntimeError("a stage failed")
-    assert (target / "a.txt").read_text() == "old"
-    with _staged(target, force=True) as stage:
-        (stage / "a.txt").write_text("new")
-        (stage / "b.txt").write_text("new")
-    assert (target / "a.txt").read_text() == "new" and (target / "b.txt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "results"]
-    mask = os.umask(0)
-    os.umask(mask)
-    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's private 0o700
-
-
 def test_bad_study_folder_errors(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope"), "--wave", "w1"]) == 1
     assert "no study folder" in capsys.readouterr().err
@@ -392,7 +362,7 @@ def test_run_writes_the_run_folder_layout(waves):
         assert all((res / f).is_file() for f in record["files"])
         # nothing left of the staging folder
         hidden = [p.name for p in (root / "waves" / wave).iterdir() if p.name.startswith(".")]
-        assert hidden == [".lock"], hidden
+        assert hidden == [], hidden
         excl = pd.read_csv(res / "import" / "exclusions.csv")
         assert (excl["reason"] == "quality flag: random_responder").sum() > 0
     assert "prior: none" in run2.report()
@@ -555,7 +525,7 @@ def test_interrupted_run_leaves_nothing_partial(study_copy, monkeypatch, capsys)
     assert main(["run", str(study_copy), "--wave", "w3", *FIT]) == 130
     assert "interrupted" in capsys.readouterr().err
     after = _snapshot(study_copy)
-    assert _diff(before, after) == ["waves/w3/.lock"]  # the lock file, nothing else
+    assert _diff(before, after) == []  # nothing at all
     assert not (w3 / "results").exists()
 
 
@@ -574,9 +544,7 @@ def test_force_replaces_results_once_complete(study_copy, monkeypatch):
     assert not (run.results / "simulate").exists()
     assert new["prior"]["wave"] == "w2" and new["prior"]["widen"] == 4.0
     assert fake.kwargs["prior_widen"] == 4.0 and fake.kwargs["prior"] is not None
-    assert [p.name for p in (study_copy / "waves" / "w1").iterdir() if p.name.startswith(".")] == [
-        ".lock"
-    ]
+    assert [p.name for p in (study_copy / "waves" / "w1").iterdir() if p.name.startswith(".")] == []
     assert _diff(w2_before, _snapshot(study_copy / "waves" / "w2")) == []
 
 

@@ -52,7 +52,8 @@ def test_check_page_reports_every_missing_or_bad_answer():
     assert set(res.errors) == {"price_paid", "reason"}
     ok = check_page(qs, {"price_paid": ["39,90"], "reason": ["b"], "note": [" =cmd "]})
     assert ok.errors == {}
-    assert ok.answers == {"price_paid": "39.9", "reason_a": "0", "reason_b": "1", "note": "=cmd"}
+    # open text is kept exactly as typed (spaces too): nothing is trimmed silently
+    assert ok.answers == {"price_paid": "39.9", "reason_a": "0", "reason_b": "1", "note": " =cmd "}
 
 
 def test_unknown_forged_and_used_tokens_get_clear_pages(served):

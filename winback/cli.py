@@ -561,6 +561,10 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
         help="of the offer search (default: profit with [costs], else revenue)",
     )
     r.add_argument(
+        "--product",
+        help="the own product the offer replaces (needed when the market has several own products)",
+    )
+    r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"
     )
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -594,6 +598,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         exclude_flags=args.exclude_flags,
         segment=args.segment,
         objective=args.objective,
+        product=args.product,
         progress=_progress(args.progress),
     )
     if not args.quiet:
@@ -648,6 +653,15 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except WinbackError as exc:
         print(f"winback {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the disk filled up, a file vanished, a permission changed
+        what = exc.strerror or str(exc)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(
+            f"winback {args.command}: error: {what}{where}. Nothing was replaced: output "
+            "folders are replaced whole or not at all.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
 from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
+from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, load_study
@@ -60,16 +61,9 @@ def run_design(
     ``design_qualtrics.csv``, ``diagnostics.json``, ``diagnostics.txt``, ``level_balance.csv``,
     ``study.toml`` (the study used, when its text is known) and, with ``assign``,
     ``assignments.csv`` (versions and shuffled display order per respondent). Refuses to
-    overwrite earlier files unless ``force``.
+    overwrite earlier files unless ``force``; the folder is replaced as a whole once complete.
     """
-    out = Path(out)
-    names = (
-        list(DESIGN_FILES)
-        + (["study.toml"] if study_text is not None else [])
-        + (["assignments.csv"] if assign else [])
-    )
-    targets = [out / n for n in names]
-    check_outputs_free(targets, force)
+    out = check_output_dir(out, force=force, owned=DESIGN_OWNED)
     design = make_design(
         study,
         method=method,
@@ -79,7 +73,23 @@ def run_design(
         progress=progress,
     )
     diag = inspect_design(design, n_respondents=n_respondents, target_se=target_se)
-    out.mkdir(parents=True, exist_ok=True)
+    with staged_output(out, force=force, owned=DESIGN_OWNED) as stage:
+        names = _write_design(design, diag, stage, study, study_text, assign)
+    return DesignRun(design, diag, out, tuple(out / n for n in names))
+
+
+DESIGN_OWNED = (*DESIGN_FILES, "study.toml", "assignments.csv")
+
+
+def _write_design(
+    design: ChoiceDesign,
+    diag: DesignDiagnostics,
+    out: Path,
+    study: Study,
+    study_text: str | None,
+    assign: int | None,
+) -> list[str]:
+    """Every design file into ``out`` (a staging folder); the names written."""
     files = [
         write_design_csv(design, out / "design.csv"),
         write_sawtooth_design(design, out / "design_sawtooth.csv"),
@@ -112,7 +122,7 @@ def run_design(
     if assign:
         write_csv(make_assignments(design, assign), out / "assignments.csv")
         files.append(out / "assignments.csv")
-    return DesignRun(design, diag, out, tuple(files))
+    return [Path(f).name for f in files]
 
 
 @dataclass(frozen=True)
@@ -242,17 +252,57 @@ def run_demo(
     profit-best offers overall and by reason for leaving, good/better/best tiers, the unbundled
     entry offer with add-ons) and the leadership workbook with its plots (``report/``).
     """
+    final = check_output_dir(out, force=force, owned=DEMO_ENTRIES)
+    with staged_output(final, force=force, owned=DEMO_ENTRIES) as out:
+        run = _demo_into(out, progress=progress, draws=draws, tune=tune, chains=chains)
+    if final.exists():
+        log.info("demo written to %s", final)
+    return _moved(run, out, final)
+
+
+DEMO_ENTRIES = (
+    "study.toml",
+    "market.toml",
+    "design",
+    "fieldwork",
+    "import",
+    "fit",
+    "simulate",
+    "recommend",
+    "report",
+)
+
+
+def _moved(run: Any, old: Path, new: Path) -> Any:
+    """``run`` (a frozen run record) with every path under ``old`` moved under ``new``."""
+    import dataclasses
+
+    def move(v: Any) -> Any:
+        if isinstance(v, Path):
+            try:
+                return new / v.relative_to(old)
+            except ValueError:
+                return v
+        if isinstance(v, tuple):
+            return tuple(move(x) for x in v)
+        if (
+            dataclasses.is_dataclass(v)
+            and not isinstance(v, type)
+            and type(v).__module__ == __name__
+        ):
+            return dataclasses.replace(
+                v, **{f.name: move(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            )
+        return v
+
+    return move(run)
+
+
+def _demo_into(out: Path, *, progress: bool, draws: int, tune: int, chains: int) -> DemoRun:
     from winback.example import example_study_text, make_example_study
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            check_outputs_free([out], force=False)
-        log.info("replacing the earlier demo in %s (--force)", out)
-        shutil.rmtree(out)
     ex = make_example_study()
     study = ex.study
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "study.toml", example_study_text())
     log.info("wrote the example study to %s", out / "study.toml")
     design_run = run_design(study, out / "design", force=True, n_respondents=500, progress=progress)
@@ -378,18 +428,30 @@ def run_import(
     ``quality.csv`` (one row of flags per respondent), ``reasons.csv`` and ``reasons.txt`` (why
     they left), ``import.json`` (counts, flags, source files and their SHA-256).
     """
-    import pandas as pd
-
     from surveys.quality import flag_quality
     from surveys.reasons import summarize_reasons
 
-    out = Path(out)
-    check_outputs_free([out / n for n in IMPORT_FILES], force)
+    out = check_output_dir(out, force=force, owned=IMPORT_FILES, need_bytes=_input_bytes(responses))
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
     data = _read(study, responses, format, design_obj, respondents)
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
-    out.mkdir(parents=True, exist_ok=True)
+    with staged_output(out, force=force, owned=IMPORT_FILES) as stage:
+        names = _write_import(data, reasons, stage, format)
+    return ImportRun(data, reasons, out, tuple(out / n for n in names))
+
+
+def _input_bytes(path: str | Path) -> int:
+    """About what an import of ``path`` writes: twice the file (canonical copies, flags)."""
+    try:
+        return 2 * os.path.getsize(path) + (1 << 20)
+    except (OSError, TypeError):  # a database URL or a missing file (reported by the reader)
+        return 1 << 20
+
+
+def _write_import(data: Any, reasons: Any, out: Path, format: str) -> list[str]:
+    import pandas as pd
+
     write_csv(data.choices, out / "responses.csv")
     write_csv(data.respondents, out / "respondents.csv")
     write_csv(data.exclusions, out / "exclusions.csv")
@@ -406,8 +468,7 @@ def run_import(
     summary["sources"] = dict(data.sources)
     summary["format"] = format
     write_json(summary, out / "import.json")
-    files = tuple(out / n for n in IMPORT_FILES if (out / n).exists())
-    return ImportRun(data, reasons, out, files)
+    return [n for n in IMPORT_FILES if (out / n).exists()]
 
 
 FIT_FILES = (
@@ -460,14 +521,19 @@ def run_fit(
     from surveys.quality import flag_quality
 
     t0 = time.perf_counter()
-    out = Path(out)
-    check_outputs_free([out / n for n in FIT_FILES], force)
+    out = check_output_dir(out, force=force, owned=FIT_FILES)
+    check_flag_names(exclude_flags)
     design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
     data = _read(study, responses, format, design_obj, respondents)
     if exclude_flags:
-        check_flag_names(exclude_flags)
         data = flag_quality(data, design=design_obj)
         data = exclude_flagged(data, exclude_flags, source="winback fit --exclude")
+    # room for the posterior (fit.nc: chains x draws x respondents x parameters, 8 bytes each)
+    from conjoint.encoding import parameter_names
+
+    n_params = len(parameter_names(study))
+    need = 8 * chains * draws * (data.n_respondents + 2) * n_params * 2 + (8 << 20)
+    check_output_dir(out, force=force, owned=FIT_FILES, need_bytes=need)
     model = fit(
         data,
         draws=draws,
@@ -479,20 +545,29 @@ def run_fit(
         sampler=sampler,
         progress=progress,
     )
-    return write_fit(model, out, started=t0)
+    return write_fit(model, out, started=t0, force=force)
 
 
-def write_fit(model: Any, out: str | Path, *, started: float | None = None) -> FitRun:
-    """Write a fitted model's folder (see :func:`run_fit`); ``started`` times the whole run."""
+def write_fit(
+    model: Any, out: str | Path, *, started: float | None = None, force: bool = False
+) -> FitRun:
+    """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
+    complete (earlier fit files only with ``force``); ``started`` times the whole run."""
+    from analysis.convergence import convergence_report
+
+    out = check_output_dir(out, force=force, owned=FIT_FILES)
+    conv = convergence_report(model)
+    with staged_output(out, force=force, owned=FIT_FILES) as stage:
+        names = _write_fit_files(model, conv, stage, started)
+    return FitRun(model, conv, out, tuple(out / n for n in names))
+
+
+def _write_fit_files(model: Any, conv: Any, out: Path, started: float | None) -> list[str]:
     import time
 
-    from analysis.convergence import convergence_report
     from analysis.io import save_model
     from analysis.results import importances, population
 
-    out = Path(out)
-    conv = convergence_report(model)
-    out.mkdir(parents=True, exist_ok=True)
     write_csv(model.partworths(), out / "partworths.csv")
     save_model(model, out / "fit.nc")
     write_csv(importances(model), out / "importances.csv")
@@ -501,8 +576,7 @@ def write_fit(model: Any, out: str | Path, *, started: float | None = None) -> F
     seconds = time.perf_counter() - started if started is not None else model.seconds_
     diag = {**conv.to_dict(), "seconds": seconds, "fit_seconds": model.seconds_}
     write_json(diag, out / "diagnostics.json")
-    files = tuple(out / n for n in FIT_FILES if (out / n).exists())
-    return FitRun(model, conv, out, files)
+    return [n for n in FIT_FILES if (out / n).exists()]
 
 
 def run_predict(
@@ -513,8 +587,7 @@ def run_predict(
     from analysis.results import predict
     from surveys import read_responses
 
-    out = Path(out)
-    check_outputs_free([out], force)
+    out = check_output_file(out, force=force, option="--out")
     fit_dir = Path(fit_dir)
     model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
     data = read_responses(responses, model.study)
@@ -586,11 +659,13 @@ def run_simulate(
     from analysis.pricing import market_wtp, price_curve, price_elasticities
     from analysis.simulator import PartWorthDraws, read_market, simulate, source_of_volume
 
-    out = Path(out)
-    check_outputs_free([out / n for n in SIMULATE_FILES], force)
+    out = check_output_dir(out, force=force, owned=SIMULATE_FILES)
     model = _load_fit_for(study_path, fit_dir)
     draws = PartWorthDraws.from_model(model)
     market = read_market(market_path, model.study)
+    for column in (weights, segment):  # a misspelt column fails before the search
+        if column is not None:
+            draws.column(column)
     sim = simulate(
         draws, market, weights=weights, segment=segment, interval=interval, random_seed=random_seed
     )
@@ -615,10 +690,7 @@ def run_simulate(
             columns=["product", "source", "kind", "share_moved", "lower", "upper", "fraction"]
         )
     )
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "shares.csv", out / "source_of_volume.csv"]
-    write_csv(sim.shares, written[0])
-    write_csv(sov, written[1])
+    tables: dict[str, Any] = {"shares.csv": sim.shares, "source_of_volume.csv": sov}
     if model.study.price_attribute is not None:
         curves, wtps = [], []
         for prod in market.products:
@@ -636,16 +708,16 @@ def run_simulate(
                 wt = market_wtp(draws, market, prod.name, weights=weights, interval=interval)
                 wt.insert(0, "product", prod.name)
                 wtps.append(wt)
-        write_csv(pd.concat(curves, ignore_index=True), out / "price_curves.csv")
-        el = price_elasticities(
+        tables["price_curves.csv"] = pd.concat(curves, ignore_index=True)
+        tables["elasticities.csv"] = price_elasticities(
             draws, market, weights=weights, interval=interval, random_seed=random_seed
         )
-        write_csv(el, out / "elasticities.csv")
-        written += [out / "price_curves.csv", out / "elasticities.csv"]
         if wtps:
-            write_csv(pd.concat(wtps, ignore_index=True), out / "wtp.csv")
-            written.append(out / "wtp.csv")
-    return SimulateRun(sim, sim.shares, sov, out, tuple(written))
+            tables["wtp.csv"] = pd.concat(wtps, ignore_index=True)
+    with staged_output(out, force=force, owned=SIMULATE_FILES) as stage:
+        for name, frame in tables.items():
+            write_csv(frame, stage / name)
+    return SimulateRun(sim, sim.shares, sov, out, tuple(out / n for n in tables))
 
 
 # --------------------------------------------------------------------------------------------
@@ -719,19 +791,22 @@ def run_recommend(
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
     out of the bundle and sold as add-ons) to :func:`default_components`.
     """
-    from analysis.search import optimize_offer, own_product
+    from analysis.search import check_objective, optimize_offer, own_product
     from analysis.simulator import PartWorthDraws, read_market
     from analysis.tiers import optimize_tiers, unbundle
 
-    out = Path(out)
-    check_outputs_free([out / n for n in RECOMMEND_FILES], force)
+    out = check_output_dir(out, force=force, owned=RECOMMEND_FILES)
     model = _load_fit_for(study_path, fit_dir)
     study = model.study
     if objective is None:
         objective = "profit" if study.costs is not None else "revenue"
+    check_objective(objective, study)
     draws = PartWorthDraws.from_model(model)
     market = read_market(market_path, study)
     current = own_product(market, product)
+    for column in (weights, segment):  # a misspelt column fails before the search
+        if column is not None:
+            draws.column(column)
     offers = optimize_offer(
         draws,
         market,
@@ -742,12 +817,9 @@ def run_recommend(
         top=top,
         random_seed=random_seed,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "offers.csv"]
-    write_csv(offers.offers, written[0])
+    tables: dict[str, Any] = {"offers.csv": offers.offers}
     if offers.segments is not None:
-        write_csv(offers.segments, out / "segments.csv")
-        written.append(out / "segments.csv")
+        tables["segments.csv"] = offers.segments
     tiers = unb = None
     if study.price_attribute is not None:
         features = tier_features or [
@@ -768,8 +840,7 @@ def run_recommend(
             ("cannibalisation.csv", tiers.cannibalisation),
             ("tiers_summary.csv", tiers.summary),
         ):
-            write_csv(frame, out / name)
-            written.append(out / name)
+            tables[name] = frame
         comps = (
             components
             if components is not None
@@ -790,12 +861,14 @@ def run_recommend(
                 ("unbundling_summary.csv", unb.summary),
                 ("addons.csv", unb.addons),
             ):
-                write_csv(frame, out / name)
-                written.append(out / name)
-    run = RecommendRun(offers, tiers, unb, out, ())
-    atomic_write_text(out / "recommend.txt", run.report() + "\n")
-    written.append(out / "recommend.txt")
-    return RecommendRun(offers, tiers, unb, out, tuple(written))
+                tables[name] = frame
+    report = RecommendRun(offers, tiers, unb, out, ()).report()
+    with staged_output(out, force=force, owned=RECOMMEND_FILES) as stage:
+        for name, frame in tables.items():
+            write_csv(frame, stage / name)
+        atomic_write_text(stage / "recommend.txt", report + "\n")
+    names = [*tables, "recommend.txt"]
+    return RecommendRun(offers, tiers, unb, out, tuple(out / n for n in names))
 
 
 # --------------------------------------------------------------------------------------------
@@ -860,6 +933,11 @@ def run_report(
     run = Path(run_dir)
     workbook = Path(out) if out is not None else run / "report" / REPORT_WORKBOOK
     folder = workbook.parent
+    own_folder = out is None  # the default report/ folder is replaced as a whole
+    if own_folder:
+        check_output_dir(folder, force=force, owned=REPORT_OWNED)
+    else:
+        check_output_file(workbook, force=force, option="--out")
     data = read_run_folder(run)
     currency = str(data.study.get("currency") or "")
     plots: list[tuple[str, Any]] = []
@@ -871,16 +949,28 @@ def run_report(
         )
     if data.tiers is not None and not data.tiers.empty:
         plots.append((REPORT_PLOTS[2], lambda: plot_tier_shares(data.tiers, currency=currency)))
-    check_outputs_free([workbook, *(folder / name for name, _ in plots)], force)
-    write_workbook(workbook, data, wave_comparison=wave_comparison, force=force)
-    files = [workbook]
-    from io import BytesIO
+    if not own_folder:
+        check_outputs_free([workbook, *(folder / name for name, _ in plots)], force)
 
-    from winback._io import atomic_write_bytes
+    def write(into: Path) -> None:
+        from io import BytesIO
 
-    for name, make in plots:
-        buf = BytesIO()
-        make().savefig(buf, format="png", dpi=150)
-        atomic_write_bytes(folder / name, buf.getvalue())
-        files.append(folder / name)
+        from winback._io import atomic_write_bytes
+
+        write_workbook(into / workbook.name, data, wave_comparison=wave_comparison, force=force)
+        for name, make in plots:
+            buf = BytesIO()
+            make().savefig(buf, format="png", dpi=150)
+            atomic_write_bytes(into / name, buf.getvalue())
+
+    if own_folder:
+        with staged_output(folder, force=force, owned=REPORT_OWNED) as stage:
+            write(stage)
+    else:  # a workbook path of the user's choosing: file by file, each atomic
+        folder.mkdir(parents=True, exist_ok=True)
+        write(folder)
+    files = [workbook, *(folder / name for name, _ in plots)]
     return ReportRun(data, workbook, folder, tuple(files))
+
+
+REPORT_OWNED = (REPORT_WORKBOOK, *REPORT_PLOTS)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from winback import limits
 from winback.errors import StudyError, did_you_mean, list_valid
 
 Level = str | float
@@ -334,8 +335,15 @@ def _choice(valid: Sequence[str]) -> Callable[[Any], str | None]:
     return check
 
 
-def _at_least(n: float) -> Callable[[Any], str | None]:
-    return lambda v: None if v >= n else f"must be at least {n}."
+def _at_least(n: float, limit: limits.Limit | None = None) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if v < n:
+            return f"must be at least {n}."
+        if limit is not None and limit.exceeded(v):
+            return f"is too large. {limit.message(v)}"
+        return None
+
+    return check
 
 
 def load_study(path: str | Path) -> Study:
@@ -450,6 +458,9 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
 
             attrs = [replace(a, preference="decreasing") if a is pa else a for a in attrs]
 
+    n_params = sum(1 if a.coding == "linear" else a.n_levels - 1 for a in attrs)
+    if limits.PARAMETERS.exceeded(n_params):
+        p.add(limits.PARAMETERS.message(n_params, "[[attributes]]"))
     by_name = {a.name: a for a in attrs}
     design = _parse_design(data.get("design", {}), by_name, p)
     prohibitions = _parse_prohibitions(data.get("prohibitions", []), by_name, p)
@@ -571,6 +582,9 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         p.add("'attributes' must be an array of tables ([[attributes]]).")
         return []
+    if limits.ATTRIBUTES.exceeded(len(raw)):
+        p.add(limits.ATTRIBUTES.message(len(raw), "[[attributes]]"))
+        return []
     out: list[Attribute] = []
     seen: set[str] = set()
     for i, t in enumerate(raw, start=1):
@@ -597,6 +611,9 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
         levels_raw = t.get("levels")
         if not isinstance(levels_raw, list) or len(levels_raw) < 2:
             p.add(f"{where}: 'levels' must be a list of at least two levels, got {levels_raw!r}.")
+            continue
+        if limits.LEVELS.exceeded(len(levels_raw)):
+            p.add(limits.LEVELS.message(len(levels_raw), where))
             continue
         kinds = {
             "number"
@@ -714,9 +731,11 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
             unique_ok.append(an)
     return DesignSettings(
         method=_get(raw, "method", str, d.method, where, p, _choice(DESIGN_METHODS)),
-        alternatives=_get(raw, "alternatives", int, d.alternatives, where, p, _at_least(2)),
-        tasks=_get(raw, "tasks", int, d.tasks, where, p, _at_least(1)),
-        versions=_get(raw, "versions", int, d.versions, where, p, _at_least(1)),
+        alternatives=_get(
+            raw, "alternatives", int, d.alternatives, where, p, _at_least(2, limits.ALTERNATIVES)
+        ),
+        tasks=_get(raw, "tasks", int, d.tasks, where, p, _at_least(1, limits.TASKS)),
+        versions=_get(raw, "versions", int, d.versions, where, p, _at_least(1, limits.VERSIONS)),
         seed=_get(raw, "seed", int, d.seed, where, p, _at_least(0)),
         algorithm=_get(raw, "algorithm", str, d.algorithm, where, p, _choice(ALGORITHMS)),
         starts=_get(raw, "starts", int, d.starts, where, p, _at_least(1)),

@@ -28,21 +28,18 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from winback._folders import staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, did_you_mean, list_valid
 
@@ -247,83 +244,6 @@ def _rel(path: Path, study: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Atomic folders
-# --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One run at a time per wave (or comparison): an advisory lock the OS frees on exit."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on Windows
-        yield
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / ".lock", "a+")  # held for the whole block
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise WinbackError(
-                f"another winback run is writing in {folder} right now; wait for it to finish."
-            ) from None
-        yield
-    finally:
-        fh.close()
-
-
-def _clean_stale(folder: Path, prefix: str) -> None:
-    """Staging folders of runs that were killed (the lock is ours, so none is in use)."""
-    for p in folder.glob(f"{prefix}*"):
-        if p.is_dir():
-            log.info("removing %s, left by an interrupted run", p)
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _restore_old(target: Path) -> None:
-    """Put back results a killed run had moved aside just before renaming the new ones in."""
-    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
-        inner = old / target.name
-        if not target.exists() and inner.exists():
-            os.replace(inner, target)
-            log.warning("restored %s (a run was killed while replacing it)", target)
-        shutil.rmtree(old, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _staged(target: Path, force: bool) -> Iterator[Path]:
-    """A hidden folder beside ``target`` that becomes ``target`` when the block succeeds.
-
-    On any error (or Ctrl+C) the staging folder is removed and ``target`` is untouched. With
-    ``force`` an existing ``target`` is replaced only after the new one is complete.
-    """
-    parent = target.parent
-    prefix = f".{target.name}.staging-"
-    with _locked(parent):
-        _clean_stale(parent, prefix)
-        _restore_old(target)
-        if target.exists() and not force:  # checked again under the lock
-            raise WinbackError(f"{target} exists; pass --force to replace it.")
-        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(staging, 0o777 & ~mask)  # mkdtemp's folder is private; results are not
-        try:
-            yield staging
-            old = None
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
-                os.replace(target, old / target.name)
-            os.replace(staging, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-
-
-# --------------------------------------------------------------------------------------------
 # Running a wave
 # --------------------------------------------------------------------------------------------
 
@@ -478,6 +398,7 @@ def run_wave(
     exclude_flags: Sequence[str] = (),
     segment: str | None = None,
     objective: str | None = None,
+    product: str | None = None,
     progress: bool = False,
 ) -> WaveRun:
     """Run the whole pipeline for one survey wave into ``waves/<wave>/results/``.
@@ -518,6 +439,9 @@ def run_wave(
         A respondent column for shares and best offers by segment (e.g. ``main_reason``).
     objective : {"share", "revenue", "profit"}, optional
         Of the offer search (default: profit with ``[costs]``, else revenue).
+    product : str, optional
+        The own product the recommended offer replaces; required when the market has several
+        own products (checked before any work).
     progress : bool
 
     Returns
@@ -538,6 +462,7 @@ def run_wave(
     2.0
     """
     from analysis import fit, load_model
+    from analysis.search import check_objective, own_product
     from analysis.simulator import read_market
     from analysis.waves import map_levels, relabel_prior
     from winback import __version__, pipeline
@@ -568,8 +493,21 @@ def run_wave(
     wave_study = load_study(study_path)
     market_path = study / MARKET_FILE
     has_market = market_path.is_file()
-    if has_market:
-        read_market(market_path, wave_study)  # a bad market fails now, not after the fit
+    if has_market:  # a bad market, product or objective fails now, not after the fit
+        market = read_market(market_path, wave_study)
+        try:
+            own_product(market, product)
+        except WinbackError as exc:
+            raise WinbackError(
+                f"{market_path}: {exc} Pass --product NAME to winback run."
+            ) from None
+        check_objective(
+            objective or ("profit" if wave_study.costs is not None else "revenue"), wave_study
+        )
+    elif product is not None:
+        raise WinbackError(
+            f"--product {product!r} needs a market: the study folder has no {MARKET_FILE}."
+        )
     design_path = _the_design(study, wave_dir)
     respondents = wave_dir / RESPONDENTS_FILE
     prior_wave = _resolve_prior(study, wave, prior_from)
@@ -612,12 +550,18 @@ def run_wave(
     }
     hashes = {k: _sha(p) for k, p in inputs.items()}
 
-    with _staged(results, force) as stage:
+    with staged_output(results, force=force) as stage:
         atomic_write_text(stage / STUDY_FILE, study_path.read_text(encoding="utf-8-sig"))
         if has_market:
             atomic_write_text(stage / MARKET_FILE, market_path.read_text(encoding="utf-8-sig"))
         imp = pipeline.run_import(wave_study, responses, stage / "import", design=design_path)
         data = imp.dataset
+        if segment is not None and segment not in data.respondents.columns:
+            valid = [c for c in data.respondents.columns if not str(c).startswith("_")]
+            raise WinbackError(
+                f"--segment {segment!r}: no such respondent column in wave '{wave}'"
+                f"{did_you_mean(segment, valid)} Valid: {list_valid(valid)}."
+            )
         if exclude_flags:
             data = pipeline.exclude_flagged(data, exclude_flags, source="winback run")
             write_csv(data.exclusions, stage / "import" / "exclusions.csv")
@@ -648,6 +592,7 @@ def run_wave(
                 stage / MARKET_FILE,
                 stage / "recommend",
                 objective=objective,
+                product=product,
                 segment=segment,
                 random_seed=random_seed,
             )
@@ -677,6 +622,7 @@ def run_wave(
                 "exclude_flags": list(exclude_flags),
                 "segment": segment,
                 "objective": objective,
+                "product": product,
                 "sampler": model.settings.sampler,
                 "covariance": model.settings.covariance,
             },
@@ -1014,7 +960,7 @@ def compare_waves(
     from winback import __version__
 
     (study / COMPARISONS_DIR).mkdir(exist_ok=True)
-    with _staged(out, force) as stage:
+    with staged_output(out, force=force) as stage:
         written = []
         for key, t in tables.items():
             write_csv(t, stage / f"{key}.csv")

@@ -189,10 +189,14 @@ def check_page(questions: Sequence[Question], form: Mapping[str, Sequence[str]])
                 errors[q.id] = msg
             else:
                 answers[q.id] = format_level(float(text.replace(",", ".")))
-        else:  # open text: kept as typed (escaped when shown, made formula-safe in CSV files)
-            if len(text) > MAX_TEXT:
+        else:  # open text: kept exactly as typed (escaped when shown, formula-safe in files)
+            if len(given[0]) > MAX_TEXT:
                 errors[q.id] = f"Please keep your answer under {MAX_TEXT} characters."
-            answers[q.id] = given[0].strip().replace("\x00", "")
+            elif "\x00" in given[0]:  # no keyboard types it; no database stores it as text
+                errors[q.id] = (
+                    "Please remove the invisible control character (NUL) from your answer."
+                )
+            answers[q.id] = given[0]
     return PageResult(answers, errors, values)
 
 
