@@ -299,6 +299,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from winback.study import load_study
 
     study = load_study(args.study)
+    if args.json:
+        from winback._folders import check_output_file
+
+        check_output_file(args.json, force=True, option="--json")
     path = args.design / "design.csv" if args.design.is_dir() else args.design
     reader = {
         "winback": read_design_csv,
