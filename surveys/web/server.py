@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,9 +87,17 @@ def running(
 
 @contextmanager
 def serve_subprocess(
-    study: str, db: str, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 60.0
+    study: str,
+    db: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """``winback field serve`` in a child process; yields the base URL, stops it on exit.
+
+    ``extra_args`` are added to the command, e.g. ``["--limit", "submit-per-ip=off"]``.
 
     Examples
     --------
@@ -102,7 +110,7 @@ def serve_subprocess(
 
     port = port or free_port(host)
     cmd = [sys.executable, "-m", "winback.cli", "-q", "field", "serve", study, "--db", db,
-           "--host", host, "--port", str(port)]  # fmt: skip
+           "--host", host, "--port", str(port), *extra_args]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://{host}:{port}"
     deadline = time.monotonic() + timeout
