@@ -52,6 +52,7 @@ log = logging.getLogger("winback")
 HERE = Path(__file__).parent
 #: the header that carries the admin secret (never the address: it ends up in logs)
 ADMIN_HEADER = "X-Winback-Admin-Secret"
+_METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -373,7 +374,10 @@ def make_app(
         if exc.status_code == 404:
             return _nothing_here(pages)
         if exc.status_code == 405:
-            allowed = headers.get("Allow", "")
+            # Starlette lists the methods from a set: a stable order for people and caches
+            given = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+            allowed = ", ".join(sorted(given, key=lambda m: (_METHOD_ORDER.get(m, 9), m)))
+            headers["Allow"] = allowed
             return pages.message(
                 "Method not allowed",
                 f"This address does not take {short(request.method)} requests; it takes "
@@ -403,12 +407,18 @@ def make_app(
             500,
         )
 
+    async def slash(request: Request) -> Response:
+        # Starlette's own slash redirect builds the address from the Host header, which the
+        # client chooses: send the token to the same host with a relative address instead
+        return RedirectResponse(f"/s/{request.path_params['token']}", status_code=307)
+
     def refuse(status: int, title: str, text: str) -> Response:
         return pages.message(title, text, status)
 
     routes = [
         Route("/", home, methods=["GET"]),
         Route("/s/{token}", survey_page, methods=["GET", "POST"]),
+        Route("/s/{token}/", slash, methods=["GET"]),
         Route("/admin/{what:path}", admin, methods=["GET"]),
         Route("/static/survey.css", stylesheet, methods=["GET"]),
     ]
@@ -419,6 +429,7 @@ def make_app(
         Exception: server_error,
     }
     app = _SurveyApp(routes=routes, exception_handlers=handlers)
+    app.router.redirect_slashes = False  # see slash()
     app.guard = _Guard(limits.max_url, refuse)
     app.state.limits = limits
     app.state.max_body = max_body
@@ -492,23 +503,27 @@ async def _read_body(request: Request, limit: int) -> bytes:
                 "number of bytes.",
             )
         if int(sizes[0]) > limit:
-            raise _too_large(int(sizes[0]), limit)
+            raise _too_large(limit, int(sizes[0]))
     chunks: list[bytes] = []
     n = 0
     async for chunk in request.stream():
         n += len(chunk)
         if n > limit:
-            raise _too_large(n, limit, more=True)
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(size: int, limit: int, more: bool = False) -> FormError:
+def _too_large(limit: int, declared: int | None = None) -> FormError:
+    said = (
+        f"The page sent was longer than {limit} bytes, the most this survey accepts."
+        if declared is None
+        else f"The page sent was {declared} bytes long; this survey accepts at most {limit}."
+    )
     return FormError(
         413,
         "Answers too long",
-        f"The page sent {'more than ' if more else ''}{size} bytes; this survey accepts at most "
-        f"{limit}. If you typed a very long text, please shorten it and send the page again; "
+        f"{said} If you typed a very long text, please shorten it and send the page again; "
         "your earlier answers are saved.",
     )
 

@@ -229,7 +229,7 @@ def short(name: str, limit: int = 40) -> str:
     Examples
     --------
     >>> short("was_customer"), short("x" * 50)[-5:]
-    ("'was_customer'", "xx…'")
+    ("'was_customer'", "xxx…'")
     """
     return repr(name if len(name) <= limit else name[:limit] + "…")
 

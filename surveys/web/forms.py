@@ -62,17 +62,19 @@ def check_content_type(content_type: str | None) -> None:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
-    if main != FORM_TYPE or charset not in ("", "utf-8", "utf8"):
-        sent = main or "no content type"
-        if charset and main == FORM_TYPE:
-            sent += f" in {charset}"
-        raise FormError(
-            415,
-            "Not a survey form",
-            f"The survey accepts pages sent as a web form ({FORM_TYPE}, UTF-8), not {sent}. "
-            "Please open your survey link again and send the page from there; your earlier "
-            "answers are saved.",
-        )
+    if main == FORM_TYPE and charset in ("", "utf-8", "utf8"):
+        return
+    if not main:
+        sent = "this request did not say what it sent (no Content-Type)"
+    else:
+        sent = f"this request sent {main}" + (f" in {charset}" if charset else "")
+    raise FormError(
+        415,
+        "Not a survey form",
+        f"The survey accepts pages sent as a web form ({FORM_TYPE}, UTF-8), but {sent}. "
+        "Please open your survey link again and send the page from there; your earlier answers "
+        "are saved.",
+    )
 
 
 def parse_form(body: bytes, *, max_fields: int = MAX_FIELDS) -> dict[str, list[str]]:
