@@ -3,8 +3,9 @@
 Every case sends a request (or a few) to the app in this process (:func:`tests.web_helpers.call`,
 raw ASGI: any bytes, chunked bodies, odd headers) and checks the exact status, a phrase of the
 page, the security headers, and that the database is exactly as before -- no answer lost, none
-stored twice, none altered -- unless the case is one that must store. Two cases run against
-``winback field serve`` for chunked uploads over a real socket.
+stored twice, none altered -- unless the case is one that must store. Five cases run against
+``winback field serve`` over a real socket: chunked uploads, and requests so broken that uvicorn
+answers them itself (they must carry the security headers too).
 
 The survey of every case: respondent A is on the first page (screener), B on the second page
 of reasons (open text and main reason), D on the first choice task, C never opened the link.
@@ -12,9 +13,11 @@ of reasons (open text and main reason), D on the first choice task, C never open
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import re
+import socket
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -475,3 +478,37 @@ def test_chunked_upload_to_the_real_server(server, chunks, status, says, n_store
             .where(schema.invites.c.token == token)
         ).scalar_one()
     assert n == n_stored, f"{n} pages stored for the link, expected {n_stored}"
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(request)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "says"),
+    [
+        pytest.param(b"POST /s/x HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400, "not valid HTTP", id="content-length-garbage-on-a-real-socket"),
+        pytest.param(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "not valid HTTP", id="http11-without-host-on-a-real-socket"),
+        pytest.param(b"GET /s/" + b"A" * 20_000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 414, "this survey's addresses are at most 2048", id="20k-address-on-a-real-socket"),
+    ],
+)  # fmt: skip
+def test_requests_uvicorn_refuses_itself_carry_the_headers(server, request_bytes, status, says):
+    url, survey, _ = server
+    before = snapshot(survey)
+    raw = _raw(url, request_bytes)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    got = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    text = html.unescape(body.decode("utf-8", "replace"))
+    assert got == status, f"status {got}, expected {status}: {text[:300]}"
+    assert says in text, text[:300]
+    assert_secured(Reply(got, headers, b""))
+    assert snapshot(survey) == before

@@ -247,6 +247,9 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._buckets
+
 
 def retry_after(seconds: float) -> str:
     """The ``Retry-After`` value: whole seconds, rounded up, at least 1.
