@@ -170,6 +170,8 @@ def _retry_after(value: str) -> Callable[[Ctx, Reply], None]:
     def check(ctx: Ctx, reply: Reply) -> None:
         got = reply.headers.get("retry-after")
         assert got == value, f"Retry-After {got!r}, expected {value!r}"
+        if reply.status == 429:
+            assert f"Please wait {value} seconds and try again" in reply.message, reply.message
 
     return check
 
@@ -375,7 +377,7 @@ CASES: dict[str, Case] = {
     "admin-status-with-unanswered-pages": Case(lambda c: admin(c, "/admin/status.json"), 200, '"median_seconds":null', check=_status_json),
     "admin-locked-after-10-wrong-secrets": Case(_admin_lockout, 429, "with a missing or wrong admin secret than it accepts", check=_retry_after("60")),
     "admin-lockout-lifts-after-a-minute": Case(_admin_lockout_lifts, 200, '"study"'),
-    "admin-requests-per-address": Case(_admin_per_address, 429, "to the admin pages from your network address", check=_retry_after("10")),
+    "admin-requests-per-address": Case(_admin_per_address, 429, "to the admin pages from your address than it accepts", check=_retry_after("10")),
     # --- rate limits of submissions ---
     "submissions-per-link": Case(_page_limit_then_other_link, 429, "through your survey link than it accepts", check=_retry_after("60")),
     "submissions-per-address": Case(_address_limit, 429, "from your network address than it accepts", check=_retry_after("30")),

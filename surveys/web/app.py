@@ -320,7 +320,7 @@ def make_app(
         ip = _client(request)
         wait = admin_per_ip.take(ip)
         if wait:
-            return _too_many(pages, wait, "to the admin pages from your network address")
+            return _too_many(pages, wait, "to the admin pages from your address", respondent=False)
         if any(k.lower() == "secret" for k in request.query_params):
             return pages.message(
                 "Secret not accepted in the address",
@@ -331,7 +331,7 @@ def make_app(
             )
         wait = admin_failures.wait(ip)
         if wait:
-            return _too_many(pages, wait, "with a missing or wrong admin secret")
+            return _too_many(pages, wait, "with a missing or wrong admin secret", respondent=False)
         if not check_admin_secret(admin_secret, request.headers.get(ADMIN_HEADER)):
             admin_failures.take(ip)
             return pages.message(
@@ -543,13 +543,13 @@ def _see_current(token: str) -> Response:
     return RedirectResponse(f"/s/{token}", status_code=303)
 
 
-def _too_many(pages: _Pages, wait: float, what: str) -> Response:
+def _too_many(pages: _Pages, wait: float, what: str, respondent: bool = True) -> Response:
     after = retry_after(wait)
+    saved = "; your earlier answers are saved" if respondent else ""
     return pages.message(
         "Too many requests",
         f"The survey received more requests {what} than it accepts in a short time, so this "
-        f"one was not processed. Please wait {after} seconds and try again; your earlier "
-        "answers are saved.",
+        f"one was not processed. Please wait {after} seconds and try again{saved}.",
         429,
         headers={"Retry-After": after},
     )
