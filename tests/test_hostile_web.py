@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surveys.web import respond, schema
 from surveys.web.app import SECURITY_HEADERS, make_app
@@ -514,3 +516,55 @@ def test_requests_uvicorn_refuses_itself_carry_the_headers(server, request_bytes
     assert says in text, text[:300]
     assert_secured(Reply(got, headers, b""))
     assert snapshot(survey) == before
+
+
+_NAMES = ["_page", "_shown", "_csrf", "was_customer", "status", "reason", "reason_other_text",
+          "main_reason", "contact_consent", "choice", "would_buy", "", "_", "x"]  # fmt: skip
+
+
+@pytest.mark.hostile
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    who=st.sampled_from("ABD"),
+    keep_hidden=st.booleans(),
+    pairs=st.lists(
+        st.tuples(st.sampled_from(_NAMES) | st.text(max_size=8), st.text(max_size=30)), max_size=6
+    ),
+    raw=st.binary(max_size=40),
+)
+def test_no_form_makes_a_server_error(ctx: Ctx, who: str, keep_hidden: bool, pairs, raw) -> None:
+    """Whatever a form holds -- right signature or not, any text, any bytes -- a 303 or 4xx."""
+    app = ctx.notes.setdefault("app", limited_app(ctx, submit_per_token=None, submit_per_ip=None))
+    hidden = list(ctx.hidden[who].items()) if keep_hidden else []
+    body = encode([*hidden, *pairs]) + (b"&" + raw if raw else b"")
+    reply = call(app, "POST", f"/s/{ctx.token[who]}", headers=[FORM], body=body)
+    assert reply.status in (303, 400, 403, 409, 413, 415, 422), (
+        f"status {reply.status} for {body[:200]!r}: {reply.message[:300]}"
+    )
+    assert_secured(reply)
+
+
+@pytest.mark.hostile
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS", "get", "X"]),
+    prefix=st.sampled_from(["", "s/", "admin/", "static/", "admin/export/"]),
+    path=st.text(max_size=40),
+    query=st.text(max_size=20),
+)
+def test_no_address_makes_a_server_error(ctx: Ctx, method, prefix, path, query) -> None:
+    """Any method, any path under any route, any query: never a 500, always the headers."""
+    target = "/" + prefix + urllib.parse.quote(path, safe="/") + "?" + urllib.parse.quote(query)
+    reply = call(ctx.app, method, target, headers=[FORM])
+    assert reply.status in (200, 307, 400, 403, 404, 405, 414, 415, 429), (
+        f"status {reply.status} for {method} {target!r}: {reply.message[:300]}"
+    )
+    assert_secured(reply, "public, max-age=3600" if reply.text.startswith("/*") else "no-store")

@@ -549,7 +549,8 @@ def _too_many(pages: _Pages, wait: float, what: str, respondent: bool = True) ->
     return pages.message(
         "Too many requests",
         f"The survey received more requests {what} than it accepts in a short time, so this "
-        f"one was not processed. Please wait {after} seconds and try again{saved}.",
+        f"one was not processed. Please wait {after} second{'' if after == '1' else 's'} and "
+        f"try again{saved}.",
         429,
         headers={"Retry-After": after},
     )
