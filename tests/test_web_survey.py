@@ -20,6 +20,8 @@ from winback.cli import main
 from winback.errors import WinbackError
 from winback.study import load_study, parse_study
 
+ADMIN = {"X-Winback-Admin-Secret": "s" * 24}
+
 
 def _hidden(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(_\w+)" value="([^"]*)"', html))
@@ -139,7 +141,7 @@ def test_script_in_answers_is_escaped_and_formulas_neutralised(served, tmp_path)
     people = read_responses(str(tmp_path / "survey.db"), survey.study, format="db").respondents
     assert people.set_index("respondent_id").loc["w00004", "reason_other_text"] == formula
     # the admin export and winback field export write it formula-safe
-    status, text = fetch(f"{url}/admin/export/respondents.csv?secret={'s' * 24}")
+    status, text = fetch(f"{url}/admin/export/respondents.csv", headers=ADMIN)
     assert status == 200 and "'=HYPERLINK" in text
     out = tmp_path / "export"
     assert main(["-q", "field", "export", str(study_file), "--out", str(out)]) == 0
@@ -154,10 +156,13 @@ def test_admin_export_needs_the_secret(served):
     _, survey, tokens, url = served
     take_survey(url, tokens[0], random_seed=3)
     assert fetch(f"{url}/admin/status.json")[0] == 403
-    assert fetch(f"{url}/admin/status.json?secret=wrong")[0] == 403
-    status, text = fetch(f"{url}/admin/status.json?secret={'s' * 24}")
+    assert fetch(f"{url}/admin/status.json", headers={"X-Winback-Admin-Secret": "wrong"})[0] == 403
+    status, text = fetch(f"{url}/admin/status.json", headers=ADMIN)
     assert status == 200 and '"complete":1' in text.replace(" ", "")
-    status, text = fetch(f"{url}/admin/export/responses.csv?secret={'s' * 24}")
+    # the secret in the address is refused, right or wrong, and not repeated in the answer
+    status, text = fetch(f"{url}/admin/status.json?secret={'s' * 24}")
+    assert status == 400 and "X-Winback-Admin-Secret header" in text and "s" * 24 not in text
+    status, text = fetch(f"{url}/admin/export/responses.csv", headers=ADMIN)
     assert status == 200 and text.startswith("respondent_id,version,task,alt,plan,price")
 
 
@@ -168,7 +173,7 @@ def test_admin_is_off_without_a_secret(tmp_path):
         _,
     ) = make_survey(tmp_path, COMPACT_STUDY, 1)
     with running(make_app(survey)) as url:
-        assert fetch(f"{url}/admin/status.json?secret=")[0] == 404
+        assert fetch(f"{url}/admin/status.json", headers={"X-Winback-Admin-Secret": ""})[0] == 404
 
 
 def test_dual_response_none_round_trip_and_status(tmp_path):
@@ -268,3 +273,62 @@ def test_concurrent_respondents_on_sqlite_lose_nothing(tmp_path):
     assert (result["duplicates"], result["missing"], result["mismatched"]) == (0, 0, 0), result
     data = read_responses(str(tmp_path / "survey.db"), survey.study, format="db")
     assert data.n_respondents == 200 and len(data.excluded_ids) == 0
+
+
+def test_limits_options_report_every_problem_with_a_hint():
+    from surveys.web.limits import RateLimit, WebLimits
+
+    limits = WebLimits().with_options(["submit-per-ip=600/100", "admin_per_ip=off", "max-url=4096"])
+    assert limits.submit_per_ip == RateLimit(600.0, 100)
+    assert (limits.admin_per_ip, limits.max_url) == (None, 4096)
+    assert limits.submit_per_token == RateLimit(60.0, 30)  # the others keep their defaults
+    with pytest.raises(WinbackError) as err:
+        WebLimits().with_options(["submit-per-tokn=1/1", "admin-per-ip=fast", "max-body=-5", "x"])
+    msg = str(err.value)
+    assert "unknown limit 'submit-per-tokn=1/1'. Did you mean 'submit-per-token'?" in msg
+    assert "admin-per-ip: rate limit 'fast' is not PER_MINUTE/BURST (such as 60/30), or off" in msg
+    assert "max-body: max-body='-5' is not a positive number of bytes" in msg
+    assert "unknown limit 'x'." in msg and msg.count("\n  - ") == 4
+    with pytest.raises(WinbackError, match="burst of at least 1 request, not 0"):
+        RateLimit.parse("60/0")
+    with pytest.raises(WinbackError, match="positive number of requests a minute, not inf"):
+        RateLimit(float("inf"), 1)
+
+
+def test_rate_limiter_refills_and_forgets_quiet_clients(monkeypatch):
+    from surveys.web.limits import RateLimit, RateLimiter
+
+    now = [0.0]
+    monkeypatch.setattr("surveys.web.limits.monotonic", lambda: now[0])
+    lim = RateLimiter(RateLimit(per_minute=30, burst=2), max_keys=3)
+    assert [lim.take("a"), lim.take("a"), lim.take("a")] == [0.0, 0.0, 2.0]  # 30/min: 2 s each
+    assert lim.wait("a") == 2.0  # waiting does not use a request up
+    now[0] = 2.0
+    assert lim.take("a") == 0.0 and lim.take("a") == 2.0
+    lim.take("b"), lim.take("c")
+    lim.take("d")  # a fourth client, none full yet: the least recently seen ("a") is forgotten
+    assert ("a" in lim, len(lim)) == (False, 3)
+    now[0] = 100.0  # "b", "c", "d" have refilled: forgotten when "e" comes
+    lim.take("e")
+    assert [k for k in "abcde" if k in lim] == ["e"]
+    assert RateLimiter(None).take("anyone") == 0.0  # off
+
+
+def test_body_limit_fits_the_longest_page_and_refuses_less(tmp_path):
+    from surveys.web.app import body_limit
+    from surveys.web.limits import WebLimits
+
+    _, survey, _ = make_survey(tmp_path, COMPACT_STUDY, 1)
+    assert body_limit(survey, WebLimits()) == 16 * 1024 + 4000 * 12  # one open-text box
+    assert body_limit(survey, WebLimits(max_body=200_000)) == 200_000
+    with pytest.raises(
+        WinbackError, match=r"max_body 1000 bytes is too small .* Give at least 64384"
+    ):
+        make_app(survey, limits=WebLimits(max_body=1000))
+
+
+def test_serve_refuses_a_bad_limit_before_serving(tmp_path, capsys):
+    study_file, _, _ = make_survey(tmp_path, COMPACT_STUDY, 1)
+    code = main(["field", "serve", str(study_file), "--limit", "submit-per-ip=lots"])
+    assert code == 1
+    assert "submit-per-ip: rate limit 'lots' is not PER_MINUTE/BURST" in capsys.readouterr().err

@@ -1,8 +1,16 @@
-"""Shared helpers of the web-survey tests: a study on disk, a survey with invites, a server."""
+"""Shared helpers of the web-survey tests: a study on disk, a survey with invites, and
+:func:`call`, which sends one raw HTTP request to the app in this process (no server, no httpx)."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import re
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conjoint import make_design
 from surveys.web import make_invites, open_survey
@@ -73,3 +81,102 @@ def make_survey(
     survey = open_survey(db or str(folder / "survey.db"), study, design=design, create=True)
     tokens = make_invites(survey, n_invites)["token"].tolist()
     return study_file, survey, tokens
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response of the app called in-process: status, headers (lower-case names), body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    raised: str = ""  # what the app raised after answering (Starlette re-raises a 500's error)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def title(self) -> str:
+        m = re.search(r"<h1>(.*?)</h1>", self.text, re.S)
+        return html.unescape(m.group(1)) if m else ""
+
+    @property
+    def message(self) -> str:
+        """The words of the page (tags removed, entities decoded), for phrase checks."""
+        return html.unescape(re.sub(r"<[^>]+>", " ", self.text))
+
+
+def call(
+    app: Any,
+    method: str,
+    target: str,
+    *,
+    headers: Sequence[tuple[str, str | bytes]] = (),
+    body: bytes | Sequence[bytes] = b"",
+    client: tuple[str, int] = ("203.0.113.7", 40000),
+) -> Reply:
+    """Send one HTTP request to an ASGI app in this process, as uvicorn would hand it over.
+
+    ``target`` is the request target as on the wire (``/s/TOKEN?x=1``, %-escapes allowed).
+    ``body`` as a list of byte strings arrives in that many chunks (``more_body``), as a chunked
+    upload does; no Content-Length is added unless given in ``headers``.
+    """
+    path, _, query = target.partition("?")
+    raw_headers = [
+        (k.lower().encode("latin-1"), v if isinstance(v, bytes) else v.encode("latin-1"))
+        for k, v in headers
+    ]
+    if not any(k == b"host" for k, _ in raw_headers):
+        raw_headers.insert(0, (b"host", b"survey.test"))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": urllib.parse.unquote(path),
+        "raw_path": path.encode("ascii"),
+        "query_string": query.encode("ascii"),
+        "root_path": "",
+        "headers": raw_headers,
+        "client": client,
+        "server": ("survey.test", 80),
+    }
+    chunks = [body] if isinstance(body, bytes) else list(body)
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+    raised: list[str] = []
+
+    async def run() -> None:
+        done = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                done.set()
+
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:  # as a server would: logged once the answer has gone out
+            if not sent:
+                raise
+            raised.append(repr(exc))
+
+    asyncio.run(run())
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    out: dict[str, str] = {}
+    for k, v in start.get("headers", []):
+        name = k.decode("latin-1").lower()
+        out[name] = f"{out[name]}, {v.decode('latin-1')}" if name in out else v.decode("latin-1")
+    body_out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return Reply(start["status"], out, body_out, "; ".join(raised))

@@ -15,11 +15,14 @@ See ``docs/web-survey.md``. The web stack (Starlette, uvicorn, Jinja2) is import
 
 from surveys.web.export import read_survey, write_export
 from surveys.web.importer import UNFINISHED_REASON, survey_frames
+from surveys.web.limits import RateLimit, WebLimits
 from surveys.web.status import SurveyStatus, survey_status
 from surveys.web.survey import Survey, make_invites, open_survey, read_customer_list
 
 
-def make_app(survey: Survey, *, admin_secret: str | None = None) -> object:
+def make_app(
+    survey: Survey, *, admin_secret: str | None = None, limits: WebLimits | None = None
+) -> object:
     """The web survey as an ASGI application; see :func:`surveys.web.app.make_app`.
 
     Examples
@@ -28,13 +31,15 @@ def make_app(survey: Survey, *, admin_secret: str | None = None) -> object:
     """
     from surveys.web.app import make_app as _make_app
 
-    return _make_app(survey, admin_secret=admin_secret)
+    return _make_app(survey, admin_secret=admin_secret, limits=limits)
 
 
 __all__ = [
     "UNFINISHED_REASON",
+    "RateLimit",
     "Survey",
     "SurveyStatus",
+    "WebLimits",
     "make_app",
     "make_invites",
     "open_survey",

@@ -94,16 +94,24 @@ _OPENER: list[urllib.request.OpenerDirector] = []
 
 
 def fetch(
-    url: str, data: Mapping[str, Any] | None = None, timeout: float = 60.0
+    url: str,
+    data: Mapping[str, Any] | None = None,
+    timeout: float = 60.0,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, str]:
-    """GET (or POST a form to) a URL without following redirects: (status, body or Location)."""
+    """GET (or POST a form to) a URL without following redirects: (status, body or Location).
+
+    ``headers`` are sent with the request (e.g. ``{"X-Winback-Admin-Secret": ...}``).
+    """
     if not _OPENER:  # one opener: building one sets up TLS certificates (slow)
         _OPENER.append(urllib.request.build_opener(_NoRedirect))
     opener = _OPENER[0]
     body = None
     if data is not None:
         body = urllib.parse.urlencode(data, doseq=True).encode()
-    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    req = urllib.request.Request(
+        url, data=body, headers=dict(headers or {}), method="POST" if body is not None else "GET"
+    )
     try:
         with opener.open(req, timeout=timeout) as resp:
             return resp.status, resp.read().decode("utf-8")

@@ -55,6 +55,16 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:
         help=f"file holding the admin secret for /admin/... (or set {ADMIN_ENV}); "
         "without one the admin pages are off",
     )
+    s.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a limit (repeatable): submit-per-token, submit-per-ip, admin-per-ip, "
+        "admin-failures-per-ip take PER_MINUTE/BURST or off (defaults 60/30, 3000/3000, "
+        "60/30, 1/10); max-body and max-url take bytes (default: derived from the longest "
+        "page, 2048). See docs/web-survey.md",
+    )
 
     i = fs.add_parser("invite", help="create personal links (one token per respondent)")
     i.add_argument("study", type=Path, help="the study file (study.toml)")
@@ -130,7 +140,8 @@ def run_field(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from surveys.web.app import make_app
+    from surveys.web.app import body_limit, make_app
+    from surveys.web.limits import WebLimits
     from surveys.web.server import serve
 
     secret = os.environ.get(ADMIN_ENV) or None
@@ -141,14 +152,18 @@ def _serve(args: argparse.Namespace) -> int:
             raise WinbackError(f"cannot read the admin secret file: {exc}") from None
     if secret is not None and len(secret) < 16:
         raise WinbackError("the admin secret must be at least 16 characters long.")
+    limits = WebLimits().with_options(args.limit)
     survey = _open(args, create=True)
-    if not args.quiet:
-        print(
-            f"serving '{survey.study.name}' from {survey.db} on http://{args.host}:{args.port}/ "
-            f"(links /s/TOKEN; admin pages {'on' if secret else 'off'}); Ctrl+C stops"
-        )
     try:
-        serve(make_app(survey, admin_secret=secret), host=args.host, port=args.port)
+        app = make_app(survey, admin_secret=secret, limits=limits)
+        if not args.quiet:
+            print(
+                f"serving '{survey.study.name}' from {survey.db} on "
+                f"http://{args.host}:{args.port}/ (links /s/TOKEN; admin pages "
+                f"{'on' if secret else 'off'}); Ctrl+C stops\nlimits (--limit NAME=VALUE): "
+                + limits.describe(body_limit(survey, limits)).replace("\n", "; ")
+            )
+        serve(app, host=args.host, port=args.port)
     finally:
         survey.close()
     return 0

@@ -9,7 +9,7 @@ respondent's task order.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -198,6 +198,44 @@ def check_page(questions: Sequence[Question], form: Mapping[str, Sequence[str]])
                 )
             answers[q.id] = given[0]
     return PageResult(answers, errors, values)
+
+
+def form_problems(
+    form: Mapping[str, Sequence[str]], single: Iterable[str], multi: Iterable[str] = ()
+) -> list[str]:
+    """What makes a submitted page something its form cannot send (empty: nothing).
+
+    A page's form sends each of its ``single`` fields (radio buttons, boxes) at most once and
+    only its own fields; ``multi`` fields (tick boxes) may repeat. A browser never sends
+    anything else, so these are refused rather than quietly ignored.
+
+    Examples
+    --------
+    >>> form_problems({"choice": ["1", "2"], "x": ["1"]}, single=["choice"])
+    ["it sent more than one answer for 'choice'", "it sent fields this page does not ask for: 'x'"]
+    """
+    single, multi = set(single), set(multi)
+    twice = sorted(k for k in single if len(form.get(k, [])) > 1)
+    unknown = sorted(k for k in form if k not in single and k not in multi)
+    problems = []
+    if twice:
+        problems.append("it sent more than one answer for " + ", ".join(short(k) for k in twice))
+    if unknown:
+        listed = ", ".join(short(k) for k in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        problems.append(f"it sent fields this page does not ask for: {listed}{more}")
+    return problems
+
+
+def short(name: str, limit: int = 40) -> str:
+    """A field name for a message: quoted, control characters shown, cut to ``limit``.
+
+    Examples
+    --------
+    >>> short("was_customer"), short("x" * 50)[-5:]
+    ("'was_customer'", "xxx…'")
+    """
+    return repr(name if len(name) <= limit else name[:limit] + "…")
 
 
 def _number_problem(text: str, q: Question) -> str:

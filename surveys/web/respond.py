@@ -17,7 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from surveys.web import schema
-from surveys.web.flow import Page, PageResult, check_page, screened_out, shown_questions
+from surveys.web.flow import (
+    Page,
+    PageResult,
+    check_page,
+    form_problems,
+    screened_out,
+    shown_questions,
+)
 from surveys.web.survey import Survey
 from surveys.web.tokens import looks_like_token
 
@@ -202,12 +209,14 @@ class Submitted:
     ``status`` is one of ``"saved"`` (next page or the end), ``"invalid"`` (show the page
     again with ``result.errors``), ``"stale"`` (that page was already answered or is not the
     respondent's current page: show the current one), ``"finished"`` (the interview is over),
-    ``"unknown"`` (no such token).
+    ``"unknown"`` (no such token), ``"refused"`` (the form is not one this page sends: a
+    field twice or a field the page does not ask for; ``problem`` says which).
     """
 
     status: str
     result: PageResult | None = None
     finished: bool = False
+    problem: str = ""
 
 
 def submit(
@@ -255,6 +264,13 @@ def _save_questions(
     seconds: float | None,
 ) -> Submitted:
     questions = visible_questions(survey, inv, page)
+    problems = form_problems(
+        form,
+        single=[q.id for q in questions if q.type != "multi"],
+        multi=[q.id for q in questions if q.type == "multi"],
+    )
+    if problems:
+        return Submitted("refused", problem="; ".join(problems))
     result = check_page(questions, form)
     if result.errors:
         return Submitted("invalid", result)
@@ -284,6 +300,10 @@ def _save_task(
     now: float,
     seconds: float | None,
 ) -> Submitted:
+    dual = survey.study.dual_response_none
+    problems = form_problems(form, single=["choice", "would_buy"] if dual else ["choice"])
+    if problems:
+        return Submitted("refused", problem="; ".join(problems))
     view = task_view(survey, inv, page)
     codes = [a.alt for a in view.alternatives]
     choice = (form.get("choice") or [""])[0]
@@ -291,7 +311,7 @@ def _save_task(
     if choice not in codes:
         errors["choice"] = "Please choose one of the offers."
     would: int | None = None
-    if survey.study.dual_response_none:
+    if dual:
         w = (form.get("would_buy") or [""])[0]
         if w not in ("1", "0"):
             errors["would_buy"] = "Please say whether you would really take the offer."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,39 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _secured_h11() -> type:
+    """uvicorn's h11 protocol, with the security headers on the 400 it sends itself.
+
+    A request that is not valid HTTP (a Content-Length that is not a number, HTTP/1.1 without
+    Host, a broken request line) never reaches the application: uvicorn answers it alone, and
+    its answer would otherwise be the one response without the survey's security headers.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from surveys.web.app import SECURITY_HEADERS
+
+    secured = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    class SecuredH11Protocol(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            text = (
+                f"{msg} The request was not valid HTTP, so the survey did not read it. Please "
+                "open your survey link in a web browser.\n"
+            )
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"connection", b"close"),
+                *secured,
+            ]
+            event = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+            for out in (event, h11.Data(data=text.encode("ascii")), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(out) or b"")
+            self.transport.close()
+
+    return SecuredH11Protocol
+
+
 def _config(app: Any, host: str, port: int, log_level: str) -> Any:
     import uvicorn
 
@@ -32,6 +65,7 @@ def _config(app: Any, host: str, port: int, log_level: str) -> Any:
         app,
         host=host,
         port=port,
+        http=_secured_h11(),
         log_level=log_level,
         access_log=False,
         proxy_headers=False,
@@ -87,9 +121,17 @@ def running(
 
 @contextmanager
 def serve_subprocess(
-    study: str, db: str, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 60.0
+    study: str,
+    db: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """``winback field serve`` in a child process; yields the base URL, stops it on exit.
+
+    ``extra_args`` are added to the command, e.g. ``["--limit", "submit-per-ip=off"]``.
 
     Examples
     --------
@@ -102,7 +144,7 @@ def serve_subprocess(
 
     port = port or free_port(host)
     cmd = [sys.executable, "-m", "winback.cli", "-q", "field", "serve", study, "--db", db,
-           "--host", host, "--port", str(port)]  # fmt: skip
+           "--host", host, "--port", str(port), *extra_args]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://{host}:{port}"
     deadline = time.monotonic() + timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class SurveyStatus:
     pages: pd.DataFrame
 
     def to_dict(self) -> dict[str, object]:
+        """The figures as plain JSON values (a page nobody answered has ``median_seconds`` None)."""
+        pages = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in self.pages.to_dict("records")
+        ]
         return {
             "study": self.study,
             "invited": self.n_invited,
@@ -43,7 +49,7 @@ class SurveyStatus:
             "partial": self.n_partial,
             "complete": self.n_complete,
             "screened_out": self.n_screened_out,
-            "pages": self.pages.to_dict("records"),
+            "pages": pages,
         }
 
     def report(self) -> str:

@@ -62,7 +62,7 @@ def sign_form(secret: str, token: str, page: str, shown_at: str) -> str:
     >>> check_form("s3cret", "t" * 22, "screener", "1700000000.0", sig)
     True
     """
-    msg = f"{token}|{page}|{shown_at}".encode()
+    msg = f"{token}|{page}|{shown_at}".encode("utf-8", "surrogatepass")  # any text signs
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
@@ -73,10 +73,13 @@ def check_form(secret: str, token: str, page: str, shown_at: str, signature: str
     --------
     >>> check_form("s3cret", "t" * 22, "screener", "1700000000.0", "forged")
     False
+    >>> check_form("s3cret", "t" * 22, "screener", "1700000000.0", "é" * 64)  # not ASCII
+    False
     """
-    if not signature:
+    if not signature or not signature.isascii():  # a signature is hex; compare_digest needs ASCII
         return False
-    return hmac.compare_digest(sign_form(secret, token, page, shown_at), signature)
+    expected = sign_form(secret, token, page, shown_at)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
 
 
 def check_admin_secret(expected: str | None, given: str | None) -> bool:
@@ -89,4 +92,7 @@ def check_admin_secret(expected: str | None, given: str | None) -> bool:
     """
     if not expected or not given:
         return False
-    return hmac.compare_digest(expected.encode(), given.encode())
+    # bytes: compare_digest refuses non-ASCII text; a header decoded as latin-1 may hold any
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )
