@@ -192,6 +192,23 @@ def _unidentified(info: np.ndarray, names: list[str]) -> list[str]:
     return [n for n, x in zip(names, load, strict=True) if x > 1e-6]
 
 
+def _repeated_tasks(est: np.ndarray) -> list[tuple[int, int, int]]:
+    """(version, task, earlier task) for estimation tasks whose set of profiles repeats, 1-based.
+
+    Task numbers count estimation tasks only (holdouts removed).
+    """
+    out = []
+    for v, tasks in enumerate(est):
+        seen: dict[tuple[tuple[int, ...], ...], int] = {}
+        for t, task in enumerate(tasks):
+            key = tuple(sorted(tuple(int(x) for x in row) for row in task))
+            if key in seen:
+                out.append((v + 1, t + 1, seen[key]))
+            else:
+                seen[key] = t + 1
+    return out
+
+
 NOT_IDENTIFIED_SAMPLE = (
     "not identified: some parameters cannot be estimated from this design, so no sample size "
     "gives standard errors <= {target}"
@@ -239,8 +256,6 @@ def inspect_design(
     owners = parameter_attribute(study)
     k = len(names)
     seed = design.seed if random_seed is None else random_seed
-    if seed < 0:
-        seed = 1
 
     def avg_info(beta: np.ndarray) -> np.ndarray:
         """Per-respondent information averaged over versions: (R, K, K)."""
@@ -329,6 +344,7 @@ def inspect_design(
         n_dom = sum(rules.n_dominated(task) for task in sets_all)
     n_prohibited = int((~rules.allowed(design.levels)).sum())
     n_dup = sum(len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr))
+    repeated = _repeated_tasks(est)
 
     max_levels = max(n_levels)
     jo = math.ceil(500 * max_levels / (t * j))
@@ -405,6 +421,16 @@ def inspect_design(
             "Street-Burgess efficiency counts the designed alternatives only; D-, DB- and "
             "A-errors and standard errors include the none/status-quo constants."
         )
+    if repeated:
+        shown = "; ".join(
+            f"version {vv}: task {tt} repeats task {first}" for vv, tt, first in repeated[:5]
+        )
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        notes.append(
+            f"{len(repeated)} estimation task(s) show the same alternatives as an earlier task "
+            f"of their version ({shown}{more}): a repeat tells less than a new task (use it "
+            "only on purpose, e.g. as a holdout to check consistency)."
+        )
     sq = study.status_quo
     sq_words = None
     if sq is not None:
@@ -449,6 +475,7 @@ def inspect_design(
         "n_dominated": int(n_dom),
         "dominance_known": rules.has_order,
         "n_prohibited_shown": n_prohibited,
+        "n_repeated_tasks": len(repeated),
         "johnson_orme_n": jo,
         "target_se": target_se,
         "identified": identified,

@@ -1135,8 +1135,19 @@ def _parse_priors(
 
     mean = per_param(raw.get("mean", 0.0), "mean", 0.0)
     sd = per_param(raw.get("sd", 1.0), "sd", 1.0)
-    if any(s <= 0 for s in sd):
-        p.add(f"{where}: every sd must be positive, got {[s for s in sd if s <= 0]}.")
+    labels = [_param_label(x) for x in layout]
+    bad_mean = [
+        f"{lab} = {m!r}" for lab, m in zip(labels, mean, strict=True) if not math.isfinite(m)
+    ]
+    if bad_mean:
+        p.add(f"{where}: every mean must be a finite number, got {list_valid(bad_mean)}.")
+    bad_sd = [
+        f"{lab} = {x!r}"
+        for lab, x in zip(labels, sd, strict=True)
+        if not (math.isfinite(x) and x > 0)
+    ]
+    if bad_sd:
+        p.add(f"{where}: every sd must be positive and finite, got {list_valid(bad_sd)}.")
     corr = None
     if kind == "correlated":
         key = "correlation" if "correlation" in raw else "covariance"
