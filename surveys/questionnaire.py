@@ -1139,7 +1139,8 @@ def status_quo_problems(questionnaire: Questionnaire | None, study: Study) -> li
         if q.type != kind:
             hint = (
                 ' set [questionnaire] previous_plan_attribute = "<attribute>" so that its '
-                "answers are that attribute's levels (it is open text now)"
+                "answers are that attribute's levels (it is open text now). Attributes: "
+                f"{list_valid(study.attribute_names)}"
                 if qid == "previous_plan"
                 else " ask it as a number question"
             )
