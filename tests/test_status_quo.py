@@ -385,3 +385,18 @@ def test_status_quo_rows_without_levels_are_refused_before_estimation():
     ):
         prepare_choice_data(data)
     prepare_choice_data(make_dataset(r, study, design=design))  # with levels: fine
+
+
+def test_the_status_quo_examples_in_the_study_file_reference_load():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "study-file.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## `[status_quo]`") : doc.index("## `[priors]`")]
+    fixed, own = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
+    complete = re.findall(r"```toml\n(.*?)```", doc[doc.index("## A complete annotated") :], re.S)
+    broadband = complete[0].split("[[prohibitions]]")[0]
+    study = make_study(broadband + fixed)
+    assert study.status_quo is not None and not study.status_quo.per_respondent
+    study = make_study(SMALL_STUDY + own)
+    assert study.status_quo is not None and study.status_quo.plan_codes == tuple(PLANS)
