@@ -400,3 +400,37 @@ def test_the_status_quo_examples_in_the_study_file_reference_load():
     assert study.status_quo is not None and not study.status_quo.per_respondent
     study = make_study(SMALL_STUDY + own)
     assert study.status_quo is not None and study.status_quo.plan_codes == tuple(PLANS)
+
+
+def test_simulated_fieldwork_shows_each_lost_customer_the_plan_they_answered():
+    from winback.pipeline import simulate_fieldwork
+
+    study = make_study(OWN)
+    design = make_design(study, method="balanced_overlap")
+    names = parameter_names(study)
+    means = {**SMALL_TRUTH, "status_quo": 0.3}
+    choices, people, _, _ = simulate_fieldwork(
+        design, means, dict.fromkeys(names, 0.2), 30, random_seed=4
+    )
+    sq = choices[choices["alt"] == "status_quo"].drop_duplicates("respondent_id")
+    merged = sq.merge(people.astype({"respondent_id": str}), on="respondent_id")
+    assert len(merged) == 30 and (merged["plan"] == merged["previous_plan"]).all()
+
+
+def test_winback_design_writes_the_status_quo_rules_and_strict_json(tmp_path):
+    import json
+
+    from winback.pipeline import run_design
+
+    study = make_study(OWN, method="balanced_overlap")
+    run = run_design(study, tmp_path / "design")
+    rules = pd.read_csv(tmp_path / "design" / "qualtrics_status_quo_rules.csv", dtype=str)
+    assert len(rules) == 3 * 3 + 4, rules  # plan, speed, support per plan; 4 price branches
+    assert tmp_path / "design" / "qualtrics_status_quo_rules.csv" in run.files
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in diagnostics.json")
+
+    text = (tmp_path / "design" / "diagnostics.json").read_text()
+    diag = json.loads(text, parse_constant=refuse)
+    assert diag["status_quo"] == "each respondent's own plan"

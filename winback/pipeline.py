@@ -58,13 +58,17 @@ def run_design(
 
     Files: ``design.csv`` (winback's long format), ``design_sawtooth.csv``,
     ``design_qualtrics.csv``, ``diagnostics.json``, ``diagnostics.txt``, ``level_balance.csv``,
-    ``study.toml`` (the study used, when its text is known) and, with ``assign``,
+    ``qualtrics_status_quo_rules.csv`` (a status quo filled per respondent: the survey-flow
+    rules that set its ``CBC_SQ_*`` fields), ``study.toml`` (the study used, when its text is
+    known) and, with ``assign``,
     ``assignments.csv`` (versions and shuffled display order per respondent). Refuses to
     overwrite earlier files unless ``force``.
     """
     out = Path(out)
+    own_sq = study.status_quo is not None and study.status_quo.per_respondent
     names = (
         list(DESIGN_FILES)
+        + (["qualtrics_status_quo_rules.csv"] if own_sq else [])
         + (["study.toml"] if study_text is not None else [])
         + (["assignments.csv"] if assign else [])
     )
@@ -106,6 +110,11 @@ def run_design(
         write_qualtrics_embedded_data(design, out / "qualtrics_embedded_data.csv"),
         write_question_list(questionnaire, out / "questionnaire.md"),
     ]
+    if own_sq:  # each respondent's own plan: the survey-flow rules that set CBC_SQ_*
+        from surveys.fielding import write_qualtrics_status_quo_rules
+
+        rules = out / "qualtrics_status_quo_rules.csv"
+        files.append(write_qualtrics_status_quo_rules(study, rules))
     if study_text is not None:
         atomic_write_text(out / "study.toml", study_text)
         files.append(out / "study.toml")
@@ -171,7 +180,8 @@ def simulate_fieldwork(
         for c in credit:
             betas[rows, names.index(c)] *= 2.0
     truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"), columns=names)
-    choices = simulate_choices(design, truth, random_seed)
+    own_sq = study.status_quo is not None and study.status_quo.per_respondent
+    choices = simulate_choices(design, truth, random_seed, respondents=people if own_sq else None)
     assert isinstance(choices, pd.DataFrame)
     # random responders: every task answered uniformly at random
     n_random = round(random_share * len(ids))
