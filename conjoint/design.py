@@ -109,7 +109,13 @@ class ChoiceDesign:
             f"alternatives"
             + (" + none" if s.none_option else "")
             + (" (dual-response none)" if s.dual_response_none else "")
-            + (" + status quo" if s.status_quo is not None else ""),
+            + (
+                ""
+                if s.status_quo is None
+                else " + status quo (each respondent's own plan)"
+                if s.status_quo.per_respondent
+                else " + status quo"
+            ),
             "  attributes: "
             + "; ".join(
                 f"{a.name} ({a.n_levels}, ref {format_level(a.reference)})" for a in s.attributes
