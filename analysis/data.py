@@ -15,6 +15,7 @@ import pandas as pd
 from conjoint.encoding import make_encoding
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
+from winback.study import Study
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def prepare_choice_data(
             "no " + ("holdout" if holdouts else "estimation") + " tasks among the included "
             f"respondents ({len(ids)} included)."
         )
+    _check_status_quo_levels(ch, study)
     special = ch["alt"].isin(["none", "status_quo"])
     k = enc.n_parameters
     rows = np.zeros((len(ch), k))
@@ -184,6 +186,30 @@ def prepare_choice_data(
         obs,
         cov,
         cov_names,
+    )
+
+
+def _check_status_quo_levels(ch: pd.DataFrame, study: Study) -> None:
+    """A status quo filled per respondent must carry the profile each respondent saw.
+
+    Its rows without levels would leave only the status-quo constant, which cannot stand in
+    for profiles that differ between respondents (a fixed profile is absorbed by the constant).
+    """
+    sq = study.status_quo
+    if sq is None or not sq.per_respondent:
+        return
+    rows = ch[ch["alt"] == "status_quo"]
+    blank = rows[study.attribute_names].isna().any(axis=1)
+    if not blank.any():
+        return
+    ids = list(pd.unique(rows.loc[blank, "respondent_id"]))
+    raise WinbackError(
+        f"the status-quo rows of {len(ids)} respondent(s) lack levels (e.g. "
+        f"{list_valid(ids[:5])}); this study shows each respondent their own previous plan "
+        "([status_quo] plans), so the responses must hold the profile each one saw: the web "
+        "survey stores it, a Qualtrics export holds it in the CBC_SQ_<attribute> fields set by "
+        "the survey flow (see surveys.fielding.qualtrics_status_quo_rules), a responses.csv in "
+        "the attribute columns of its status_quo rows."
     )
 
 

@@ -255,11 +255,10 @@ def zero_centered_diffs(model: HBModel) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(total > 0, 100.0 * n_attr / total, np.nan)
     # constants: a product's utility is (sum of centred levels) + (sum of attribute means), so
-    # none relative to the centred scale is none - sum of means; a status quo with fixed levels
-    # already carries its levels, so only its constant is kept
-    sq_has_levels = study.status_quo is not None and study.status_quo.levels is not None
+    # none relative to the centred scale is none - sum of means; a status quo carries its levels
+    # (fixed, or each respondent's own plan), so only its constant is kept
     for c in range(lv.n_attribute_levels, len(lv.attribute)):
-        if lv.attribute[c] == "status_quo" and sq_has_levels:
+        if lv.attribute[c] == "status_quo":
             continue
         centred[:, c] = util[:, c] - means.sum(axis=1)
     scaled = centred * factor[:, None]

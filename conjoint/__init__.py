@@ -24,7 +24,7 @@ from conjoint.export import (
     write_qualtrics_design,
     write_sawtooth_design,
 )
-from conjoint.priors import prior_draws
+from conjoint.priors import prior_draws, prior_mean
 from conjoint.simulate import simulate_choices
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "make_encoding",
     "parameter_names",
     "prior_draws",
+    "prior_mean",
     "read_design_csv",
     "read_qualtrics_design",
     "read_sawtooth_design",

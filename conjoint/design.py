@@ -38,6 +38,8 @@ class ChoiceDesign:
         Which task positions are fixed holdout tasks (left out of estimation).
     method : str
     seed : int
+        The seed the design was made with; a design read from a file has the study's
+        ``[design] seed``, which then seeds the diagnostics' prior draws and the assignments.
     search : dict
         How the design was found (starts run, seconds, DB-error per version, time-budget stop).
     """
@@ -107,7 +109,13 @@ class ChoiceDesign:
             f"alternatives"
             + (" + none" if s.none_option else "")
             + (" (dual-response none)" if s.dual_response_none else "")
-            + (" + status quo" if s.status_quo is not None else ""),
+            + (
+                ""
+                if s.status_quo is None
+                else " + status quo (each respondent's own plan)"
+                if s.status_quo.per_respondent
+                else " + status quo"
+            ),
             "  attributes: "
             + "; ".join(
                 f"{a.name} ({a.n_levels}, ref {format_level(a.reference)})" for a in s.attributes
@@ -394,7 +402,9 @@ def design_from_frame(
                 "versions only; a holdout task position is a holdout in every version."
             )
         holdout[per_task.index.to_numpy() - 1] = per_task["max"].to_numpy() == 1
-    return ChoiceDesign(study, levels, holdout, method, -1, {"source": source})
+    # a design read from a file has no seed of its own: the study's seeds what follows from it
+    # (prior draws of the diagnostics, respondents' task orders), never a -1 stand-in
+    return ChoiceDesign(study, levels, holdout, method, study.design.seed, {"source": source})
 
 
 def make_assignments(

@@ -13,7 +13,7 @@ from conjoint.constraints import Rules
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import orthonormal_contrasts, parameter_attribute, parameter_names
 from conjoint.information import TaskModel, d_error, log_det
-from conjoint.priors import prior_draws
+from conjoint.priors import prior_draws, prior_mean
 
 VERDICTS = ("OK", "Warning", "Unusable")
 
@@ -93,8 +93,14 @@ class DesignDiagnostics:
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``diagnostics.json``)."""
-        return {
+        """JSON-ready dictionary (``diagnostics.json``).
+
+        Figures that do not exist for this design (an error or standard error of parameters
+        that are not identified, the sample size for the target then) are ``null``, never a
+        number standing in for "none" (no -1, no Infinity/NaN, which are not JSON); the
+        ``*_note`` fields say why in words.
+        """
+        out = {
             "verdict": self.verdict,
             "reasons": list(self.reasons),
             "notes": list(self.notes),
@@ -103,17 +109,27 @@ class DesignDiagnostics:
             "level_balance": self.level_balance.to_dict(orient="records"),
             "overlap": self.overlap.to_dict(orient="records"),
         }
+        return _finite_or_none(out)
 
     def report(self) -> str:
         """Plain-text report for the terminal and ``diagnostics.txt``."""
         s = self.summary
+        if s["min_respondents"] is None:
+            sample = s["min_respondents_note"]
+        else:
+            sample = str(s["min_respondents"])
+        if s["max_se"] is None:
+            largest = "none: the parameters are not identified"
+        else:
+            largest = f"largest: {s['max_se']:.3f} for {s['max_se_parameter']}"
         lines = [
             f"Design diagnostics: {self.verdict}",
             *(f"  ! {r}" for r in self.reasons),
             "",
             f"  versions x tasks x alternatives: {s['n_versions']} x {s['n_tasks']} "
             f"({s['n_holdout_tasks']} holdout) x {s['n_alternatives']}"
-            + (" + none" if s["none_option"] else ""),
+            + (" + none" if s["none_option"] else "")
+            + (f" + status quo ({s['status_quo']})" if s.get("status_quo") else ""),
             f"  parameters: {s['n_parameters']}",
             f"  D0-error (null prior): {_fmt(s['d0_error'])}",
             f"  Dp-error (prior mean): {_fmt(s['dp_error'])}",
@@ -126,12 +142,12 @@ class DesignDiagnostics:
             f"  dominated alternatives: {s['n_dominated']}"
             + ("" if s["dominance_known"] else " (no preference orders given: not checked)"),
             f"  Johnson-Orme rule of thumb: at least {s['johnson_orme_n']} respondents",
-            f"  respondents for standard errors <= {s['target_se']}: {s['min_respondents']}",
-            f"  standard errors at {s['n_respondents']} respondents "
-            f"(largest: {s['max_se']:.3f} for {s['max_se_parameter']}):",
+            f"  respondents for standard errors <= {s['target_se']}: {sample}",
+            f"  standard errors at {s['n_respondents']} respondents ({largest}):",
         ]
         for r in self.standard_errors.itertuples():
-            lines.append(f"    {r.parameter:<32} {r.se:8.4f}")
+            se = f"{r.se:8.4f}" if np.isfinite(r.se) else "not identified"
+            lines.append(f"    {r.parameter:<32} {se}")
         if len(self.overlap):
             lines.append("  overlap (share of tasks where a level repeats):")
             for r in self.overlap.itertuples():
@@ -143,12 +159,60 @@ class DesignDiagnostics:
         return self.report()
 
 
-def _fmt(x: float) -> str:
-    return "inf (not identified)" if not np.isfinite(x) else f"{x:.4g}"
+def _fmt(x: float | None) -> str:
+    if x is None or not np.isfinite(x):
+        return "none (not identified: the information matrix is singular)"
+    return f"{x:.4g}"
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def _finite_or_none(obj: Any) -> Any:
+    """A copy of nested dicts/lists with every non-finite float (inf, NaN) as None."""
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not math.isfinite(float(obj)):
+        return None
+    return obj
+
+
+def _unidentified(info: np.ndarray, names: list[str]) -> list[str]:
+    """Parameters involved in the singular directions of an information matrix."""
+    sym = (info + info.T) / 2
+    eig, vec = np.linalg.eigh(sym)
+    top = max(float(eig.max()), 1e-300)
+    null = vec[:, eig <= 1e-10 * top]
+    if null.shape[1] == 0:
+        return []
+    load = np.abs(null).max(axis=1)
+    return [n for n, x in zip(names, load, strict=True) if x > 1e-6]
+
+
+def _repeated_tasks(est: np.ndarray) -> list[tuple[int, int, int]]:
+    """(version, task, earlier task) for estimation tasks whose set of profiles repeats, 1-based.
+
+    Task numbers count estimation tasks only (holdouts removed).
+    """
+    out = []
+    for v, tasks in enumerate(est):
+        seen: dict[tuple[tuple[int, ...], ...], int] = {}
+        for t, task in enumerate(tasks):
+            key = tuple(sorted(tuple(int(x) for x in row) for row in task))
+            if key in seen:
+                out.append((v + 1, t + 1, seen[key]))
+            else:
+                seen[key] = t + 1
+    return out
+
+
+NOT_IDENTIFIED_SAMPLE = (
+    "not identified: some parameters cannot be estimated from this design, so no sample size "
+    "gives standard errors <= {target}"
+)
 
 
 def inspect_design(
@@ -192,8 +256,6 @@ def inspect_design(
     owners = parameter_attribute(study)
     k = len(names)
     seed = design.seed if random_seed is None else random_seed
-    if seed < 0:
-        seed = 1
 
     def avg_info(beta: np.ndarray) -> np.ndarray:
         """Per-respondent information averaged over versions: (R, K, K)."""
@@ -204,19 +266,23 @@ def inspect_design(
     zero = np.zeros((1, k))
     info0 = avg_info(zero)[0]
     draws = prior_draws(study, seed=seed)
-    mean = draws.mean(axis=0, keepdims=True) if study.priors.kind != "null" else zero
+    # Dp, A and the standard errors at the prior mean as stated, not the mean of the draws
+    # (which moves with the number of draws and the seed); DB averages over the draws
+    mean = prior_mean(study)[None, :]
     info_p = avg_info(mean)[0]
     d0 = float(d_error(info0))
     dp = float(d_error(info_p))
     db = float(d_error(avg_info(draws)).mean()) if study.priors.kind != "null" else d0
-    identified = np.isfinite(log_det(info_p))
+    identified = bool(np.isfinite(log_det(info_p)))
     if identified:
         cov1 = np.linalg.inv(info_p)
         a_err = float(np.trace(cov1) / k)
         se1 = np.sqrt(np.clip(np.diag(cov1), 0, None))
+        unidentified: list[str] = []
     else:
         a_err = math.inf
         se1 = np.full(k, math.inf)
+        unidentified = _unidentified(info_p, names)
 
     # a linear slope is judged by its effect between adjacent tested levels (mean step), which
     # is comparable with a part-worth contrast between two levels
@@ -232,12 +298,14 @@ def inspect_design(
         need = np.ceil((se1 * scale / target_se) ** 2)
     # the rule is about part-worths; the none / status-quo constants are reported, not targeted
     is_pw = np.array([o in study.attribute_names for o in owners])
-    min_resp = int(np.max(need[is_pw])) if identified else -1
+    min_resp: int | None = int(np.max(need[is_pw])) if identified else None
+    min_resp_note = "" if identified else NOT_IDENTIFIED_SAMPLE.format(target=target_se)
+    # not identified: no standard error exists (NaN in the table, null in JSON, words in text)
     se_table = pd.DataFrame(
         {
             "parameter": names,
-            "se": se_n,
-            "se_one_respondent": se1,
+            "se": se_n if identified else np.full(k, np.nan),
+            "se_one_respondent": se1 if identified else np.full(k, np.nan),
             "respondents_for_target": need if identified else np.full(k, np.nan),
         }
     )
@@ -276,6 +344,7 @@ def inspect_design(
         n_dom = sum(rules.n_dominated(task) for task in sets_all)
     n_prohibited = int((~rules.allowed(design.levels)).sum())
     n_dup = sum(len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr))
+    repeated = _repeated_tasks(est)
 
     max_levels = max(n_levels)
     jo = math.ceil(500 * max_levels / (t * j))
@@ -285,9 +354,21 @@ def inspect_design(
     verdict = "OK"
     if not np.isfinite(d0):
         verdict = "Unusable"
+        which = _unidentified(info0, names)
         reasons.append(
             "the parameters are not all identified (the information matrix is singular): some "
-            "levels never vary within tasks or are confounded; add tasks or versions."
+            "levels never vary within tasks or are confounded"
+            + (f" (involved: {', '.join(which)})" if which else "")
+            + "; add tasks or versions."
+        )
+    elif not identified:
+        verdict = "Warning"
+        reasons.append(
+            "at the prior mean the information matrix is singular (choice probabilities so "
+            "close to 0 or 1 that the tasks tell nothing"
+            + (f" about {', '.join(unidentified)}" if unidentified else "")
+            + "): no standard errors or sample size can be given there; check the [priors] "
+            "mean (its scale: a part-worth of 5 is already a 99% choice)."
         )
     if never:
         verdict = "Unusable"
@@ -317,7 +398,7 @@ def inspect_design(
                 f"{n_dom} dominated alternatives (a clearly worse concept wastes a choice); "
                 "set no_dominated = true in [design]."
             )
-        if min_resp > n_respondents:
+        if min_resp is not None and min_resp > n_respondents:
             verdict = "Warning"
             reasons.append(
                 f"{n_respondents} respondents give part-worth standard errors up to "
@@ -340,7 +421,35 @@ def inspect_design(
             "Street-Burgess efficiency counts the designed alternatives only; D-, DB- and "
             "A-errors and standard errors include the none/status-quo constants."
         )
-    imax = int(np.argmax(np.where(is_pw, se_n * scale, -np.inf))) if identified else 0
+    if repeated:
+        shown = "; ".join(
+            f"version {vv}: task {tt} repeats task {first}" for vv, tt, first in repeated[:5]
+        )
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        notes.append(
+            f"{len(repeated)} estimation task(s) show the same alternatives as an earlier task "
+            f"of their version ({shown}{more}): a repeat tells less than a new task (use it "
+            "only on purpose, e.g. as a holdout to check consistency)."
+        )
+    sq = study.status_quo
+    sq_words = None
+    if sq is not None:
+        sq_words = "fixed profile" if not sq.per_respondent else "each respondent's own plan"
+    if sq is not None and sq.per_respondent:
+        n_plans = len(sq.plans)
+        notes.append(
+            f"the status quo shows each respondent's own previous plan: the information is "
+            f"averaged over the {n_plans} profiles of [status_quo.plans], each plan equally "
+            "common"
+            + (
+                f", and over the {len(sq.price_levels)} tested prices, each equally likely, "
+                "for the price they paid"
+                if sq.price_from_paid
+                else ""
+            )
+            + "; a sample dominated by one plan can differ."
+        )
+    imax = int(np.argmax(np.where(is_pw, se_n * scale, -np.inf))) if identified else None
     summary: dict[str, Any] = {
         "method": design.method,
         "n_versions": v,
@@ -353,6 +462,8 @@ def inspect_design(
         "parameters": names,
         "prior": study.priors.kind,
         "prior_draws": int(draws.shape[0]),
+        "status_quo": sq_words,
+        "prior_mean": [float(x) for x in mean[0]],
         "d0_error": d0,
         "dp_error": dp,
         "db_error": db,
@@ -364,12 +475,16 @@ def inspect_design(
         "n_dominated": int(n_dom),
         "dominance_known": rules.has_order,
         "n_prohibited_shown": n_prohibited,
+        "n_repeated_tasks": len(repeated),
         "johnson_orme_n": jo,
         "target_se": target_se,
+        "identified": identified,
+        "unidentified_parameters": unidentified,
         "min_respondents": min_resp,
+        "min_respondents_note": min_resp_note,
         "n_respondents": n_respondents,
-        "max_se": float(se_n[imax] * scale[imax]),
-        "max_se_parameter": names[imax],
+        "max_se": None if imax is None else float(se_n[imax] * scale[imax]),
+        "max_se_parameter": None if imax is None else names[imax],
         "search": dict(design.search),
     }
     return DesignDiagnostics(

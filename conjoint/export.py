@@ -34,14 +34,27 @@ def write_design_csv(design: ChoiceDesign, path: str | Path) -> Path:
 
 
 def _read_csv(path: str | Path) -> pd.DataFrame:
+    """A design CSV as text cells (a UTF-8 byte-order mark is fine; semicolons are not)."""
     path = Path(path)
     if not path.exists():
         raise DesignError(f"design file not found: {path}")
+    if path.is_dir():
+        raise DesignError(f"{path}: is a folder, not a design file.")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DesignError(f"{path}: the file is empty (not even a header row).") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DesignError(f"{path}: not a readable CSV file ({exc}).") from None
     df.columns = [c.strip() for c in df.columns]
+    if len(df.columns) == 1 and ";" in df.columns[0]:
+        raise DesignError(
+            f"{path}: line 1 is {df.columns[0]!r}: the columns are separated by semicolons "
+            "(as spreadsheets in some languages save CSV). Design files are comma-separated: "
+            "save it as 'CSV (comma delimited)' or replace the semicolons with commas."
+        )
+    if df.empty:
+        raise DesignError(f"{path}: the file has a header but no rows of alternatives.")
     return unescape_frame(df)
 
 
@@ -89,10 +102,33 @@ def read_sawtooth_design(path: str | Path, study: Study) -> ChoiceDesign:
         raise DesignError(
             f"{path}: missing Sawtooth column(s) {', '.join(missing)}; expected {', '.join(cols)}."
         )
-    try:
-        num = df[cols].astype(int)
-    except ValueError:
-        raise DesignError(f"{path}: Sawtooth design cells must be whole numbers.") from None
+    extra_att = [c for c in df.columns if c.startswith("Att") and c not in cols]
+    if extra_att:
+        raise DesignError(
+            f"{path}: column(s) {', '.join(extra_att)}, but study '{study.name}' has {n_attr} "
+            f"attributes (Att1..Att{n_attr}: {', '.join(study.attribute_names)}); is the design "
+            "for another study?"
+        )
+    nums = {}
+    for c in cols:
+        num_c = pd.to_numeric(df[c].str.strip(), errors="coerce")
+        bad = np.flatnonzero(num_c.isna() | (num_c != num_c.round()))
+        if len(bad):
+            i = int(bad[0])
+            more = f" ({len(bad)} such cells in {c})" if len(bad) > 1 else ""
+            raise DesignError(
+                f"{path}: row {i + 2}, column {c}: {df[c].iloc[i]!r} is not a whole number; "
+                f"Sawtooth design cells are whole numbers{more}."
+            )
+        nums[c] = num_c.astype(int)
+    num = pd.DataFrame(nums)
+    neg = np.flatnonzero(num["Version"] < 0)
+    if len(neg):
+        i = int(neg[0])
+        raise DesignError(
+            f"{path}: row {i + 2}, column Version: {num['Version'].iloc[i]}; valid: 0 (fixed "
+            "tasks) or a version number 1, 2, ..."
+        )
     for a, attr in enumerate(study.attributes):
         col = num[f"Att{a + 1}"]
         bad = np.flatnonzero((col < 1) | (col > attr.n_levels))
@@ -104,7 +140,12 @@ def read_sawtooth_design(path: str | Path, study: Study) -> ChoiceDesign:
             )
     fixed = num[num["Version"] == 0]
     rand = num[num["Version"] > 0]
-    n_rand = int(rand["Task"].max()) if len(rand) else 0
+    if rand.empty:
+        raise DesignError(
+            f"{path}: only fixed tasks (Version 0); a design needs random tasks in versions "
+            "1, 2, ..."
+        )
+    n_rand = int(rand["Task"].max())
     frames = []
     versions = sorted(rand["Version"].unique())
     for v in versions:
@@ -155,7 +196,14 @@ def read_qualtrics_design(path: str | Path, study: Study) -> ChoiceDesign:
     for attr in study.attributes:
         col = attr.display if attr.display in df.columns else attr.name
         if col not in df.columns:
-            raise DesignError(f"{path}: no column for feature '{attr.display}'.")
+            names = (
+                attr.display if attr.display == attr.name else f"{attr.display}' or '{attr.name}"
+            )
+            raise DesignError(
+                f"{path}: no column for feature '{names}'. Columns: "
+                f"{', '.join(df.columns)}; expected question_set, question, choice and one per "
+                f"feature: {', '.join(a.display for a in study.attributes)}."
+            )
         codes = pd.to_numeric(df[col], errors="coerce")
         bad = np.flatnonzero(codes.isna() | (codes < 1) | (codes > attr.n_levels))
         if len(bad):

@@ -9,7 +9,7 @@ z_j = x_j - e_none, q_j its probability of a yes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,30 +19,52 @@ from winback.study import Study
 
 @dataclass(frozen=True)
 class TaskModel:
-    """What is needed to turn level-index tasks into information matrices."""
+    """What is needed to turn level-index tasks into information matrices.
+
+    A status quo filled per respondent (``[status_quo] plans``) shows a different profile to
+    different respondents. The information of a task is then the weighted mean over every
+    profile the status quo can show (``sq_rows`` with ``sq_weights``, from
+    :meth:`winback.study.StatusQuo.profiles`): the expected information of a respondent when
+    the plans are equally common (and, with ``price_from_paid``, every tested price equally
+    likely). :meth:`rows` carries the first of them; :meth:`information` swaps in each one.
+    """
 
     encoding: Encoding
-    extra_rows: np.ndarray  # (n_extra, K) rows appended to every task (none, fixed status quo)
+    extra_rows: np.ndarray  # (n_extra, K) rows appended to every task (status quo, then none)
     dual_none: bool
+    sq_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (P, K)
+    sq_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (P,), sum 1
 
     @classmethod
     def from_study(cls, study: Study) -> TaskModel:
         enc = make_encoding(study)
         k = enc.n_parameters
         rows = []
+        sq_rows = np.zeros((0, k))
+        sq_weights = np.zeros(0)
         if study.status_quo is not None:
-            row = np.zeros(k)
-            row[enc.sq_index] = 1.0
-            if study.status_quo.levels is not None:
-                row += enc.encode(np.asarray(study.status_quo.levels))
-            rows.append(row)
+            assert enc.sq_index is not None
+            merged: dict[tuple[int, ...], float] = {}
+            for profile, w in study.status_quo.profiles():
+                merged[profile] = merged.get(profile, 0.0) + w
+            sq_rows = enc.encode(np.asarray(list(merged), dtype=int))
+            sq_rows[:, enc.sq_index] = 1.0
+            sq_weights = np.asarray(list(merged.values()))
+            rows.append(sq_rows[0])
         if study.none_option and not study.dual_response_none:
             rows.append(enc.none_row())
-        return cls(enc, np.asarray(rows).reshape(-1, k), study.dual_response_none)
+        return cls(
+            enc, np.asarray(rows).reshape(-1, k), study.dual_response_none, sq_rows, sq_weights
+        )
 
     @property
     def k(self) -> int:
         return self.encoding.n_parameters
+
+    @property
+    def sq_mixture(self) -> bool:
+        """True when the status quo differs between respondents (several profiles)."""
+        return len(self.sq_rows) > 1
 
     def rows(self, tasks: np.ndarray) -> np.ndarray:
         """(..., J, A) level indices -> (..., J + n_extra, K) design rows."""
@@ -54,6 +76,17 @@ class TaskModel:
 
     def information(self, x: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """Information of tasks x (C, J', K) at draws beta (R, K) -> (C, R, K, K)."""
+        if not self.sq_mixture:
+            return self._information(x, beta)
+        pos = x.shape[-2] - len(self.extra_rows)  # the status-quo row follows the designed ones
+        out = np.zeros((x.shape[0], beta.shape[0], self.k, self.k))
+        xs = x.copy()
+        for row, w in zip(self.sq_rows, self.sq_weights, strict=True):
+            xs[..., pos, :] = row
+            out += w * self._information(xs, beta)
+        return out
+
+    def _information(self, x: np.ndarray, beta: np.ndarray) -> np.ndarray:
         u = np.swapaxes(x @ beta.T, 1, 2)  # (C, R, J)
         u = u - u.max(axis=-1, keepdims=True)
         p = np.exp(u)

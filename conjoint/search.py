@@ -424,7 +424,7 @@ def d_efficient_version(
         start = random_version(rules, cands, n_tasks, n_alts, rng)
         if algorithm == "fedorov":
             version, err = modified_fedorov(model, beta, rules, start, cands, deadline)
-        elif model.k >= LOWRANK_MIN_PARAMETERS and not model.dual_none:
+        elif model.k >= LOWRANK_MIN_PARAMETERS and not (model.dual_none or model.sq_mixture):
             version, err = coordinate_exchange_lowrank(model, beta, rules, start, deadline)
         else:
             version, err = coordinate_exchange(model, beta, rules, start, deadline)

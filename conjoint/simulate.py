@@ -10,6 +10,7 @@ import pandas as pd
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import make_encoding, parameter_names
 from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.study import Study
 
 
 def _as_matrix(
@@ -84,6 +85,7 @@ def simulate_choices(
     n_respondents: int | None = None,
     sd: float | Mapping[str, float] | None = None,
     return_part_worths: bool = False,
+    respondents: pd.DataFrame | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate respondents answering a design under a multinomial logit.
 
@@ -100,6 +102,13 @@ def simulate_choices(
         Standard deviation of individual part-worths around population values.
     return_part_worths : bool
         Also return the individual part-worths used (the truth).
+    respondents : DataFrame, optional
+        Only for a status quo filled per respondent (``[status_quo] plans``): each simulated
+        respondent's ``previous_plan`` (and, with ``price_from_paid``, ``price_paid``) answer,
+        with a ``respondent_id`` column matching the simulated ids (e.g.
+        :func:`surveys.questionnaire.simulate_respondents`). Without it every respondent's
+        plan is drawn uniformly from the plans (and the price from the tested prices), the mix
+        the design diagnostics assume.
 
     Returns
     -------
@@ -107,7 +116,8 @@ def simulate_choices(
         The canonical long response table: ``respondent_id, version, task, alt``, one column
         per attribute, ``chosen``; a none alternative is its own row with ``alt = "none"`` and
         empty attribute cells; dual-response none adds ``would_buy`` on the chosen row;
-        ``holdout`` marks holdout tasks. Versions are dealt in turn to respondents.
+        ``holdout`` marks holdout tasks. Versions are dealt in turn to respondents. A status
+        quo is a row with ``alt = "status_quo"`` holding the profile that respondent saw.
 
     Examples
     --------
@@ -126,12 +136,13 @@ def simulate_choices(
     u = np.einsum("ntjk,nk->ntj", x, betas)
     alt_labels: list[str] = [str(i) for i in range(1, nj + 1)]
     sq = study.status_quo
+    sq_levels = _status_quo_levels(study, ids, respondents, rng)  # (N, A) or None
     if sq is not None:
-        sq_row = np.zeros(enc.n_parameters)
-        sq_row[enc.sq_index] = 1.0
-        if sq.levels is not None:
-            sq_row += enc.encode(np.asarray(sq.levels))
-        u = np.concatenate([u, (betas @ sq_row)[:, None, None].repeat(nt, 1)], axis=2)
+        assert sq_levels is not None and enc.sq_index is not None
+        sq_rows = enc.encode(sq_levels)
+        sq_rows[:, enc.sq_index] = 1.0
+        u_sq = np.einsum("nk,nk->n", sq_rows, betas)
+        u = np.concatenate([u, u_sq[:, None, None].repeat(nt, 1)], axis=2)
         alt_labels.append("status_quo")
     u_none = betas[:, enc.none_index] if enc.none_index is not None else None
     if study.none_option:
@@ -157,14 +168,9 @@ def simulate_choices(
     for a, attr in enumerate(study.attributes):
         vals = np.asarray(attr.levels, dtype=object)[shown[..., a]]  # (N, T, J)
         extra = []
-        if sq is not None:
-            extra.append(
-                np.full(
-                    (n, nt, 1),
-                    attr.levels[sq.levels[a]] if sq.levels is not None else None,
-                    dtype=object,
-                )
-            )
+        if sq_levels is not None:
+            shown_sq = np.asarray(attr.levels, dtype=object)[sq_levels[:, a]]  # (N,)
+            extra.append(np.repeat(shown_sq[:, None, None], nt, axis=1))
         if study.none_option:
             extra.append(np.full((n, nt, 1), None, dtype=object))
         col = np.concatenate([vals, *extra], axis=2).ravel() if extra else vals.ravel()
@@ -184,3 +190,56 @@ def simulate_choices(
         )
         return responses, truth
     return responses
+
+
+def _status_quo_levels(
+    study: Study,
+    ids: list[str],
+    respondents: pd.DataFrame | None,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """Each simulated respondent's status-quo profile, (N, n_attributes); None without one."""
+    sq = study.status_quo
+    if sq is None:
+        if respondents is not None:
+            raise WinbackError("respondents= is only used with a status quo ([status_quo] plans).")
+        return None
+    n = len(ids)
+    if not sq.per_respondent:
+        if respondents is not None:
+            raise WinbackError(
+                "respondents= is only used with a status quo filled per respondent "
+                "([status_quo] plans); this study's status quo has fixed levels."
+            )
+        return np.broadcast_to(np.asarray(sq.levels), (n, len(study.attributes))).copy()
+    if respondents is None:
+        profiles = np.asarray([profile for _, profile in sq.plans])
+        out = profiles[rng.integers(0, len(profiles), n)]
+        if sq.price_from_paid:
+            assert sq.price_position is not None
+            out[:, sq.price_position] = rng.integers(0, len(sq.price_levels), n)
+        return out
+    need = ["respondent_id", "previous_plan"] + (["price_paid"] if sq.price_from_paid else [])
+    missing = [c for c in need if c not in respondents.columns]
+    if missing:
+        raise WinbackError(
+            f"respondents lacks column(s) {list_valid(missing)}; the status quo is filled from "
+            f"{list_valid(need[1:])}."
+        )
+    table = respondents.assign(respondent_id=respondents["respondent_id"].astype(str))
+    table = table.drop_duplicates("respondent_id").set_index("respondent_id")
+    absent = [r for r in ids if r not in table.index]
+    if absent:
+        raise WinbackError(
+            f"respondents has no row for {len(absent)} simulated respondent(s), e.g. "
+            f"{list_valid(absent[:5])}; give one row per respondent id."
+        )
+    rows = []
+    for r in ids:
+        rec = table.loc[r]
+        paid = rec["price_paid"] if sq.price_from_paid else None
+        try:
+            rows.append(sq.profile_for(rec["previous_plan"], None if pd.isna(paid) else paid))
+        except WinbackError as exc:
+            raise WinbackError(f"respondents, respondent {r!r}: {exc}") from None
+    return np.asarray(rows, dtype=int)

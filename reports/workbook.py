@@ -1599,6 +1599,13 @@ def _sheet_design_quality(wb: Workbook, ctx: _Ctx) -> None:
     dd = data.design_diagnostics
     if dd:
         s.heading("Design diagnostics")
+        need = dd.get("min_respondents")
+        # null (older files: -1) when the design does not identify every parameter
+        if "min_respondents" in dd and (need is None or need < 0):
+            need = dd.get("min_respondents_note") or (
+                "not identified: some parameters cannot be estimated from this design, so no "
+                "sample size reaches the target standard error"
+            )
         rows: list[tuple[str, Any, str | None]] = [
             ("Verdict", dd.get("verdict"), None),
             ("Method", dd.get("method"), None),
@@ -1614,7 +1621,7 @@ def _sheet_design_quality(wb: Workbook, ctx: _Ctx) -> None:
             ("Street-Burgess efficiency", dd.get("sb_efficiency"), PCT),
             ("Level balance (worst attribute)", dd.get("worst_balance"), NUM2),
             ("Respondents planned", dd.get("n_respondents"), INT),
-            ("Respondents needed for the target standard error", dd.get("min_respondents"), INT),
+            ("Respondents needed for the target standard error", need, INT),
             ("Largest standard error", dd.get("max_se"), "0.000"),
         ]  # fmt: skip
         s.pairs([r for r in rows if r[1] is not None])

@@ -19,7 +19,13 @@ Embedded-data contract (Qualtrics)
     is the design.csv label (numbers without a trailing ``.0``), so
     ``Attribute.index_of(label)`` turns it back into a level.
 ``CBC_SQ_{attribute}``
-    Only with a status-quo alternative: its level label (the same in every task).
+    Only with a status-quo alternative: its level label (the same in every task). A fixed
+    status quo (``[status_quo] levels``) has the same value for everyone and is in the
+    embedded-data table. One filled per respondent (``[status_quo] plans``) differs between
+    respondents: set it in the survey flow after the ``previous_plan`` (and ``price_paid``)
+    questions, one branch per rule of :func:`qualtrics_status_quo_rules`, or load it with the
+    contact list (:func:`qualtrics_status_quo_data`). The response export then holds what each
+    respondent saw, which the Qualtrics importer reads.
 
 Questions and answers: task ``t`` is the single-answer question ``CBC_T{t}``; its choices are
 ``1..J`` for the designed alternatives, then ``J+1`` for the status quo (if any), then the none
@@ -30,6 +36,7 @@ follow-up ``CBC_T{t}_DR``: 1 = yes, I would take it; 2 = no.
 from __future__ import annotations
 
 import html
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +46,7 @@ from conjoint.design import ChoiceDesign
 from surveys.questionnaire import Code, ConjointSpec, Question, Questionnaire
 from winback._io import atomic_write_text, write_csv
 from winback.errors import WinbackError
-from winback.study import format_level
+from winback.study import Study, format_level
 
 BLOCK_TITLES = {
     "screener": "Screener",
@@ -101,6 +108,9 @@ def qualtrics_embedded_data(design: ChoiceDesign) -> pd.DataFrame:
     ``CBC_SQ_{attribute}`` when the study has a status quo with fixed levels. Paste a row into
     a survey-flow "Set Embedded Data" element inside a randomizer (one branch per version), or
     load the table as a contact list or supplemental data source keyed on ``CBC_VERSION``.
+    A status quo filled per respondent is not a property of the version: its
+    ``CBC_SQ_{attribute}`` fields come from :func:`qualtrics_status_quo_rules` (or
+    :func:`qualtrics_status_quo_data`).
 
     Examples
     --------
@@ -132,6 +142,162 @@ def write_qualtrics_embedded_data(design: ChoiceDesign, path: str | Path) -> Pat
     path = Path(path)
     write_csv(qualtrics_embedded_data(design), path)
     return path
+
+
+STATUS_QUO_RULE_COLUMNS = ("question", "answer", "paid_above", "paid_up_to", "field", "value")
+
+
+def qualtrics_status_quo_rules(study: Study) -> pd.DataFrame:
+    """How a survey flow sets each respondent's status quo from their answers (Qualtrics).
+
+    For a status quo filled per respondent (``[status_quo] plans``): after the block with
+    ``previous_plan`` (and ``price_paid``), add one branch per group of rows with the same
+    condition, each setting the embedded data ``field = value`` of its rows.
+
+    - ``question = previous_plan``: if the answer is ``answer``, set the plan's profile (one
+      row per attribute; not the price with ``price_from_paid``).
+    - ``question = price_paid`` (with ``price_from_paid``): if the amount paid is greater than
+      ``paid_above`` (empty: no lower bound) and at most ``paid_up_to`` (empty: no upper
+      bound), set ``CBC_SQ_{price}`` to ``value``: the tested price nearest to the amount, the
+      lower one at a midpoint, the lowest or highest outside the tested range; the same rule
+      as :meth:`winback.study.StatusQuo.profile_for` and the web survey.
+
+    Values are level labels, as in the ``CBC_T{t}_A{j}_{attribute}`` fields.
+
+    Parameters
+    ----------
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        Columns ``question, answer, paid_above, paid_up_to, field, value`` (all text).
+
+    Raises
+    ------
+    WinbackError
+        The study has no status quo filled per respondent.
+
+    Examples
+    --------
+    >>> rules = qualtrics_status_quo_rules(study)  # doctest: +SKIP
+    >>> rules.iloc[0].tolist()  # doctest: +SKIP
+    ['previous_plan', 'Basic', '', '', 'CBC_SQ_plan', 'Basic']
+    """
+    sq = study.status_quo
+    if sq is None or not sq.per_respondent:
+        raise WinbackError(
+            f"study '{study.name}': qualtrics_status_quo_rules is for a status quo filled per "
+            "respondent ([status_quo] plans); "
+            + (
+                "this study has none."
+                if sq is None
+                else "this one has fixed levels, which are in qualtrics_embedded_data."
+            )
+        )
+    rows: list[tuple[str, ...]] = []
+    for code, profile in sq.plans:
+        for a, attr in enumerate(study.attributes):
+            if profile[a] >= 0:
+                value = attr.level_labels()[profile[a]]
+                rows.append(("previous_plan", code, "", "", f"CBC_SQ_{attr.name}", value))
+    if sq.price_from_paid:
+        assert sq.price_position is not None
+        price = study.attributes[sq.price_position]
+        order = sorted(range(len(sq.price_levels)), key=lambda i: sq.price_levels[i])
+        cuts = [(sq.price_levels[i] + sq.price_levels[j]) / 2 for i, j in itertools.pairwise(order)]
+        labels = price.level_labels()
+        for n, i in enumerate(order):
+            above = format_level(cuts[n - 1]) if n > 0 else ""
+            up_to = format_level(cuts[n]) if n < len(cuts) else ""
+            rows.append(("price_paid", "", above, up_to, f"CBC_SQ_{price.name}", labels[i]))
+    return pd.DataFrame(rows, columns=list(STATUS_QUO_RULE_COLUMNS), dtype=str)
+
+
+def write_qualtrics_status_quo_rules(study: Study, path: str | Path) -> Path:
+    """Write :func:`qualtrics_status_quo_rules` as a CSV atomically. Returns the path.
+
+    Examples
+    --------
+    >>> write_qualtrics_status_quo_rules(study, "fielding/status_quo_rules.csv")  # doctest: +SKIP
+    """
+    path = Path(path)
+    write_csv(qualtrics_status_quo_rules(study), path)
+    return path
+
+
+def qualtrics_status_quo_data(
+    study: Study, customers: pd.DataFrame, *, id_column: str = "respondent_id", source: str = ""
+) -> pd.DataFrame:
+    """Each customer's ``CBC_SQ_{attribute}`` values, from a customer list (Qualtrics contacts).
+
+    When the customer records hold the previous plan and the price paid, the status quo can
+    come with the contact list instead of the survey flow: upload the returned columns as
+    embedded data of the contacts.
+
+    Parameters
+    ----------
+    study : Study
+        With a status quo filled per respondent (``[status_quo] plans``).
+    customers : DataFrame
+        ``id_column``, ``previous_plan`` (answer codes of that question) and, with
+        ``price_from_paid``, ``price_paid``.
+    id_column : str
+    source : str
+        The customer list's name, for messages.
+
+    Returns
+    -------
+    DataFrame
+        ``id_column`` then ``CBC_SQ_{attribute}`` for every attribute (level labels).
+
+    Raises
+    ------
+    WinbackError
+        Missing columns; every customer whose plan or price cannot be used, with its line.
+
+    Examples
+    --------
+    >>> qualtrics_status_quo_data(study, customers).columns[:2].tolist()  # doctest: +SKIP
+    ['respondent_id', 'CBC_SQ_plan']
+    """
+    sq = study.status_quo
+    name = source or "customer list"
+    if sq is None or not sq.per_respondent:
+        raise WinbackError(
+            f"study '{study.name}': qualtrics_status_quo_data is for a status quo filled per "
+            "respondent ([status_quo] plans)."
+        )
+    need = [id_column, "previous_plan"] + (["price_paid"] if sq.price_from_paid else [])
+    missing = [c for c in need if c not in customers.columns]
+    if missing:
+        raise WinbackError(
+            f"{name}: missing column(s) {', '.join(missing)}; the status quo is filled from "
+            f"{', '.join(need[1:])}. Columns: {', '.join(map(str, customers.columns))}."
+        )
+    out: dict[str, list[str]] = {id_column: []}
+    for attr in study.attributes:
+        out[f"CBC_SQ_{attr.name}"] = []
+    problems: list[str] = []
+    for i, rec in enumerate(customers.reset_index(drop=True).to_dict("records")):
+        paid = rec.get("price_paid")
+        try:
+            profile = sq.profile_for(
+                rec["previous_plan"], None if paid is None or pd.isna(paid) else paid
+            )
+        except WinbackError as exc:
+            problems.append(f"line {i + 2} ({id_column} {rec[id_column]!r}): {exc}")
+            continue
+        out[id_column].append(str(rec[id_column]))
+        for attr, lv in zip(study.attributes, profile, strict=True):
+            out[f"CBC_SQ_{attr.name}"].append(attr.level_labels()[lv])
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise WinbackError(
+            f"{name}: {len(problems)} customer(s) without a usable status quo:\n  {shown}{more}"
+        )
+    return pd.DataFrame(out)
 
 
 def qualtrics_recodes(questionnaire: Questionnaire) -> dict[str, dict[int, Code]]:
@@ -303,7 +469,8 @@ def write_qualtrics_questions(questionnaire: Questionnaire, path: str | Path) ->
 
     The embedded-data fields are declared at the top (``[[ED:...]]``): ``CBC_VERSION`` and
     ``CBC_T{t}_A{j}_{attribute}`` (plus ``CBC_SQ_{attribute}`` with a status quo). The survey
-    flow must set them from the design: see :func:`write_qualtrics_embedded_data`.
+    flow must set them from the design: see :func:`write_qualtrics_embedded_data`; a status quo
+    filled per respondent from their answers: see :func:`qualtrics_status_quo_rules`.
 
     What the TXT format cannot carry, to set up in Qualtrics after import: show-if logic
     (display logic; :func:`write_question_list` gives it in words), the screen-out
@@ -365,7 +532,9 @@ def write_versions_csv(design: ChoiceDesign, path: str | Path) -> Path:
     - ``holdout``: 1 for fixed holdout tasks (left out of estimation), else 0.
     - ``alt{j}_{attribute}``: the level label of ``attribute`` in alternative ``j`` (numbers
       without a trailing ``.0``: ``30``, ``42.5``); alternatives are in the order to show them.
-      A none option or status quo is the same in every task and is not listed.
+      A none option or status quo is the same in every task and is not listed; a status quo
+      filled per respondent follows their answers (:func:`qualtrics_status_quo_rules` gives
+      the rules for any platform).
 
     Text cells that a spreadsheet would run as formulas are prefixed with an apostrophe
     (``winback._io.write_csv``).
@@ -472,7 +641,10 @@ def _conjoint_words(spec: ConjointSpec) -> list[str]:
         "",
     ]
     if spec.status_quo_label is not None:
-        lines.append(f'- Every task also shows the status quo: "{spec.status_quo_label}".')
+        lines.append(
+            f'- Every task also shows the status quo: "{spec.status_quo_label}"'
+            + (f": {spec.status_quo_fill}." if spec.status_quo_fill else ".")
+        )
     if spec.none_option:
         lines.append(f'- Every task also offers "{spec.none_label}".')
     if spec.dual_response_none:

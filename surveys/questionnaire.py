@@ -435,6 +435,8 @@ class ConjointSpec:
     none_option, dual_response_none : bool
     status_quo_label : str, optional
         Label of the status-quo alternative (shown after the designed ones), if the study has one.
+    status_quo_fill : str
+        How the status quo's levels are chosen, in words ("" for a fixed profile).
     none_label : str
         Wording of the none alternative / the reason for "no" in dual response.
     dual_text, dual_yes, dual_no : str
@@ -448,6 +450,7 @@ class ConjointSpec:
     none_option: bool = False
     dual_response_none: bool = False
     status_quo_label: str | None = None
+    status_quo_fill: str = ""
     none_label: str = "None of these: I would stay with my current provider"
     dual_text: str = "Would you really take the offer you chose?"
     dual_yes: str = "Yes, I would take it"
@@ -464,6 +467,7 @@ class ConjointSpec:
             none_option=study.none_option,
             dual_response_none=study.dual_response_none,
             status_quo_label=study.status_quo.label if study.status_quo is not None else None,
+            status_quo_fill=_status_quo_fill(study),
         )
 
     def choice_labels(self) -> list[str]:
@@ -474,6 +478,23 @@ class ConjointSpec:
         if self.none_option:
             out.append(self.none_label)
         return out
+
+
+def _status_quo_fill(study: Study) -> str:
+    sq = study.status_quo
+    if sq is None or not sq.per_respondent:
+        return ""
+    text = (
+        "each respondent's own previous plan: the profile [status_quo.plans] gives for their "
+        "answer to previous_plan"
+    )
+    if sq.price_from_paid and sq.price_position is not None:
+        name = study.attributes[sq.price_position].name
+        text += (
+            f", with {name} the tested price nearest to their answer to price_paid (the lower "
+            "one at a midpoint; the lowest or highest outside the tested range)"
+        )
+    return text
 
 
 @dataclass(frozen=True, repr=False)
@@ -1079,6 +1100,80 @@ def default_questionnaire(
     if problems or q is None:
         raise QuestionnaireError(problems)
     return q
+
+
+def status_quo_problems(questionnaire: Questionnaire | None, study: Study) -> list[str]:
+    """What a per-respondent status quo needs from the questionnaire, as problems (none: ok).
+
+    A ``[status_quo]`` with ``plans`` is filled from each respondent's ``previous_plan``
+    answer (and, with ``price_from_paid``, their ``price_paid`` answer), so both must be asked
+    of everyone who reaches the choice tasks, before them: a required question without a
+    show-if condition. Every ``previous_plan`` answer code needs a profile in
+    ``[status_quo.plans]`` and every key there must be such a code.
+
+    Examples
+    --------
+    >>> from tests.conftest import SMALL_STUDY, make_study
+    >>> status_quo_problems(None, make_study(SMALL_STUDY))
+    []
+    """
+    sq = study.status_quo
+    if sq is None or not sq.per_respondent or questionnaire is None:
+        return []
+    where = "[status_quo] plans"
+    out: list[str] = []
+    ids = [q.id for q in questionnaire.questions]
+    cbc = next((i for i, q in enumerate(questionnaire.questions) if q.type == "conjoint"), None)
+    needed = [("previous_plan", "single")]
+    if sq.price_from_paid:
+        needed.append(("price_paid", "number"))
+    for qid, kind in needed:
+        if qid not in ids:
+            out.append(
+                f"{where}: the status quo is filled from the answer to '{qid}', but the "
+                f"questionnaire does not ask it; remove '{qid}' from [questionnaire] exclude"
+                + (", or set price_from_paid = false." if qid == "price_paid" else ".")
+            )
+            continue
+        q = questionnaire.question(qid)
+        if q.type != kind:
+            hint = (
+                ' set [questionnaire] previous_plan_attribute = "<attribute>" so that its '
+                "answers are that attribute's levels (it is open text now). Attributes: "
+                f"{list_valid(study.attribute_names)}"
+                if qid == "previous_plan"
+                else " ask it as a number question"
+            )
+            out.append(
+                f"{where}: '{qid}' must be a {kind} question to fill the status quo, got a "
+                f"{q.type} question;{hint}."
+            )
+            continue
+        if not q.required or q.logic is not None:
+            out.append(
+                f"{where}: '{qid}' must be asked of everyone before the choice tasks "
+                "(required = true, no show_if), since each respondent's status quo is built "
+                "from it."
+            )
+        if cbc is not None and ids.index(qid) > cbc:
+            out.append(f"{where}: '{qid}' must come before the choice tasks.")
+        if qid == "previous_plan":
+            codes = [str(c) for c in q.codes]
+            unknown = [c for c in sq.plan_codes if c not in codes]
+            for c in unknown:
+                out.append(
+                    f"{where}: '{c}' is not an answer to previous_plan.{did_you_mean(c, codes)} "
+                    f"Answers: {list_valid(codes)}."
+                )
+            missing = [c for c in codes if c not in sq.plan_codes]
+            if missing:
+                out.append(
+                    f"{where}: no profile for the previous_plan answer(s) {list_valid(missing)}; "
+                    "every answer a respondent can give needs one (add "
+                    + ", ".join(f'"{c}" = {{ ... }}' for c in missing)
+                    + ")."
+                )
+    return out
 
 
 def _build(

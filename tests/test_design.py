@@ -252,7 +252,11 @@ def test_status_quo_alternative_in_design_information_and_simulation(fixed):
     sq = '[status_quo]\nlabel = "Your previous plan"\n' + (
         'levels = { plan = "Premium", speed = "500 Mbps", support = "Standard", price = 60.0 }\n'
         if fixed
-        else ""
+        else "price_from_paid = true\n[status_quo.plans]\n"
+        + "".join(
+            f'{p} = {{ plan = "{p}", speed = "500 Mbps", support = "Standard" }}\n'
+            for p in ("Basic", "Standard", "Premium")
+        )
     )
     study = make_study(SMALL_STUDY + sq)
     names = parameter_names(study)
@@ -266,8 +270,10 @@ def test_status_quo_alternative_in_design_information_and_simulation(fixed):
     assert len(sq_rows) == 30 * 8
     if fixed:
         assert set(sq_rows["plan"]) == {"Premium"} and set(sq_rows["price"]) == {60.0}
-    else:
-        assert sq_rows["plan"].isna().all()
+    else:  # each respondent's own plan, drawn for the simulation
+        assert sq_rows.groupby("respondent_id")["plan"].nunique().eq(1).all()
+        assert set(sq_rows["plan"]) == {"Basic", "Standard", "Premium"}
+        assert sq_rows[["plan", "price"]].notna().all().all()
     assert (resp.groupby(["respondent_id", "task"])["chosen"].sum() == 1).all()
 
 

@@ -167,3 +167,157 @@ def test_inspect_needs_no_prior_for_a_null_study():
     diag = inspect_design(design)
     assert diag.summary["prior"] == "null"
     assert diag.summary["db_error"] == diag.summary["d0_error"]
+
+
+# -- the stated prior mean (issue 14): Dp, A-error and standard errors ---------------------------
+
+PRIOR_STUDY = """
+[study]
+name = "prior mean"
+[[attributes]]
+name = "a"
+levels = ["a1", "a2", "a3"]
+[[attributes]]
+name = "b"
+levels = ["b1", "b2"]
+[design]
+alternatives = 2
+tasks = 4
+seed = 5
+[priors]
+kind = "normal"
+draws = 3
+mean = { a = [0.8, -0.4], b = 1.2 }
+sd = 2.0
+"""
+#: four tasks of two alternatives: (a, b) level indices
+PRIOR_TASKS = [
+    [(0, 0), (1, 1)],
+    [(1, 0), (2, 1)],
+    [(2, 0), (0, 1)],
+    [(0, 1), (2, 0)],
+]
+
+
+def _hand_information(beta: np.ndarray) -> np.ndarray:
+    """Sum over tasks of X'(diag p - p p')X with dummy columns a2, a3, b2 (plain numpy)."""
+    info = np.zeros((3, 3))
+    for task in PRIOR_TASKS:
+        x = np.array([[a == 1, a == 2, b == 1] for a, b in task], dtype=float)
+        u = x @ beta
+        p = np.exp(u - u.max())
+        p /= p.sum()
+        info += x.T @ (np.diag(p) - np.outer(p, p)) @ x
+    return info
+
+
+def _prior_design():
+    from conjoint import prior_draws
+
+    study = make_study(PRIOR_STUDY)
+    rows = [
+        [1, t, j, f"a{a + 1}", f"b{b + 1}"]
+        for t, task in enumerate(PRIOR_TASKS, start=1)
+        for j, (a, b) in enumerate(task, start=1)
+    ]
+    design = design_from_frame(_frame(study, rows), study)
+    return study, design, prior_draws(study, seed=5)
+
+
+def test_dp_a_error_and_standard_errors_use_the_stated_prior_mean_to_1e_10():
+    study, design, draws = _prior_design()
+    diag = inspect_design(design, n_respondents=100, random_seed=5)
+    s = diag.summary
+    stated = np.array([0.8, -0.4, 1.2])
+    info = _hand_information(stated)
+    dp = np.linalg.det(info) ** (-1 / 3)
+    cov = np.linalg.inv(info)
+    assert s["prior_mean"] == pytest.approx(stated.tolist(), abs=1e-15)
+    assert abs(s["dp_error"] - dp) < 1e-10, f"Dp {s['dp_error']!r} != hand {dp!r}"
+    assert abs(s["a_error"] - np.trace(cov) / 3) < 1e-10, (
+        f"A-error {s['a_error']!r} != hand {np.trace(cov) / 3!r}"
+    )
+    np.testing.assert_allclose(
+        diag.standard_errors["se"], np.sqrt(np.diag(cov) / 100), rtol=0, atol=1e-10
+    )
+    # the three draws' mean is far from the stated mean, and Dp there is noticeably different
+    draw_mean = draws.mean(axis=0)
+    dp_draws = np.linalg.det(_hand_information(draw_mean)) ** (-1 / 3)
+    assert np.abs(draw_mean - stated).max() > 0.3, f"draw mean {draw_mean} too close to {stated}"
+    assert abs(dp_draws - dp) / dp > 0.01, f"Dp at the draw mean {dp_draws} vs stated {dp}"
+    assert abs(s["dp_error"] - dp_draws) > 0.01 * dp
+    # DB-error stays the average D-error over the draws
+    db = np.mean([np.linalg.det(_hand_information(b)) ** (-1 / 3) for b in draws])
+    assert abs(s["db_error"] - db) < 1e-10, f"DB {s['db_error']!r} != hand {db!r}"
+
+
+def test_prior_mean_of_a_sign_prior_is_the_half_normal_mean_and_matches_many_draws():
+    from conjoint import prior_draws, prior_mean
+
+    study = make_study(
+        SMALL_STUDY
+        + """
+[priors]
+kind = "sign"
+draws = 4000
+sign = { speed = "increasing", price = "negative", none = "negative" }
+sd = { speed = 0.5, price = 0.03, none = 2.0 }
+mean = { plan = [0.3, 0.6] }
+"""
+    )
+    m = prior_mean(study)
+    c = math.sqrt(2 / math.pi)
+    # plan[Standard], plan[Premium], speed[500 Mbps], speed[1 Gbps], support, price, none
+    want = [0.3, 0.6, 0.5 * c, 1.0 * c, 0.0, -0.03 * c, -2.0 * c]
+    np.testing.assert_allclose(m, want, rtol=0, atol=1e-12)
+    draws = prior_draws(study, seed=3)
+    np.testing.assert_allclose(draws.mean(axis=0), want, rtol=0, atol=0.02)
+
+
+def test_prior_mean_does_not_move_with_the_number_of_draws_or_the_seed():
+    study, design, _ = _prior_design()
+    few = inspect_design(design, random_seed=1)
+    other = inspect_design(design, random_seed=2)
+    assert few.summary["dp_error"] == other.summary["dp_error"]
+    assert few.summary["db_error"] != other.summary["db_error"]
+
+
+# -- no sentinels (issue 14): words in text, null in JSON -----------------------------------------
+
+
+def test_an_unidentified_design_says_so_in_words_and_writes_null_not_minus_one(small_study):
+    import json
+
+    rows = []
+    for t in range(1, 5):
+        for j, plan in enumerate(["Basic", "Standard", "Basic"], start=1):
+            speed = ["100 Mbps", "500 Mbps", "1 Gbps"][(t + j) % 3]
+            rows.append([1, t, j, plan, speed, ["Standard", "Priority"][(t + j) % 2], 30.0])
+    diag = inspect_design(design_from_frame(_frame(small_study, rows), small_study))
+    s = diag.summary
+    assert s["min_respondents"] is None and s["max_se"] is None and not s["identified"]
+    assert "no sample size gives standard errors <= 0.05" in s["min_respondents_note"]
+    assert "plan[Premium]" in s["unidentified_parameters"], s["unidentified_parameters"]
+    text = json.dumps(diag.to_dict(), allow_nan=False)  # no Infinity/NaN: valid JSON
+    back = json.loads(text)
+    assert back["min_respondents"] is None and back["dp_error"] is None
+    assert all(r["se"] is None for r in back["standard_errors"])
+    report = diag.report()
+    assert "-1" not in report and "inf" not in report.replace("information", ""), report
+    assert "respondents for standard errors <= 0.05: not identified: some parameters" in report
+
+
+def test_repeated_tasks_are_noted_with_where(small_study):
+    rows = []
+    for t in range(1, 13):
+        src = 1 if t == 7 else t  # task 7 repeats task 1 (alternatives in another order)
+        for j in range(1, 4):
+            jj = 4 - j if t == 7 else j
+            plan = ["Basic", "Standard", "Premium"][(src + jj) % 3]
+            speed = ["100 Mbps", "500 Mbps", "1 Gbps"][(2 * src + jj) % 3]
+            support = ["Standard", "Priority"][(src * jj) % 2]
+            price = [30.0, 40.0, 50.0, 60.0][(src + 2 * jj) % 4]
+            rows.append([1, t, j, plan, speed, support, price])
+    diag = inspect_design(design_from_frame(_frame(small_study, rows), small_study))
+    assert diag.summary["n_repeated_tasks"] == 1
+    assert any("version 1: task 7 repeats task 1" in n for n in diag.notes), diag.notes

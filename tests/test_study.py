@@ -235,14 +235,26 @@ def test_unique_levels_all_means_every_attribute():
 
 
 def test_status_quo_adds_its_constant():
-    study = parse_study(BASE + '[status_quo]\nlabel = "Your old plan"\n')
-    assert study.status_quo is not None
-    assert study.status_quo.label == "Your old plan"
-    assert study.status_quo.levels is None
-    assert parameter_names(study)[-2:] == ["none", "status_quo"]
-    fixed = parse_study(BASE + '[status_quo]\nlevels = { plan = "Standard", price = 40 }\n')
+    fixed = parse_study(
+        BASE + '[status_quo]\nlabel = "Your old plan"\nlevels = { plan = "Standard", price = 40 }\n'
+    )
     assert fixed.status_quo is not None and fixed.status_quo.levels == (1, 1)
+    assert fixed.status_quo.label == "Your old plan"
+    assert parameter_names(fixed)[-2:] == ["none", "status_quo"]
+    own = parse_study(
+        BASE
+        + "[status_quo]\nprice_from_paid = true\n[status_quo.plans]\n"
+        + "".join(f'{p} = {{ plan = "{p}" }}\n' for p in ("Basic", "Standard", "Premium"))
+    )
+    assert own.status_quo is not None and own.status_quo.per_respondent
+    assert parameter_names(own)[-2:] == ["none", "status_quo"]
     assert parse_study(BASE + "[status_quo]\nenabled = false\n").status_quo is None
+
+
+def test_status_quo_without_a_profile_is_refused_with_the_ways_to_give_one():
+    (msg,) = problems(BASE + '[status_quo]\nlabel = "Your old plan"\n')
+    for fix in ("levels = {", "[status_quo.plans]", "price_from_paid = true", "enabled = false"):
+        assert fix in msg, f"{fix!r} not offered in: {msg}"
 
 
 # --------------------------------------------------------------------------------------------

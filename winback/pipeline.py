@@ -59,7 +59,9 @@ def run_design(
 
     Files: ``design.csv`` (winback's long format), ``design_sawtooth.csv``,
     ``design_qualtrics.csv``, ``diagnostics.json``, ``diagnostics.txt``, ``level_balance.csv``,
-    ``study.toml`` (the study used, when its text is known) and, with ``assign``,
+    ``qualtrics_status_quo_rules.csv`` (a status quo filled per respondent: the survey-flow
+    rules that set its ``CBC_SQ_*`` fields), ``study.toml`` (the study used, when its text is
+    known) and, with ``assign``,
     ``assignments.csv`` (versions and shuffled display order per respondent). Refuses to
     overwrite earlier files unless ``force``; the folder is replaced as a whole once complete.
     """
@@ -78,7 +80,7 @@ def run_design(
     return DesignRun(design, diag, out, tuple(out / n for n in names))
 
 
-DESIGN_OWNED = (*DESIGN_FILES, "study.toml", "assignments.csv")
+DESIGN_OWNED = (*DESIGN_FILES, "qualtrics_status_quo_rules.csv", "study.toml", "assignments.csv")
 
 
 def _write_design(
@@ -116,6 +118,12 @@ def _write_design(
         write_qualtrics_embedded_data(design, out / "qualtrics_embedded_data.csv"),
         write_question_list(questionnaire, out / "questionnaire.md"),
     ]
+    own_sq = study.status_quo is not None and study.status_quo.per_respondent
+    if own_sq:  # each respondent's own plan: the survey-flow rules that set CBC_SQ_*
+        from surveys.fielding import write_qualtrics_status_quo_rules
+
+        rules = out / "qualtrics_status_quo_rules.csv"
+        files.append(write_qualtrics_status_quo_rules(study, rules))
     if study_text is not None:
         atomic_write_text(out / "study.toml", study_text)
         files.append(out / "study.toml")
@@ -181,7 +189,8 @@ def simulate_fieldwork(
         for c in credit:
             betas[rows, names.index(c)] *= 2.0
     truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"), columns=names)
-    choices = simulate_choices(design, truth, random_seed)
+    own_sq = study.status_quo is not None and study.status_quo.per_respondent
+    choices = simulate_choices(design, truth, random_seed, respondents=people if own_sq else None)
     assert isinstance(choices, pd.DataFrame)
     # random responders: every task answered uniformly at random
     n_random = round(random_share * len(ids))

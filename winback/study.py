@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from winback import limits
-from winback.errors import StudyError, did_you_mean, list_valid
+from winback.errors import StudyError, WinbackError, did_you_mean, list_valid
 
 Level = str | float
 Coding = Literal["partworth", "linear"]
@@ -132,16 +132,139 @@ class Holdout:
     alternatives: tuple[tuple[int, ...], ...]  # level index per attribute, per alternative
 
 
+#: the questionnaire answers a per-respondent status quo is filled from
+STATUS_QUO_PLAN_QUESTION = "previous_plan"
+STATUS_QUO_PRICE_QUESTION = "price_paid"
+
+
 @dataclass(frozen=True)
 class StatusQuo:
     """The lost customer's previous offer, shown as an extra alternative in every task.
 
-    With ``levels`` fixed, every respondent sees the same status-quo profile; without, the
-    profile is filled per respondent from what they had (their previous plan and price paid).
+    Exactly one of two ways to say what it shows:
+
+    - ``levels``: a fixed profile (level index per attribute), the same for every respondent;
+    - ``plans``: per respondent, from their answer to ``previous_plan``: each answer code maps to
+      a profile. With ``price_from_paid`` the price attribute's level is not in the profile
+      (it holds -1 there) but the tested price nearest to the respondent's ``price_paid``
+      answer (see :meth:`profile_for`).
+
+    Attributes
+    ----------
+    label : str
+    levels : tuple of int, optional
+    plans : tuple of (answer code, profile)
+    price_from_paid : bool
+    price_position : int, optional
+        Position of the price attribute among the attributes (set with ``price_from_paid``).
+    price_levels : tuple of float
+        The tested prices (set with ``price_from_paid``).
     """
 
     label: str = "Your previous plan"
     levels: tuple[int, ...] | None = None
+    plans: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    price_from_paid: bool = False
+    price_position: int | None = None
+    price_levels: tuple[float, ...] = ()
+
+    @property
+    def per_respondent(self) -> bool:
+        """True when each respondent sees their own previous plan (``plans``)."""
+        return self.levels is None
+
+    @property
+    def plan_codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.plans)
+
+    def profile_for(self, previous_plan: object, price_paid: object = None) -> tuple[int, ...]:
+        """The status-quo profile (level index per attribute) of one respondent.
+
+        Parameters
+        ----------
+        previous_plan : str
+            The respondent's ``previous_plan`` answer code (ignored with fixed ``levels``).
+        price_paid : number or text, optional
+            The respondent's ``price_paid`` answer (needed with ``price_from_paid``). The price
+            shown is the tested level nearest to it; an amount below the lowest tested price
+            shows the lowest, above the highest the highest (clipped); a tie goes to the lower
+            price.
+
+        Raises
+        ------
+        WinbackError
+            An answer code without a plan, or a missing, non-numeric or negative price paid.
+
+        Examples
+        --------
+        >>> sq = StatusQuo(plans=(("Basic", (0, -1)), ("Plus", (1, -1))), price_from_paid=True,
+        ...                price_position=1, price_levels=(30.0, 40.0, 50.0))
+        >>> sq.profile_for("Plus", "44.99"), sq.profile_for("Basic", 12)
+        ((1, 1), (0, 0))
+        """
+        if self.levels is not None:
+            return self.levels
+        code = "" if previous_plan is None else str(previous_plan).strip()
+        profile = dict(self.plans).get(code)
+        if profile is None:
+            raise WinbackError(
+                f"status quo: the {STATUS_QUO_PLAN_QUESTION} answer {previous_plan!r} has no "
+                f"profile in [status_quo.plans].{did_you_mean(code, self.plan_codes)} "
+                f"Answers with a profile: {list_valid(self.plan_codes)}."
+            )
+        if not self.price_from_paid:
+            return profile
+        assert self.price_position is not None
+        paid = _as_amount(price_paid)
+        if paid is None:
+            raise WinbackError(
+                f"status quo: price_from_paid = true needs the {STATUS_QUO_PRICE_QUESTION} "
+                f"answer, a number >= 0; got {price_paid!r}."
+            )
+        # the nearest tested price; of two equally near, the lower
+        best = min(
+            range(len(self.price_levels)),
+            key=lambda i: (round(abs(self.price_levels[i] - paid), 9), self.price_levels[i]),
+        )
+        out = list(profile)
+        out[self.price_position] = best
+        return tuple(out)
+
+    def profiles(self) -> tuple[tuple[tuple[int, ...], float], ...]:
+        """Every profile the status quo can show, with the weight design diagnostics give it.
+
+        Fixed ``levels``: that profile, weight 1. ``plans``: each plan's profile with weight
+        1 / (number of plans); with ``price_from_paid`` each plan once per tested price, the
+        plan's weight shared equally among its prices.
+        """
+        if self.levels is not None:
+            return ((self.levels, 1.0),)
+        out: list[tuple[tuple[int, ...], float]] = []
+        n = len(self.plans)
+        for _, profile in self.plans:
+            if not self.price_from_paid:
+                out.append((profile, 1.0 / n))
+                continue
+            assert self.price_position is not None
+            m = len(self.price_levels)
+            for i in range(m):
+                full = list(profile)
+                full[self.price_position] = i
+                out.append((tuple(full), 1.0 / (n * m)))
+        return tuple(out)
+
+
+def _as_amount(value: object) -> float | None:
+    """A money amount given as a number or text (``"39.99"``); None if missing or invalid."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x) or x < 0:
+        return None
+    return x
 
 
 @dataclass(frozen=True)
@@ -465,7 +588,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     design = _parse_design(data.get("design", {}), by_name, p)
     prohibitions = _parse_prohibitions(data.get("prohibitions", []), by_name, p)
     holdouts = _parse_holdouts(data.get("holdouts", []), attrs, design, p)
-    status_quo = _parse_status_quo(data.get("status_quo"), attrs, p)
+    status_quo = _parse_status_quo(data.get("status_quo"), attrs, price_attribute, p)
     priors = _parse_priors(
         data.get("priors", {}), attrs, none_option or dual, status_quo is not None, p
     )
@@ -496,11 +619,14 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     # the questionnaire needs the study (plan levels, currency, none wording)
     from dataclasses import replace as _replace
 
-    from surveys.questionnaire import parse_questionnaire
+    from surveys.questionnaire import parse_questionnaire, status_quo_problems
 
     questionnaire, q_problems = parse_questionnaire(data.get("questionnaire"), study)
     if q_problems:
         raise StudyError(q_problems, source=source)
+    sq_problems = status_quo_problems(questionnaire, study)
+    if sq_problems:
+        raise StudyError(sq_problems, source=source)
     return _replace(study, questionnaire=questionnaire)
 
 
@@ -782,10 +908,15 @@ def _parse_prohibitions(
 
 
 def _profile(
-    t: Any, attrs: Sequence[Attribute], where: str, p: _Problems
+    t: Any, attrs: Sequence[Attribute], where: str, p: _Problems, omit: str | None = None
 ) -> tuple[int, ...] | None:
+    """Level indices of a profile given as a table attribute = level.
+
+    Every attribute is needed, except ``omit`` (filled later: -1 in its place), which may not
+    be given.
+    """
     if not isinstance(t, dict):
-        p.add(f"{where}: an alternative must be a table of attribute = level, got {t!r}.")
+        p.add(f"{where}: a profile must be a table of attribute = level, got {t!r}.")
         return None
     by_name = {a.name: a for a in attrs}
     ok = True
@@ -793,13 +924,20 @@ def _profile(
         if key not in by_name:
             p.add(_unknown_attribute(key, by_name, where))
             ok = False
-    missing = [a.name for a in attrs if a.name not in t]
+    if omit is not None and omit in t:
+        p.add(
+            f"{where}: '{omit}' = {t[omit]!r} is not used: with price_from_paid = true the "
+            f"price shown is the one each respondent paid. Remove '{omit}' from the profile, "
+            "or set price_from_paid = false."
+        )
+        ok = False
+    missing = [a.name for a in attrs if a.name not in t and a.name != omit]
     if missing:
         p.add(f"{where}: missing levels for {list_valid(missing)} (every attribute is needed).")
         ok = False
     if not ok:
         return None
-    idx = [_level_index(a, t[a.name], where, p) for a in attrs]
+    idx = [-1 if a.name == omit else _level_index(a, t[a.name], where, p) for a in attrs]
     if any(j is None for j in idx):
         return None
     return tuple(int(j) for j in idx if j is not None)
@@ -837,20 +975,88 @@ def _parse_holdouts(
     return out
 
 
-def _parse_status_quo(raw: Any, attrs: Sequence[Attribute], p: _Problems) -> StatusQuo | None:
+STATUS_QUO_KEYS = ("enabled", "label", "levels", "plans", "price_from_paid")
+
+
+def _parse_status_quo(
+    raw: Any, attrs: Sequence[Attribute], price_attribute: str | None, p: _Problems
+) -> StatusQuo | None:
     if raw is None:
         return None
     where = "[status_quo]"
     if not isinstance(raw, dict):
         p.add(f"{where} must be a table.")
         return None
-    _check_keys(raw, ("enabled", "label", "levels"), where, p)
+    _check_keys(raw, STATUS_QUO_KEYS, where, p)
     if not _get(raw, "enabled", bool, True, where, p):
         return None
-    levels = None
+    label = _get(raw, "label", str, StatusQuo.label, where, p)
+    price_from_paid = _get(raw, "price_from_paid", bool, False, where, p)
+    if "levels" in raw and "plans" in raw:
+        p.add(
+            f"{where}: give either 'levels' (one fixed profile for everyone) or 'plans' (each "
+            "respondent's own previous plan), not both."
+        )
+        return None
     if "levels" in raw:
+        if price_from_paid:
+            p.add(
+                f"{where}: price_from_paid = true fills the price of each respondent's own plan "
+                "('plans'); a fixed 'levels' profile states its own price. Remove one of them."
+            )
         levels = _profile(raw["levels"], attrs, f"{where} levels", p)
-    return StatusQuo(label=_get(raw, "label", str, StatusQuo.label, where, p), levels=levels)
+        return None if levels is None else StatusQuo(label=label, levels=levels)
+    if "plans" not in raw:
+        p.add(
+            f"{where}: the status quo needs a profile to show, and neither 'levels' nor 'plans' "
+            "is given. Give one of: levels = { attribute = level, ... } (one fixed profile, the "
+            "same for every respondent); a [status_quo.plans] table mapping each answer to "
+            f"'{STATUS_QUO_PLAN_QUESTION}' to the profile of that plan (each respondent sees "
+            "their own; add price_from_paid = true to show the price they paid); or "
+            "enabled = false to drop the status-quo alternative."
+        )
+        return None
+    plans_raw = raw["plans"]
+    if not isinstance(plans_raw, dict) or not plans_raw:
+        p.add(
+            f"{where}: 'plans' must be a table answer = {{ attribute = level, ... }} with one "
+            f"entry per answer to '{STATUS_QUO_PLAN_QUESTION}', got {plans_raw!r}."
+        )
+        return None
+    omit = None
+    price_position = None
+    price_levels: tuple[float, ...] = ()
+    if price_from_paid:
+        if price_attribute is None:
+            p.add(
+                f"{where}: price_from_paid = true needs a price attribute (an attribute named "
+                "'price', or [study] price_attribute); this study has none. Give the price in "
+                "each plan's profile instead."
+            )
+            return None
+        omit = price_attribute
+        price_position = [a.name for a in attrs].index(price_attribute)
+        if not attrs[price_position].numeric:
+            return None  # reported with [[attributes]]: the price needs numeric levels
+        price_levels = tuple(float(v) for v in attrs[price_position].levels)
+    plans: list[tuple[str, tuple[int, ...]]] = []
+    for code, profile_raw in plans_raw.items():
+        pw = f"{where} plans.{code}" if code.strip() else f"{where} plans"
+        if not code.strip():
+            p.add(f"{pw}: an empty answer code; use the codes of '{STATUS_QUO_PLAN_QUESTION}'.")
+            continue
+        prof = _profile(profile_raw, attrs, pw, p, omit=omit)
+        if prof is not None:
+            plans.append((code.strip(), prof))
+    if len(plans) != len(plans_raw):
+        return None
+    return StatusQuo(
+        label=label,
+        plans=tuple(plans),
+        price_from_paid=price_from_paid,
+        price_position=price_position,
+        price_levels=price_levels,
+    )
 
 
 def parameter_layout(
@@ -948,8 +1154,19 @@ def _parse_priors(
 
     mean = per_param(raw.get("mean", 0.0), "mean", 0.0)
     sd = per_param(raw.get("sd", 1.0), "sd", 1.0)
-    if any(s <= 0 for s in sd):
-        p.add(f"{where}: every sd must be positive, got {[s for s in sd if s <= 0]}.")
+    labels = [_param_label(x) for x in layout]
+    bad_mean = [
+        f"{lab} = {m!r}" for lab, m in zip(labels, mean, strict=True) if not math.isfinite(m)
+    ]
+    if bad_mean:
+        p.add(f"{where}: every mean must be a finite number, got {list_valid(bad_mean)}.")
+    bad_sd = [
+        f"{lab} = {x!r}"
+        for lab, x in zip(labels, sd, strict=True)
+        if not (math.isfinite(x) and x > 0)
+    ]
+    if bad_sd:
+        p.add(f"{where}: every sd must be positive and finite, got {list_valid(bad_sd)}.")
     corr = None
     if kind == "correlated":
         key = "correlation" if "correlation" in raw else "covariance"

@@ -174,11 +174,9 @@ def task_view(survey: Survey, invite: Invite, page: Page) -> TaskView:
     ]
     study = survey.study
     if study.status_quo is not None:
-        alts.append(
-            Alternative(
-                "status_quo", len(order) + 1, study.status_quo.label, survey.status_quo_levels()
-            )
-        )
+        # a per-respondent status quo is their own plan, from their earlier answers
+        sq_levels = survey.status_quo_levels(invite.answers)
+        alts.append(Alternative("status_quo", len(order) + 1, study.status_quo.label, sq_levels))
     if study.none_option:
         spec = survey.questionnaire.conjoint
         label = spec.none_label if spec is not None else "None of these"

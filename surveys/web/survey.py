@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from surveys.questionnaire import Questionnaire, default_questionnaire
+from surveys.questionnaire import Questionnaire, default_questionnaire, status_quo_problems
 from surveys.web import schema
 from surveys.web.flow import Page, plan_pages
 from surveys.web.tokens import new_secret, new_token
@@ -55,6 +55,9 @@ def study_fingerprint(study: Study) -> str:
         "dual_response_none": study.dual_response_none,
         "status_quo": None if sq is None else [sq.label, list(sq.levels or ())],
     }
+    if sq is not None and sq.per_respondent:  # fixed-level surveys keep their fingerprint
+        key["status_quo_plans"] = [[c, list(pr)] for c, pr in sq.plans]
+        key["status_quo_price_from_paid"] = sq.price_from_paid
     return hashlib.sha256(schema.dumps(key).encode()).hexdigest()
 
 
@@ -112,14 +115,26 @@ class Survey:
         """Levels of the designed alternatives 1..J of a task of a version."""
         return self._tasks[(version, task)]
 
-    def status_quo_levels(self) -> Levels:
-        """The status-quo alternative's levels (empty text when not fixed by the study)."""
+    def status_quo_levels(self, answers: Mapping[str, str] | None = None) -> Levels:
+        """The status-quo alternative's level labels for a respondent.
+
+        A fixed status quo (``[status_quo] levels``) is the same for everyone. One filled per
+        respondent (``[status_quo] plans``) is built from their ``previous_plan`` (and
+        ``price_paid``) answers given earlier in the survey (``answers``), by
+        :meth:`winback.study.StatusQuo.profile_for`.
+
+        Raises
+        ------
+        WinbackError
+            The study has no status quo, or the answers it needs are missing.
+        """
         sq = self.study.status_quo
-        if sq is None or sq.levels is None:
-            return {a: "" for a in self.study.attribute_names}
+        if sq is None:
+            raise WinbackError(f"study '{self.study.name}' has no status-quo alternative.")
+        answers = answers or {}
+        profile = sq.profile_for(answers.get("previous_plan"), answers.get("price_paid"))
         return {
-            a.name: a.level_labels()[i]
-            for a, i in zip(self.study.attributes, sq.levels, strict=True)
+            a.name: a.level_labels()[i] for a, i in zip(self.study.attributes, profile, strict=True)
         }
 
     @property
@@ -187,6 +202,11 @@ def open_survey(
     """
     engine = schema.make_engine(db)
     q = questionnaire or study.questionnaire or default_questionnaire(study)
+    sq_problems = status_quo_problems(q, study)
+    if sq_problems:
+        raise WinbackError(
+            "the questionnaire cannot fill the status quo:\n  " + "\n  ".join(sq_problems)
+        )
     try:
         settings = schema.read_meta(engine)
     except sa.exc.OperationalError as exc:
