@@ -139,18 +139,18 @@ def scan_records(raw: bytes, sep: str) -> Records:
     delims: list[np.ndarray] = []  # separators in each record ending in a block
     carry_q = False  # inside quotes at the end of the previous block
     carry_d = 0  # separators of the record still open at the end of the previous block
+    has_cr = b"\r" in raw
     for a in range(0, n, _BLOCK):
         c = buf[a : a + _BLOCK]
-        lf = np.flatnonzero(c == _LF)
-        cr = np.flatnonzero(c == _CR)
-        if len(cr):
+        br = np.flatnonzero(c == _LF)
+        if has_cr:
+            cr = np.flatnonzero(c == _CR)
             nxt = cr + a + 1
             lone = np.ones(len(cr), dtype=bool)
             inside = nxt < n
             lone[inside] = buf[nxt[inside]] != _LF
-            br = np.union1d(lf, cr[lone])
-        else:
-            br = lf
+            if lone.any():  # CR-only line ends (old Mac files): rare, so sorting is cheap
+                br = np.sort(np.concatenate((br, cr[lone])))
         is_d = c == sep_b
         if has_quotes:
             par = np.logical_xor.accumulate(c == _QUOTE)
@@ -162,16 +162,16 @@ def scan_records(raw: bytes, sep: str) -> Records:
         else:
             e = br
         breaks_all.append(br + a)
-        idx = np.concatenate(([0], e + 1))
-        if idx[-1] >= len(c):
-            seg = np.add.reduceat(is_d, idx[:-1], dtype=np.int64) if len(idx) > 1 else idx[:0]
-            tail = 0
-        else:
-            seg = np.add.reduceat(is_d, idx, dtype=np.int64)
-            tail = int(seg[-1])
+        # separators per record ending in this block (the first one began earlier)
+        bounds = np.concatenate(([0], e + 1))
+        closed = bounds[-1] >= len(c)  # the block ends with a record end
+        if closed:
+            bounds = bounds[:-1]
+        seg = np.add.reduceat(is_d.view(np.uint8), bounds, dtype=np.int32).astype(np.int64)
+        tail = 0 if closed else int(seg[-1])
+        if not closed:
             seg = seg[:-1]
         if len(e):
-            seg = seg.copy()
             seg[0] += carry_d
             carry_d = tail
             ends.append(e + a)
@@ -193,7 +193,10 @@ def scan_records(raw: bytes, sep: str) -> Records:
     crlf[crlf] = buf[stop[crlf] - 1] == _CR
     crlf &= buf[np.minimum(stop, n - 1)] == _LF
     stop[crlf] -= 1
-    line = np.searchsorted(all_breaks, start, side="left") + 1
+    if len(all_breaks) == len(end) or (len(all_breaks) == len(end) - 1 and last_start < n):
+        line = np.arange(1, len(start) + 1)  # every line break ends a record
+    else:
+        line = np.searchsorted(all_breaks, start, side="left") + 1
     # blank records: no separator and nothing but spaces and tabs
     blank = np.zeros(len(start), dtype=bool)
     for i in np.flatnonzero(n_delim == 0):
