@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,7 +241,7 @@ def read_table(
         raise WinbackError(f"{path} is a folder, not a CSV file.")
     source = str(path)
     raw = check_encoding(path.read_bytes(), path, hint)
-    if not raw.strip(b" \t\r\n"):
+    if re.search(rb"[^ \t\r\n]", raw) is None:
         raise ResponseError([("empty", "the file is empty")], source=source)
     sep = sniff_separator(raw)
     if sep not in separators:

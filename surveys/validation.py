@@ -100,9 +100,9 @@ class ProblemReport:
         codes, uniques = pd.factorize(ids, use_na_sentinel=True)
         self._affect(kind, (u for u in uniques if not pd.isna(u)))
         per = np.bincount(codes[codes >= 0], minlength=len(uniques))
-        first = np.unique(codes, return_index=True)
+        first = pd.Series(np.arange(len(codes))).groupby(codes, sort=False).first()
         shown = 0
-        for code, pos in sorted(zip(*first, strict=True), key=lambda cp: cp[1]):
+        for code, pos in first.items():
             if shown >= limit:
                 break
             msg = fmt(rows.iloc[pos])
@@ -618,10 +618,10 @@ def validate_responses(
     order = np.lexsort((alt[pos], task[pos], st.appearance[keep]))
     pos = pos[order]
     out: dict[str, Any] = {
-        "respondent_id": pd.array(rid_text[rid.codes[pos]], dtype="string"),
+        "respondent_id": _string_array(rid_text[:-1], rid.codes[pos]),
         "version": version[pos].astype(np.int64),
         "task": task[pos].astype(np.int64),
-        "alt": pd.array(np.array(alt_names, dtype=object)[alt[pos]], dtype="string"),
+        "alt": _string_array(np.array(alt_names, dtype=object), alt[pos]),
     }
     for a in study.attributes:
         idx = level_idx[a.name][pos]
@@ -629,8 +629,7 @@ def validate_responses(
             values = np.append(np.asarray(a.levels, dtype=float), np.nan)
             out[a.name] = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
         else:
-            texts = np.array([*a.levels, None], dtype=object)
-            out[a.name] = pd.array(texts[np.where(idx >= 0, idx, -1)], dtype="string")
+            out[a.name] = _string_array(np.array(a.levels, dtype=object), idx)
     out["chosen"] = chosen[pos].astype(np.int64)
     if holdout is not None:
         out["holdout"] = holdout[pos].astype(np.int64)
@@ -773,8 +772,7 @@ class _Structure:
 
         # respondents: one version, tasks 1..T without gaps, as many tasks as the others
         n_r = int(r.max()) + 1
-        pairs = np.unique(np.stack([r, version]), axis=1)
-        n_versions = np.bincount(pairs[0], minlength=n_r)
+        n_versions = _distinct_per(r, version, n_r)
         mixed = np.flatnonzero(n_versions > 1)
         rep.add_many(
             "mixed versions",
@@ -818,8 +816,7 @@ class _Structure:
         h = self.holdout[self._keep]
         valid = np.isin(h, [0.0, 1.0])
         g = self._g[valid]
-        pairs = np.unique(np.stack([g, h[valid].astype(np.int64)]), axis=1)
-        n_values = np.bincount(pairs[0], minlength=self._n_g)
+        n_values = _distinct_per(g, h[valid].astype(np.int64), self._n_g)
         where = np.flatnonzero(n_values > 1)
         self.rep.add_many(
             "bad holdout",
@@ -831,6 +828,31 @@ class _Structure:
             ],
             self.names[np.unique(self._g_r[where])],
         )
+
+
+def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of distinct ``value`` in each group (hashing, no sort)."""
+    if not len(group):
+        return np.zeros(n_groups, dtype=np.int64)
+    v_code, v_uniq = pd.factorize(value)
+    pairs = pd.unique(group.astype(np.int64) * len(v_uniq) + v_code)
+    return np.bincount(pairs // len(v_uniq), minlength=n_groups)
+
+
+def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``texts[codes]`` as a pandas string array (negative codes: missing), built by Arrow."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pandas without pyarrow: its own string arrays
+        table = np.append(texts.astype(object), None)
+        return pd.array(table[np.where(codes >= 0, codes, -1)], dtype="string")
+    codes = np.asarray(codes)
+    mask = codes < 0
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask),
+        pa.array(list(texts), type=pa.large_string()),
+    )
+    return pd.array(dictionary.cast(pa.large_string()), dtype="string")
 
 
 def _alt_name(code: int, n_alts: int) -> str:
@@ -948,8 +970,7 @@ def _infer_holdouts(
         inside = designed & np.isin(profile, list(codes))
         n_in = np.bincount(g[inside], minlength=n_g)
         n_designed = np.bincount(g[designed], minlength=n_g)
-        pairs = np.unique(np.stack([g[inside], profile[inside]]), axis=1)
-        distinct = np.bincount(pairs[0], minlength=n_g)
+        distinct = _distinct_per(g[inside], profile[inside], n_g)
         is_h |= (n_in == n_designed) & (distinct == len(codes)) & (n_designed > 0)
     return is_h[g].astype(np.int64)
 
