@@ -844,7 +844,7 @@ def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Ext
     try:
         import pyarrow as pa
     except ImportError:  # pandas without pyarrow: its own string arrays
-        table = np.append(texts.astype(object), None)
+        table = np.array([*texts.tolist(), None], dtype=object)
         return pd.array(table[np.where(codes >= 0, codes, -1)], dtype="string")
     codes = np.asarray(codes)
     mask = codes < 0
