@@ -92,7 +92,7 @@ def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
         bad = raw[exc.start : exc.start + 4]
         lo = raw.rfind(b"\n", 0, exc.start) + 1
         hi = raw.find(b"\n", exc.start)
-        snippet = raw[lo : hi if hi >= 0 else len(raw)][:80]
+        snippet = raw[lo : hi if hi >= 0 else len(raw)].rstrip(b"\r")[:80]
         guess = snippet.decode("cp1252", errors="replace")
         raise ResponseError(
             [

@@ -672,7 +672,8 @@ def read(
                 continue
         person: dict[str, object] = {"respondent_id": rid}
         for col in raw_people_cols:
-            v = cells[lay.people[col]].strip()
+            raw = cells[lay.people[col]]
+            v = raw.strip() if col in single else raw  # typed answers are kept exactly
             if col in single and v:
                 rc = single[col]
                 numeric = re.fullmatch(r"\d+", v) is not None
