@@ -48,6 +48,9 @@ class ChoiceDataset:
         Data-quality flags from :func:`surveys.flag_quality`, one row per respondent.
     sources : mapping
         Input files and their SHA-256 hashes.
+    notes : tuple of str
+        How the input was read when it departed from winback's format (a semicolon or tab
+        separator), so that the record says so.
     """
 
     study: Study
@@ -56,6 +59,7 @@ class ChoiceDataset:
     _exclusions: pd.DataFrame = field(repr=False)
     _flags: pd.DataFrame | None = field(default=None, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     # -- views (copies: the dataset itself cannot be changed) -----------------------------------
     @property
@@ -182,6 +186,7 @@ class ChoiceDataset:
             "n_holdout_tasks": int(ch.loc[ch["holdout"] == 1, "task"].nunique()),
             "none_share": _none_share(chosen, self.study.dual_response_none),
             "exclusion_reasons": self._exclusions["reason"].value_counts().to_dict(),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def __repr__(self) -> str:

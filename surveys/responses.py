@@ -8,20 +8,19 @@ layout, then validated the same way.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from surveys._csv import SEPARATORS, read_table
 from surveys.dataset import ChoiceDataset, empty_exclusions
-from surveys.validation import ROW_COLUMN, validate_responses
-from winback._io import unescape_frame, write_csv
-from winback.errors import ResponseError, WinbackError, list_valid
+from surveys.validation import validate_responses
+from winback._io import write_csv
+from winback.errors import WinbackError, list_valid
 from winback.study import Study
 
 if TYPE_CHECKING:
@@ -41,50 +40,16 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def read_csv_text(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as text cells (nothing guessed), BOM tolerated, file line numbers in ``_row``."""
-    path = Path(path)
-    if not path.exists():
-        raise WinbackError(f"file not found: {path}")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ResponseError(
-            [
-                (
-                    "encoding",
-                    f"not UTF-8 text at byte {exc.start}; save the file as UTF-8 (CSV UTF-8 in Excel)",
-                )
-            ],
-            source=str(path),
-        ) from None
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
-    except pd.errors.ParserError as exc:
-        raise ResponseError([("not a CSV table", str(exc))], source=str(path)) from None
-    except pd.errors.EmptyDataError:
-        raise ResponseError([("empty", "the file is empty")], source=str(path)) from None
-    df = unescape_frame(df)
-    df[ROW_COLUMN] = _record_lines(text, len(df))
-    return df
+def read_csv_text(path: str | Path, *, categorical: bool = False) -> pd.DataFrame:
+    """Read a CSV as text cells, exactly as written, with file line numbers in ``_row``.
 
-
-def _record_lines(text: str, n_rows: int) -> np.ndarray:
-    """The file line each data record starts on (blank lines and multi-line cells counted)."""
-    starts: list[int] = []
-    prev = 0
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        for cells in reader:
-            if cells and not (len(cells) == 1 and not cells[0].strip()):  # pandas skips blanks
-                starts.append(prev + 1)
-            prev = reader.line_num
-    except csv.Error:
-        starts = []
-    if len(starts) == n_rows + 1:  # the header, then one start per row pandas read
-        return np.asarray(starts[1:], dtype=int)
-    return np.arange(n_rows) + 2
+    Nothing is guessed, trimmed or converted; a UTF-8 byte-order mark is tolerated; a ``;`` or
+    tab separator (Excel in many European locales) is recognised, used and recorded in
+    ``frame.attrs["separator"]``; the formula guard winback writes is undone. See
+    :func:`surveys._csv.read_table` for what is refused (not UTF-8, ragged rows, repeated
+    column names, an unclosed quote), all problems at once.
+    """
+    return read_table(path, categorical=categorical)
 
 
 def read_winback(
@@ -92,7 +57,7 @@ def read_winback(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
     path = Path(path)
-    choices = read_csv_text(path)
+    choices = read_csv_text(path, categorical=True)
     sources = {str(path): file_sha256(path)}
     people = None
     if respondents is None:
@@ -173,6 +138,11 @@ def read_responses(
         people_source = str(Path(path).with_name("respondents.csv"))
     else:  # the format's reader took the respondents from the response file itself
         people_source = str(path)
+    notes = []
+    for frame, name in ((choices, str(path)), (people, people_source)):
+        sep = frame.attrs.get("separator", ",") if frame is not None else ","
+        if sep != ",":
+            notes.append(f"{name} read as {SEPARATORS[sep]}-separated ({sep!r})")
     return make_dataset(
         choices,
         study,
@@ -181,6 +151,7 @@ def read_responses(
         source=str(path),
         respondents_source=people_source,
         sources=sources,
+        notes=notes,
     )
 
 
@@ -193,11 +164,14 @@ def make_dataset(
     source: str = "responses",
     respondents_source: str = "respondents",
     sources: dict[str, str] | None = None,
+    notes: Iterable[str] = (),
 ) -> ChoiceDataset:
     """Validate in-memory frames (canonical layout) and build a :class:`ChoiceDataset`.
 
     Respondents listed in ``respondents`` without any choice task (screened out, dropped out
-    before the conjoint) are kept and recorded as excluded, never dropped silently.
+    before the conjoint) are kept and recorded as excluded, never dropped silently. ``notes``
+    records how the input was read (e.g. a semicolon separator), kept in
+    :attr:`ChoiceDataset.notes` and the import summary.
 
     Examples
     --------
@@ -212,41 +186,32 @@ def make_dataset(
         source=source,
         respondents_source=respondents_source,
     )
-    with_tasks = set(clean["respondent_id"])
-    given: dict[str, str] = {}
+    ids = people["respondent_id"]
+    with_tasks = pd.Index(pd.unique(clean["respondent_id"]))
+    given = pd.Series(pd.NA, index=people.index, dtype="string")
     if EXCLUDE_REASON in people.columns:
-        col = people[EXCLUDE_REASON]
-        given = {
-            str(r): str(v)
-            for r, v in zip(people["respondent_id"], col, strict=True)
-            if not pd.isna(v) and str(v).strip()
-        }
+        col = people[EXCLUDE_REASON].astype("string")
+        given = col.where(col.str.strip() != "")
         people = people.drop(columns=EXCLUDE_REASON)
-    rows = [(r, given[r]) for r in people["respondent_id"] if r in given]
-    rows += [
-        (r, NO_TASKS_REASON)
-        for r in people["respondent_id"]
-        if r not in with_tasks and r not in given
-    ]
+    has_reason = given.notna().to_numpy()
+    no_tasks = ~ids.isin(with_tasks).to_numpy() & ~has_reason
     exclusions = empty_exclusions()
-    if rows:
+    if has_reason.any() or no_tasks.any():
         exclusions = pd.DataFrame(
             {
-                "respondent_id": [r for r, _ in rows],
-                "reason": [why for _, why in rows],
+                "respondent_id": pd.concat([ids[has_reason], ids[no_tasks]], ignore_index=True),
+                "reason": [*given[has_reason].tolist(), *[NO_TASKS_REASON] * int(no_tasks.sum())],
                 "source": "import",
             }
         ).astype("string")
     # respondents in the order they appear in the choices, then those without tasks
-    order = {r: i for i, r in enumerate(pd.unique(clean["respondent_id"]))}
-    people = (
-        people.assign(_o=people["respondent_id"].map(order).fillna(len(order)))
-        .sort_values("_o", kind="stable")
-        .drop(columns="_o")
-        .reset_index(drop=True)
-    )
+    rank = with_tasks.get_indexer(ids.astype(object))
+    rank = np.where(rank < 0, len(with_tasks), rank)
+    people = people.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     people["respondent_id"] = people["respondent_id"].astype("string")
-    return ChoiceDataset(study, clean, people, exclusions, None, dict(sources or {}))
+    return ChoiceDataset(
+        study, clean, people, exclusions, None, dict(sources or {}), notes=tuple(notes)
+    )
 
 
 def write_responses(

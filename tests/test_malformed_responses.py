@@ -196,7 +196,15 @@ def canonical_corruption(draw, base: list[list[str]]) -> Corruption:
         for r in rows[i : i + 5]:
             if len(r) == len(header) and r[col[name]]:
                 r[col[name]] = f"  {r[col[name]]} "
-        return Corruption(f"cells of {name!r} padded with spaces", [header, *rows], harmless=True)
+        # numbers (task, version, alt codes, chosen) read the same with spaces around them; ids
+        # and level labels are text and are never trimmed: the padding is reported
+        exact = name == "respondent_id" or name in ("plan", "speed", "support", "price")
+        return Corruption(
+            f"cells of {name!r} padded with spaces",
+            [header, *rows],
+            harmless=not exact,
+            mentions=("white space",),
+        )
     if kind == "shuffled rows":
         seed = draw(st.integers(0, 2**16))
         order = np.random.default_rng(seed).permutation(len(rows))

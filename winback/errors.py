@@ -46,7 +46,9 @@ class ResponseError(WinbackError):
     """A response file (or frame) has problems; every problem is listed, grouped by kind.
 
     ``problems`` is a list of (kind, message) pairs; ``counts`` the number of problems per kind
-    (the message shows the first few of each kind).
+    (the message shows the first few of each kind). ``respondents`` (optional) gives, per kind,
+    how many respondents it affects and ``n_affected`` how many respondents have any problem:
+    a respondent with several problems of a kind counts once for it.
     """
 
     def __init__(
@@ -55,6 +57,8 @@ class ResponseError(WinbackError):
         counts: dict[str, int] | None = None,
         source: str | None = None,
         shown_per_kind: int = 5,
+        respondents: dict[str, int] | None = None,
+        n_affected: int | None = None,
     ):
         self.problems = list(problems)
         self.counts = dict(counts) if counts is not None else {}
@@ -62,12 +66,18 @@ class ResponseError(WinbackError):
             for kind, _ in self.problems:
                 self.counts[kind] = self.counts.get(kind, 0) + 1
         self.source = source
+        self.respondents = dict(respondents or {})
+        self.n_affected = n_affected
         total = sum(self.counts.values())
-        lines = [f"{source or 'responses'}: {total} problem(s) in {len(self.counts)} kind(s)"]
+        head = f"{source or 'responses'}: {total} problem(s) in {len(self.counts)} kind(s)"
+        if n_affected:
+            head += f", {n_affected} respondent(s) affected"
+        lines = [head]
         for kind, n in self.counts.items():
-            lines.append(f"  {kind}: {n}")
-            msgs = [m for k, m in self.problems if k == kind][:shown_per_kind]
-            lines.extend(f"    - {m}" for m in msgs)
+            m = self.respondents.get(kind, 0)
+            lines.append(f"  {kind}: {n}" + (f" ({m} respondent(s))" if m else ""))
+            msgs = [msg for k, msg in self.problems if k == kind][:shown_per_kind]
+            lines.extend(f"    - {msg}" for msg in msgs)
             if n > len(msgs):
                 lines.append(f"    ... and {n - len(msgs)} more")
         super().__init__("\n".join(lines))

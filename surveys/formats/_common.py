@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from surveys._csv import check_encoding
 from surveys.responses import file_sha256, read_csv_text
 from surveys.validation import ROW_COLUMN
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
@@ -27,20 +28,25 @@ def read_text(path: Path, what: str, bad_encoding: str, fallback: str | None = N
     """A file's text as UTF-8 (byte-order mark tolerated), else as ``fallback`` if given.
 
     ``bad_encoding`` is the message when the bytes are not UTF-8 (and there is no fallback);
-    ``{byte}`` in it becomes the offset of the first bad byte. A failed fallback decoding raises
-    ``UnicodeDecodeError`` for the caller to word.
+    ``{byte}`` in it becomes the offset of the first bad byte, and the file line and the text
+    as Windows-1252 would read it are added. UTF-16/UTF-32 text (Excel's "Unicode Text") and
+    binary files are named as such. A failed fallback decoding raises ``UnicodeDecodeError``
+    for the caller to word.
     """
     if not path.exists():
         raise WinbackError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise WinbackError(f"{path} is a folder, not a {what}.")
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if fallback is not None:
             return raw.decode(fallback, errors="strict")
-        raise ResponseError(
-            [("encoding", bad_encoding.format(byte=exc.start))], source=str(path)
-        ) from None
+        hint = bad_encoding.format(byte=exc.start)
+        check_encoding(raw, path, hint.split("; ", 1)[-1])  # UTF-16, binary: named
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ResponseError([("encoding", f"line {line}: {hint}")], source=str(path)) from None
 
 
 def read_csv_source(path: str | Path, sources: dict[str, str]) -> pd.DataFrame:

@@ -220,7 +220,7 @@ def read(
 
     n = len(df)
     line = df[ROW_COLUMN].to_numpy()
-    rid = df[id_col].str.strip()
+    rid = df[id_col]  # ids kept exactly as written (validation reports blank ones)
     is_none = np.zeros(n, dtype=bool)
     if have["no_choice"] is not None:
         nc = df[nc_col].str.strip()

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from surveys._csv import sniff_separator
 from surveys.formats._common import check_options, choice_columns, read_text
 from surveys.questionnaire import OPTIONAL_COLUMNS, RESPONDENT_COLUMNS
 from surveys.responses import EXCLUDE_REASON, file_sha256
@@ -159,7 +160,13 @@ def _records(path: Path) -> list[tuple[int, list[str]]]:
     )
     if not text.strip():
         raise ResponseError([("empty", "the file is empty")], source=str(path))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # a ";" or tab in place of the comma: Excel in many European locales re-saves exports so
+    sep = sniff_separator(text[:65536].encode("utf-8", errors="replace"))
+    if sep != ",":
+        log.warning(
+            "%s: read as %r-separated, as saved by Excel in many European locales", path, sep
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     out: list[tuple[int, list[str]]] = []
     prev = 0
     try:
@@ -634,16 +641,20 @@ def read(
                 f"line {line} has {len(cells)} cells, the header has {len(names)}",
             )
             continue
-        rid = cells[lay.id].strip()
-        if rid in (
+        rid = cells[lay.id]  # kept exactly as written: ' 17' and '17' are two ids
+        if rid.strip() in (
             names[lay.id],
             _LABELS.get(names[lay.id], ""),
             "Response ID",
         ) or _is_import_id_row(cells):
             rep.add("repeated header", f"line {line} repeats a header row (files joined?)")
             continue
-        if not rid:
-            rep.add("missing respondent id", f"line {line}, column {names[lay.id]!r}: empty")
+        if not rid.strip():
+            rep.add(
+                "missing respondent id",
+                f"line {line}, column {names[lay.id]!r}: "
+                + ("empty" if not rid else f"{rid!r} is only white space"),
+            )
             continue
         finished = True
         if lay.finished is not None:
@@ -661,7 +672,8 @@ def read(
                 continue
         person: dict[str, object] = {"respondent_id": rid}
         for col in raw_people_cols:
-            v = cells[lay.people[col]].strip()
+            raw = cells[lay.people[col]]
+            v = raw.strip() if col in single else raw  # typed answers are kept exactly
             if col in single and v:
                 rc = single[col]
                 numeric = re.fullmatch(r"\d+", v) is not None

@@ -1,0 +1,359 @@
+"""Reading CSV response files fast and exactly: encoding, separator, records and line numbers.
+
+pandas' C parser is fast but forgiving in ways that would change data without a word: a row
+with too few cells is padded with empty text, a row with one cell too many turns the first
+column into the index (or is cut with ``index_col=False``), a ``;``-separated file becomes one
+column. So before pandas parses anything, one vectorised pass over the bytes (numpy, in blocks)
+finds every record, the file line it starts on (quoted line breaks and CR-only line ends
+counted as an editor counts them) and how many cells it has. Ragged rows, an unclosed quote,
+repeated column names and a separator other than the comma are then reported (or the separator
+is used and recorded), and pandas parses a file known to be rectangular, every cell as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from surveys.validation import ROW_COLUMN
+from winback._io import unescape_cell, unescape_frame
+from winback.errors import ResponseError, WinbackError
+
+log = logging.getLogger("winback")
+
+#: separators recognised in a header; the comma is winback's
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_BLOCK = 1 << 24  # bytes per block of the scan: bounds its temporary arrays (~6 x 16 MB)
+_QUOTE, _LF, _CR = 34, 10, 13
+
+
+@dataclass(frozen=True)
+class Records:
+    """Where the records of a CSV text are: one entry per non-blank record, header included."""
+
+    line: np.ndarray  # file line each record starts on (1-based)
+    n_cells: np.ndarray  # cells in the record
+    start: np.ndarray  # byte offset of the record
+    end: np.ndarray  # byte offset just past the record (before its line break)
+    open_quote_line: int | None  # line of a record whose quoted cell never closes
+
+
+def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
+    """The bytes of UTF-8 text without a byte-order mark; a clear error for anything else.
+
+    ``hint`` says how to save the file as UTF-8 (it differs between sources).
+    """
+    source = str(path)
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32"),
+        (b"\x00\x00\xfe\xff", "UTF-32"),
+        (b"\xff\xfe", "UTF-16"),
+        (b"\xfe\xff", "UTF-16"),
+    ):
+        if raw.startswith(bom):
+            raise ResponseError(
+                [
+                    (
+                        "encoding",
+                        f"the file is {name} text (it starts with a {name} byte-order mark, as "
+                        f"Excel's 'Unicode Text' does); {hint}",
+                    )
+                ],
+                source=source,
+            )
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    nul = raw.find(b"\x00", 0, 1 << 16)
+    if nul >= 0:
+        raise ResponseError(
+            [
+                (
+                    "encoding",
+                    f"byte {nul} is a NUL byte: this is not UTF-8 text (UTF-16 without a "
+                    f"byte-order mark, or a binary file such as .xlsx); {hint}",
+                )
+            ],
+            source=source,
+        )
+    if raw.isascii():
+        return raw
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 4]
+        lo = raw.rfind(b"\n", 0, exc.start) + 1
+        hi = raw.find(b"\n", exc.start)
+        snippet = raw[lo : hi if hi >= 0 else len(raw)].rstrip(b"\r")[:80]
+        guess = snippet.decode("cp1252", errors="replace")
+        raise ResponseError(
+            [
+                (
+                    "encoding",
+                    f"line {line}: not UTF-8 text at byte {exc.start} ({bad!r}); read as "
+                    f"Windows-1252/Latin-1 the line would be {guess!r}. {hint}",
+                )
+            ],
+            source=source,
+        ) from None
+    return raw
+
+
+def sniff_separator(raw: bytes) -> str:
+    """The separator of a CSV text, judged from its first line: ``,``, ``;`` or tab.
+
+    A header without a comma outside quotes but with semicolons (Excel in many European
+    locales) or tabs uses those; everything else is comma-separated.
+    """
+    first = raw[: raw.find(b"\n")] if b"\n" in raw[: 1 << 20] else raw[: 1 << 20]
+    text = first.split(b"\r")[0].decode("utf-8", errors="replace")
+    unquoted = "".join(text.split('"')[::2])
+    if "," in unquoted:
+        return ","
+    counts = {s: unquoted.count(s) for s in (";", "\t")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] else ","
+
+
+def scan_records(raw: bytes, sep: str) -> Records:
+    """Find the records of a CSV text without parsing its cells (numpy, in blocks).
+
+    Quotes follow RFC 4180 (``""`` inside a quoted cell is a quote): the parity of the quotes
+    before a byte tells whether it is inside a quoted cell. A record ends at a line break
+    (LF, CRLF or a lone CR) outside quotes. Blank records (nothing, or only spaces and tabs)
+    are dropped, as pandas does.
+    """
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n = len(buf)
+    has_quotes = b'"' in raw
+    sep_b = ord(sep)
+    breaks_all: list[np.ndarray] = []  # every line break (for line numbers)
+    ends: list[np.ndarray] = []  # record ends (line breaks outside quotes)
+    delims: list[np.ndarray] = []  # separators in each record ending in a block
+    carry_q = False  # inside quotes at the end of the previous block
+    carry_d = 0  # separators of the record still open at the end of the previous block
+    has_cr = b"\r" in raw
+    for a in range(0, n, _BLOCK):
+        c = buf[a : a + _BLOCK]
+        br = np.flatnonzero(c == _LF)
+        if has_cr:
+            cr = np.flatnonzero(c == _CR)
+            nxt = cr + a + 1
+            lone = np.ones(len(cr), dtype=bool)
+            inside = nxt < n
+            lone[inside] = buf[nxt[inside]] != _LF
+            if lone.any():  # CR-only line ends (old Mac files): rare, so sorting is cheap
+                br = np.sort(np.concatenate((br, cr[lone])))
+        is_d = c == sep_b
+        if has_quotes:
+            par = np.logical_xor.accumulate(c == _QUOTE)
+            if carry_q:
+                np.logical_not(par, out=par)
+            carry_q = bool(par[-1])
+            e = br[~par[br]]
+            is_d &= ~par
+        else:
+            e = br
+        breaks_all.append(br + a)
+        # separators per record ending in this block (the first one began earlier)
+        bounds = np.concatenate(([0], e + 1))
+        closed = bounds[-1] >= len(c)  # the block ends with a record end
+        if closed:
+            bounds = bounds[:-1]
+        seg = np.add.reduceat(is_d.view(np.uint8), bounds, dtype=np.int32).astype(np.int64)
+        tail = 0 if closed else int(seg[-1])
+        if not closed:
+            seg = seg[:-1]
+        if len(e):
+            seg[0] += carry_d
+            carry_d = tail
+            ends.append(e + a)
+            delims.append(seg)
+        else:
+            carry_d += tail
+    all_breaks = np.concatenate(breaks_all) if breaks_all else np.zeros(0, dtype=np.int64)
+    end = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+    n_delim = np.concatenate(delims) if delims else np.zeros(0, dtype=np.int64)
+    start = np.concatenate(([0], end + 1))[: len(end)]
+    last_start = int(end[-1]) + 1 if len(end) else 0
+    if last_start < n:  # a last record without a line break after it
+        end = np.append(end, n)
+        start = np.append(start, last_start)
+        n_delim = np.append(n_delim, carry_d)
+    # the line break itself is not part of the record; a CRLF's CR is not either
+    stop = end.copy()
+    crlf = (stop > start) & (stop < n)
+    crlf[crlf] = buf[stop[crlf] - 1] == _CR
+    crlf &= buf[np.minimum(stop, n - 1)] == _LF
+    stop[crlf] -= 1
+    if len(all_breaks) == len(end) or (len(all_breaks) == len(end) - 1 and last_start < n):
+        line = np.arange(1, len(start) + 1)  # every line break ends a record
+    else:
+        line = np.searchsorted(all_breaks, start, side="left") + 1
+    # blank records: no separator and nothing but spaces and tabs
+    blank = np.zeros(len(start), dtype=bool)
+    for i in np.flatnonzero(n_delim == 0):
+        blank[i] = not raw[start[i] : stop[i]].strip(b" \t")
+    keep = ~blank
+    open_line = None
+    if carry_q:
+        open_line = int(line[keep][-1]) if keep.any() else 1
+    return Records(line[keep], n_delim[keep] + 1, start[keep], stop[keep], open_line)
+
+
+def _header_names(raw: bytes, rec: Records, sep: str) -> list[str]:
+    text = raw[rec.start[0] : rec.end[0]].decode("utf-8")
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
+
+
+def read_table(
+    path: str | Path,
+    *,
+    categorical: bool = False,
+    hint: str = "save the file as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')",
+    separators: tuple[str, ...] = (",", ";", "\t"),
+) -> pd.DataFrame:
+    """A CSV file as text cells, exactly as written (nothing trimmed, guessed or converted).
+
+    The formula guard winback writes (an apostrophe before ``= + - @``, tab or CR) is undone;
+    the file line of each data row is in ``_row``; ``frame.attrs["separator"]`` records the
+    separator (``,``, or ``;`` / tab found in the header, logged). ``categorical`` gives
+    categorical columns (one copy of each distinct text: a 200 MB export stays small).
+
+    Raises
+    ------
+    ResponseError
+        For what makes the cells untrustworthy, all at once: not UTF-8, empty, a quoted cell
+        never closed, rows with more or fewer cells than the header, repeated column names.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WinbackError(f"file not found: {path}")
+    if path.is_dir():
+        raise WinbackError(f"{path} is a folder, not a CSV file.")
+    source = str(path)
+    raw = check_encoding(path.read_bytes(), path, hint)
+    if re.search(rb"[^ \t\r\n]", raw) is None:
+        raise ResponseError([("empty", "the file is empty")], source=source)
+    sep = sniff_separator(raw)
+    if sep not in separators:
+        raise ResponseError(
+            [
+                (
+                    "separator",
+                    f"line 1 is {SEPARATORS[sep]}-separated ({sep!r}), not comma-separated; "
+                    "save the file as 'CSV UTF-8 (Comma delimited)'",
+                )
+            ],
+            source=source,
+        )
+    rec = scan_records(raw, sep)
+    problems: list[tuple[str, str]] = []
+    if rec.open_quote_line is not None:
+        problems.append(
+            (
+                "not a CSV table",
+                f'line {rec.open_quote_line}: a quoted cell (starting with ") is never closed',
+            )
+        )
+    names = _header_names(raw, rec, sep)
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        seen.setdefault(name, []).append(i + 1)
+    for name, pos in seen.items():
+        if len(pos) > 1:
+            problems.append(
+                (
+                    "repeated column",
+                    f"column {name!r} appears {len(pos)} times (columns "
+                    f"{', '.join(f'#{p}' for p in pos)}); which one holds the data is ambiguous: "
+                    "rename or delete the extra one",
+                )
+            )
+    ragged = np.flatnonzero(rec.n_cells[1:] != len(names)) + 1
+    if len(ragged) and rec.open_quote_line is None:
+        for rec_i in ragged:
+            k = int(rec.n_cells[rec_i])
+            problems.append(
+                (
+                    "ragged row",
+                    f"line {int(rec.line[rec_i])} has {k} cell{'s' if k != 1 else ''}, the header has "
+                    f"{len(names)}"
+                    + (
+                        " (a separator inside a text that is not in quotes?)"
+                        if k > len(names)
+                        else ""
+                    ),
+                )
+            )
+    if problems:
+        raise ResponseError(problems, source=source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(
+                io.BytesIO(raw),
+                sep=sep,
+                dtype=object,
+                keep_default_na=False,
+                na_values=[],
+                index_col=False,
+                quotechar='"',
+                doublequote=True,
+                skipinitialspace=False,
+                encoding="utf-8",
+                engine="c",
+            )
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise ResponseError([("not a CSV table", str(exc).strip())], source=source) from None
+    if len(df) != len(rec.line) - 1:  # pandas saw the records differently: trust neither
+        raise ResponseError(
+            [
+                (
+                    "not a CSV table",
+                    f"{len(rec.line) - 1} records found but {len(df)} rows parsed; check the "
+                    "quotes (a quote inside a cell must be doubled, and the cell quoted)",
+                )
+            ],
+            source=source,
+        )
+    out = {}
+    for c in df.columns:
+        out[unescape_cell(str(c))] = _text_column(df[c], categorical)
+    frame = pd.DataFrame(out, index=df.index)
+    frame[ROW_COLUMN] = rec.line[1:].astype(np.int64)
+    frame.attrs["separator"] = sep
+    if sep != ",":
+        log.warning(
+            "%s: read as %s-separated (%r), as saved by Excel in many European locales",
+            source,
+            SEPARATORS[sep],
+            sep,
+        )
+    return frame
+
+
+def _text_column(s: pd.Series, categorical: bool) -> pd.Series:
+    """A column of text cells with the formula guard undone (on each distinct text once)."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    u = pd.Series(uniques, dtype=object)
+    unguarded = unescape_frame(pd.DataFrame({"u": u}))["u"]
+    if not unguarded.equals(u):
+        u = unguarded.astype(object)
+        # a guarded text and the same text written unguarded are one value
+        new_codes, u_vals = pd.factorize(u.to_numpy(dtype=object))
+        codes = np.where(codes >= 0, new_codes[codes], -1)
+        u = pd.Series(u_vals, dtype=object)
+    if categorical:
+        cat = pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(), dtype=object))
+        return pd.Series(cat, index=s.index)
+    vals = u.to_numpy(dtype=object)[codes] if len(u) else np.full(len(codes), "", dtype=object)
+    return pd.Series(vals, index=s.index, dtype="str")
