@@ -380,7 +380,7 @@ def run_import(
     """
     import pandas as pd
 
-    from surveys.quality import flag_quality
+    from surveys.quality import flag_quality, rlh_calibration
     from surveys.reasons import summarize_reasons
 
     out = Path(out)
@@ -403,6 +403,8 @@ def run_import(
         summary["flags"] = {
             c: int(flags[c].sum()) for c in flags.columns if pd.api.types.is_bool_dtype(flags[c])
         }
+        # the random-responder cutoff, its false-flag and detection rates on this design
+        summary["random_responder_check"] = rlh_calibration(flags)
     summary["sources"] = dict(data.sources)
     summary["format"] = format
     write_json(summary, out / "import.json")
