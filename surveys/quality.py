@@ -186,9 +186,11 @@ def flag_quality(
     choices; with dual-response none a uniform choice, then a coin for would-buy). Both are
     estimated by exactly the same procedure as the real respondents, with the same centre and
     spread and the same tasks, so their RLH is comparable like for like. The cutoff is the
-    largest RLH below which at most ``false_flag`` of the simulated genuine respondents fall
-    (their order statistic number ``floor(false_flag * n_genuine)``); respondents below it are
-    flagged. The share of simulated random responders below it is the detection rate on this
+    simulated genuine respondents' RLH order statistic number ``m = floor(false_flag *
+    (n_genuine + 1))``; respondents below it are flagged. A respondent who answers like the
+    simulated genuine ones is exchangeable with them, so is flagged with probability at most
+    ``m / (n_genuine + 1) <= false_flag`` (the conformal quantile: the guarantee holds for any
+    number of simulated respondents, not only in the limit). The share of simulated random responders below it is the detection rate on this
     design: how much of random answering the flag can catch at that false-flag rate. When it
     is below 50% the design cannot tell random answering from genuine answers well, and the
     flags say so (``rlh_warning``, and a warning in the log).
@@ -218,11 +220,11 @@ def flag_quality(
                 f"{name} must be a whole number of at least 100 simulated respondents to set "
                 f"a cutoff, got {value!r}."
             )
-    if false_flag * n_genuine < 1:
+    if false_flag * (n_genuine + 1) < 1:
         raise WinbackError(
             f"false_flag={false_flag} with n_genuine={n_genuine} simulated genuine respondents "
             f"leaves no room for a single false flag; use n_genuine >= "
-            f"{int(np.ceil(1 / false_flag))}."
+            f"{int(np.ceil(1 / false_flag)) - 1}."
         )
     if genuine not in GENUINE_SOURCES:
         raise WinbackError(
@@ -546,19 +548,20 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
 
 
 def _numeric_answers(people: pd.DataFrame, column: str) -> pd.Series:
-    """A numeric respondent column; blanks become NA, anything else that is not a number >= 0
-    is an error naming the respondents."""
+    """A numeric respondent column; blanks become NA, anything else that is not a finite number
+    >= 0 is an error naming the respondents."""
     raw = people[column]
     text = raw.astype("string").str.strip()
     blank = raw.isna() | (text == "")
     num = pd.to_numeric(text.where(~blank), errors="coerce")
-    bad = ~blank & (num.isna() | (num < 0))
+    bad = ~blank & (num.isna() | (num < 0) | np.isinf(num.astype(float)))
     if bad.any():
         shown = [
             f"{r} ({v!r})" for r, v in zip(people["respondent_id"][bad], raw[bad], strict=True)
         ]
         raise WinbackError(
-            f"respondents column '{column}' must hold numbers >= 0; {int(bad.sum())} do not: "
+            f"respondents column '{column}' must hold finite numbers >= 0; {int(bad.sum())} do "
+            "not: "
             f"{list_valid(shown[:5])}" + (" ..." if bad.sum() > 5 else "") + "."
         )
     return pd.Series(num.to_numpy(dtype=float), index=people["respondent_id"].astype("string"))
@@ -1159,9 +1162,12 @@ def _rlh(
     # the sample answer like the random ones (a least-squares mixture of the two RLH CDFs)
     fit_distance, random_share = _mixture_fit(sample, rlh_g, rlh_r)
 
-    # the cutoff: the order statistic with at most floor(false_flag * n) genuine values below
-    k = int(np.floor(false_flag * len(rlh_g) + 1e-9))
-    cutoff = float(rlh_g[k])
+    # the cutoff: the order statistic number m = floor(false_flag * (n + 1)) of the n simulated
+    # genuine RLH values. A new respondent answering like them is exchangeable with them, so
+    # falls below it with probability at most m / (n + 1) <= false_flag (the conformal
+    # quantile; the plain floor(false_flag * n)-th would allow (m + 1) / (n + 1), 5.05% here)
+    m = int(np.floor(false_flag * (len(rlh_g) + 1) + 1e-9))
+    cutoff = float(rlh_g[m - 1])
     false_sim = float(np.mean(rlh_g < cutoff))
     detection = float(np.mean(rlh_r < cutoff))
     out["rlh"] = rlh

@@ -579,7 +579,7 @@ levels = { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 
         ({"rlh_false_positive": 1.0}, r"rlh_false_positive \(now false_flag\)"),
         ({"n_random": 10}, "n_random"),
         ({"n_genuine": 99}, "n_genuine"),
-        ({"false_flag": 0.001, "n_genuine": 500}, "use n_genuine >= 1000"),
+        ({"false_flag": 0.001, "n_genuine": 500}, "use n_genuine >= 999"),
         ({"genuine": "prior"}, "Did you mean 'priors'"),
         ({"genuine": "priors"}, 'kind = "null"'),
         ({"genuine": "part_worths"}, "needs part_worths"),
