@@ -1158,8 +1158,9 @@ def _rlh(
         betas = _genuine_betas(source, dataset.study, n_genuine, rng_pw)
     x_g, h_g, _ = _templates(tasks, design, dataset, n_genuine)
     rlh_g = _simulated_rlh(x_g, h_g, betas, tasks, centre, prec, rng_g)
-    # how well genuine + random simulated respondents describe the sample, and how many of
-    # the sample answer like the random ones (a least-squares mixture of the two RLH CDFs)
+    # with the data's population (fitted to the sample), how many of the sample answer like
+    # the random ones (a least-squares mixture of the two RLH CDFs); other sources are not
+    # fitted to the sample, so their misfit would pass for random responders
     fit_distance, random_share = _mixture_fit(sample, rlh_g, rlh_r)
 
     # the cutoff: the order statistic number m = floor(false_flag * (n + 1)) of the n simulated
@@ -1210,8 +1211,8 @@ def _rlh(
         rlh_flagged_share=float(np.mean(rlh < cutoff)),
         rlh_simulated_answered=what,
         rlh_data_scale=scale,
-        rlh_random_share_estimate=random_share,
-        rlh_mixture_distance=fit_distance,
+        rlh_random_share_estimate=random_share if source.kind == "data" else None,
+        rlh_mixture_distance=fit_distance if source.kind == "data" else None,
         rlh_spread_updates=EB_UPDATES,
         rlh_centre=dict(zip(tasks.encoding.names, centre.round(6).tolist(), strict=True)),
         rlh_spread=dict(

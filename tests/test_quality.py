@@ -258,6 +258,42 @@ def test_weak_study_false_flags_at_most_5_percent_and_detection_as_reported(weak
     assert (a["rlh_warning"] is None) == (a["rlh_detection"] >= 0.5), msg
 
 
+STATUS_QUO = """
+[status_quo]
+label = "Your previous plan"
+levels = { plan = "Standard", speed = "500 Mbps", support = "Standard", price = 50.0 }
+"""
+
+
+@pytest.mark.parametrize("layout", ["dual-response none", "status quo"])
+@pytest.mark.parametrize("source", ["data", "truth"])
+def test_other_layouts_keep_the_false_flag_rate(layout, source):
+    """Dual-response none (a forced choice, then would-buy) and a status-quo alternative: the
+    simulated respondents answer the same kind of task, so the rates hold there too."""
+    if layout == "dual-response none":
+        study = make_study(SMALL_STUDY.replace("none_option = true", "dual_response_none = true"))
+        truth, sds = SMALL_TRUTH, SD
+    else:
+        study = make_study(SMALL_STUDY + STATUS_QUO)
+        truth, sds = {**SMALL_TRUTH, "status_quo": 0.3}, {**SD, "status_quo": 0.5}
+    design = make_design(study, method="balanced_overlap", versions=10)
+    data, random_ids, oracle = _mixed(study, design, truth, sds, 800, 200, 31)
+    kwargs = {"part_worths": oracle} if source == "truth" else {"genuine": "data"}
+    flags = flag_quality(data, design=design, random_seed=4, **kwargs).flags
+    a = flags.attrs
+    false, caught, n_genuine, n_random = _rates(flags, random_ids)
+    margin = _margin(FALSE_FLAG, n_genuine, a["rlh_n_genuine"])
+    det_margin = _margin(a["rlh_detection"], n_random, a["rlh_n_random"])
+    msg = (
+        f"{layout}, {source}: {false:.1%} of {n_genuine} genuine flagged (limit "
+        f"{FALSE_FLAG:.0%} + {margin:.1%}); caught {caught:.0%} of {n_random} random, reported "
+        f"{a['rlh_detection']:.0%} +- {det_margin:.0%}"
+    )
+    print(msg)
+    assert false <= FALSE_FLAG + margin, msg
+    assert abs(caught - a["rlh_detection"]) <= det_margin, msg
+
+
 def test_a_design_that_cannot_tell_them_apart_says_so(caplog):
     """Two tasks of weak part-worths: random answering cannot be told from genuine."""
     study = make_study(SMALL_STUDY, tasks=2, versions=4, method="balanced_overlap")
