@@ -19,6 +19,7 @@ from analysis.results import (
     population,
     population_covariance,
     predict,
+    respondent_draws,
     willingness_to_pay,
     zero_centered_diffs,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "population_covariance",
     "predict",
     "prepare_choice_data",
+    "respondent_draws",
     "save_model",
     "unbundle",
     "willingness_to_pay",

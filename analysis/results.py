@@ -186,6 +186,47 @@ def individual_draws(model: HBModel) -> xr.DataArray:
     return out
 
 
+def respondent_draws(model: HBModel, n: int = 2000, *, random_seed: int = 0) -> pd.DataFrame:
+    """Part-worths of ``n`` respondents drawn from the fitted model's posterior.
+
+    Each row is one posterior draw of one respondent, both picked at random (with
+    replacement): together they follow the posterior predictive distribution of the sample's
+    part-worths, heterogeneity and estimation uncertainty included, sign constraints
+    respected. Made for ``surveys.flag_quality(part_worths=...)``, which simulates genuine
+    respondents from them to calibrate its random-responder cutoff; fit with the flagged
+    random responders excluded, or they will be simulated as genuine too.
+
+    Parameters
+    ----------
+    model : HBModel
+    n : int
+        Number of rows (at least 1).
+    random_seed : int
+
+    Returns
+    -------
+    DataFrame
+        One row per draw (``respondent_id`` and ``draw`` say which), one column per parameter.
+
+    Examples
+    --------
+    >>> from analysis.results import respondent_draws
+    >>> from surveys import flag_quality
+    >>> data = flag_quality(data, part_worths=respondent_draws(model))  # doctest: +SKIP
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise WinbackError(f"n must be a whole number of draws >= 1, got {n!r}.")
+    beta = _flat_beta(model)  # (sample, respondent, parameter)
+    rng = np.random.default_rng(random_seed)
+    s = rng.integers(0, beta.shape[0], size=n)
+    r = rng.integers(0, beta.shape[1], size=n)
+    out = pd.DataFrame(beta[s, r], columns=list(model.names))
+    ids = np.asarray(model.respondent_ids, dtype=object)
+    out.insert(0, "draw", s)
+    out.insert(0, "respondent_id", ids[r])
+    return out.set_index(["respondent_id", "draw"])
+
+
 def level_utility_draws(model: HBModel) -> xr.DataArray:
     """Utility of every level per draw (chain, draw, respondent, level).
 

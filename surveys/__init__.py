@@ -9,7 +9,7 @@ The hand-off to ``analysis`` is the :class:`ChoiceDataset`::
 
 from surveys.dataset import ChoiceDataset
 from surveys.fielding import write_qualtrics_questions, write_question_list, write_versions_csv
-from surveys.quality import flag_quality
+from surveys.quality import flag_quality, quality_report, rlh_calibration
 from surveys.questionnaire import (
     Question,
     Questionnaire,
@@ -31,8 +31,10 @@ __all__ = [
     "flag_quality",
     "make_dataset",
     "parse_questionnaire",
+    "quality_report",
     "read_responses",
     "reason_covariates",
+    "rlh_calibration",
     "simulate_respondents",
     "summarize_reasons",
     "validate_responses",

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from conjoint.encoding import Encoding, make_encoding
+from conjoint.priors import prior_draws
 from surveys.dataset import ChoiceDataset
-from winback.errors import WinbackError, list_valid
+from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.study import Study
 
 if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
@@ -37,6 +39,32 @@ FLAG_COLUMNS = (
 #: one interview may differ in them, so they are left out of the duplicate comparison
 PARADATA_COLUMNS = ("duration_seconds",)
 
+#: the RLH columns of the flags, in order
+RLH_COLUMNS = (
+    "rlh",
+    "rlh_random_share",
+    "rlh_genuine_share",
+    "random_responder",
+    "holdout_hit_rate",
+)
+#: sources of the simulated genuine respondents' part-worths (``flag_quality(genuine=...)``)
+GENUINE_SOURCES = ("auto", "part_worths", "priors", "data")
+#: the default largest share of genuine respondents flagged as random responders
+DEFAULT_FALSE_FLAG = 0.05
+#: below this detection rate the flags warn that the design cannot tell random from genuine
+MIN_DETECTION = 0.5
+#: fewest respondents with choice tasks for RLH (the shrinkage is estimated across them)
+MIN_RESPONDENTS_RLH = 2
+
+#: largest share of random responders the mixture fit may give the sample
+MAX_RANDOM_SHARE = 0.9
+#: range and grid of the data population's scale factor (see ``_data_scale``), its
+#: golden-section refinements and the number of simulated respondents each try uses
+SCALE_RANGE = (0.5, 4.0)
+SCALE_GRID = 12
+SCALE_REFINE = 6
+N_SCALE_FIT = 500
+
 #: empirical-Bayes updates of the shrinkage centre and spread (see ``_population``)
 EB_UPDATES = 20
 
@@ -54,9 +82,13 @@ def flag_quality(
     design: ChoiceDesign | None = None,
     random_seed: int = 0,
     speeder_ratio: float = 0.4,
-    rlh_false_positive: float = 0.05,
+    false_flag: float | None = None,
+    part_worths: pd.DataFrame | None = None,
+    genuine: str = "auto",
+    n_genuine: int = 2000,
     n_random: int = 2000,
     duplicate_ignore: Sequence[str] = PARADATA_COLUMNS,
+    rlh_false_positive: float | None = None,
 ) -> ChoiceDataset:
     """Flag doubtful interviews; return the dataset with the flags attached (nobody excluded).
 
@@ -64,20 +96,35 @@ def flag_quality(
     ----------
     dataset : ChoiceDataset
     design : ChoiceDesign, optional
-        When given, the simulated random respondents (see below) are dealt the design's versions
-        in turn, exactly as fielded; otherwise each one answers the tasks a real respondent saw
-        (cycling through the respondents, so the mix of versions is the sample's).
+        When given, the simulated respondents that calibrate the random-responder cutoff (see
+        Notes) are dealt the design's versions in turn, exactly as fielded; otherwise each one
+        answers the tasks a real respondent saw (cycling through the respondents, so the mix of
+        versions is the sample's).
     random_seed : int
-        Seeds the simulated random respondents: the same seed gives the same flags.
+        Seeds the simulated respondents: the same seed gives the same flags.
     speeder_ratio : float
         A respondent is a speeder when faster than ``speeder_ratio`` x the median duration (of
         the included respondents with choice tasks and a known duration).
-    rlh_false_positive : float
-        The share of genuinely random respondents allowed to pass as real (see Notes).
-    n_random : int
-        Number of simulated random respondents that set the RLH cutoff.
+    false_flag : float, default 0.05
+        The largest share of genuine respondents the random-responder flag may catch: the cutoff
+        is set so that at most this share of simulated genuine respondents fall below it.
+    part_worths : DataFrame, optional
+        Part-worths of genuine respondents to simulate from: one row per respondent (or
+        posterior draw), one column per parameter (:func:`conjoint.parameter_names`), e.g.
+        ``analysis.respondent_draws(model)`` for a fitted model's posterior. Rows are drawn
+        with replacement.
+    genuine : {"auto", "part_worths", "priors", "data"}
+        Where the simulated genuine respondents' part-worths come from. ``"auto"``:
+        ``part_worths`` when given, else the study's ``[priors]`` when informative (not
+        ``kind = "null"``), else the data themselves (the population the shrinkage estimates).
+        The source used is recorded in ``flags.attrs["rlh_genuine_source"]``.
+    n_genuine, n_random : int
+        Numbers of simulated genuine and random respondents (at least 100 each).
     duplicate_ignore : sequence of str
         Respondent columns left out of the duplicate comparison (interview paradata).
+    rlh_false_positive : float, optional
+        Deprecated name of ``false_flag`` (it used to bound the share of random responders let
+        through; the value is now used as ``false_flag``, with a message in the log).
 
     Returns
     -------
@@ -93,8 +140,11 @@ def flag_quality(
           same position in every task; a none or status-quo answer has no screen position of
           its own, so always choosing none is ``always_none``, not straight-lining);
         - ``none_share`` and ``always_none`` (dual-response none: ``would_buy = 0``);
-        - ``rlh``, ``rlh_random_share`` (share of simulated random respondents whose RLH is at
-          least this high: a p-value for "answered at random") and ``random_responder``;
+        - ``rlh``; ``rlh_random_share`` (share of simulated random respondents whose RLH is at
+          least this high: a p-value for "answered at random"); ``rlh_genuine_share`` (share of
+          simulated genuine respondents whose RLH is this high or lower: a p-value for
+          "answered genuinely"; flagged respondents have at most ``false_flag``) and
+          ``random_responder`` (RLH below the cutoff);
         - ``holdout_hit_rate`` (share of holdout tasks whose answer the respondent's own
           estimates predict: reported, not flagged), ``holdout_consistency`` (share of
           repeated holdout tasks, i.e. holdouts showing the same set of profiles, answered
@@ -107,71 +157,94 @@ def flag_quality(
 
         Flags are nullable booleans: NA means "cannot be told" (no duration, no repeated
         holdout, no choice tasks). ``flags.attrs`` records the settings, the median duration
-        and the RLH cutoff.
+        and the random-responder calibration: ``rlh_cutoff``, ``rlh_false_flag`` (the
+        setting), ``rlh_false_flag_simulated`` (the share of simulated genuine respondents
+        below the cutoff), ``rlh_detection`` (the share of simulated random responders below
+        it), ``rlh_genuine_source``, ``rlh_n_genuine``, ``rlh_n_random`` and ``rlh_warning``
+        (text when the detection is below 50%, else None); :func:`quality_report` says it in
+        words.
 
     Notes
     -----
-    **RLH and random responders.** Each respondent's part-worths are estimated by a fast,
-    deterministic individual-level MNL shrunk towards the sample: penalised maximum likelihood
-    with a normal penalty, solved by vectorised Newton steps for all respondents at once. The
-    penalty's centre starts at the aggregate MNL estimate and, with its per-parameter spread,
-    is re-estimated from the respondents' own estimates (empirical Bayes: the mean of the
-    estimates, and their variance plus the mean posterior variance), 20 times. With no
-    tuning constant, the shrinkage adapts to how heterogeneous the sample is; an unshrunk
-    individual MNL would fit 12 answers with 12 parameters perfectly, random or not.
+    **RLH.** Each respondent's part-worths are estimated by a fast, deterministic
+    individual-level MNL shrunk towards the sample: penalised maximum likelihood with a normal
+    penalty, solved by vectorised Newton steps for all respondents at once. The penalty's
+    centre starts at the aggregate MNL estimate and, with its per-parameter spread, is
+    re-estimated from the respondents' own estimates (empirical Bayes: the mean of the
+    estimates, and their variance plus the mean posterior variance), 20 times. With no tuning
+    constant, the shrinkage adapts to how heterogeneous the sample is; an unshrunk individual
+    MNL would fit 12 answers with 12 parameters perfectly, random or not. RLH (root
+    likelihood) is the geometric mean of the probabilities of the chosen alternatives over the
+    estimation tasks (holdouts excluded): 1 is a perfect fit, 1 / (number of alternatives) is
+    what a model without information scores.
 
-    RLH (root likelihood) is the geometric mean of the probabilities of the chosen
-    alternatives over the estimation tasks (holdouts excluded): 1 is a perfect fit, 1 / (number
-    of alternatives) is what a model without information scores.
+    **The cutoff is calibrated on this study's design.** ``n_genuine`` genuine respondents are
+    simulated answering the same tasks as the real ones (an MNL with individual part-worths
+    drawn from ``genuine``: the rows of ``part_worths``, the ``[priors]`` normal (or
+    correlated, or sign) distribution, or the normal population with the centre and spread
+    the shrinkage estimated from the data), and ``n_random`` random responders (uniform random
+    choices; with dual-response none a uniform choice, then a coin for would-buy). Both are
+    estimated by exactly the same procedure as the real respondents, with the same centre and
+    spread and the same tasks, so their RLH is comparable like for like. The cutoff is the
+    simulated genuine respondents' RLH order statistic number ``m = floor(false_flag *
+    (n_genuine + 1))``; respondents below it are flagged. A respondent who answers like the
+    simulated genuine ones is exchangeable with them, so is flagged with probability at most
+    ``m / (n_genuine + 1) <= false_flag`` (the conformal quantile: the guarantee holds for any
+    number of simulated respondents, not only in the limit). The share of simulated random responders below it is the detection rate on this
+    design: how much of random answering the flag can catch at that false-flag rate. When it
+    is below 50% the design cannot tell random answering from genuine answers well, and the
+    flags say so (``rlh_warning``, and a warning in the log).
 
-    The cutoff comes from ``n_random`` simulated random respondents answering the same tasks
-    (uniform random choices; with dual-response none a uniform choice, then a coin for
-    would-buy) and estimated by exactly the same procedure, with the same centre and spread.
-    Random answers give *low* RLH, so the test asks whether a respondent's RLH is higher than
-    random answering would plausibly give. The cutoff is the ``1 - rlh_false_positive``
-    quantile of the random respondents' RLH: only ``rlh_false_positive`` of random respondents
-    exceed it and pass as real (the false-positive rate of the test "is this respondent
-    real?", whose null hypothesis is random answering). Respondents below the cutoff are
-    indistinguishable from random and flagged; so about ``1 - rlh_false_positive`` of random
-    responders are flagged.
-
-    What this setting does not control is the share of real respondents flagged: it depends on
-    how consistent they are and how much the design reveals, and no screen can push it below
-    what the data allow. In winback's acceptance test (``tests/test_quality.py``: the example
-    study, a balanced-overlap design, 12 estimation tasks of 3 alternatives + none, 540 real
-    respondents with heterogeneous part-worths at 1.5 times the example's scale plus 60 random
-    ones) the flag finds 58 of the 60 random respondents (97%) and flags 21 of the 540 real
-    ones (3.9%); over six other simulation seeds, 88-98% and 2.6-3.5%. With the example's own,
-    weaker part-worths, 7-11% of real respondents fall below the cutoff (an oracle knowing the
-    true population does little better), and with a utility-balanced D-efficient design about
-    30%: look at ``rlh`` before excluding anyone.
+    The false-flag rate holds for respondents who answer like the simulated genuine ones: when
+    ``genuine`` overstates how consistent real respondents are (priors stronger than the
+    truth), more real respondents fall below the cutoff; when estimated from the data, random
+    responders in the sample weaken the population a little and the cutoff errs on the lenient
+    side. ``benchmarks/quality_flags.py`` measures both rates against known truth on the example
+    study and on a weaker four-attribute study (``benchmarks/RESULTS.md``).
 
     Examples
     --------
-    >>> from surveys.quality import flag_quality
+    >>> from surveys.quality import flag_quality, quality_report
     >>> data = flag_quality(data, design=design)  # doctest: +SKIP
+    >>> print(quality_report(data.flags))  # doctest: +SKIP
     >>> data.flags.query("random_responder | speeder")  # doctest: +SKIP
     >>> flagged = data.flags.query("random_responder").respondent_id  # doctest: +SKIP
     >>> clean = data.exclude(flagged, "random responder (RLH)")  # doctest: +SKIP
     """
+    false_flag = _false_flag_setting(false_flag, rlh_false_positive)
     if not 0.0 < speeder_ratio <= 1.0:
         raise WinbackError(f"speeder_ratio must be in (0, 1], got {speeder_ratio}.")
-    if not 0.0 < rlh_false_positive < 1.0:
-        raise WinbackError(f"rlh_false_positive must be in (0, 1), got {rlh_false_positive}.")
-    if n_random < 100:
-        raise WinbackError(f"n_random must be at least 100 to set a cutoff, got {n_random}.")
+    for name, value in (("n_genuine", n_genuine), ("n_random", n_random)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 100:
+            raise WinbackError(
+                f"{name} must be a whole number of at least 100 simulated respondents to set "
+                f"a cutoff, got {value!r}."
+            )
+    if false_flag * (n_genuine + 1) < 1:
+        raise WinbackError(
+            f"false_flag={false_flag} with n_genuine={n_genuine} simulated genuine respondents "
+            f"leaves no room for a single false flag; use n_genuine >= "
+            f"{int(np.ceil(1 / false_flag)) - 1}."
+        )
+    if genuine not in GENUINE_SOURCES:
+        raise WinbackError(
+            f"genuine={genuine!r} is not a source of genuine part-worths."
+            f"{did_you_mean(str(genuine), GENUINE_SOURCES)} Valid: {list_valid(GENUINE_SOURCES)}."
+        )
 
     people = dataset.respondents
     ids = pd.Index(people["respondent_id"].astype("string"), name="respondent_id")
     tasks = _task_arrays(dataset)
     if design is not None:
         _check_design(tasks, design, dataset)
+    source_pw = _genuine_source(genuine, part_worths, dataset.study, tasks.encoding)
     included = set(dataset.included_ids)
 
     out = pd.DataFrame(index=ids)
     attrs: dict[str, Any] = {
         "speeder_ratio": speeder_ratio,
-        "rlh_false_positive": rlh_false_positive,
+        "false_flag": false_flag,
+        "n_genuine": n_genuine,
         "n_random": n_random,
         "random_seed": random_seed,
     }
@@ -190,9 +263,11 @@ def flag_quality(
     for c in ("same_position_share", "straight_liner", "none_share", "always_none"):
         out[c] = pos[c].reindex(ids)
 
-    rlh, attrs_rlh = _rlh(tasks, dataset, design, rlh_false_positive, n_random, random_seed)
+    rlh, attrs_rlh = _rlh(
+        tasks, dataset, design, source_pw, false_flag, n_genuine, n_random, random_seed
+    )
     attrs.update(attrs_rlh)
-    for c in ("rlh", "rlh_random_share", "random_responder", "holdout_hit_rate"):
+    for c in RLH_COLUMNS:
         out[c] = rlh[c].reindex(ids)
 
     rep = _repeats(tasks)
@@ -211,7 +286,126 @@ def flag_quality(
         "flag_quality: %s",
         ", ".join(f"{c} {int(flags[c].fillna(False).sum())}" for c in FLAG_COLUMNS),
     )
+    if attrs.get("rlh_warning"):
+        log.warning("flag_quality: %s", attrs["rlh_warning"])
     return dataset.with_flags(flags)
+
+
+def _false_flag_setting(false_flag: float | None, old: float | None) -> float:
+    """``false_flag``, or its deprecated name ``rlh_false_positive``; checked."""
+    if old is not None:
+        if false_flag is not None:
+            raise WinbackError(
+                "give false_flag only: rlh_false_positive is its deprecated name "
+                f"(got false_flag={false_flag} and rlh_false_positive={old})."
+            )
+        log.warning(
+            "flag_quality: rlh_false_positive is deprecated, use false_flag; it now bounds the "
+            "share of genuine respondents flagged as random (it used to be the share of random "
+            "responders let through). Using false_flag=%s.",
+            old,
+        )
+        false_flag = old
+    if false_flag is None:
+        return DEFAULT_FALSE_FLAG
+    name = "false_flag" if old is None else "rlh_false_positive (now false_flag)"
+    if (
+        isinstance(false_flag, bool)
+        or not isinstance(false_flag, int | float | np.floating)
+        or not 0.0 < float(false_flag) < 0.5
+    ):
+        raise WinbackError(
+            f"{name} must be a share of genuine respondents between 0 and 0.5 (e.g. 0.05), got "
+            f"{false_flag!r}."
+        )
+    return float(false_flag)
+
+
+#: the keys of ``flags.attrs`` that describe the random-responder check
+RLH_CHECK_KEYS = (
+    "rlh_cutoff",
+    "rlh_false_flag",
+    "rlh_false_flag_simulated",
+    "rlh_detection",
+    "rlh_warning",
+    "rlh_genuine_source",
+    "rlh_n_genuine",
+    "rlh_n_random",
+    "rlh_simulated_answered",
+    "rlh_flagged_share",
+    "rlh_random_share_estimate",
+    "rlh_note",
+)
+
+
+def rlh_calibration(flags: pd.DataFrame) -> dict[str, Any]:
+    """The random-responder check of ``flags`` as a plain dict (for ``import.json``): the
+    cutoff, the false-flag setting and its simulated rate, the detection rate, the warning,
+    where the genuine part-worths came from and how many respondents were simulated.
+
+    Examples
+    --------
+    >>> rlh_calibration(data.flags)["rlh_detection"]  # doctest: +SKIP
+    0.961
+    """
+    _check_flags(flags, "rlh_calibration")
+    return {k: flags.attrs[k] for k in RLH_CHECK_KEYS if k in flags.attrs}
+
+
+def _check_flags(flags: Any, caller: str) -> None:
+    if not isinstance(flags, pd.DataFrame) or "random_responder" not in flags.columns:
+        raise WinbackError(
+            f"{caller} needs the flags of surveys.flag_quality (dataset.flags), got "
+            f"{type(flags).__name__}."
+        )
+
+
+def quality_report(flags: pd.DataFrame) -> str:
+    """The quality flags in words: how many of each, and what the random-responder flag can do
+    on this design (its cutoff, its false-flag rate, its detection rate, and a warning when the
+    design cannot tell random answering from genuine answers).
+
+    Parameters
+    ----------
+    flags : DataFrame
+        ``dataset.flags`` from :func:`flag_quality`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(quality_report(flag_quality(data).flags))  # doctest: +SKIP
+    Random responders (RLH below 0.372): 31 of 600 respondents flagged.
+      ...
+    """
+    _check_flags(flags, "quality_report")
+    a = flags.attrs
+    known = flags["random_responder"].notna()
+    lines = []
+    cutoff = a.get("rlh_cutoff")
+    if cutoff is None:
+        why = a.get("rlh_note") or "no respondent has estimation tasks"
+        lines.append(f"Random responders (RLH): not checked: {why}.")
+    else:
+        n_flag = int(flags["random_responder"].fillna(False).sum())
+        lines += [
+            f"Random responders (RLH below {cutoff:.3f}): {n_flag} of {int(known.sum()):,} "
+            "respondents flagged.",
+            f"  The cutoff holds false flags at {a['rlh_false_flag']:.0%} or below: "
+            f"{a['rlh_false_flag_simulated']:.1%} of {a['rlh_n_genuine']:,} simulated genuine "
+            f"respondents fall below it (part-worths: {a['rlh_genuine_source']}).",
+            f"  On this design it catches {a['rlh_detection']:.0%} of {a['rlh_n_random']:,} "
+            "simulated random responders.",
+        ]
+        if a.get("rlh_warning"):
+            lines.append(f"  Warning: {a['rlh_warning']}")
+    others = [
+        f"{c} {int(flags[c].fillna(False).sum())}" for c in FLAG_COLUMNS if c != "random_responder"
+    ]
+    lines.append("Other flags: " + ", ".join(others) + ".")
+    return "\n".join(lines)
 
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:
@@ -221,6 +415,7 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
         "none_share",
         "rlh",
         "rlh_random_share",
+        "rlh_genuine_share",
         "holdout_hit_rate",
         "holdout_consistency",
     ]
@@ -357,19 +552,20 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
 
 
 def _numeric_answers(people: pd.DataFrame, column: str) -> pd.Series:
-    """A numeric respondent column; blanks become NA, anything else that is not a number >= 0
-    is an error naming the respondents."""
+    """A numeric respondent column; blanks become NA, anything else that is not a finite number
+    >= 0 is an error naming the respondents."""
     raw = people[column]
     text = raw.astype("string").str.strip()
     blank = raw.isna() | (text == "")
     num = pd.to_numeric(text.where(~blank), errors="coerce")
-    bad = ~blank & (num.isna() | (num < 0))
+    bad = ~blank & (num.isna() | (num < 0) | np.isinf(num.astype(float)))
     if bad.any():
         shown = [
             f"{r} ({v!r})" for r, v in zip(people["respondent_id"][bad], raw[bad], strict=True)
         ]
         raise WinbackError(
-            f"respondents column '{column}' must hold numbers >= 0; {int(bad.sum())} do not: "
+            f"respondents column '{column}' must hold finite numbers >= 0; {int(bad.sum())} do "
+            "not: "
             f"{list_valid(shown[:5])}" + (" ..." if bad.sum() > 5 else "") + "."
         )
     return pd.Series(num.to_numpy(dtype=float), index=people["respondent_id"].astype("string"))
@@ -659,17 +855,17 @@ def _check_design(tasks: _Tasks, design: ChoiceDesign, dataset: ChoiceDataset) -
         )
 
 
-def _random_templates(
-    tasks: _Tasks, design: ChoiceDesign | None, dataset: ChoiceDataset, n_random: int
+def _templates(
+    tasks: _Tasks, design: ChoiceDesign | None, dataset: ChoiceDataset, n: int
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Task rows and holdout masks of the simulated random respondents."""
+    """Task rows and holdout masks of ``n`` simulated respondents."""
     if design is None:
-        pick = np.arange(n_random) % tasks.n
+        pick = np.arange(n) % tasks.n
         return tasks.x[pick], tasks.holdout[pick], "the tasks the respondents saw"
     study = dataset.study
     sq = study.status_quo
     if sq is not None and sq.levels is None:
-        pick = np.arange(n_random) % tasks.n
+        pick = np.arange(n) % tasks.n
         return (
             tasks.x[pick],
             tasks.holdout[pick],
@@ -689,19 +885,222 @@ def _random_templates(
         if "none" in tasks.alt:
             rows.append(np.broadcast_to(enc.none_row(), (t_, 1, k)))
         per_version.append(np.concatenate(rows, axis=1))
-    pick = np.arange(n_random) % design.n_versions
+    pick = np.arange(n) % design.n_versions
     x = np.stack(per_version)[pick]
-    holdout = np.broadcast_to(
-        np.asarray(design.holdout, dtype=bool), (n_random, design.n_tasks)
-    ).copy()
+    holdout = np.broadcast_to(np.asarray(design.holdout, dtype=bool), (n, design.n_tasks)).copy()
     return x, holdout, "the design's versions, dealt in turn"
+
+
+@dataclass(frozen=True)
+class _Genuine:
+    """Where the simulated genuine respondents' part-worths come from: ``kind`` is
+    "part_worths", "priors" or "data"; ``rows`` the given part-worths (canonical column
+    order) for "part_worths"; ``label`` says it in words."""
+
+    kind: str
+    label: str
+    rows: np.ndarray | None = None
+
+
+def _genuine_source(
+    genuine: str, part_worths: pd.DataFrame | None, study: Study, enc: Encoding
+) -> _Genuine:
+    """Resolve ``genuine`` ("auto" included) and check ``part_worths``; never overrides."""
+    informative = study.priors.kind != "null"
+    if part_worths is not None and genuine not in ("auto", "part_worths"):
+        raise WinbackError(
+            f'part_worths were given but genuine="{genuine}"; use genuine="part_worths" (or '
+            '"auto") to simulate from them, or leave part_worths out.'
+        )
+    kind = genuine
+    if genuine == "auto":
+        kind = "part_worths" if part_worths is not None else "priors" if informative else "data"
+    if kind == "part_worths":
+        if part_worths is None:
+            raise WinbackError(
+                'genuine="part_worths" needs part_worths: a DataFrame of genuine respondents\' '
+                "part-worths, e.g. analysis.respondent_draws(model) for a fitted model."
+            )
+        return _Genuine(kind, "given part-worths", _part_worth_rows(part_worths, enc))
+    if kind == "priors":
+        if not informative:
+            raise WinbackError(
+                'genuine="priors" but the study\'s [priors] are kind = "null" (every part-worth '
+                "0, i.e. random answering); give [priors] mean and sd in the study file, or use "
+                'genuine="data".'
+            )
+        return _Genuine(kind, f'the study\'s [priors] (kind = "{study.priors.kind}")')
+    return _Genuine(kind, "estimated from the data")
+
+
+def _part_worth_rows(part_worths: Any, enc: Encoding) -> np.ndarray:
+    names = list(enc.names)
+    if not isinstance(part_worths, pd.DataFrame):
+        raise WinbackError(
+            "part_worths must be a DataFrame with one row per genuine respondent (or posterior "
+            f"draw) and one column per parameter ({list_valid(names)}), e.g. "
+            f"analysis.respondent_draws(model); got {type(part_worths).__name__}."
+        )
+    cols = [str(c) for c in part_worths.columns]
+    missing = [n for n in names if n not in cols]
+    extra = [c for c in cols if c not in names]
+    if missing or extra:
+        hint = did_you_mean(extra[0], names) if extra else ""
+        raise WinbackError(
+            "part_worths columns must be the study's parameters: "
+            + (f"missing {list_valid(missing)}; " if missing else "")
+            + (f"unknown {list_valid(extra)};{hint} " if extra else "")
+            + f"parameters: {list_valid(names)}."
+        )
+    if len(part_worths) == 0:
+        raise WinbackError("part_worths has no rows; give at least one respondent's part-worths.")
+    frame = part_worths.set_axis(cols, axis=1)[names]
+    try:
+        rows = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError) as err:
+        raise WinbackError(f"part_worths must hold numbers: {err}.") from None
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        where = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
+        raise WinbackError(
+            f"part_worths must be finite numbers; {int(bad.sum())} value(s) are NaN or infinite "
+            f"(in {list_valid(where)})."
+        )
+    return rows
+
+
+def _genuine_betas(source: _Genuine, study: Study, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, K) part-worths of simulated genuine respondents from given rows or the priors."""
+    if source.kind == "part_worths":
+        assert source.rows is not None
+        return source.rows[rng.integers(0, len(source.rows), size=n)]
+    seed = int(rng.integers(0, 2**31 - 1))
+    return prior_draws(study, replace(study.priors, draws=n), seed=seed)
+
+
+def _mixture_fit(
+    sample: np.ndarray, genuine: np.ndarray, random: np.ndarray
+) -> tuple[float, float]:
+    """How well ``(1 - share) G + share R`` fits the sample's RLH distribution.
+
+    ``sample``, ``genuine`` and ``random`` are sorted RLH values; G and R the empirical CDFs of
+    the last two. The share of random responders is the least-squares fit of the CDFs at the
+    sample points (clipped to [0, MAX_RANDOM_SHARE]); returns (mean squared CDF distance,
+    share).
+    """
+    f = np.arange(1, len(sample) + 1) / len(sample)
+    g = np.searchsorted(genuine, sample, side="right") / len(genuine)
+    d = np.searchsorted(random, sample, side="right") / len(random) - g
+    dd = float((d * d).sum())
+    share = float(np.clip(((f - g) * d).sum() / dd, 0.0, MAX_RANDOM_SHARE)) if dd > 0 else 0.0
+    return float(np.mean((f - g - share * d) ** 2)), share
+
+
+def _data_scale(
+    sample: np.ndarray,
+    random: np.ndarray,
+    x: np.ndarray,
+    holdout: np.ndarray,
+    tasks: _Tasks,
+    centre: np.ndarray,
+    prec: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """The scale of the data's population (centre and spread) whose simulated genuine
+    respondents, mixed with random ones, best fit the sample's RLH distribution.
+
+    The shrinkage's population is attenuated (a Laplace-approximate empirical Bayes with few
+    tasks per respondent understates both the mean part-worths and their spread, by about a
+    quarter and a third on the example study) and pulled towards zero by random responders in
+    the sample; simulating from it as it stands would set the cutoff too low. One scale factor
+    on the centre and spread, fitted with common random numbers (the same respondents and
+    Gumbel draws at every scale), corrects both. Returns (scale, share of random responders).
+    """
+    n = len(x)
+    z = rng.standard_normal((n, len(centre)))
+    sd = np.sqrt(1.0 / prec)
+    seed = int(rng.integers(0, 2**31 - 1))
+    cache: dict[float, tuple[float, float]] = {}
+
+    def fit(log_scale: float) -> float:
+        if log_scale not in cache:
+            betas = np.exp(log_scale) * (centre + z * sd)
+            g = _simulated_rlh(x, holdout, betas, tasks, centre, prec, np.random.default_rng(seed))
+            cache[log_scale] = _mixture_fit(sample, g, random)
+        return cache[log_scale][0]
+
+    grid = np.linspace(np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1]), SCALE_GRID)
+    best = int(np.argmin([fit(v) for v in grid]))
+    # golden-section search between the best grid point's neighbours
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    for _ in range(SCALE_REFINE):
+        if fit(a) <= fit(b):
+            hi, b = b, a
+            a = hi - ratio * (hi - lo)
+        else:
+            lo, a = a, b
+            b = lo + ratio * (hi - lo)
+    log_scale = min(cache, key=lambda v: cache[v][0])
+    if log_scale in (grid[0], grid[-1]):
+        log.info(
+            "flag_quality: the data's population scale is at the edge of its range (%.2f)",
+            np.exp(log_scale),
+        )
+    return float(np.exp(log_scale)), cache[log_scale][1]
+
+
+def _simulated_answers(
+    x: np.ndarray, betas: np.ndarray | None, dual: bool, enc: Encoding, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Choices (and dual-response would-buy answers) of simulated respondents on tasks ``x``.
+
+    ``betas`` None: random answering (a uniform choice; with dual-response none, a coin for
+    would-buy). Otherwise an MNL, as :func:`conjoint.simulate_choices`: a Gumbel draw per
+    alternative, then, with dual-response none, "buy" with the logit probability of the chosen
+    alternative against none.
+    """
+    n, t, j, _ = x.shape
+    if betas is None:
+        y = rng.integers(0, j, size=(n, t))
+        return y, rng.integers(0, 2, size=(n, t)) if dual else None
+    u = np.einsum("ntjk,nk->ntj", x, betas)
+    y = np.argmax(u + rng.gumbel(size=u.shape), axis=2)
+    if not dual:
+        return y, None
+    u_chosen = np.take_along_axis(u, y[..., None], axis=2)[..., 0]
+    u_none = betas @ enc.none_row()
+    with np.errstate(over="ignore"):
+        p_buy = 1.0 / (1.0 + np.exp(-(u_chosen - u_none[:, None])))
+    return y, (rng.random(p_buy.shape) < p_buy).astype(int)
+
+
+def _simulated_rlh(
+    x: np.ndarray,
+    holdout: np.ndarray,
+    betas: np.ndarray | None,
+    tasks: _Tasks,
+    centre: np.ndarray,
+    prec: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """RLH of simulated respondents, estimated exactly as the real ones (same centre, spread,
+    tasks); sorted, NaN (no estimation task) dropped."""
+    y, buy = _simulated_answers(x, betas, tasks.buy is not None, tasks.encoding, rng)
+    s = _situations(x, y, buy, holdout, tasks.encoding)
+    b, _ = _modes(s, centre, prec)
+    r = np.sort(_rlh_of(b, s))
+    return r[~np.isnan(r)]
 
 
 def _rlh(
     tasks: _Tasks,
     dataset: ChoiceDataset,
     design: ChoiceDesign | None,
-    false_positive: float,
+    source: _Genuine,
+    false_flag: float,
+    n_genuine: int,
     n_random: int,
     seed: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -710,34 +1109,84 @@ def _rlh(
         {
             "rlh": np.nan,
             "rlh_random_share": np.nan,
+            "rlh_genuine_share": np.nan,
             "random_responder": pd.array([pd.NA] * tasks.n, dtype="boolean"),
             "holdout_hit_rate": np.nan,
         },
         index=idx,
     )
-    info: dict[str, Any] = {"rlh_cutoff": None}
+    info: dict[str, Any] = {
+        "rlh_cutoff": None,
+        "rlh_false_flag": false_flag,
+        "rlh_genuine_source": source.label,
+    }
     if tasks.n == 0 or not (~tasks.holdout).any():
+        info["rlh_note"] = (
+            "no respondent has choice tasks"
+            if tasks.n == 0
+            else "every task is a holdout task, so there is nothing to estimate from"
+        )
+        return out, info
+    if tasks.n < MIN_RESPONDENTS_RLH:
+        # the shrinkage's spread is estimated across respondents: one respondent has none
+        info["rlh_note"] = (
+            f"RLH needs at least {MIN_RESPONDENTS_RLH} respondents with choice tasks (the "
+            f"shrinkage is estimated across respondents); there is {tasks.n}"
+        )
+        log.warning("flag_quality: random responders not checked: %s.", info["rlh_note"])
         return out, info
     s = _situations(tasks.x, tasks.y, tasks.buy, tasks.holdout, tasks.encoding)
     included = set(dataset.included_ids)
     pop = np.array([r in included for r in tasks.ids])
-    if pop.sum() < 2:
+    if pop.sum() < MIN_RESPONDENTS_RLH:
         pop = np.ones(tasks.n, dtype=bool)
     centre, prec, b = _population(s, pop)
     rlh = _rlh_of(b, s)
 
-    rng = np.random.default_rng(seed)
-    x_r, h_r, what = _random_templates(tasks, design, dataset, n_random)
-    y_r = rng.integers(0, x_r.shape[2], size=x_r.shape[:2])
-    buy_r = rng.integers(0, 2, size=x_r.shape[:2]) if tasks.buy is not None else None
-    s_r = _situations(x_r, y_r, buy_r, h_r, tasks.encoding)
-    b_r, _ = _modes(s_r, centre, prec)
-    rlh_r = np.sort(_rlh_of(b_r, s_r))
-    rlh_r = rlh_r[~np.isnan(rlh_r)]
-    cutoff = float(np.quantile(rlh_r, 1.0 - false_positive))
+    # independent streams: changing n_genuine leaves the random responders as they were
+    rng_pw, rng_g, rng_r, rng_fit = np.random.default_rng(seed).spawn(4)
+    x_r, h_r, what = _templates(tasks, design, dataset, n_random)
+    rlh_r = _simulated_rlh(x_r, h_r, None, tasks, centre, prec, rng_r)
+    sample = np.sort(rlh[pop & ~np.isnan(rlh)])
+    scale = None
+    if source.kind == "data":
+        x_f, h_f, _ = _templates(tasks, design, dataset, min(n_genuine, N_SCALE_FIT))
+        scale, _ = _data_scale(sample, rlh_r, x_f, h_f, tasks, centre, prec, rng_fit)
+        z = rng_pw.standard_normal((n_genuine, len(centre)))
+        betas = scale * (centre + z * np.sqrt(1.0 / prec))
+        info["rlh_genuine_source"] = (
+            f"estimated from the data: the shrinkage's population x {scale:.2f}, the scale "
+            "that fits the sample's RLH"
+        )
+    else:
+        betas = _genuine_betas(source, dataset.study, n_genuine, rng_pw)
+    x_g, h_g, _ = _templates(tasks, design, dataset, n_genuine)
+    rlh_g = _simulated_rlh(x_g, h_g, betas, tasks, centre, prec, rng_g)
+    # with the data's population (fitted to the sample), how many of the sample answer like
+    # the random ones (a least-squares mixture of the two RLH CDFs); other sources are not
+    # fitted to the sample, so their misfit would pass for random responders
+    fit_distance, random_share = _mixture_fit(sample, rlh_g, rlh_r)
+
+    # the cutoff: the order statistic number m = floor(false_flag * (n + 1)) of the n simulated
+    # genuine RLH values. A new respondent answering like them is exchangeable with them, so
+    # falls below it with probability at most m / (n + 1) <= false_flag (the conformal
+    # quantile; the plain floor(false_flag * n)-th would allow (m + 1) / (n + 1), 5.05% here)
+    m = int(np.floor(false_flag * (len(rlh_g) + 1) + 1e-9))
+    cutoff = float(rlh_g[m - 1])
+    false_sim = float(np.mean(rlh_g < cutoff))
+    detection = float(np.mean(rlh_r < cutoff))
     out["rlh"] = rlh
     out["rlh_random_share"] = 1.0 - np.searchsorted(rlh_r, rlh, side="left") / len(rlh_r)
+    out["rlh_genuine_share"] = np.searchsorted(rlh_g, rlh, side="right") / len(rlh_g)
     out["random_responder"] = pd.array(rlh < cutoff, dtype="boolean")
+    warning = None
+    if detection < MIN_DETECTION:
+        warning = (
+            "this design cannot tell random answering from genuine answers: only "
+            f"{detection:.0%} of simulated random responders would be caught (at "
+            f"{false_flag:.0%} false flags); read rlh before excluding anyone, and field more "
+            "tasks or less utility-balanced choice sets in the next wave"
+        )
 
     # holdout tasks predicted by the respondent's own estimates (first choice; with
     # dual-response none, the would-buy answer too)
@@ -755,9 +1204,20 @@ def _rlh(
         out["holdout_hit_rate"] = rate
     info.update(
         rlh_cutoff=cutoff,
-        rlh_spread_updates=EB_UPDATES,
+        rlh_false_flag_simulated=false_sim,
+        rlh_detection=detection,
+        rlh_warning=warning,
+        rlh_n_genuine=len(rlh_g),
+        rlh_n_random=len(rlh_r),
+        rlh_genuine_median=float(np.median(rlh_g)),
         rlh_random_median=float(np.median(rlh_r)),
-        rlh_random_answered=what,
+        rlh_sample_median=float(np.nanmedian(rlh)),
+        rlh_flagged_share=float(np.mean(rlh < cutoff)),
+        rlh_simulated_answered=what,
+        rlh_data_scale=scale,
+        rlh_random_share_estimate=random_share if source.kind == "data" else None,
+        rlh_mixture_distance=fit_distance if source.kind == "data" else None,
+        rlh_spread_updates=EB_UPDATES,
         rlh_centre=dict(zip(tasks.encoding.names, centre.round(6).tolist(), strict=True)),
         rlh_spread=dict(
             zip(tasks.encoding.names, np.sqrt(1.0 / prec).round(6).tolist(), strict=True)

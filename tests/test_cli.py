@@ -247,6 +247,13 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
     summary = json.loads((out / "import.json").read_text())
     assert summary["n_respondents"] == 60 and summary["format"] == "qualtrics"
     assert str(export) in summary["sources"]
+    # the random-responder check on this design: cutoff, false-flag and detection rates
+    check = summary["random_responder_check"]
+    assert check["rlh_false_flag"] == 0.05 and check["rlh_false_flag_simulated"] <= 0.05, check
+    assert f"Random responders (RLH below {check['rlh_cutoff']:.3f})" in printed, printed
+    assert f"catches {check['rlh_detection']:.0%} of 2,000 simulated random" in printed, printed
+    warned = "Warning: this design cannot tell random answering from genuine answers" in printed
+    assert warned == (check["rlh_detection"] < 0.5), (check["rlh_detection"], printed)
     # a second import into the same folder is refused, and changes nothing
     stamp = (out / "responses.csv").read_bytes()
     assert main(args) == 1

@@ -337,6 +337,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(run.dataset)
         print()
+        if run.dataset.flags is not None:
+            from surveys.quality import quality_report
+
+            print(quality_report(run.dataset.flags))
+            print()
         print(run.reasons.report())
         print()
         _print_written(run.files, run.out)

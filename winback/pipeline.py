@@ -461,6 +461,8 @@ def _input_bytes(path: str | Path) -> int:
 def _write_import(data: Any, reasons: Any, out: Path, format: str) -> list[str]:
     import pandas as pd
 
+    from surveys.quality import rlh_calibration
+
     write_csv(data.choices, out / "responses.csv")
     write_csv(data.respondents, out / "respondents.csv")
     write_csv(data.exclusions, out / "exclusions.csv")
@@ -474,6 +476,8 @@ def _write_import(data: Any, reasons: Any, out: Path, format: str) -> list[str]:
         summary["flags"] = {
             c: int(flags[c].sum()) for c in flags.columns if pd.api.types.is_bool_dtype(flags[c])
         }
+        # the random-responder cutoff, its false-flag and detection rates on this design
+        summary["random_responder_check"] = rlh_calibration(flags)
     summary["sources"] = dict(data.sources)
     summary["format"] = format
     write_json(summary, out / "import.json")
