@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from conjoint.encoding import make_encoding
+from winback import limits
 from winback.errors import WinbackError, list_valid
 from winback.study import Attribute, Study, format_level
 
@@ -377,6 +378,15 @@ def read_market(path: str | Path, study: Study) -> Market:
         raise WinbackError(f"Market file not found: {p}") from None
     except tomllib.TOMLDecodeError as e:
         raise WinbackError(f"{p} is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise WinbackError(
+            f"{p}: not UTF-8 text at byte {e.start}; save the market file as UTF-8."
+        ) from None
+    except IsADirectoryError:
+        raise WinbackError(f"{p} is a folder; give the market file (market.toml).") from None
+    products = data.get("products")
+    if isinstance(products, list) and limits.PRODUCTS.exceeded(len(products)):
+        raise WinbackError(limits.PRODUCTS.message(len(products), f"{p} [[products]]"))
     return _parse_market(data, study, str(p))
 
 

@@ -71,18 +71,21 @@ def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
             )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    nul = raw.find(b"\x00", 0, 1 << 16)
+    nul = raw.find(b"\x00")
     if nul >= 0:
-        raise ResponseError(
-            [
-                (
-                    "encoding",
-                    f"byte {nul} is a NUL byte: this is not UTF-8 text (UTF-16 without a "
-                    f"byte-order mark, or a binary file such as .xlsx); {hint}",
-                )
-            ],
-            source=source,
-        )
+        if nul < 1 << 12:  # at the start: UTF-16, or not text at all
+            problem = (
+                f"byte {nul} is a NUL byte: this is not UTF-8 text (UTF-16 without a "
+                f"byte-order mark, or a binary file such as .xlsx); {hint}"
+            )
+        else:  # a text file with a stray NUL: no text tool keeps it, so it is refused
+            line = raw.count(b"\n", 0, nul) + 1
+            problem = (
+                f"line {line} holds a NUL byte (character 0, at byte {nul}); text values "
+                "cannot hold it (spreadsheets and databases drop or cut at it), so remove it "
+                "from the file and import again"
+            )
+        raise ResponseError([("encoding", problem)], source=source)
     if raw.isascii():
         return raw
     try:

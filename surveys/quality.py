@@ -8,6 +8,7 @@ excludes with :meth:`surveys.ChoiceDataset.exclude`, which records the reason.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,10 @@ N_SCALE_FIT = 500
 
 #: empirical-Bayes updates of the shrinkage centre and spread (see ``_population``)
 EB_UPDATES = 20
+#: respondents the empirical-Bayes centre and spread are estimated from (a fixed random sample
+#: of them when there are more): 2,000 pin both down to a few percent, and the cost of the
+#: updates no longer grows with the file; every respondent's mode is then found once
+EB_SAMPLE = 2_000
 
 _SPECIAL_RANK = {"status_quo": 10_000, "none": 10_001}
 
@@ -440,7 +445,7 @@ class _Tasks:
     ``x``: (N, T, J, K) design rows of each task's alternatives in canonical order (designed
     alternatives, then status quo, then none); ``y``: (N, T) index of the chosen row; ``buy``:
     (N, T) would-buy answer under dual-response none, else None; ``holdout``: (N, T) bool;
-    ``profile``: (N, T, J) hashable key of each row's profile (level indices, or the special
+    ``profile``: (N, T, J) integer key of each row's profile (level indices, or the special
     alternative's name); ``alt``: (J,) alt labels.
     """
 
@@ -461,9 +466,9 @@ class _Tasks:
 def _level_indices(choices: pd.DataFrame, dataset: ChoiceDataset) -> np.ndarray:
     cols = []
     for a in dataset.study.attributes:
-        vals = choices[a.name]
-        lookup = {v: a.index_of(v) for v in pd.unique(vals.dropna())}
-        cols.append(vals.map(lookup).fillna(-1).astype(int).to_numpy())
+        codes, uniques = pd.factorize(choices[a.name])  # each distinct value looked up once
+        lut = np.array([a.index_of(v) for v in uniques] + [-1], dtype=int)
+        cols.append(lut[codes])  # code -1 (blank) takes the last entry, -1
     return np.column_stack(cols) if cols else np.zeros((len(choices), 0), dtype=int)
 
 
@@ -522,9 +527,17 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         x[alt == "none", enc.none_index] = 1.0
     if enc.sq_index is not None:
         x[alt == "status_quo", enc.sq_index] = 1.0
-    profile = np.fromiter(map(tuple, idx.tolist()), dtype=object, count=len(ch))
-    special = np.isin(alt, list(_SPECIAL_RANK))
-    profile[special] = alt[special]
+    # one integer per distinct profile (none and status quo negative): equal profiles, equal
+    # codes, without a Python tuple per row
+    radix = [a.n_levels + 1 for a in study.attributes]  # level index + 1; 0 is blank
+    if math.prod(radix) < 2**62:
+        profile = np.zeros(len(ch), dtype=np.int64)
+        for a, r in enumerate(radix):
+            profile = profile * r + (idx[:, a] + 1)
+    else:  # too many combinations for one integer: number the distinct rows instead
+        profile = np.unique(idx, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    for code, name in enumerate(_SPECIAL_RANK, start=1):
+        profile[alt == name] = -code
 
     chosen = ch["chosen"].to_numpy().reshape(n, t, j)
     y = chosen.argmax(axis=2)
@@ -631,7 +644,7 @@ def _repeats(tasks: _Tasks) -> pd.DataFrame:
         {"holdout_consistency": np.nan, "failed_repeat": pd.NA},
         index=pd.Index(tasks.ids, dtype="string"),
     )
-    if tasks.n == 0:
+    if tasks.n == 0 or not tasks.holdout.any():
         return out
     cons = np.full(tasks.n, np.nan)
     for i in range(tasks.n):
@@ -664,7 +677,17 @@ def _duplicates(
     if "would_buy" in chosen.columns:
         parts.append(chosen["would_buy"].astype("string").fillna("<NA>"))
     cell = parts[0].str.cat(parts[1:], sep=":")
-    choice_key = cell.groupby(chosen["respondent_id"].to_numpy(), sort=False).agg(";".join)
+    resp = chosen["respondent_id"].to_numpy()
+    r_codes, r_ids = pd.factorize(resp)
+    counts = np.bincount(r_codes, minlength=len(r_ids))
+    if len(r_ids) and (counts == counts[0]).all() and (np.diff(r_codes) >= 0).all():
+        # the usual case: as many chosen rows per respondent, each respondent's rows together:
+        # the choices as an integer matrix, one code per distinct row of it
+        cells = pd.factorize(cell)[0].reshape(len(r_ids), counts[0])
+        same = np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)
+        choice_key = pd.Series([f"c{c}" for c in same], index=r_ids)
+    else:
+        choice_key = cell.groupby(resp, sort=False).agg(";".join)
     answer_cols = [c for c in people.columns if c != "respondent_id" and c not in set(ignore)]
     pid = people["respondent_id"].astype("string")
     if answer_cols:
@@ -753,41 +776,53 @@ def _modes(
     """
     n, _, _, k = s.x.shape
     b = np.tile(centre, (n, 1)) if start is None else start.copy()
-    xf = s.x.reshape(n, -1, k)
+    hess = np.zeros((n, k, k))
+    eye = np.diag(prec)
 
-    def objective(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def objective(b: np.ndarray, s: _Situations) -> tuple[np.ndarray, np.ndarray]:
         lp = _log_probs(b, s)
         d = b - centre
         return (s.w * _chosen_lp(lp, s.y)).sum(axis=1) - 0.5 * (d * d * prec).sum(axis=1), lp
 
-    f, lp = objective(b)
-    eye = np.diag(prec)
-    hess = np.zeros((n, k, k))
+    # rows whose step fell below ``tol`` are done and leave the working set (most respondents
+    # converge in a few steps; the slowest no longer keep the others computing)
+    active = np.arange(n)
+    sub = s
+    ba = b
+    f, lp = objective(ba, sub)
     for _ in range(max_iter):
+        m = len(active)
+        xf = sub.x.reshape(m, -1, k)
         p = np.exp(lp)  # 0 where unavailable
         y1 = np.zeros_like(p)
-        np.put_along_axis(y1, s.y[..., None], 1.0, axis=2)
-        wr = s.w[..., None]
-        grad = np.einsum("nsj,nsjk->nk", wr * (y1 - p), s.x) - prec * (b - centre)
-        xbar = np.einsum("nsj,nsjk->nsk", p, s.x)
-        pw = (p * wr).reshape(n, -1, 1)
-        hess = (
+        np.put_along_axis(y1, sub.y[..., None], 1.0, axis=2)
+        wr = sub.w[..., None]
+        grad = np.einsum("nsj,nsjk->nk", wr * (y1 - p), sub.x) - prec * (ba - centre)
+        xbar = np.einsum("nsj,nsjk->nsk", p, sub.x)
+        pw = (p * wr).reshape(m, -1, 1)
+        h = (
             np.matmul((xf * pw).transpose(0, 2, 1), xf)
-            - np.matmul((xbar * s.w[..., None]).transpose(0, 2, 1), xbar)
+            - np.matmul((xbar * sub.w[..., None]).transpose(0, 2, 1), xbar)
             + eye
         )
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        size = np.ones(n)
+        hess[active] = h
+        step = np.linalg.solve(h, grad[..., None])[..., 0]
+        size = np.ones(m)
         for _ in range(30):  # halve the step where the objective would fall
-            f_new, _ = objective(b + size[:, None] * step)
+            f_new, _ = objective(ba + size[:, None] * step, sub)
             worse = f_new < f - 1e-10 * np.abs(f)
             if not worse.any():
                 break
             size = np.where(worse, size / 2, size)
-        b = b + size[:, None] * step
-        f, lp = objective(b)
-        if np.abs(size[:, None] * step).max(initial=0.0) < tol:
+        ba = ba + size[:, None] * step
+        b[active] = ba
+        f, lp = objective(ba, sub)
+        moving = np.abs(size[:, None] * step).max(axis=1, initial=0.0) >= tol
+        if not moving.any():
             break
+        if not moving.all():
+            active, ba, f, lp = active[moving], ba[moving], f[moving], lp[moving]
+            sub = _Situations(sub.x[moving], sub.avail[moving], sub.y[moving], sub.w[moving])
     return b, hess
 
 
@@ -815,6 +850,11 @@ def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray
     centre = agg[0]
     var = (1.0 / scale) ** 2  # start: sd 1 per unit of column range
     floor = (0.01 / scale) ** 2
+    full = s
+    if pop.sum() > EB_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(np.flatnonzero(pop), EB_SAMPLE, False))
+        s = _Situations(s.x[rows], s.avail[rows], s.y[rows], s.w[rows])
+        pop = np.ones(EB_SAMPLE, dtype=bool)
     b = None
     # Empirical-Bayes (EM) updates of the centre and spread. EM for variance components
     # creeps towards its fixed point, but the ranking of respondents' RLH settles within a few
@@ -825,7 +865,7 @@ def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray
         post_var = np.diagonal(np.linalg.inv(hess[pop]), axis1=1, axis2=2)
         centre = b[pop].mean(axis=0)
         var = np.maximum(((b[pop] - centre) ** 2).mean(axis=0) + post_var.mean(axis=0), floor)
-    b, _ = _modes(s, centre, 1.0 / var, start=b)
+    b, _ = _modes(full, centre, 1.0 / var, start=b if full is s else None)
     return centre, 1.0 / var, b
 
 

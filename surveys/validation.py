@@ -610,7 +610,7 @@ def validate_responses(
         st.check_holdouts()
 
     # -- respondents ------------------------------------------------------------------------------
-    people = _check_respondents(df, live, respondents, respondents_source, rep)
+    people = _check_respondents(df, live, respondents, study, respondents_source, rep)
     rep.raise_if_any()
 
     # -- the clean table, in canonical order ------------------------------------------------------
@@ -975,10 +975,19 @@ def _infer_holdouts(
     return is_h[g].astype(np.int64)
 
 
+def _text_questions(study: Study) -> set[str]:
+    """The respondents-file columns of the study's open (text) questions."""
+    questionnaire = getattr(study, "questionnaire", None)
+    if questionnaire is None:
+        return set()
+    return {q.id for q in questionnaire if q.type == "text"}
+
+
 def _check_respondents(
     df: pd.DataFrame,
     live: np.ndarray,
     respondents: pd.DataFrame | None,
+    study: Study,
     source: str,
     rep: ProblemReport,
 ) -> pd.DataFrame:
@@ -1015,9 +1024,16 @@ def _check_respondents(
             if blank.any():
                 people[c] = people[c].astype(object).where(~blank, None)
     # answers that are all plain numbers become numbers (whatever the source: CSV text or a
-    # frame); a column with any other text stays text, exactly as typed
+    # frame); a column with any other text stays text, exactly as typed, and so does every
+    # open (text) question: an answer "0" typed into a text box is the text "0"
+    text = _text_questions(study)
     for c in people.columns:
-        if c in (ROW_COLUMN, "respondent_id") or pd.api.types.is_numeric_dtype(people[c]):
+        if (
+            c in (ROW_COLUMN, "respondent_id")
+            or c in text
+            or str(c).endswith("_text")
+            or pd.api.types.is_numeric_dtype(people[c])
+        ):
             continue
         vals = people[c].dropna()
         if len(vals) == 0:

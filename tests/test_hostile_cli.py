@@ -515,6 +515,50 @@ COMMAND_CASES = [
         ],
         r"does not match the study the fit .* was made with",
     ),
+    *[
+        Case(
+            f"simulate:market {what}",
+            lambda w, tmp, name=name: [
+                "simulate",
+                str(w.fit_study),
+                str(w.fit),
+                "--market",
+                str(tmp / name),
+                "--out",
+                str(tmp / "o"),
+            ],
+            pattern,
+            setup=make,
+        )
+        for what, name, make, pattern in (
+            (
+                "not UTF-8",
+                "m.toml",
+                lambda w, tmp: (tmp / "m.toml").write_bytes(b"[[products]]\nname = 'caf\xe9'\n"),
+                r"m\.toml: not UTF-8 text at byte \d+",
+            ),
+            (
+                "is a folder",
+                "m",
+                lambda w, tmp: (tmp / "m").mkdir(),
+                r"is a folder; give the market file",
+            ),
+            (
+                "not TOML",
+                "m.toml",
+                lambda w, tmp: (tmp / "m.toml").write_text("[[products]\n"),
+                r"m\.toml is not valid TOML",
+            ),
+            (
+                "with 600 products",
+                "m.toml",
+                lambda w, tmp: (tmp / "m.toml").write_text(
+                    "".join(f'[[products]]\nname = "p{i}"\n' for i in range(600))
+                ),
+                r"600 products in a market is more than winback's limit of 500",
+            ),
+        )
+    ],
     # recommend
     Case(
         "recommend:two own products, no --product",
