@@ -508,6 +508,19 @@ def validate_responses(
                 f"{r[a.name]!r}. Valid levels: {list_valid(labels)}"
             ),
         )
+        if study.status_quo is not None and study.status_quo.per_respondent:
+            # each respondent saw their own plan: its profile must be in the file, or the
+            # model would read one constant for profiles that differ between respondents
+            report(
+                "status quo without its levels",
+                is_sq & (idx == _BLANK),
+                lambda r, a=a: (
+                    f"row {r[ROW_COLUMN]}, column '{a.name}': empty; this study shows each "
+                    "respondent their own previous plan ([status_quo] plans), so the status-quo "
+                    "row must hold the level that respondent saw (a Qualtrics export: the "
+                    f"CBC_SQ_{a.name} field set by the survey flow)"
+                ),
+            )
         # rows with unusable levels keep their own problems; their respondents' structure is
         # still checked (levels play no part in it)
 

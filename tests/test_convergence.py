@@ -199,13 +199,14 @@ def test_under_sampled_fit_fails_with_advice(example_fit):
 
 @pytest.mark.slow
 def test_longer_diagonal_fit_passes(example_fit):
-    """2 chains x 3000 draws (tune 1000) of the diagonal-covariance model: about 25 s.
+    """2 chains x 4000 draws (tune 1000) of the diagonal-covariance model: about 30 s.
 
-    Measured: mu r_hat 1.001 / bulk ESS 887, sd 1.006 / 706, beta 1.004 / 1551.
+    3000 draws gave sd tail ESS 399-420 depending on which respondents the quality flags keep:
+    a coin toss at the 400 line, so the test draws a third more.
     """
     model, _, _ = example_fit
     long = fit(
-        model.dataset_, draws=3000, tune=1000, chains=2, covariance="diagonal", random_seed=3
+        model.dataset_, draws=4000, tune=1000, chains=2, covariance="diagonal", random_seed=3
     )
     rep = convergence_report(long)
     assert rep.verdict == "pass", rep.report()

@@ -248,6 +248,29 @@ def winback_missing_alternative(env, tmp):
 
 
 @case
+def winback_absurd_task_number(env, tmp):
+    """A task numbered 1,000,000 (a typo or a broken export): refused, naming the row and the
+    tasks the study has, without allocating anything of that size."""
+    path = _winback(env, tmp)
+    recs = _records(path)
+    recs[5][recs[0].index("task")] = "1000000"
+    _write_records(path, recs)
+    _fails(env, path, "row 6", "1000000")
+
+
+@case
+def winback_ten_thousand_alternatives_in_a_task(env, tmp):
+    """10,000 alternatives in one task: one clear problem for that task, not a hang."""
+    path = _winback(env, tmp)
+    recs = _records(path)
+    first = recs[1]
+    alt = recs[0].index("alt")
+    extra = [[*first[:alt], str(4 + i), *first[alt + 1 :]] for i in range(10_000)]
+    _write_records(path, [recs[0], recs[1], *extra, *recs[2:]])
+    _fails(env, path, "bad alt: 10000 (1 respondent(s))", "row 3, column 'alt': '4'; valid: 1, 2, 3")
+
+
+@case
 def winback_extra_alternative(env, tmp):
     path = _winback(env, tmp)
     lines = _lines(path)

@@ -366,7 +366,7 @@ def test_the_question_list_says_how_the_status_quo_is_filled():
 # -- analysis ---------------------------------------------------------------------------------
 
 
-def test_status_quo_rows_without_levels_are_refused_before_estimation():
+def test_status_quo_rows_without_levels_are_refused_on_import():
     from analysis.data import prepare_choice_data
     from surveys import make_dataset
 
@@ -379,11 +379,13 @@ def test_status_quo_rows_without_levels_are_refused_before_estimation():
     for a in study.attribute_names:
         blank[a] = blank[a].astype(object)
         blank.loc[rows, a] = None
-    data = make_dataset(blank, study, design=design)
-    with pytest.raises(
-        WinbackError, match=r"status-quo rows of 1 respondent\(s\) lack levels \(e.g. r2\)"
-    ):
-        prepare_choice_data(data)
+    # refused where the responses come in, every row named, before anything is fitted
+    with pytest.raises(WinbackError) as info:
+        make_dataset(blank, study, design=design)
+    msg = str(info.value)
+    n_rows = int(rows.sum()) * len(study.attribute_names)
+    assert f"status quo without its levels: {n_rows} (1 respondent(s))" in msg, msg
+    assert "column 'plan': empty; this study shows each respondent their own previous" in msg
     prepare_choice_data(make_dataset(r, study, design=design))  # with levels: fine
 
 
