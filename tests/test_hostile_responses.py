@@ -267,7 +267,9 @@ def winback_ten_thousand_alternatives_in_a_task(env, tmp):
     alt = recs[0].index("alt")
     extra = [[*first[:alt], str(4 + i), *first[alt + 1 :]] for i in range(10_000)]
     _write_records(path, [recs[0], recs[1], *extra, *recs[2:]])
-    _fails(env, path, "bad alt: 10000 (1 respondent(s))", "row 3, column 'alt': '4'; valid: 1, 2, 3")
+    _fails(
+        env, path, "bad alt: 10000 (1 respondent(s))", "row 3, column 'alt': '4'; valid: 1, 2, 3"
+    )
 
 
 @case
