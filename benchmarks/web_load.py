@@ -20,7 +20,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (tests.pg_server)
+# the repository (tests.surveys.pg_server)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def run_load(study_file: Path, db: str, n: int, *, seed: int = 1) -> dict[str, object]:
@@ -66,7 +67,7 @@ def main() -> int:
         if args.db == "sqlite":
             db = str(tmp / "survey.db")
         elif args.db == "postgres":
-            from tests.pg_server import temporary_postgres
+            from tests.surveys.pg_server import temporary_postgres
 
             db = stack.enter_context(temporary_postgres())
         else:

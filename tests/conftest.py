@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -186,8 +189,40 @@ def _hostile_timeout(request):
 _HOSTILE: set[str] = set()
 
 
+# The guide's three tiers. `recovery` (known truth, published numbers) is marked by hand; a test
+# that samples a posterior, itself or through a fixture (the shared session fit included), is
+# `integration`; every other test is `unit`. `pytest -m unit` runs the fast tier alone.
+_SAMPLES = re.compile(
+    r"\b(fit|run_fit|run_demo|run_wave|run_pipeline|fit_latent_class)\(|"
+    r"[\"'](fit|demo|run)[\"'],|example_fit|main\(\[\s*[\"'](fit|demo|run)[\"']"
+)
+
+
+def _samples(func: Any) -> bool:
+    try:
+        return bool(_SAMPLES.search(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return False
+
+
+def _tier(item: pytest.Item) -> str:
+    for tier in ("recovery", "integration", "unit"):  # marked by hand
+        if item.get_closest_marker(tier):
+            return tier
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        for defs in info.name2fixturedefs.values():
+            funcs.extend(d.func for d in defs)
+    return "integration" if any(_samples(f) for f in funcs if f is not None) else "unit"
+
+
 def pytest_collection_modifyitems(items):
     _HOSTILE.update(item.nodeid for item in items if item.get_closest_marker("hostile"))
+    for item in items:
+        tier = _tier(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 def _hostile_kind(report) -> str:

@@ -28,6 +28,14 @@ class StudyError(WinbackError, ValueError):
         super().__init__(msg)
 
 
+class ParameterError(WinbackError, ValueError):
+    """An argument of a function or command is out of its valid range or not one of its choices.
+
+    Both a :class:`WinbackError` (the command line prints it as a clear error) and a
+    ``ValueError`` (what Python code expects from a bad argument).
+    """
+
+
 class DesignError(WinbackError, ValueError):
     """A design cannot be built or read (infeasible constraints, malformed design file)."""
 

@@ -11,8 +11,8 @@ import pytest
 from surveys import read_responses
 from surveys.web.bot import check_records, take_surveys
 from surveys.web.server import serve_subprocess
-from tests.pg_server import PostgresUnavailable, temporary_postgres
-from tests.web_helpers import COMPACT_STUDY, make_survey
+from tests.surveys.pg_server import PostgresUnavailable, temporary_postgres
+from tests.surveys.web_helpers import COMPACT_STUDY, make_survey
 
 
 @pytest.fixture(scope="module")

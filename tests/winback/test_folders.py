@@ -294,3 +294,69 @@ def test_kill_9_during_a_fit_write(import_inputs, tmp_path):
     r = fit(out, "new.csv")
     assert r.returncode in (0, 4), r.stderr
     assert _siblings(out) == ["fit"]
+
+
+MARKET = """
+[[products]]
+name = "Ours"
+own = true
+plan = "Standard"
+speed = "500 Mbps"
+support = "Standard"
+price = {price}
+
+[[products]]
+name = "Theirs"
+plan = "Premium"
+speed = "1 Gbps"
+support = "Priority"
+price = 55
+"""
+
+
+@pytest.mark.parametrize("command", ["design", "simulate"])
+def test_kill_9_during_design_and_simulate_writes(import_inputs, tmp_path, command):
+    """The design folder, and a simulate folder, are replaced whole or not at all."""
+    root = import_inputs
+    study = root / "study.toml"
+    if command == "simulate":  # a small fit to simulate from, and a market of two offers
+        fit_dir = tmp_path / "fit"
+        r = subprocess.run(
+            [*_winback_exe(), "-q", "fit", str(study), str(root / "old.csv"), "--out",
+             str(fit_dir), "--draws", "50", "--tune", "50", "--chains", "1"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert r.returncode in (0, 4), r.stderr
+        markets = {}
+        for name, price in (("old", 30), ("new", 40)):
+            m = tmp_path / f"{name}.toml"
+            m.write_text(MARKET.format(price=price))
+            markets[name] = m
+
+    def run(version: str, env: dict[str, str] | None = None):
+        if command == "design":
+            args = ["design", str(study), "--method", "random", "--seed", version]
+        else:
+            args = ["simulate", str(study), str(fit_dir), "--market", str(markets[version])]
+        return subprocess.run(
+            [*_winback_exe(), "-q", *args, "--out", str(out), "--force"],
+            capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600,
+        )  # fmt: skip
+
+    out = tmp_path / command
+    old_v, new_v = ("1", "2") if command == "design" else ("old", "new")
+    assert run(new_v).returncode == 0
+    new = _hashes(out)
+    assert run(old_v).returncode == 0, "could not write the old folder"
+    old = _hashes(out)
+    assert old != new
+    for point in ("staged", "write:1", "write:2", "swap"):
+        r = run(new_v, env={KILL_ENV: point})
+        assert r.returncode == -signal.SIGKILL, (point, r.returncode, r.stderr[-2000:])
+        assert _hashes(out) == old, f"{command} killed at {point}: the old folder changed"
+    r = run(new_v, env={KILL_ENV: "swapped"})
+    assert r.returncode == -signal.SIGKILL
+    now = _hashes(out)
+    if command == "design":  # diagnostics.json records the seconds the search took
+        now.pop("diagnostics.json"), new.pop("diagnostics.json")
+    assert now == new, f"{command} killed after the swap: not the whole new folder"

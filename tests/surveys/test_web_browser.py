@@ -19,7 +19,7 @@ from surveys import read_responses
 from surveys.responses import EXCLUDE_REASON
 from surveys.web import UNFINISHED_REASON, make_app, open_survey
 from surveys.web.server import running
-from tests.web_helpers import CHROMIUM, CHROMIUM_ARGS, make_survey
+from tests.surveys.web_helpers import CHROMIUM, CHROMIUM_ARGS, make_survey
 from winback._io import write_csv
 from winback.example import example_study_text
 

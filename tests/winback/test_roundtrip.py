@@ -233,7 +233,7 @@ WEB_STUDY_EXCLUDE = (
 def web_survey(tmp_path_factory):
     from surveys.web import make_app
     from surveys.web.server import running
-    from tests.web_helpers import COMPACT_STUDY, make_survey
+    from tests.surveys.web_helpers import COMPACT_STUDY, make_survey
 
     text = COMPACT_STUDY.replace(
         'exclude = ["previous_plan", "price_paid", "tenure_months", "current_spend", '

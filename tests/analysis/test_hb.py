@@ -16,7 +16,7 @@ from surveys import make_dataset
 from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
 from winback.errors import WinbackError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 # -- data preparation: no sampling ---------------------------------------------------------------
@@ -101,6 +101,7 @@ PUBLISHED = {
 ELECTRICITY = ["pf", "cl", "loc", "wk", "tod", "seas"]
 
 
+@pytest.mark.recovery
 def test_electricity_matches_published_mixed_logit_estimates():
     """Independent normal heterogeneity on Train's electricity data lands near or between the
     published mlogit and xlogit estimates: for all six means and standard deviations the 94%
@@ -139,6 +140,7 @@ def test_electricity_matches_published_mixed_logit_estimates():
 
 
 @pytest.mark.slow
+@pytest.mark.recovery
 def test_population_means_recovered_within_94_percent_intervals():
     """300 respondents x 12 tasks x (3 alternatives + none), linear price, 10 parameters."""
     from analysis import fit
@@ -264,6 +266,7 @@ def _callbacks(compiled):
     return logp, expand
 
 
+@pytest.mark.integration
 def test_faster_nutpie_compilation_agrees_with_nutpies_own(small):
     """analysis/_nutpie.py compiles nutpie's callbacks faster, for any number of respondents,
     and caches them: its log density, gradient and expansion equal nutpie's own at random

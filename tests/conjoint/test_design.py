@@ -55,6 +55,7 @@ price = 30.0
 """
 
 
+@pytest.mark.recovery
 def test_d_efficient_null_prior_reaches_98_percent_street_burgess(bench_study):
     design = make_design(bench_study)
     eff = street_burgess_efficiency(design.estimation_levels()[0], [4, 3, 3, 3, 2])

@@ -204,6 +204,7 @@ def test_logit_probabilities_match_simulator() -> None:
     assert np.allclose(logit_probabilities(u * 1000, 1.0).sum(-1), 1.0)
 
 
+@pytest.mark.recovery
 def test_truth_profit_within_97_percent() -> None:
     """Simulated lost customers with known part-worths (the example study): the offer
     recommended from noisy estimates earns >= 97% of the true optimum's profit under the truth."""

@@ -1,6 +1,6 @@
 """Hostile requests to the web survey: each gets a 4xx page that says what happened.
 
-Every case sends a request (or a few) to the app in this process (:func:`tests.web_helpers.call`,
+Every case sends a request (or a few) to the app in this process (:func:`tests.surveys.web_helpers.call`,
 raw ASGI: any bytes, chunked bodies, odd headers) and checks the exact status, a phrase of the
 page, the security headers, and that the database is exactly as before -- no answer lost, none
 stored twice, none altered -- unless the case is one that must store. Five cases run against
@@ -33,7 +33,7 @@ from surveys.web import respond, schema
 from surveys.web.app import SECURITY_HEADERS, make_app
 from surveys.web.limits import RateLimit, WebLimits
 from surveys.web.server import serve_subprocess
-from tests.web_helpers import COMPACT_STUDY, Reply, call, make_survey
+from tests.surveys.web_helpers import COMPACT_STUDY, Reply, call, make_survey
 
 SECRET = "a-long-admin-secret-0123456789"
 FORM = ("content-type", "application/x-www-form-urlencoded")

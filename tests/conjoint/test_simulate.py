@@ -91,6 +91,7 @@ def test_dual_response_none_adds_would_buy_on_the_chosen_row(small_study):
     assert 0.2 < share < 0.98, f"would_buy share {share:.2f} implausible for none = -1"
 
 
+@pytest.mark.recovery
 def test_recovers_known_part_worths_by_maximum_likelihood(small_study):
     design = make_design(small_study)
     resp = simulate_choices(design, SMALL_TRUTH, 2026, n_respondents=600)
@@ -106,6 +107,7 @@ def test_recovers_known_part_worths_by_maximum_likelihood(small_study):
     assert np.mean(z**2) < 3, f"mean squared z {np.mean(z**2):.2f} too large: {report}"
 
 
+@pytest.mark.recovery
 def test_individual_part_worths_and_truth_returned(small_study):
     design = make_design(small_study, method="random")
     resp, truth = simulate_choices(

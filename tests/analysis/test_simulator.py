@@ -254,6 +254,7 @@ def test_market_wtp_three_ways(study) -> None:
     assert sim["outside_range"] == 1.0 and np.isnan(sim["wtp"]), t2
 
 
+@pytest.mark.recovery
 def test_shares_recover_truth(example_fit) -> None:
     """Acceptance: on simulated lost customers with known part-worths, the simulator's shares
     (posterior, all draws) are within 0.03 of the true shares of the same respondents."""

@@ -196,7 +196,7 @@ def test_the_web_survey_shows_and_stores_each_respondents_own_plan(tmp_path):
     from surveys.web import make_app
     from surveys.web.bot import take_survey
     from surveys.web.server import running
-    from tests.web_helpers import make_survey
+    from tests.surveys.web_helpers import make_survey
 
     _, survey, tokens = make_survey(tmp_path, WEB_STUDY, 2)
     answers = [
@@ -393,7 +393,7 @@ def test_the_status_quo_examples_in_the_study_file_reference_load():
     import re
     from pathlib import Path
 
-    doc = (Path(__file__).parents[1] / "docs" / "study-file.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "docs" / "study-file.md").read_text(encoding="utf-8")
     section = doc[doc.index("## `[status_quo]`") : doc.index("## `[priors]`")]
     fixed, own = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
     complete = re.findall(r"```toml\n(.*?)```", doc[doc.index("## A complete annotated") :], re.S)

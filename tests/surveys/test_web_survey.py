@@ -15,7 +15,7 @@ from surveys.web.bot import fetch, take_survey, take_surveys
 from surveys.web.flow import check_page, plan_pages
 from surveys.web.server import running
 from surveys.web.tokens import check_form, new_token
-from tests.web_helpers import COMPACT_STUDY, DUAL_STUDY, make_survey
+from tests.surveys.web_helpers import COMPACT_STUDY, DUAL_STUDY, make_survey
 from winback.cli import main
 from winback.errors import WinbackError
 from winback.study import load_study, parse_study

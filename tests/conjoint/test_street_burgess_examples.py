@@ -43,6 +43,9 @@ from conjoint.diagnostics import (
 )
 from conjoint.encoding import orthonormal_contrasts
 
+# published reference outputs: the recovery / real-data tier
+pytestmark = pytest.mark.recovery
+
 UTS = "github.com/UTS-eResearch/choice"
 
 # orthogonal polynomial contrasts exactly as in process_choices.py, construct_poly_contrasts()
