@@ -61,8 +61,12 @@ def _read_csv(path: str | Path) -> pd.DataFrame:
 def read_design_csv(path: str | Path, study: Study) -> ChoiceDesign:
     """Read a ``design.csv`` written by winback (or by hand) for a study.
 
-    Errors name the file, row, column and value, and the valid levels.
+    ``path`` is the file or a folder holding ``design.csv`` (the folder ``winback design``
+    writes). Errors name the file, row, column and value, and the valid levels.
     """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "design.csv"
     df = _read_csv(path)
     return design_from_frame(df, study, source=str(path))
 

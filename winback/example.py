@@ -12,6 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from conjoint.design import make_design
+from conjoint.export import write_design_csv
+from surveys.fieldwork import simulate_fieldwork
+from winback._io import atomic_write_text, check_outputs_free, write_csv
 from winback.study import Study, parse_study
 
 EXAMPLE_FILE = "broadband.toml"
@@ -143,11 +147,6 @@ def make_example_waves(
     >>> ex.true_means["w2"]["price"] / ex.true_means["w1"]["price"]  # doctest: +SKIP
     1.5
     """
-    from conjoint.design import make_design
-    from conjoint.export import write_design_csv
-    from winback._io import atomic_write_text, check_outputs_free, write_csv
-    from winback.pipeline import simulate_fieldwork
-
     study_dir = Path(study_dir)
     check_outputs_free([study_dir / "study.toml", *(study_dir / "waves" / w for w in waves)], force)
     ex = make_example_study()

@@ -10,7 +10,13 @@ from typing import Any
 
 from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
-from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
+from conjoint.export import (
+    read_design_csv,
+    write_design_csv,
+    write_qualtrics_design,
+    write_sawtooth_design,
+)
+from surveys.fieldwork import simulate_fieldwork
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
 from winback.errors import WinbackError, list_valid
@@ -144,77 +150,6 @@ class DemoRun:
     simulate_run: SimulateRun | None = None
     recommend_run: RecommendRun | None = None
     report_run: ReportRun | None = None
-
-
-def simulate_fieldwork(
-    design: ChoiceDesign,
-    true_means: dict[str, float],
-    true_sd: dict[str, float],
-    n_respondents: int,
-    *,
-    random_seed: int,
-    random_share: float = 0.04,
-    speeder_share: float = 0.02,
-) -> tuple[Any, Any, Any, dict[str, list[str]]]:
-    """Simulated lost customers answering the questionnaire and the conjoint.
-
-    Part-worths differ by why people left (those who left over a price rise are 40% more price
-    sensitive; those who left over outages value the outage guarantee twice as much), so
-    segment analyses have something real to find. A share of respondents answer the conjoint at
-    random and a share rush through the survey, as in real fieldwork; they are returned so that
-    the quality flags can be checked against them.
-
-    Returns (choices, respondents, true part-worths, planted).
-    """
-    import numpy as np
-    import pandas as pd
-
-    from conjoint.encoding import parameter_names
-    from conjoint.simulate import simulate_choices
-    from surveys.questionnaire import simulate_respondents
-
-    study = design.study
-    rng = np.random.default_rng(random_seed)
-    people = simulate_respondents(study, n_respondents, random_seed=random_seed)
-    ids = people["respondent_id"].astype(str).tolist()
-    names = parameter_names(study)
-    mean = np.array([true_means[n] for n in names])
-    sd = np.array([true_sd[n] for n in names])
-    betas = mean + rng.standard_normal((len(ids), len(names))) * sd
-    if "price" in names and "reason_price_rise" in people:
-        betas[people["reason_price_rise"].to_numpy(dtype=float) == 1, names.index("price")] *= 1.4
-    credit = [n for n in names if n.startswith("outage_credit[")]
-    if credit and "reason_outages" in people:
-        rows = people["reason_outages"].to_numpy(dtype=float) == 1
-        for c in credit:
-            betas[rows, names.index(c)] *= 2.0
-    truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"), columns=names)
-    own_sq = study.status_quo is not None and study.status_quo.per_respondent
-    choices = simulate_choices(design, truth, random_seed, respondents=people if own_sq else None)
-    assert isinstance(choices, pd.DataFrame)
-    # random responders: every task answered uniformly at random
-    n_random = round(random_share * len(ids))
-    random_ids = sorted(rng.choice(ids, size=n_random, replace=False).tolist())
-    mask = choices["respondent_id"].isin(random_ids)
-    sub = choices[mask]
-    n_alt = sub.groupby(["respondent_id", "task"]).size().iloc[0] if len(sub) else 0
-    if len(sub):
-        picks = rng.integers(0, n_alt, size=len(sub) // n_alt)
-        chosen = (np.arange(n_alt)[None, :] == picks[:, None]).astype(int).ravel()
-        choices.loc[mask, "chosen"] = chosen
-    # speeders: a fraction of the median interview length
-    others = [r for r in ids if r not in set(random_ids)]
-    n_speed = round(speeder_share * len(ids))
-    speeder_ids = sorted(rng.choice(others, size=n_speed, replace=False).tolist())
-    if "duration_seconds" in people:
-        median = float(pd.to_numeric(people["duration_seconds"]).median())
-        people = people.copy()
-        people["duration_seconds"] = people["duration_seconds"].astype("Float64")
-        sel = people["respondent_id"].isin(speeder_ids)
-        people.loc[sel, "duration_seconds"] = np.round(
-            rng.uniform(0.1, 0.25, size=int(sel.sum())) * median
-        )
-    return choices, people, truth, {"random_responders": random_ids, "speeders": speeder_ids}
 
 
 def check_flag_names(names: Any) -> None:
@@ -411,15 +346,6 @@ def _read(
     )
 
 
-def _load_design(path: str | Path | None, study: Study) -> ChoiceDesign | None:
-    if path is None:
-        return None
-    from conjoint.export import read_design_csv
-
-    p = Path(path)
-    return read_design_csv(p / "design.csv" if p.is_dir() else p, study)
-
-
 def run_import(
     study: Study,
     responses: str | Path,
@@ -441,7 +367,11 @@ def run_import(
     from surveys.reasons import summarize_reasons
 
     out = check_output_dir(out, force=force, owned=IMPORT_FILES, need_bytes=_input_bytes(responses))
-    design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
+    design_obj = (
+        design
+        if isinstance(design, ChoiceDesign)
+        else (None if design is None else read_design_csv(design, study))
+    )
     data = _read(study, responses, format, design_obj, respondents)
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
@@ -536,7 +466,11 @@ def run_fit(
     t0 = time.perf_counter()
     out = check_output_dir(out, force=force, owned=FIT_FILES)
     check_flag_names(exclude_flags)
-    design_obj = design if isinstance(design, ChoiceDesign) else _load_design(design, study)
+    design_obj = (
+        design
+        if isinstance(design, ChoiceDesign)
+        else (None if design is None else read_design_csv(design, study))
+    )
     data = _read(study, responses, format, design_obj, respondents)
     if exclude_flags:
         data = flag_quality(data, design=design_obj)

@@ -121,12 +121,14 @@ def _db(args: argparse.Namespace) -> str:
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Survey:
+    # lazy: `winback` builds this parser for every command; the web stack loads only here
+    from conjoint.export import read_design_csv
     from surveys.web.survey import open_survey
-    from winback.pipeline import _load_design
     from winback.study import load_study
 
     study = load_study(args.study)
-    design = _load_design(getattr(args, "design", None), study)
+    design_path = getattr(args, "design", None)
+    design = None if design_path is None else read_design_csv(design_path, study)
     return open_survey(_db(args), study, design=design, create=create)
 
 
@@ -140,6 +142,7 @@ def run_field(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # lazy: `winback` builds this parser for every command; the web stack loads only here
     from surveys.web.app import body_limit, make_app
     from surveys.web.limits import WebLimits
     from surveys.web.server import serve
@@ -170,6 +173,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _invite(args: argparse.Namespace) -> int:
+    # lazy: `winback` builds this parser for every command; the web stack loads only here
     from surveys.web.survey import make_invites, read_customer_list
     from winback._io import check_outputs_free, write_csv
 
@@ -197,6 +201,7 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    # lazy: `winback` builds this parser for every command; the web stack loads only here
     from surveys.web.status import survey_status
     from winback._io import write_json
 
@@ -213,6 +218,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # lazy: `winback` builds this parser for every command; the web stack loads only here
     from surveys.web.export import write_export
 
     survey = _open(args, create=False)

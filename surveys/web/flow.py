@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from surveys.questionnaire import Question, Questionnaire, _evaluate
+from surveys.questionnaire import Question, Questionnaire, evaluate_logic
 from winback.study import format_level
 
 #: longest open-text answer kept (characters)
@@ -111,7 +111,7 @@ def screened_out(answers: Mapping[str, str], questionnaire: Questionnaire) -> bo
     frame = answers_frame(answers, questionnaire)
     for rule in questionnaire.screen_out:
         target = questionnaire.question(rule.question)
-        if bool(_evaluate(rule, target, frame).iloc[0]):
+        if bool(evaluate_logic(rule, target, frame).iloc[0]):
             return True
     return False
 
