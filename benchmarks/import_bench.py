@@ -5,7 +5,7 @@ the time a plain ``pandas.read_csv`` takes to read the same files, with memory b
 
 Files (written once into ``--data``, default a temporary folder): the example study
 (``winback.example``), its design (``winback design``), simulated lost customers
-(``winback.pipeline.simulate_fieldwork``: realistic questionnaire answers, 4% random responders,
+(``surveys.fieldwork.simulate_fieldwork``: realistic questionnaire answers, 4% random responders,
 2% speeders) in winback's canonical ``responses.csv`` + ``respondents.csv``; 5,200 respondents
 make about 20 MB, 52,000 about 200 MB.
 
@@ -94,9 +94,10 @@ WINBACK = textwrap.dedent(
 
 def make_files(folder: Path, n_respondents: int) -> float:
     """Write study.toml, design/ and the simulated responses; returns the MB of the two CSVs."""
+    from surveys.fieldwork import simulate_fieldwork
     from winback._io import write_csv
     from winback.example import example_study_text, make_example_study
-    from winback.pipeline import run_design, simulate_fieldwork
+    from winback.pipeline import run_design
 
     folder.mkdir(parents=True, exist_ok=True)
     ex = make_example_study()

@@ -9,6 +9,7 @@ The hand-off to ``analysis`` is the :class:`ChoiceDataset`::
 
 from surveys.dataset import ChoiceDataset
 from surveys.fielding import write_qualtrics_questions, write_question_list, write_versions_csv
+from surveys.fieldwork import simulate_fieldwork
 from surveys.quality import flag_quality, quality_report, rlh_calibration
 from surveys.questionnaire import (
     Question,
@@ -35,6 +36,7 @@ __all__ = [
     "read_responses",
     "reason_covariates",
     "rlh_calibration",
+    "simulate_fieldwork",
     "simulate_respondents",
     "summarize_reasons",
     "validate_responses",

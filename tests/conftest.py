@@ -131,8 +131,8 @@ def example_fit():
     from analysis import fit
     from conjoint import make_design
     from surveys import make_dataset
+    from surveys.fieldwork import simulate_fieldwork
     from winback.example import make_example_study
-    from winback.pipeline import simulate_fieldwork
 
     ex = make_example_study()
     design = make_design(ex.study, versions=10)

@@ -57,7 +57,7 @@ inspect_design(design, n_respondents=N_RESPONDENTS)
 # `flag_quality` flags random responders, speeders, straight-liners and duplicates.
 
 # %%
-from winback.pipeline import simulate_fieldwork
+from surveys.fieldwork import simulate_fieldwork
 
 choices, people, truth, planted = simulate_fieldwork(
     design, ex.true_means, ex.true_sd, N_RESPONDENTS, random_seed=SEED

@@ -144,8 +144,8 @@ def test_electricity_matches_published_mixed_logit_estimates():
 def test_population_means_recovered_within_94_percent_intervals():
     """300 respondents x 12 tasks x (3 alternatives + none), linear price, 10 parameters."""
     from analysis import fit
+    from surveys.fieldwork import simulate_fieldwork
     from winback.example import make_example_study
-    from winback.pipeline import simulate_fieldwork
 
     ex = make_example_study()
     design = make_design(ex.study)
@@ -211,7 +211,7 @@ def test_sign_and_order_constraints_are_exact():
 
 def test_an_earlier_wave_as_prior_pulls_a_small_new_wave_towards_it(example_fit):
     from analysis import fit
-    from winback.pipeline import simulate_fieldwork
+    from surveys.fieldwork import simulate_fieldwork
 
     wave1, _, design = example_fit
     study = wave1.study

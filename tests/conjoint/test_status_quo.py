@@ -405,7 +405,7 @@ def test_the_status_quo_examples_in_the_study_file_reference_load():
 
 
 def test_simulated_fieldwork_shows_each_lost_customer_the_plan_they_answered():
-    from winback.pipeline import simulate_fieldwork
+    from surveys.fieldwork import simulate_fieldwork
 
     study = make_study(OWN)
     design = make_design(study, method="balanced_overlap")

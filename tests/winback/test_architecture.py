@@ -36,8 +36,6 @@ PENDING_SIZE = {
     "surveys/quality.py",
     "surveys/reasons.py",
     "surveys/validation.py",
-    "winback/cli.py",
-    "winback/pipeline.py",
     "winback/waves.py",
 }
 
@@ -60,8 +58,6 @@ PENDING_IMPORTS = {
     "surveys/web/export.py",
     "surveys/web/server.py",
     "surveys/web/survey.py",
-    "winback/cli.py",
-    "winback/pipeline.py",
     "winback/waves.py",
 }
 

@@ -45,7 +45,11 @@ def test_design_command_writes_every_file(tmp_path, study_file, capsys):
         "qualtrics_questions.txt",
         "qualtrics_embedded_data.csv",
         "questionnaire.md",
+        "run.json",
     }
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"] == "design" and record["settings"]["assign"] == 12, record
+    assert record["format"] == 1 and len(record["study_sha256"]) == 64, record
     printed = capsys.readouterr().out
     assert "Design diagnostics:" in printed and "Street-Burgess" in printed
     diag = json.loads((out / "diagnostics.json").read_text())
@@ -240,7 +244,11 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
         "reasons.csv",
         "reasons.txt",
         "import.json",
+        "run.json",
     }
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"] == "import" and record["settings"]["format"] == "qualtrics"
+    assert record["settings"]["responses"] == os.path.relpath(export, out), record
     assert export.read_bytes() == before
     back = read_responses(out / "responses.csv", study, design=design)
     assert data.equals(back), data.difference(back)

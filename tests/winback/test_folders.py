@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -30,9 +31,18 @@ def _winback_exe() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "winback.cli"]
 
 
+def _content(p: Path) -> bytes:
+    """A file's bytes; a run.json without the time it was written (it differs run to run)."""
+    if p.name != "run.json":
+        return p.read_bytes()
+    record = json.loads(p.read_text(encoding="utf-8"))
+    record.pop("written")
+    return json.dumps(record, sort_keys=True).encode()
+
+
 def _hashes(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): hashlib.sha256(_content(p)).hexdigest()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }

@@ -131,7 +131,7 @@ def tripwire(monkeypatch):
         raise ExpensiveWork("the expensive part started before the input was checked")
 
     monkeypatch.setattr("analysis.fit", expensive)
-    monkeypatch.setattr("winback.pipeline.make_design", expensive)
+    monkeypatch.setattr("winback.pipeline.design.make_design", expensive)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,19 +1,14 @@
-"""The ``winback`` command line. See ``docs/cli.md``.
-
-Exit codes: 0 success, 1 bad input or refused action (message on stderr), 2 bad usage,
-3 ``inspect --strict`` on a design that is not OK, 4 ``fit`` or ``run`` whose convergence verdict
-is "fail" (the files are written, so the report can be read).
+"""The ``winback`` command line's parser: every command, option and help text (see
+``docs/cli.md``), and the checks of option values.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from winback import __version__
-from winback.errors import WinbackError
 
 log = logging.getLogger("winback")
 
@@ -250,247 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)  # winback report RUN_DIR: the leadership workbook
     _add_wave_parsers(sub)  # winback run, winback compare-waves
 
+    # lazy: each command loads only its own stage (`winback --version` at once)
+    # lazy: the web survey's options are added when the parser is built, not on import
     from surveys.web.cli import add_field_parser
 
     add_field_parser(sub)  # winback field serve|invite|status|export: the own web survey
     return p
-
-
-def _print_written(files: tuple[Path, ...], out: Path) -> None:
-    print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
-
-
-def _progress(flag: bool | None) -> bool:
-    return sys.stderr.isatty() if flag is None else flag
-
-
-def _cmd_design(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_design
-    from winback.study import load_study
-
-    study = load_study(args.study)
-    run = run_design(
-        study,
-        args.out,
-        force=args.force,
-        method=args.method,
-        versions=args.versions,
-        random_seed=args.seed,
-        max_seconds=args.max_seconds,
-        n_respondents=args.respondents,
-        target_se=args.target_se,
-        assign=args.assign,
-        progress=_progress(args.progress),
-        study_text=args.study.read_text(encoding="utf-8-sig"),
-    )
-    if not args.quiet:
-        print(run.design)
-        print()
-        print(run.diagnostics.report())
-        print()
-        _print_written(run.files, run.out)
-    return 0
-
-
-def _cmd_inspect(args: argparse.Namespace) -> int:
-    from conjoint.diagnostics import inspect_design
-    from conjoint.export import read_design_csv, read_qualtrics_design, read_sawtooth_design
-    from winback._io import write_json
-    from winback.study import load_study
-
-    study = load_study(args.study)
-    if args.json:
-        from winback._folders import check_output_file
-
-        check_output_file(args.json, force=True, option="--json")
-    path = args.design / "design.csv" if args.design.is_dir() else args.design
-    reader = {
-        "winback": read_design_csv,
-        "sawtooth": read_sawtooth_design,
-        "qualtrics": read_qualtrics_design,
-    }[args.format]
-    design = reader(path, study)
-    diag = inspect_design(design, n_respondents=args.respondents, target_se=args.target_se)
-    if not args.quiet:
-        print(diag.report())
-    if args.json:
-        write_json(diag.to_dict(), args.json)
-    if args.strict and diag.verdict != "OK":
-        return 3
-    return 0
-
-
-def _cmd_import(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_import
-    from winback.study import load_study
-
-    study = load_study(args.study)
-    run = run_import(
-        study,
-        args.responses,
-        args.out,
-        format=args.format,
-        design=args.design,
-        respondents=args.respondents,
-        force=args.force,
-    )
-    if not args.quiet:
-        print(run.dataset)
-        print()
-        if run.dataset.flags is not None:
-            from surveys.quality import quality_report
-
-            print(quality_report(run.dataset.flags))
-            print()
-        print(run.reasons.report())
-        print()
-        _print_written(run.files, run.out)
-    return 0
-
-
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_simulate
-
-    run = run_simulate(
-        args.study,
-        args.fit,
-        args.market,
-        args.out,
-        weights=args.weights,
-        segment=args.segment,
-        interval=args.interval,
-        random_seed=args.seed,
-        force=args.force,
-    )
-    if not args.quiet:
-        print(run.simulation)
-        names = ", ".join(p.name for p in run.files)
-        print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
-    return 0
-
-
-def _cmd_recommend(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_recommend
-
-    run = run_recommend(
-        args.study,
-        args.fit,
-        args.market,
-        args.out,
-        objective=args.objective,
-        product=args.product,
-        weights=args.weights,
-        segment=args.segment,
-        tier_features=args.tier_features,
-        components=args.components,
-        top=args.top,
-        random_seed=args.seed,
-        force=args.force,
-    )
-    if not args.quiet:
-        print(run.report())
-        names = ", ".join(p.name for p in run.files)
-        print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
-    return 0
-
-
-def _cmd_fit(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_fit
-    from winback.study import load_study
-
-    study = load_study(args.study)
-    run = run_fit(
-        study,
-        args.responses,
-        args.out,
-        format=args.format,
-        design=args.design,
-        respondents=args.respondents,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        random_seed=args.seed,
-        covariance=args.covariance,
-        constraints=args.constraints,
-        exclude_flags=args.exclude,
-        sampler=args.sampler,
-        force=args.force,
-        progress=_progress(args.progress),
-    )
-    if not args.quiet:
-        print(run.model)
-        print()
-        print(run.convergence.report())
-        print()
-        _print_written(run.files, run.out)
-    return 0 if run.convergence.verdict != "fail" else 4
-
-
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_predict
-
-    path = run_predict(args.fit, args.responses, args.out, force=args.force)
-    if not args.quiet:
-        print(f"wrote {path}")
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_demo
-
-    run = run_demo(
-        args.out,
-        force=args.force,
-        progress=_progress(args.progress),
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-    )
-    if not args.quiet:
-        d = run.design_run
-        print(d.design.study)
-        print()
-        print(d.design)
-        print()
-        print(d.diagnostics.report())
-        print()
-        imp = run.import_run
-        print(imp.dataset)
-        planted = run.planted
-        flags = imp.dataset.flags
-        if flags is not None and "random_responder" in flags:
-            found = set(flags.loc[flags["random_responder"], "respondent_id"])
-            hit = len(found & set(planted["random_responders"]))
-            print(
-                f"  quality check: {hit} of {len(planted['random_responders'])} planted random "
-                f"responders flagged; {len(found) - hit} other respondents flagged"
-            )
-        print()
-        print(imp.reasons.report())
-        if run.fit_run is not None:
-            print()
-            print(run.fit_run.model)
-            print()
-            print(run.fit_run.convergence.report())
-        if run.simulate_run is not None:
-            print()
-            print(run.simulate_run.simulation)
-        if run.recommend_run is not None:
-            print()
-            print(run.recommend_run.report())
-        print()
-        print(
-            f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
-            "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
-            "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
-            "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP), "
-            "recommend/ (offers, tiers, unbundling) and report/ (the leadership workbook "
-            "winback_report.xlsx and its plots)"
-        )
-    return 0
-
-
-# -- winback report (issue 6) -----------------------------------------------------------------
 
 
 def _add_report_parser(sub: argparse._SubParsersAction) -> None:
@@ -507,16 +267,6 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
         "the plots go beside it",
     )
     rp.add_argument("--force", action="store_true", help="replace an earlier workbook and plots")
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from winback.pipeline import run_report
-
-    run = run_report(args.run_dir, args.out, force=args.force)
-    if not args.quiet:
-        print(run.data)
-        _print_written(run.files, run.out)
-    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,96 +339,3 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--interval", type=_interval, default=0.9, help="probability of the bands (0.9)")
     c.add_argument("--seed", type=int, default=1, help="random seed of the draw pairing (1)")
     c.add_argument("--force", action="store_true", help="replace an earlier comparison")
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from winback.waves import run_wave
-
-    run = run_wave(
-        args.study_dir,
-        args.wave,
-        force=args.force,
-        prior_from=args.prior_from or args.prior,
-        prior_widen=args.prior_widen,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        random_seed=args.seed,
-        exclude_flags=args.exclude_flags,
-        segment=args.segment,
-        objective=args.objective,
-        product=args.product,
-        progress=_progress(args.progress),
-    )
-    if not args.quiet:
-        print(run.fit_run.convergence.report())
-        print()
-        print(run.report())
-    return 0 if run.fit_run.convergence.verdict != "fail" else 4
-
-
-def _cmd_compare_waves(args: argparse.Namespace) -> int:
-    from winback.waves import compare_waves
-
-    cmp = compare_waves(
-        args.study_dir, args.waves, interval=args.interval, force=args.force, random_seed=args.seed
-    )
-    if not args.quiet:
-        print(cmp.summary)
-        names = ", ".join(p.name for p in cmp.files)
-        print(f"\nwrote {len(cmp.files)} files to {cmp.out}/: {names}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    from surveys.web.cli import default_subcommand, run_field
-
-    parser = build_parser()
-    args = parser.parse_args(default_subcommand(sys.argv[1:] if argv is None else argv))
-    # winback's own messages only: other libraries' loggers keep their own settings
-    handler_ = logging.StreamHandler(sys.stderr)
-    handler_.setFormatter(logging.Formatter("winback: %(message)s"))
-    log.handlers[:] = [handler_]
-    log.setLevel(logging.ERROR if args.quiet else logging.INFO)
-    log.propagate = False
-    if args.command is None:
-        parser.print_help()
-        return 2
-    handler = {
-        "design": _cmd_design,
-        "inspect": _cmd_inspect,
-        "import": _cmd_import,
-        "fit": _cmd_fit,
-        "predict": _cmd_predict,
-        "simulate": _cmd_simulate,
-        "recommend": _cmd_recommend,
-        "demo": _cmd_demo,
-        "report": _cmd_report,
-        "run": _cmd_run,
-        "compare-waves": _cmd_compare_waves,
-        "field": run_field,
-    }[args.command]
-    try:
-        return handler(args)
-    except WinbackError as exc:
-        print(f"winback {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # the disk filled up, a file vanished, a permission changed
-        what = exc.strerror or str(exc)
-        where = f": {exc.filename}" if exc.filename else ""
-        print(
-            f"winback {args.command}: error: {what}{where}. Nothing was replaced: output "
-            "folders are replaced whole or not at all.",
-            file=sys.stderr,
-        )
-        return 1
-    except KeyboardInterrupt:
-        print(
-            "winback: interrupted; files already written are complete (writes are atomic).",
-            file=sys.stderr,
-        )
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

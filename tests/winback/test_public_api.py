@@ -1,0 +1,103 @@
+"""The public API is what the docs say: every import in docs/, the README and the notebooks
+works, and each package's ``__all__`` lists what it exports."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("winback", "conjoint", "surveys", "analysis", "reports")
+_FENCE = re.compile(r"```(?:python|py|pycon)?\n(.*?)```", re.S)
+
+
+def _code_blocks() -> list[tuple[str, str]]:
+    """(where, code) of every Python snippet in the docs, the README and the notebooks."""
+    out = []
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for i, block in enumerate(_FENCE.findall(md.read_text(encoding="utf-8"))):
+            code = "\n".join(
+                line[4:] if line.startswith((">>> ", "... ")) else line
+                for line in block.splitlines()
+            )
+            out.append((f"{md.name} block {i + 1}", code))
+    for src in sorted((ROOT / "notebooks" / "src").glob("*.py")):
+        out.append((f"notebooks/src/{src.name}", src.read_text(encoding="utf-8")))
+    return out
+
+
+def _imports() -> list[tuple[str, str, str | None]]:
+    """(where, module, name or None) of every import of a winback package in those snippets."""
+    found = set()
+    for where, code in _code_blocks():
+        lines = [ln for ln in code.splitlines() if re.match(r"\s*(from|import)\s", ln)]
+        for line in lines:
+            try:
+                tree = ast.parse(line.strip())
+            except SyntaxError:  # a multi-line import: take its first line's module only
+                m = re.match(r"\s*from\s+([\w.]+)\s+import", line)
+                if m and m.group(1).split(".")[0] in PACKAGES:
+                    found.add((where, m.group(1), None))
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    if node.module.split(".")[0] in PACKAGES:
+                        for a in node.names:
+                            found.add((where, node.module, a.name))
+                elif isinstance(node, ast.Import):
+                    for a in node.names:
+                        if a.name.split(".")[0] in PACKAGES:
+                            found.add((where, a.name, None))
+    return sorted(found, key=lambda t: (t[0], t[1], t[2] or ""))
+
+
+IMPORTS = _imports()
+
+
+def test_the_docs_import_something() -> None:
+    assert len(IMPORTS) > 30, f"only {len(IMPORTS)} imports found in the docs: is the scan broken?"
+
+
+@pytest.mark.parametrize(("where", "module", "name"), IMPORTS, ids=lambda x: str(x))
+def test_every_documented_import_works(where: str, module: str, name: str | None) -> None:
+    mod = importlib.import_module(module)
+    if name is not None and name != "*":
+        assert hasattr(mod, name), f"{where}: `from {module} import {name}` fails"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_all_lists_every_public_name_and_nothing_else(package: str) -> None:
+    mod = importlib.import_module(package)
+    listed = set(getattr(mod, "__all__", ()))
+    assert listed, f"{package} has no __all__"
+    missing = sorted(n for n in listed if not hasattr(mod, n))
+    assert not missing, f"{package}.__all__ names what it does not have: {missing}"
+    public = {
+        n
+        for n, v in vars(mod).items()
+        if not n.startswith("_")
+        and callable(v)  # functions and classes (constants may stay unlisted)
+        and (getattr(v, "__module__", None) or "").split(".")[0] in PACKAGES
+    }
+    unlisted = sorted(public - listed)
+    assert not unlisted, f"{package} exports names missing from __all__: {unlisted}"
+
+
+VERBS = {
+    "conjoint": ["make_design", "inspect_design", "simulate_choices", "write_design_csv"],
+    "surveys": ["read_responses", "make_dataset", "flag_quality", "write_responses"],
+    "analysis": ["fit", "simulate", "optimize_offer", "optimize_tiers", "read_market"],
+    "reports": ["write_workbook", "read_run_folder"],
+    "winback": ["load_study", "parse_study"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(VERBS))
+def test_each_package_exports_its_verbs(package: str) -> None:
+    mod = importlib.import_module(package)
+    missing = [v for v in VERBS[package] if v not in getattr(mod, "__all__", ())]
+    assert not missing, f"`from {package} import ...` lacks {missing}"

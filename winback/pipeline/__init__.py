@@ -1,0 +1,87 @@
+"""The pipeline that chains the stages; the command line and notebooks both call these.
+
+One module per stage: :mod:`~winback.pipeline.design`, :mod:`~winback.pipeline.responses`
+(import), :mod:`~winback.pipeline.fit`, :mod:`~winback.pipeline.market` (simulate and
+recommend), :mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on
+the example study). Each writes its folder through :class:`winback.run_folder.RunFolder`'s
+names, with a ``run.json`` recording what made it.
+
+The names below load their stage on first use, so that ``winback design`` does not import the
+HB estimation and ``winback import`` does not import the workbook.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from winback.pipeline.demo import DemoRun, run_demo
+    from winback.pipeline.design import DesignRun, run_design
+    from winback.pipeline.fit import FitRun, run_fit, run_predict, write_fit
+    from winback.pipeline.market import (
+        RecommendRun,
+        SimulateRun,
+        default_components,
+        run_recommend,
+        run_simulate,
+    )
+    from winback.pipeline.report import ReportRun, run_report
+    from winback.pipeline.responses import (
+        ImportRun,
+        check_flag_names,
+        exclude_flagged,
+        run_import,
+    )
+
+_STAGE_OF = {
+    "DemoRun": "demo",
+    "run_demo": "demo",
+    "DesignRun": "design",
+    "run_design": "design",
+    "FitRun": "fit",
+    "run_fit": "fit",
+    "run_predict": "fit",
+    "write_fit": "fit",
+    "RecommendRun": "market",
+    "SimulateRun": "market",
+    "default_components": "market",
+    "run_recommend": "market",
+    "run_simulate": "market",
+    "ReportRun": "report",
+    "run_report": "report",
+    "ImportRun": "responses",
+    "check_flag_names": "responses",
+    "exclude_flagged": "responses",
+    "run_import": "responses",
+}
+
+
+def __getattr__(name: str) -> Any:
+    stage = _STAGE_OF.get(name)
+    if stage is None:
+        raise AttributeError(f"module 'winback.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"winback.pipeline.{stage}"), name)
+
+
+__all__ = [
+    "DemoRun",
+    "DesignRun",
+    "FitRun",
+    "ImportRun",
+    "RecommendRun",
+    "ReportRun",
+    "SimulateRun",
+    "check_flag_names",
+    "default_components",
+    "exclude_flagged",
+    "run_demo",
+    "run_design",
+    "run_fit",
+    "run_import",
+    "run_predict",
+    "run_recommend",
+    "run_report",
+    "run_simulate",
+    "write_fit",
+]

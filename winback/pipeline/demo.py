@@ -1,0 +1,200 @@
+"""``winback demo``: the whole pipeline on the embedded example study, in one run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import fit
+from surveys.fieldwork import simulate_fieldwork
+from winback._folders import check_output_dir, staged_output
+from winback._io import atomic_write_text, write_csv
+from winback.example import example_study_text, make_example_study
+from winback.pipeline.design import DesignRun, run_design
+from winback.pipeline.fit import FitRun, write_fit
+from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
+from winback.pipeline.report import ReportRun, run_report
+from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
+from winback.run_folder import (
+    DESIGN,
+    FIELDWORK,
+    FIT,
+    IMPORT,
+    MARKET_FILE,
+    RECOMMEND,
+    REPORT,
+    SIMULATE,
+    STUDY_FILE,
+    RunFolder,
+    write_record,
+)
+
+log = logging.getLogger("winback")
+
+#: what a demo folder holds (and replaces as a whole with --force)
+DEMO_ENTRIES = (
+    STUDY_FILE,
+    MARKET_FILE,
+    DESIGN.name,
+    FIELDWORK.name,
+    IMPORT.name,
+    FIT.name,
+    SIMULATE.name,
+    RECOMMEND.name,
+    REPORT.name,
+    "run.json",
+)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """Every stage of the demo, as the stages returned them."""
+
+    design_run: DesignRun
+    import_run: ImportRun
+    out: Path
+    truth: pd.DataFrame  # the simulated respondents' true part-worths
+    planted: dict[str, list[str]]  # respondents planted as random responders and speeders
+    fit_run: FitRun | None = None
+    simulate_run: SimulateRun | None = None
+    recommend_run: RecommendRun | None = None
+    report_run: ReportRun | None = None
+
+
+def run_demo(
+    out: str | Path = "winback-demo",
+    *,
+    force: bool = False,
+    progress: bool = False,
+    draws: int = 1000,
+    tune: int = 500,
+    chains: int = 4,
+) -> DemoRun:
+    """The whole pipeline on the embedded example study.
+
+    The study, its design and diagnostics (``design/``), simulated fieldwork
+    (``fieldwork/``: 500 lost customers answering the questionnaire and the conjoint, with some
+    random responders and speeders), its import (``import/``: validated canonical files,
+    quality flags, why they left) and the HB fit (``fit/``), with the random responders
+    excluded (recorded in ``import/exclusions.csv``), then the market simulator on the example
+    market (``market.toml``, ``simulate/``: shares by main reason for leaving, source of volume,
+    price curves, elasticities, willingness to pay) and the recommendations (``recommend/``: the
+    profit-best offers overall and by reason for leaving, good/better/best tiers, the unbundled
+    entry offer with add-ons) and the leadership workbook with its plots (``report/``). Each
+    stage folder has its ``run.json``; the folder's own ``run.json`` records the demo's
+    settings.
+    """
+    final = check_output_dir(out, force=force, owned=DEMO_ENTRIES)
+    with staged_output(final, force=force, owned=DEMO_ENTRIES) as staging:
+        run = _demo_into(staging, progress=progress, draws=draws, tune=tune, chains=chains)
+    if final.exists():
+        log.info("demo written to %s", final)
+    return _moved(run, staging, final)
+
+
+def _moved[Run](run: Run, old: Path, new: Path) -> Run:
+    """``run`` (a frozen run record) with every path under ``old`` moved under ``new``."""
+
+    def move(v: object) -> object:
+        if isinstance(v, Path):
+            try:
+                return new / v.relative_to(old)
+            except ValueError:
+                return v
+        if isinstance(v, tuple):
+            return tuple(move(x) for x in v)
+        if (
+            dataclasses.is_dataclass(v)
+            and not isinstance(v, type)
+            and type(v).__module__.startswith("winback.pipeline.")
+        ):
+            return dataclasses.replace(
+                v, **{f.name: move(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            )
+        return v
+
+    moved = move(run)
+    return moved  # type: ignore[return-value]
+
+
+def _demo_into(out: Path, *, progress: bool, draws: int, tune: int, chains: int) -> DemoRun:
+    folder = RunFolder(out)
+    ex = make_example_study()
+    study = ex.study
+    atomic_write_text(folder.study_file, example_study_text())
+    log.info("wrote the example study to %s", folder.study_file)
+    design_run = run_design(
+        study, folder.folder(DESIGN), force=True, n_respondents=500, progress=progress
+    )
+    choices, people, truth, planted = simulate_fieldwork(
+        design_run.design, ex.true_means, ex.true_sd, 500, random_seed=study.design.seed
+    )
+    field = folder.folder(FIELDWORK)
+    field.mkdir(parents=True, exist_ok=True)
+    write_csv(choices, folder.file(FIELDWORK, "responses.csv"))
+    write_csv(people, folder.file(FIELDWORK, "respondents.csv"))
+    write_record(
+        field,
+        "simulate_fieldwork",
+        {"n_respondents": 500, "random_seed": study.design.seed},
+        study,
+    )
+    log.info("simulated fieldwork: %d lost customers in %s", len(people), field)
+    import_run = run_import(
+        study,
+        folder.file(FIELDWORK, "responses.csv"),
+        folder.folder(IMPORT),
+        design=design_run.design,
+        force=True,
+    )
+    # the researcher's decision, recorded: leave out respondents indistinguishable from random
+    data = exclude_flagged(
+        import_run.dataset,
+        ["random_responder"],
+        source="winback demo",
+        reason="random responder (RLH below the simulated-random cutoff)",
+    )
+    write_csv(data.exclusions, folder.file(IMPORT, "exclusions.csv"))
+    model = fit(
+        data,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=study.design.seed,
+        progress=progress,
+    )
+    fit_run = write_fit(model, folder.folder(FIT), exclude_flags=["random_responder"])
+    # the market the lost customers face today, simulated with bands, by main reason for leaving
+    market_text = files("winback").joinpath("examples/broadband_market.toml").read_text("utf-8")
+    atomic_write_text(folder.market_file, market_text)
+    sim_run = run_simulate(
+        folder.study_file,
+        folder.folder(FIT),
+        folder.market_file,
+        folder.folder(SIMULATE),
+        segment="main_reason",
+    )
+    # what should we offer? the best offer (by reason for leaving too), tiers and unbundling
+    rec_run = run_recommend(
+        folder.study_file,
+        folder.folder(FIT),
+        folder.market_file,
+        folder.folder(RECOMMEND),
+        segment="main_reason",
+    )
+    # the leadership workbook and its plots (report/)
+    report_run = run_report(out)
+    write_record(
+        out,
+        "demo",
+        {"draws": draws, "tune": tune, "chains": chains, "n_respondents": 500},
+        study,
+    )
+    return DemoRun(
+        design_run, import_run, out, truth, planted, fit_run, sim_run, rec_run, report_run
+    )

@@ -1,0 +1,176 @@
+"""The fit stage: ``winback fit`` (HB part-worths) and ``winback predict``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis import (
+    ConvergenceReport,
+    HBModel,
+    convergence_report,
+    fit,
+    importances,
+    load_model,
+    population,
+    predict,
+    save_model,
+)
+from conjoint.design import ChoiceDesign
+from conjoint.encoding import parameter_names
+from surveys import read_responses
+from surveys.quality import flag_quality
+from winback._folders import check_output_dir, check_output_file, staged_output
+from winback._io import atomic_write_text, write_csv, write_json
+from winback.errors import WinbackError
+from winback.pipeline.responses import (
+    check_flag_names,
+    design_of,
+    exclude_flagged,
+    read_dataset,
+)
+from winback.run_folder import FIT, write_record
+from winback.study import Study, load_study
+
+#: the files of a fit folder
+FIT_FILES = FIT.files
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """What ``run_fit`` fitted and wrote."""
+
+    model: HBModel
+    convergence: ConvergenceReport
+    out: Path
+    files: tuple[Path, ...]
+
+
+def run_fit(
+    study: Study,
+    responses: str | Path,
+    out: str | Path,
+    *,
+    format: str = "winback",
+    design: str | Path | ChoiceDesign | None = None,
+    respondents: str | Path | None = None,
+    draws: int = 1000,
+    tune: int = 500,
+    chains: int = 4,
+    random_seed: int = 1,
+    covariance: str = "full",
+    constraints: str = "none",
+    exclude_flags: list[str] | tuple[str, ...] = (),
+    sampler: str = "nutpie",
+    force: bool = False,
+    progress: bool = False,
+) -> FitRun:
+    """Read responses, fit HB part-worths and write the fit folder.
+
+    Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
+    ``fit.nc`` (the posterior and everything needed to reload the model),
+    ``diagnostics.json`` (``rhat_max``, ``ess_bulk_min``, ``divergences``, ``seconds`` and the
+    convergence verdict), ``convergence.txt``, ``importances.csv``, ``population.csv``,
+    ``run.json``.
+    """
+    t0 = time.perf_counter()
+    out = check_output_dir(out, force=force, owned=FIT.owned)
+    check_flag_names(exclude_flags)
+    design_obj = design_of(study, design)
+    data = read_dataset(study, responses, format, design_obj, respondents)
+    if exclude_flags:
+        data = flag_quality(data, design=design_obj)
+        data = exclude_flagged(data, exclude_flags, source="winback fit --exclude")
+    # room for the posterior (fit.nc: chains x draws x respondents x parameters, 8 bytes each)
+    n_params = len(parameter_names(study))
+    need = 8 * chains * draws * (data.n_respondents + 2) * n_params * 2 + (8 << 20)
+    check_output_dir(out, force=force, owned=FIT.owned, need_bytes=need)
+    model = fit(
+        data,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=random_seed,
+        covariance=covariance,
+        constraints=None if constraints == "none" else constraints,
+        sampler=sampler,
+        progress=progress,
+    )
+    return write_fit(model, out, started=t0, force=force, exclude_flags=exclude_flags)
+
+
+def write_fit(
+    model: HBModel,
+    out: str | Path,
+    *,
+    started: float | None = None,
+    force: bool = False,
+    exclude_flags: list[str] | tuple[str, ...] = (),
+) -> FitRun:
+    """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
+    complete (earlier fit files only with ``force``); ``started`` times the whole run."""
+    out = check_output_dir(out, force=force, owned=FIT.owned)
+    conv = convergence_report(model)
+    with staged_output(out, force=force, owned=FIT.owned) as stage:
+        names = _write_fit_files(model, conv, stage, started)
+        write_record(stage, "fit", {**_fit_settings(model), "exclude_flags": exclude_flags},
+                     model.study)  # fmt: skip
+    return FitRun(model, conv, out, tuple(out / n for n in names))
+
+
+def _fit_settings(model: HBModel) -> dict[str, object]:
+    """The settings a model was fitted with, as the Python API names them."""
+    st = model.settings
+    return {
+        "draws": st.draws,
+        "tune": st.tune,
+        "chains": st.chains,
+        "random_seed": st.random_seed,
+        "covariance": st.covariance,
+        "sampler": st.sampler,
+        "constraints": {k: str(v) for k, v in st.constraints.items()},
+        "informative_prior": st.prior_mean is not None,
+        "n_respondents": len(model.respondent_ids),
+    }
+
+
+def _write_fit_files(
+    model: HBModel, conv: ConvergenceReport, out: Path, started: float | None
+) -> list[str]:
+    write_csv(model.partworths(), out / "partworths.csv")
+    save_model(model, out / "fit.nc")
+    write_csv(importances(model), out / "importances.csv")
+    write_csv(population(model), out / "population.csv")
+    atomic_write_text(out / "convergence.txt", conv.report() + "\n")
+    seconds = time.perf_counter() - started if started is not None else model.seconds_
+    diag = {**conv.to_dict(), "seconds": seconds, "fit_seconds": model.seconds_}
+    write_json(diag, out / "diagnostics.json")
+    return [n for n in FIT_FILES if (out / n).exists()]
+
+
+def run_predict(
+    fit_dir: str | Path, responses: str | Path, out: str | Path, *, force: bool = False
+) -> Path:
+    """Add each alternative's predicted probability (column ``probability``) to responses."""
+    out = check_output_file(out, force=force, option="--out")
+    fit_dir = Path(fit_dir)
+    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
+    data = read_responses(responses, model.study)
+    write_csv(predict(model, data), out)
+    return out
+
+
+def load_fit_for(study_path: str | Path, fit_dir: str | Path) -> HBModel:
+    """The fitted model in ``fit_dir``, checked against the study file given."""
+    study = load_study(study_path)
+    fit_dir = Path(fit_dir)
+    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
+    mine = [(a.name, a.level_labels(), a.coding) for a in study.attributes]
+    theirs = [(a.name, a.level_labels(), a.coding) for a in model.study.attributes]
+    if mine != theirs:
+        raise WinbackError(
+            f"{study_path} does not match the study the fit in {fit_dir} was made with "
+            f"(attributes, levels or coding differ): refit, or pass the study file of that fit."
+        )
+    return model
