@@ -52,7 +52,6 @@ PENDING_IMPORTS = {
     "analysis/model.py",
     "analysis/search.py",
     "analysis/waves.py",
-    "conjoint/search.py",
     "reports/workbook.py",
     "surveys/formats/qualtrics.py",
     "surveys/responses.py",
