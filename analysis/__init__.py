@@ -12,6 +12,13 @@ from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
+from analysis.offers import (
+    OfferPairSearch,
+    OfferSearch,
+    optimize_offer,
+    optimize_offers,
+    own_product,
+)
 from analysis.results import (
     fit_statistics,
     holdout_validation,
@@ -23,7 +30,6 @@ from analysis.results import (
     willingness_to_pay,
     zero_centered_diffs,
 )
-from analysis.search import OfferPairSearch, OfferSearch, optimize_offer, optimize_offers
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "optimize_offer",
     "optimize_offers",
     "optimize_tiers",
+    "own_product",
     "partworth_table",
     "population",
     "population_covariance",

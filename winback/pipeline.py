@@ -753,7 +753,7 @@ RECOMMEND_FILES = (
 
 @dataclass(frozen=True)
 class RecommendRun:
-    offers: Any  # analysis.search.OfferSearch
+    offers: Any  # analysis.offers.OfferSearch
     tiers: Any  # analysis.tiers.TierSearch or None
     unbundling: Any  # analysis.tiers.Unbundling or None
     out: Path
@@ -804,7 +804,7 @@ def run_recommend(
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
     out of the bundle and sold as add-ons) to :func:`default_components`.
     """
-    from analysis.search import check_objective, optimize_offer, own_product
+    from analysis.offers import check_objective, optimize_offer, own_product
     from analysis.simulator import PartWorthDraws, read_market
     from analysis.tiers import optimize_tiers, unbundle
 
