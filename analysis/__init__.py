@@ -1,4 +1,5 @@
-"""HB multinomial logit estimation, diagnostics, part-worths and (later) the simulator.
+"""HB multinomial logit estimation, diagnostics and part-worths; the market simulator, price
+curves and willingness to pay; the offer, tier and unbundling searches.
 
 Examples
 --------
@@ -12,6 +13,14 @@ from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
+from analysis.offers import (
+    OfferPairSearch,
+    OfferSearch,
+    optimize_offer,
+    optimize_offers,
+    own_product,
+)
+from analysis.pricing import market_wtp, price_curve, price_elasticities
 from analysis.results import (
     fit_statistics,
     holdout_validation,
@@ -23,7 +32,15 @@ from analysis.results import (
     willingness_to_pay,
     zero_centered_diffs,
 )
-from analysis.search import OfferPairSearch, OfferSearch, optimize_offer, optimize_offers
+from analysis.simulator import (
+    Market,
+    PartWorthDraws,
+    Product,
+    Simulation,
+    read_market,
+    simulate,
+    source_of_volume,
+)
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 
 __all__ = [
@@ -31,8 +48,12 @@ __all__ = [
     "ConvergenceReport",
     "HBModel",
     "HBSettings",
+    "Market",
     "OfferPairSearch",
     "OfferSearch",
+    "PartWorthDraws",
+    "Product",
+    "Simulation",
     "TierSearch",
     "Unbundling",
     "arrays_from_long",
@@ -44,16 +65,23 @@ __all__ = [
     "holdout_validation",
     "importances",
     "load_model",
+    "market_wtp",
     "optimize_offer",
     "optimize_offers",
     "optimize_tiers",
+    "own_product",
     "partworth_table",
     "population",
     "population_covariance",
     "predict",
     "prepare_choice_data",
+    "price_curve",
+    "price_elasticities",
+    "read_market",
     "respondent_draws",
     "save_model",
+    "simulate",
+    "source_of_volume",
     "unbundle",
     "willingness_to_pay",
     "zero_centered_diffs",

@@ -30,12 +30,12 @@ from analysis.simulator import (
     Market,
     PartWorthDraws,
     Product,
-    _as_draws,
-    _band,
-    _weights,
+    as_draws,
     choice_probabilities,
     encode_products,
+    posterior_band,
     read_market,
+    respondent_weights,
     utilities,
 )
 from winback.errors import WinbackError, list_valid
@@ -106,21 +106,21 @@ def price_curve(
     --------
     >>> price_curve(model, market, "FibreHome bundle", [45, 55, 65])  # doctest: +SKIP
     """
-    draws = _as_draws(source)
+    draws = as_draws(source)
     m = _market(draws, market)
     pa = _price_attr(draws.study)
     m.product(product)
     if prices is None:
         vals = [float(v) for v in pa.levels]
         prices = list(np.linspace(min(vals), max(vals), 21))
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     rows = []
     for p in prices:
         mp = _set_price(m, draws.study, product, float(p))
         sd = _share_draws(draws, mp, w, random_seed)[:, mp.names.index(product)]
         rev = sd * float(p)
-        lo, hi = _band(sd, interval)
-        rlo, rhi = _band(rev, interval)
+        lo, hi = posterior_band(sd, interval)
+        rlo, rhi = posterior_band(rev, interval)
         rows.append(
             {
                 "price": float(p),
@@ -160,11 +160,11 @@ def price_elasticities(
     --------
     >>> price_elasticities(model, market)  # doctest: +SKIP
     """
-    draws = _as_draws(source)
+    draws = as_draws(source)
     m = _market(draws, market)
     pa = _price_attr(draws.study)
     lo_p, hi_p = min(float(v) for v in pa.levels), max(float(v) for v in pa.levels)
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     alts = [*m.names, *([NONE] if m.none else [])]
     rows = []
     for prod in m.products:
@@ -181,7 +181,7 @@ def price_elasticities(
         with np.errstate(divide="ignore", invalid="ignore"):
             el = (np.log(s_up) - np.log(s_dn)) / (np.log(up) - np.log(down))
         for j, a in enumerate(alts):
-            lo, hi = _band(el[:, j], interval)
+            lo, hi = posterior_band(el[:, j], interval)
             rows.append(
                 {
                     "price_of": prod.name,
@@ -252,12 +252,12 @@ def market_wtp(
     --------
     >>> market_wtp(model, market, "FibreHome bundle")  # doctest: +SKIP
     """
-    draws = _as_draws(source)
+    draws = as_draws(source)
     study = draws.study
     m = _market(draws, market)
     pa = _price_attr(study)
     prod = m.product(product)
-    w = _weights(draws, weights)
+    w = respondent_weights(draws, weights)
     x_all, _ = encode_products(study, m.products, extrapolate=m.extrapolate)
     j = m.names.index(product)
     x0 = x_all[j]
@@ -310,7 +310,7 @@ def market_wtp(
                 ("simulated", sim),
             ):
                 ok = vals[np.isfinite(vals)]
-                lo, hi = _band(ok, interval) if ok.size else (np.nan, np.nan)
+                lo, hi = posterior_band(ok, interval) if ok.size else (np.nan, np.nan)
                 rows.append(
                     {
                         "attribute": attr_name,

@@ -843,7 +843,7 @@ def offer_contrasts(
     --------
     >>> offer_contrasts(draws_w1, draws_w2, market, [best_w1, best_w2])  # doctest: +SKIP
     """
-    from analysis.search import own_product, simulation_objective
+    from analysis.offers import own_product, simulation_objective
     from analysis.simulator import Product, simulate
 
     study = draws_b.study

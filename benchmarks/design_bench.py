@@ -194,7 +194,11 @@ def main() -> int:
 
     # D. a large Bayesian design: 10 attributes of 5 levels + none (41 parameters), 20 tasks x 3
     from conjoint.constraints import Rules
-    from conjoint.search import coordinate_exchange, coordinate_exchange_lowrank, random_version
+    from conjoint.design_search import (
+        coordinate_exchange,
+        coordinate_exchange_lowrank,
+        random_version,
+    )
 
     attrs = "".join(
         f'\n[[attributes]]\nname = "x{i}"\nlevels = {[f"l{j}" for j in range(5)]}\n'.replace(

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.search import optimize_offer, optimize_offers
+from analysis.offers import optimize_offer, optimize_offers
 from analysis.simulator import Market, PartWorthDraws, encode_products, simulate, utilities
 from analysis.tiers import optimize_tiers
 from conjoint.encoding import parameter_names

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from conjoint.constraints import Rules
+from conjoint.design_search import d_efficient_version, greedy_version, random_version
 from conjoint.encoding import linear_to_partworth, partworth_study
 from conjoint.information import TaskModel
 from conjoint.priors import prior_draws
-from conjoint.search import d_efficient_version, greedy_version, random_version
 from winback.errors import DesignError, list_valid
 from winback.study import DESIGN_METHODS, Study, format_level
 

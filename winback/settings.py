@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from winback.errors import ParameterError, list_valid
+from winback.errors import ParameterError, did_you_mean, list_valid
 
 if TYPE_CHECKING:
     from winback.study import Study
@@ -59,11 +59,29 @@ def band_label(band: float, noun: str = "band") -> str:
     return f"{text}% {noun}" if noun else f"{text}%"
 
 
-def check_objective_name(objective: object) -> str:
-    """``objective`` if it is one of :data:`OBJECTIVES`, else a :class:`ParameterError`."""
+def check_objective(objective: object, study: Study | None = None) -> str:
+    """``objective`` if it is one of :data:`OBJECTIVES` and ``study`` can compute it (profit
+    needs ``[costs]``, revenue and profit a price attribute); else a :class:`ParameterError`.
+
+    Examples
+    --------
+    >>> check_objective("share")
+    'share'
+    """
     if objective not in OBJECTIVES:
         raise ParameterError(
-            f"objective must be one of {list_valid(OBJECTIVES)}; got {objective!r}."
+            f"objective {objective!r} is not valid{did_you_mean(str(objective), OBJECTIVES)}. "
+            f"Valid: {list_valid(OBJECTIVES)}."
+        )
+    if study is not None and objective == "profit" and study.costs is None:
+        raise ParameterError(
+            "objective 'profit' needs unit costs, but the study has no [costs] table; add one "
+            "(base = ..., and a cost per level) or use objective 'revenue' or 'share'."
+        )
+    if study is not None and objective in ("revenue", "profit") and study.price_attribute is None:
+        raise ParameterError(
+            f"objective {objective!r} needs a price attribute; the study has none "
+            "(set price_attribute in [study])."
         )
     return str(objective)
 

@@ -462,7 +462,7 @@ def run_wave(
     2.0
     """
     from analysis import fit, load_model
-    from analysis.search import check_objective, own_product
+    from analysis.offers import check_objective, own_product
     from analysis.simulator import read_market
     from analysis.waves import map_levels, relabel_prior
     from winback import __version__, pipeline

@@ -143,8 +143,8 @@ sim = simulate(model, market, segment="main_reason")
 sim.shares
 
 # %%
+from analysis import own_product
 from analysis.pricing import price_curve
-from analysis.search import own_product
 
 current = own_product(market, None)
 price_curve(model, market, current.name).head(10)

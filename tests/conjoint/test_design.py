@@ -319,7 +319,11 @@ def test_bayesian_design_beats_null_design_on_the_prior_and_diagnostics_agree():
 
 def test_low_rank_coordinate_exchange_makes_the_same_moves_as_the_plain_one():
     from conjoint import prior_draws
-    from conjoint.search import coordinate_exchange, coordinate_exchange_lowrank, random_version
+    from conjoint.design_search import (
+        coordinate_exchange,
+        coordinate_exchange_lowrank,
+        random_version,
+    )
 
     attrs = "".join(
         f'\n[[attributes]]\nname = "x{i}"\nlevels = ["a", "b", "c", "d"]\n' for i in range(6)

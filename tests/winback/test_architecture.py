@@ -25,9 +25,6 @@ LAZY_REASON = "# lazy:"
 #: modules still being split (issue 15); each leaves this set when it is done
 PENDING_SIZE = {
     "analysis/results.py",
-    "analysis/search.py",
-    "analysis/simulator.py",
-    "analysis/tiers.py",
     "analysis/waves.py",
     "reports/workbook.py",
     "surveys/fielding.py",
@@ -46,9 +43,7 @@ PENDING_IMPORTS = {
     "analysis/hb.py",
     "analysis/io.py",
     "analysis/model.py",
-    "analysis/search.py",
     "analysis/waves.py",
-    "conjoint/search.py",
     "reports/workbook.py",
     "surveys/formats/qualtrics.py",
     "surveys/responses.py",

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.offers import OfferSearch, check_objective, optimize_offer, own_product
 from analysis.pricing import market_wtp, price_curve, price_elasticities
-from analysis.search import OfferSearch, check_objective, optimize_offer, own_product
 from analysis.simulator import (
     Market,
     PartWorthDraws,

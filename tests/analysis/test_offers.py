@@ -4,14 +4,16 @@ optimum's profit) and errors."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.search import logit_probabilities, optimize_offer, optimize_offers
-from analysis.simulator import Market, PartWorthDraws, Product, simulate
+from analysis.offers import optimize_offer, optimize_offers
+from analysis.simulator import Market, PartWorthDraws, Product, logit_probabilities, simulate
 from conjoint.encoding import parameter_names
 from winback.errors import WinbackError
 from winback.example import make_example_study
@@ -275,3 +277,13 @@ def test_errors(study, draws) -> None:
     )
     with pytest.raises(WinbackError, match="2 own products \\(Ours, Ours 2\\)"):
         optimize_offer(draws, two_own)
+
+
+def test_analysis_search_still_imports_with_a_deprecation_warning(monkeypatch) -> None:
+    monkeypatch.delitem(sys.modules, "analysis.search", raising=False)
+    with pytest.warns(DeprecationWarning, match="analysis.search is now analysis.offers"):
+        old = importlib.import_module("analysis.search")
+    assert old.optimize_offer is optimize_offer
+    assert old.optimize_offers is optimize_offers
+    assert old.logit_probabilities is logit_probabilities
+    assert callable(old.own_product)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conjoint.constraints import Rules
-from conjoint.information import TaskModel, db_error
+from conjoint.information import TaskModel, db_error, log_det
 from winback.errors import DesignError
 
 MAX_TRIES = 2_000
@@ -248,8 +248,6 @@ def coordinate_exchange_lowrank(
     jp = x_all.shape[1]
     task_info = model.information(x_all, beta)
     info = task_info.sum(axis=0)  # (R, K, K)
-    from conjoint.information import log_det
-
     ld = log_det(info)
     if not np.all(np.isfinite(ld)):
         # a singular start: improve it the plain way first

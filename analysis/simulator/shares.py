@@ -1,0 +1,286 @@
+"""Shares of preference: :func:`simulate` a market at every posterior draw, with bands.
+
+Respondent weights (a respondent column or one number each), the equal-tailed posterior band of
+any per-draw figure, the :class:`Simulation` result (shares per product and segment, per-draw
+shares, each respondent's probabilities) and :func:`source_of_volume` (where a new or changed
+product's share comes from: none, competitors or our own other offers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.simulator.draws import PartWorthDraws, as_draws
+from analysis.simulator.market import NONE, Market, read_market
+from analysis.simulator.rules import choice_probabilities
+from winback.errors import WinbackError, list_valid
+
+if TYPE_CHECKING:
+    from analysis.model import HBModel
+
+__all__ = ["Simulation", "posterior_band", "respondent_weights", "simulate", "source_of_volume"]
+
+
+@dataclass
+class Simulation:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    shares : DataFrame
+        ``[segment,] product, own, share, lower, upper`` (fractions; none as product ``none``).
+    share_draws : ndarray, shape (sample, alternative)
+        The weighted share of every alternative (products, then none) in every sample.
+    respondent_shares : DataFrame
+        Each respondent's choice probabilities (posterior mean), one column per alternative.
+    """
+
+    market: Market
+    alternatives: list[str]
+    shares: pd.DataFrame
+    share_draws: np.ndarray = field(repr=False)
+    respondent_shares: pd.DataFrame = field(repr=False)
+    probabilities: np.ndarray = field(repr=False)  # (sample, respondent, alternative)
+    weights: np.ndarray = field(repr=False)
+    interval: float = 0.9
+
+    def __repr__(self) -> str:
+        lines = [
+            f"Simulation ({self.market.rule}, {self.share_draws.shape[0]} draws, "
+            f"{len(self.weights)} respondents, {self.interval:.0%} bands):"
+        ]
+        for row in self.shares.itertuples():
+            seg = f"[{row.segment}] " if "segment" in self.shares.columns else ""
+            lines.append(
+                f"  {seg}{row.product:<24} {row.share:6.1%}  [{row.lower:6.1%}, {row.upper:6.1%}]"
+            )
+        return "\n".join(lines)
+
+
+def respondent_weights(
+    draws: PartWorthDraws, weights: str | Sequence[float] | np.ndarray | None
+) -> np.ndarray:
+    """Respondent weights adding up to one, from a respondent column or one number each.
+
+    Parameters
+    ----------
+    draws : PartWorthDraws
+    weights : str, sequence of float or None
+        A respondent column (customer value, tenure, ...), one non-negative weight per
+        respondent, or None for equal weights.
+
+    Returns
+    -------
+    np.ndarray
+        (respondent,) weights that add up to one.
+
+    Raises
+    ------
+    WinbackError
+        For an unknown column, a missing or negative weight (naming the first respondent), a
+        wrong count, or weights adding up to zero.
+
+    Examples
+    --------
+    >>> w = respondent_weights(draws, "customer_value")  # doctest: +SKIP
+    >>> float(w.sum())  # doctest: +SKIP
+    1.0
+    """
+    n = draws.n_respondents
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    if isinstance(weights, str):
+        col = draws.column(weights)
+        w = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise WinbackError(
+                f"Weight column '{weights}': {int(bad.sum())} respondent(s) without a valid "
+                f"non-negative number (first: respondent {draws.respondent_ids[i]}, value "
+                f"{col.iloc[i]!r})."
+            )
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+            raise WinbackError(f"weights must be {n} non-negative numbers, one per respondent.")
+    if w.sum() <= 0:
+        raise WinbackError("weights add up to zero.")
+    return w / w.sum()
+
+
+def posterior_band(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed posterior interval over the draws (axis 0): (lower, upper).
+
+    Examples
+    --------
+    >>> lo, hi = posterior_band(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), 0.5)
+    >>> float(lo), float(hi)
+    (1.0, 3.0)
+    """
+    lo = (1 - interval) / 2
+    return np.quantile(values, lo, axis=0), np.quantile(values, 1 - lo, axis=0)
+
+
+def simulate(
+    source: HBModel | PartWorthDraws,
+    market: Market | Mapping[str, Any] | str | Path,
+    *,
+    weights: str | Sequence[float] | np.ndarray | None = None,
+    segment: str | None = None,
+    interval: float = 0.9,
+    random_seed: int = 1,
+) -> Simulation:
+    """Shares of preference of a market, for every posterior draw, with bands.
+
+    Parameters
+    ----------
+    source : HBModel or PartWorthDraws
+        A fitted model (all posterior draws) or part-worth draws (``.point()`` for point
+        estimates).
+    market : Market, dict or path to ``market.toml``
+    weights : str or array, optional
+        A respondent column (customer value, tenure, ...) or one weight per respondent.
+    segment : str, optional
+        A respondent column (reason for leaving, plan, value tier): shares per segment too.
+    interval : float
+        The equal-tailed posterior interval of every share (0.9: 5% and 95% quantiles).
+    random_seed : int
+        For randomized first choice.
+
+    Returns
+    -------
+    Simulation
+
+    Examples
+    --------
+    >>> sim = simulate(model, "market.toml")  # doctest: +SKIP
+    >>> sim.shares  # doctest: +SKIP
+    """
+    draws = as_draws(source)
+    if not isinstance(market, Market):
+        market = (
+            read_market(market, draws.study)
+            if isinstance(market, str | Path)
+            else Market.from_dict(market, draws.study)
+        )
+    if not 0 < interval < 1:
+        raise WinbackError(f"interval must be between 0 and 1, got {interval}.")
+    w = respondent_weights(draws, weights)
+    probs = choice_probabilities(draws, market, random_seed=random_seed)
+    alts = [*market.names, *([NONE] if market.none else [])]
+    own = {p.name: p.own for p in market.products}
+    share_draws = np.matmul(w, probs)  # (sample, alternative): weighted over respondents
+    tables = [_share_table(share_draws, alts, own, interval)]
+    if segment is not None:
+        seg = draws.column(segment)
+        for value in pd.unique(seg.dropna()):
+            mask = (seg == value).to_numpy()
+            ws = w * mask
+            if ws.sum() <= 0:
+                continue
+            sd = np.einsum("srj,r->sj", probs, ws / ws.sum())
+            t = _share_table(sd, alts, own, interval)
+            t.insert(0, "segment", str(value))
+            t.insert(1, "n_respondents", int(mask.sum()))
+            tables.append(t)
+        tables[0].insert(0, "segment", "all")
+        tables[0].insert(1, "n_respondents", draws.n_respondents)
+    shares = pd.concat(tables, ignore_index=True)
+    resp = pd.DataFrame(
+        probs.mean(axis=0),
+        index=pd.Index(list(draws.respondent_ids), name="respondent_id"),
+        columns=alts,
+    )
+    return Simulation(market, alts, shares, share_draws, resp, probs, w, interval)
+
+
+def _share_table(
+    share_draws: np.ndarray, alts: list[str], own: Mapping[str, bool], interval: float
+) -> pd.DataFrame:
+    lo, hi = posterior_band(share_draws, interval)
+    return pd.DataFrame(
+        {
+            "product": alts,
+            "own": [bool(own.get(a, False)) for a in alts],
+            "share": share_draws.mean(axis=0),
+            "lower": lo,
+            "upper": hi,
+        }
+    )
+
+
+def source_of_volume(before: Simulation, after: Simulation, product: str) -> pd.DataFrame:
+    """Where ``product``'s volume in ``after`` comes from, relative to ``before``.
+
+    For every draw, each alternative present in both markets loses (or gains) share; the
+    losses are what ``product`` took: from none (won back), from competitors, or from our own
+    other offers (cannibalised). ``product`` may be new in ``after`` or changed.
+
+    Returns
+    -------
+    DataFrame
+        ``source, kind (none | competitor | own), share_moved, lower, upper, fraction``;
+        ``share_moved`` is the share the source lost (a fraction of all customers), ``fraction``
+        its part of the product's gain.
+
+    Examples
+    --------
+    >>> base = simulate(model, market)  # doctest: +SKIP
+    >>> new = simulate(model, market.with_product(offer))  # doctest: +SKIP
+    >>> source_of_volume(base, new, offer.name)  # doctest: +SKIP
+    """
+    if product not in after.alternatives:
+        raise WinbackError(
+            f"source_of_volume: '{product}' is not in the new market "
+            f"({list_valid(after.alternatives)})."
+        )
+    if before.share_draws.shape[0] != after.share_draws.shape[0] or len(before.weights) != len(
+        after.weights
+    ):
+        raise WinbackError(
+            "source_of_volume: both simulations must use the same draws and respondents."
+        )
+    own = {p.name: p.own for p in after.market.products}
+    gain_draws = after.share_draws[:, after.alternatives.index(product)]
+    if product in before.alternatives:
+        gain_draws = gain_draws - before.share_draws[:, before.alternatives.index(product)]
+    rows = []
+    total = float(gain_draws.mean())
+    for alt in before.alternatives:
+        if alt == product or alt not in after.alternatives:
+            continue
+        moved = (
+            before.share_draws[:, before.alternatives.index(alt)]
+            - after.share_draws[:, after.alternatives.index(alt)]
+        )
+        lo, hi = posterior_band(moved, after.interval)
+        kind = "none" if alt == NONE else ("own" if own.get(alt) else "competitor")
+        rows.append(
+            {
+                "source": alt,
+                "kind": kind,
+                "share_moved": float(moved.mean()),
+                "lower": float(lo),
+                "upper": float(hi),
+                "fraction": float(moved.mean() / total) if abs(total) > 1e-12 else float("nan"),
+            }
+        )
+    lo, hi = posterior_band(gain_draws, after.interval)
+    rows.append(
+        {
+            "source": f"total gain of {product}",
+            "kind": "total",
+            "share_moved": total,
+            "lower": float(lo),
+            "upper": float(hi),
+            "fraction": 1.0,
+        }
+    )
+    return pd.DataFrame(rows)

@@ -1,0 +1,29 @@
+"""Good / better / best tiers and unbundling: menus of our offers, searched exhaustively.
+
+Both searches enumerate every menu on a grid at point estimates (the posterior mean part-worths),
+so the answer is proven optimal over that grid; the chosen menu is then simulated at every
+posterior draw for bands. Respondents choose among the menu, competitors and none (logit with
+the market's exponent); objectives are per lost customer, as in :mod:`analysis.offers`, and our
+other products (those the menu does not replace) count in them.
+
+The package: :mod:`~analysis.tiers.menus` (building blocks shared by both searches),
+:mod:`~analysis.tiers.good_better_best` (:func:`optimize_tiers`) and
+:mod:`~analysis.tiers.unbundling` (:func:`unbundle`); both build on
+:mod:`analysis.offers.objectives` and :mod:`analysis.offers.assembly`.
+
+Examples
+--------
+>>> from analysis.tiers import optimize_tiers, unbundle
+>>> tiers = optimize_tiers(model, market, features=["tv", "mobile"], prices=range(35, 80, 5),
+...                        replace="FibreHome bundle")  # doctest: +SKIP
+>>> unbundle(model, market, bundle="FibreHome bundle", components=["tv", "mobile"])
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from analysis.tiers.good_better_best import TierSearch, optimize_tiers
+from analysis.tiers.menus import feature_order
+from analysis.tiers.unbundling import Unbundling, unbundle
+
+__all__ = ["TierSearch", "Unbundling", "feature_order", "optimize_tiers", "unbundle"]
