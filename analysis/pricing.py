@@ -39,6 +39,7 @@ from analysis.simulator import (
     utilities,
 )
 from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, resolve_band
 from winback.study import Attribute, Study, format_level
 
 if TYPE_CHECKING:
@@ -85,7 +86,8 @@ def price_curve(
     prices: Sequence[float] | None = None,
     *,
     weights: str | Sequence[float] | np.ndarray | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     random_seed: int = 1,
 ) -> pd.DataFrame:
     """Demand and revenue curves of ``product`` over its price, with bands.
@@ -106,6 +108,7 @@ def price_curve(
     --------
     >>> price_curve(model, market, "FibreHome bundle", [45, 55, 65])  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="price_curve")
     draws = as_draws(source)
     m = _market(draws, market)
     pa = _price_attr(draws.study)
@@ -119,8 +122,8 @@ def price_curve(
         mp = _set_price(m, draws.study, product, float(p))
         sd = _share_draws(draws, mp, w, random_seed)[:, mp.names.index(product)]
         rev = sd * float(p)
-        lo, hi = posterior_band(sd, interval)
-        rlo, rhi = posterior_band(rev, interval)
+        lo, hi = posterior_band(sd, band)
+        rlo, rhi = posterior_band(rev, band)
         rows.append(
             {
                 "price": float(p),
@@ -141,7 +144,8 @@ def price_elasticities(
     *,
     change: float = 0.01,
     weights: str | Sequence[float] | np.ndarray | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     random_seed: int = 1,
 ) -> pd.DataFrame:
     """Own and cross price elasticities of the aggregate shares, with bands.
@@ -160,6 +164,7 @@ def price_elasticities(
     --------
     >>> price_elasticities(model, market)  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="price_elasticities")
     draws = as_draws(source)
     m = _market(draws, market)
     pa = _price_attr(draws.study)
@@ -181,7 +186,7 @@ def price_elasticities(
         with np.errstate(divide="ignore", invalid="ignore"):
             el = (np.log(s_up) - np.log(s_dn)) / (np.log(up) - np.log(down))
         for j, a in enumerate(alts):
-            lo, hi = posterior_band(el[:, j], interval)
+            lo, hi = posterior_band(el[:, j], band)
             rows.append(
                 {
                     "price_of": prod.name,
@@ -221,7 +226,8 @@ def market_wtp(
     *,
     changes: Mapping[str, Sequence[Any]] | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     """Willingness to pay for changing ``product``'s levels, three ways, with bands.
 
@@ -252,6 +258,7 @@ def market_wtp(
     --------
     >>> market_wtp(model, market, "FibreHome bundle")  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="market_wtp")
     draws = as_draws(source)
     study = draws.study
     m = _market(draws, market)
@@ -310,7 +317,7 @@ def market_wtp(
                 ("simulated", sim),
             ):
                 ok = vals[np.isfinite(vals)]
-                lo, hi = posterior_band(ok, interval) if ok.size else (np.nan, np.nan)
+                lo, hi = posterior_band(ok, band) if ok.size else (np.nan, np.nan)
                 rows.append(
                     {
                         "attribute": attr_name,

@@ -10,6 +10,7 @@ to :func:`default_objective` of the study.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 from winback.errors import ParameterError, did_you_mean, list_valid
@@ -44,6 +45,20 @@ def check_band(band: object, name: str = "band") -> float:
             f"got {band!r}."
         )
     return value
+
+
+def resolve_band(band: object, interval: object = None, *, where: str = "band") -> float:
+    """The band probability of a call: ``band``, or the value given under its former name
+    ``interval`` (with a ``DeprecationWarning``); checked by :func:`check_band`."""
+    if interval is not None:
+        warnings.warn(
+            f"{where}: 'interval' is now called 'band' (the probability of the posterior "
+            "band); the old name will go in a later version.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        band = interval
+    return check_band(band)
 
 
 def band_label(band: float, noun: str = "band") -> str:

@@ -31,6 +31,7 @@ from analysis.simulator import (
     simulate,
 )
 from winback.errors import WinbackError
+from winback.settings import BAND, resolve_band
 from winback.study import Study, format_level
 
 if TYPE_CHECKING:
@@ -146,7 +147,8 @@ def optimize_offer(
     exhaustive_limit: int = 2_000_000,
     respect_prohibitions: bool = True,
     segment: str | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     starts: int = 8,
     random_seed: int = 1,
 ) -> OfferSearch:
@@ -189,8 +191,10 @@ def optimize_offer(
         when the study has no costs) with ``margin_lower, margin_upper``, ``current_share``,
         ``gain_lower, gain_upper`` (band of the share gain over the current offer) and
         ``worth_winning``: margin > 0 and the share gain's band lies above zero.
-    interval : float
+    band : float
         Width of the posterior bands.
+    interval : float, optional
+        Former name of ``band`` (deprecated).
     starts : int
         Starts of the heuristic (the current offer and random ones).
     random_seed : int
@@ -208,6 +212,7 @@ def optimize_offer(
     ... # doctest: +SKIP
     >>> res.offers[["rank", "speed", "price", "profit", "prob_beats_current"]]  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="optimize_offer")
     t0 = time.perf_counter()
     draws, mk = resolve_search(source, market, objective)
     study = draws.study
@@ -235,7 +240,7 @@ def optimize_offer(
         min_share,
         top,
         exhaustive_limit,
-        interval,
+        band,
         starts,
         random_seed,
     )
@@ -250,7 +255,7 @@ def optimize_offer(
             objective,
             min_share,
             exhaustive_limit,
-            interval,
+            band,
             starts,
             random_seed,
         )
@@ -268,7 +273,7 @@ def _search(
     min_share: float | None,
     top: int,
     exhaustive_limit: int,
-    interval: float,
+    band: float,
     starts: int,
     random_seed: int,
 ) -> OfferSearch:
@@ -303,7 +308,7 @@ def _search(
     per_draw = {k: v[:, order] for k, v in per_draw.items()}
     cand = [cand[i] for i in order]
     current = simulation_objective(
-        simulate(draws, mk, weights=w, interval=interval, random_seed=random_seed),
+        simulate(draws, mk, weights=w, band=band, random_seed=random_seed),
         study,
         mk.extrapolate,
     )
@@ -312,8 +317,8 @@ def _search(
         bound = ev.bound(objective, mask_prices)
         best_value = float(per_draw[objective].mean(axis=0).max())
         gap = max(0.0, (bound - best_value) / abs(bound)) if bound != 0 else 0.0
-    offers = _offer_table(space, cand, per_draw, current, objective, interval)
-    cur_lo, cur_hi = posterior_band(current[objective], interval)
+    offers = _offer_table(space, cand, per_draw, current, objective, band)
+    cur_lo, cur_hi = posterior_band(current[objective], band)
     return OfferSearch(
         objective=objective,
         product=replaced.name,
@@ -377,11 +382,11 @@ def _offer_table(
     per_draw: Mapping[str, np.ndarray],
     current: Mapping[str, np.ndarray],
     objective: str,
-    interval: float,
+    band: float,
 ) -> pd.DataFrame:
     study = space.study
     obj = per_draw[objective]
-    lo, hi = posterior_band(per_draw["share"], interval)
+    lo, hi = posterior_band(per_draw["share"], band)
     beats = (obj > current[objective][:, None]).mean(axis=0)
     winner = np.argmax(obj, axis=1)
     prob_best = np.bincount(winner, minlength=obj.shape[1]) / obj.shape[0]
@@ -414,7 +419,7 @@ def _segments(
     objective: str,
     min_share: float | None,
     exhaustive_limit: int,
-    interval: float,
+    band: float,
     starts: int,
     random_seed: int,
 ) -> pd.DataFrame:
@@ -439,7 +444,7 @@ def _segments(
             min_share,
             1,
             exhaustive_limit,
-            interval,
+            band,
             starts,
             random_seed,
         )
@@ -456,9 +461,9 @@ def _segments(
             simulate(sub, mk, weights=ws, random_seed=random_seed), study, mk.extrapolate
         )
         margin = pd_[margin_key][:, 0]
-        m_lo, m_hi = posterior_band(margin, interval)
+        m_lo, m_hi = posterior_band(margin, band)
         gain = pd_["share"][:, 0] - cur["share"]
-        g_lo, g_hi = posterior_band(gain, interval)
+        g_lo, g_hi = posterior_band(gain, band)
         row: dict[str, Any] = {"segment": str(value), "n_respondents": int(mask.sum())}
         for a in study.attributes:
             row[a.name] = best[a.name]

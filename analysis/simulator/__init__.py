@@ -4,7 +4,7 @@ A market is a list of products (one level per attribute, numeric attributes at a
 inside the tested range), optionally the lost customer's status quo and the none alternative.
 For every posterior draw and every respondent the chosen rule turns utilities into choice
 probabilities; weighted averages over respondents give one share per draw, so every share has a
-posterior mean and an interval.
+posterior mean and a band.
 
 Rules (as in Sawtooth's simulator):
 

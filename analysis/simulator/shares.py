@@ -8,6 +8,7 @@ product's share comes from: none, competitors or our own other offers).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from analysis.simulator.draws import PartWorthDraws, as_draws
 from analysis.simulator.market import NONE, Market, read_market
 from analysis.simulator.rules import choice_probabilities
 from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, band_label, resolve_band
 
 if TYPE_CHECKING:
     from analysis.model import HBModel
@@ -48,12 +50,20 @@ class Simulation:
     respondent_shares: pd.DataFrame = field(repr=False)
     probabilities: np.ndarray = field(repr=False)  # (sample, respondent, alternative)
     weights: np.ndarray = field(repr=False)
-    interval: float = 0.9
+    band: float = BAND
+
+    @property
+    def interval(self) -> float:
+        """Former name of :attr:`band` (deprecated)."""
+        warnings.warn(
+            "Simulation.interval is now Simulation.band", DeprecationWarning, stacklevel=2
+        )
+        return self.band
 
     def __repr__(self) -> str:
         lines = [
             f"Simulation ({self.market.rule}, {self.share_draws.shape[0]} draws, "
-            f"{len(self.weights)} respondents, {self.interval:.0%} bands):"
+            f"{len(self.weights)} respondents, {band_label(self.band)}s):"
         ]
         for row in self.shares.itertuples():
             seg = f"[{row.segment}] " if "segment" in self.shares.columns else ""
@@ -115,8 +125,8 @@ def respondent_weights(
     return w / w.sum()
 
 
-def posterior_band(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
-    """The equal-tailed posterior interval over the draws (axis 0): (lower, upper).
+def posterior_band(values: np.ndarray, band: float) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed posterior band over the draws (axis 0): (lower, upper).
 
     Examples
     --------
@@ -124,7 +134,7 @@ def posterior_band(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.
     >>> float(lo), float(hi)
     (1.0, 3.0)
     """
-    lo = (1 - interval) / 2
+    lo = (1 - band) / 2
     return np.quantile(values, lo, axis=0), np.quantile(values, 1 - lo, axis=0)
 
 
@@ -134,7 +144,8 @@ def simulate(
     *,
     weights: str | Sequence[float] | np.ndarray | None = None,
     segment: str | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     random_seed: int = 1,
 ) -> Simulation:
     """Shares of preference of a market, for every posterior draw, with bands.
@@ -149,8 +160,10 @@ def simulate(
         A respondent column (customer value, tenure, ...) or one weight per respondent.
     segment : str, optional
         A respondent column (reason for leaving, plan, value tier): shares per segment too.
-    interval : float
-        The equal-tailed posterior interval of every share (0.9: 5% and 95% quantiles).
+    band : float
+        The equal-tailed posterior band of every share (0.9: 5% and 95% quantiles).
+    interval : float, optional
+        Former name of ``band`` (deprecated).
     random_seed : int
         For randomized first choice.
 
@@ -163,6 +176,7 @@ def simulate(
     >>> sim = simulate(model, "market.toml")  # doctest: +SKIP
     >>> sim.shares  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="simulate")
     draws = as_draws(source)
     if not isinstance(market, Market):
         market = (
@@ -170,14 +184,14 @@ def simulate(
             if isinstance(market, str | Path)
             else Market.from_dict(market, draws.study)
         )
-    if not 0 < interval < 1:
-        raise WinbackError(f"interval must be between 0 and 1, got {interval}.")
+    if not 0 < band < 1:
+        raise WinbackError(f"band must be between 0 and 1, got {band}.")
     w = respondent_weights(draws, weights)
     probs = choice_probabilities(draws, market, random_seed=random_seed)
     alts = [*market.names, *([NONE] if market.none else [])]
     own = {p.name: p.own for p in market.products}
     share_draws = np.matmul(w, probs)  # (sample, alternative): weighted over respondents
-    tables = [_share_table(share_draws, alts, own, interval)]
+    tables = [_share_table(share_draws, alts, own, band)]
     if segment is not None:
         seg = draws.column(segment)
         for value in pd.unique(seg.dropna()):
@@ -186,7 +200,7 @@ def simulate(
             if ws.sum() <= 0:
                 continue
             sd = np.einsum("srj,r->sj", probs, ws / ws.sum())
-            t = _share_table(sd, alts, own, interval)
+            t = _share_table(sd, alts, own, band)
             t.insert(0, "segment", str(value))
             t.insert(1, "n_respondents", int(mask.sum()))
             tables.append(t)
@@ -198,13 +212,13 @@ def simulate(
         index=pd.Index(list(draws.respondent_ids), name="respondent_id"),
         columns=alts,
     )
-    return Simulation(market, alts, shares, share_draws, resp, probs, w, interval)
+    return Simulation(market, alts, shares, share_draws, resp, probs, w, band)
 
 
 def _share_table(
-    share_draws: np.ndarray, alts: list[str], own: Mapping[str, bool], interval: float
+    share_draws: np.ndarray, alts: list[str], own: Mapping[str, bool], band: float
 ) -> pd.DataFrame:
-    lo, hi = posterior_band(share_draws, interval)
+    lo, hi = posterior_band(share_draws, band)
     return pd.DataFrame(
         {
             "product": alts,
@@ -260,7 +274,7 @@ def source_of_volume(before: Simulation, after: Simulation, product: str) -> pd.
             before.share_draws[:, before.alternatives.index(alt)]
             - after.share_draws[:, after.alternatives.index(alt)]
         )
-        lo, hi = posterior_band(moved, after.interval)
+        lo, hi = posterior_band(moved, after.band)
         kind = "none" if alt == NONE else ("own" if own.get(alt) else "competitor")
         rows.append(
             {
@@ -272,7 +286,7 @@ def source_of_volume(before: Simulation, after: Simulation, product: str) -> pd.
                 "fraction": float(moved.mean() / total) if abs(total) > 1e-12 else float("nan"),
             }
         )
-    lo, hi = posterior_band(gain_draws, after.interval)
+    lo, hi = posterior_band(gain_draws, after.band)
     rows.append(
         {
             "source": f"total gain of {product}",

@@ -44,6 +44,7 @@ from analysis.tiers.menus import (
     feature_order,
 )
 from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, resolve_band
 from winback.study import format_level
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ def optimize_tiers(
     base: Mapping[str, Any] | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     replace: str | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     random_seed: int = 1,
 ) -> TierSearch:
     """Search good / better / best tiers: nested features and a price ladder.
@@ -170,7 +172,7 @@ def optimize_tiers(
     weights : str or array, optional
     replace : str, optional
         An own product the tiers replace (None: the tiers are added to the market).
-    interval : float
+    band : float
     random_seed : int
         For the simulator's randomized first choice, when the market uses it for bands.
 
@@ -185,6 +187,7 @@ def optimize_tiers(
     ...                      replace="FibreHome bundle")  # doctest: +SKIP
     >>> res.tiers  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="optimize_tiers")
     t0 = time.perf_counter()
     draws, mk = resolve_search(source, market, objective)
     study = draws.study
@@ -290,9 +293,9 @@ def optimize_tiers(
     ]
     base_market = mk.without(replace) if replace is not None else mk
     menu = _with(base_market, tiers)
-    sim = simulate(draws, menu, weights=w, interval=interval, random_seed=random_seed)
+    sim = simulate(draws, menu, weights=w, band=band, random_seed=random_seed)
     costs = [unit_cost(study, p.levels) if study.costs else float("nan") for p in tiers]
-    figs, tot = _figures(sim, names, [p.levels[pa.name] for p in tiers], costs, interval)
+    figs, tot = _figures(sim, names, [p.levels[pa.name] for p in tiers], costs, band)
     table = []
     for p, f in zip(tiers, figs, strict=True):
         row: dict[str, Any] = {"tier": p.name}
@@ -301,9 +304,9 @@ def optimize_tiers(
         row["price"] = float(p.levels[pa.name])
         row.update(f)
         table.append(row)
-    upgrade = _upgrade_paths(draws, base_market, tiers, w, interval, random_seed)
-    cannib = _cannibalisation(draws, base_market, tiers, sim, w, interval, random_seed)
-    current = simulate(draws, mk, weights=w, interval=interval, random_seed=random_seed)
+    upgrade = _upgrade_paths(draws, base_market, tiers, w, band, random_seed)
+    cannib = _cannibalisation(draws, base_market, tiers, sim, w, band, random_seed)
+    current = simulate(draws, mk, weights=w, band=band, random_seed=random_seed)
     cur = _others_total(current, study, [], mk.extrapolate)
     oth = _others_total(sim, study, names, mk.extrapolate)
     summ = []
@@ -311,9 +314,9 @@ def optimize_tiers(
         if k == "profit" and study.costs is None:
             continue
         menu_total = tot[k] + oth[k]
-        summ.append(_summary(f"our {k}, tier menu", menu_total, interval))
-        summ.append(_summary(f"our {k}, current market", cur[k], interval))
-        summ.append(_summary(f"our {k}, change", menu_total - cur[k], interval))
+        summ.append(_summary(f"our {k}, tier menu", menu_total, band))
+        summ.append(_summary(f"our {k}, current market", cur[k], band))
+        summ.append(_summary(f"our {k}, change", menu_total - cur[k], band))
     return TierSearch(
         objective=objective,
         tiers=pd.DataFrame(table),
@@ -333,12 +336,12 @@ def _upgrade_paths(
     base: Market,
     tiers: Sequence[Product],
     w: np.ndarray,
-    interval: float,
+    band: float,
     seed: int,
 ) -> pd.DataFrame:
     out = []
     sims = [
-        simulate(draws, _with(base, tiers[: t + 1]), weights=w, interval=interval, random_seed=seed)
+        simulate(draws, _with(base, tiers[: t + 1]), weights=w, band=band, random_seed=seed)
         for t in range(len(tiers))
     ]
     for t in range(1, len(tiers)):
@@ -356,13 +359,13 @@ def _cannibalisation(
     tiers: Sequence[Product],
     full: Simulation,
     w: np.ndarray,
-    interval: float,
+    band: float,
     seed: int,
 ) -> pd.DataFrame:
     out = []
     for p in tiers:
         rest = [q for q in tiers if q.name != p.name]
-        before = simulate(draws, _with(base, rest), weights=w, interval=interval, random_seed=seed)
+        before = simulate(draws, _with(base, rest), weights=w, band=band, random_seed=seed)
         sov = source_of_volume(before, full, p.name)
         sov = sov[sov["kind"] == "own"].drop(columns="kind")
         sov.insert(0, "tier", p.name)

@@ -110,7 +110,7 @@ def _figures(
     names: Sequence[str],
     prices: Sequence[float],
     costs: Sequence[float],
-    interval: float,
+    band: float,
 ) -> tuple[list[dict[str, float]], dict[str, np.ndarray]]:
     """Share, revenue and profit (mean and band) of the named products; per-draw totals."""
     rows = []
@@ -120,7 +120,7 @@ def _figures(
         figs = {"share": sh, "revenue": sh * p, "profit": sh * (p - c)}
         row: dict[str, float] = {}
         for k, v in figs.items():
-            lo, hi = posterior_band(v, interval)
+            lo, hi = posterior_band(v, band)
             row[k] = float(v.mean())
             row[f"{k}_lower" if k != "share" else "lower"] = float(lo)
             row[f"{k}_upper" if k != "share" else "upper"] = float(hi)
@@ -145,8 +145,8 @@ def _others_total(
     return tot
 
 
-def _summary(name: str, v: np.ndarray, interval: float) -> dict[str, Any]:
-    lo, hi = posterior_band(v, interval)
+def _summary(name: str, v: np.ndarray, band: float) -> dict[str, Any]:
+    lo, hi = posterior_band(v, band)
     return {"measure": name, "value": float(v.mean()), "lower": float(lo), "upper": float(hi)}
 
 

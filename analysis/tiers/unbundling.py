@@ -46,6 +46,7 @@ from analysis.tiers.menus import (
     feature_order,
 )
 from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, resolve_band
 from winback.study import Attribute, Study, format_level
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ def unbundle(
     objective: str = "profit",
     weights: str | Sequence[float] | np.ndarray | None = None,
     max_addons_menu: int = 3,
-    interval: float = 0.9,
+    band: float = BAND,
+    interval: float | None = None,
     random_seed: int = 1,
 ) -> Unbundling:
     """Which components of the bundle to sell separately, and at what prices.
@@ -150,7 +152,7 @@ def unbundle(
     weights : str or array, optional
     max_addons_menu : int
         At most this many components stripped at once (the menu has 2^n items).
-    interval : float
+    band : float
     random_seed : int
 
     Returns
@@ -163,6 +165,7 @@ def unbundle(
     ...                components=["tv", "mobile"])  # doctest: +SKIP
     >>> res.table  # doctest: +SKIP
     """
+    band = resolve_band(band, interval, where="unbundle")
     t0 = time.perf_counter()
     draws, mk = resolve_search(source, market, objective)
     study = draws.study
@@ -240,10 +243,10 @@ def unbundle(
                 )
     strip, pe, adds = best
     # the winner at all draws
-    current = simulate(draws, mk, weights=w, interval=interval, random_seed=random_seed)
+    current = simulate(draws, mk, weights=w, band=band, random_seed=random_seed)
     bundle_cost = unit_cost(study, prod.levels) if study.costs else float("nan")
     rows = []
-    figs, _ = _figures(current, [bundle], [bundle_price], [bundle_cost], interval)
+    figs, _ = _figures(current, [bundle], [bundle_price], [bundle_cost], band)
     rows.append(_unbundle_row(study, "bundle (current)", prod.levels, bundle_price, figs[0]))
     products: list[Product] = []
     if strip:
@@ -260,14 +263,14 @@ def unbundle(
         menu = _with(mk.without(bundle), products)
     else:
         menu = mk
-    sim = simulate(draws, menu, weights=w, interval=interval, random_seed=random_seed)
+    sim = simulate(draws, menu, weights=w, band=band, random_seed=random_seed)
     addons_rows: list[dict[str, Any]] = []
     cur_tot = _others_total(current, study, [], mk.extrapolate)
     new_tot = _others_total(sim, study, [], mk.extrapolate)
     if strip:
         costs = [unit_cost(study, p.levels) if study.costs else float("nan") for p in products]
         figs, tot = _figures(
-            sim, [p.name for p in products], [p.levels[pa.name] for p in products], costs, interval
+            sim, [p.name for p in products], [p.levels[pa.name] for p in products], costs, band
         )
         for p, f in zip(products, figs, strict=True):
             rows.append(_unbundle_row(study, p.name, p.levels, p.levels[pa.name], f))
@@ -279,7 +282,7 @@ def unbundle(
                 if c in p.name.split(" + ")[1:]
             )
             rate = takers / np.where(total > 0, total, 1.0)
-            lo, hi = posterior_band(rate, interval)
+            lo, hi = posterior_band(rate, band)
             addons_rows.append(
                 {
                     "component": c,
@@ -295,16 +298,16 @@ def unbundle(
         menu_share = current.share_draws[:, current.alternatives.index(bundle)]
     bundle_share = current.share_draws[:, current.alternatives.index(bundle)]
     summ = [
-        _summary("share, bundle alone (current)", bundle_share, interval),
-        _summary("share, entry menu", menu_share, interval),
+        _summary("share, bundle alone (current)", bundle_share, band),
+        _summary("share, entry menu", menu_share, band),
         _summary(
             "lost customers brought back by the menu beyond the bundle",
             menu_share - bundle_share,
-            interval,
+            band,
         ),
-        _summary(f"our {objective}, current", cur_tot[objective], interval),
-        _summary(f"our {objective}, with the menu", new_tot[objective], interval),
-        _summary(f"our {objective}, change", new_tot[objective] - cur_tot[objective], interval),
+        _summary(f"our {objective}, current", cur_tot[objective], band),
+        _summary(f"our {objective}, with the menu", new_tot[objective], band),
+        _summary(f"our {objective}, change", new_tot[objective] - cur_tot[objective], band),
     ]
     return Unbundling(
         objective=objective,

@@ -118,7 +118,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         args.out,
         weights=args.weights,
         segment=args.segment,
-        interval=args.interval,
+        band=_band_option(args),
         random_seed=args.seed,
         force=args.force,
     )
@@ -300,10 +300,26 @@ def _cmd_compare_waves(args: argparse.Namespace) -> int:
     from winback.waves import compare_waves
 
     cmp = compare_waves(
-        args.study_dir, args.waves, interval=args.interval, force=args.force, random_seed=args.seed
+        args.study_dir,
+        args.waves,
+        interval=_band_option(args),
+        force=args.force,
+        random_seed=args.seed,
     )
     if not args.quiet:
         print(cmp.summary)
         names = ", ".join(p.name for p in cmp.files)
         print(f"\nwrote {len(cmp.files)} files to {cmp.out}/: {names}")
     return 0
+
+
+def _band_option(args: argparse.Namespace) -> float:
+    """``--band``, or the value given under its former name ``--interval`` (with a note)."""
+    if args.interval is not None:
+        print(
+            f"winback {args.command}: --interval is now --band; the old name will go in a "
+            "later version.",
+            file=sys.stderr,
+        )
+        return float(args.interval)
+    return float(args.band)

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from winback import __version__
+from winback.settings import BAND
 
 log = logging.getLogger("winback")
 
@@ -193,9 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--out", type=Path, required=True, help="output folder")
     si.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
     si.add_argument("--segment", help="respondent column for shares by segment")
-    si.add_argument(
-        "--interval", type=_positive_float, default=0.9, help="posterior band of every share (0.9)"
-    )
+    _add_band(si, "every share")
     si.add_argument("--seed", type=int, default=1, help="random seed (randomized first choice)")
     si.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
@@ -274,11 +273,19 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _interval(text: str) -> float:
+def _band(text: str) -> float:
     v = _positive_float(text)
     if not v < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
     return v
+
+
+def _add_band(p: argparse.ArgumentParser, what: str) -> None:
+    """``--band P`` (the probability of the posterior bands) and its former name ``--interval``."""
+    p.add_argument(
+        "--band", type=_band, default=BAND, help=f"probability of the band of {what} ({BAND})"
+    )
+    p.add_argument("--interval", type=_band, help="former name of --band (deprecated)")
 
 
 def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
@@ -336,6 +343,6 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
         metavar=("A", "B"),
         help="the earlier and the later wave (default: the last two with results)",
     )
-    c.add_argument("--interval", type=_interval, default=0.9, help="probability of the bands (0.9)")
+    _add_band(c, "every contrast")
     c.add_argument("--seed", type=int, default=1, help="random seed of the draw pairing (1)")
     c.add_argument("--force", action="store_true", help="replace an earlier comparison")

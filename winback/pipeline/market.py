@@ -24,7 +24,7 @@ from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
-from winback.settings import default_objective
+from winback.settings import BAND, default_objective, resolve_band
 from winback.study import Study
 
 #: the files of a simulate folder and of a recommend folder
@@ -61,9 +61,10 @@ def run_simulate(
     *,
     weights: str | None = None,
     segment: str | None = None,
-    interval: float = 0.9,
+    band: float = BAND,
     random_seed: int = 1,
     force: bool = False,
+    interval: float | None = None,
 ) -> SimulateRun:
     """``winback simulate``: shares with bands, source of volume of each own product, price
     curves and elasticities, willingness to pay for changes to each own product.
@@ -72,8 +73,9 @@ def run_simulate(
     ``source_of_volume.csv`` (for each own product: where its customers would otherwise go,
     i.e. the market without it against the market with it), ``price_curves.csv``,
     ``elasticities.csv``, ``wtp.csv`` and ``run.json`` (the band, the rule, the seed, ...) into
-    ``out``.
+    ``out``. ``band`` is the probability of every band (``interval``: its former name).
     """
+    band = resolve_band(band, interval, where="run_simulate")
     out = check_output_dir(out, force=force, owned=SIMULATE.owned)
     model = load_fit_for(study_path, fit_dir)
     draws = PartWorthDraws.from_model(model)
@@ -82,7 +84,7 @@ def run_simulate(
         if column is not None:
             draws.column(column)
     sim = simulate(
-        draws, market, weights=weights, segment=segment, interval=interval, random_seed=random_seed
+        draws, market, weights=weights, segment=segment, band=band, random_seed=random_seed
     )
     sov_parts = []
     for prod in market.products:
@@ -92,7 +94,7 @@ def run_simulate(
             draws,
             market.without(prod.name),
             weights=weights,
-            interval=interval,
+            band=band,
             random_seed=random_seed,
         )
         part = source_of_volume(before, sim, prod.name)  # share_draws: all respondents
@@ -114,23 +116,23 @@ def run_simulate(
                 market,
                 prod.name,
                 weights=weights,
-                interval=interval,
+                band=band,
                 random_seed=random_seed,
             )
             c.insert(0, "product", prod.name)
             curves.append(c)
             if prod.own:
-                wt = market_wtp(draws, market, prod.name, weights=weights, interval=interval)
+                wt = market_wtp(draws, market, prod.name, weights=weights, band=band)
                 wt.insert(0, "product", prod.name)
                 wtps.append(wt)
         tables["price_curves.csv"] = pd.concat(curves, ignore_index=True)
         tables["elasticities.csv"] = price_elasticities(
-            draws, market, weights=weights, interval=interval, random_seed=random_seed
+            draws, market, weights=weights, band=band, random_seed=random_seed
         )
         if wtps:
             tables["wtp.csv"] = pd.concat(wtps, ignore_index=True)
     settings = {
-        "band": interval,
+        "band": band,
         **_market_settings(market),
         "weights": weights,
         "segment": segment,
