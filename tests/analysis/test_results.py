@@ -322,7 +322,7 @@ def test_predict_sums_to_one_per_task_and_matches_the_draws(example_fit):
     assert len(pred) == len(data.included_choices(holdouts=True)), len(pred)
     # by hand for the first task of r001: mean over draws of the softmax of x beta
     rows = pred[(pred["respondent_id"] == "r001") & (pred["task"] == 1)]
-    from analysis.results import _design_rows
+    from analysis.results.prediction import _design_rows
 
     x = _design_rows(model.study, rows, "test")
     b = individual_draws(model).sel(respondent="r001").to_numpy().reshape(-1, len(model.names))
