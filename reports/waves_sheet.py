@@ -124,9 +124,9 @@ def add_wave_comparison(
     wb : openpyxl.Workbook
     tables : mapping of str to DataFrame
         ``partworths``, ``importances``, ``wtp``, ``reasons``, ``offers`` (any of them, in
-        this order; others after them), each as :func:`analysis.waves.contrast_table` makes it
-        (``wave_a, wave_b``, key columns, ``estimate_a, estimate_b, difference, lower, upper,
-        prob_increase, verdict``).
+        this order; others after them), each as :func:`analysis.contrasts.contrast_table`
+        makes it (``wave_a, wave_b``, key columns, ``estimate_a, estimate_b, difference,
+        lower, upper, prob_increase, verdict``).
     interval : float, optional
         The bands' probability, stated on the sheet.
     title : str
@@ -152,7 +152,7 @@ def add_wave_comparison(
         if missing:
             raise WinbackError(
                 f"table '{key}' lacks the contrast column(s) {', '.join(missing)}; make it with "
-                "analysis.waves.contrast_table."
+                "analysis.contrasts.contrast_table."
             )
     ws = wb.create_sheet(title)
     first = next((t for t in tables.values() if len(t)), None)

@@ -462,9 +462,9 @@ def run_wave(
     2.0
     """
     from analysis import fit, load_model
+    from analysis.contrasts import map_levels, relabel_prior
     from analysis.search import check_objective, own_product
     from analysis.simulator import read_market
-    from analysis.waves import map_levels, relabel_prior
     from winback import __version__, pipeline
     from winback.study import load_study
 
@@ -655,7 +655,7 @@ class WaveComparison:
     """How two waves differ: one contrast table per topic and a summary in words.
 
     ``tables``: ``partworths``, ``importances``, ``wtp``, ``reasons``, ``offers`` (those that
-    apply), each as :func:`analysis.waves.contrast_table` returns it.
+    apply), each as :func:`analysis.contrasts.contrast_table` returns it.
     """
 
     wave_a: str
@@ -692,7 +692,7 @@ def _reasons(results: Path) -> Any:
 
 
 def _best_offer(results: Path, study: Any, name: str) -> Any:
-    from analysis.waves import offer_from_row
+    from analysis.contrasts import offer_from_row
 
     path = results / "recommend" / "offers.csv"
     if not path.is_file():
@@ -771,8 +771,7 @@ def _comparison_tables(
     """The contrast tables of wave B against wave A from their results folders ``ra``, ``rb``
     (``rb`` may still be a wave's staging folder), the level mapping and notes in words."""
     from analysis import load_model
-    from analysis.simulator import PartWorthDraws, read_market
-    from analysis.waves import (
+    from analysis.contrasts import (
         importance_contrasts,
         map_levels,
         map_offer,
@@ -782,6 +781,7 @@ def _comparison_tables(
         relabel_draws,
         wtp_contrasts,
     )
+    from analysis.simulator import PartWorthDraws, read_market
 
     model_a = load_model(ra / "fit" / "fit.nc")
     model_b = load_model(rb / "fit" / "fit.nc")
@@ -890,7 +890,7 @@ def compare_waves(
     Every table has ``estimate_a`` and ``estimate_b`` (posterior means in each wave),
     ``difference`` (B minus A), ``lower``/``upper`` (equal-tailed band at ``interval``),
     ``prob_increase`` (posterior probability that B is higher) and ``verdict`` ("rose",
-    "fell", "no clear change"). See :mod:`analysis.waves` for how each is computed.
+    "fell", "no clear change"). See :mod:`analysis.contrasts` for how each is computed.
 
     Parameters
     ----------
