@@ -44,10 +44,6 @@ PENDING_SIZE = {
 
 #: modules whose function-level imports are still being sorted out (issue 15)
 PENDING_IMPORTS = {
-    "analysis/convergence.py",
-    "analysis/hb.py",
-    "analysis/io.py",
-    "analysis/model.py",
     "analysis/search.py",
     "conjoint/search.py",
     "reports/workbook.py",
