@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from analysis._mcmc import diagnose
+
 if TYPE_CHECKING:
     from analysis.model import HBModel
 
@@ -186,8 +188,6 @@ def _diagnostics(da: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ArviZ's estimators (rank-normalised split R-hat, bulk and tail ESS), computed for all
     elements at once by :mod:`analysis._mcmc` (checked against ``arviz_stats`` in the tests).
     """
-    from analysis._mcmc import diagnose
-
     dims = ("chain", "draw", *[d for d in da.dims if d not in ("chain", "draw")])
     values = da.transpose(*dims).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from analysis import _nutpie
 from analysis.data import ChoiceArrays
 
 log = logging.getLogger("winback")
@@ -95,6 +96,8 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     import pytensor
     import pytensor.tensor as pt
 
+    # analysis._kernels imports PyTensor at its top (0.3-0.4 s of start-up)
+    # lazy: keeps `import analysis` (load_model, results, simulator) from loading PyTensor
     from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
 
     k = arrays.n_parameters
@@ -304,8 +307,6 @@ def compile_nutpie(model: Any, *, faster: bool = True) -> Any:
     ``faster`` (the default) its C callbacks compile faster and are cached
     (analysis/_nutpie.py); the draws are the same."""
     import nutpie
-
-    from analysis import _nutpie
 
     var_names = [v.name for v in model.free_RVs]
     if faster and _nutpie.applicable():

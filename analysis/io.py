@@ -28,12 +28,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from analysis.data import ChoiceArrays
+from analysis.hb import HBSettings
+from analysis.model import HBModel
+from conjoint.encoding import parameter_names
+from surveys.dataset import ChoiceDataset
+from surveys.responses import file_sha256
+from winback import __version__
 from winback.errors import WinbackError, list_valid
+from winback.study import study_from_dict
 
 if TYPE_CHECKING:
     import xarray as xr
-
-    from analysis.model import HBModel
 
 log = logging.getLogger("winback")
 
@@ -151,8 +157,6 @@ def _settings_json(settings: Any) -> str:
 
 
 def _settings_from_json(text: str) -> Any:
-    from analysis.hb import HBSettings
-
     d = json.loads(text)
     known = {f.name for f in dataclasses.fields(HBSettings)}
     unknown = sorted(set(d) - known)
@@ -196,8 +200,6 @@ def _clean_group(ds: xr.Dataset) -> xr.Dataset:
 
 def _tree(model: HBModel) -> xr.DataTree:
     import xarray as xr
-
-    from winback import __version__
 
     groups: dict[str, xr.Dataset] = {}
     for name, node in model.idata_.children.items():
@@ -302,8 +304,6 @@ def save_model(model: HBModel, path: str | Path) -> Path:
 
 
 def _check_sources(sources: dict[str, str], paths: dict[str, str]) -> None:
-    from surveys.responses import file_sha256
-
     changed: list[str] = []
     for given, sha in sources.items():
         candidates = [Path(given)]
@@ -352,11 +352,6 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
     """
     import xarray as xr
 
-    from analysis.data import ChoiceArrays
-    from analysis.model import HBModel
-    from surveys.dataset import ChoiceDataset
-    from winback.study import study_from_dict
-
     path = Path(path)
     if not path.is_file():
         raise WinbackError(f"no fit file at {path}.")
@@ -386,8 +381,6 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
         if stored != dataclasses.asdict(study.design):
             study = study.replace_design(**stored)
     names = json.loads(attrs["parameter_names"])
-    from conjoint.encoding import parameter_names
-
     if parameter_names(study) != names:
         raise WinbackError(
             f"{path}: the stored study gives parameters {list_valid(parameter_names(study))}, "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import ChoiceArrays, prepare_choice_data
-from analysis.hb import Constraint, HBFit, HBSettings, fit_arrays
+from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
@@ -254,8 +254,6 @@ def fit(
             )
         # the earlier population mean of theta, unscaled (constrained columns on the log
         # scale), and its posterior covariance widened by the stated factor
-        from analysis.hb import constraint_plan
-
         post = prior.idata_["posterior"]
         prev_scale = prior.arrays_.column_scale()
         constrained = np.zeros(len(prev_scale), dtype=bool)

@@ -11,7 +11,7 @@ Examples
 >>> from openpyxl import Workbook
 >>> from reports.waves_sheet import add_wave_comparison
 >>> wb = Workbook()
->>> add_wave_comparison(wb, comparison.tables, interval=0.9)  # doctest: +SKIP
+>>> add_wave_comparison(wb, comparison.tables, band=0.9)  # doctest: +SKIP
 >>> wb.save("comparison.xlsx")  # doctest: +SKIP
 """
 
@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from reports.live_sheet import set_text
 from winback.errors import WinbackError
+from winback.settings import band_label, resolve_band
 
 __all__ = ["SHEET_TITLE", "add_wave_comparison"]
 
@@ -114,8 +115,9 @@ def add_wave_comparison(
     wb: Any,
     tables: Mapping[str, pd.DataFrame],
     *,
-    interval: float | None = None,
+    band: float | None = None,
     title: str = SHEET_TITLE,
+    interval: float | None = None,
 ) -> None:
     """Add the ``Wave comparison`` sheet to an openpyxl workbook.
 
@@ -124,11 +126,12 @@ def add_wave_comparison(
     wb : openpyxl.Workbook
     tables : mapping of str to DataFrame
         ``partworths``, ``importances``, ``wtp``, ``reasons``, ``offers`` (any of them, in
-        this order; others after them), each as :func:`analysis.waves.contrast_table` makes it
-        (``wave_a, wave_b``, key columns, ``estimate_a, estimate_b, difference, lower, upper,
-        prob_increase, verdict``).
-    interval : float, optional
-        The bands' probability, stated on the sheet.
+        this order; others after them), each as :func:`analysis.contrasts.contrast_table`
+        makes it (``wave_a, wave_b``, key columns, ``estimate_a, estimate_b, difference,
+        lower, upper, prob_increase, verdict``).
+    band : float, optional
+        The bands' probability, stated on the sheet (``interval``: its former name,
+        deprecated).
     title : str
         The sheet's name.
 
@@ -152,7 +155,7 @@ def add_wave_comparison(
         if missing:
             raise WinbackError(
                 f"table '{key}' lacks the contrast column(s) {', '.join(missing)}; make it with "
-                "analysis.waves.contrast_table."
+                "analysis.contrasts.contrast_table."
             )
     ws = wb.create_sheet(title)
     first = next((t for t in tables.values() if len(t)), None)
@@ -160,11 +163,13 @@ def add_wave_comparison(
     wave_b = str(first["wave_b"].iloc[0]) if first is not None else "B"
     set_text(ws.cell(1, 1), f"Wave comparison: {wave_b} against {wave_a}")
     ws.cell(1, 1).font = Font(bold=True, size=14)
-    band = f"{interval:.0%} " if interval is not None else ""
+    if interval is not None:
+        band = resolve_band(band, interval, where="add_wave_comparison")
+    shown = band_label(band) if band is not None else "band"
     set_text(
         ws.cell(2, 1),
         f"Posterior means in each wave, the difference ({wave_b} minus {wave_a}) with its "
-        f"{band}band, and the probability that it rose. The waves are independent samples of "
+        f"{shown}, and the probability that it rose. The waves are independent samples of "
         "lost customers; 'rose' or 'fell' when the band excludes zero.",
     )
     ws.cell(2, 1).alignment = Alignment(wrap_text=False)
@@ -231,7 +236,7 @@ def add_wave_comparison(
         chart = BarChart()
         chart.type = "bar"
         chart.title = f"Part-worth change, {wave_b} minus {wave_a}" + (
-            f" ({interval:.0%} bands)" if interval is not None else " (with bands)"
+            f" ({band_label(band)}s)" if band is not None else " (with bands)"
         )
         chart.y_axis.title = "difference in utility"
         chart.x_axis.tickLblPos = "low"  # labels at the left edge, not on the zero line

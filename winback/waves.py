@@ -42,6 +42,7 @@ from typing import Any
 from winback._folders import staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.settings import BAND, band_label, resolve_band
 
 log = logging.getLogger("winback")
 
@@ -371,7 +372,7 @@ def _report_step(
                 wave,
                 _results(study, earlier[-1]),
                 stage,
-                interval=0.9,
+                band=BAND,
                 random_seed=random_seed,
                 prior_b_record=prior_record,
             )
@@ -462,9 +463,9 @@ def run_wave(
     2.0
     """
     from analysis import fit, load_model
+    from analysis.contrasts import map_levels, relabel_prior
     from analysis.offers import check_objective, own_product
     from analysis.simulator import read_market
-    from analysis.waves import map_levels, relabel_prior
     from winback import __version__, pipeline
     from winback.study import load_study
 
@@ -655,14 +656,14 @@ class WaveComparison:
     """How two waves differ: one contrast table per topic and a summary in words.
 
     ``tables``: ``partworths``, ``importances``, ``wtp``, ``reasons``, ``offers`` (those that
-    apply), each as :func:`analysis.waves.contrast_table` returns it.
+    apply), each as :func:`analysis.contrasts.contrast_table` returns it.
     """
 
     wave_a: str
     wave_b: str
     tables: dict[str, Any]
     mapping: Any
-    interval: float
+    band: float
     out: Path | None = None
     files: tuple[Path, ...] = ()
     summary: str = ""
@@ -692,7 +693,7 @@ def _reasons(results: Path) -> Any:
 
 
 def _best_offer(results: Path, study: Any, name: str) -> Any:
-    from analysis.waves import offer_from_row
+    from analysis.contrasts import offer_from_row
 
     path = results / "recommend" / "offers.csv"
     if not path.is_file():
@@ -716,13 +717,12 @@ def _summary(
     wave_b: str,
     tables: dict[str, Any],
     mapping: Any,
-    interval: float,
+    band: float,
     notes: list[str],
 ) -> str:
-    band = f"{interval:.0%}"
     lines = [
         f"Wave {wave_b} against wave {wave_a}: posterior contrasts ({wave_b} minus {wave_a}), "
-        f"{band} bands.",
+        f"{band_label(band)}s.",
         "The waves are independent samples: each difference pairs the two posteriors' draws.",
     ]
     titles = {
@@ -764,15 +764,14 @@ def _comparison_tables(
     ra: Path,
     rb: Path,
     *,
-    interval: float,
+    band: float,
     random_seed: int,
     prior_b_record: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Any, list[str]]:
     """The contrast tables of wave B against wave A from their results folders ``ra``, ``rb``
     (``rb`` may still be a wave's staging folder), the level mapping and notes in words."""
     from analysis import load_model
-    from analysis.simulator import PartWorthDraws, read_market
-    from analysis.waves import (
+    from analysis.contrasts import (
         importance_contrasts,
         map_levels,
         map_offer,
@@ -782,6 +781,7 @@ def _comparison_tables(
         relabel_draws,
         wtp_contrasts,
     )
+    from analysis.simulator import PartWorthDraws, read_market
 
     model_a = load_model(ra / "fit" / "fit.nc")
     model_b = load_model(rb / "fit" / "fit.nc")
@@ -796,17 +796,15 @@ def _comparison_tables(
     )
     tables: dict[str, Any] = {
         "partworths": partworth_contrasts(
-            model_a, model_b, mapping, interval=interval, random_seed=random_seed
+            model_a, model_b, mapping, band=band, random_seed=random_seed
         ),
         "importances": importance_contrasts(
-            model_a, model_b, mapping, interval=interval, random_seed=random_seed
+            model_a, model_b, mapping, band=band, random_seed=random_seed
         ),
     }
     notes = []
     if model_b.study.price_attribute is not None:
-        tables["wtp"] = wtp_contrasts(
-            model_a, model_b, mapping, interval=interval, random_seed=random_seed
-        )
+        tables["wtp"] = wtp_contrasts(model_a, model_b, mapping, band=band, random_seed=random_seed)
     reasons_a, reasons_b = _reasons(ra), _reasons(rb)
     if reasons_a is not None and reasons_b is not None and len(reasons_a) and len(reasons_b):
         tables["reasons"] = reason_contrasts(
@@ -814,7 +812,7 @@ def _comparison_tables(
             reasons_b,
             wave_a=wave_a,
             wave_b=wave_b,
-            interval=interval,
+            band=band,
             random_seed=random_seed,
         )
     best_a = _best_offer(ra, model_a.study, f"best offer of {wave_a}")
@@ -839,7 +837,7 @@ def _comparison_tables(
             offers,
             wave_a=wave_a,
             wave_b=wave_b,
-            interval=interval,
+            band=band,
             random_seed=random_seed,
         )
         notes.append(
@@ -874,10 +872,11 @@ def compare_waves(
     study_dir: str | Path,
     waves: Sequence[str] | None = None,
     *,
-    interval: float = 0.9,
+    band: float = BAND,
     force: bool = False,
     random_seed: int = 1,
     write: bool = True,
+    interval: float | None = None,
 ) -> WaveComparison:
     """How part-worths, importances, WTP, reasons for leaving and the recommended offer moved
     between two waves, as posterior contrasts with bands.
@@ -888,17 +887,18 @@ def compare_waves(
     ``comparison.xlsx`` (the ``Wave comparison`` sheet) and ``comparison.json``.
 
     Every table has ``estimate_a`` and ``estimate_b`` (posterior means in each wave),
-    ``difference`` (B minus A), ``lower``/``upper`` (equal-tailed band at ``interval``),
+    ``difference`` (B minus A), ``lower``/``upper`` (equal-tailed band at ``band``),
     ``prob_increase`` (posterior probability that B is higher) and ``verdict`` ("rose",
-    "fell", "no clear change"). See :mod:`analysis.waves` for how each is computed.
+    "fell", "no clear change"). See :mod:`analysis.contrasts` for how each is computed.
 
     Parameters
     ----------
     study_dir : str or Path
     waves : (str, str), optional
         The earlier and the later wave (default: the last two waves with results).
-    interval : float
-        Probability of the bands (0.9).
+    band : float
+        Probability of the bands (``winback.settings.BAND``, 0.9; ``interval``: its former
+        name, deprecated).
     force : bool
         Replace an earlier comparison of the same waves.
     random_seed : int
@@ -917,8 +917,7 @@ def compare_waves(
     """
 
     study = _study_dir(study_dir)
-    if not 0 < interval < 1:
-        raise WinbackError(f"interval must be between 0 and 1, got {interval}.")
+    band = resolve_band(band, interval, where="compare_waves")
     done = waves_with_results(study)
     if waves is None:
         if len(done) < 2:
@@ -949,11 +948,11 @@ def compare_waves(
         )
     ra, rb = _results(study, wave_a), _results(study, wave_b)
     tables, mapping, notes = _comparison_tables(
-        study, wave_a, wave_b, ra, rb, interval=interval, random_seed=random_seed
+        study, wave_a, wave_b, ra, rb, band=band, random_seed=random_seed
     )
-    summary = _summary(wave_a, wave_b, tables, mapping, interval, notes)
+    summary = _summary(wave_a, wave_b, tables, mapping, band, notes)
     if not write:
-        return WaveComparison(wave_a, wave_b, tables, mapping, interval, None, (), summary)
+        return WaveComparison(wave_a, wave_b, tables, mapping, band, None, (), summary)
     from openpyxl import Workbook
 
     from reports.waves_sheet import add_wave_comparison
@@ -969,12 +968,13 @@ def compare_waves(
         wb = Workbook()
         assert wb.active is not None
         wb.remove(wb.active)
-        add_wave_comparison(wb, tables, interval=interval)
+        add_wave_comparison(wb, tables, band=band)
         wb.save(stage / "comparison.xlsx")
         meta = {
             "wave_a": wave_a,
             "wave_b": wave_b,
-            "interval": interval,
+            "band": band,
+            "interval": band,  # the former name of "band", kept for scripts that read it
             "random_seed": random_seed,
             "winback_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -992,4 +992,4 @@ def compare_waves(
         written += ["comparison.txt", "comparison.xlsx", "comparison.json"]
     files = tuple(out / n for n in written)
     log.info("compared waves %s and %s: %s", wave_a, wave_b, out)
-    return WaveComparison(wave_a, wave_b, tables, mapping, interval, out, files, summary)
+    return WaveComparison(wave_a, wave_b, tables, mapping, band, out, files, summary)

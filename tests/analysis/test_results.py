@@ -27,7 +27,7 @@ from analysis.results import (
     zero_centered_diffs,
 )
 from tests.conftest import make_study
-from winback.errors import WinbackError
+from winback.errors import ParameterError, WinbackError
 
 TINY = """
 [study]
@@ -105,9 +105,9 @@ def test_wtp_equals_hand_computed_median_over_respondents_per_draw():
     row = w.iloc[0]
     assert (row.attribute, row.level, row.reference) == ("plan", "Premium", "Basic"), row
     assert row.wtp == pytest.approx(7.0), f"mean of per-draw medians (10, 4) is 7, got {row.wtp}"
-    # equal-tailed 94% interval of the two medians (linear interpolation between 4 and 10)
-    assert row.lower == pytest.approx(4.18) and row.upper == pytest.approx(9.82), (
-        f"interval [{row.lower}, {row.upper}] != [4.18, 9.82]"
+    # equal-tailed 90% band of the two medians (linear interpolation between 4 and 10)
+    assert row.lower == pytest.approx(4.3) and row.upper == pytest.approx(9.7), (
+        f"band [{row.lower}, {row.upper}] != [4.3, 9.7]"
     )
     assert row.share_slope_nonnegative == pytest.approx(1 / 6), (
         f"1 of 6 respondent draws has a slope >= 0, got {row.share_slope_nonnegative}"
@@ -240,12 +240,20 @@ def test_population_table(example_fit):
     price = pop.set_index("parameter").loc["price"]
     assert price["upper"] < 0, f"price mean interval [{price.lower:.3f}, {price.upper:.3f}]"
     assert (pop["sd_lower"] > 0).all(), pop["sd_lower"].min()
-    hdi = population(model, interval="hdi", hdi_prob=0.5)
-    width94 = float((pop["upper"] - pop["lower"]).mean())
+    hdi = population(model, band_kind="hdi", band=0.5)
+    width90 = float((pop["upper"] - pop["lower"]).mean())
     width50 = float((hdi["upper"] - hdi["lower"]).mean())
-    assert width50 < width94, f"50% HDI width {width50:.3f} >= 94% ETI width {width94:.3f}"
-    with pytest.raises(WinbackError, match="hdi_prob"):
-        population(model, hdi_prob=94)
+    assert width50 < width90, f"50% HDI width {width50:.3f} >= 90% ETI width {width90:.3f}"
+    with pytest.raises(ParameterError, match="band must be a probability between 0 and 1"):
+        population(model, band=94)
+    with pytest.raises(ValueError, match="band_kind must be 'eti' or 'hdi'"):
+        population(model, band_kind="central")
+    # the former names still work, with a deprecation warning
+    with pytest.warns(DeprecationWarning, match="is now called") as record:
+        old = population(model, interval="hdi", hdi_prob=0.5)
+    said = " | ".join(str(w.message) for w in record)
+    assert "'hdi_prob' is now called 'band'" in said and "'band_kind'" in said, said
+    assert old.equals(hdi), "hdi_prob=/interval= must give what band=/band_kind= give"
     corr = population_covariance(model)
     diag = corr[corr["parameter"] == corr["parameter_bis"]]["mean"]
     assert np.allclose(diag, 1.0), f"correlation diagonal {diag.tolist()}"
@@ -322,7 +330,7 @@ def test_predict_sums_to_one_per_task_and_matches_the_draws(example_fit):
     assert len(pred) == len(data.included_choices(holdouts=True)), len(pred)
     # by hand for the first task of r001: mean over draws of the softmax of x beta
     rows = pred[(pred["respondent_id"] == "r001") & (pred["task"] == 1)]
-    from analysis.results import _design_rows
+    from analysis.results.prediction import _design_rows
 
     x = _design_rows(model.study, rows, "test")
     b = individual_draws(model).sel(respondent="r001").to_numpy().reshape(-1, len(model.names))

@@ -24,8 +24,6 @@ LAZY_REASON = "# lazy:"
 
 #: modules still being split (issue 15); each leaves this set when it is done
 PENDING_SIZE = {
-    "analysis/results.py",
-    "analysis/waves.py",
     "reports/workbook.py",
     "surveys/fielding.py",
     "surveys/formats/qualtrics.py",
@@ -39,11 +37,6 @@ PENDING_SIZE = {
 
 #: modules whose function-level imports are still being sorted out (issue 15)
 PENDING_IMPORTS = {
-    "analysis/convergence.py",
-    "analysis/hb.py",
-    "analysis/io.py",
-    "analysis/model.py",
-    "analysis/waves.py",
     "reports/workbook.py",
     "surveys/formats/qualtrics.py",
     "surveys/responses.py",

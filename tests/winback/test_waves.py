@@ -69,7 +69,7 @@ def _renamed_study(old: str = "Premium", new: str = "Premium Plus") -> object:
 
 
 def test_map_levels_same_study_is_identity(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     m = map_levels(base_study, base_study, wave_a="w1", wave_b="w2")
     assert m.complete and not m.renamed
@@ -78,7 +78,7 @@ def test_map_levels_same_study_is_identity(base_study):
 
 
 def test_map_levels_renamed_level_without_map_is_a_clear_error(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     with pytest.raises(WinbackError) as exc:
         map_levels(base_study, _renamed_study(), wave_a="w1", wave_b="w2")
@@ -89,7 +89,7 @@ def test_map_levels_renamed_level_without_map_is_a_clear_error(base_study):
 
 
 def test_map_levels_with_a_map_renames_parameters(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     m = map_levels(base_study, _renamed_study(), {"plan": {"Premium": "Premium Plus"}}, wave_a="a")
     assert m.parameters["plan[Premium]"] == "plan[Premium Plus]"
@@ -99,7 +99,7 @@ def test_map_levels_with_a_map_renames_parameters(base_study):
 
 
 def test_map_levels_follows_a_chain_of_renames(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     chain = {"plan": {"Premium": "Premium 2", "Premium 2": "Premium Plus"}}
     m = map_levels(base_study, _renamed_study(), chain)
@@ -107,7 +107,7 @@ def test_map_levels_follows_a_chain_of_renames(base_study):
 
 
 def test_map_levels_dropped_level(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     later = make_study(BASE.replace('"Basic", "Standard", "Premium"', '"Basic", "Standard"'))
     with pytest.raises(WinbackError, match=r"'Premium' of attribute 'plan' is in wave A"):
@@ -118,7 +118,7 @@ def test_map_levels_dropped_level(base_study):
 
 
 def test_map_levels_reference_and_many_to_one_are_errors(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     swapped = make_study(
         BASE.replace('"Basic", "Standard", "Premium"', '"Standard", "Basic", "Premium"')
@@ -131,7 +131,7 @@ def test_map_levels_reference_and_many_to_one_are_errors(base_study):
 
 
 def test_map_levels_other_attributes_are_an_error(base_study):
-    from analysis.waves import map_levels
+    from analysis.contrasts import map_levels
 
     other = make_study(BASE.replace('name = "support"', 'name = "service"'))
     with pytest.raises(WinbackError, match="only wave A has attribute"):
@@ -139,14 +139,14 @@ def test_map_levels_other_attributes_are_an_error(base_study):
 
 
 def test_contrast_table_verdicts_and_bands():
-    from analysis.waves import contrast_table, pair_draws
+    from analysis.contrasts import contrast_table, pair_draws
 
     rng = np.random.default_rng(0)
     keys = pd.DataFrame({"q": ["up", "down", "flat", "only_b"]})
     a = rng.normal(0, 0.1, (800, 4))
     a[:, 3] = np.nan  # only wave B has the fourth quantity
     b = rng.normal([1, -1, 0, 2], 0.1, (500, 4))
-    t = contrast_table(keys, a, b, interval=0.9, wave_a="w1", wave_b="w2")
+    t = contrast_table(keys, a, b, band=0.9, wave_a="w1", wave_b="w2")
     assert list(t["verdict"]) == ["rose", "fell", "no clear change", "only in wave w2"]
     assert t.loc[0, "lower"] > 0 and t.loc[1, "upper"] < 0
     assert t.loc[2, "lower"] < 0 < t.loc[2, "upper"]
@@ -156,11 +156,11 @@ def test_contrast_table_verdicts_and_bands():
     pa, pb = pair_draws(a, b)
     assert pa.shape == pb.shape == (800, 4)
     # the pairing is reproducible
-    assert t.equals(contrast_table(keys, a, b, interval=0.9, wave_a="w1", wave_b="w2"))
+    assert t.equals(contrast_table(keys, a, b, band=0.9, wave_a="w1", wave_b="w2"))
 
 
 def test_reason_contrasts_beta_bands():
-    from analysis.waves import reason_contrasts
+    from analysis.contrasts import reason_contrasts
 
     a = pd.DataFrame(
         {
@@ -188,7 +188,7 @@ def test_reason_contrasts_beta_bands():
 
 
 def _fake_tables() -> dict[str, pd.DataFrame]:
-    from analysis.waves import contrast_table
+    from analysis.contrasts import contrast_table
 
     rng = np.random.default_rng(1)
     pw = contrast_table(
@@ -220,7 +220,7 @@ def test_wave_comparison_sheet(tmp_path):
     from reports.waves_sheet import SHEET_TITLE, add_wave_comparison
 
     wb = Workbook()
-    add_wave_comparison(wb, _fake_tables(), interval=0.9)
+    add_wave_comparison(wb, _fake_tables(), band=0.9)
     with pytest.raises(WinbackError, match="already has a sheet"):
         add_wave_comparison(wb, _fake_tables())
     path = tmp_path / "c.xlsx"

@@ -302,7 +302,7 @@ def _cmd_compare_waves(args: argparse.Namespace) -> int:
     cmp = compare_waves(
         args.study_dir,
         args.waves,
-        interval=_band_option(args),
+        band=_band_option(args),
         force=args.force,
         random_seed=args.seed,
     )
