@@ -33,7 +33,7 @@ PENDING_SIZE = {
     "surveys/fielding.py",
     "surveys/formats/qualtrics.py",
     "surveys/formats/sawtooth.py",
-    "surveys/quality.py",
+    "surveys/quality/calibration.py",
     "surveys/questionnaire.py",
     "surveys/reasons.py",
     "surveys/validation.py",
