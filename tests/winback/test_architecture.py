@@ -33,7 +33,6 @@ PENDING_SIZE = {
     "surveys/fielding.py",
     "surveys/formats/qualtrics.py",
     "surveys/formats/sawtooth.py",
-    "surveys/quality/calibration.py",
     "surveys/questionnaire.py",
     "surveys/reasons.py",
     "surveys/validation.py",
