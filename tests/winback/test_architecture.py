@@ -35,7 +35,6 @@ PENDING_SIZE = {
     "surveys/formats/sawtooth.py",
     "surveys/questionnaire.py",
     "surveys/reasons.py",
-    "surveys/validation/validate.py",
     "winback/cli.py",
     "winback/pipeline.py",
     "winback/study.py",
