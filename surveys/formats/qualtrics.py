@@ -61,10 +61,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from surveys._csv import sniff_separator
+from surveys._csv import file_sha256, sniff_separator
+from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON
 from surveys.formats._common import check_options, choice_columns, read_text
 from surveys.questionnaire import OPTIONAL_COLUMNS, RESPONDENT_COLUMNS
-from surveys.responses import EXCLUDE_REASON, file_sha256
 from surveys.validation import ROW_COLUMN, ProblemReport
 from winback._io import atomic_write_text, check_outputs_free, escape_cell, unescape_cell
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
@@ -917,8 +917,6 @@ def write(
     codes = {alt: k for k, alt in _alt_codes(study).items()}
     sq = study.status_quo
     other = dataset.exclusions
-    from surveys.responses import NO_TASKS_REASON
-
     dropped = other[~other["reason"].isin([NO_TASKS_REASON, UNFINISHED_REASON])]
     if len(dropped):
         log.warning(

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from surveys._csv import file_sha256
 from surveys.formats._common import check_options, choice_columns, read_csv_source, read_text
-from surveys.responses import file_sha256
 from surveys.validation import ROW_COLUMN, ProblemReport
 from winback._io import atomic_write_text, check_outputs_free, write_csv
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
