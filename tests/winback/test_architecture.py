@@ -31,7 +31,6 @@ PENDING_SIZE = {
     "analysis/waves.py",
     "reports/workbook.py",
     "surveys/fielding.py",
-    "surveys/formats/sawtooth/reading.py",
     "surveys/questionnaire.py",
     "surveys/reasons.py",
     "winback/cli.py",
