@@ -32,7 +32,6 @@ PENDING_SIZE = {
     "reports/workbook.py",
     "surveys/fielding.py",
     "surveys/questionnaire.py",
-    "surveys/reasons/summary.py",
     "winback/cli.py",
     "winback/pipeline.py",
     "winback/study.py",
