@@ -60,7 +60,7 @@ PEER = textwrap.dedent(
 WINBACK = textwrap.dedent(
     """
     import json, resource, sys, time
-    import surveys.quality, surveys.reasons, surveys.responses, winback._io
+    import surveys._csv, surveys.quality, surveys.reasons, surveys.responses, winback._io
     from winback.cli import main
     stages = {}
 
@@ -76,7 +76,7 @@ WINBACK = textwrap.dedent(
 
         setattr(module, name, wrapper)
 
-    timed(surveys.responses, "read_table", "read")
+    timed(surveys._csv, "read_table", "read")
     timed(surveys.responses, "validate_responses", "validate")
     timed(surveys.quality, "flag_quality", "quality flags")
     timed(surveys.reasons, "summarize_reasons", "reasons")

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def run_load(study_file: Path, db: str, n: int, *, seed: int = 1) -> dict[str, object]:
     from surveys.web import make_invites, open_survey
-    from surveys.web.bot import check_records, take_surveys
+    from surveys.web.bot import take_surveys
+    from surveys.web.botcheck import check_records
     from surveys.web.server import serve_subprocess
     from winback.study import load_study
 

@@ -13,6 +13,7 @@ is used and recorded), and pandas parses a file known to be rectangular, every c
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import re
@@ -342,6 +343,27 @@ def read_table(
             sep,
         )
     return frame
+
+
+def read_csv_text(path: str | Path, *, categorical: bool = False) -> pd.DataFrame:
+    """Read a CSV as text cells, exactly as written, with file line numbers in ``_row``.
+
+    Nothing is guessed, trimmed or converted; a UTF-8 byte-order mark is tolerated; a ``;`` or
+    tab separator (Excel in many European locales) is recognised, used and recorded in
+    ``frame.attrs["separator"]``; the formula guard winback writes is undone. See
+    :func:`read_table` for what is refused (not UTF-8, ragged rows, repeated column names, an
+    unclosed quote), all problems at once.
+    """
+    return read_table(path, categorical=categorical)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MB blocks: the inputs an import records."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _text_column(s: pd.Series, categorical: bool) -> pd.Series:

@@ -17,6 +17,10 @@ ID_COLUMNS = ("respondent_id", "version", "task", "alt")
 #: optional columns of the long choice table
 OPTIONAL_COLUMNS = ("would_buy", "holdout", "task_position", "alt_position", "seconds")
 EXCLUSION_COLUMNS = ("respondent_id", "reason", "source")
+#: the exclusion reason of respondents listed without any choice task
+NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
+#: a respondents-frame column through which a reader gives its own exclusion reason
+EXCLUDE_REASON = "_exclude_reason"
 
 
 def _frozen(df: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,6 @@ layout, then validated the same way.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,10 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from surveys._csv import SEPARATORS, read_table
-from surveys.dataset import ChoiceDataset, empty_exclusions
+from surveys._csv import SEPARATORS, file_sha256, read_csv_text
+from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
+from surveys.formats import cbctools, qualtrics, sawtooth
 from surveys.validation import validate_responses
-from winback._io import write_csv
+from winback._io import check_outputs_free, write_csv
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
 
@@ -27,29 +27,6 @@ if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
 
 FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools", "db")
-NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
-#: a respondents-frame column through which a reader gives its own exclusion reason
-EXCLUDE_REASON = "_exclude_reason"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_csv_text(path: str | Path, *, categorical: bool = False) -> pd.DataFrame:
-    """Read a CSV as text cells, exactly as written, with file line numbers in ``_row``.
-
-    Nothing is guessed, trimmed or converted; a UTF-8 byte-order mark is tolerated; a ``;`` or
-    tab separator (Excel in many European locales) is recognised, used and recorded in
-    ``frame.attrs["separator"]``; the formula guard winback writes is undone. See
-    :func:`surveys._csv.read_table` for what is refused (not UTF-8, ragged rows, repeated
-    column names, an unclosed quote), all problems at once.
-    """
-    return read_table(path, categorical=categorical)
 
 
 def read_winback(
@@ -73,15 +50,14 @@ def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, 
     if fmt == "winback":
         return read_winback
     if fmt == "db":  # winback's own web survey: a database file or URL
+        # lazy: the db reader loads SQLAlchemy; `import surveys` and the file formats do without
         from surveys.web.importer import read as read_db
 
         return read_db
-    if fmt in FORMATS:
-        import importlib
-
-        module = importlib.import_module(f"surveys.formats.{fmt}")
+    formats = {"qualtrics": qualtrics, "sawtooth": sawtooth, "cbctools": cbctools}
+    if fmt in formats:
         read: Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]
-        read = module.read
+        read = formats[fmt].read
         return read
     raise WinbackError(f"unknown response format {fmt!r}. Valid: {list_valid(FORMATS)}.")
 
@@ -222,8 +198,6 @@ def write_responses(
     Text that a spreadsheet would run as a formula is escaped; writes are atomic; existing files
     are not replaced unless ``force``.
     """
-    from winback._io import check_outputs_free
-
     folder = Path(folder)
     paths = (folder / "responses.csv", folder / "respondents.csv")
     check_outputs_free(paths, force)

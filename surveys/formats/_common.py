@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from surveys._csv import check_encoding
-from surveys.responses import file_sha256, read_csv_text
+from surveys._csv import check_encoding, file_sha256, read_csv_text
 from surveys.validation import ROW_COLUMN
 from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
 from winback.study import Study
@@ -50,7 +49,7 @@ def read_text(path: Path, what: str, bad_encoding: str, fallback: str | None = N
 
 
 def read_csv_source(path: str | Path, sources: dict[str, str]) -> pd.DataFrame:
-    """:func:`surveys.responses.read_csv_text`, recording the file's SHA-256 in ``sources``."""
+    """:func:`surveys._csv.read_csv_text`, recording the file's SHA-256 in ``sources``."""
     frame = read_csv_text(path)
     sources[str(path)] = file_sha256(path)
     return frame

@@ -29,6 +29,8 @@ def make_app(
     --------
     >>> app = make_app(open_survey("survey.db", study))  # doctest: +SKIP
     """
+    # `winback import --format db` and `winback field invite/status/export` import surveys.web:
+    # lazy: Starlette and Jinja2 (the web stack) load only when the survey is served
     from surveys.web.app import make_app as _make_app
 
     return _make_app(survey, admin_secret=admin_secret, limits=limits)

@@ -40,9 +40,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from surveys.web import respond
+from surveys.web.export import export_csv
 from surveys.web.flow import MAX_TEXT, Page, PageResult, short
 from surveys.web.forms import FormError, check_content_type, hidden_fields, parse_form
 from surveys.web.limits import RateLimiter, WebLimits, needed_body, retry_after
+from surveys.web.status import survey_status
 from surveys.web.survey import Survey
 from surveys.web.tokens import check_admin_secret, check_form, looks_like_token, sign_form
 from winback.errors import WinbackError
@@ -343,9 +345,6 @@ def make_app(
         return await run_in_threadpool(_admin, what)
 
     def _admin(what: str) -> Response:
-        from surveys.web.export import export_csv
-        from surveys.web.status import survey_status
-
         if what == "status.json":
             return JSONResponse(survey_status(survey).to_dict())
         name = what.removeprefix("export/")

@@ -10,7 +10,7 @@ from surveys.responses import make_dataset, write_responses
 from surveys.web import schema
 from surveys.web.importer import survey_frames
 from surveys.web.survey import Survey
-from winback._io import csv_text, write_csv
+from winback._io import check_outputs_free, csv_text, write_csv
 from winback.errors import WinbackError
 
 
@@ -57,8 +57,6 @@ def write_export(survey: Survey, folder: str | Path, *, force: bool = False) -> 
     --------
     >>> write_export(survey, "wave1/")  # doctest: +SKIP
     """
-    from winback._io import check_outputs_free
-
     folder = Path(folder)
     check_outputs_free([folder / "exclusions.csv"], force)
     data = read_survey(survey)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import sqlalchemy as sa
 
-from surveys.responses import EXCLUDE_REASON
+from surveys.dataset import EXCLUDE_REASON
 from surveys.web import schema
 from surveys.web.survey import Survey, open_survey
 from winback.errors import WinbackError, list_valid

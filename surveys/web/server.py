@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from surveys.web.app import SECURITY_HEADERS
 from winback.errors import WinbackError
 
 
@@ -34,8 +35,6 @@ def _secured_h11() -> type:
     """
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from surveys.web.app import SECURITY_HEADERS
 
     secured = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 

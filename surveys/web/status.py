@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
 
 from surveys.web import schema
-from surveys.web.survey import Survey
+
+if TYPE_CHECKING:  # the survey module imports this one (Survey.__repr__ shows the status)
+    from surveys.web.survey import Survey
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from conjoint.design import ChoiceDesign, make_design
+from surveys._csv import read_csv_text
 from surveys.questionnaire import Questionnaire, default_questionnaire, status_quo_problems
+from surveys.validation import ROW_COLUMN
 from surveys.web import schema
 from surveys.web.flow import Page, plan_pages
+from surveys.web.status import survey_status
 from surveys.web.tokens import new_secret, new_token
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
-
-if TYPE_CHECKING:
-    from conjoint.design import ChoiceDesign
 
 log = logging.getLogger("winback")
 
@@ -143,8 +144,6 @@ class Survey:
         return plan_pages(self.questionnaire, self.n_tasks if has_cbc else 0)
 
     def __repr__(self) -> str:
-        from surveys.web.status import survey_status
-
         return repr(survey_status(self))
 
 
@@ -232,8 +231,6 @@ def open_survey(
 
 def _create(engine: Engine, study: Study, design: ChoiceDesign | None) -> dict[str, str]:
     if design is None:
-        from conjoint.design import make_design
-
         log.info("no design given: making the study's design (seed %s)", study.design.seed)
         design = make_design(study)
     if design.study.name != study.name:
@@ -427,9 +424,6 @@ def _customer_ids(
 
 def read_customer_list(path: str | Path) -> pd.DataFrame:
     """Read a customer list CSV as text (formula escapes removed), for :func:`make_invites`."""
-    from surveys.responses import read_csv_text
-    from surveys.validation import ROW_COLUMN
-
     return read_csv_text(path).drop(columns=ROW_COLUMN)
 
 

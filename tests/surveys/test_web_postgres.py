@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from surveys import read_responses
-from surveys.web.bot import check_records, take_surveys
+from surveys.web.bot import take_surveys
+from surveys.web.botcheck import check_records
 from surveys.web.server import serve_subprocess
 from tests.surveys.pg_server import PostgresUnavailable, temporary_postgres
 from tests.surveys.web_helpers import COMPACT_STUDY, make_survey

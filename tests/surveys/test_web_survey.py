@@ -259,7 +259,7 @@ def test_bare_field_means_serve():
 
 def test_concurrent_respondents_on_sqlite_lose_nothing(tmp_path):
     """200 respondents at once against `winback field serve` (SQLite): nothing lost or doubled."""
-    from surveys.web.bot import check_records
+    from surveys.web.botcheck import check_records
     from surveys.web.server import serve_subprocess
 
     study_file, survey, tokens = make_survey(tmp_path, COMPACT_STUDY, 200)

@@ -25,12 +25,6 @@ LAZY_REASON = "# lazy:"
 #: modules still being split (issue 15); each leaves this set when it is done
 PENDING_SIZE = {
     "reports/workbook.py",
-    "surveys/fielding.py",
-    "surveys/formats/qualtrics.py",
-    "surveys/formats/sawtooth.py",
-    "surveys/quality.py",
-    "surveys/reasons.py",
-    "surveys/validation.py",
     "winback/waves.py",
 }
 
@@ -38,14 +32,6 @@ PENDING_SIZE = {
 #: modules whose function-level imports are still being sorted out (issue 15)
 PENDING_IMPORTS = {
     "reports/workbook.py",
-    "surveys/formats/qualtrics.py",
-    "surveys/responses.py",
-    "surveys/web/__init__.py",
-    "surveys/web/app.py",
-    "surveys/web/bot.py",
-    "surveys/web/export.py",
-    "surveys/web/server.py",
-    "surveys/web/survey.py",
     "winback/waves.py",
 }
 

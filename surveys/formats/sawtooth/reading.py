@@ -1,202 +1,35 @@
-"""Sawtooth Software CBC data: ``.cho`` choice files with their ``.att`` label files.
-
-``.cho`` layout (Lighthouse Studio / SSI Web help, ".CHO File Format"), whitespace-separated
-whole numbers, one respondent after another::
-
-    8960 2 4 8 1        respondent number, number of extra variables, attributes, tasks,
-                        none option (0 = no, 1 = yes, 2 = dual-response none)
-    6 1                 the extra variables (this line is empty when there are none)
-    3 1                 task 1: number of concepts shown, depth of preference (always 1)
-    2 1 2 3             concept 1: level code of each attribute (1 = first level)
-    3 3 1 1             concept 2
-    1 2 2 4             concept 3
-    2 32                concept chosen (0 = not answered), task duration (seconds)
-    ...                 the task block again for every task
-
-The none alternative is not listed as a concept: choosing it is coded as concept
-``concepts + 1``. With dual-response none (header flag 2) the choice line carries two more
-numbers, the answer to "would you really take it?" (1 = yes, 2 = no, 0 = not answered) and its
-duration: ``2 32 1 5``. Fixed (holdout) tasks are listed like any other task, in the order
-shown (winback puts them last, as in the design).
-
-``.att`` layout: for each attribute its label on one line, then one line per level label, and a
-blank line between attributes. Level codes map to the study's levels by position (code 1 =
-the first level listed = the reference level); the ``.att`` file beside the ``.cho`` (same name)
-is read to check that its labels are the study's, so a file exported from another study or with
-reordered levels is reported instead of read wrongly.
-
-The ``.cho`` file holds no version number: with ``design=`` each respondent's version is the
-design version whose tasks match what the file shows (reported when none does).
+"""``read``: a Sawtooth ``.cho`` choice file into winback's canonical long layout (as text),
+every structural problem named by respondent, task, concept and line; with ``design=``, each
+respondent's version is the one whose tasks match what the file shows.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from surveys.formats._common import check_options, choice_columns, read_csv_source, read_text
-from surveys.responses import file_sha256
+from surveys._csv import file_sha256
+from surveys.formats._common import check_options, choice_columns, read_csv_source
+from surveys.formats.sawtooth.att import _att_mapping, _read_text, read_att
 from surveys.validation import ROW_COLUMN, ProblemReport
-from winback._io import atomic_write_text, check_outputs_free, write_csv
-from winback.errors import ResponseError, WinbackError, did_you_mean, list_valid
-from winback.study import Attribute, Study
+from winback.errors import ResponseError, WinbackError, list_valid
+from winback.study import Study
 
 if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
-    from surveys.dataset import ChoiceDataset
 
 log = logging.getLogger("winback")
+
 
 OPTIONS = ("att", "extra_names", "id_map", "map_by_labels")
 _INT_RE = re.compile(r"^-?\d+$")
 _NUM_RE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
-
-
-def _read_text(path: Path, what: str, fallback: str | None = None) -> str:
-    return read_text(path, what, f"not text at byte {{byte}}: is this a {what}?", fallback)
-
-
-# --------------------------------------------------------------------------------------------
-# .att labels
-# --------------------------------------------------------------------------------------------
-
-
-def read_att(path: str | Path) -> list[tuple[str, list[str], int]]:
-    """Parse an ``.att`` file: ``[(attribute label, [level labels], line), ...]``."""
-    path = Path(path)
-    try:
-        # Sawtooth's Windows tools write labels in the Windows code page; a wrong guess
-        # cannot pass unnoticed, since every label is checked against the study.
-        text = _read_text(path, ".att label file", fallback="cp1252")
-    except UnicodeDecodeError as exc:
-        raise ResponseError(
-            [("encoding", f"neither UTF-8 nor Windows-1252 text at byte {exc.start}")],
-            source=str(path),
-        ) from None
-    blocks: list[tuple[str, list[str], int]] = []
-    current: list[tuple[int, str]] = []
-    for i, line in enumerate([*text.splitlines(), ""], start=1):
-        if line.strip():
-            current.append((i, line.strip()))
-        elif current:
-            blocks.append((current[0][1], [t for _, t in current[1:]], current[0][0]))
-            current = []
-    return blocks
-
-
-def _level_matches(attr: Attribute, label: str, position: int) -> bool:
-    return attr.index_of(label) == position or attr.level_labels()[position] == label
-
-
-def _att_mapping(
-    att: list[tuple[str, list[str], int]], study: Study, source: str, map_by_labels: bool
-) -> tuple[list[int], list[list[int]]]:
-    """For each .cho attribute column: the study attribute and, per code, the study level."""
-    rep = ProblemReport(source)
-    attrs = list(study.attributes)
-    if len(att) != len(attrs):
-        rep.add(
-            "labels",
-            f"{len(att)} attributes in the .att file ({list_valid(a for a, _, _ in att)}), the "
-            f"study has {len(attrs)} ({list_valid(study.attribute_names)})",
-        )
-        rep.raise_if_any()
-    positional = all(
-        len(levels) == attr.n_levels
-        and all(_level_matches(attr, lab, k) for k, lab in enumerate(levels))
-        for (_, levels, _), attr in zip(att, attrs, strict=True)
-    )
-    identity = (list(range(len(attrs))), [list(range(a.n_levels)) for a in attrs])
-    if positional and not map_by_labels:
-        return identity
-
-    shared = _shared_labels(att)
-    if not map_by_labels:
-        for a_i, ((name, levels, line), attr) in enumerate(zip(att, attrs, strict=True)):
-            study_labels = attr.level_labels()
-            if len(levels) != attr.n_levels or not all(
-                _level_matches(attr, lab, k) for k, lab in enumerate(levels)
-            ):
-                rep.add(
-                    "labels",
-                    f"line {line}: attribute {a_i + 1} {name!r} has levels "
-                    f"{list_valid(levels)}; the study's attribute {attr.name!r} has "
-                    f"{list_valid(study_labels)} (level codes are read by position, so they "
-                    "must be the same, in the same order; map_by_labels=True reads them by "
-                    "label instead)",
-                )
-        rep.raise_if_any()
-
-    # label-based mapping: each .att attribute to the study attribute with its labels
-    by_name = {a.name.casefold(): i for i, a in enumerate(attrs)}
-    by_name |= {a.display.casefold(): i for i, a in enumerate(attrs)}
-    columns: list[int] = []
-    levels_map: list[list[int]] = []
-    for a_i, (name, levels, line) in enumerate(att):
-        candidates = [
-            i
-            for i, attr in enumerate(attrs)
-            if len(levels) == attr.n_levels and all(attr.index_of(lab) >= 0 for lab in levels)
-        ]
-        named = by_name.get(name.casefold())
-        if named is not None and named in candidates:
-            candidates = [named]
-        if not candidates:
-            rep.add(
-                "labels",
-                f"line {line}: attribute {a_i + 1} {name!r} with levels {list_valid(levels)} "
-                "matches no attribute of the study "
-                f"({'; '.join(f'{a.name}: ' + list_valid(a.level_labels()) for a in attrs)})",
-            )
-            continue
-        if len(candidates) > 1:
-            clash = [attrs[i].name for i in candidates]
-            same = sorted(set(levels) & set(shared))
-            rep.add(
-                "ambiguous labels",
-                f"line {line}: attribute {a_i + 1} {name!r} (levels {list_valid(levels)}) could "
-                f"be any of the study's attributes {list_valid(clash)}"
-                + (f"; labels used by several attributes: {list_valid(same)}" if same else "")
-                + ". Name the attribute in the .att file as in the study, or map by position "
-                "(map_by_labels=False)",
-            )
-            continue
-        target = attrs[candidates[0]]
-        columns.append(candidates[0])
-        levels_map.append([target.index_of(lab) for lab in levels])
-        if len(set(levels_map[-1])) != len(levels):
-            rep.add(
-                "ambiguous labels",
-                f"line {line}: attribute {a_i + 1} {name!r} lists a level twice "
-                f"({list_valid(levels)})",
-            )
-    if not rep and len(set(columns)) != len(columns):
-        dup = sorted({attrs[c].name for c in columns if columns.count(c) > 1})
-        rep.add(
-            "ambiguous labels",
-            f"several .att attributes map to the study attribute(s) {list_valid(dup)}",
-        )
-    rep.raise_if_any()
-    return columns, levels_map
-
-
-def _shared_labels(att: list[tuple[str, list[str], int]]) -> list[str]:
-    seen: dict[str, int] = {}
-    for _, levels, _ in att:
-        for lab in set(levels):
-            seen[lab] = seen.get(lab, 0) + 1
-    return [lab for lab, n in seen.items() if n > 1]
-
-
-# --------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------
 
 
 class _Lines:
@@ -636,183 +469,3 @@ def _versions(
             f"{attr.level_labels()[expected[best, t, j, a]]!r}",
         )
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def _number(v: object) -> str:
-    x = float(v)  # type: ignore[arg-type]
-    return str(int(x)) if x.is_integer() else repr(x)
-
-
-def _is_number(v: object) -> bool:
-    if v is None or v is pd.NA:
-        return False
-    try:
-        x = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return bool(np.isfinite(x))
-
-
-def write(
-    dataset: ChoiceDataset,
-    path: str | Path,
-    *,
-    design: ChoiceDesign | None = None,
-    att: bool = True,
-    extra_columns: Sequence[str] | None = None,
-    renumber: bool = False,
-    force: bool = False,
-) -> list[Path]:
-    """Write a dataset as a Sawtooth ``.cho`` file (and its ``.att`` labels beside it).
-
-    Parameters
-    ----------
-    dataset : ChoiceDataset
-    path : str or Path
-        The ``.cho`` file; the labels go to the same name with ``.att``.
-    design : ChoiceDesign, optional
-        Not needed (accepted for symmetry with the other formats).
-    att : bool
-        Also write the ``.att`` label file.
-    extra_columns : sequence of str, optional
-        Respondents-frame columns written as extra variables (numbers only, no blanks).
-        Default: every respondents column other than ``respondent_id`` whose values are all
-        numbers; other columns are not written (a warning names them).
-    renumber : bool
-        Number respondents 1..N (Sawtooth needs whole numbers) and write the ids to
-        ``<name>.ids.csv`` (``sawtooth_id,respondent_id``; read it back with ``id_map=``).
-        Without it every respondent id must already be a whole number.
-    force : bool
-        Replace existing files.
-
-    Returns
-    -------
-    list of Path
-        The ``.cho`` file, then the ``.att`` and id map when written.
-
-    Raises
-    ------
-    WinbackError
-        Respondent ids that are not whole numbers (without ``renumber``), a status-quo
-        alternative, extra columns that are not numbers.
-
-    Examples
-    --------
-    >>> write(dataset, "export/study_cbc.cho")  # doctest: +SKIP
-    """
-    path = Path(path)
-    study = dataset.study
-    att_path = path.with_suffix(".att")
-    ids_path = path.with_suffix(".ids.csv")
-    outputs = [path] + ([att_path] if att else []) + ([ids_path] if renumber else [])
-    check_outputs_free(outputs, force)
-    if study.status_quo is not None:
-        raise WinbackError(
-            "format='sawtooth': a .cho file has no place for the status-quo alternative; "
-            "use winback's format (surveys.write_responses)."
-        )
-    ch = dataset.choices
-    people = dataset.respondents
-    with_tasks = set(ch["respondent_id"])
-    skipped = [r for r in people["respondent_id"] if r not in with_tasks]
-    if skipped:
-        log.warning(
-            "%s: %d respondent(s) without choice tasks not written (a .cho file lists tasks "
-            "only): %s",
-            path,
-            len(skipped),
-            ", ".join(map(str, skipped[:10])),
-        )
-    ids = [r for r in people["respondent_id"] if r in with_tasks]
-    if renumber:
-        numbers = {r: str(i) for i, r in enumerate(ids, start=1)}
-    else:
-        bad = [r for r in ids if not (str(r).isdigit() and str(int(str(r))) == str(r))]
-        if bad:
-            raise WinbackError(
-                f"Sawtooth respondent numbers are whole numbers; ids {list_valid(bad[:5])}"
-                + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-                + " are not. Pass renumber=True to number them 1..N (the ids are written to "
-                f"{ids_path.name})."
-            )
-        numbers = {r: str(r) for r in ids}
-
-    candidates = [c for c in people.columns if c != "respondent_id"]
-    if extra_columns is None:
-        extras = [c for c in candidates if len(people) and people[c].map(_is_number).all()]
-        left = [c for c in candidates if c not in extras]
-        if left:
-            log.warning(
-                "%s: respondents column(s) %s are not all numbers and are not written as extra "
-                "variables",
-                path,
-                ", ".join(left),
-            )
-    else:
-        extras = list(extra_columns)
-        for c in extras:
-            if c not in people.columns:
-                raise WinbackError(
-                    f"extra_columns: no respondents column {c!r}.{did_you_mean(c, candidates)}"
-                    f" Columns: {list_valid(candidates)}."
-                )
-            if not people[c].map(_is_number).all():
-                raise WinbackError(
-                    f"extra_columns: {c!r} must hold numbers only (no blanks) to be a Sawtooth "
-                    "extra variable."
-                )
-    flag = 2 if study.dual_response_none else (1 if study.none_option else 0)
-    attrs = list(study.attributes)
-    extra_rows = people.set_index("respondent_id")
-    lines: list[str] = []
-    by_resp = dict(list(ch.groupby("respondent_id", sort=False)))
-    rounded = False
-    for rid in ids:
-        g = by_resp[rid]
-        tasks = sorted(g["task"].unique())
-        lines.append(f"{numbers[rid]} {len(extras)} {len(attrs)} {len(tasks)} {flag}")
-        lines.append(" ".join(_number(extra_rows.loc[rid, c]) for c in extras))
-        for t in tasks:
-            task = g[g["task"] == t]
-            designed = task[task["alt"].str.isdigit()].sort_values(
-                "alt", key=lambda s: s.astype(int)
-            )
-            lines.append(f"{len(designed)} 1")
-            for _, r in designed.iterrows():
-                lines.append(" ".join(str(a.index_of(r[a.name]) + 1) for a in attrs))
-            chosen_rows = task[task["chosen"] == 1]
-            code = "0"
-            buy = "0"
-            if len(chosen_rows):
-                alt = str(chosen_rows["alt"].iloc[0])
-                code = str(len(designed) + 1) if alt == "none" else alt
-                if flag == 2:
-                    wb = chosen_rows["would_buy"].iloc[0]
-                    buy = "0" if pd.isna(wb) else ("1" if int(wb) == 1 else "2")
-            seconds = "0"
-            if "seconds" in task.columns and task["seconds"].notna().any():
-                s = float(task["seconds"].dropna().iloc[0])
-                rounded |= not s.is_integer()
-                seconds = str(round(s))
-            lines.append(f"{code} {seconds}" + (f" {buy} 0" if flag == 2 else ""))
-    if rounded:
-        log.warning("%s: task durations rounded to whole seconds", path)
-    atomic_write_text(path, "\r\n".join(lines) + "\r\n")
-    if att:
-        att_lines: list[str] = []
-        for a in attrs:
-            att_lines.append(a.display)
-            att_lines.extend(a.level_labels())
-            att_lines.append("")
-        atomic_write_text(att_path, "\r\n".join(att_lines))
-    if renumber:
-        write_csv(
-            pd.DataFrame({"sawtooth_id": [numbers[r] for r in ids], "respondent_id": ids}),
-            ids_path,
-        )
-    return outputs
