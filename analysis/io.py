@@ -32,8 +32,8 @@ from analysis.data import ChoiceArrays
 from analysis.hb import HBSettings
 from analysis.model import HBModel
 from conjoint.encoding import parameter_names
+from surveys._csv import file_sha256
 from surveys.dataset import ChoiceDataset
-from surveys.responses import file_sha256
 from winback import __version__
 from winback.errors import WinbackError, list_valid
 from winback.study import study_from_dict

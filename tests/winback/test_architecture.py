@@ -25,14 +25,12 @@ LAZY_REASON = "# lazy:"
 #: modules still being split (issue 15); each leaves this set when it is done
 PENDING_SIZE = {
     "reports/workbook.py",
-    "winback/waves.py",
 }
 
 
 #: modules whose function-level imports are still being sorted out (issue 15)
 PENDING_IMPORTS = {
     "reports/workbook.py",
-    "winback/waves.py",
 }
 
 

@@ -130,7 +130,9 @@ def tripwire(monkeypatch):
     def expensive(*args, **kwargs):
         raise ExpensiveWork("the expensive part started before the input was checked")
 
-    monkeypatch.setattr("analysis.fit", expensive)
+    # every place the fit and the design search are called from
+    for where in ("winback.pipeline.fit", "winback.pipeline.demo", "winback.waves.run"):
+        monkeypatch.setattr(f"{where}.fit", expensive)
     monkeypatch.setattr("winback.pipeline.design.make_design", expensive)
 
 

@@ -121,7 +121,7 @@ def test_write_csv_then_every_other_reader(values):
     """write_csv -> the design reader, the workbook's reader and the waves' reader."""
     from conjoint.export import _read_csv
     from reports.workbook import _read_table
-    from winback.waves import _read_table as read_wave_table
+    from winback.waves.compare import _read_table as read_wave_table
 
     df = pd.DataFrame({"verbatim": values, "n": range(len(values))})
     path = _tmp()

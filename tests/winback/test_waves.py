@@ -520,7 +520,7 @@ def test_interrupted_run_leaves_nothing_partial(study_copy, monkeypatch, capsys)
     def interrupted(data, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("analysis.fit", interrupted)
+    monkeypatch.setattr("winback.waves.run.fit", interrupted)
     before = _snapshot(study_copy)
     assert main(["run", str(study_copy), "--wave", "w3", *FIT]) == 130
     assert "interrupted" in capsys.readouterr().err
@@ -534,7 +534,7 @@ def test_force_replaces_results_once_complete(study_copy, monkeypatch):
 
     (study_copy / "market.toml").unlink()  # import and fit only: quicker
     fake = _fast_fit(study_copy / "waves" / "w2" / "results" / "fit" / "fit.nc")
-    monkeypatch.setattr("analysis.fit", fake)
+    monkeypatch.setattr("winback.waves.run.fit", fake)
     w2_before = _snapshot(study_copy / "waves" / "w2")
     old = json.loads((study_copy / "waves" / "w1" / "results" / "wave.json").read_text())
     run = run_wave(study_copy, "w1", force=True, draws=17, prior_from="w2", prior_widen=4.0)

@@ -1,0 +1,50 @@
+"""Survey waves: one study folder, one results folder per wave, comparisons between waves.
+
+Layout (see ``docs/waves.md``)::
+
+    STUDY_DIR/
+      study.toml              the study (a wave may carry its own: waves/<W>/study.toml)
+      market.toml             optional: then every wave is simulated and offers recommended
+      design/design.csv       optional: every task is checked against it (or waves/<W>/design.csv)
+      level_map.toml          optional: [attribute] "old label" = "new label" across waves
+      waves.toml              optional: order = ["first", "second", ...] (default: natural order)
+      waves/<W>/responses.csv (+ respondents.csv)   the wave's answers (winback import format)
+      waves/<W>/results/      written by run_wave: study.toml, market.toml, import/, fit/,
+                              simulate/, recommend/, wave.json
+      comparisons/<A>_vs_<B>/ written by compare_waves
+
+A wave's ``results/`` is built in a hidden staging folder beside it and renamed into place only
+when complete: an interrupted or failing run leaves no partial results and never touches
+earlier ones; an existing ``results/`` is only replaced with ``force``, and only once the new
+one is complete. :mod:`~winback.waves.folder` knows the layout, :mod:`~winback.waves.run`
+runs a wave, :mod:`~winback.waves.compare` compares two.
+
+Examples
+--------
+>>> from winback.waves import run_wave, compare_waves
+>>> run_wave("broadband-study", "w1")  # doctest: +SKIP
+>>> run_wave("broadband-study", "w2", prior_from="previous", prior_widen=2.0)  # doctest: +SKIP
+>>> compare_waves("broadband-study")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from winback.waves.compare import WaveComparison, compare_waves
+from winback.waves.folder import (
+    list_waves,
+    read_level_map,
+    wave_study_path,
+    waves_with_results,
+)
+from winback.waves.run import WaveRun, run_wave
+
+__all__ = [
+    "WaveComparison",
+    "WaveRun",
+    "compare_waves",
+    "list_waves",
+    "read_level_map",
+    "run_wave",
+    "wave_study_path",
+    "waves_with_results",
+]
