@@ -27,6 +27,7 @@ from analysis.simulator import (
 )
 from conjoint.encoding import make_encoding
 from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.settings import default_objective
 from winback.study import Attribute, Study
 
 if TYPE_CHECKING:
@@ -58,21 +59,23 @@ def resolve_market(
 def resolve_search(
     source: HBModel | PartWorthDraws,
     market: Market | Mapping[str, Any] | str | Path,
-    objective: str,
+    objective: str | None,
     *,
     point: bool = False,
-) -> tuple[PartWorthDraws, Market]:
-    """The draws (at point estimates with ``point``) and the market of a search.
+) -> tuple[PartWorthDraws, Market, str]:
+    """The draws (at point estimates with ``point``), the market and the objective of a search.
 
-    How every search starts (offers, offer pairs, tiers, unbundling); the objective is checked
-    against the study on the way.
+    How every search starts (offers, offer pairs, tiers, unbundling); the objective defaults to
+    :func:`winback.settings.default_objective` (profit when the study has ``[costs]``, revenue
+    otherwise) and is checked against the study on the way.
     """
     draws = as_draws(source)
     if point:
         draws = draws.point()
     mk = resolve_market(draws, market)
-    check_objective(objective, draws.study)
-    return draws, mk
+    if objective is None:
+        objective = default_objective(draws.study)
+    return draws, mk, check_objective(objective, draws.study)
 
 
 def own_product(market: Market, product: str | None) -> Product:

@@ -135,7 +135,7 @@ def optimize_offer(
     market: Market | Mapping[str, Any] | str | Path,
     *,
     product: str | None = None,
-    objective: str = "share",
+    objective: str | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     required: Mapping[str, Any] | None = None,
     excluded: Mapping[str, Any] | None = None,
@@ -163,7 +163,9 @@ def optimize_offer(
     product : str, optional
         The own product the offer replaces (default: the only own product). Its current form is
         the baseline of ``prob_beats_current``.
-    objective : {"share", "revenue", "profit"}
+    objective : {"share", "revenue", "profit"}, optional
+        Default: profit when the study has ``[costs]``, revenue otherwise
+        (:func:`winback.settings.default_objective`).
         Per lost customer; profit needs the study's ``[costs]``.
     weights : str or array, optional
         A respondent column (customer value) or one weight per respondent.
@@ -214,7 +216,7 @@ def optimize_offer(
     """
     band = resolve_band(band, interval, where="optimize_offer")
     t0 = time.perf_counter()
-    draws, mk = resolve_search(source, market, objective)
+    draws, mk, objective = resolve_search(source, market, objective)
     study = draws.study
     replaced = own_product(mk, product)
     if top < 1:

@@ -93,7 +93,7 @@ def optimize_offers(
     *,
     products: Sequence[str] | None = None,
     n_products: int = 2,
-    objective: str = "share",
+    objective: str | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     required: Mapping[str, Any] | None = None,
     excluded: Mapping[str, Any] | None = None,
@@ -136,7 +136,7 @@ def optimize_offers(
         raise WinbackError(
             f"optimize_offers searches pairs: n_products must be 2, got {n_products}."
         )
-    draws, mk = resolve_search(source, market, objective, point=True)
+    draws, mk, objective = resolve_search(source, market, objective, point=True)
     study = draws.study
     names = list(products) if products is not None else [p.name for p in mk.products if p.own]
     for n in names:

@@ -135,7 +135,7 @@ def optimize_tiers(
     n_tiers: int = 3,
     names: Sequence[str] = ("Good", "Better", "Best"),
     min_gap: float = 0.0,
-    objective: str = "profit",
+    objective: str | None = None,
     base: Mapping[str, Any] | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     replace: str | None = None,
@@ -165,7 +165,9 @@ def optimize_tiers(
         Tier names, from the lowest (as many as ``n_tiers``).
     min_gap : float
         Minimum price step between adjacent tiers.
-    objective : {"profit", "revenue", "share"}
+    objective : {"profit", "revenue", "share"}, optional
+        Default: profit when the study has ``[costs]``, revenue otherwise
+        (:func:`winback.settings.default_objective`).
     base : mapping, optional
         Levels of the attributes that are not features (default: the replaced or only own
         product's levels).
@@ -189,7 +191,7 @@ def optimize_tiers(
     """
     band = resolve_band(band, interval, where="optimize_tiers")
     t0 = time.perf_counter()
-    draws, mk = resolve_search(source, market, objective)
+    draws, mk, objective = resolve_search(source, market, objective)
     study = draws.study
     pa = _price_attribute(study, "Tier search")
     if replace is not None:

@@ -118,7 +118,7 @@ def unbundle(
     components: Sequence[str],
     entry_prices: Sequence[float] | None = None,
     addon_prices: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
-    objective: str = "profit",
+    objective: str | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     max_addons_menu: int = 3,
     band: float = BAND,
@@ -148,7 +148,9 @@ def unbundle(
     addon_prices : sequence or mapping component -> sequence, optional
         Default: multiples of half the smallest tested price step, up to half the tested
         range.
-    objective : {"profit", "revenue", "share"}
+    objective : {"profit", "revenue", "share"}, optional
+        Default: profit when the study has ``[costs]``, revenue otherwise
+        (:func:`winback.settings.default_objective`).
     weights : str or array, optional
     max_addons_menu : int
         At most this many components stripped at once (the menu has 2^n items).
@@ -167,7 +169,7 @@ def unbundle(
     """
     band = resolve_band(band, interval, where="unbundle")
     t0 = time.perf_counter()
-    draws, mk = resolve_search(source, market, objective)
+    draws, mk, objective = resolve_search(source, market, objective)
     study = draws.study
     pa = _price_attribute(study, "Unbundling")
     prod = mk.product(bundle)
