@@ -14,6 +14,7 @@ from conjoint.export import write_design_csv, write_qualtrics_design, write_sawt
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_text, check_outputs_free, write_csv, write_json
 from winback.errors import WinbackError, list_valid
+from winback.settings import BAND
 from winback.study import Study, load_study
 
 log = logging.getLogger("winback")
@@ -618,6 +619,7 @@ SIMULATE_FILES = (
     "price_curves.csv",
     "elasticities.csv",
     "wtp.csv",
+    "settings.json",
 )
 
 
@@ -665,7 +667,8 @@ def run_simulate(
     Writes ``shares.csv`` (``[segment, n_respondents,] product, own, share, lower, upper``),
     ``source_of_volume.csv`` (for each own product: where its customers would otherwise go,
     i.e. the market without it against the market with it), ``price_curves.csv``,
-    ``elasticities.csv`` and ``wtp.csv`` into ``out``.
+    ``elasticities.csv``, ``wtp.csv`` and ``settings.json`` (``band``: the probability of the
+    bands) into ``out``.
     """
     import pandas as pd
 
@@ -730,7 +733,9 @@ def run_simulate(
     with staged_output(out, force=force, owned=SIMULATE_FILES) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)
-    return SimulateRun(sim, sim.shares, sov, out, tuple(out / n for n in tables))
+        write_json({"band": float(interval)}, stage / "settings.json")
+    names = [*tables, "settings.json"]
+    return SimulateRun(sim, sim.shares, sov, out, tuple(out / n for n in names))
 
 
 # --------------------------------------------------------------------------------------------
@@ -748,6 +753,7 @@ RECOMMEND_FILES = (
     "unbundling_summary.csv",
     "addons.csv",
     "recommend.txt",
+    "settings.json",
 )
 
 
@@ -794,6 +800,7 @@ def run_recommend(
     tier_features: list[str] | None = None,
     components: list[str] | None = None,
     top: int = 10,
+    interval: float = BAND,
     random_seed: int = 1,
     force: bool = False,
 ) -> RecommendRun:
@@ -802,7 +809,8 @@ def run_recommend(
 
     ``objective`` defaults to profit when the study has ``[costs]``, revenue otherwise.
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
-    out of the bundle and sold as add-ons) to :func:`default_components`.
+    out of the bundle and sold as add-ons) to :func:`default_components`. ``interval`` is the
+    probability of every band, recorded in ``settings.json`` (``band``) beside the tables.
     """
     from analysis.search import check_objective, optimize_offer, own_product
     from analysis.simulator import PartWorthDraws, read_market
@@ -828,6 +836,7 @@ def run_recommend(
         weights=weights,
         segment=segment,
         top=top,
+        interval=interval,
         random_seed=random_seed,
     )
     tables: dict[str, Any] = {"offers.csv": offers.offers}
@@ -845,6 +854,7 @@ def run_recommend(
             objective=objective,
             weights=weights,
             replace=current.name,
+            interval=interval,
             random_seed=random_seed,
         )
         for name, frame in (
@@ -867,6 +877,7 @@ def run_recommend(
                 components=comps,
                 objective=objective,
                 weights=weights,
+                interval=interval,
                 random_seed=random_seed,
             )
             for name, frame in (
@@ -880,7 +891,8 @@ def run_recommend(
         for name, frame in tables.items():
             write_csv(frame, stage / name)
         atomic_write_text(stage / "recommend.txt", report + "\n")
-    names = [*tables, "recommend.txt"]
+        write_json({"band": float(interval)}, stage / "settings.json")
+    names = [*tables, "recommend.txt", "settings.json"]
     return RecommendRun(offers, tiers, unb, out, tuple(out / n for n in names))
 
 

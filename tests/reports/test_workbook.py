@@ -7,6 +7,7 @@ design diagnostics, import with quality flags, fit files, simulate and recommend
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -220,3 +221,42 @@ def test_libreoffice_renders_the_workbook_one_page_wide(report, tmp_path) -> Non
         ps = wb[name].page_setup
         assert ps.fitToWidth == 1 and ps.orientation == "landscape", name
         assert wb[name].sheet_properties.pageSetUpPr.fitToPage, name
+
+
+def test_bands_are_labelled_with_the_probability_the_run_used(run_folder, tmp_path) -> None:
+    """Band labels come from the run's settings.json (simulate/, recommend/): a run simulated
+    and searched with band 0.8 says "80% band" on every sheet that labels bands and never
+    "90%"; a folder written before the band was recorded is labelled with the default."""
+    from winback.pipeline import run_recommend, run_simulate
+    from winback.settings import BAND
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run, ignore=shutil.ignore_patterns("simulate", "report"))
+    args = (run / "study.toml", run / "fit", run / "market.toml")
+    run_simulate(*args, run / "simulate", segment="main_reason", interval=0.8)
+    assert json.loads((run / "simulate" / "settings.json").read_text()) == {"band": 0.8}
+
+    def text(wb, name: str) -> str:
+        return " ".join(str(c.value) for c in _cells(wb[name]) if c.data_type == "s")
+
+    # the searches from before the band was recorded: the default, named beside the 80%
+    (run / "recommend" / "settings.json").unlink()
+    data = read_run_folder(run, live=False)
+    assert (data.simulate_band, data.recommend_band) == (0.8, BAND)
+    wb = load_workbook(write_workbook(tmp_path / "mixed.xlsx", data))
+    assert "90% for the offers found, 80% for today's offer" in text(wb, "Summary")
+    assert "80% bands" in text(wb, "Price curves") and "90% band" in text(wb, "Offers")
+
+    run_recommend(*args, run / "recommend", interval=0.8, force=True)
+    data = read_run_folder(run, live=False)
+    assert (data.simulate_band, data.recommend_band) == (0.8, 0.8)
+    wb = load_workbook(write_workbook(tmp_path / "band.xlsx", data))
+    for name in ("Summary", "Offers", "Tiers", "Price curves", "Methods"):
+        assert "80% band" in text(wb, name), name
+    for name in wb.sheetnames:
+        assert "90%" not in text(wb, name), name
+    assert "94% interval" in text(wb, "Importances") and "95% interval" in text(wb, "Reasons")
+
+    (run / "recommend" / "settings.json").write_text('{"band": 90}', encoding="utf-8")
+    with pytest.raises(WinbackError, match=r"settings\.json: band must be"):
+        read_run_folder(run, live=False)
