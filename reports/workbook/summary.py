@@ -39,9 +39,9 @@ from winback.settings import band_label
 
 
 def _key_number_bands(data: ReportData, *, today: bool, searches: bool) -> str:
-    """``with their 90% bands``: the band of today's offer is the market simulation's
-    (``simulate/``), every other key number's the searches' (``recommend/``); both are named
-    when they differ."""
+    """The key numbers' band label (``with their 80% bands`` for band 0.8): today's offer has
+    the market simulation's band (``simulate/``), every other key number the searches'
+    (``recommend/``); both are named when they differ."""
     sim, rec = data.simulate_band, data.recommend_band
     if today and searches and sim != rec:
         return (
