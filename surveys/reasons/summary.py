@@ -6,6 +6,7 @@ for estimation).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from surveys.reasons.answers import (
 )
 from surveys.reasons.shares import SHARE_COLUMNS, _empty_shares, _main_table, _shares
 from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.settings import BAND, band_label, resolve_band
 
 
 @dataclass(frozen=True, repr=False)
@@ -38,7 +40,7 @@ class ReasonsSummary:
     shares : DataFrame
         One row per reason (all that apply), largest share first: ``reason`` (code),
         ``label``, ``n_selected`` (respondents who gave it), ``n`` (respondents who answered the
-        question: the denominator), ``share``, ``lower``, ``upper`` (interval at ``level``) and
+        question: the denominator), ``share``, ``lower``, ``upper`` (interval at ``band``) and
         ``n_effective`` (``n``, or Kish's effective sample size when weighted).
     main : DataFrame
         The same columns for the single main reason.
@@ -52,7 +54,8 @@ class ReasonsSummary:
     n : int
         Respondents summarised.
     by, weight : str or None
-    level : float
+    band : float
+        Probability of the intervals (``level``: its former name, still readable).
     notes : tuple of str
         What a reader must know: weighting, missing answers, excluded respondents, bands.
     """
@@ -64,8 +67,14 @@ class ReasonsSummary:
     n: int
     by: str | None = None
     weight: str | None = None
-    level: float = 0.95
+    band: float = BAND
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def level(self) -> float:
+        """Former name of :attr:`band` (deprecated)."""
+        warnings.warn("ReasonsSummary.level is now .band", DeprecationWarning, stacklevel=2)
+        return self.band
 
     def report(self) -> str:
         """The summary in words, for a researcher: why they left, largest reason first.
@@ -74,7 +83,7 @@ class ReasonsSummary:
         --------
         >>> print(summarize_reasons(data).report())  # doctest: +SKIP
         """
-        pct = f"{self.level:.0%}"
+        pct = band_label(self.band, "")
         lines = [
             f"Why they left: {self.n} lost customers"
             + (f", weighted by {self.weight}" if self.weight else "")
@@ -117,9 +126,10 @@ def summarize_reasons(
     *,
     by: str | None = None,
     weight: str | None = None,
-    level: float = 0.95,
+    band: float = BAND,
     included_only: bool = True,
     bands: int | Sequence[float] = 3,
+    level: float | None = None,
 ) -> ReasonsSummary:
     """Summarise why lost customers left.
 
@@ -140,8 +150,9 @@ def summarize_reasons(
         revenue rather than of lost customers). Shares become weighted shares; the intervals
         are Wilson intervals with Kish's effective sample size ``(sum w)^2 / sum w^2``, an
         approximation the notes state.
-    level : float
-        Interval coverage.
+    band : float
+        Probability of the intervals (``winback.settings.BAND``, 0.9; ``level``: its former
+        name, deprecated).
     included_only : bool
         Summarise included respondents only (the default), leaving out those excluded with
         :meth:`ChoiceDataset.exclude`; the notes say how many.
@@ -172,8 +183,7 @@ def summarize_reasons(
     >>> print(why.report())  # doctest: +SKIP
     >>> why.shares  # doctest: +SKIP
     """
-    if not 0.0 < level < 1.0:
-        raise WinbackError(f"level must be between 0 and 1, got {level}.")
+    band = resolve_band(band, level, where="summarize_reasons")
     people = dataset.respondents
     notes: list[str] = []
     if included_only:
@@ -223,7 +233,7 @@ def summarize_reasons(
         blank = int(main.isna().sum())
         if blank:
             notes.append(f"{blank} respondent(s) gave no main reason.")
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = float(stats.norm.ppf(0.5 + band / 2.0))
 
     shares = _shares(answers, w, z)
     main_table = _main_table(main, codes, w, z) if main is not None else _empty_shares()
@@ -257,7 +267,7 @@ def summarize_reasons(
         n=len(people),
         by=by,
         weight=weight,
-        level=level,
+        band=band,
         notes=tuple(notes),
     )
 

@@ -7,6 +7,7 @@ design diagnostics, import with quality flags, fit files, simulate and recommend
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -220,3 +221,50 @@ def test_libreoffice_renders_the_workbook_one_page_wide(report, tmp_path) -> Non
         ps = wb[name].page_setup
         assert ps.fitToWidth == 1 and ps.orientation == "landscape", name
         assert wb[name].sheet_properties.pageSetUpPr.fitToPage, name
+
+
+def test_bands_are_labelled_with_the_probability_the_run_used(run_folder, tmp_path) -> None:
+    """Band labels come from each stage's run.json: a run simulated and searched with band 0.8
+    says "80% band" on every sheet that labels bands and never "90%"; a folder written before
+    run records is labelled with the default of its time."""
+    from winback.pipeline import run_recommend, run_simulate
+    from winback.settings import BAND
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run, ignore=shutil.ignore_patterns("simulate", "report"))
+    args = (run / "study.toml", run / "fit", run / "market.toml")
+    run_simulate(*args, run / "simulate", segment="main_reason", band=0.8)
+    record = json.loads((run / "simulate" / "run.json").read_text())
+    assert record["settings"]["band"] == 0.8 and record["command"] == "simulate", record
+
+    def text(wb, name: str) -> str:
+        return " ".join(str(c.value) for c in _cells(wb[name]) if c.data_type == "s")
+
+    # the searches from before run records: the default of the time, named beside the 80%
+    (run / "recommend" / "run.json").unlink()
+    data = read_run_folder(run, live=False)
+    assert (data.simulate_band, data.recommend_band) == (0.8, BAND)
+    wb = load_workbook(write_workbook(tmp_path / "mixed.xlsx", data))
+    assert "90% for the offers found, 80% for today's offer" in text(wb, "Summary")
+    assert "80% bands" in text(wb, "Price curves") and "90% band" in text(wb, "Offers")
+
+    run_recommend(*args, run / "recommend", band=0.8, force=True)
+    data = read_run_folder(run, live=False)
+    assert (data.simulate_band, data.recommend_band) == (0.8, 0.8)
+    wb = load_workbook(write_workbook(tmp_path / "band.xlsx", data))
+    for name in ("Summary", "Offers", "Tiers", "Price curves", "Methods"):
+        assert "80% band" in text(wb, name), name
+    for name in ("Summary", "Offers", "Tiers", "Price curves", "Methods"):
+        assert "90%" not in text(wb, name), name
+    # the fit and the import record their own bands (the default 90% since run records)
+    assert "90% interval" in text(wb, "Importances") and "90% interval" in text(wb, "Reasons")
+    for stage in ("fit", "import"):
+        (run / stage / "run.json").unlink()
+    data = read_run_folder(run, live=False)
+    assert (data.fit_band, data.reasons_band) == (0.94, 0.95), "the defaults before run records"
+
+    rec = json.loads((run / "recommend" / "run.json").read_text())
+    rec["settings"]["band"] = 90
+    (run / "recommend" / "run.json").write_text(json.dumps(rec), encoding="utf-8")
+    with pytest.raises(WinbackError, match=r"run\.json: band must be"):
+        read_run_folder(run, live=False)

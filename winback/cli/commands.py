@@ -145,6 +145,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         tier_features=args.tier_features,
         components=args.components,
         top=args.top,
+        band=_band_option(args),
         random_seed=args.seed,
         force=args.force,
     )

@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: unordered attributes the bundle includes)",
     )
     rc.add_argument("--top", type=_positive_int, default=10, help="offers to list (10)")
+    _add_band(rc, "every share, revenue and profit")
     rc.add_argument("--seed", type=int, default=1, help="random seed (1)")
     rc.add_argument("--force", action="store_true", help="replace earlier files in --out")
 

@@ -31,6 +31,7 @@ from winback.pipeline.responses import (
     read_dataset,
 )
 from winback.run_folder import FIT, write_record
+from winback.settings import BAND
 from winback.study import Study, load_study
 
 #: the files of a fit folder
@@ -131,6 +132,7 @@ def _fit_settings(model: HBModel) -> dict[str, object]:
         "sampler": st.sampler,
         "constraints": {k: str(v) for k, v in st.constraints.items()},
         "informative_prior": st.prior_mean is not None,
+        "band": BAND,  # of importances.csv and population.csv
         "n_respondents": len(model.respondent_ids),
     }
 

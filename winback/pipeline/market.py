@@ -24,7 +24,7 @@ from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
-from winback.settings import BAND, default_objective, resolve_band
+from winback.settings import BAND, check_band, default_objective, resolve_band
 from winback.study import Study
 
 #: the files of a simulate folder and of a recommend folder
@@ -191,6 +191,7 @@ def run_recommend(
     tier_features: list[str] | None = None,
     components: list[str] | None = None,
     top: int = 10,
+    band: float = BAND,
     random_seed: int = 1,
     force: bool = False,
 ) -> RecommendRun:
@@ -199,8 +200,10 @@ def run_recommend(
 
     ``objective`` defaults to profit when the study has ``[costs]``, revenue otherwise.
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
-    out of the bundle and sold as add-ons) to :func:`default_components`.
+    out of the bundle and sold as add-ons) to :func:`default_components`. ``band`` is the
+    probability of every band, recorded in ``run.json``.
     """
+    band = check_band(band)
     out = check_output_dir(out, force=force, owned=RECOMMEND.owned)
     model = load_fit_for(study_path, fit_dir)
     study = model.study
@@ -221,6 +224,7 @@ def run_recommend(
         weights=weights,
         segment=segment,
         top=top,
+        band=band,
         random_seed=random_seed,
     )
     tables: dict[str, pd.DataFrame] = {"offers.csv": offers.offers}
@@ -240,6 +244,7 @@ def run_recommend(
             objective=objective,
             weights=weights,
             replace=current.name,
+            band=band,
             random_seed=random_seed,
         )
         for name, frame in (
@@ -262,6 +267,7 @@ def run_recommend(
                 components=comps,
                 objective=objective,
                 weights=weights,
+                band=band,
                 random_seed=random_seed,
             )
             for name, frame in (
@@ -272,6 +278,7 @@ def run_recommend(
                 tables[name] = frame
     report = RecommendRun(offers, tiers, unb, out, ()).report()
     settings = {
+        "band": band,
         "objective": objective,
         "product": current.name,
         **_market_settings(market),

@@ -104,7 +104,7 @@ def run_import(
     data = read_dataset(study, responses, format, design_obj, respondents)
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
-    settings = {"format": format, "random_seed": random_seed}
+    settings = {"format": format, "random_seed": random_seed, "band": reasons.band}
     inputs = {
         "responses": None if "://" in str(responses) else responses,
         "design": None if isinstance(design, ChoiceDesign) else design,

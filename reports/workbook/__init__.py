@@ -1,0 +1,142 @@
+"""The leadership workbook: one ``.xlsx`` that a leader can read without help.
+
+``read_run_folder(run_dir)`` reads the tables a winback run folder holds (``winback demo`` or the
+``design``, ``import``, ``fit``, ``simulate`` and ``recommend`` commands writing into one folder)
+into a :class:`ReportData`; ``write_workbook(path, data)`` writes the workbook:
+
+* ``Summary``: why customers left, the recommended win-back offer, the good/better/best tiers
+  and the unbundled entry offer with expected share, revenue and profit and their bands, and the
+  caveats in plain words (exclusions, quality flags, convergence, design);
+* ``Reasons``, ``Part-worths``, ``Importances``, ``WTP``, ``Offers``, ``Tiers``,
+  ``Source of volume``, ``Price curves``, ``Design & quality``, ``Diagnostics``, ``Methods``;
+* the live simulator (``Simulator``, ``Utilities``, ``Levels``: see :mod:`reports.live_sheet`)
+  when the fit and a market are there.
+
+Only ``fit/`` is required; any other part missing from the run folder is explained on its sheet
+and on the summary, never a crash. Charts are native Excel charts (they stay linked to the
+cells). Every text that comes from respondents or study files is written as text (never as a
+formula, see :func:`reports.live_sheet.set_text`); numbers stay numbers with number formats.
+Bands are labelled with the probability the run used (each stage's ``run.json``).
+
+The package: :mod:`~reports.workbook.facts` reads the run folder,
+:mod:`~reports.workbook.styles` and :mod:`~reports.workbook.context` are what every sheet
+shares, one module per sheet or small group of sheets writes them
+(:mod:`~reports.workbook.summary`, :mod:`~reports.workbook.preferences`,
+:mod:`~reports.workbook.offers`, :mod:`~reports.workbook.quality`,
+:mod:`~reports.workbook.methods`), and :mod:`~reports.workbook.spec` lists them in order with
+their print settings; :func:`write_workbook` walks that list.
+
+Examples
+--------
+>>> from reports.workbook import read_run_folder, write_workbook
+>>> data = read_run_folder("winback-demo")  # doctest: +SKIP
+>>> write_workbook("winback-demo/report/winback_report.xlsx", data)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from io import BytesIO
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+
+from reports.live_sheet import add_live_simulator
+from reports.waves_sheet import add_wave_comparison
+from reports.workbook.context import _Ctx
+from reports.workbook.facts import ReportData, read_run_folder
+from reports.workbook.facts import _read_table as _read_table
+from reports.workbook.spec import LIVE_SHEETS, REPORT_SHEETS, SHEETS, print_settings
+from reports.workbook.styles import _money_format
+from reports.workbook.styles import _Sheet as _Sheet
+from winback._io import atomic_write_bytes, check_outputs_free
+from winback.errors import WinbackError
+
+__all__ = ["LIVE_SHEETS", "SHEETS", "ReportData", "read_run_folder", "write_workbook"]
+
+log = logging.getLogger("winback")
+
+
+def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) -> Workbook:
+    """The workbook of ``data``: the sheets of :data:`~reports.workbook.spec.REPORT_SHEETS` in
+    order, the live simulator's and the wave comparison when there, each with its print
+    settings."""
+    currency = str(data.study.get("currency") or "")
+    ctx = _Ctx(data, currency, _money_format(currency))
+    wb = Workbook()
+    wb.remove(wb.active)
+    # the live simulator first: its failure becomes a caveat on the summary
+    live = False
+    if data.simulator_draws is not None and data.market is not None:
+        try:
+            add_live_simulator(wb, data.simulator_draws, data.market)
+            live = True
+        except WinbackError as exc:
+            ctx.notes.append(f"The live simulator sheets are left out: {exc}")
+            for name in LIVE_SHEETS:
+                if name in wb.sheetnames:
+                    wb.remove(wb[name])
+    sheets = {spec.title: wb.create_sheet(spec.title) for spec in REPORT_SHEETS}
+    for spec in sorted(REPORT_SHEETS, key=lambda spec: spec.build_last):  # stable: in order
+        if spec.build is not None:
+            spec.build(sheets[spec.title], ctx)
+    order = list(SHEETS) + (list(LIVE_SHEETS) if live else [])
+    for i, name in enumerate(n for n in order if n in wb.sheetnames):
+        wb.move_sheet(name, i - wb.sheetnames.index(name))
+    wb.active = 0
+    if wave_comparison is not None:
+        add_wave_comparison(wb, wave_comparison)
+    for ws in wb.worksheets:
+        settings = print_settings(ws.title)
+        if settings is not None:
+            settings.apply(ws)
+    return wb
+
+
+def write_workbook(
+    path: str | Path,
+    data: ReportData,
+    *,
+    wave_comparison: dict[str, pd.DataFrame] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write the leadership workbook.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` file to write (its folder is created).
+    data : ReportData
+        From :func:`read_run_folder` (or built by hand: only ``partworths`` is required).
+    wave_comparison : dict of str to DataFrame, optional
+        Tables comparing survey waves, added by :mod:`reports.waves_sheet`.
+    force : bool
+        Replace an existing file (otherwise refuse).
+
+    Returns
+    -------
+    Path
+        The file written (atomically: a crash leaves the old file or the new one).
+
+    Raises
+    ------
+    WinbackError
+        The file exists and ``force`` is false, or the path does not end in ``.xlsx``.
+
+    Examples
+    --------
+    >>> data = read_run_folder("winback-demo")  # doctest: +SKIP
+    >>> write_workbook("report.xlsx", data, force=True)  # doctest: +SKIP
+    PosixPath('report.xlsx')
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise WinbackError(f"the workbook must be an .xlsx file, got {path}.")
+    check_outputs_free([path], force, hint="--force (force=True)")
+    wb = _build(data, wave_comparison)
+    buf = BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(path, buf.getvalue())
+    log.info("wrote the leadership workbook %s (%d sheets)", path, len(wb.sheetnames))
+    return path

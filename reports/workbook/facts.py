@@ -1,0 +1,391 @@
+"""Reading a run folder into the tables the workbook shows.
+
+:func:`read_run_folder` reads the CSV, JSON and text files a winback run folder holds
+(``design/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``, ``study.toml`` and
+``market.toml``) into a :class:`ReportData`, with the probability of every band and interval the
+run used, and notes on what is missing. Text cells are unescaped and ids stay text; nothing here
+writes a worksheet.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.io import load_model
+from analysis.simulator import PartWorthDraws, read_market
+from winback._io import unescape_frame
+from winback.errors import ParameterError, WinbackError
+from winback.run_folder import (
+    DESIGN,
+    FIT,
+    IMPORT,
+    RECOMMEND,
+    RECORD,
+    SIMULATE,
+    RunFolder,
+    Stage,
+)
+from winback.settings import BAND, check_band
+from winback.study import format_level, load_study
+
+__all__ = ["ReportData", "read_run_folder"]
+
+
+#: the band probabilities of runs written before ``run.json`` recorded them: the fit's tables
+#: and the reasons' intervals had their own defaults then (94% and 95%), the simulator 90%
+_FORMER_BANDS = {FIT.name: 0.94, IMPORT.name: 0.95, SIMULATE.name: BAND, RECOMMEND.name: BAND}
+
+
+#: columns read as text whatever they hold (ids and labels keep leading zeros, "None" stays)
+_TEXT_COLUMNS = (
+    "respondent_id",
+    "attribute",
+    "level",
+    "from_level",
+    "to_level",
+    "product",
+    "source",
+    "kind",
+    "segment",
+    "tier",
+    "menu_before",
+    "offer",
+    "reason",
+    "label",
+    "measure",
+    "parameter",
+    "method",
+    "component",
+    "price_of",
+    "share_of",
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the workbook shows, as tables: one attribute per file of a run folder.
+
+    Only ``partworths`` is required; every other table is ``None`` when its file is missing.
+    Column names are those of the CSV files (see docs/cli.md and docs/simulator.md).
+
+    Attributes
+    ----------
+    partworths : DataFrame
+        ``fit/partworths.csv``: ``respondent_id, attribute, level, utility``.
+    study : dict
+        ``name``, ``description``, ``currency``, ``price_attribute`` and ``attributes`` (each a
+        dict with ``name``, ``label``, ``levels``, ``coding``, ``reference``); empty if unknown.
+    fit_diagnostics : dict or None
+        ``fit/diagnostics.json`` (verdict, R-hat, ESS, divergences, reasons, advice).
+    fit_settings : dict or None
+        Sampler settings of the fit (draws, tune, chains, covariance, LKJ eta, ...).
+    convergence_text, design_text, reasons_text, recommend_text : str or None
+        The text reports of the run.
+    importances, population : DataFrame or None
+        ``fit/importances.csv``, ``fit/population.csv``.
+    design_diagnostics : dict or None
+        ``design/diagnostics.json``.
+    level_balance : DataFrame or None
+    respondents, exclusions, quality, reasons : DataFrame or None
+        ``import/`` (``respondents`` is read as text: answers stay exactly as given).
+    import_summary : dict or None
+        ``import/import.json``.
+    shares, source_of_volume, price_curves, elasticities, wtp : DataFrame or None
+        ``simulate/``.
+    offers, segments, tiers, upgrade_paths, cannibalisation, tiers_summary, unbundling,
+    unbundling_summary, addons : DataFrame or None
+        ``recommend/``.
+    market_products : DataFrame or None
+        The products of ``market.toml`` (``product, own`` and one column per attribute).
+    simulator_draws, market : object or None
+        Posterior-mean part-worths (:class:`analysis.simulator.PartWorthDraws`) and the
+        :class:`analysis.simulator.Market` for the live simulator sheets.
+    notes : tuple of str
+        What is missing or doubtful, in words (shown on the summary).
+    run_dir : str
+    simulate_band, recommend_band, fit_band, reasons_band : float
+        Probability of the bands of ``simulate/``, ``recommend/``, the fit's importances and
+        population, and the reasons for leaving, as each stage's ``run.json`` records them
+        (for runs written before records: the defaults of the time).
+    """
+
+    partworths: pd.DataFrame
+    study: dict[str, Any] = field(default_factory=dict)
+    fit_diagnostics: dict[str, Any] | None = None
+    fit_settings: dict[str, Any] | None = None
+    convergence_text: str | None = None
+    importances: pd.DataFrame | None = None
+    population: pd.DataFrame | None = None
+    design_diagnostics: dict[str, Any] | None = None
+    design_text: str | None = None
+    level_balance: pd.DataFrame | None = None
+    respondents: pd.DataFrame | None = None
+    exclusions: pd.DataFrame | None = None
+    quality: pd.DataFrame | None = None
+    reasons: pd.DataFrame | None = None
+    reasons_text: str | None = None
+    import_summary: dict[str, Any] | None = None
+    shares: pd.DataFrame | None = None
+    source_of_volume: pd.DataFrame | None = None
+    price_curves: pd.DataFrame | None = None
+    elasticities: pd.DataFrame | None = None
+    wtp: pd.DataFrame | None = None
+    offers: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    tiers: pd.DataFrame | None = None
+    upgrade_paths: pd.DataFrame | None = None
+    cannibalisation: pd.DataFrame | None = None
+    tiers_summary: pd.DataFrame | None = None
+    unbundling: pd.DataFrame | None = None
+    unbundling_summary: pd.DataFrame | None = None
+    addons: pd.DataFrame | None = None
+    recommend_text: str | None = None
+    market_products: pd.DataFrame | None = None
+    simulator_draws: Any = None
+    market: Any = None
+    notes: tuple[str, ...] = ()
+    run_dir: str = ""
+    simulate_band: float = BAND
+    recommend_band: float = BAND
+    fit_band: float = BAND
+    reasons_band: float = BAND
+
+    def __repr__(self) -> str:
+        have = [
+            name
+            for name, value in self.__dict__.items()
+            if isinstance(value, pd.DataFrame) and name != "partworths"
+        ]
+        n = self.partworths["respondent_id"].nunique()
+        lines = [
+            f"ReportData: {self.study.get('name') or self.run_dir or 'run'} ({n} respondents "
+            f"with part-worths)",
+            f"  tables: {', '.join(have) or 'part-worths only'}",
+            f"  live simulator: {'yes' if self.market is not None else 'no'}",
+        ]
+        lines += [f"  note: {n_}" for n_ in self.notes]
+        lines.append("  next: write_workbook(path, data)")
+        return "\n".join(lines)
+
+
+def _read_table(path: Path, *, all_text: bool = False) -> pd.DataFrame | None:
+    """A CSV written by winback: text cells unescaped, ``None``/``NA`` kept as text."""
+    if not path.is_file():
+        return None
+    try:
+        if all_text:
+            df = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig"
+            )
+        else:
+            df = pd.read_csv(
+                path,
+                keep_default_na=False,
+                na_values=[""],
+                dtype=dict.fromkeys(_TEXT_COLUMNS, str),
+                encoding="utf-8-sig",
+            )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise WinbackError(f"{path} is not a readable CSV table ({exc}).") from None
+    return unescape_frame(df)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WinbackError(f"{path} is not readable JSON ({exc}).") from None
+    return obj if isinstance(obj, dict) else None
+
+
+def _read_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else None
+
+
+def _study_info(study: Any) -> dict[str, Any]:
+    return {
+        "name": study.name,
+        "description": study.description,
+        "currency": study.currency,
+        "price_attribute": study.price_attribute,
+        "none_option": study.has_none,
+        "attributes": [
+            {
+                "name": a.name,
+                "label": a.display,
+                "levels": [format_level(v) for v in a.levels],
+                "coding": a.coding,
+                "reference": format_level(a.reference),
+                "unit": getattr(a, "unit", None),
+            }
+            for a in study.attributes
+        ],
+    }
+
+
+def _market_products(market: Any) -> pd.DataFrame:
+    rows = []
+    for p in market.products:
+        row: dict[str, Any] = {"product": p.name, "own": bool(p.own)}
+        for k, v in dict(p.levels).items():
+            row[k] = float(v) if isinstance(v, int | float) else format_level(v)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_band(run: RunFolder, stage: Stage) -> float:
+    """The band probability a stage was written with: its ``run.json`` (``band``), or the
+    default of the time for a folder written before records."""
+    rec = run.record(stage)
+    if rec is None or "band" not in rec.settings:
+        return _FORMER_BANDS[stage.name]
+    try:
+        return check_band(rec.settings["band"])
+    except ParameterError as exc:
+        raise WinbackError(f"{run.folder(stage) / RECORD}: {exc}") from None
+
+
+def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
+    """Read a run folder's tables for the workbook.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A folder with ``fit/`` (required: ``partworths.csv``) and any of ``study.toml``,
+        ``market.toml``, ``design/``, ``import/``, ``simulate/``, ``recommend/``.
+    live : bool
+        Load ``fit/fit.nc`` and ``market.toml`` for the live simulator sheets (and the study
+        and sampler settings). A fit whose input files changed since fitting is still read; the
+        change becomes a caveat on the summary.
+
+    Returns
+    -------
+    ReportData
+
+    Raises
+    ------
+    WinbackError
+        No such folder, no ``fit/partworths.csv``, or an unreadable file (named).
+
+    Examples
+    --------
+    >>> data = read_run_folder("winback-demo")  # doctest: +SKIP
+    >>> data.offers.head()  # doctest: +SKIP
+    """
+    rf = RunFolder(run_dir)
+    run = rf.root
+    if not run.is_dir():
+        raise WinbackError(f"no run folder at {run}.")
+    partworths = _read_table(rf.file(FIT, "partworths.csv"))
+    if partworths is None or partworths.empty:
+        have = sorted(p.name for p in run.iterdir() if p.is_dir())
+        raise WinbackError(
+            f"{run} has no fit/partworths.csv: the workbook needs at least a fit "
+            f"(winback fit ... --out {run / 'fit'}). Sub-folders found: {', '.join(have) or 'none'}."
+        )
+    notes: list[str] = []
+    for stage, what in (
+        (DESIGN, "design diagnostics"),
+        (IMPORT, "data quality, exclusions and reasons for leaving"),
+        (SIMULATE, "market shares, source of volume, price curves and willingness to pay"),
+        (RECOMMEND, "recommended offers, tiers and the unbundled entry offer"),
+    ):
+        if not rf.has(stage):
+            notes.append(f"No {stage.name}/ folder in the run: {what} are not in this workbook.")
+
+    study: dict[str, Any] = {}
+    fit_settings = draws = market = products = None
+    fit_file = rf.file(FIT, "fit.nc")
+    if live and fit_file.is_file():
+        model = None
+        try:
+            model = load_model(fit_file)
+        except WinbackError as exc:
+            if "changed" not in str(exc):
+                raise
+            notes.append(f"An input file of the fit changed after fitting: {exc}")
+            model = load_model(fit_file, check_sources=False)
+        study = _study_info(model.study)
+        s = model.settings
+        fit_settings = {
+            k: getattr(s, k)
+            for k in (
+                "draws",
+                "tune",
+                "chains",
+                "random_seed",
+                "covariance",
+                "lkj_eta",
+                "mu_scale",
+                "sd_scale",
+                "sampler",
+            )
+            if hasattr(s, k)
+        }
+        fit_settings["constraints"] = dict(getattr(s, "constraints", {}) or {})
+        if rf.market_file.is_file():
+            market = read_market(rf.market_file, model.study)
+            draws = PartWorthDraws.from_model(model).point()
+            products = _market_products(market)
+        else:
+            notes.append("No market.toml in the run: the live simulator sheets are left out.")
+    elif not fit_file.is_file():
+        notes.append("No fit/fit.nc in the run: the live simulator sheets are left out.")
+    if not study and rf.study_file.is_file():
+        study = _study_info(load_study(rf.study_file))
+
+    def f(stage: Stage, name: str) -> Path:
+        return rf.file(stage, name)
+
+    d, i, s_, r = DESIGN, IMPORT, SIMULATE, RECOMMEND
+    return ReportData(
+        partworths=partworths,
+        study=study,
+        fit_diagnostics=_read_json(f(FIT, "diagnostics.json")),
+        fit_settings=fit_settings,
+        convergence_text=_read_text(f(FIT, "convergence.txt")),
+        importances=_read_table(f(FIT, "importances.csv")),
+        population=_read_table(f(FIT, "population.csv")),
+        design_diagnostics=_read_json(f(d, "diagnostics.json")),
+        design_text=_read_text(f(d, "diagnostics.txt")),
+        level_balance=_read_table(f(d, "level_balance.csv")),
+        respondents=_read_table(f(i, "respondents.csv"), all_text=True),
+        exclusions=_read_table(f(i, "exclusions.csv")),
+        quality=_read_table(f(i, "quality.csv")),
+        reasons=_read_table(f(i, "reasons.csv")),
+        reasons_text=_read_text(f(i, "reasons.txt")),
+        import_summary=_read_json(f(i, "import.json")),
+        shares=_read_table(f(s_, "shares.csv")),
+        source_of_volume=_read_table(f(s_, "source_of_volume.csv")),
+        price_curves=_read_table(f(s_, "price_curves.csv")),
+        elasticities=_read_table(f(s_, "elasticities.csv")),
+        wtp=_read_table(f(s_, "wtp.csv")),
+        offers=_read_table(f(r, "offers.csv")),
+        segments=_read_table(f(r, "segments.csv")),
+        tiers=_read_table(f(r, "tiers.csv")),
+        upgrade_paths=_read_table(f(r, "upgrade_paths.csv")),
+        cannibalisation=_read_table(f(r, "cannibalisation.csv")),
+        tiers_summary=_read_table(f(r, "tiers_summary.csv")),
+        unbundling=_read_table(f(r, "unbundling.csv")),
+        unbundling_summary=_read_table(f(r, "unbundling_summary.csv")),
+        addons=_read_table(f(r, "addons.csv")),
+        recommend_text=_read_text(f(r, "recommend.txt")),
+        market_products=products,
+        simulator_draws=draws,
+        market=market,
+        notes=tuple(notes),
+        run_dir=str(run),
+        simulate_band=_read_band(rf, SIMULATE),
+        recommend_band=_read_band(rf, RECOMMEND),
+        fit_band=_read_band(rf, FIT),
+        reasons_band=_read_band(rf, IMPORT),
+    )

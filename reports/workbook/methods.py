@@ -1,0 +1,157 @@
+"""The ``Methods`` sheet: what was done, with the formulas written out and references.
+
+The survey, the hierarchical Bayes estimation (with this fit's sampler settings), importances
+and willingness to pay, the market simulation (with the probability of its bands), the searches,
+the attributes with their reference levels, and the literature.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reports.workbook.context import _Ctx
+from reports.workbook.facts import ReportData
+from reports.workbook.styles import _Sheet
+from winback.settings import band_label
+
+
+def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
+    fs = data.fit_settings or {}
+    cov = fs.get("covariance", "full")
+    eta = fs.get("lkj_eta", 2.0)
+    settings = ""
+    if fs:
+        settings = (
+            f" This fit: {fs.get('chains')} chains x {fs.get('draws')} draws after "
+            f"{fs.get('tune')} warm-up, sampler {fs.get('sampler')}, covariance {cov}, seed "
+            f"{fs.get('random_seed')}."
+        )
+        if fs.get("constraints"):
+            settings += f" Sign/order constraints: {fs['constraints']}."
+    rule = "logit"
+    if data.market is not None:
+        rule = str(getattr(data.market, "rule", "logit"))
+    sections = [
+        (
+            "The survey",
+            [
+                "Lost customers answered a questionnaire (why they left, what they had and "
+                "paid) and a choice-based conjoint: in each task they chose one of several "
+                "offers described by features and price, or none of them.",
+                "Reference levels: the first level listed in the study file is the reference "
+                "of its attribute (utility 0); numeric attributes coded 'linear' have one "
+                "slope.",
+            ],
+        ),
+        (
+            "Estimation: hierarchical Bayes multinomial logit (HB-MNL)",
+            [
+                "P(respondent i chooses alternative j in task t) = exp(x_jt' b_i) / "
+                "sum_k exp(x_kt' b_i), the none alternative having utility b_i,none.",
+                "Individual part-worths b_i ~ MVN(mu, Sigma); Sigma = diag(sd) Omega diag(sd) "
+                f"with Omega ~ LKJ(eta = {eta}) and sd ~ HalfNormal"
+                + (" (covariance: full)" if cov == "full" else f" (covariance: {cov})")
+                + "; mu ~ Normal(0, prior scale). Columns are scaled for sampling and "
+                "results are reported on the original scale.",
+                "Sampled with NUTS (nutpie or PyMC); every reported figure is computed per "
+                "posterior draw and then summarised (mean and equal-tailed interval)." + settings,
+                "Convergence: rank-normalised split R-hat and bulk/tail effective sample sizes "
+                "(Vehtari et al. 2021), divergences, E-BFMI; the verdict and thresholds are on "
+                "the Diagnostics sheet.",
+            ],
+        ),
+        (
+            "Results",
+            [
+                "Importance of attribute a for respondent i = (max_l u_ial - min_l u_ial) / "
+                "sum_a' (max - min) x 100, per draw, averaged over respondents.",
+                "Willingness to pay (ratio) = (u_new - u_old) / (-b_price), median over "
+                "respondents per draw; compensating variation = change of "
+                "ln(sum_k exp(U_k)) / (-b_price); simulated = the price change that restores "
+                "the offer's share.",
+            ],
+        ),
+        (
+            "Market simulation",
+            [
+                "Share of preference (logit rule): share_j = mean over respondents of "
+                "exp(e U_ij) / sum_k exp(e U_ik), e the exponent (scale); computed for every "
+                f"posterior draw, giving {band_label(data.simulate_band)}s. Rule of the "
+                f"market file: {rule}.",
+                "Randomized first choice (RFC, when the market file asks for it): first "
+                "choice after adding normal error to every level's part-worth (and optionally "
+                "Gumbel error per product), averaged over error draws; it corrects the logit "
+                "rule's IIA for similar products (Orme 1998; Huber, Orme and Miller 1999).",
+                "Source of volume: the market without the offer against the market with it, "
+                "per draw: share taken from none (won back), competitors and our own offers.",
+                "The live Simulator sheet uses the logit rule at the posterior mean "
+                "part-worths, recalculated by Excel.",
+            ],
+        ),
+        (
+            "Searches",
+            [
+                "Offer search: every combination of allowed levels and candidate prices "
+                "(exhaustive up to 2,000,000 candidates; coordinate ascent with random starts "
+                "beyond, graded against an upper bound), objective share, revenue (share x "
+                "price) or profit (share x (price - unit cost)) per lost customer.",
+                "Tiers: every nested good/better/best set x every price ladder at point "
+                "estimates (proven optimal over the grid), then simulated at every draw for "
+                "bands. Unbundling: every set of components taken out of the bundle, entry "
+                "price and add-on prices.",
+            ],
+        ),
+        (
+            "References",
+            [
+                "Train, K. (2009). Discrete Choice Methods with Simulation, 2nd ed. Cambridge "
+                "University Press.",
+                "Sawtooth Software (2009). The CBC/HB System for Hierarchical Bayes Estimation, "
+                "Version 5.0 Technical Paper. Sawtooth Software, Sequim, WA.",
+                "Allenby, G. M. and Rossi, P. E. (1998). Marketing models of consumer "
+                "heterogeneity. Journal of Econometrics 89, 57-78; Rossi, P. E., Allenby, G. M. "
+                "and McCulloch, R. (2005). Bayesian Statistics and Marketing. Wiley.",
+                "Orme, B. K. (2020). Getting Started with Conjoint Analysis, 4th ed. Research "
+                "Publishers; Orme, B. (1998). Reducing the IIA Problem with a Randomized First "
+                "Choice Model. Sawtooth Software.",
+                "Huber, J., Orme, B. and Miller, R. (1999). Dealing with Product Similarity in "
+                "Conjoint Simulations. Sawtooth Software Conference.",
+                "Lewandowski, D., Kurowicka, D. and Joe, H. (2009). Generating random "
+                "correlation matrices based on vines and extended onion method. Journal of "
+                "Multivariate Analysis 100, 1989-2001 (the LKJ prior).",
+                "Vehtari, A., Gelman, A., Simpson, D., Carpenter, B. and Buerkner, P.-C. "
+                "(2021). Rank-normalization, folding, and localization: an improved R-hat. "
+                "Bayesian Analysis 16, 667-718.",
+            ],
+        ),
+    ]
+    return sections
+
+
+def _sheet_methods(ws: Worksheet, ctx: _Ctx) -> None:
+    ws.column_dimensions["A"].width = 120
+    s = _Sheet(ws, span=1)
+    s.title("Methods", "What was done, with the formulas written out and references.")
+    for heading, paras in _methods_text(ctx.data):
+        s.heading(heading)
+        for p in paras:
+            s.para(p)
+        s.blank()
+    if ctx.data.study.get("attributes"):
+        s.heading("Attributes and reference levels")
+        t = pd.DataFrame(
+            [
+                {
+                    "attribute": a["label"],
+                    "name": a["name"],
+                    "coding": a["coding"],
+                    "reference level": a["reference"],
+                    "levels": ", ".join(a["levels"]),
+                }
+                for a in ctx.data.study["attributes"]
+            ]
+        )
+        s.table(t)
+        ws.column_dimensions["A"].width = 120
+    s.finish()

@@ -1,0 +1,302 @@
+"""What to offer and what it would do: the ``Offers``, ``Tiers``, ``Source of volume`` and
+``Price curves`` sheets.
+
+The searches of ``recommend/`` (the ranked offers, the best offer per segment, unbundling with
+its add-ons; the good/better/best tiers with upgrade paths and cannibalisation) and the market
+simulation of ``simulate/`` (where an offer's customers come from, today's shares, demand and
+revenue against price, elasticities), each table with its bands and native charts. Band labels
+carry the probability each folder was written with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from openpyxl.chart import LineChart, Reference
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
+from reports.workbook.styles import (
+    INT,
+    NUM2,
+    PCT,
+    _bar_chart,
+    _chart_style,
+    _missing,
+    _Sheet,
+)
+from winback.settings import band_label
+
+
+def _offer_formats(ctx: _Ctx, df: pd.DataFrame) -> dict[str, str]:
+    price = _price_col(ctx.data, df)
+    f = {
+        c: PCT
+        for c in ("share", "lower", "upper", "current_share", "gain_lower", "gain_upper",
+                  "prob_beats_current", "prob_best", "take_rate", "joint_share")
+    }  # fmt: skip
+    f |= {
+        c: ctx.money
+        for c in ("revenue", "profit", "revenue_lower", "revenue_upper", "profit_lower",
+                  "profit_upper", "margin", "margin_lower", "margin_upper", "joint_revenue",
+                  "joint_profit")
+    }  # fmt: skip
+    if price:
+        f[price] = ctx.money
+    f["n_respondents"] = INT
+    return f
+
+
+_OFFER_LABELS = {
+    "lower": "share from",
+    "upper": "share to",
+    "prob_beats_current": "P(beats today's offer)",
+    "prob_best": "P(best of the list)",
+    "revenue_lower": "revenue from",
+    "revenue_upper": "revenue to",
+    "profit_lower": "profit from",
+    "profit_upper": "profit to",
+    "worth_winning": "worth winning back",
+}
+
+
+def _offer_labels(ctx: _Ctx) -> dict[str, str]:
+    """Column headers of offer tables: attribute labels from the study, words for the rest."""
+    attrs = {a["name"]: str(a["label"]) for a in ctx.data.study.get("attributes", [])}
+    return {**_OFFER_LABELS, **attrs}
+
+
+def _measure_format(ctx: _Ctx) -> Callable[[pd.Series], str | None]:
+    def f(r: pd.Series) -> str | None:
+        m = str(r.get("measure", ""))
+        return PCT if ("share" in m or "brought back" in m) else ctx.money
+
+    return f
+
+
+def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Win-back offers",
+        "The best offers found by searching every combination of levels and prices (replacing "
+        "today's own offer), ranked by the objective, each with its "
+        f"{band_label(data.recommend_band)}, the probability that it beats today's offer and "
+        "that it is the best of the list.",
+    )
+    of = data.offers
+    if _present(of) and of is not None:
+        t, derived = _with_derived_bands(data, of)
+        s.table(t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx), freeze=True)
+        if derived:
+            s.note(
+                "Revenue and profit bands follow from the share band (each offer's price is "
+                "fixed); revenue and profit are per lost customer surveyed."
+            )
+    else:
+        _missing(s, "offer search", "recommend/offers.csv")
+    sg = data.segments
+    if _present(sg) and sg is not None:
+        s.heading("The best offer for each segment")
+        s.note(
+            "margin: expected profit per lost customer of the segment (revenue without costs); "
+            "worth winning back: margin above zero and the share gain's band above zero."
+        )
+        s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx))
+    ub = data.unbundling
+    if _present(ub) and ub is not None:
+        s.heading("Unbundling: an entry offer with add-ons instead of the bundle")
+        s.table(ub, formats=_offer_formats(ctx, ub), labels=_offer_labels(ctx))
+        us = data.unbundling_summary
+        if _present(us) and us is not None:
+            s.table(
+                us,
+                labels={"lower": "band from", "upper": "band to"},
+                row_format=(("value", "lower", "upper"), _measure_format(ctx)),
+            )
+        ad = data.addons
+        if _present(ad) and ad is not None:
+            s.heading("Add-on take rates among the menu's takers")
+            s.table(
+                ad,
+                formats={"price": ctx.money, "take_rate": PCT, "lower": PCT, "upper": PCT},
+                labels={"lower": "band from", "upper": "band to"},
+            )
+    elif _present(of):
+        s.note("No unbundling in this run (no components to take out of the bundle).")
+    s.finish()
+
+
+def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Good / better / best tiers",
+        "The tier menu that maximises the objective: each higher tier has at least the lower "
+        "tier's level on every feature and a higher price. Shares with "
+        f"{band_label(data.recommend_band)}s; then where each added tier's takers come from "
+        "and what the tiers take from each other.",
+    )
+    t = data.tiers
+    if not _present(t) or t is None:
+        _missing(s, "tier search", "recommend/tiers.csv")
+        s.finish()
+        return
+    h, first, last = s.table(
+        t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx), freeze=True
+    )
+    cols = list(t.columns)
+    chart_row = s.row
+    s.row += 20  # room for the chart below the tiers
+    _bar_chart(
+        s.ws,
+        data_col=1 + cols.index("share"),
+        cat_col=1 + cols.index("tier"),
+        header=h,
+        last=last,
+        title="Expected share of lost customers by tier",
+        anchor=f"A{chart_row}",
+        number_format="0%",
+    )
+    ts = data.tiers_summary
+    if _present(ts) and ts is not None:
+        s.heading("The menu against today's market")
+        s.table(
+            ts,
+            labels={"lower": "band from", "upper": "band to"},
+            row_format=(("value", "lower", "upper"), _measure_format(ctx)),
+        )
+    up = data.upgrade_paths
+    if _present(up) and up is not None:
+        s.heading("Upgrade paths: where each added tier's takers come from")
+        s.table(
+            up,
+            formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
+            labels={"menu_before": "menu before", "share_moved": "share moved",
+                    "lower": "band from", "upper": "band to", "fraction": "fraction of the gain"},
+        )  # fmt: skip
+    ca = data.cannibalisation
+    if _present(ca) and ca is not None:
+        s.heading("Cannibalisation: what each tier takes from our other tiers")
+        s.table(
+            ca,
+            formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
+            labels={"share_moved": "share moved", "lower": "band from", "upper": "band to",
+                    "fraction": "fraction of the tier's share"},
+        )  # fmt: skip
+    s.finish()
+
+
+def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Source of volume and market shares",
+        "Where our offer's customers would otherwise go (the market without it against the "
+        "market with it): none = customers won back who would stay where they are, competitor "
+        "= taken from a competitor, own = taken from another of our offers.",
+    )
+    sv = data.source_of_volume
+    if _present(sv) and sv is not None:
+        h, first, last = s.table(
+            sv,
+            formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
+            labels={"share_moved": "share moved", "lower": "band from", "upper": "band to",
+                    "fraction": "fraction of the product's share"},
+            freeze=True,
+        )  # fmt: skip
+        cols = list(sv.columns)
+        if "kind" in cols and (sv["kind"].astype(str) != "total").any():
+            body = sv[sv["kind"].astype(str) != "total"]
+            chart_data = pd.DataFrame(
+                {
+                    "from": [f"{r['product']}: {r['source']}" for _, r in body.iterrows()],
+                    "share moved": body["share_moved"].to_numpy(dtype=float),
+                }
+            )
+            anchor_col = len(cols) + 2
+            s2_row = s.row
+            s.row = h
+            hh, ff, ll = s.table(chart_data, formats={"share moved": PCT}, col=anchor_col)
+            s.row = max(s2_row, s.row)
+            _bar_chart(
+                s.ws,
+                data_col=anchor_col + 1,
+                cat_col=anchor_col,
+                header=hh,
+                last=ll,
+                title="Where the offer's customers come from",
+                anchor=f"{get_column_letter(anchor_col + 3)}{hh}",
+                horizontal=True,
+                number_format="0.0%",
+            )
+    else:
+        _missing(s, "source of volume", "simulate/source_of_volume.csv")
+    sh = data.shares
+    if _present(sh) and sh is not None:
+        s.heading("Shares of preference in today's market (overall = segment 'all')")
+        s.table(
+            sh,
+            formats={"share": PCT, "lower": PCT, "upper": PCT, "n_respondents": INT},
+            labels={"lower": "band from", "upper": "band to"},
+        )
+    s.finish()
+
+
+def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Demand and revenue against price",
+        "Each product's share of preference and revenue per lost customer at each price, every "
+        f"other product held fixed, with {band_label(data.simulate_band)}s; then price "
+        "elasticities.",
+    )
+    pc = data.price_curves
+    if not _present(pc) or pc is None or not {"price", "share"} <= set(pc.columns):
+        _missing(s, "price curves", "simulate/price_curves.csv: needs a price attribute")
+        s.finish()
+        return
+    prod = pc["product"].astype(str) if "product" in pc.columns else pd.Series("share", pc.index)
+    wide = (
+        pc.assign(product=prod)
+        .pivot_table(index="price", columns="product", values="share", sort=False)
+        .sort_index()
+    )
+    wide = wide[list(dict.fromkeys(prod))].reset_index()
+    s.heading("Share of preference by price (chart data)")
+    h, first, last = s.table(
+        wide,
+        formats={"price": ctx.money} | {c: PCT for c in wide.columns if c != "price"},
+        freeze=True,
+    )
+    chart = LineChart()
+    _chart_style(chart, "Share of preference against price", "share of preference", "price")
+    chart.add_data(
+        Reference(s.ws, min_col=2, max_col=wide.shape[1], min_row=h, max_row=last),
+        titles_from_data=True,
+    )
+    chart.set_categories(Reference(s.ws, min_col=1, min_row=first, max_row=last))
+    chart.y_axis.numFmt = "0%"
+    s.ws.add_chart(chart, f"{get_column_letter(wide.shape[1] + 2)}{h}")
+    s.row = max(s.row, h + 20)
+    s.heading("Every point with its band")
+    s.table(
+        pc,
+        formats={"price": ctx.money, "share": PCT, "lower": PCT, "upper": PCT,
+                 "revenue": ctx.money, "revenue_lower": ctx.money, "revenue_upper": ctx.money},
+        labels={"lower": "share from", "upper": "share to", "revenue_lower": "revenue from",
+                "revenue_upper": "revenue to"},
+    )  # fmt: skip
+    el = data.elasticities
+    if _present(el) and el is not None:
+        s.heading("Price elasticities (% change of share per 1% change of price)")
+        s.table(
+            el,
+            formats={"elasticity": NUM2, "lower": NUM2, "upper": NUM2},
+            labels={"price_of": "price of", "share_of": "share of", "lower": "band from",
+                    "upper": "band to"},
+        )  # fmt: skip
+    s.finish()
