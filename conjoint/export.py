@@ -66,6 +66,11 @@ def read_design_csv(path: str | Path, study: Study) -> ChoiceDesign:
     """
     path = Path(path)
     if path.is_dir():
+        if not (path / "design.csv").is_file():
+            raise DesignError(
+                f"{path} is a folder, not a design file, and holds no design.csv: give the "
+                "design file, or the folder `winback design` wrote."
+            )
         path = path / "design.csv"
     df = _read_csv(path)
     return design_from_frame(df, study, source=str(path))

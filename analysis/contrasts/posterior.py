@@ -15,8 +15,8 @@ import pandas as pd
 
 from analysis.contrasts.levels import LevelMapping
 from analysis.results import importance_draws, wtp_median_draws
-from winback.errors import ParameterError, WinbackError, list_valid
-from winback.settings import BAND
+from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, check_band
 
 if TYPE_CHECKING:
     from analysis.model import HBModel
@@ -109,8 +109,7 @@ def contrast_table(
     >>> t.loc[0, "verdict"]
     'fell'
     """
-    if not 0 < band < 1:
-        raise ParameterError(f"band must be between 0 and 1, got {band}.")
+    band = check_band(band)
     a = np.asarray(draws_a, dtype=float).reshape(len(draws_a), -1)
     b = np.asarray(draws_b, dtype=float).reshape(len(draws_b), -1)
     if a.shape[1] != len(keys) or b.shape[1] != len(keys):

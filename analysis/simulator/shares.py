@@ -184,8 +184,6 @@ def simulate(
             if isinstance(market, str | Path)
             else Market.from_dict(market, draws.study)
         )
-    if not 0 < band < 1:
-        raise WinbackError(f"band must be between 0 and 1, got {band}.")
     w = respondent_weights(draws, weights)
     probs = choice_probabilities(draws, market, random_seed=random_seed)
     alts = [*market.names, *([NONE] if market.none else [])]

@@ -37,7 +37,7 @@ __all__ = ["ReportData", "read_run_folder"]
 
 
 #: the band probabilities of runs written before ``run.json`` recorded them: the fit's tables
-#: and the reasons' intervals had their own defaults then (94% and 95%), the simulator 90%
+#: and the reasons' intervals had their own defaults then (0.94 and 0.95), the simulator 0.9
 _FORMER_BANDS = {FIT.name: 0.94, IMPORT.name: 0.95, SIMULATE.name: BAND, RECOMMEND.name: BAND}
 
 

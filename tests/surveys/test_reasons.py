@@ -66,7 +66,7 @@ def _hundred() -> pd.DataFrame:
 
 def test_shares_and_wilson_intervals_by_hand(setup):
     data = _dataset(setup, _hundred())
-    s = summarize_reasons(data)
+    s = summarize_reasons(data, band=0.95)  # the by-hand figures use z at 95%
     assert isinstance(s, ReasonsSummary) and s.n == 100
     t = s.shares.set_index("reason")
     # 30 of 100 -> 0.30 [0.219, 0.396] (Wilson, 95%)
@@ -111,7 +111,7 @@ def test_wilson_interval_against_hand_computed_values():
 
 def test_main_reason_shares_with_intervals(setup):
     data = _dataset(setup, _hundred())
-    m = summarize_reasons(data).main.set_index("reason")
+    m = summarize_reasons(data, band=0.95).main.set_index("reason")
     # 90 gave a main reason: price_rise 40/90, outages 25/90, support 20/90, moved 5/90
     assert m["n"].unique().tolist() == [90]
     assert m["n_selected"].to_dict() == {"price_rise": 40, "outages": 25, "support": 20, "moved": 5}
@@ -126,7 +126,7 @@ def test_main_reason_shares_with_intervals(setup):
 def test_weighted_shares_by_hand(setup):
     people = pd.DataFrame({"reason_price_rise": [1, 0, 1, 0, 1], "customer_value": [1, 1, 2, 2, 4]})
     data = _dataset(setup, people)
-    s = summarize_reasons(data, weight="customer_value")
+    s = summarize_reasons(data, weight="customer_value", band=0.95)
     row = s.shares.set_index("reason").loc["price_rise"]
     # share = (1 + 2 + 4) / 10 = 0.7; Kish n = 10^2 / (1 + 1 + 4 + 4 + 16) = 3.846
     # Wilson(0.7, 3.846) = [0.261, 0.939]
@@ -237,10 +237,11 @@ def test_report_says_why_they_left_largest_first(setup):
     assert text.startswith("Why they left: 100 lost customers")
     assert "The most common reason for leaving was outages or poor quality: 45% of 100" in text
     lines = text.splitlines()
-    start = lines.index("Reasons given (all that apply), largest first (95% intervals):")
+    start = lines.index("Reasons given (all that apply), largest first (90% intervals):")
     assert lines[start + 1].split()[:2] == ["Outages", "or"]
     assert lines[start + 2].split()[:2] == ["Price", "rise"]
-    assert "30 of 100" in lines[start + 2] and "[22%, 40%]" in lines[start + 2]
+    # Wilson 90%: 0.3 +- 1.645 ... on 100 gives [23.1%, 38.0%]
+    assert "30 of 100" in lines[start + 2] and "[23%, 38%]" in lines[start + 2]
     assert "By segment" in text and repr(s) == text
     assert "<pre>" in s._repr_html_()
 
