@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -123,8 +124,13 @@ def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_text(df: pd.DataFrame) -> str:
-    """A frame as formula-safe CSV text that every CSV reader gives back exactly."""
-    return str(safe_frame(df).to_csv(index=False, lineterminator=CSV_LINE_END))
+    """A frame as formula-safe CSV text that every CSV reader gives back exactly.
+
+    A one-column frame quotes its text: otherwise an answer of spaces alone would be a record
+    of spaces alone, which readers (pandas among them) skip as a blank line.
+    """
+    quoting = csv.QUOTE_NONNUMERIC if df.shape[1] == 1 else csv.QUOTE_MINIMAL
+    return str(safe_frame(df).to_csv(index=False, lineterminator=CSV_LINE_END, quoting=quoting))
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:

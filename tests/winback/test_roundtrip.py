@@ -145,6 +145,15 @@ def test_csv_text_is_read_back_by_pandas_and_csv(values):
     assert [unescape_cell(r[0]) for r in rows[1:]] == values
 
 
+def test_an_answer_of_spaces_alone_is_not_a_blank_line():
+    """Found by hypothesis: a one-column export whose answer is a single space was a record of
+    one space, which pandas skips as a blank line (the answer was lost)."""
+    values = [" ", "\t", "a", "  "]
+    text = csv_text(pd.DataFrame({"answer": values}))
+    back = pd.read_csv(io.StringIO(text, newline=""), dtype=str, keep_default_na=False)
+    assert back["answer"].tolist() == values, text
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(TEXT, min_size=1, max_size=6))
 def test_workbook_text_cells_read_back_exactly(values):
