@@ -11,6 +11,7 @@ import pytest
 
 from conjoint.encoding import parameter_names
 from conjoint.priors import prior_draws
+from tests.conftest import SMALL_STUDY, make_study
 from winback.errors import StudyError, WinbackError
 from winback.study import (
     DESIGN_METHODS,
@@ -1131,3 +1132,73 @@ def test_raw_table_of_a_study_is_read_only():
     study = parse_study(BASE)
     with pytest.raises(TypeError):
         study.raw["study"] = {}  # type: ignore[index]
+
+
+# -- [business] and [calibration] ------------------------------------------------------------
+
+BUSINESS = """
+[business]
+lost_customers = 48000
+horizon_months = 12
+retention_months = 20
+contact_cost = 1.5
+incentive = 10
+margin = { "FibreHome bundle" = 31.0 }
+
+[calibration]
+kind = "winback_rate"
+observed = 0.18
+n = 2400
+availability = 0.7
+source = "autumn 2025 win-back mailing"
+"""
+
+
+def test_business_and_calibration_tables_are_read() -> None:
+    study = make_study(SMALL_STUDY + BUSINESS)
+    b, c = study.business, study.calibration
+    assert b is not None and c is not None
+    assert (b.lost_customers, b.horizon_months, b.contact_cost, b.incentive) == (48000, 12, 1.5, 10)
+    assert b.margin_of("FibreHome bundle") == 31.0 and b.margin_of("other") is None
+    # churn 1/20 a month: sum over 12 months of 0.95^(m-1) = (1 - 0.95^12) / 0.05
+    assert b.months_retained == pytest.approx(9.19279825, abs=1e-8), b.months_retained
+    assert (c.kind, c.observed, c.n, c.availability) == (
+        "winback_rate",
+        (("winback", 0.18),),
+        2400,
+        0.7,
+    )
+    assert c.resolved_adjust == "none_shift", "one observed number identifies one adjustment"
+    take_up = make_study(
+        SMALL_STUDY
+        + '[calibration]\nkind = "take_up"\nn = 900\nobserved = { "Ours" = 0.12, none = 0.8 }\n'
+    ).calibration
+    assert take_up is not None and take_up.resolved_adjust == "scale_and_none"
+    assert make_study(SMALL_STUDY).business is None
+
+
+def test_business_and_calibration_problems_are_all_named() -> None:
+    bad = (
+        SMALL_STUDY
+        + "[business]\nlost = 3\nhorizon_months = 0\nincentive = -2\n"
+        + '[calibration]\nkind = "rate"\nobserved = 1.5\navailability = 0\n'
+    )
+    with pytest.raises(StudyError) as err:
+        make_study(bad)
+    msg = str(err.value)
+    for fragment in (
+        "[business]: unknown key 'lost'",
+        "'lost_customers' is required",
+        "'horizon_months' = 0 must be 1 to 120 months",
+        "'incentive' = -2.0 must be 0 or more",
+        "'kind' = 'rate' is not valid. Valid: winback_rate, take_up",
+        "'observed' = 1.5 must be a share strictly between 0 and 1",
+        "'availability' = 0.0 must be a share in (0, 1]",
+        "'n' is required",
+    ):
+        assert fragment in msg, f"{fragment!r} not in:\n{msg}"
+    with pytest.raises(StudyError, match=r"add up to 1\.100, more than 1"):
+        make_study(
+            SMALL_STUDY
+            + '[calibration]\nkind = "take_up"\nn = 9\nobserved = { "A" = 0.5, none = 0.6 }\n'
+        )

@@ -13,6 +13,7 @@ The package is the foundation every stage builds on: :mod:`~winback.study.model`
 
 from __future__ import annotations
 
+from winback.study.business import Business, Calibration
 from winback.study.model import (
     ALGORITHMS,
     CODINGS,
@@ -52,6 +53,8 @@ __all__ = [
     "STATUS_QUO_PRICE_QUESTION",
     "TOP_KEYS",
     "Attribute",
+    "Business",
+    "Calibration",
     "Coding",
     "Costs",
     "DesignSettings",

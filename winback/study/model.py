@@ -8,9 +8,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from winback.errors import StudyError, WinbackError, did_you_mean, list_valid
+
+if TYPE_CHECKING:
+    from winback.study.business import Business, Calibration
 
 Level = str | float
 Coding = Literal["partworth", "linear"]
@@ -298,6 +301,8 @@ class Study:
     status_quo: StatusQuo | None = None
     priors: Priors = field(default_factory=Priors)
     costs: Costs | None = None
+    business: Business | None = None
+    calibration: Calibration | None = None
     source: str | None = None
     questionnaire: Any = field(default=None, repr=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -14,6 +14,7 @@ from typing import Any
 
 from winback import limits
 from winback.errors import StudyError, did_you_mean, list_valid
+from winback.study.business import parse_business, parse_calibration
 from winback.study.checks import _check_keys, _choice, _get, _looks_numeric, _Problems
 from winback.study.model import (
     _NAME_RE,
@@ -93,6 +94,8 @@ TOP_KEYS = (
     "status_quo",
     "priors",
     "costs",
+    "business",
+    "calibration",
     "questionnaire",
 )
 
@@ -161,6 +164,8 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         data.get("priors", {}), attrs, none_option or dual, status_quo is not None, p
     )
     costs = _parse_costs(data.get("costs"), by_name, p)
+    business = parse_business(data.get("business"), p)
+    calibration = parse_calibration(data.get("calibration"), p)
 
     for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
         p.add(msg)
@@ -181,6 +186,8 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         status_quo=status_quo,
         priors=priors,
         costs=costs,
+        business=business,
+        calibration=calibration,
         source=source,
         raw=FrozenDict(copy.deepcopy(dict(data))),
     )
