@@ -8,6 +8,7 @@ Examples
 >>> convergence_report(model)  # doctest: +SKIP
 """
 
+from analysis.calibration import CalibratedDraws, calibrate
 from analysis.convergence import ConvergenceReport, convergence_report
 from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, build_model, fit_arrays
@@ -44,6 +45,7 @@ from analysis.simulator import (
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 
 __all__ = [
+    "CalibratedDraws",
     "ChoiceArrays",
     "ConvergenceReport",
     "HBModel",
@@ -58,6 +60,7 @@ __all__ = [
     "Unbundling",
     "arrays_from_long",
     "build_model",
+    "calibrate",
     "convergence_report",
     "fit",
     "fit_arrays",

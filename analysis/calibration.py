@@ -1,0 +1,244 @@
+"""Calibration: anchoring stated preference shares to observed behaviour, on every draw.
+
+Stated choices in a survey overstate what lost customers then do. What the researcher has seen
+(``[calibration]`` in the study file: the win-back rate of a past campaign, or the take-up of
+today's offers) fixes, for every posterior draw ``d``, an adjustment of the utilities:
+
+- a shift ``delta_d`` of the none utility (everybody's "stay away" gets more attractive), and/or
+- a scale ``s_d`` of every utility (choices noisier than stated: ``s < 1``),
+
+so that the simulated baseline market reproduces the observation exactly on that draw:
+``sum_i w_i P_i(observed alternatives | s_d, delta_d) = observed``. These are the adjustments
+Sawtooth's and Displayr's simulators document (scale factor, none or alternative-specific
+constants). Every share simulated with the adjusted draws is then a *calibrated* share, with
+bands from the draws and the observation's own sampling error (a binomial draw of the observed
+rate per posterior draw). Logit rule only. See ``docs/decision.md``.
+
+Examples
+--------
+>>> cal = calibrate(draws, today, study.calibration)  # doctest: +SKIP
+>>> cal.shares(new_market)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from analysis.simulator import Market, PartWorthDraws, respondent_weights
+from analysis.simulator.market import encode_products
+from analysis.simulator.rules import utilities
+from winback.errors import WinbackError, list_valid
+from winback.settings import BAND, check_band
+from winback.study import Calibration
+
+__all__ = ["CalibratedDraws", "calibrate"]
+
+_NONE = "none"
+
+
+def _alt_probs(u: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """Logit probabilities (respondent, alternative) of utilities (respondent, alternative),
+    the last alternative being none: scaled by ``scale``, none shifted by ``shift``."""
+    v = u * scale
+    v[:, -1] += shift
+    v -= v.max(axis=1, keepdims=True)
+    np.exp(v, out=v)
+    v /= v.sum(axis=1, keepdims=True)
+    return v
+
+
+@dataclass(frozen=True)
+class CalibratedDraws:
+    """Part-worth draws with the calibration fitted on each draw.
+
+    Attributes
+    ----------
+    draws : PartWorthDraws
+    scale, shift : ndarray (sample,)
+        The scale of all utilities and the shift of the none utility, per draw.
+    calibration : Calibration
+    targets : ndarray (sample, observed)
+        The observed shares each draw was fitted to (the observation with its sampling error).
+    """
+
+    draws: PartWorthDraws
+    scale: np.ndarray
+    shift: np.ndarray
+    calibration: Calibration
+    targets: np.ndarray = field(repr=False)
+
+    def shares(
+        self,
+        market: Market,
+        *,
+        weights: str | np.ndarray | None = None,
+        band: float = BAND,
+        availability: bool = True,
+    ) -> pd.DataFrame:
+        """Calibrated shares of a market's alternatives (logit), with bands over the draws.
+
+        ``availability``: multiply the own products' shares by the calibration's availability
+        (the share of lost customers the offer reaches; the rest stay with none).
+        Columns: ``product, own, stated, share, lower, upper`` (``stated`` the uncalibrated
+        mean, for the side-by-side the reports show).
+        """
+        band = check_band(band)
+        if not market.none:
+            raise WinbackError("calibrated shares need a market with none (none = true).")
+        x, _ = encode_products(self.draws.study, market.products, extrapolate=market.extrapolate)
+        u = utilities(self.draws, x, none=True)  # (sample, respondent, alternative)
+        w = respondent_weights(self.draws, weights)
+        cal = np.empty(u.shape[::2])
+        stated = np.empty(u.shape[::2])
+        for d in range(u.shape[0]):
+            cal[d] = w @ _alt_probs(u[d].copy(), self.scale[d], self.shift[d])
+            stated[d] = w @ _alt_probs(u[d].copy(), 1.0, 0.0)
+        names = [*market.names, _NONE]
+        own = np.array([p.own for p in market.products] + [False])
+        if availability and self.calibration.availability < 1.0:
+            reach = self.calibration.availability
+            moved = cal[:, own].sum(axis=1) * (1.0 - reach)
+            cal[:, own] *= reach
+            cal[:, -1] += moved
+        lo = (1.0 - band) / 2.0
+        return pd.DataFrame(
+            {
+                "product": names,
+                "own": own,
+                "stated": stated.mean(axis=0),
+                "share": cal.mean(axis=0),
+                "lower": np.quantile(cal, lo, axis=0),
+                "upper": np.quantile(cal, 1.0 - lo, axis=0),
+            }
+        )
+
+
+def _targets(cal: Calibration, market: Market, n_draws: int, seed: int) -> tuple[list, np.ndarray]:
+    """Which alternatives each observed share refers to, and the shares each draw is fitted
+    to: the observation plus its binomial (multinomial) sampling error at ``n``."""
+    names = [*market.names, _NONE]
+    own = [j for j, p in enumerate(market.products) if p.own]
+    groups: list[list[int]] = []
+    observed = []
+    if cal.kind == "winback_rate":
+        if not own:
+            raise WinbackError("a win-back rate calibrates the own products: mark them own = true.")
+        groups.append(own)
+        observed.append(cal.observed[0][1])
+    else:
+        for name, share in cal.observed:
+            if name not in names:
+                raise WinbackError(
+                    f"[calibration] observed: no alternative {name!r} in the market; valid: "
+                    f"{list_valid(names)}."
+                )
+            groups.append([names.index(name)])
+            observed.append(share)
+    rng = np.random.default_rng(seed)
+    obs = np.asarray(observed)
+    if len(obs) == 1:
+        t = rng.binomial(cal.n, obs[0], size=n_draws)[:, None] / cal.n
+    else:
+        rest = max(0.0, 1.0 - obs.sum())
+        t = rng.multinomial(cal.n, np.append(obs, rest), size=n_draws)[:, :-1] / cal.n
+    # a draw of 0 (or 1) cannot be reproduced by a logit: keep it inside (0, 1)
+    eps = 0.5 / cal.n
+    return groups, np.clip(t, eps, 1.0 - eps)
+
+
+def calibrate(
+    source: PartWorthDraws,
+    market: Market,
+    calibration: Calibration,
+    *,
+    weights: str | np.ndarray | None = None,
+    random_seed: int = 1,
+) -> CalibratedDraws:
+    """Fit the calibration on every draw so that ``market`` (the market of the observation:
+    today's offers, or the past campaign's) reproduces what was observed.
+
+    Parameters
+    ----------
+    source : PartWorthDraws
+    market : Market
+        Must include none. For ``winback_rate`` the own products are what customers came back
+        to; for ``take_up`` every observed name is a product of the market or ``none``.
+    calibration : Calibration
+        ``study.calibration``.
+    weights : str or array, optional
+        Respondent weights (as in :func:`analysis.simulate`).
+    random_seed : int
+        Seed of the observation's sampling error.
+
+    Returns
+    -------
+    CalibratedDraws
+    """
+    if not market.none:
+        raise WinbackError("calibration needs a market with none (none = true).")
+    draws = source
+    x, _ = encode_products(draws.study, market.products, extrapolate=market.extrapolate)
+    u = utilities(draws, x, none=True)
+    w = respondent_weights(draws, weights)
+    n_draws = u.shape[0]
+    groups, targets = _targets(calibration, market, n_draws, random_seed)
+    how = calibration.resolved_adjust
+    if how != "none_shift" and len(groups) < 2 and how != "scale":
+        raise WinbackError(
+            f"[calibration] adjust = {how!r} needs two or more observed shares (take-up of "
+            "several offers); one observed number identifies one adjustment: none_shift or scale."
+        )
+    scale = np.ones(n_draws)
+    shift = np.zeros(n_draws)
+    for d in range(n_draws):
+        ud = u[d]
+
+        def fitted(s: float, delta: float, g: list[int], ud: np.ndarray = ud) -> float:
+            return float(w @ _alt_probs(ud.copy(), s, delta)[:, g].sum(axis=1))
+
+        if how == "none_shift":
+            g, t = groups[0], targets[d, 0]
+            shift[d] = brentq(lambda z, g=g, t=t: fitted(1.0, z, g) - t, -60.0, 60.0)
+        elif how == "scale":
+            g, t = groups[0], targets[d, 0]
+            f0, f1 = fitted(1e-3, 0.0, g) - t, fitted(20.0, 0.0, g) - t
+            if f0 * f1 > 0:
+                raise WinbackError(
+                    f"[calibration] no scale of the utilities reproduces the observed {t:.3f} "
+                    'on this market; use adjust = "none_shift".'
+                )
+            scale[d] = brentq(lambda z, g=g, t=t: fitted(z, 0.0, g) - t, 1e-3, 20.0)
+        else:  # scale and none: the none shift fits the total, the scale the split
+            s, delta = _fit_scale_and_none(ud, w, groups, targets[d])
+            scale[d], shift[d] = s, delta
+    return CalibratedDraws(draws, scale, shift, calibration, targets)
+
+
+def _fit_scale_and_none(
+    u: np.ndarray, w: np.ndarray, groups: list[list[int]], target: np.ndarray
+) -> tuple[float, float]:
+    """Least squares in log shares over (log scale, none shift), by Gauss-Newton with
+    numerical derivatives; two parameters, so a few iterations."""
+    theta = np.array([0.0, 0.0])
+
+    def resid(th: np.ndarray) -> np.ndarray:
+        p = w @ _alt_probs(u.copy(), float(np.exp(th[0])), float(th[1]))
+        got = np.array([p[g].sum() for g in groups])
+        return np.log(np.clip(got, 1e-12, None)) - np.log(target)
+
+    for _ in range(50):
+        r = resid(theta)
+        jac = np.empty((len(r), 2))
+        for k in range(2):
+            step = np.zeros(2)
+            step[k] = 1e-5
+            jac[:, k] = (resid(theta + step) - r) / 1e-5
+        delta, *_ = np.linalg.lstsq(jac, -r, rcond=None)
+        theta = theta + np.clip(delta, -2.0, 2.0)
+        if np.abs(delta).max() < 1e-8:
+            break
+    return float(np.exp(theta[0])), float(theta[1])
