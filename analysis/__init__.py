@@ -14,6 +14,7 @@ from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
+from analysis.money import money_table, product_margin
 from analysis.offers import (
     OfferPairSearch,
     OfferSearch,
@@ -69,6 +70,7 @@ __all__ = [
     "importances",
     "load_model",
     "market_wtp",
+    "money_table",
     "optimize_offer",
     "optimize_offers",
     "optimize_tiers",
@@ -80,6 +82,7 @@ __all__ = [
     "prepare_choice_data",
     "price_curve",
     "price_elasticities",
+    "product_margin",
     "read_market",
     "respondent_draws",
     "save_model",

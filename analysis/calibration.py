@@ -71,6 +71,37 @@ class CalibratedDraws:
     calibration: Calibration
     targets: np.ndarray = field(repr=False)
 
+    def share_draws(
+        self,
+        market: Market,
+        *,
+        weights: str | np.ndarray | None = None,
+        availability: bool = True,
+        stated: bool = False,
+    ) -> np.ndarray:
+        """Calibrated (or, with ``stated``, uncalibrated) shares of the market's alternatives
+        (products, then none) on every draw: (sample, alternative).
+
+        ``availability``: the own products' shares times the calibration's availability (the
+        share of lost customers the offer reaches; the others stay with none).
+        """
+        if not market.none:
+            raise WinbackError("calibrated shares need a market with none (none = true).")
+        x, _ = encode_products(self.draws.study, market.products, extrapolate=market.extrapolate)
+        u = utilities(self.draws, x, none=True)  # (sample, respondent, alternative)
+        w = respondent_weights(self.draws, weights)
+        out = np.empty(u.shape[::2])
+        for d in range(u.shape[0]):
+            s, z = (1.0, 0.0) if stated else (self.scale[d], self.shift[d])
+            out[d] = w @ _alt_probs(u[d].copy(), s, z)
+        own = np.array([p.own for p in market.products] + [False])
+        if availability and not stated and self.calibration.availability < 1.0:
+            reach = self.calibration.availability
+            moved = out[:, own].sum(axis=1) * (1.0 - reach)
+            out[:, own] *= reach
+            out[:, -1] += moved
+        return out
+
     def shares(
         self,
         market: Market,
@@ -81,29 +112,15 @@ class CalibratedDraws:
     ) -> pd.DataFrame:
         """Calibrated shares of a market's alternatives (logit), with bands over the draws.
 
-        ``availability``: multiply the own products' shares by the calibration's availability
-        (the share of lost customers the offer reaches; the rest stay with none).
         Columns: ``product, own, stated, share, lower, upper`` (``stated`` the uncalibrated
-        mean, for the side-by-side the reports show).
+        mean, for the side-by-side the reports show); ``availability`` as in
+        :meth:`share_draws`.
         """
         band = check_band(band)
-        if not market.none:
-            raise WinbackError("calibrated shares need a market with none (none = true).")
-        x, _ = encode_products(self.draws.study, market.products, extrapolate=market.extrapolate)
-        u = utilities(self.draws, x, none=True)  # (sample, respondent, alternative)
-        w = respondent_weights(self.draws, weights)
-        cal = np.empty(u.shape[::2])
-        stated = np.empty(u.shape[::2])
-        for d in range(u.shape[0]):
-            cal[d] = w @ _alt_probs(u[d].copy(), self.scale[d], self.shift[d])
-            stated[d] = w @ _alt_probs(u[d].copy(), 1.0, 0.0)
+        cal = self.share_draws(market, weights=weights, availability=availability)
+        stated = self.share_draws(market, weights=weights, stated=True)
         names = [*market.names, _NONE]
         own = np.array([p.own for p in market.products] + [False])
-        if availability and self.calibration.availability < 1.0:
-            reach = self.calibration.availability
-            moved = cal[:, own].sum(axis=1) * (1.0 - reach)
-            cal[:, own] *= reach
-            cal[:, -1] += moved
         lo = (1.0 - band) / 2.0
         return pd.DataFrame(
             {
