@@ -70,6 +70,7 @@ class CalibratedDraws:
     shift: np.ndarray
     calibration: Calibration
     targets: np.ndarray = field(repr=False)
+    n_beyond: int = 0  # draws whose target no none shift reaches (none left out on them)
 
     def share_draws(
         self,
@@ -211,6 +212,7 @@ def calibrate(
         )
     scale = np.ones(n_draws)
     shift = np.zeros(n_draws)
+    beyond: list[int] = []  # draws whose target lies beyond what a none shift can reach
     for d in range(n_draws):
         ud = u[d]
 
@@ -219,6 +221,11 @@ def calibrate(
 
         if how == "none_shift":
             g, t = groups[0], targets[d, 0]
+            top = fitted(1.0, -60.0, g)
+            if t >= top:  # this draw cannot reach its target: nobody chooses none
+                beyond.append(d)
+                shift[d] = -60.0
+                continue
             shift[d] = brentq(lambda z, g=g, t=t: fitted(1.0, z, g) - t, -60.0, 60.0)
         elif how == "scale":
             g, t = groups[0], targets[d, 0]
@@ -232,7 +239,15 @@ def calibrate(
         else:  # scale and none: the none shift fits the total, the scale the split
             s, delta = _fit_scale_and_none(ud, w, groups, targets[d])
             scale[d], shift[d] = s, delta
-    return CalibratedDraws(draws, scale, shift, calibration, targets)
+    if len(beyond) > 0.05 * n_draws:
+        raise WinbackError(
+            f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this market's "
+            f"offers can reach by a none shift alone on {len(beyond)} of {n_draws} posterior "
+            "draws (even if nobody chose none): is the market the one the observation was made "
+            "in, and the rate a share of all lost customers reached? A scale adjustment "
+            '(adjust = "scale") may fit instead.'
+        )
+    return CalibratedDraws(draws, scale, shift, calibration, targets, n_beyond=len(beyond))
 
 
 def _fit_scale_and_none(

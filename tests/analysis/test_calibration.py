@@ -123,6 +123,9 @@ def test_calibration_errors_name_the_problem() -> None:
     bad = Calibration("take_up", (("Nobody", 0.1),), n=100)
     with pytest.raises(WinbackError, match="no alternative 'Nobody' in the market; valid: Ours"):
         calibrate(_stated_draws(beta, n_draws=2), TODAY, bad)
+    far = Calibration("winback_rate", (("winback", 0.999),), n=10_000)
+    with pytest.raises(WinbackError, match=r"observed 0\.999 is more than this market's offers"):
+        calibrate(_stated_draws(beta, n_draws=2), TODAY, far)
     both = Calibration("winback_rate", (("winback", 0.2),), n=100, adjust="scale_and_none")
     with pytest.raises(WinbackError, match="needs two or more observed shares"):
         calibrate(_stated_draws(beta, n_draws=2), TODAY, both)
