@@ -175,7 +175,7 @@ class FitValidation:
         lines += [f"  {w}" for w in self.words()]
         if len(self.table):
             lines.append("")
-            shown = self.table.drop(columns=["method"]).copy()
+            shown = display_rows(self.table).drop(columns=["method"])
             for c in ("hit_rate", "hit_rate_draws", "hit_rate_chance", "hit_rate_most_popular"):
                 shown[c] = shown[c].map(lambda v: f"{v:.1%}")
             for c in ("share_mae", "share_mae_equal"):
@@ -185,6 +185,15 @@ class FitValidation:
 
     def __repr__(self) -> str:
         return self.report()
+
+
+def display_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows worth showing: a pooled row only when its kind has several task rows (with
+    one holdout task, that task's own row says the same and names it)."""
+    pooled = table["task"].astype(str) == ALL_TASKS
+    per_kind = table.loc[~pooled, "kind"].value_counts()
+    keep = ~pooled | table["kind"].map(lambda k: per_kind.get(k, 0) != 1)
+    return table[keep.to_numpy()].reset_index(drop=True)
 
 
 def headline(table: pd.DataFrame) -> pd.Series | None:
@@ -438,10 +447,11 @@ def _from_holdouts(
     table["task"] = table["task"].astype(str)
     n_task = int(pd.unique(arrays.obs["task"]).size)
     n_resp = len(np.unique(resp))
-    which = ", ".join(str(n) for n in names.values()) if names else ""
+    which = f" ({', '.join(str(n) for n in names.values())})" if names else ""
+    tasks_words = "holdout task" if n_task == 1 else f"{n_task} holdout tasks"
     description = (
-        f"the study's {n_task} holdout task(s){f' ({which})' if which else ''}, shown to "
-        f"{n_resp} respondents and not used in estimation."
+        f"the study's {tasks_words}{which}, shown to {n_resp} respondents and not used in "
+        "estimation."
     )
     return FitValidation(
         method="holdouts",
@@ -493,8 +503,13 @@ def _from_split(
         band_kind=band_kind,
     )
     table = _pooled(tasks, "split")
+    per = (
+        "one random estimation task"
+        if tasks_per_respondent == 1
+        else (f"{tasks_per_respondent} random estimation tasks")
+    )
     description = (
-        f"{tasks_per_respondent} random estimation task(s) per respondent ({len(held)} tasks "
+        f"{per} per respondent ({len(held)} tasks "
         f"of {held['respondent_id'].nunique()} respondents, seed {seed}); the model was "
         f"refitted on the remaining tasks with the same settings ({seconds:.0f} s) and "
         "predicted the held-out choices from each respondent's own part-worths."
@@ -520,6 +535,7 @@ __all__ = [
     "COLUMNS",
     "SPLIT_MAX_OBSERVATIONS",
     "FitValidation",
+    "display_rows",
     "headline",
     "split_tasks",
     "validate_fit",

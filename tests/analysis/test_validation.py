@@ -214,3 +214,33 @@ def test_auto_skips_the_refit_for_large_data_and_says_how_to_ask(no_holdouts) ->
     assert none.method == "none" and "no holdout tasks" in none.note, none.note
     off = validate_fit(bare, method="none")
     assert off.method == "none" and off.to_dict()["hit_rate"] is None
+
+
+def test_the_fit_folder_records_the_split_and_a_skipped_validation(no_holdouts, tmp_path):
+    """write_fit writes validation.csv and records what was held out in run.json; a skipped
+    validation writes no table, and its note reaches the workbook."""
+    from openpyxl import load_workbook
+
+    from reports.workbook import read_run_folder, write_workbook
+    from winback.pipeline import write_fit
+
+    bare, v = no_holdouts
+    run = write_fit(bare, tmp_path / "split" / "fit", validation=v)
+    assert run.validation is v and (run.out / "validation.csv") in run.files
+    table = pd.read_csv(run.out / "validation.csv")
+    assert table["method"].tolist() == ["split"] and table["n_tasks"].tolist() == [120], table
+    held = json.loads((run.out / "run.json").read_text())["settings"]["held_out"]
+    assert held["method"] == "split" and held["tasks_per_respondent"] == 1, held
+    assert held["random_seed"] == bare.settings.random_seed and "hit_rate" not in held, held
+    text = (run.out / "convergence.txt").read_text()
+    assert "Predictive validation: random held-out tasks" in text and v.words()[0] in text
+    assert run.report() == text.rstrip("\n")
+
+    skipped = validate_fit(bare, max_observations=100)
+    run = write_fit(bare, tmp_path / "none" / "fit", validation=skipped)
+    assert not (run.out / "validation.csv").exists()
+    held = json.loads((run.out / "run.json").read_text())["settings"]["held_out"]
+    assert held["method"] == "none" and held["note"] == skipped.note, held
+    wb = load_workbook(write_workbook(tmp_path / "r.xlsx", read_run_folder(tmp_path / "none")))
+    cells = [str(c.value) for row in wb["Diagnostics"].iter_rows() for c in row if c.value]
+    assert skipped.note in cells, cells
