@@ -273,7 +273,8 @@ def validation_words(table: pd.DataFrame, description: str = "", note: str = "")
     return out
 
 
-def _check_method(method: str) -> None:
+def check_validation_method(method: object) -> None:
+    """Raise a ParameterError naming the valid methods unless ``method`` is one of them."""
     if method not in METHODS:
         raise ParameterError(
             f"validation method must be one of {list_valid(METHODS)}, got {method!r}."
@@ -400,7 +401,7 @@ def validate_fit(
     >>> print(v.report())  # doctest: +SKIP
     >>> v.table  # doctest: +SKIP
     """
-    _check_method(method)
+    check_validation_method(method)
     band, band_kind = _band_args(band, band_kind, None, None, "validate_fit")
     seed = model.settings.random_seed if random_seed is None else int(random_seed)
     if method == "none":
@@ -535,6 +536,7 @@ __all__ = [
     "COLUMNS",
     "SPLIT_MAX_OBSERVATIONS",
     "FitValidation",
+    "check_validation_method",
     "display_rows",
     "headline",
     "split_tasks",

@@ -119,13 +119,23 @@ def test_words_read_the_table_in_plain_language() -> None:
     words = validation_words(weak)
     assert "(none of them)" in words[0] and words[2].startswith("Caution"), words
     assert validation_words(table.iloc[:0], note="Not validated: x.") == ["Not validated: x."]
+    dual = table.assign(kind="dual", hit_rate=0.8, hit_rate_most_popular=0.7, most_popular="1")
+    words = validation_words(pd.concat([table, dual], ignore_index=True))
+    assert words[3] == (
+        "In the follow-up (would they really take the option they chose?) it predicts the "
+        "answer in 80% of tasks, against 70% by always giving the most common answer."
+    ), words
 
 
-def test_a_bad_method_is_an_error_naming_the_valid_ones(example_fit) -> None:
+def test_a_bad_method_is_an_error_naming_the_valid_ones(example_fit, tmp_path) -> None:
     with pytest.raises(ParameterError) as err:
         validate_fit(example_fit[0], method="loo")
     text = str(err.value)
     assert "'loo'" in text and all(m in text for m in ("auto", "holdouts", "split", "none")), text
+    from winback.pipeline import run_fit
+
+    with pytest.raises(ParameterError, match="'loo'"):  # before reading or fitting anything
+        run_fit(example_fit[0].study, "no-such.csv", tmp_path / "out", validation="loo")
 
 
 def _true_hits(arrays: ChoiceArrays, truth: pd.DataFrame) -> np.ndarray:

@@ -18,6 +18,7 @@ from analysis import (
     save_model,
 )
 from analysis.results import FitValidation, validate_fit
+from analysis.results.out_of_sample import check_validation_method
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import parameter_names
 from surveys import read_responses
@@ -92,6 +93,7 @@ def run_fit(
     t0 = time.perf_counter()
     out = check_output_dir(out, force=force, owned=FIT.owned)
     check_flag_names(exclude_flags)
+    check_validation_method(validation)
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
     if exclude_flags:
