@@ -247,16 +247,26 @@ def validation_words(table: pd.DataFrame, description: str = "", note: str = "")
         f"average, against {100 * equal:.1f} for equal shares."
     )
     best = max(chance, pop)
+    # two binomial standard errors of the hit rate: a rough line between a real lead over
+    # the naive rule and one the luck of n tasks could give
+    noise = 2.0 * math.sqrt(max(hit * (1.0 - hit), 1e-12) / max(n, 1))
     if hit <= best:
         out.append(
             "Caution: on these tasks the model predicts individual choices no better than a "
             "naive rule; treat its individual-level figures with care (more tasks per "
             "respondent or a simpler model may help)."
         )
+    elif hit - best < noise:
+        out.append(
+            f"That is only {100 * (hit - best):.0f} points better than the better naive rule, "
+            f"within what luck gives with {n} tasks (about {100 * noise:.0f} points): weak "
+            "evidence that the part-worths predict individual choices."
+        )
     else:
         out.append(
-            f"That is {100 * (hit - best):.0f} points better than the better naive rule: the "
-            "part-worths carry real information about individual choices."
+            f"That is {100 * (hit - best):.0f} points better than the better naive rule (more "
+            f"than luck gives with {n} tasks, about {100 * noise:.0f} points): the part-worths "
+            "carry real information about individual choices."
         )
     dual = table[(table["task"].astype(str) == ALL_TASKS) & (table["kind"] == "dual")]
     if len(dual):
