@@ -95,6 +95,7 @@ FIT = Stage(
         "convergence.txt",
         "importances.csv",
         "population.csv",
+        "validation.csv",
     ),
 )
 SIMULATE = Stage(

@@ -15,12 +15,19 @@ The tables live in submodules by subject; every name is re-exported here:
 - :mod:`analysis.results.population`: population means, standard deviations, correlations;
 - :mod:`analysis.results.wtp`: willingness to pay;
 - :mod:`analysis.results.validation`: fit statistics, hit rates, holdout validation;
+- :mod:`analysis.results.out_of_sample`: ``validate_fit``, the holdout tasks or a random-task
+  split refitted, against naive benchmarks;
 - :mod:`analysis.results.prediction`: predicted choice probabilities.
 """
 
 from __future__ import annotations
 
 from analysis.results._common import Interval
+from analysis.results.out_of_sample import (
+    FitValidation,
+    validate_fit,
+    validation_words,
+)
 from analysis.results.partworths import (
     importance_draws,
     importances,
@@ -40,6 +47,7 @@ from analysis.results.validation import fit_statistics, holdout_validation
 from analysis.results.wtp import willingness_to_pay, wtp_draws, wtp_median_draws
 
 __all__ = [
+    "FitValidation",
     "Interval",
     "fit_statistics",
     "holdout_validation",
@@ -53,6 +61,8 @@ __all__ = [
     "population_covariance_draws",
     "predict",
     "respondent_draws",
+    "validate_fit",
+    "validation_words",
     "willingness_to_pay",
     "wtp_draws",
     "wtp_median_draws",

@@ -2,12 +2,15 @@
 
 In-sample fit of each respondent on the estimation tasks (Sawtooth's RLH and percent
 certainty, the first-choice hit rate), and the out-of-sample check on the holdout tasks (hit
-rates and holdout share errors per task or per alternative).
+rates and holdout share errors per task or per alternative, against the naive benchmarks of a
+random guess, the most popular alternative and equal shares). :func:`score_tasks` scores any
+held-out observations; :mod:`analysis.results.out_of_sample` uses it for the random-task split.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -148,6 +151,35 @@ def _holdout_arrays(model: HBModel) -> ChoiceArrays | None:
     return prepare_choice_data(model.dataset_, holdouts=True)
 
 
+#: columns of :func:`holdout_validation`, one row per holdout task (and kind)
+TASK_COLUMNS = (
+    "task",
+    "holdout",
+    "kind",
+    "n_respondents",
+    "n_alternatives",
+    "hit_rate",
+    "hit_rate_draws",
+    "hit_rate_chance",
+    "share_mae",
+    "hit_rate_most_popular",
+    "most_popular",
+    "share_mae_equal",
+)
+#: columns of ``holdout_validation(by_alternative=True)``
+ALTERNATIVE_COLUMNS = (
+    "task",
+    "holdout",
+    "kind",
+    "alt",
+    "observed_share",
+    "predicted_share",
+    "lower",
+    "upper",
+    "abs_error",
+)
+
+
 def holdout_validation(
     model: HBModel,
     *,
@@ -162,11 +194,15 @@ def holdout_validation(
     Per holdout task (and kind: ``choice``, or ``dual`` for a dual-response follow-up):
 
     - ``hit_rate``: share of respondents whose chosen alternative has the highest utility at
-      their posterior mean part-worths; ``hit_rate_draws`` the same averaged over draws;
-      ``hit_rate_chance`` that of a random guess.
+      their posterior mean part-worths; ``hit_rate_draws`` the same averaged over draws.
     - ``share_mae``: holdout share error, the mean absolute error over the task's alternatives
       between the predicted shares (average over respondents of the logit probabilities in
       each draw, then the posterior mean) and the observed choice shares.
+    - The naive benchmarks: ``hit_rate_chance``, the hit rate of a random guess (1 / number of
+      alternatives); ``hit_rate_most_popular``, that of always predicting the alternative
+      chosen most often in the task (``most_popular``; it knows the task's observed shares, so
+      it is a demanding benchmark: the best any one-size-fits-all prediction can do);
+      ``share_mae_equal``, the share error of predicting equal shares.
 
     Parameters
     ----------
@@ -182,39 +218,18 @@ def holdout_validation(
     -------
     DataFrame
         ``task, holdout, kind, n_respondents, n_alternatives, hit_rate, hit_rate_draws,
-        hit_rate_chance, share_mae``. Empty (with ``attrs["note"]``) when the study has no
-        holdout tasks.
+        hit_rate_chance, share_mae, hit_rate_most_popular, most_popular, share_mae_equal``.
+        Empty (with ``attrs["note"]``) when the study has no holdout tasks; for a check
+        without them see :func:`analysis.results.validate_fit`.
 
     Examples
     --------
     >>> holdout_validation(model)  # doctest: +SKIP
     """
     band, band_kind = _band_args(band, band_kind, hdi_prob, interval, "holdout_validation")
-    cols_task = [
-        "task",
-        "holdout",
-        "kind",
-        "n_respondents",
-        "n_alternatives",
-        "hit_rate",
-        "hit_rate_draws",
-        "hit_rate_chance",
-        "share_mae",
-    ]
-    cols_alt = [
-        "task",
-        "holdout",
-        "kind",
-        "alt",
-        "observed_share",
-        "predicted_share",
-        "lower",
-        "upper",
-        "abs_error",
-    ]
     arrays = _holdout_arrays(model)
     if arrays is None:
-        out = pd.DataFrame(columns=cols_alt if by_alternative else cols_task)
+        out = pd.DataFrame(columns=list(ALTERNATIVE_COLUMNS if by_alternative else TASK_COLUMNS))
         out.attrs["note"] = (
             "no holdout tasks among the included respondents: add [[holdouts]] to the study "
             "to validate predictions out of sample."
@@ -222,73 +237,138 @@ def holdout_validation(
         log.info("holdout validation: %s", out.attrs["note"])
         return out
     resp = _respondent_index(model, arrays.respondent_ids)[arrays.resp]
-    point_lp = _log_probs(arrays, model.beta_mean().to_numpy(), resp)  # (O, J)
-    point_hit = point_lp.argmax(axis=-1) == arrays.y
-    beta = _flat_beta(model)
-    n_s, n_o, n_j = beta.shape[0], arrays.n_obs, arrays.x.shape[1]
+    tasks, alts = score_tasks(
+        arrays,
+        _flat_beta(model),
+        model.beta_mean().to_numpy(),
+        resp,
+        keys=("task", "kind"),
+        labels=_alt_labels(model, arrays),
+        names=_holdout_names(model, arrays),
+        band=band,
+        band_kind=band_kind,
+    )
+    return alts if by_alternative else tasks.drop(columns="n_tasks")
+
+
+def score_tasks(
+    arrays: ChoiceArrays,
+    beta: np.ndarray,
+    beta_point: np.ndarray,
+    resp: np.ndarray,
+    *,
+    keys: tuple[str, ...],
+    labels: Mapping[Any, list[str]],
+    names: Mapping[Any, str] | None = None,
+    band: float = BAND,
+    band_kind: Interval = "eti",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hit rates, share errors and their naive benchmarks of held-out observations.
+
+    The observations are grouped by the columns ``keys`` of ``arrays.obs`` (``("task",
+    "kind")`` for fixed holdout tasks; ``("kind",)`` for tasks that differ between
+    respondents, whose alternatives are then compared by their place in the task).
+
+    Parameters
+    ----------
+    arrays : ChoiceArrays
+        The held-out observations.
+    beta : ndarray, shape (n_samples, n_respondents, n_parameters)
+        Posterior draws of the part-worths; ``beta_point`` (n_respondents, n_parameters) the
+        point estimate the hit rate uses (the posterior mean).
+    resp : ndarray of int, shape (n_obs,)
+        Each observation's respondent (index into the second axis of ``beta``).
+    labels : mapping
+        The alternatives' labels of each group (keyed by the group's key, its ``kind`` alone
+        or the whole key tuple); ``names`` the holdout name of each task.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        One row per group (the columns of :func:`holdout_validation`, without ``task`` and
+        ``holdout`` when the task is not a key, and ``n_tasks``: the observations scored) and
+        one per group and alternative.
+    """
+    names = names or {}
     obs = arrays.obs
-    groups = [(key, grp.index.to_numpy()) for key, grp in obs.groupby(["task", "kind"], sort=True)]
+    grouped = [
+        (key if isinstance(key, tuple) else (key,), grp.index.to_numpy())
+        for key, grp in obs.groupby(list(keys), sort=True)
+    ]
+    point_lp = _log_probs(arrays, beta_point, resp)  # (O, J)
+    point_hit = point_lp.argmax(axis=-1) == arrays.y
+    n_s, n_o, n_j = beta.shape[0], arrays.n_obs, arrays.x.shape[1]
     # per draw: each group's predicted shares and first-choice hits (not all probabilities)
-    shares_all = np.empty((len(groups), n_s, n_j))
-    draw_hits = np.zeros(len(groups))
+    shares_all = np.empty((len(grouped), n_s, n_j))
+    draw_hits = np.zeros(len(grouped))
     for sl in _chunks(n_s, n_o * (n_j + beta.shape[2]) * 2):
         p = np.exp(_log_probs(arrays, beta[sl], resp))  # (s, O, J)
         hit = p.argmax(axis=-1) == arrays.y  # (s, O)
-        for g, (_, idx) in enumerate(groups):
+        for g, (_, idx) in enumerate(grouped):
             shares_all[g, sl] = p[:, idx].mean(axis=1)
             draw_hits[g] += hit[:, idx].sum()
-    labels = _alt_labels(model, arrays)
-    names = _holdout_names(model, arrays)
     task_rows, alt_rows = [], []
-    for g, ((task, kind), idx) in enumerate(groups):
+    for g, (key, idx) in enumerate(grouped):
+        k = dict(zip(keys, key, strict=True))
+        task = k.get("task")
         avail = arrays.avail[idx].all(axis=0)
         shares = shares_all[g]  # (S, J)
         observed = np.bincount(arrays.y[idx], minlength=n_j) / len(idx)
         pred = shares.mean(axis=0)
         lo, hi = _interval(shares, band, band_kind)
         err = np.abs(pred - observed)
-        alts = labels.get((task, kind), [str(j + 1) for j in range(n_j)])
+        equal = np.abs(1.0 / avail.sum() - observed)
+        alts = labels.get(key, labels.get(k["kind"], [str(j + 1) for j in range(n_j)]))
+        top = int(np.argmax(np.where(avail, observed, -1.0)))
+        head = {"task": task, "holdout": names.get(task, "")} if "task" in keys else {}
         for j in np.flatnonzero(avail):
             alt_rows.append(
-                (
-                    task,
-                    names.get(task, ""),
-                    kind,
-                    alts[j],
-                    observed[j],
-                    pred[j],
-                    lo[j],
-                    hi[j],
-                    err[j],
-                )
+                {
+                    **head,
+                    "kind": k["kind"],
+                    "alt": alts[j],
+                    "observed_share": observed[j],
+                    "predicted_share": pred[j],
+                    "lower": lo[j],
+                    "upper": hi[j],
+                    "abs_error": err[j],
+                }
             )
         task_rows.append(
-            (
-                task,
-                names.get(task, ""),
-                kind,
-                len(idx),
-                int(avail.sum()),
-                float(point_hit[idx].mean()),
-                float(draw_hits[g] / (n_s * len(idx))),
-                float(np.mean(1.0 / arrays.avail[idx].sum(axis=1))),
-                float(err[avail].mean()),
-            )
+            {
+                **head,
+                "kind": k["kind"],
+                "n_respondents": len(np.unique(resp[idx])),
+                "n_alternatives": int(avail.sum()),
+                "hit_rate": float(point_hit[idx].mean()),
+                "hit_rate_draws": float(draw_hits[g] / (n_s * len(idx))),
+                "hit_rate_chance": float(np.mean(1.0 / arrays.avail[idx].sum(axis=1))),
+                "share_mae": float(err[avail].mean()),
+                "hit_rate_most_popular": float(observed[top]),
+                "most_popular": alts[top],
+                "share_mae_equal": float(equal[avail].mean()),
+                "n_tasks": len(idx),
+            }
         )
-    if by_alternative:
-        return pd.DataFrame(alt_rows, columns=cols_alt)
-    return pd.DataFrame(task_rows, columns=cols_task)
+    cols = [c for c in TASK_COLUMNS if c not in ("task", "holdout") or "task" in keys]
+    acols = [c for c in ALTERNATIVE_COLUMNS if c not in ("task", "holdout") or "task" in keys]
+    tasks = pd.DataFrame(task_rows, columns=[*cols, "n_tasks"])
+    return tasks, pd.DataFrame(alt_rows, columns=acols)
 
 
-def _alt_labels(model: HBModel, arrays: ChoiceArrays) -> dict[tuple[Any, str], list[str]]:
+def _alt_labels(model: HBModel, arrays: ChoiceArrays) -> dict[Any, list[str]]:
     """The ``alt`` labels of each holdout task's alternatives, in the order of the arrays."""
     ch = model.dataset_.holdout_choices()
-    out: dict[tuple[Any, str], list[str]] = {}
+    out: dict[Any, list[str]] = {}
     for task, grp in ch.groupby("task", sort=True):
         first = grp[grp["respondent_id"] == grp["respondent_id"].iloc[0]]
         out[(task, "choice")] = [str(a) for a in first["alt"]]
-        out[(task, "dual")] = ["chosen", "none"]
+        out[(task, "dual")] = DUAL_LABELS
     return out
+
+
+#: the alternatives of a dual-response follow-up: buy the chosen offer, or not
+DUAL_LABELS = ["chosen", "none"]
 
 
 def _holdout_names(model: HBModel, arrays: ChoiceArrays) -> dict[Any, str]:

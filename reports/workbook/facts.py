@@ -63,6 +63,8 @@ _TEXT_COLUMNS = (
     "component",
     "price_of",
     "share_of",
+    "holdout",
+    "most_popular",
 )
 
 
@@ -88,6 +90,12 @@ class ReportData:
         The text reports of the run.
     importances, population : DataFrame or None
         ``fit/importances.csv``, ``fit/population.csv``.
+    validation : DataFrame or None
+        ``fit/validation.csv``: hit rates and share errors of held-out tasks against naive
+        benchmarks (see :func:`analysis.results.validate_fit`); ``task`` as text.
+    validation_record : dict or None
+        What the fit held out (``held_out`` of ``fit/run.json``: ``method``,
+        ``description``, ``note``, ...); None for fits written before validation.
     design_diagnostics : dict or None
         ``design/diagnostics.json``.
     level_balance : DataFrame or None
@@ -121,6 +129,8 @@ class ReportData:
     convergence_text: str | None = None
     importances: pd.DataFrame | None = None
     population: pd.DataFrame | None = None
+    validation: pd.DataFrame | None = None
+    validation_record: dict[str, Any] | None = None
     design_diagnostics: dict[str, Any] | None = None
     design_text: str | None = None
     level_balance: pd.DataFrame | None = None
@@ -242,6 +252,24 @@ def _market_products(market: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _read_validation(path: Path) -> pd.DataFrame | None:
+    """``fit/validation.csv`` with its ``task`` as text (``all`` or a task number)."""
+    table = _read_table(path)
+    if table is None or "task" not in table.columns:
+        return table
+    task = table["task"].map(lambda v: str(int(v)) if isinstance(v, float) else str(v))
+    out = table.assign(task=task)
+    if "holdout" in out.columns:
+        out["holdout"] = out["holdout"].fillna("")
+    return out
+
+
+def _validation_record(run: RunFolder) -> dict[str, Any] | None:
+    """What the fit held out, as its ``run.json`` records it (None before validation)."""
+    held = run.setting(FIT, "held_out")
+    return dict(held) if isinstance(held, dict) else None
+
+
 def _read_band(run: RunFolder, stage: Stage) -> float:
     """The band probability a stage was written with: its ``run.json`` (``band``), or the
     default of the time for a folder written before records."""
@@ -355,6 +383,8 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         convergence_text=_read_text(f(FIT, "convergence.txt")),
         importances=_read_table(f(FIT, "importances.csv")),
         population=_read_table(f(FIT, "population.csv")),
+        validation=_read_validation(f(FIT, "validation.csv")),
+        validation_record=_validation_record(rf),
         design_diagnostics=_read_json(f(d, "diagnostics.json")),
         design_text=_read_text(f(d, "diagnostics.txt")),
         level_balance=_read_table(f(d, "level_balance.csv")),

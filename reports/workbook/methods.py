@@ -1,7 +1,7 @@
 """The ``Methods`` sheet: what was done, with the formulas written out and references.
 
-The survey, the hierarchical Bayes estimation (with this fit's sampler settings), importances
-and willingness to pay, the market simulation (with the probability of its bands), the searches,
+The survey, the hierarchical Bayes estimation (with this fit's sampler settings), its
+predictive validation (what was held out), importances and willingness to pay, the market simulation (with the probability of its bands), the searches,
 the attributes with their reference levels, and the literature.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
+from analysis.results.out_of_sample import SPLIT_MAX_OBSERVATIONS
 from reports.workbook.context import _Ctx
 from reports.workbook.facts import ReportData
 from reports.workbook.styles import _Sheet
@@ -30,6 +31,7 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
         if fs.get("constraints"):
             settings += f" Sign/order constraints: {fs['constraints']}."
     rule = "logit"
+    validation = _validation_text(data)
     if data.market is not None:
         rule = str(getattr(data.market, "rule", "logit"))
     sections = [
@@ -61,6 +63,7 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "the Diagnostics sheet.",
             ],
         ),
+        ("Validation: predicting choices the model was not fitted to", validation),
         (
             "Results",
             [
@@ -127,6 +130,34 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
         ),
     ]
     return sections
+
+
+def _validation_text(data: ReportData) -> list[str]:
+    rec = data.validation_record or {}
+    this = ""
+    if rec.get("method") in ("holdouts", "split"):
+        this = f" This fit held out {rec.get('description', '')}"
+    elif rec.get("note"):
+        this = f" This fit: {rec['note']}"
+    elif data.validation is None:
+        this = " This fit was written before validation was recorded."
+    return [
+        "Hit rate = share of held-out tasks in which the option with the highest utility at "
+        "the respondent's posterior mean part-worths is the one chosen (Sawtooth's holdout "
+        "hit rate); also averaged over posterior draws. Share error = mean over the options "
+        "of |predicted share - observed share|, the predicted share being the average over "
+        "respondents of the logit probabilities in each draw, then the posterior mean.",
+        "Naive benchmarks: a random guess (1 / number of options); always predicting the "
+        "option chosen most often in the held-out tasks (it knows their shares: the best any "
+        "one-size-fits-all prediction can do); equal shares for the share error.",
+        "What is held out: the study's holdout tasks (fixed tasks everyone saw, left out of "
+        "estimation) when there are any; otherwise one random estimation task per respondent, "
+        "the model refitted on the remaining tasks with the same settings and seed, and the "
+        "held-out choices predicted from each respondent's own part-worths (as Displayr's "
+        "cross-validation and Sawtooth's random-task holdouts do). Without holdouts, a "
+        f"study larger than {SPLIT_MAX_OBSERVATIONS:,} estimation tasks is refitted only on "
+        "request." + this,
+    ]
 
 
 def _sheet_methods(ws: Worksheet, ctx: _Ctx) -> None:

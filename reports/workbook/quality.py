@@ -1,9 +1,10 @@
 """How good the evidence is: the ``Design & quality`` and ``Diagnostics`` sheets.
 
 The survey design's diagnostics (verdict, D-errors, efficiency, level balance, respondents
-needed), the data-quality flags and who was left out of the analysis, and the convergence of
+needed), the data-quality flags and who was left out of the analysis, the convergence of
 the estimation (the verdict in words, R-hat, effective sample sizes, divergences, the checks that
-did not pass, the advice, the thresholds and the full convergence report).
+did not pass, the advice, the thresholds and the full convergence report) and how well the model
+predicts choices it was not fitted to (hit rates and share errors against naive benchmarks).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from analysis.results import validation_words
+from analysis.results.out_of_sample import display_rows
 from reports.live_sheet import set_text
 from reports.workbook.context import (
     _bool_series,
@@ -109,7 +112,7 @@ def _sheet_diagnostics(ws: Worksheet, ctx: _Ctx) -> None:
         "Convergence of the estimation",
         "Did the sampler explore the posterior well enough to trust the figures? R-hat near 1 "
         "(chains agree), large effective sample sizes (ESS: independent draws) and no "
-        "divergences.",
+        "divergences. And does the model predict choices it was not fitted to?",
     )
     fd = data.fit_diagnostics
     if not fd:
@@ -143,6 +146,7 @@ def _sheet_diagnostics(ws: Worksheet, ctx: _Ctx) -> None:
             s.bullets([str(x) for x in items])
         else:
             s.note("None.")
+    _validation(s, ctx)
     th = fd.get("thresholds")
     if isinstance(th, dict) and th:
         s.heading("Thresholds of the verdict")
@@ -155,3 +159,66 @@ def _sheet_diagnostics(ws: Worksheet, ctx: _Ctx) -> None:
             c.font = Font(name="Consolas")
             s.row += 1
     s.finish()
+
+
+#: the validation table's columns as the sheet shows them
+_VALIDATION_LABELS = {
+    "task": "held-out task",
+    "n_tasks": "tasks",
+    "hit_rate": "hit rate",
+    "hit_rate_chance": "by chance",
+    "hit_rate_most_popular": "most popular option",
+    "most_popular": "(which)",
+    "share_mae": "share error",
+    "share_mae_equal": "equal shares' error",
+}
+
+
+def _validation(s: _Sheet, ctx: _Ctx) -> None:
+    """How well the model predicts held-out choices, in words and figures."""
+    data = ctx.data
+    rec = data.validation_record or {}
+    table = data.validation
+    s.heading("Does the model predict choices it was not fitted to?")
+    if table is None or table.empty:
+        if rec:
+            s.para(str(rec.get("note") or "Not validated."))
+        else:
+            _missing(s, "predictive validation", "fit/validation.csv")
+        s.blank()
+        return
+    words = validation_words(table, str(rec.get("description") or ""), str(rec.get("note") or ""))
+    s.para(words[0], bold=True)
+    for w in words[1:]:
+        s.para(w)
+    table = display_rows(table)
+    shown = table[[c for c in _VALIDATION_LABELS if c in table.columns]].copy()
+    if "holdout" in table.columns:
+        named = table["holdout"].astype(str)
+        shown["task"] = [
+            "all held-out tasks" if t == "all" else (f"{t} ({h})" if h else t)
+            for t, h in zip(shown["task"].astype(str), named, strict=True)
+        ]
+    if "kind" in table.columns and (table["kind"] != "choice").any():
+        shown.insert(1, "question", table["kind"].map({"choice": "choice", "dual": "would buy"}))
+    s.table(
+        shown,
+        formats={
+            "n_tasks": INT,
+            "hit_rate": PCT,
+            "hit_rate_chance": PCT,
+            "hit_rate_most_popular": PCT,
+            "share_mae": PCT,
+            "share_mae_equal": PCT,
+        },
+        labels=_VALIDATION_LABELS,
+    )
+    s.note(
+        "Hit rate: the share of held-out tasks in which the option with the highest utility "
+        "(at each respondent's posterior mean part-worths) is the one chosen. By chance: a "
+        "random guess. Most popular option: always predicting the option chosen most often "
+        "(it knows the held-out answers' shares, so it is a demanding benchmark). Share "
+        "error: the mean absolute difference between predicted and observed shares of the "
+        "options; equal shares' error: that of predicting every option equally often."
+    )
+    s.blank()

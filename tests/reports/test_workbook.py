@@ -268,3 +268,49 @@ def test_bands_are_labelled_with_the_probability_the_run_used(run_folder, tmp_pa
     (run / "recommend" / "run.json").write_text(json.dumps(rec), encoding="utf-8")
     with pytest.raises(WinbackError, match=r"run\.json: band must be"):
         read_run_folder(run, live=False)
+
+
+def test_the_validation_is_in_the_fit_folder_and_read_in_words(run_folder, report, tmp_path):
+    """The example fit has one holdout task: fit/validation.csv, diagnostics.json, run.json and
+    convergence.txt hold it, the Diagnostics sheet reads it in plain words, and the Methods
+    sheet says what was held out; a fit written before validation says so."""
+    from analysis.results import validation_words
+    from analysis.results.out_of_sample import COLUMNS
+
+    fit = run_folder / "fit"
+    table = pd.read_csv(fit / "validation.csv", dtype={"task": str})
+    assert list(table.columns) == list(COLUMNS), list(table.columns)
+    assert table["task"].tolist() == ["all", "13"] and set(table["method"]) == {"holdouts"}
+    record = json.loads((fit / "run.json").read_text())["settings"]
+    assert record["validation"] == "auto" and record["held_out"]["method"] == "holdouts"
+    assert "bundle_vs_entry" in record["held_out"]["description"], record["held_out"]
+    diag = json.loads((fit / "diagnostics.json").read_text())["validation"]
+    assert diag["hit_rate"] == pytest.approx(table["hit_rate"].iloc[0], abs=1e-6), diag
+    words = validation_words(table, record["held_out"]["description"])
+    assert words[0].startswith("The model picks the chosen option in "), words
+    convergence = (fit / "convergence.txt").read_text()
+    assert "Predictive validation: holdout tasks" in convergence and words[0] in convergence
+
+    wb = load_workbook(report)
+    diagnostics = [str(c.value) for c in _cells(wb["Diagnostics"])]
+    assert words[0] in diagnostics and words[1] in diagnostics, diagnostics[:40]
+    hit = [c for c in _cells(wb["Diagnostics"]) if c.value == table["hit_rate"].iloc[0]]
+    assert hit and hit[0].number_format == "0.0%", "the hit rate is a percent cell"
+    # one holdout task: its own row (named), not the same figures twice
+    assert "13 (bundle_vs_entry)" in diagnostics and "all held-out tasks" not in diagnostics
+    methods = " ".join(str(c.value) for c in _cells(wb["Methods"]))
+    assert "Naive benchmarks" in methods and "This fit held out the study's holdout task" in methods
+
+    old = tmp_path / "run"
+    shutil.copytree(run_folder, old, ignore=shutil.ignore_patterns("report", "validation.csv"))
+    rec = json.loads((old / "fit" / "run.json").read_text())
+    del rec["settings"]["held_out"]
+    (old / "fit" / "run.json").write_text(json.dumps(rec), encoding="utf-8")
+    data = read_run_folder(old, live=False)
+    assert data.validation is None and data.validation_record is None
+    wb = load_workbook(write_workbook(tmp_path / "old.xlsx", data))
+    text = " ".join(str(c.value) for c in _cells(wb["Diagnostics"]))
+    assert "Not available: this run has no predictive validation (fit/validation.csv)" in text
+    assert "written before validation was recorded" in " ".join(
+        str(c.value) for c in _cells(wb["Methods"])
+    )

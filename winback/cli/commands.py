@@ -183,7 +183,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(run.model)
         print()
-        print(run.convergence.report())
+        print(run.report())
         print()
         _print_written(run.files, run.out)
     return 0 if run.convergence.verdict != "fail" else 4
@@ -236,7 +236,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print()
             print(run.fit_run.model)
             print()
-            print(run.fit_run.convergence.report())
+            print(run.fit_run.report())
         if run.simulate_run is not None:
             print()
             print(run.simulate_run.simulation)

@@ -17,6 +17,8 @@ from analysis import (
     predict,
     save_model,
 )
+from analysis.results import FitValidation, validate_fit
+from analysis.results.out_of_sample import check_validation_method
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import parameter_names
 from surveys import read_responses
@@ -46,6 +48,11 @@ class FitRun:
     convergence: ConvergenceReport
     out: Path
     files: tuple[Path, ...]
+    validation: FitValidation | None = None
+
+    def report(self) -> str:
+        """The convergence report and the predictive validation, as ``convergence.txt``."""
+        return _report_text(self.convergence, self.validation)
 
 
 def run_fit(
@@ -64,6 +71,7 @@ def run_fit(
     constraints: str = "none",
     exclude_flags: list[str] | tuple[str, ...] = (),
     sampler: str = "nutpie",
+    validation: str = "auto",
     force: bool = False,
     progress: bool = False,
 ) -> FitRun:
@@ -71,13 +79,21 @@ def run_fit(
 
     Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
     ``fit.nc`` (the posterior and everything needed to reload the model),
-    ``diagnostics.json`` (``rhat_max``, ``ess_bulk_min``, ``divergences``, ``seconds`` and the
-    convergence verdict), ``convergence.txt``, ``importances.csv``, ``population.csv``,
-    ``run.json``.
+    ``diagnostics.json`` (``rhat_max``, ``ess_bulk_min``, ``divergences``, ``seconds``, the
+    convergence verdict and the validation's headline), ``convergence.txt`` (the convergence
+    report and the predictive validation in words), ``importances.csv``, ``population.csv``,
+    ``validation.csv`` (hit rates and share errors of held-out tasks against naive
+    benchmarks, see :func:`analysis.results.validate_fit`), ``run.json`` (with what was held
+    out, ``held_out``).
+
+    ``validation``: ``"auto"`` (the study's holdout tasks; without them one random task per
+    respondent held out and the model refitted, when the data are small enough), or
+    ``"holdouts"``, ``"split"``, ``"none"``.
     """
     t0 = time.perf_counter()
     out = check_output_dir(out, force=force, owned=FIT.owned)
     check_flag_names(exclude_flags)
+    check_validation_method(validation)
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
     if exclude_flags:
@@ -98,7 +114,9 @@ def run_fit(
         sampler=sampler,
         progress=progress,
     )
-    return write_fit(model, out, started=t0, force=force, exclude_flags=exclude_flags)
+    return write_fit(
+        model, out, started=t0, force=force, exclude_flags=exclude_flags, validation=validation
+    )
 
 
 def write_fit(
@@ -108,16 +126,37 @@ def write_fit(
     started: float | None = None,
     force: bool = False,
     exclude_flags: list[str] | tuple[str, ...] = (),
+    validation: str | FitValidation = "auto",
 ) -> FitRun:
     """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
-    complete (earlier fit files only with ``force``); ``started`` times the whole run."""
+    complete (earlier fit files only with ``force``); ``started`` times the whole run.
+
+    ``validation`` is the method of :func:`analysis.results.validate_fit` (``"auto"``:
+    holdout tasks, else a random-task split refitted when the data are small enough), or a
+    validation already computed for this model."""
     out = check_output_dir(out, force=force, owned=FIT.owned)
     conv = convergence_report(model)
+    if isinstance(validation, FitValidation):
+        checked = validation
+    else:
+        checked = validate_fit(model, method=validation)
+    settings = {
+        **_fit_settings(model),
+        "exclude_flags": exclude_flags,
+        "validation": checked.requested,
+        "held_out": checked.to_dict(figures=False),
+    }
     with staged_output(out, force=force, owned=FIT.owned) as stage:
-        names = _write_fit_files(model, conv, stage, started)
-        write_record(stage, "fit", {**_fit_settings(model), "exclude_flags": exclude_flags},
-                     model.study)  # fmt: skip
-    return FitRun(model, conv, out, tuple(out / n for n in names))
+        names = _write_fit_files(model, conv, checked, stage, started)
+        write_record(stage, "fit", settings, model.study)
+    return FitRun(model, conv, out, tuple(out / n for n in names), checked)
+
+
+def _report_text(conv: ConvergenceReport, validation: FitValidation | None) -> str:
+    text = conv.report()
+    if validation is not None:
+        text += "\n\n" + validation.report()
+    return text
 
 
 def _fit_settings(model: HBModel) -> dict[str, object]:
@@ -138,15 +177,26 @@ def _fit_settings(model: HBModel) -> dict[str, object]:
 
 
 def _write_fit_files(
-    model: HBModel, conv: ConvergenceReport, out: Path, started: float | None
+    model: HBModel,
+    conv: ConvergenceReport,
+    validation: FitValidation,
+    out: Path,
+    started: float | None,
 ) -> list[str]:
     write_csv(model.partworths(), out / "partworths.csv")
     save_model(model, out / "fit.nc")
     write_csv(importances(model), out / "importances.csv")
     write_csv(population(model), out / "population.csv")
-    atomic_write_text(out / "convergence.txt", conv.report() + "\n")
+    if len(validation.table):
+        write_csv(validation.table, out / "validation.csv")
+    atomic_write_text(out / "convergence.txt", _report_text(conv, validation) + "\n")
     seconds = time.perf_counter() - started if started is not None else model.seconds_
-    diag = {**conv.to_dict(), "seconds": seconds, "fit_seconds": model.seconds_}
+    diag = {
+        **conv.to_dict(),
+        "seconds": seconds,
+        "fit_seconds": model.seconds_,
+        "validation": validation.to_dict(),
+    }
     write_json(diag, out / "diagnostics.json")
     return [n for n in FIT_FILES if (out / n).exists()]
 
