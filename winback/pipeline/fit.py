@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from analysis import (
     predict,
     save_model,
 )
+from analysis.model import resolve_constraints
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import parameter_names
 from surveys import read_responses
@@ -61,13 +63,19 @@ def run_fit(
     chains: int = 4,
     random_seed: int = 1,
     covariance: str = "full",
-    constraints: str = "none",
+    covariates: Sequence[str] | None = None,
+    constraints: str | Mapping[str, str] | None = None,
+    prior: str | Path | HBModel | None = None,
+    prior_widen: float = 2.0,
     exclude_flags: list[str] | tuple[str, ...] = (),
     sampler: str = "nutpie",
     force: bool = False,
-    progress: bool = False,
+    progress: bool | str = False,
 ) -> FitRun:
     """Read responses, fit HB part-worths and write the fit folder.
+
+    The HB options are :func:`analysis.fit`'s, with its defaults; ``covariates`` names
+    respondent columns and ``prior`` may be an earlier fit folder (or its ``fit.nc``).
 
     Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
     ``fit.nc`` (the posterior and everything needed to reload the model),
@@ -78,6 +86,11 @@ def run_fit(
     t0 = time.perf_counter()
     out = check_output_dir(out, force=force, owned=FIT.owned)
     check_flag_names(exclude_flags)
+    resolve_constraints(study, constraints)  # a misspelt name fails before any reading
+    prior_path = None
+    if prior is not None and not isinstance(prior, HBModel):
+        prior_path = Path(prior)
+        prior = load_model(prior_path / "fit.nc" if prior_path.is_dir() else prior_path)
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
     if exclude_flags:
@@ -94,11 +107,17 @@ def run_fit(
         chains=chains,
         random_seed=random_seed,
         covariance=covariance,
-        constraints=None if constraints == "none" else constraints,
+        covariates=covariates,
+        constraints=constraints,
+        prior=prior,
+        prior_widen=prior_widen,
         sampler=sampler,
         progress=progress,
     )
-    return write_fit(model, out, started=t0, force=force, exclude_flags=exclude_flags)
+    return write_fit(
+        model, out, started=t0, force=force, exclude_flags=exclude_flags, prior=prior_path,
+        prior_widen=prior_widen if prior is not None else None,
+    )  # fmt: skip
 
 
 def write_fit(
@@ -108,15 +127,19 @@ def write_fit(
     started: float | None = None,
     force: bool = False,
     exclude_flags: list[str] | tuple[str, ...] = (),
+    prior: str | Path | None = None,
+    prior_widen: float | None = None,
 ) -> FitRun:
     """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
-    complete (earlier fit files only with ``force``); ``started`` times the whole run."""
+    complete (earlier fit files only with ``force``); ``started`` times the whole run;
+    ``prior`` (the prior's fit folder) and ``prior_widen`` are recorded in ``run.json``."""
     out = check_output_dir(out, force=force, owned=FIT.owned)
     conv = convergence_report(model)
+    extra = {} if prior_widen is None else {"prior_widen": prior_widen}
     with staged_output(out, force=force, owned=FIT.owned) as stage:
         names = _write_fit_files(model, conv, stage, started)
-        write_record(stage, "fit", {**_fit_settings(model), "exclude_flags": exclude_flags},
-                     model.study)  # fmt: skip
+        write_record(stage, "fit", {**_fit_settings(model), "exclude_flags": exclude_flags,
+                     **extra}, model.study, paths={"prior": prior} if prior else None)  # fmt: skip
     return FitRun(model, conv, out, tuple(out / n for n in names))
 
 
@@ -131,6 +154,7 @@ def _fit_settings(model: HBModel) -> dict[str, object]:
         "covariance": st.covariance,
         "sampler": st.sampler,
         "constraints": {k: str(v) for k, v in st.constraints.items()},
+        "covariates": list(st.covariates),
         "informative_prior": st.prior_mean is not None,
         "band": BAND,  # of importances.csv and population.csv
         "n_respondents": len(model.respondent_ids),
