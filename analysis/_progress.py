@@ -154,8 +154,8 @@ class ProgressLog:
                 f"fit: ADVI iteration {done} of {self.draws}, {_seconds(elapsed)}, {share:.0%} done"
             )
         running = [i for i, (f, _) in enumerate(state) if 0 < f < self.per_chain]
-        if not running:  # between chains, or before the first draw
-            running = [next((i for i, (f, _) in enumerate(state) if f == 0), len(state) - 1)]
+        if not running:  # between chains: the one just finished (or the first, not started)
+            running = [max((i for i, (f, _) in enumerate(state) if f > 0), default=0)]
         if len(running) == 1:
             who = f"chain {running[0] + 1} of {self.chains}"
         elif running == list(range(running[0], running[-1] + 1)):
