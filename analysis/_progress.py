@@ -77,7 +77,8 @@ class ProgressLog:
     """Plain log lines of a sampler's progress, through the ``winback`` logger at INFO.
 
     A line at every tenth of the work (warm-up and draws of every chain) and, when a tenth
-    takes longer, at least every ``every_seconds``; a last line when sampling is done::
+    takes longer, at least every ``every_seconds``; a last line when sampling is done. Times
+    count from the first update (the sampler's first report: compiling is over)::
 
         fit: chain 2 of 4, draw 500 of 1500 (warm-up), 12 s
         fit: chains 1-4 of 4, draw 750 of 1500 (sampling), 20 s, 50% done
@@ -104,7 +105,8 @@ class ProgressLog:
         self.advi = advi
         self._clock = clock
         self._log = logger
-        self._t0 = self._last = clock()
+        self._t0: float | None = None  # the first update: sampling began (compiled)
+        self._last = 0.0
         self._next_tenth = 1
         self._done = False
         self._lock = threading.Lock()
@@ -117,6 +119,8 @@ class ProgressLog:
             if self._done:
                 return
             now = self._clock()
+            if self._t0 is None:
+                self._t0 = self._last = now
             done = sum(min(int(f), self.per_chain) for f, _ in state)
             tenth = (10 * done) // (self.chains * self.per_chain)
             if done >= self.chains * self.per_chain:
@@ -134,13 +138,14 @@ class ProgressLog:
 
     def _finish(self, now: float) -> None:
         self._done = True
+        t0 = now if self._t0 is None else self._t0
         if self.advi:
-            self._emit(f"fit: ADVI done: {self.draws} iterations, {_seconds(now - self._t0)}")
+            self._emit(f"fit: ADVI done: {self.draws} iterations, {_seconds(now - t0)}")
             return
         self._emit(
             f"fit: sampling done: {self.chains} chain{'s' if self.chains > 1 else ''} x "
             f"{self.per_chain} ({self.tune} warm-up + {self.draws} draws), "
-            f"{_seconds(now - self._t0)}"
+            f"{_seconds(now - t0)}"
         )
 
     def _emit(self, line: str) -> None:
