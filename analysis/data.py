@@ -237,9 +237,10 @@ def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.
     for c in names:
         if c in seen:
             problems.append(f"'{c}' is named twice")
-        elif c == "respondent_id" or c not in valid:
-            hint = did_you_mean(c, valid) if c != "respondent_id" else " It names respondents."
-            problems.append(f"'{c}' is not a respondent column.{hint}")
+        elif c == "respondent_id":
+            problems.append("'respondent_id' names the respondents; it is not a covariate")
+        elif c not in valid:
+            problems.append(f"'{c}' is not a respondent column{_hint(c, valid)}")
         elif people[c].isna().any():
             missing = people.index[people[c].isna().to_numpy()].tolist()
             problems.append(
@@ -275,6 +276,12 @@ def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.
         for label, v in zip(labels, values, strict=True):
             out[label] = v
     return out
+
+
+def _hint(value: str, valid: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for a close match, to sit inside a longer sentence."""
+    hint = did_you_mean(value, valid).strip()
+    return f" ({hint[0].lower()}{hint[1:]})" if hint else ""
 
 
 def _check_status_quo_levels(ch: pd.DataFrame, study: Study) -> None:

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from analysis._progress import check_progress
-from analysis.data import ChoiceArrays, prepare_choice_data, respondent_covariates
+from analysis.data import ChoiceArrays, _hint, prepare_choice_data, respondent_covariates
 from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays
 from conjoint.encoding import parameter_names
 from surveys.dataset import ChoiceDataset
-from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
 
 log = logging.getLogger("winback")
@@ -213,7 +213,7 @@ def resolve_constraints(
     for raw_key, kind in constraints.items():
         key = str(raw_key)
         if kind not in CONSTRAINT_KINDS:
-            problems.append(f"'{key}': unknown kind {kind!r}{did_you_mean(kind, CONSTRAINT_KINDS)}")
+            problems.append(f"'{key}': unknown kind {kind!r}{_hint(str(kind), CONSTRAINT_KINDS)}")
             continue
         order = kind in ("increasing", "decreasing")
         target = key
@@ -240,7 +240,7 @@ def resolve_constraints(
                 continue
         else:
             problems.append(
-                f"'{key}': no such attribute or parameter{did_you_mean(key, [*attrs, *names])}"
+                f"'{key}': no such attribute or parameter{_hint(key, [*attrs, *names])}"
             )
             continue
         if target in out:

@@ -365,7 +365,7 @@ def test_every_constraint_kind_resolves_and_every_mistake_is_named_at_once(small
         )
     msg = str(err.value)
     for part in (
-        "'prise': no such attribute or parameter Did you mean 'price'?",
+        "'prise': no such attribute or parameter (did you mean 'price'?)",
         "'speed': unknown kind 'upwards'",
         "'plan': a sign constrains one parameter and 'plan' has 2 (plan[Standard], plan[Premium])",
         "'none': increasing and decreasing order an attribute's levels",
@@ -411,8 +411,8 @@ def test_covariates_by_column_name_numbers_as_they_are_text_as_indicators(small)
         respondent_covariates(bad, ["tenure_months", "segmnt", "respondent_id"])
     msg = str(err.value)
     assert "'tenure_months' is missing for 2 of 12 included respondents (e.g. r01, r02)" in msg, msg
-    assert "'segmnt' is not a respondent column. Did you mean 'segment'?" in msg, msg
-    assert "'respondent_id' is not a respondent column. It names respondents." in msg, msg
+    assert "'segmnt' is not a respondent column (did you mean 'segment'?)" in msg, msg
+    assert "'respondent_id' names the respondents; it is not a covariate" in msg, msg
     assert "Respondent columns: " in msg and "customer_value" in msg, msg
 
 

@@ -496,7 +496,7 @@ def test_constraint_mistakes_are_named_before_any_work(tmp_path, fit_inputs, cap
     err = capsys.readouterr().err
     assert code == 1, err
     for part in (
-        "'prise': no such attribute or parameter Did you mean 'price'?",
+        "'prise': no such attribute or parameter (did you mean 'price'?)",
         "'plan': a sign constrains one parameter and 'plan' has 2",
         "Valid kinds: negative, positive, increasing, decreasing",
     ):

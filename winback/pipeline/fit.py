@@ -115,9 +115,14 @@ def run_fit(
         progress=progress,
     )
     return write_fit(
-        model, out, started=t0, force=force, exclude_flags=exclude_flags, prior=prior_path,
+        model,
+        out,
+        started=t0,
+        force=force,
+        exclude_flags=exclude_flags,
+        prior=prior_path,
         prior_widen=prior_widen if prior is not None else None,
-    )  # fmt: skip
+    )
 
 
 def write_fit(
