@@ -6,6 +6,7 @@ No PyMC here: everything is testable in milliseconds. The model builder (``analy
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,8 +15,10 @@ import pandas as pd
 
 from conjoint.encoding import make_encoding
 from surveys.dataset import ChoiceDataset
-from winback.errors import WinbackError, list_valid
+from winback.errors import WinbackError, did_you_mean, list_valid
 from winback.study import Study
+
+log = logging.getLogger("winback")
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,98 @@ def prepare_choice_data(
         cov,
         cov_names,
     )
+
+
+def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.DataFrame:
+    """Covariates of the population mean from respondent columns, named as in
+    ``respondents.csv`` (what ``winback fit --covariates a,b`` and ``fit(covariates=[...])``
+    use).
+
+    A numeric column is used as it is (the estimation centres it). A text column becomes 0/1
+    indicators ``column[value]``, one per value but the first in sorted order, which is the
+    reference. Only the included respondents count: a value no included respondent has makes
+    no indicator, and a column with one value among them explains nothing and is left out
+    (with a warning; the model's ``settings.covariates`` lists what was used).
+
+    Parameters
+    ----------
+    dataset : ChoiceDataset
+    columns : sequence of str
+        Columns of ``dataset.respondents``.
+
+    Returns
+    -------
+    DataFrame
+        ``respondent_id`` and one numeric column per covariate, one row per included
+        respondent.
+
+    Raises
+    ------
+    WinbackError
+        Every unknown column (with a "did you mean"), and every column with missing values
+        among the included respondents (with how many and which), in one message.
+
+    Examples
+    --------
+    >>> cov = respondent_covariates(dataset, ["tenure_months", "main_reason"])  # doctest: +SKIP
+    >>> list(cov.columns)  # doctest: +SKIP
+    ['respondent_id', 'tenure_months', 'main_reason[outages]', 'main_reason[price_rise]']
+    """
+    names = [str(c).strip() for c in columns]
+    people = dataset.respondents
+    people = people.assign(respondent_id=people["respondent_id"].astype(str))
+    people = people.set_index("respondent_id").loc[list(dataset.included_ids)]
+    valid = [c for c in people.columns if not str(c).startswith("_")]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for c in names:
+        if c in seen:
+            problems.append(f"'{c}' is named twice")
+        elif c == "respondent_id":
+            problems.append("'respondent_id' names the respondents; it is not a covariate")
+        elif c not in valid:
+            problems.append(f"'{c}' is not a respondent column{_hint(c, valid)}")
+        elif people[c].isna().any():
+            missing = people.index[people[c].isna().to_numpy()].tolist()
+            problems.append(
+                f"'{c}' is missing for {len(missing)} of {len(people)} included respondents "
+                f"(e.g. {list_valid(missing[:5])})"
+            )
+        seen.add(c)
+    if not names:
+        problems.append("no columns were named")
+    if problems:
+        raise WinbackError(
+            "covariates: " + "; ".join(problems) + f". Respondent columns: {list_valid(valid)}."
+        )
+    out = pd.DataFrame({"respondent_id": people.index.astype(str)})
+    for c in names:
+        col = people[c]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            values = [col.to_numpy(dtype=float)]
+            labels = [c]
+        else:
+            text = col.astype(str).str.strip()
+            levels = sorted(text.unique())
+            labels = [f"{c}[{v}]" for v in levels[1:]]
+            values = [(text == v).to_numpy(dtype=float) for v in levels[1:]]
+        if len(pd.unique(col)) < 2:
+            log.warning(
+                "covariate '%s' has one value among the %d included respondents: it cannot "
+                "tell them apart and is left out",
+                c,
+                len(people),
+            )
+            continue
+        for label, v in zip(labels, values, strict=True):
+            out[label] = v
+    return out
+
+
+def _hint(value: str, valid: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for a close match, to sit inside a longer sentence."""
+    hint = did_you_mean(value, valid).strip()
+    return f" ({hint[0].lower()}{hint[1:]})" if hint else ""
 
 
 def _check_status_quo_levels(ch: pd.DataFrame, study: Study) -> None:

@@ -25,6 +25,13 @@ from typing import Any, Literal
 import numpy as np
 
 from analysis import _nutpie
+from analysis._progress import (
+    ProgressLog,
+    advi_callback,
+    nutpie_callback,
+    pymc_callback,
+    resolve_progress,
+)
 from analysis.data import ChoiceArrays
 
 log = logging.getLogger("winback")
@@ -70,7 +77,13 @@ def constraint_plan(
 
 @dataclass(frozen=True)
 class HBSettings:
-    """Settings of an HB fit (all have defaults; ``random_seed`` makes it reproducible)."""
+    """Settings of an HB fit (all have defaults; ``random_seed`` makes it reproducible).
+
+    ``covariates`` names the respondent covariates of the population mean (recorded by
+    :func:`analysis.fit` from the arrays; the values travel in ``ChoiceArrays``). ``progress``:
+    False, True (a bar on a terminal or in a notebook, plain log lines otherwise), ``"bar"`` or
+    ``"log"``.
+    """
 
     draws: int = 1000
     tune: int = 500
@@ -85,9 +98,14 @@ class HBSettings:
     sampler: Literal["nutpie", "pymc", "advi"] = "nutpie"
     advi_iterations: int = 10_000
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
-    progress: bool = False
+    covariates: tuple[str, ...] = ()
+    progress: bool | Literal["bar", "log"] = False
     prior_mean: np.ndarray | None = field(default=None, repr=False)  # on the original scale
     prior_cov: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # a list read back from fit.nc's JSON compares equal to the tuple it was
+        object.__setattr__(self, "covariates", tuple(self.covariates))
 
 
 def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
@@ -316,11 +334,26 @@ def compile_nutpie(model: Any, *, faster: bool = True) -> Any:
 
 def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
     t0 = time.perf_counter()
+    show = resolve_progress(settings.progress)
     model, scale = build_model(arrays, settings)
+    if settings.sampler == "advi":
+        steps = ProgressLog(chains=1, tune=0, draws=settings.advi_iterations, advi=True)
+    else:
+        steps = ProgressLog(chains=settings.chains, tune=settings.tune, draws=settings.draws)
     if settings.sampler == "nutpie":
         import nutpie
 
+        if show == "log":
+            log.info("fit: compiling the model (a study's first fit: 15-40 s)")
         compiled = compile_nutpie(model)
+        if show == "log":
+            log.info(
+                "fit: compiled in %.0f s; sampling %d chains x (%d warm-up + %d draws)",
+                time.perf_counter() - t0,
+                settings.chains,
+                settings.tune,
+                settings.draws,
+            )
         trace = nutpie.sample(
             compiled,
             draws=settings.draws,
@@ -328,7 +361,9 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
             chains=settings.chains,
             cores=settings.cores,
             seed=settings.random_seed,
-            progress_bar=settings.progress,
+            progress_bar=show == "bar",
+            progress_callback=nutpie_callback(steps) if show == "log" else None,
+            progress_rate=500 if show == "log" else 100,
             save_warmup=False,
         )
     elif settings.sampler == "advi":
@@ -341,7 +376,10 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
                 n=settings.advi_iterations,
                 method="advi",
                 random_seed=settings.random_seed,
-                progressbar=settings.progress,
+                progressbar=show == "bar",
+                callbacks=[advi_callback(steps, settings.advi_iterations)]
+                if show == "log"
+                else None,
             )
             trace = approx.sample(settings.draws, random_seed=settings.random_seed)
     else:
@@ -354,9 +392,12 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
                 chains=settings.chains,
                 cores=settings.cores or 1,
                 random_seed=settings.random_seed,
-                progressbar=settings.progress,
+                progressbar=show == "bar",
+                callback=pymc_callback(steps) if show == "log" else None,
                 nuts_sampler="pymc",
             )
+    if show == "log":
+        steps.finish()
     trace = _postprocess(trace, arrays, settings, scale)
     seconds = time.perf_counter() - t0
     return HBFit(settings, arrays, trace, seconds, scale)

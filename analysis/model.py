@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.data import ChoiceArrays, prepare_choice_data
+from analysis._progress import check_progress
+from analysis.data import ChoiceArrays, _hint, prepare_choice_data, respondent_covariates
 from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays
+from conjoint.encoding import parameter_names
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
@@ -79,12 +81,22 @@ class HBModel:
         n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
         stats = self.idata_["sample_stats"]
         div = int(stats["diverging"].sum()) if "diverging" in stats else 0
+        st = self.settings
+        extra = ""
+        if st.constraints:
+            extra += "  constraints: " + ", ".join(f"{k} {v}" for k, v in st.constraints.items())
+            extra += "\n"
+        if st.covariates:
+            extra += f"  covariates: {list_valid(st.covariates)}\n"
+        if st.prior_mean is not None:
+            extra += "  prior: an earlier fit's population posterior\n"
         return (
             f"HBModel '{self.study.name}': {len(self.respondent_ids)} respondents, "
             f"{self.arrays_.n_obs} observations, {len(self.names)} parameters, "
-            f"{self.settings.covariance} covariance\n"
-            f"  {n_chain} chains x {n_draw} draws ({self.settings.sampler}), "
+            f"{st.covariance} covariance\n"
+            f"  {n_chain} chains x {n_draw} draws ({st.sampler}), "
             f"{self.seconds_:.1f} s, {div} divergences\n"
+            f"{extra}"
             "  next: analysis.convergence_report(model), model.partworths()"
         )
 
@@ -138,56 +150,154 @@ def partworth_table(study: Study, beta: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def _constraints(
+#: the kinds of constraint ``fit(constraints={name: kind})`` and ``winback fit --constrain
+#: name=kind`` take
+CONSTRAINT_KINDS: tuple[Constraint, ...] = ("negative", "positive", "increasing", "decreasing")
+#: the named sets ``fit(constraints=...)`` and ``winback fit --constraints`` take
+CONSTRAINT_PRESETS = ("none", "price", "preferences")
+
+
+def resolve_constraints(
     study: Study, constraints: str | Mapping[str, str] | None
 ) -> dict[str, Constraint]:
+    """The exact constraints ``fit`` applies, checked against the study (no data needed).
+
+    Parameters
+    ----------
+    study : Study
+    constraints : None, "none", "price", "preferences" or mapping
+        A mapping names an attribute or a parameter and its kind:
+
+        - ``negative`` / ``positive``: one parameter: a linear attribute's slope
+          (``price``), a constant (``none``), a level (``plan[Premium]``), or an attribute
+          with one parameter (a two-level attribute).
+        - ``increasing`` / ``decreasing``: an attribute's levels in the study file's order,
+          each at least (at most) the one before, the reference included; on a linear
+          attribute they mean a positive (negative) slope and are recorded so.
+
+    Returns
+    -------
+    dict
+        ``{parameter or attribute: kind}``, as ``model.settings.constraints`` records it.
+
+    Raises
+    ------
+    WinbackError
+        Every unknown name (with a "did you mean"), unknown kind, kind that does not apply
+        and parameter constrained twice, in one message with the valid kinds and names.
+
+    Examples
+    --------
+    >>> resolve_constraints(study, {"price": "negative", "speed": "increasing"})  # doctest: +SKIP
+    {'price': 'negative', 'speed': 'increasing'}
+    """
     if constraints is None or constraints == "none":
         return {}
-    if constraints in ("price", "preferences"):
-        out: dict[str, Constraint] = {}
-        pa = study.price_attribute
-        if constraints == "price" or pa is not None:
-            if pa is None or study.attribute(pa).coding != "linear":
-                raise WinbackError(
-                    "constraints='price' needs a linear price attribute ([study] price_attribute)."
-                )
-            out[pa] = "negative"
-        if constraints == "preferences":
-            # the study's preference orders become exact order constraints
-            for a in study.attributes:
-                if a.preference is None or a.name == pa:
-                    continue
-                if a.coding == "linear":
-                    out[a.name] = "positive" if a.preference == "increasing" else "negative"
-                elif not a.numeric:
-                    out[a.name] = a.preference
-        return out
     if isinstance(constraints, str):
-        raise WinbackError(f"constraints must be None, 'price' or a mapping, got {constraints!r}.")
-    valid = ("negative", "positive", "increasing", "decreasing")
-    bad = {k: v for k, v in constraints.items() if v not in valid}
-    if bad:
-        raise WinbackError(f"constraints must be one of {list_valid(valid)}, got {bad}.")
-    result: dict[str, Constraint] = {}
-    for k, v in constraints.items():
-        result[k] = v  # type: ignore[assignment]
-    return result
+        if constraints in ("price", "preferences"):
+            return _preset(study, constraints)
+        raise WinbackError(
+            f"constraints must be None, {list_valid(repr(p) for p in CONSTRAINT_PRESETS)} or a "
+            f"mapping {{attribute or parameter: kind}}, got {constraints!r}."
+        )
+    if not isinstance(constraints, Mapping):
+        raise WinbackError(
+            "constraints must be None, a name "
+            f"({list_valid(CONSTRAINT_PRESETS)}) or a mapping {{attribute or parameter: kind}}, "
+            f"got {type(constraints).__name__}."
+        )
+    names = parameter_names(study)
+    attrs = {a.name: a for a in study.attributes}
+    out: dict[str, Constraint] = {}
+    problems: list[str] = []
+    for raw_key, kind in constraints.items():
+        key = str(raw_key)
+        if kind not in CONSTRAINT_KINDS:
+            problems.append(f"'{key}': unknown kind {kind!r}{_hint(str(kind), CONSTRAINT_KINDS)}")
+            continue
+        order = kind in ("increasing", "decreasing")
+        target = key
+        if key in attrs and attrs[key].coding == "linear":
+            if order:  # the slope of a linear attribute: its values' order is its sign
+                kind = "positive" if kind == "increasing" else "negative"
+        elif key in attrs:
+            params = [n for n in names if n.startswith(f"{key}[")]
+            if not order and len(params) == 1:
+                target = params[0]
+            elif not order:
+                problems.append(
+                    f"'{key}': a sign constrains one parameter and '{key}' has {len(params)} "
+                    f"({list_valid(params)}); name one (e.g. '{params[-1]}={kind}') or order "
+                    "its levels (increasing, decreasing)"
+                )
+                continue
+        elif key in names:
+            if order:
+                problems.append(
+                    f"'{key}': increasing and decreasing order an attribute's levels; one "
+                    "parameter takes negative or positive"
+                )
+                continue
+        else:
+            problems.append(
+                f"'{key}': no such attribute or parameter{_hint(key, [*attrs, *names])}"
+            )
+            continue
+        if target in out:
+            problems.append(f"'{target}' is constrained twice")
+            continue
+        out[target] = kind  # type: ignore[assignment]
+    if not problems:
+        try:
+            constraint_plan(names, out)
+        except ValueError:
+            problems.append(f"a parameter is constrained twice (by attribute and by level): {out}")
+    if problems:
+        raise WinbackError(
+            "constraints: "
+            + "; ".join(problems)
+            + f". Valid kinds: {list_valid(CONSTRAINT_KINDS)}. Attributes: "
+            + f"{list_valid(attrs)}; parameters: {list_valid(names)}."
+        )
+    return out
+
+
+def _preset(study: Study, constraints: str) -> dict[str, Constraint]:
+    out: dict[str, Constraint] = {}
+    pa = study.price_attribute
+    if constraints == "price" or pa is not None:
+        if pa is None or study.attribute(pa).coding != "linear":
+            raise WinbackError(
+                f"constraints='{constraints}' needs a linear price attribute ([study] "
+                "price_attribute)."
+            )
+        out[pa] = "negative"
+    if constraints == "preferences":
+        # the study's preference orders become exact order constraints
+        for a in study.attributes:
+            if a.preference is None or a.name == pa:
+                continue
+            if a.coding == "linear":
+                out[a.name] = "positive" if a.preference == "increasing" else "negative"
+            elif not a.numeric:
+                out[a.name] = a.preference
+    return out
 
 
 def fit(
     dataset: ChoiceDataset,
     *,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 500,
     chains: int = 4,
     random_seed: int = 1,
     covariance: str = "full",
-    covariates: pd.DataFrame | None = None,
+    covariates: pd.DataFrame | Sequence[str] | None = None,
     constraints: str | Mapping[str, str] | None = None,
     prior: HBModel | None = None,
     prior_widen: float = 2.0,
     sampler: str = "nutpie",
-    progress: bool = False,
+    progress: bool | str = False,
 ) -> HBModel:
     """Fit hierarchical Bayes part-worths (HB-MNL) to a ChoiceDataset.
 
@@ -196,25 +306,34 @@ def fit(
     dataset : ChoiceDataset
         Excluded respondents and holdout tasks are left out of estimation.
     draws, tune, chains : int
-        Posterior draws and warm-up per chain.
+        Posterior draws and warm-up per chain (1000, 500, 4: the defaults of ``winback fit``
+        too).
     random_seed : int
     covariance : {"full", "diagonal"}
         Full covariance of individual part-worths (LKJ-Cholesky) or independent normals.
-    covariates : DataFrame, optional
-        Numeric respondent covariates (e.g. ``surveys.reason_covariates(dataset)``) in the
-        population mean.
-    constraints : None, "price", "preferences" or mapping
+    covariates : DataFrame or list of str, optional
+        Respondent covariates in the population mean: a frame of numeric columns with
+        ``respondent_id`` (e.g. ``surveys.reason_covariates(dataset)``), or names of
+        respondent columns (numbers as they are, text as 0/1 indicators; see
+        :func:`analysis.data.respondent_covariates`), as ``winback fit --covariates a,b``.
+        ``model.settings.covariates`` records the columns used.
+    constraints : None, "none", "price", "preferences" or mapping
         "price": the price slope can only be negative (exactly: -exp(theta));
         "preferences": also every attribute with a ``preference`` in the study file is ordered
-        exactly (levels as cumulative sums of exp(theta)); a mapping ``{parameter: "negative" |
-        "positive"}`` or ``{attribute: "increasing" | "decreasing"}`` for others.
+        exactly (levels as cumulative sums of exp(theta)); a mapping ``{name: kind}`` for
+        others, ``kind`` one of negative, positive (one parameter) or increasing, decreasing
+        (an attribute's levels): see :func:`resolve_constraints`. As ``winback fit
+        --constraints NAME`` or ``--constrain name=kind``.
     prior : HBModel, optional
         An earlier wave's fit: its population mean and covariance (widened by ``prior_widen``
         in standard deviation) become the prior of the population mean.
     sampler : {"nutpie", "pymc", "advi"}
         nutpie's NUTS (default), PyMC's own NUTS (fallback), or a quick ADVI preview
         (mean-field variational approximation: fast, but it understates uncertainty).
-    progress : bool
+    progress : bool or {"bar", "log"}
+        False (default): nothing. True: the sampler's bar on a terminal or in a notebook,
+        plain lines through the ``winback`` logger (INFO) otherwise, e.g. ``fit: chain 2 of 4,
+        draw 500 of 1500 (warm-up), 12 s``; ``"bar"`` or ``"log"`` force either.
 
     Returns
     -------
@@ -230,6 +349,15 @@ def fit(
         raise WinbackError(f"covariance must be 'full' or 'diagonal', got {covariance!r}.")
     if sampler not in ("nutpie", "pymc", "advi"):
         raise WinbackError(f"sampler must be 'nutpie', 'pymc' or 'advi', got {sampler!r}.")
+    for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+            raise WinbackError(f"{name} must be a whole number of at least {least}, got {value!r}.")
+    check_progress(progress)
+    resolved = resolve_constraints(dataset.study, constraints)
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    if covariates is not None and not isinstance(covariates, pd.DataFrame):
+        covariates = respondent_covariates(dataset, list(covariates)) if covariates else None
     arrays = prepare_choice_data(dataset, covariates=covariates)
     settings = HBSettings(
         draws=draws,
@@ -238,8 +366,9 @@ def fit(
         random_seed=random_seed,
         covariance=covariance,  # type: ignore[arg-type]
         sampler=sampler,  # type: ignore[arg-type]
-        constraints=_constraints(dataset.study, constraints),
-        progress=progress,
+        constraints=resolved,
+        covariates=arrays.covariate_names,
+        progress=progress,  # type: ignore[arg-type]
     )
     if prior is not None:
         if prior.names != list(arrays.names):

@@ -317,3 +317,207 @@ def test_faster_nutpie_compilation_agrees_with_nutpies_own(small):
     assert sorted(p.name for p in NUMBA_CACHE_PATH.glob("*_numba-*")) == files, (
         "new data of the same study compiled new callbacks"
     )
+
+
+# -- the options every door shares (issue 16): constraints, covariates by name, progress --------
+
+
+def test_every_constraint_kind_resolves_and_every_mistake_is_named_at_once(small_study):
+    from analysis.model import CONSTRAINT_KINDS, resolve_constraints
+
+    study = small_study
+    got = resolve_constraints(
+        study,
+        {
+            "price": "negative",  # a linear attribute's slope
+            "speed": "increasing",  # an attribute's levels
+            "support": "positive",  # a two-level attribute: its one parameter
+            "plan[Premium]": "positive",  # one level by parameter name
+            "none": "negative",  # a constant
+        },
+    )
+    assert got == {
+        "price": "negative",
+        "speed": "increasing",
+        "support[Priority]": "positive",
+        "plan[Premium]": "positive",
+        "none": "negative",
+    }, got
+    # an order on a linear attribute is the sign of its slope, recorded so
+    assert resolve_constraints(study, {"price": "decreasing"}) == {"price": "negative"}
+    assert resolve_constraints(study, {"plan": "decreasing"}) == {"plan": "decreasing"}
+    assert resolve_constraints(study, "price") == {"price": "negative"}
+    assert resolve_constraints(study, "preferences") == {
+        "price": "negative",
+        "speed": "increasing",
+        "support": "increasing",
+    }
+    assert resolve_constraints(study, None) == resolve_constraints(study, "none") == {}
+    with pytest.raises(WinbackError) as err:
+        resolve_constraints(
+            study,
+            {
+                "prise": "negative",
+                "speed": "upwards",
+                "plan": "positive",
+                "none": "increasing",
+            },
+        )
+    msg = str(err.value)
+    for part in (
+        "'prise': no such attribute or parameter (did you mean 'price'?)",
+        "'speed': unknown kind 'upwards'",
+        "'plan': a sign constrains one parameter and 'plan' has 2 (plan[Standard], plan[Premium])",
+        "'none': increasing and decreasing order an attribute's levels",
+        "Valid kinds: " + ", ".join(CONSTRAINT_KINDS),
+        "Attributes: plan, speed, support, price",
+    ):
+        assert part in msg, f"{part!r} not in {msg!r}"
+    with pytest.raises(WinbackError, match="constrained twice"):
+        resolve_constraints(study, {"plan": "increasing", "plan[Premium]": "positive"})
+    with pytest.raises(WinbackError, match="'support\\[Priority\\]' is constrained twice"):
+        resolve_constraints(study, {"support": "positive", "support[Priority]": "negative"})
+    with pytest.raises(WinbackError, match="'none', 'price', 'preferences' or a mapping"):
+        resolve_constraints(study, "prices")
+
+
+def test_covariates_by_column_name_numbers_as_they_are_text_as_indicators(small):
+    from analysis.data import respondent_covariates
+    from surveys import simulate_respondents
+
+    study, design, responses, _ = small
+    people = simulate_respondents(study, 12, random_seed=3)
+    data = make_dataset(responses, study, design=design, respondents=people)
+    data = data.exclude(["r01"], reason="test")
+    cov = respondent_covariates(data, ["tenure_months", "segment"])
+    kept = people.set_index("respondent_id").loc[data.included_ids]
+    segments = sorted(kept["segment"].unique())
+    assert list(cov.columns) == [
+        "respondent_id",
+        "tenure_months",
+        *(f"segment[{s}]" for s in segments[1:]),
+    ], (list(cov.columns), segments)
+    assert list(cov["respondent_id"]) == data.included_ids
+    assert cov["tenure_months"].tolist() == kept["tenure_months"].astype(float).tolist()
+    for s in segments[1:]:
+        want = (kept["segment"] == s).astype(float).tolist()
+        assert cov[f"segment[{s}]"].tolist() == want, s
+    arrays = prepare_choice_data(data, covariates=cov)
+    assert arrays.covariate_names == tuple(cov.columns[1:])
+    # every mistake at once, with the valid columns
+    gappy = people.assign(tenure_months=people["tenure_months"].mask(people.index < 2))
+    bad = make_dataset(responses, study, design=design, respondents=gappy)
+    with pytest.raises(WinbackError) as err:
+        respondent_covariates(bad, ["tenure_months", "segmnt", "respondent_id"])
+    msg = str(err.value)
+    assert "'tenure_months' is missing for 2 of 12 included respondents (e.g. r01, r02)" in msg, msg
+    assert "'segmnt' is not a respondent column (did you mean 'segment'?)" in msg, msg
+    assert "'respondent_id' names the respondents; it is not a covariate" in msg, msg
+    assert "Respondent columns: " in msg and "customer_value" in msg, msg
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise():
+    import io
+
+    from analysis._progress import resolve_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert resolve_progress(True, stream=io.StringIO()) == "log"
+    assert resolve_progress(True, stream=Terminal()) == "bar"
+    assert resolve_progress("log", stream=Terminal()) == "log"
+    assert resolve_progress("bar", stream=io.StringIO()) == "bar"
+    assert resolve_progress(False, stream=Terminal()) is None
+    closed = io.StringIO()
+    closed.close()
+    assert resolve_progress(True, stream=closed) == "log"
+    with pytest.raises(WinbackError, match=r"progress must be False, True .* got 'yes'"):
+        resolve_progress("yes")
+
+
+def test_progress_log_lines_at_every_tenth_and_after_a_silence():
+    from analysis._progress import ProgressLog, pymc_callback
+
+    now = [0.0]
+    p = ProgressLog(chains=2, tune=50, draws=100, every_seconds=30, clock=lambda: now[0])
+    p.update([(0, True), (0, True)])  # nothing done yet: no line
+    now[0] = 3.0
+    p.update([(20, True), (12, True)])  # 32 of 300: past the first tenth
+    now[0] = 4.0
+    p.update([(25, True), (20, True)])  # 45 of 300: still the second tenth, 1 s later
+    now[0] = 40.0
+    p.update([(26, True), (21, True)])  # no tenth, but 36 s of silence
+    now[0] = 50.0
+    p.update([(150, False), (80, False)])  # 230 of 300: the seventh tenth
+    now[0] = 61.0
+    p.update([(150, False), (150, False)])
+    p.update([(150, False), (150, False)])  # done once
+    p.finish()
+    assert p.lines == [
+        "fit: chains 1-2 of 2, draw 12 of 150 (warm-up), 3 s, 11% done",
+        "fit: chains 1-2 of 2, draw 21 of 150 (warm-up), 40 s, 16% done",
+        "fit: chain 2 of 2, draw 80 of 150 (sampling), 50 s, 77% done",
+        "fit: sampling done: 2 chains x 150 (50 warm-up + 100 draws), 61 s",
+    ], p.lines
+    # PyMC's chains one after another (cores=1): the running chain by its number
+    now[0] = 0.0
+    q = ProgressLog(chains=4, tune=500, draws=1000, clock=lambda: now[0])
+    step = pymc_callback(q)
+
+    class Draw:
+        def __init__(self, chain: int, idx: int) -> None:
+            self.chain, self.draw_idx, self.tuning = chain, idx, idx < 500
+
+    for chain in range(4):
+        for idx in range(1500):
+            now[0] += 0.002
+            step(None, Draw(chain, idx))
+    # 6,000 iterations in all, 600 a tenth, 2 ms each
+    assert q.lines[:5] == [
+        "fit: chain 1 of 4, draw 600 of 1500 (sampling), 1 s, 10% done",
+        "fit: chain 1 of 4, draw 1200 of 1500 (sampling), 2 s, 20% done",
+        "fit: chain 2 of 4, draw 300 of 1500 (warm-up), 4 s, 30% done",
+        "fit: chain 2 of 4, draw 900 of 1500 (sampling), 5 s, 40% done",
+        "fit: chain 2 of 4, draw 1500 of 1500 (sampling), 6 s, 50% done",
+    ], q.lines
+    assert q.lines[-1] == "fit: sampling done: 4 chains x 1500 (500 warm-up + 1000 draws), 12 s"
+    assert len(q.lines) == 10, q.lines
+
+
+@pytest.mark.integration
+def test_a_fit_reports_progress_in_log_lines_when_stderr_is_not_a_terminal(small, monkeypatch):
+    import io
+    import logging
+    import sys
+
+    from analysis import fit
+
+    _, _, _, data = small
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # CI, a log file
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("winback")
+    # only this handler (`winback` commands run earlier leave theirs on their own streams)
+    handlers, level = logger.handlers[:], logger.level
+    logger.handlers[:] = [Keep()]
+    logger.setLevel(logging.INFO)
+    try:
+        fit(data, draws=100, tune=100, chains=2, random_seed=1, progress=True)
+        quiet = len(lines)
+        fit(data, draws=100, tune=100, chains=2, random_seed=1)
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    steps = [ln for ln in lines[:quiet] if ln.startswith("fit: ")]
+    assert steps[0].startswith("fit: compiling the model"), steps
+    assert steps[1].startswith("fit: compiled in "), steps
+    assert steps[-1].startswith("fit: sampling done: 2 chains x 200 (100 warm-up + 100 draws)")
+    assert all("fit: " not in ln for ln in lines[quiet:]), lines[quiet:]
+    # nothing drawn on the stream: no bar, no carriage returns
+    assert sys.stderr.getvalue() == "", sys.stderr.getvalue()  # type: ignore[attr-defined]

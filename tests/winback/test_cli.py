@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -376,3 +379,305 @@ def test_recommend_command_writes_offers_tiers_and_unbundling(tmp_path, fit_fold
     assert main([*argv, "--out", str(tmp_path / "r2"), "--product", "NetLite"]) == 1
     err = capsys.readouterr().err
     assert "FibreHome bundle" in err, err
+
+
+# -- issue 16: the same answers from every door ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fit_inputs(tmp_path_factory):
+    """SMALL_STUDY, its design, and 40 simulated respondents' responses.csv and
+    respondents.csv (winback's format), as a researcher hands them to `winback fit`."""
+    from conjoint import make_design, simulate_choices
+    from conjoint.export import write_design_csv
+    from surveys import simulate_respondents
+    from tests.conftest import make_study
+    from winback._io import write_csv
+
+    root = tmp_path_factory.mktemp("fit_inputs")
+    (root / "study.toml").write_text(SMALL_STUDY, encoding="utf-8")
+    study = make_study(SMALL_STUDY)
+    design = make_design(study, method="balanced_overlap", versions=4)
+    (root / "design").mkdir()
+    write_design_csv(design, root / "design" / "design.csv")
+    choices = simulate_choices(design, SMALL_TRUTH, 5, n_respondents=40, sd=0.3)
+    write_csv(choices, root / "responses.csv")
+    write_csv(simulate_respondents(study, 40, random_seed=5), root / "respondents.csv")
+    return root
+
+
+def _fit_defaults() -> dict[str, object]:
+    import inspect
+
+    from analysis import fit
+
+    return {
+        n: p.default
+        for n, p in inspect.signature(fit).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def test_winback_fit_and_run_default_to_analysis_fit_defaults() -> None:
+    """Every option of analysis.fit that the command line has, with the function's default;
+    the pipeline functions behind the commands have the same defaults too."""
+    import inspect
+
+    from winback.cli import build_parser
+    from winback.cli.commands import fit_options
+    from winback.pipeline import run_fit
+    from winback.waves import run_wave
+
+    defaults = _fit_defaults()
+    parser = build_parser()
+    for argv in (["fit", "s.toml", "r.csv", "--out", "o"], ["run", "dir", "--wave", "w1"]):
+        args = parser.parse_args(argv)
+        got = fit_options(args)
+        # how the fit shows its progress is not what is fitted: the function is quiet unless
+        # asked, the command shows it (a bar on a terminal, log lines otherwise)
+        assert got.pop("progress") is True and defaults["progress"] is False
+        want = {k: defaults[k] for k in got}
+        assert got == want, f"winback {argv[0]}: {got} vs analysis.fit {want}"
+        assert args.prior_widen == defaults["prior_widen"], argv[0]
+    args = parser.parse_args(["fit", "s.toml", "r.csv", "--out", "o"])
+    assert args.prior == defaults["prior"] is None
+    # the only options of analysis.fit the commands lack: the data, and an in-memory prior
+    # (winback fit --prior FIT_DIR and winback run --prior-from WAVE load one)
+    assert set(defaults) - set(fit_options(args)) == {"prior", "prior_widen"}, defaults
+    for func in (run_fit, run_wave):
+        sig = inspect.signature(func).parameters
+        for name in (*fit_options(args), "prior_widen"):
+            if name in sig:
+                assert sig[name].default == defaults[name], (func.__name__, name)
+            else:
+                assert func is run_wave and name == "prior_widen", (func.__name__, name)
+
+
+def test_the_command_line_knows_every_constraint_kind_and_preset() -> None:
+    from analysis.model import CONSTRAINT_KINDS, CONSTRAINT_PRESETS
+    from winback.cli import parser
+
+    assert parser.CONSTRAINT_KINDS == CONSTRAINT_KINDS
+    assert parser.CONSTRAINT_PRESETS == CONSTRAINT_PRESETS
+
+
+def test_constraint_mistakes_are_named_before_any_work(tmp_path, fit_inputs, capsys, monkeypatch):
+    from winback.cli import build_parser
+
+    def expensive(*args, **kwargs):
+        raise AssertionError("the fit started before the constraints were checked")
+
+    monkeypatch.setattr("winback.pipeline.fit.fit", expensive)
+    study = str(fit_inputs / "study.toml")
+    base = ["fit", study, str(fit_inputs / "responses.csv"), "--out", str(tmp_path / "o")]
+    args = build_parser().parse_args(
+        [*base, "--constrain", "price=negative", "--constrain", "plan[Premium] = positive"]
+    )
+    assert args.constrain == {"price": "negative", "plan[Premium]": "positive"}
+    # the form and the kind: usage errors (status 2), naming the attribute and the kinds
+    for bad, said in (
+        ("price=neg", "'price': unknown kind 'neg'; valid kinds: negative, positive, increasing"),
+        ("price", "expected NAME=KIND (e.g. price=negative, speed=increasing), got 'price'"),
+        ("=negative", "expected NAME=KIND"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            main([*base, "--constrain", bad])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and said in err, (bad, err)
+    with pytest.raises(SystemExit) as e:
+        main([*base, "--constrain", "price=negative", "--constrain", "price=positive"])
+    assert e.value.code == 2 and "'price' is constrained twice" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main([*base, "--constraints", "price", "--constrain", "speed=increasing"])
+    assert e.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+    # a name the study lacks: bad input (status 1), found before the responses are read
+    missing = ["fit", study, str(tmp_path / "absent.csv"), "--out", str(tmp_path / "o")]
+    code = main([*missing, "--constrain", "prise=negative", "--constrain", "plan=positive"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    for part in (
+        "'prise': no such attribute or parameter (did you mean 'price'?)",
+        "'plan': a sign constrains one parameter and 'plan' has 2",
+        "Valid kinds: negative, positive, increasing, decreasing",
+    ):
+        assert part in err, (part, err)
+    assert "absent.csv" not in err, err
+
+
+@pytest.mark.integration
+def test_winback_fit_and_analysis_fit_fit_the_same_model(tmp_path, fit_inputs, capsys):
+    """Covariates, every kind of constraint, the covariance, the sampler settings and a prior,
+    from the command line and from Python: the same settings, the same run.json, the same
+    posterior."""
+    from analysis import fit, load_model
+    from surveys import read_responses
+    from winback.pipeline.fit import _fit_settings
+    from winback.study import load_study
+
+    study_path = fit_inputs / "study.toml"
+    responses = fit_inputs / "responses.csv"
+    hb = ["--draws", "60", "--tune", "60", "--chains", "2", "--seed", "4"]
+    constrain = ["--constrain", "price=negative", "--constrain", "speed=increasing"]
+    constrain += ["--constrain", "support=positive"]
+    first = tmp_path / "first"
+    argv = ["-q", "fit", str(study_path), str(responses), "--out", str(first), *hb, *constrain]
+    assert main(argv) in (0, 4)
+    argv = [
+        "fit",
+        str(study_path),
+        str(responses),
+        "--out",
+        str(tmp_path / "cli"),
+        *hb,
+        "--covariance",
+        "diagonal",
+        "--covariates",
+        "tenure_months,segment",
+        *constrain,
+        "--prior",
+        str(first),
+        "--prior-widen",
+        "3",
+        "--no-progress",
+    ]
+    assert main(argv) in (0, 4)
+    out = capsys.readouterr().out
+    assert "constraints: price negative, speed increasing, support[Priority] positive" in out
+    cli = load_model(tmp_path / "cli" / "fit.nc")
+
+    study = load_study(study_path)
+    data = read_responses(responses, study)
+    py = fit(
+        data,
+        draws=60,
+        tune=60,
+        chains=2,
+        random_seed=4,
+        covariance="diagonal",
+        covariates=["tenure_months", "segment"],
+        constraints={"price": "negative", "speed": "increasing", "support": "positive"},
+        prior=load_model(first / "fit.nc"),
+        prior_widen=3.0,
+    )
+    a, b = cli.settings, py.settings
+    assert b.covariates[0] == "tenure_months" and b.covariates[1].startswith("segment["), b
+    assert dict(b.constraints) == {
+        "price": "negative",
+        "speed": "increasing",
+        "support[Priority]": "positive",
+    }, b.constraints
+    for name in ("prior_mean", "prior_cov"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    plain = {"progress": False, "prior_mean": None, "prior_cov": None}
+    assert replace(a, **plain) == replace(b, **plain), (a, b)
+    record = json.loads((tmp_path / "cli" / "run.json").read_text())["settings"]
+    want = _fit_settings(py)
+    assert {k: record[k] for k in want} == json.loads(json.dumps(want)), (record, want)
+    assert (
+        record["prior"] == os.path.relpath(first, tmp_path / "cli") and record["prior_widen"] == 3.0
+    ), record
+    diff = np.abs(cli.beta_draws() - py.beta_draws()).max()
+    assert diff < 1e-9, f"the same seed, data and settings gave draws {diff:.2e} apart"
+
+
+def test_winback_run_passes_the_fit_options_through(tmp_path, fit_inputs, monkeypatch):
+    """winback run hands analysis.fit what winback fit does (the fit itself is stopped)."""
+    import winback.waves.run as wave_run
+
+    sd = tmp_path / "study_dir"
+    (sd / "waves" / "w1").mkdir(parents=True)
+    shutil.copy(fit_inputs / "study.toml", sd / "study.toml")
+    for name in ("responses.csv", "respondents.csv"):
+        shutil.copy(fit_inputs / name, sd / "waves" / "w1" / name)
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(data, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(wave_run, "fit", fake_fit)
+    options = [
+        "--draws", "70", "--tune", "80", "--chains", "3", "--seed", "9",
+        "--covariance", "diagonal", "--covariates", "tenure_months",
+        "--constraints", "preferences", "--sampler", "pymc", "--no-progress",
+    ]  # fmt: skip
+    with pytest.raises(Stop):
+        main(["run", str(sd), "--wave", "w1", *options])
+    assert seen == {
+        "draws": 70,
+        "tune": 80,
+        "chains": 3,
+        "random_seed": 9,
+        "covariance": "diagonal",
+        "covariates": ["tenure_months"],
+        "constraints": "preferences",
+        "sampler": "pymc",
+        "prior": None,
+        "prior_widen": 2.0,
+        "progress": False,
+    }, seen
+    # a misspelt constraint stops the run before the import
+    code = main(["-q", "run", str(sd), "--wave", "w1", "--constrain", "sped=increasing"])
+    assert code == 1 and not (sd / "waves" / "w1" / "results").exists()
+
+
+def _documented_exit_codes() -> dict[int, str]:
+    """{code: the row's text} of the exit-status table of docs/cli.md."""
+    text = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("## Exit status", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\d+)` \| (.+) \|$", section, flags=re.M)
+    return {int(code): rest for code, rest in rows}
+
+
+@pytest.mark.integration
+def test_the_documented_exit_codes_are_the_ones_returned(tmp_path, fit_inputs, capsys, monkeypatch):
+    from winback import cli
+
+    documented = _documented_exit_codes()
+    assert set(documented) == {0, 1, 2, 3, 4, 130}, documented
+    for code in documented:
+        assert f"{code} " in cli.__doc__, f"winback.cli's docstring lacks exit code {code}"
+    study = str(fit_inputs / "study.toml")
+    design = str(fit_inputs / "design")
+    # 0: a success
+    assert main(["-q", "inspect", study, design]) == 0
+    assert "every command" in documented[0]
+    # 1: bad input (a response file that is not there), nothing written
+    code = main(["fit", study, str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o1")])
+    assert code == 1 and "every command" in documented[1], capsys.readouterr().err
+    assert not (tmp_path / "o1").exists()
+    # 2: a usage error
+    with pytest.raises(SystemExit) as e:
+        main(["fit", study, "r.csv", "--out", "o", "--draws", "0"])
+    assert e.value.code == 2 and "every command" in documented[2]
+    # 3: inspect --strict on a design whose verdict is not OK
+    main(["-q", "design", study, "--out", str(tmp_path / "d"), "--method", "random",
+          "--versions", "1"])  # fmt: skip
+    code = main(["inspect", study, str(tmp_path / "d"), "--respondents", "20", "--strict"])
+    assert code == 3 and "`inspect --strict`" in documented[3]
+    # 4: a fit whose convergence verdict is fail (20 draws), its files written; the progress
+    # as plain log lines, stderr being no terminal here
+    capsys.readouterr()
+    argv = ["fit", study, str(fit_inputs / "responses.csv"), "--out", str(tmp_path / "f")]
+    code = main([*argv, "--draws", "20", "--tune", "20", "--chains", "2"])
+    captured = capsys.readouterr()
+    diag = json.loads((tmp_path / "f" / "diagnostics.json").read_text())
+    assert code == 4 and diag["verdict"] == "fail", (code, diag["verdict"])
+    assert "`fit`" in documented[4] and "`run`" in documented[4], documented[4]
+    assert "Convergence: FAIL" in captured.out
+    steps = [ln for ln in captured.err.splitlines() if ln.startswith("winback: fit: ")]
+    assert steps and steps[-1].startswith(
+        "winback: fit: sampling done: 2 chains x 40 (20 warm-up + 20 draws)"
+    ), captured.err
+    # 130: interrupted
+    import winback.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(winback.pipeline, "run_design", interrupted)
+    assert main(["design", study, "--out", str(tmp_path / "d2")]) == 130
+    assert "interrupted" in documented[130]

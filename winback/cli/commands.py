@@ -18,6 +18,25 @@ def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
+def fit_options(args: argparse.Namespace) -> dict[str, object]:
+    """The keyword arguments of ``analysis.fit`` that ``winback fit`` / ``winback run`` pass,
+    named as the function names them (``--seed`` is ``random_seed``, ``--constrain`` and
+    ``--constraints`` are ``constraints``). ``progress``: True unless ``--no-progress`` (a bar
+    on a terminal, plain log lines otherwise: see ``analysis._progress``)."""
+    preset = None if args.constraints in (None, "none") else args.constraints
+    return {
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": args.chains,
+        "random_seed": args.seed,
+        "covariance": args.covariance,
+        "covariates": args.covariates,
+        "constraints": args.constrain or preset,
+        "sampler": args.sampler,
+        "progress": args.progress is not False,
+    }
+
+
 def _cmd_design(args: argparse.Namespace) -> int:
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.pipeline import run_design
@@ -169,16 +188,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         format=args.format,
         design=args.design,
         respondents=args.respondents,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        random_seed=args.seed,
-        covariance=args.covariance,
-        constraints=args.constraints,
+        prior=args.prior,
+        prior_widen=args.prior_widen,
         exclude_flags=args.exclude,
-        sampler=args.sampler,
         force=args.force,
-        progress=_progress(args.progress),
+        **fit_options(args),  # type: ignore[arg-type]
     )
     if not args.quiet:
         print(run.model)
@@ -279,15 +293,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         prior_from=args.prior_from or args.prior,
         prior_widen=args.prior_widen,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        random_seed=args.seed,
         exclude_flags=args.exclude_flags,
         segment=args.segment,
         objective=args.objective,
         product=args.product,
-        progress=_progress(args.progress),
+        **fit_options(args),  # type: ignore[arg-type]
     )
     if not args.quiet:
         print(run.fit_run.convergence.report())

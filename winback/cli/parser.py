@@ -46,6 +46,91 @@ def _name_list(text: str) -> list[str]:
     return names
 
 
+#: the kinds of constraint (analysis.model.CONSTRAINT_KINDS; a test keeps the two equal)
+CONSTRAINT_KINDS = ("negative", "positive", "increasing", "decreasing")
+#: the named sets of constraints (analysis.model.CONSTRAINT_PRESETS)
+CONSTRAINT_PRESETS = ("none", "price", "preferences")
+
+
+class _ConstrainAction(argparse.Action):
+    """``--constrain NAME=KIND``, repeatable, into a ``{name: kind}`` mapping: the syntax and
+    the kind are checked here (a usage error); the name against the study before any work."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        text = str(values)
+        name, eq, kind = (t.strip() for t in text.rpartition("="))
+        if not eq or not name or not kind:
+            raise argparse.ArgumentError(
+                self, f"expected NAME=KIND (e.g. price=negative, speed=increasing), got {text!r}"
+            )
+        if kind not in CONSTRAINT_KINDS:
+            raise argparse.ArgumentError(
+                self,
+                f"'{name}': unknown kind {kind!r}; valid kinds: {', '.join(CONSTRAINT_KINDS)}",
+            )
+        got = dict(getattr(namespace, self.dest, None) or {})
+        if name in got:
+            raise argparse.ArgumentError(self, f"'{name}' is constrained twice")
+        got[name] = kind
+        setattr(namespace, self.dest, got)
+
+
+def _add_hb_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``analysis.fit``, with its defaults (``winback fit`` and ``winback run``;
+    tests/winback/test_cli.py compares them with the function's signature)."""
+    hb = p.add_argument_group("HB estimation (the options of analysis.fit)")
+    hb.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
+    hb.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
+    hb.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
+    hb.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    hb.add_argument(
+        "--covariance",
+        choices=["full", "diagonal"],
+        default="full",
+        help="population covariance of part-worths (full)",
+    )
+    hb.add_argument(
+        "--covariates",
+        type=_name_list,
+        metavar="COL,COL",
+        help="respondent columns in the population mean, comma-separated: numbers as they "
+        "are, text as indicators of its values (the first in sorted order is the reference)",
+    )
+    which = hb.add_mutually_exclusive_group()
+    which.add_argument(
+        "--constraints",
+        choices=list(CONSTRAINT_PRESETS),
+        help="'price': the price slope can only be negative; 'preferences': also the study's "
+        "preference orders (default none)",
+    )
+    which.add_argument(
+        "--constrain",
+        action=_ConstrainAction,
+        metavar="NAME=KIND",
+        help=f"constrain an attribute or parameter; KIND is {', '.join(CONSTRAINT_KINDS)}; "
+        "repeatable, e.g. --constrain price=negative --constrain speed=increasing",
+    )
+    hb.add_argument(
+        "--sampler",
+        choices=["nutpie", "pymc", "advi"],
+        default="nutpie",
+        help="nutpie's NUTS (default), PyMC's NUTS, or a quick ADVI preview",
+    )
+    hb.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the fit's progress: a bar on a terminal, plain log lines otherwise (default); "
+        "--no-progress: none",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="winback",
@@ -144,10 +229,6 @@ def build_parser() -> argparse.ArgumentParser:
         "responses", type=_path_or_url, help="the response file (winback format by default)"
     )
     f.add_argument("--out", type=Path, required=True, help="output folder")
-    f.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
-    f.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
-    f.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
-    f.add_argument("--seed", type=int, default=1, help="random seed (1)")
     f.add_argument(
         "--format",
         choices=["winback", "qualtrics", "sawtooth", "cbctools", "db"],
@@ -156,18 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--design", type=Path, help="design.csv (or its folder) to check tasks against")
     f.add_argument("--respondents", type=Path, help="respondent answers")
     f.add_argument(
-        "--covariance",
-        choices=["full", "diagonal"],
-        default="full",
-        help="population covariance of part-worths (full)",
-    )
-    f.add_argument(
-        "--constraints",
-        choices=["none", "price"],
-        default="none",
-        help="'price': the price slope can only be negative",
-    )
-    f.add_argument(
         "--exclude",
         action="append",
         default=[],
@@ -175,9 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="exclude respondents with this quality flag (e.g. random_responder); "
         "repeatable; recorded with the reason",
     )
-    f.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
+    _add_hb_options(f)
+    f.add_argument(
+        "--prior",
+        type=Path,
+        metavar="FIT_DIR",
+        help="an earlier fit folder (or its fit.nc): its population posterior becomes the prior",
+    )
+    f.add_argument(
+        "--prior-widen",
+        type=_positive_float,
+        default=2.0,
+        help="widening factor of the prior's standard deviations (2.0)",
+    )
     f.add_argument("--force", action="store_true", help="replace earlier files in --out")
-    f.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
     pr = sub.add_parser("predict", help="add predicted probabilities to responses from a fit")
     pr.add_argument("fit", type=Path, help="the fit folder (holding fit.nc)")
@@ -310,10 +390,7 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
         default=2.0,
         help="widening factor of the prior's standard deviations (2.0)",
     )
-    r.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (1000)")
-    r.add_argument("--tune", type=_positive_int, default=500, help="warm-up per chain (500)")
-    r.add_argument("--chains", type=_positive_int, default=4, help="chains (4)")
-    r.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    _add_hb_options(r)
     r.add_argument(
         "--exclude-flags",
         nargs="+",
@@ -334,7 +411,6 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"
     )
-    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
     c = sub.add_parser("compare-waves", help="how two waves differ: posterior contrasts with bands")
     c.add_argument("study_dir", type=Path, help="the study folder")

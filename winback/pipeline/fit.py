@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from analysis import (
     predict,
     save_model,
 )
+from analysis.model import resolve_constraints
 from analysis.results import FitValidation, validate_fit
 from analysis.results.out_of_sample import check_validation_method
 from conjoint.design import ChoiceDesign
@@ -68,14 +70,20 @@ def run_fit(
     chains: int = 4,
     random_seed: int = 1,
     covariance: str = "full",
-    constraints: str = "none",
+    covariates: Sequence[str] | None = None,
+    constraints: str | Mapping[str, str] | None = None,
+    prior: str | Path | HBModel | None = None,
+    prior_widen: float = 2.0,
     exclude_flags: list[str] | tuple[str, ...] = (),
     sampler: str = "nutpie",
     validation: str = "auto",
     force: bool = False,
-    progress: bool = False,
+    progress: bool | str = False,
 ) -> FitRun:
     """Read responses, fit HB part-worths and write the fit folder.
+
+    The HB options are :func:`analysis.fit`'s, with its defaults; ``covariates`` names
+    respondent columns and ``prior`` may be an earlier fit folder (or its ``fit.nc``).
 
     Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
     ``fit.nc`` (the posterior and everything needed to reload the model),
@@ -94,6 +102,11 @@ def run_fit(
     out = check_output_dir(out, force=force, owned=FIT.owned)
     check_flag_names(exclude_flags)
     check_validation_method(validation)
+    resolve_constraints(study, constraints)  # a misspelt name fails before any reading
+    prior_path = None
+    if prior is not None and not isinstance(prior, HBModel):
+        prior_path = Path(prior)
+        prior = load_model(prior_path / "fit.nc" if prior_path.is_dir() else prior_path)
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
     if exclude_flags:
@@ -110,12 +123,22 @@ def run_fit(
         chains=chains,
         random_seed=random_seed,
         covariance=covariance,
-        constraints=None if constraints == "none" else constraints,
+        covariates=covariates,
+        constraints=constraints,
+        prior=prior,
+        prior_widen=prior_widen,
         sampler=sampler,
         progress=progress,
     )
     return write_fit(
-        model, out, started=t0, force=force, exclude_flags=exclude_flags, validation=validation
+        model,
+        out,
+        started=t0,
+        force=force,
+        exclude_flags=exclude_flags,
+        validation=validation,
+        prior=prior_path,
+        prior_widen=prior_widen if prior is not None else None,
     )
 
 
@@ -127,13 +150,16 @@ def write_fit(
     force: bool = False,
     exclude_flags: list[str] | tuple[str, ...] = (),
     validation: str | FitValidation = "auto",
+    prior: str | Path | None = None,
+    prior_widen: float | None = None,
 ) -> FitRun:
     """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
     complete (earlier fit files only with ``force``); ``started`` times the whole run.
 
     ``validation`` is the method of :func:`analysis.results.validate_fit` (``"auto"``:
     holdout tasks, else a random-task split refitted when the data are small enough), or a
-    validation already computed for this model."""
+    validation already computed for this model. ``prior`` (the prior's fit folder) and
+    ``prior_widen`` are recorded in ``run.json``."""
     out = check_output_dir(out, force=force, owned=FIT.owned)
     conv = convergence_report(model)
     if isinstance(validation, FitValidation):
@@ -145,10 +171,11 @@ def write_fit(
         "exclude_flags": exclude_flags,
         "validation": checked.requested,
         "held_out": checked.to_dict(figures=False),
+        **({} if prior_widen is None else {"prior_widen": prior_widen}),
     }
     with staged_output(out, force=force, owned=FIT.owned) as stage:
         names = _write_fit_files(model, conv, checked, stage, started)
-        write_record(stage, "fit", settings, model.study)
+        write_record(stage, "fit", settings, model.study, paths={"prior": prior} if prior else None)
     return FitRun(model, conv, out, tuple(out / n for n in names), checked)
 
 
@@ -170,6 +197,7 @@ def _fit_settings(model: HBModel) -> dict[str, object]:
         "covariance": st.covariance,
         "sampler": st.sampler,
         "constraints": {k: str(v) for k, v in st.constraints.items()},
+        "covariates": list(st.covariates),
         "informative_prior": st.prior_mean is not None,
         "band": BAND,  # of importances.csv and population.csv
         "n_respondents": len(model.respondent_ids),

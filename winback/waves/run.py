@@ -6,7 +6,7 @@ staging folder and renamed into place.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 from analysis import fit, load_model
 from analysis.contrasts import map_levels, relabel_prior
+from analysis.model import resolve_constraints
 from analysis.offers import check_objective, own_product
 from analysis.simulator import read_market
 from winback import __version__, pipeline
@@ -195,11 +196,15 @@ def run_wave(
     tune: int = 500,
     chains: int = 4,
     random_seed: int = 1,
+    covariance: str = "full",
+    covariates: Sequence[str] | None = None,
+    constraints: str | Mapping[str, str] | None = None,
+    sampler: str = "nutpie",
     exclude_flags: Sequence[str] = (),
     segment: str | None = None,
     objective: str | None = None,
     product: str | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
 ) -> WaveRun:
     """Run the whole pipeline for one survey wave into ``waves/<wave>/results/``.
 
@@ -232,6 +237,8 @@ def run_wave(
         Widening factor of the prior's standard deviations (2.0: a quarter of the weight).
     draws, tune, chains, random_seed : int
         HB sampler settings.
+    covariance, covariates, constraints, sampler
+        As for :func:`analysis.fit` (``covariates``: respondent column names).
     exclude_flags : sequence of str
         Leave out respondents with these quality flags (e.g. ``random_responder``), recorded in
         ``import/exclusions.csv``.
@@ -285,6 +292,7 @@ def run_wave(
     pipeline.check_flag_names(exclude_flags)
     study_path = wave_study_path(study, wave)
     wave_study = load_study(study_path)
+    resolve_constraints(wave_study, constraints)  # a misspelt name fails before any work
     market_path = study / MARKET_FILE
     has_market = market_path.is_file()
     if has_market:  # a bad market, product or objective fails now, not after the fit
@@ -365,6 +373,10 @@ def run_wave(
             tune=tune,
             chains=chains,
             random_seed=random_seed,
+            covariance=covariance,
+            covariates=covariates,
+            constraints=constraints,
+            sampler=sampler,
             prior=prior,
             prior_widen=prior_widen,
             progress=progress,
@@ -419,6 +431,8 @@ def run_wave(
                 "product": product,
                 "sampler": model.settings.sampler,
                 "covariance": model.settings.covariance,
+                "covariates": list(model.settings.covariates),
+                "constraints": dict(model.settings.constraints),
             },
             "respondents": {
                 "analysed": len(model.respondent_ids),
