@@ -191,6 +191,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         prior=args.prior,
         prior_widen=args.prior_widen,
         exclude_flags=args.exclude,
+        validation=args.validation,
         force=args.force,
         **fit_options(args),  # type: ignore[arg-type]
     )

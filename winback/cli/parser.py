@@ -257,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="widening factor of the prior's standard deviations (2.0)",
     )
+    f.add_argument(
+        "--validation",
+        choices=["auto", "holdouts", "split", "none"],
+        default="auto",
+        help="predictive validation: the study's holdout tasks, or one task per respondent held "
+        "out and the model refitted (auto: holdouts, else the split when the data are small)",
+    )
     f.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
     pr = sub.add_parser("predict", help="add predicted probabilities to responses from a fit")
