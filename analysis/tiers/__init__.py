@@ -23,7 +23,14 @@ Examples
 from __future__ import annotations
 
 from analysis.tiers.good_better_best import TierSearch, optimize_tiers
-from analysis.tiers.menus import feature_order
+from analysis.tiers.menus import feature_order, feature_sequences
 from analysis.tiers.unbundling import Unbundling, unbundle
 
-__all__ = ["TierSearch", "Unbundling", "feature_order", "optimize_tiers", "unbundle"]
+__all__ = [
+    "TierSearch",
+    "Unbundling",
+    "feature_order",
+    "feature_sequences",
+    "optimize_tiers",
+    "unbundle",
+]
