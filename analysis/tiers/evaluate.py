@@ -31,7 +31,7 @@ from winback.study import Attribute
 
 __all__ = ["menu_values", "thin_draws"]
 
-_BLOCK = 256  # (draw, respondent) pairs per block: the block's tables stay in the L1/L2 cache
+_BLOCK = 256  # (draw, respondent) pairs per block: the block's tables stay in the L2 cache
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -43,10 +43,10 @@ def _menu_kernel(ef, ep, margin, nestings, groups, prefixes, ladder_prefix, ladd
 
     ef (F, I), ep (K, I), margin (F, K), denom, num, weights (I,), out (N, L). ``nestings``
     (N, T) is sorted so that the nestings sharing their lower T - 1 tiers are consecutive, from
-    ``groups[g]`` to ``groups[g + 1]``; ladder l is its lower T - 1 prices ``prefixes[
-    ladder_prefix[l]]`` and its top price ``ladder_last[l]``. The lower tiers' sums are made
-    once per group and block of pairs, so a menu costs one addition pair and one division per
-    pair.
+    ``groups[g]`` to ``groups[g + 1]``; ladder l is its lower T - 1 prices
+    ``prefixes[ladder_prefix[l]]`` and its top price ``ladder_last[l]``. The lower tiers' sums
+    are made once per group and block of pairs, and the weights are folded into the
+    numerators, so a menu costs two additions and a division per pair.
     """
     n_g = groups.shape[0] - 1
     n_t = nestings.shape[1]
@@ -54,6 +54,7 @@ def _menu_kernel(ef, ep, margin, nestings, groups, prefixes, ladder_prefix, ladd
     n_l = ladder_last.shape[0]
     n_k = ep.shape[0]
     n_i = ef.shape[1]
+    k_low = ladder_last.min()  # the lowest top price: a/m below it are never read
     for g in prange(n_g):
         n0 = groups[g]
         n_c = groups[g + 1] - n0
@@ -66,7 +67,7 @@ def _menu_kernel(ef, ep, margin, nestings, groups, prefixes, ladder_prefix, ladd
             nb = min(_BLOCK, n_i - b0)
             for p in range(n_p):  # the lower tiers at every prefix of prices
                 for j in range(nb):
-                    top[p, j] = num[b0 + j]
+                    top[p, j] = num[b0 + j] * weights[b0 + j]
                     bot[p, j] = denom[b0 + j]
                 for t in range(n_t - 1):
                     f = nestings[n0, t]
@@ -74,22 +75,22 @@ def _menu_kernel(ef, ep, margin, nestings, groups, prefixes, ladder_prefix, ladd
                     mg = margin[f, k]
                     for j in range(nb):
                         x = ef[f, b0 + j] * ep[k, b0 + j]
-                        top[p, j] += x * mg
+                        top[p, j] += x * mg * weights[b0 + j]
                         bot[p, j] += x
-            for c in range(n_c):  # every top tier of the group, at every price
+            for c in range(n_c):  # every top tier of the group, at every top price
                 f = nestings[n0 + c, n_t - 1]
-                for k in range(n_k):
+                for k in range(k_low, n_k):
                     mg = margin[f, k]
                     for j in range(nb):
                         x = ef[f, b0 + j] * ep[k, b0 + j]
                         a[k, j] = x
-                        m[k, j] = x * mg
+                        m[k, j] = x * mg * weights[b0 + j]
                 for lad in range(n_l):
                     p = ladder_prefix[lad]
                     k = ladder_last[lad]
                     tot = 0.0
                     for j in range(nb):
-                        tot += weights[b0 + j] * (top[p, j] + m[k, j]) / (bot[p, j] + a[k, j])
+                        tot += (top[p, j] + m[k, j]) / (bot[p, j] + a[k, j])
                     acc[c, lad] += tot
         for c in range(n_c):
             for lad in range(n_l):

@@ -1,9 +1,11 @@
 """Building blocks of menus of our offers, shared by the tier search and unbundling.
 
-The order of a feature's levels from "not included" upwards, the checks of the price attribute
-and of the features, the levels a menu starts from, one profile's design row and whether the
-study prohibits it, price grids, a market with the menu's products added, and the figures of a
-simulated menu (share, revenue and profit with bands, our other products' totals, summary rows).
+The order of a feature's levels from "not included" upwards and the sequences of levels a
+feature may take from the lowest tier up (what "more" means for tiers), the checks of the price
+attribute, the features and their orders, the levels a menu starts from, one profile's design
+row and whether the study prohibits it, price grids, a market with the menu's products added,
+and the figures of a simulated menu (share, revenue and profit with bands, our other products'
+totals, summary rows).
 """
 
 from __future__ import annotations
