@@ -1,12 +1,16 @@
 """Good / better / best tiers and unbundling: menus of our offers, searched exhaustively.
 
-Both searches enumerate every menu on a grid at point estimates (the posterior mean part-worths),
-so the answer is proven optimal over that grid; the chosen menu is then simulated at every
-posterior draw for bands. Respondents choose among the menu, competitors and none (logit with
-the market's exponent); objectives are per lost customer, as in :mod:`analysis.offers`, and our
-other products (those the menu does not replace) count in them.
+Both searches enumerate every menu on a grid, so the answer is proven optimal over that grid;
+the chosen menu is then simulated at every posterior draw for bands. Respondents choose among
+the menu, competitors and none (logit with the market's exponent); objectives are per lost
+customer, as in :mod:`analysis.offers`, and our other products (those the menu does not
+replace) count in them. Tiers are tiers: each has more than the one below at a higher price
+(:func:`feature_sequences`), and tier menus are evaluated with one logit per respondent and
+posterior draw (:mod:`~analysis.tiers.evaluate`); unbundling evaluates its menus at point
+estimates.
 
 The package: :mod:`~analysis.tiers.menus` (building blocks shared by both searches),
+:mod:`~analysis.tiers.evaluate` (the tier menus' kernel),
 :mod:`~analysis.tiers.good_better_best` (:func:`optimize_tiers`) and
 :mod:`~analysis.tiers.unbundling` (:func:`unbundle`); both build on
 :mod:`analysis.offers.objectives` and :mod:`analysis.offers.assembly`.
@@ -23,7 +27,14 @@ Examples
 from __future__ import annotations
 
 from analysis.tiers.good_better_best import TierSearch, optimize_tiers
-from analysis.tiers.menus import feature_order
+from analysis.tiers.menus import feature_order, feature_sequences
 from analysis.tiers.unbundling import Unbundling, unbundle
 
-__all__ = ["TierSearch", "Unbundling", "feature_order", "optimize_tiers", "unbundle"]
+__all__ = [
+    "TierSearch",
+    "Unbundling",
+    "feature_order",
+    "feature_sequences",
+    "optimize_tiers",
+    "unbundle",
+]

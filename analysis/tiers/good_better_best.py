@@ -1,14 +1,18 @@
-"""Good / better / best tiers: nested features and a price ladder, searched exhaustively.
+"""Good / better / best tiers: each tier more than the one below, searched exhaustively.
 
-Every nested tier set x every price ladder on the grid is evaluated at point estimates in a
-numba kernel, so the answer is proven optimal over the grid; the winning menu is then simulated
-at every posterior draw for bands, upgrade paths (where each tier's takers come from) and
-cannibalisation of our other tiers and products.
+A higher tier has more of at least one feature and less of none (see
+:func:`analysis.tiers.menus.feature_sequences` for what "more" means) at a strictly higher
+price. Every such tier set x every price ladder on the grid is evaluated with one logit per
+respondent and posterior draw (:mod:`analysis.tiers.evaluate`), so the answer is proven optimal
+over the grid for the posterior mean objective at the draws searched; the winning menu is then
+simulated at every posterior draw for bands, upgrade paths (where each tier's takers come from)
+and cannibalisation of our other tiers and products.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
-from analysis.offers.assembly import display_level, resolve_search, rest_utilities, value_utilities
-from analysis.offers.objectives import other_own_numerators, unit_cost
+from analysis.offers.assembly import display_level, resolve_search
+from analysis.offers.objectives import simulation_objective, unit_cost
 from analysis.simulator import (
     Market,
     PartWorthDraws,
@@ -30,9 +33,11 @@ from analysis.simulator import (
     simulate,
     source_of_volume,
 )
+from analysis.tiers.evaluate import menu_values, thin_draws
 from analysis.tiers.menus import (
     _base_levels,
     _check_features,
+    _check_order,
     _figures,
     _grid,
     _others_total,
@@ -41,41 +46,20 @@ from analysis.tiers.menus import (
     _prohibited,
     _summary,
     _with,
-    feature_order,
+    feature_sequences,
+    is_ordered,
 )
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, resolve_band
-from winback.study import format_level
+from winback.study import Attribute, Study, format_level
 
 if TYPE_CHECKING:
     from analysis.model import HBModel
 
 __all__ = ["TierSearch", "optimize_tiers"]
 
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _tier_kernel(ef, ep, margin, nestings, ladders, denom, num, weights):  # pragma: no cover
-    """Objective of every (nesting, price ladder): sum_r w (num + sum_t e_t m_t) / (denom +
-    sum_t e_t), e_t = ef[set_t, r] * ep[price_t, r]."""
-    n_n, n_t = nestings.shape
-    n_l = ladders.shape[0]
-    n_r = ef.shape[1]
-    out = np.empty((n_n, n_l))
-    for n in prange(n_n):
-        for lad in range(n_l):
-            tot = 0.0
-            for r in range(n_r):
-                top = num[r]
-                bot = denom[r]
-                for t in range(n_t):
-                    f = nestings[n, t]
-                    k = ladders[lad, t]
-                    e = ef[f, r] * ep[k, r]
-                    top += e * margin[f, k]
-                    bot += e
-                tot += weights[r] * top / bot
-            out[n, lad] = tot
-    return out
+N_DRAWS = 100  # posterior draws the search evaluates every menu at, by default
+N_RESCORE = 50  # logit-best menus re-scored with the market's rule when it is not the logit
 
 
 @dataclass
@@ -95,6 +79,18 @@ class TierSearch:
         (``tier, source, share_moved, lower, upper, fraction``).
     summary : DataFrame
         The menu's total share, revenue and profit against the current market.
+    n_candidates : int
+        Tier sets x price ladders evaluated.
+    proven_optimal : bool
+        Every candidate was evaluated with the market's rule (the logit); with another rule the
+        ``N_RESCORE`` logit-best menus were re-scored with it.
+    value : float
+        The objective of the chosen menu (per lost customer, our other products included),
+        averaged over the ``n_draws`` draws searched and the respondents.
+    n_draws : int
+        Posterior draws every menu was evaluated at (the figures use all of them).
+    rule : str
+        The rule the menus were ranked by.
     """
 
     objective: str
@@ -104,16 +100,22 @@ class TierSearch:
     summary: pd.DataFrame
     n_candidates: int
     proven_optimal: bool
-    value: float  # the objective at point estimates
+    value: float
     seconds: float
+    n_draws: int
+    rule: str
     market: Market = field(repr=False)
 
     def __repr__(self) -> str:
+        how = (
+            "proven optimal over the grid"
+            if self.proven_optimal
+            else f"the {N_RESCORE} logit-best re-scored with {self.rule}"
+        )
         lines = [
             f"TierSearch: {len(self.tiers)} tiers maximising {self.objective} per lost customer; "
-            f"{self.n_candidates:,} nested tier sets x price ladders searched, "
-            f"{'proven optimal over the grid' if self.proven_optimal else 'not proven'} "
-            f"({self.seconds:.2f} s)"
+            f"{self.n_candidates:,} tier sets x price ladders searched at {self.n_draws} draws "
+            f"per respondent, {how} ({self.seconds:.2f} s)"
         ]
         for row in self.tiers.itertuples(index=False):
             d = row._asdict()
@@ -139,23 +141,35 @@ def optimize_tiers(
     base: Mapping[str, Any] | None = None,
     weights: str | Sequence[float] | np.ndarray | None = None,
     replace: str | None = None,
+    order: Mapping[str, Sequence[Any]] | None = None,
+    n_draws: int | None = N_DRAWS,
     band: float = BAND,
     interval: float | None = None,
     random_seed: int = 1,
 ) -> TierSearch:
-    """Search good / better / best tiers: nested features and a price ladder.
+    """Search good / better / best tiers: each tier more than the one below, at a higher price.
 
-    Every feature's levels are ordered from "not included" (the attribute's preference order:
-    as listed, reversed for ``decreasing``); a higher tier has at least the level of the tier
-    below on every feature, and a price higher by at least ``min_gap`` (strictly higher). Every
-    nested tier set x every price ladder on the grid is evaluated at point estimates (numba), so
-    the answer is proven optimal over the grid; the winner's figures have bands from all draws.
+    Tiers are tiers: a higher tier has a better level of at least one feature and a worse
+    level of none, and a strictly higher price (at least ``min_gap`` higher). "Better" follows
+    each feature's preference order (``increasing`` / ``decreasing`` in the study; a numeric
+    attribute without one: the larger value); for a feature without an order its first level
+    is "not included", and a higher tier may add the component (any other level) but never
+    drops or swaps it (:func:`analysis.tiers.menus.feature_sequences`). So no two tiers are
+    the same product at two prices, whatever the objective.
+
+    Every such tier set x every price ladder on the grid is evaluated with one logit per
+    respondent and posterior draw (``n_draws`` draws, evenly spaced), never at the posterior
+    mean part-worths, whose logit rewards a near-duplicate tier; so the answer is proven
+    optimal over the grid for the objective averaged over those draws. The winner's figures
+    have bands from all draws.
 
     Parameters
     ----------
     source : HBModel or PartWorthDraws
     market : Market, dict or path
-        Competitors and none stay; the tiers are added (replacing ``replace``).
+        Competitors and none stay; the tiers are added (replacing ``replace``). With the rule
+        ``first_choice`` or ``rfc`` the menus are ranked by the logit (the market's exponent)
+        and the ``N_RESCORE`` (50) best re-scored with the market's rule.
     features : list of str
         The attributes that differ between tiers.
     prices : sequence of float, optional
@@ -164,7 +178,8 @@ def optimize_tiers(
     names : sequence of str
         Tier names, from the lowest (as many as ``n_tiers``).
     min_gap : float
-        Minimum price step between adjacent tiers.
+        Minimum price step between adjacent tiers (prices rise strictly even at 0: a tier with
+        more at the same price would leave the one below without a reason to exist).
     objective : {"profit", "revenue", "share"}, optional
         Default: profit when the study has ``[costs]``, revenue otherwise
         (:func:`winback.settings.default_objective`).
@@ -174,9 +189,16 @@ def optimize_tiers(
     weights : str or array, optional
     replace : str, optional
         An own product the tiers replace (None: the tiers are added to the market).
+    order : mapping, optional
+        Feature -> its levels from least to most, for a feature whose "more" is not its
+        preference order: ``{"mobile": ["No mobile", "SIM 20 GB", "SIM Unlimited"]}`` lets a
+        higher tier go from 20 GB to unlimited, which a feature without an order may not.
+    n_draws : int or None
+        Posterior draws every menu is evaluated at (evenly spaced; None: all). The search's
+        time grows in proportion.
     band : float
     random_seed : int
-        For the simulator's randomized first choice, when the market uses it for bands.
+        For the simulator's randomized first choice.
 
     Returns
     -------
@@ -197,8 +219,16 @@ def optimize_tiers(
     if replace is not None:
         mk.product(replace)
     fattrs = _check_features(study, features, "features")
-    if not isinstance(n_tiers, int) or n_tiers < 1:
+    orders = _check_order(study, features, order)
+    if isinstance(n_tiers, bool) or not isinstance(n_tiers, int) or n_tiers < 1:
         raise WinbackError(f"n_tiers must be a positive whole number, got {n_tiers!r}.")
+    if (
+        isinstance(min_gap, bool)
+        or not isinstance(min_gap, int | float)
+        or not math.isfinite(min_gap)
+        or min_gap < 0
+    ):
+        raise WinbackError(f"min_gap must be a number of at least 0, got {min_gap!r}.")
     names = list(names)
     if len(names) != n_tiers:
         raise WinbackError(f"names has {len(names)} entries for {n_tiers} tiers: {names}.")
@@ -214,29 +244,18 @@ def optimize_tiers(
     ]
     if missing:
         raise WinbackError(f"base has no level for {list_valid(missing)}.")
+    search = thin_draws(draws, n_draws)
     w = respondent_weights(draws, weights)
 
-    # feature sets (every combination of feature ranks) and their utilities and costs
-    orders = [feature_order(a) for a in fattrs]
-    ranks = list(itertools.product(*[range(len(o)) for o in orders]))
+    # feature sets: every combination of the features' levels
+    sizes = [a.n_levels for a in fattrs]
     set_levels = []
-    for rk in ranks:
+    for combo in itertools.product(*[range(n) for n in sizes]):
         lv = dict(base_levels)
-        for a, o, r_ in zip(fattrs, orders, rk, strict=True):
-            lv[a.name] = a.levels[o[r_]]
+        for a, i in zip(fattrs, combo, strict=True):
+            lv[a.name] = a.levels[i]
         set_levels.append(lv)
-    index_of_rank = {rk: i for i, rk in enumerate(ranks)}
-    banned = np.array([_prohibited(study, lv) for lv in set_levels])
-    # nestings: per feature a non-decreasing sequence of ranks over the tiers
-    per_feature = [
-        list(itertools.combinations_with_replacement(range(len(o)), n_tiers)) for o in orders
-    ]
-    nest_list = []
-    for seqs in itertools.product(*per_feature):
-        sets = [index_of_rank[tuple(seq[t] for seq in seqs)] for t in range(n_tiers)]
-        if not banned[sets].any():
-            nest_list.append(sets)
-    nestings = np.asarray(nest_list, dtype=np.int64).reshape(-1, n_tiers)
+    nestings = _nestings(study, fattrs, n_tiers, set_levels, orders)
     ladders = np.asarray(
         [
             c
@@ -246,56 +265,56 @@ def optimize_tiers(
         dtype=np.int64,
     ).reshape(-1, n_tiers)
     if nestings.shape[0] == 0 or ladders.shape[0] == 0:
-        raise WinbackError(
-            f"No tier set is left: {nestings.shape[0]} nested feature sets (after prohibitions), "
-            f"{ladders.shape[0]} price ladders of {n_tiers} prices from "
-            f"{list_valid(format_level(float(p)) for p in grid)} with gaps >= {min_gap:g}."
-        )
+        raise WinbackError(_nothing_left(fattrs, orders, n_tiers, nestings, ladders, grid, min_gap))
 
-    point = draws.point()
-    beta = point.beta[0]  # (R, K)
-    e = mk.exponent
     rows = np.stack([_profile_row(study, lv, [pa.name]) for lv in set_levels])
-    uf = beta @ rows.T  # (R, F)
-    up = value_utilities(point.beta, study, pa, grid, mk.extrapolate)[0]  # (R, K)
-    exclude = [replace] if replace is not None else []
-    u_rest, _, kept = rest_utilities(point.beta, point, mk, exclude)
-    u_rest = u_rest[0]
-    fmax, pmax = uf.max(axis=1), up.max(axis=1)
-    shift = np.maximum(fmax + pmax, u_rest.max(axis=1, initial=-np.inf))
-    ef = np.exp(e * (uf - fmax[:, None])).T
-    ep = np.exp(e * (up - pmax[:, None] + (fmax + pmax - shift)[:, None])).T
-    exp_rest = np.exp(np.minimum(e * (u_rest - shift[:, None]), 700.0))
-    denom = exp_rest.sum(axis=1)
-    others = other_own_numerators(study, kept, exp_rest[None, :, : len(kept)], mk.extrapolate)[:, 0]
     cost = np.array([unit_cost(study, lv) if study.costs else 0.0 for lv in set_levels])
-    margin, num = {
-        "share": (np.ones((len(ranks), len(grid))), others[0]),
-        "revenue": (np.repeat(grid[None, :], len(ranks), axis=0), others[1]),
-        "profit": (grid[None, :] - cost[:, None], others[1] - others[2]),
+    margin = {
+        "share": np.ones((len(set_levels), len(grid))),
+        "revenue": np.repeat(grid[None, :], len(set_levels), axis=0),
+        "profit": grid[None, :] - cost[:, None],
     }[objective]
-    vals = _tier_kernel(
-        np.ascontiguousarray(ef),
-        np.ascontiguousarray(ep),
-        np.ascontiguousarray(margin),
-        nestings,
-        ladders,
-        denom,
-        np.ascontiguousarray(num),
-        w,
+    exclude = [replace] if replace is not None else []
+    vals = menu_values(
+        search,
+        mk,
+        rows=rows,
+        price_attr=pa,
+        grid=grid,
+        margin=margin,
+        objective=objective,
+        exclude=exclude,
+        nestings=nestings,
+        ladders=ladders,
+        weights=w,
     )
-    n_best, l_best = np.unravel_index(int(np.argmax(vals)), vals.shape)
-    tiers = [
-        Product(
-            names[t],
-            {**set_levels[nestings[n_best, t]], pa.name: float(grid[ladders[l_best, t]])},
-            own=True,
-        )
-        for t in range(n_tiers)
-    ]
     base_market = mk.without(replace) if replace is not None else mk
-    menu = _with(base_market, tiers)
-    sim = simulate(draws, menu, weights=w, band=band, random_seed=random_seed)
+
+    def menu(n: int, lad: int) -> list[Product]:
+        return [
+            Product(
+                names[t],
+                {**set_levels[nestings[n, t]], pa.name: float(grid[ladders[lad, t]])},
+                own=True,
+            )
+            for t in range(n_tiers)
+        ]
+
+    flat_best = int(np.argmax(vals))
+    n_best, l_best = flat_best // vals.shape[1], flat_best % vals.shape[1]
+    value = float(vals[n_best, l_best])
+    if mk.rule != "logit":  # rank by the logit, choose among the best by the market's rule
+        flat = np.argsort(-vals, axis=None, kind="stable")[:N_RESCORE]
+        scored = []
+        for n, lad in zip(*np.unravel_index(flat, vals.shape), strict=True):
+            sim = simulate(search, _with(base_market, menu(n, lad)), weights=w,
+                           random_seed=random_seed)  # fmt: skip
+            v = float(simulation_objective(sim, study, mk.extrapolate)[objective].mean())
+            scored.append((v, int(n), int(lad)))
+        value, n_best, l_best = max(scored, key=lambda x: x[0])
+    tiers = menu(n_best, l_best)
+    full = _with(base_market, tiers)
+    sim = simulate(draws, full, weights=w, band=band, random_seed=random_seed)
     costs = [unit_cost(study, p.levels) if study.costs else float("nan") for p in tiers]
     figs, tot = _figures(sim, names, [p.levels[pa.name] for p in tiers], costs, band)
     table = []
@@ -326,11 +345,68 @@ def optimize_tiers(
         cannibalisation=cannib,
         summary=pd.DataFrame(summ),
         n_candidates=int(nestings.shape[0] * ladders.shape[0]),
-        proven_optimal=True,
-        value=float(vals[n_best, l_best]),
+        proven_optimal=mk.rule == "logit",
+        value=value,
         seconds=time.perf_counter() - t0,
-        market=menu,
+        n_draws=search.n_samples,
+        rule=mk.rule,
+        market=full,
     )
+
+
+def _nestings(
+    study: Study,
+    fattrs: Sequence[Attribute],
+    n_tiers: int,
+    set_levels: Sequence[Mapping[str, Any]],
+    orders: Mapping[str, Sequence[int]],
+) -> np.ndarray:
+    """(N, n_tiers) feature-set indices of every tier set: each feature follows one of its
+    :func:`feature_sequences`, each tier has more than the one below on some feature, and no
+    tier is a prohibited combination."""
+    seqs = [
+        np.asarray(feature_sequences(a, n_tiers, orders.get(a.name)), dtype=np.int64)
+        for a in fattrs
+    ]
+    pick = np.asarray(list(itertools.product(*[range(len(q)) for q in seqs])), dtype=np.int64)
+    lev = np.stack([q[pick[:, i]] for i, q in enumerate(seqs)], axis=1)  # (C, A, T) levels
+    keep = np.ones(lev.shape[0], dtype=bool)
+    for t in range(n_tiers - 1):
+        keep &= (lev[:, :, t + 1] != lev[:, :, t]).any(axis=1)
+    sets = np.stack(
+        [np.ravel_multi_index(tuple(lev[:, :, t].T), [a.n_levels for a in fattrs])
+         for t in range(n_tiers)],
+        axis=1,
+    )  # fmt: skip
+    banned = np.array([_prohibited(study, lv) for lv in set_levels])
+    keep &= ~banned[sets].any(axis=1)
+    return np.ascontiguousarray(sets[keep], dtype=np.int64).reshape(-1, n_tiers)
+
+
+def _nothing_left(
+    fattrs: Sequence[Attribute],
+    orders: Mapping[str, Sequence[int]],
+    n_tiers: int,
+    nestings: np.ndarray,
+    ladders: np.ndarray,
+    grid: np.ndarray,
+    min_gap: float,
+) -> str:
+    steps = sum(a.n_levels - 1 if is_ordered(a) or a.name in orders else 1 for a in fattrs)
+    why = []
+    if nestings.shape[0] == 0:
+        why.append(
+            f"no set of {n_tiers} tiers where each has more than the one below: the features "
+            f"{list_valid([a.name for a in fattrs])} allow at most {steps + 1} tiers (an ordered "
+            "feature one step per level, a feature without an order one step, from its first "
+            "level to another), fewer where the study prohibits combinations"
+        )
+    if ladders.shape[0] == 0:
+        why.append(
+            f"no ladder of {n_tiers} rising prices from "
+            f"{list_valid(format_level(float(p)) for p in grid)} with gaps >= {min_gap:g}"
+        )
+    return "No tier set is left: " + "; ".join(why) + "."
 
 
 def _upgrade_paths(

@@ -1,13 +1,16 @@
 """Building blocks of menus of our offers, shared by the tier search and unbundling.
 
-The order of a feature's levels from "not included" upwards, the checks of the price attribute
-and of the features, the levels a menu starts from, one profile's design row and whether the
-study prohibits it, price grids, a market with the menu's products added, and the figures of a
-simulated menu (share, revenue and profit with bands, our other products' totals, summary rows).
+The order of a feature's levels from "not included" upwards and the sequences of levels a
+feature may take from the lowest tier up (what "more" means for tiers), the checks of the price
+attribute, the features and their orders, the levels a menu starts from, one profile's design
+row and whether the study prohibits it, price grids, a market with the menu's products added,
+and the figures of a simulated menu (share, revenue and profit with bands, our other products'
+totals, summary rows).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,14 +24,72 @@ from conjoint.encoding import make_encoding
 from winback.errors import WinbackError, list_valid
 from winback.study import Attribute, Study
 
-__all__ = ["feature_order"]
+__all__ = ["feature_order", "feature_sequences", "is_ordered"]
 
 
 def feature_order(attr: Attribute) -> list[int]:
-    """Level indices of a feature from "not included" upwards: the attribute's preference order
-    (``decreasing``: reversed), else as listed."""
+    """Level indices of a feature from "not included" (or least) upwards.
+
+    The attribute's preference order (``increasing``: as listed, ``decreasing``: reversed); a
+    numeric attribute without one by value, smallest first; any other attribute as listed (its
+    first level is "not included", the others are not ordered among themselves: see
+    :func:`feature_sequences`).
+
+    Examples
+    --------
+    >>> from winback.study import Attribute
+    >>> feature_order(Attribute("speed", ("fast", "slow"), preference="decreasing"))
+    [1, 0]
+    >>> feature_order(Attribute("data_gb", (50.0, 10.0, 100.0)))
+    [1, 0, 2]
+    """
     idx = list(range(attr.n_levels))
-    return idx[::-1] if attr.preference == "decreasing" else idx
+    if attr.preference == "decreasing":
+        return idx[::-1]
+    if attr.preference is None and attr.numeric:
+        return sorted(idx, key=lambda i: float(attr.levels[i]))
+    return idx
+
+
+def is_ordered(attr: Attribute) -> bool:
+    """Whether the levels have a known order: a ``preference``, or numeric levels."""
+    return attr.preference is not None or attr.numeric
+
+
+def feature_sequences(
+    attr: Attribute, n_tiers: int, order: Sequence[int] | None = None
+) -> list[tuple[int, ...]]:
+    """Every sequence of level indices a feature may take from the lowest tier up.
+
+    A higher tier never has less of a feature than the tier below. An ordered attribute
+    (:func:`is_ordered`) follows :func:`feature_order`: a higher tier has the same level or a
+    later one. An attribute without an order (text levels, no ``preference``: TV packages,
+    mobile plans) has its first level as "not included" and its other levels as components
+    that are not comparable with each other: a higher tier keeps the level of the tier below, or
+    adds the component (from the first level to any other); it never drops it or swaps it for
+    another. ``order`` (level indices from least to most) makes any attribute ordered: what
+    :func:`optimize_tiers`'s ``order`` gives for a listed order of content that is not a
+    preference order (``"SIM 20 GB"`` < ``"SIM Unlimited"``).
+
+    Examples
+    --------
+    >>> from winback.study import Attribute
+    >>> feature_sequences(Attribute("tv", ("No TV", "Basic", "Sports")), 2)
+    [(0, 0), (0, 1), (0, 2), (1, 1), (2, 2)]
+    >>> feature_sequences(Attribute("speed", ("100", "300", "1000"), preference="increasing"), 2)
+    [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+    """
+    if order is not None or is_ordered(attr):
+        order = feature_order(attr) if order is None else list(order)
+        return [
+            tuple(order[r] for r in ranks)
+            for ranks in itertools.combinations_with_replacement(range(len(order)), n_tiers)
+        ]
+    out: list[tuple[int, ...]] = []
+    for seq in itertools.product(range(attr.n_levels), repeat=n_tiers):
+        if all(b == a or a == 0 for a, b in itertools.pairwise(seq)):
+            out.append(seq)
+    return out
 
 
 def _price_attribute(study: Study, what: str) -> Attribute:
@@ -47,6 +108,39 @@ def _check_features(study: Study, features: Sequence[str], what: str) -> list[At
     if len(set(features)) != len(features):
         raise WinbackError(f"{what}: an attribute is named twice ({list_valid(features)}).")
     return attrs
+
+
+def _check_order(
+    study: Study, features: Sequence[str], order: Mapping[str, Sequence[Any]] | None
+) -> dict[str, list[int]]:
+    """Level indices from least to most of every feature ``order`` names (all its levels)."""
+    if order is None:
+        return {}
+    if not isinstance(order, Mapping):
+        raise WinbackError(
+            f"order must map features to their levels from least to most, got {order!r}."
+        )
+    out = {}
+    for name, levels in order.items():
+        a = get_attribute(study, name, "attribute in order")
+        if name not in features:
+            raise WinbackError(
+                f"order names '{name}', which is not one of the features ({list_valid(features)})."
+            )
+        labels = a.level_labels()
+        if isinstance(levels, str) or not isinstance(levels, Sequence):
+            raise WinbackError(
+                f"order['{name}'] must list the levels from least to most, got {levels!r}. "
+                f"Levels: {list_valid(labels)}."
+            )
+        idx = [a.index_of(v) for v in levels]
+        if sorted(idx) != list(range(a.n_levels)):
+            raise WinbackError(
+                f"order['{name}'] must list each level of '{name}' once, from least to most; "
+                f"got {list_valid([str(v) for v in levels])}. Levels: {list_valid(labels)}."
+            )
+        out[name] = idx
+    return out
 
 
 def _base_levels(
