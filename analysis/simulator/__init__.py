@@ -41,7 +41,12 @@ from analysis.simulator.market import (
     level_positions,
     read_market,
 )
-from analysis.simulator.rules import choice_probabilities, logit_probabilities, utilities
+from analysis.simulator.rules import (
+    choice_probabilities,
+    logit_probabilities,
+    utilities,
+    variant_share_draws,
+)
 from analysis.simulator.shares import (
     Simulation,
     posterior_band,
@@ -69,4 +74,5 @@ __all__ = [
     "simulate",
     "source_of_volume",
     "utilities",
+    "variant_share_draws",
 ]
