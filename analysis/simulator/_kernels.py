@@ -148,9 +148,10 @@ def _gumbels(key, n):  # pragma: no cover - compiled
 
 
 def standard_normals(key: int, n: int, *, gumbel: bool = False) -> np.ndarray:
-    """The first ``n`` standard normals (or Gumbels) of the stream ``key`` (for tests)."""
+    """The first ``n`` standard normals (or Gumbels) of the stream ``key``, made as the RFC
+    kernel makes them (for tests)."""
     k = np.uint64(key)
-    return _gumbels(k, n) if gumbel else _normals(k, n)
+    return _gumbels(k, n) if gumbel else _normals_filled(k, n)
 
 
 @njit(inline="always")
@@ -181,6 +182,13 @@ def _fill_normals(key, start, stride, scale, out, q, bad):  # pragma: no cover -
         for k in range(out.shape[1]):
             if bad[k]:
                 out[q, k] = scale * _normal(key, start + uint64(k) * stride)
+
+
+@njit(cache=True)
+def _normals_filled(key, n):  # pragma: no cover - compiled
+    out = np.empty((1, n))
+    _fill_normals(key, uint64(0), uint64(1), 1.0, out, 0, np.zeros(n, dtype=np.bool_))
+    return out[0]
 
 
 @njit(inline="always")
