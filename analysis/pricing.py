@@ -94,6 +94,10 @@ def price_curve(
 ) -> pd.DataFrame:
     """Demand and revenue curves of ``product`` over its price, with bands.
 
+    All prices are evaluated in one pass over the draws; under randomized first choice every
+    price sees the same errors (the curve at the current price is the share :func:`simulate`
+    gives with the same seed).
+
     Parameters
     ----------
     prices : sequence of float, optional
@@ -251,8 +255,9 @@ def market_wtp(
       and none included) divided by minus the price slope: what the change is worth to a
       respondent given the alternatives (mean over respondents);
     * ``simulated``: the price change that brings the changed offer's aggregate share back to
-      the current offer's share (the logit share, solved per draw by bisection inside the tested
-      price range; NaN with flag ``outside_range`` where the price would have to leave it).
+      the current offer's share (the logit share with the market's exponent, whatever its rule;
+      solved per draw inside the tested price range by Newton steps kept in a bisection
+      bracket; NaN with flag ``outside_range`` where the price would have to leave it).
 
     Flags: ``positive_slope_share`` (respondent-draws whose price slope is not negative: their
     ratios are not WTPs) and ``outside_range`` (share of draws where the simulated WTP would

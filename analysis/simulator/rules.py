@@ -146,8 +146,10 @@ def _rfc_arrays(
     member[vrow[changed]] -= member[slot[changed]]
     rows, cols = np.nonzero(member)
     ptr = np.searchsorted(rows, np.arange(member.shape[0] + 1)).astype(np.int64)
-    key, gkeys = _seed_keys(random_seed, alts)
-    rfc = market.rule == "rfc"
+    rfc = market.rule == "rfc"  # otherwise first choice: no errors, no seed
+    key, gkeys = (
+        _seed_keys(random_seed, alts) if rfc else (np.uint64(0), np.zeros(len(alts), np.uint64))
+    )
     return {
         "ptr": ptr,
         "lev": cols.astype(np.int64),

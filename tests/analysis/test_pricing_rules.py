@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -261,6 +262,12 @@ def test_rfc_is_reproducible_by_seed_and_checks_it(study) -> None:
     m = mk(study, rule="rfc", rfc_draws=5)
     a = simulate(d, m, random_seed=3).share_draws
     assert np.array_equal(a, simulate(d, m, random_seed=3).share_draws)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:  # each draw's errors are its own: the same whatever the threads
+        assert np.array_equal(a, simulate(d, m, random_seed=3).share_draws)
+    finally:
+        numba.set_num_threads(threads)
     assert not np.array_equal(a, simulate(d, m, random_seed=4).share_draws)
     for bad in (-1, 1.5, "1", True):
         msg = re.escape(f"random_seed must be a non-negative integer, got {bad!r}")
@@ -309,12 +316,14 @@ def test_logit_variants_far_apart_utilities(study) -> None:
         assert np.allclose(got[c], want, rtol=1e-12, atol=1e-300), (got[c], want)
 
 
-def test_variant_of_an_unknown_product(study) -> None:
+def test_variant_of_an_unknown_product_or_price(study) -> None:
     d = heterogeneous(study, 2, 5)
-    m = mk(study)
+    m = mk(study, rule="rfc")
     other = replace(m.product("Ours"), name="Ourz")
     with pytest.raises(WinbackError, match="'Ourz' is not one of"):
         variant_share_draws(d, m, [other], np.full(5, 0.2))
+    with pytest.raises(WinbackError, match=r"price = 35\.0 lies outside the tested range 10 - 30"):
+        price_curve(d, m, "Ours", [20.0, 35.0])
 
 
 # --------------------------------------------------------------------------------------------
