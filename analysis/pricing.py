@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import njit
 
 from analysis.simulator import (
     NONE,
@@ -40,6 +40,7 @@ from analysis.simulator import (
     utilities,
     variant_share_draws,
 )
+from analysis.simulator._kernels import in_threads
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, resolve_band
 from winback.study import Attribute, Study, format_level
@@ -399,7 +400,7 @@ def _share_and_slope(z, g, w, s, d):  # pragma: no cover - compiled
     return share, deriv
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def _solve_wtp(z, g, w, target, lo_d, hi_d):  # pragma: no cover - compiled
     """Per draw s, a root d in [lo_d, hi_d] of share(d) = target[s] (share decreasing at it).
 
@@ -411,7 +412,7 @@ def _solve_wtp(z, g, w, target, lo_d, hi_d):  # pragma: no cover - compiled
     n_s = z.shape[0]
     out = np.full(n_s, np.nan)
     tol = 1e-13 * (hi_d - lo_d)
-    for s in prange(n_s):
+    for s in range(n_s):
         fa = _share_and_slope(z, g, w, s, lo_d)[0] - target[s]
         fb = _share_and_slope(z, g, w, s, hi_d)[0] - target[s]
         if not (fa >= 0 and fb <= 0):
@@ -453,12 +454,11 @@ def _simulated_wtp(
     unit). The price enters linearly through the local slope (exact for a linear price; for a
     part-worth price, the slope of the segment the current price lies on).
     """
-    d = _solve_wtp(
-        np.ascontiguousarray(z, dtype=float),
-        gain,
-        np.ascontiguousarray(w, dtype=float),
-        np.ascontiguousarray(target, dtype=float),
-        float(prices[0] - p0),
-        float(prices[-1] - p0),
+    z = np.ascontiguousarray(z, dtype=float)
+    w = np.ascontiguousarray(w, dtype=float)
+    target = np.ascontiguousarray(target, dtype=float)
+    lo_d, hi_d = float(prices[0] - p0), float(prices[-1] - p0)
+    d = in_threads(
+        z.shape[0], lambda a, b: _solve_wtp(z[a:b], gain[a:b], w, target[a:b], lo_d, hi_d)
     )
     return d, float(np.mean(np.isnan(d)))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.simulator._kernels import logit_variants, rfc_variants
+from analysis.simulator._kernels import in_threads, logit_variants, rfc_variants
 from analysis.simulator.draws import PartWorthDraws
 from analysis.simulator.market import NONE, Market, Product, encode_products
 from winback.errors import ParameterError, WinbackError, list_valid
@@ -174,24 +174,30 @@ def _rfc_kernel(
     w: np.ndarray,
     per_resp: bool,
 ) -> np.ndarray:
-    return rfc_variants(
-        np.ascontiguousarray(beta),
-        x,
-        a["ptr"],
-        a["lev"],
-        a["wt"],
-        a["used"],
-        slot,
-        vrow,
-        n_base,
-        a["key"],
-        a["gkeys"],
-        a["n_levels"],
-        a["k_draws"],
-        a["av"],
-        a["pv"],
-        np.ascontiguousarray(w, dtype=float),
-        per_resp,
+    beta = np.ascontiguousarray(beta)
+    w = np.ascontiguousarray(w, dtype=float)
+    return in_threads(
+        beta.shape[0],
+        lambda s0, s1: rfc_variants(
+            beta[s0:s1],
+            s0,
+            x,
+            a["ptr"],
+            a["lev"],
+            a["wt"],
+            a["used"],
+            slot,
+            vrow,
+            n_base,
+            a["key"],
+            a["gkeys"],
+            a["n_levels"],
+            a["k_draws"],
+            a["av"],
+            a["pv"],
+            w,
+            per_resp,
+        ),
     )
 
 
@@ -235,8 +241,12 @@ def variant_share_draws(
     x, member, slot, vrow, alts = _variant_rows(draws, market, variants)
     w = np.ascontiguousarray(weights, dtype=float)
     if market.rule == "logit":
-        out = logit_variants(
-            np.ascontiguousarray(draws.beta), x, slot, vrow, len(alts), market.exponent, w
+        beta = np.ascontiguousarray(draws.beta)
+        out = in_threads(
+            beta.shape[0],
+            lambda s0, s1: logit_variants(
+                beta[s0:s1], x, slot, vrow, len(alts), market.exponent, w
+            ),
         )
     else:
         a = _rfc_arrays(market, member, slot, vrow, alts, random_seed)
