@@ -176,45 +176,71 @@ def standard_normals(key: int, n: int, *, gumbel: bool = False) -> np.ndarray:
 
 
 @njit
-def _row_utilities(beta, s, r, rows, u):  # pragma: no cover - compiled
+def _row_utilities(beta, s, r, rows, u, col):  # pragma: no cover - compiled
+    """``u[i, col] = beta[s, r] . rows[i]`` for every row i."""
     n_par = beta.shape[2]
     for i in range(rows.shape[0]):
         acc = 0.0
         for p in range(n_par):
             acc += beta[s, r, p] * rows[i, p]
-        u[i] = acc
+        u[i, col] = acc
 
 
 @njit
-def _fill_normals(key, start, stride, scale, out, q, bad):  # pragma: no cover - compiled
-    """``out[q, k] = scale * _normal(key, start + k * stride)`` for every k: the ziggurat's fast
-    path for all (a loop the compiler vectorises), then the rare rejections one by one."""
+def _fill_normals(key, start, stride, scale, out, q, bad, n):  # pragma: no cover - compiled
+    """``out[q, k] = scale * _normal(key, start + k * stride)`` for k < n: the ziggurat's fast
+    path for all (a loop the compiler vectorises, table look-ups as gathers), then the rare
+    rejections one by one."""
     n_bad = 0
-    for k in range(out.shape[1]):
+    row = out[q]
+    for k in range(n):
         h = _draw(key, start + uint64(k) * stride)
-        idx = h & uint64(0xFF)
+        idx = np.int64(h & uint64(0xFF))
         r = h >> uint64(8)
-        rabs = (r >> uint64(1)) & uint64(0x000FFFFFFFFFFFFF)
-        x = np.float64(np.int64(rabs)) * _ZW[idx]
-        out[q, k] = scale * (x - 2.0 * x * np.float64(np.int64(r & uint64(1))))
-        bad[k] = rabs >= _ZK[idx]
-        n_bad += bad[k]
+        rabs = np.int64((r >> uint64(1)) & uint64(0x000FFFFFFFFFFFFF))
+        x = np.float64(rabs) * _ZW[idx]
+        row[k] = scale * (x - 2.0 * x * np.float64(np.int64(r & uint64(1))))
+        rejected = rabs >= np.int64(_ZK[idx])
+        bad[k] = rejected
+        n_bad += rejected
     if n_bad:
-        for k in range(out.shape[1]):
+        for k in range(n):
             if bad[k]:
-                out[q, k] = scale * _normal(key, start + uint64(k) * stride)
+                row[k] = scale * _normal(key, start + uint64(k) * stride)
 
 
 @njit(cache=True)
 def _normals_filled(key, n):  # pragma: no cover - compiled
     out = np.empty((1, n))
-    _fill_normals(key, uint64(0), uint64(1), 1.0, out, 0, np.zeros(n, dtype=np.bool_))
+    _fill_normals(key, uint64(0), uint64(1), 1.0, out, 0, np.zeros(n, dtype=np.bool_), n)
     return out[0]
 
 
 @njit
-def _first_choice_into(out, s, ri, c, v, n_base, share):  # pragma: no cover - compiled
-    """Add ``share`` to the alternatives with the best utility in ``v`` (ties split)."""
+def _rivals(t, riv, n_win, win, n):  # pragma: no cover - compiled
+    """For every alternative j and lane k < n: the best utility among the others, how many
+    others are within the tie tolerance of it and (when one) which."""
+    n_base = t.shape[0]
+    for j in range(n_base):
+        for k in range(n):
+            riv[j, k] = -np.inf
+            n_win[j, k] = 0
+        for i in range(n_base):
+            if i != j:
+                for k in range(n):
+                    riv[j, k] = t[i, k] if t[i, k] > riv[j, k] else riv[j, k]
+        for i in range(n_base):
+            if i != j:
+                for k in range(n):
+                    hit = t[i, k] >= riv[j, k] - TIE
+                    n_win[j, k] += hit
+                    win[j, k] = i if hit else win[j, k]
+
+
+@njit
+def _first_choice_into(out, s, r, c, v, share):  # pragma: no cover - compiled
+    """Add ``share`` to ``out[s, r, c, j]``, split evenly among the j with the best ``v[j]``."""
+    n_base = v.shape[0]
     top = -np.inf
     for j in range(n_base):
         if v[j] > top:
@@ -224,31 +250,23 @@ def _first_choice_into(out, s, ri, c, v, n_base, share):  # pragma: no cover - c
     for j in range(n_base):
         if v[j] >= cut:
             cnt += 1
-    f = share / cnt
     for j in range(n_base):
         if v[j] >= cut:
-            out[s, ri, c, j] += f
+            out[s, r, c, j] += share / cnt
 
 
-@njit
-def _rivals(t, riv, n_win, win):  # pragma: no cover - compiled
-    """For every alternative j and error draw k: the best utility among the others, how many
-    others are within the tie tolerance of it and (when one) which."""
-    n_base, n_k = t.shape
-    for j in range(n_base):
-        for k in range(n_k):
-            riv[j, k] = -np.inf
-            n_win[j, k] = 0
-        for i in range(n_base):
-            if i != j:
-                for k in range(n_k):
-                    riv[j, k] = t[i, k] if t[i, k] > riv[j, k] else riv[j, k]
-        for i in range(n_base):
-            if i != j:
-                for k in range(n_k):
-                    hit = t[i, k] >= riv[j, k] - TIE
-                    n_win[j, k] += hit
-                    win[j, k] = i if hit else win[j, k]
+@njit(fastmath=True)
+def _credit(who, i, lane_w, n):  # pragma: no cover - compiled
+    """The weight of the first n lanes that alternative ``i`` wins alone (vectorised: loops
+    from 0, as numba's negative-index handling stops vectorisation otherwise; the order of the
+    additions is the compiler's)."""
+    t = 0.0
+    for k in range(n):
+        t += lane_w[k] if who[k] == i else 0.0
+    return t
+
+
+_LANES = 256  # error draws of several respondents side by side: loops long enough to vectorise
 
 
 @njit(cache=True, nogil=True)
@@ -283,10 +301,10 @@ def rfc_variants(
     weights. Returns (S, R or 1, C, B): the probabilities per respondent (``per_resp``) or
     their weighted sums.
 
-    Per respondent, all error draws at once (arrays over the draws, which the compiler
-    vectorises); per error draw each alternative's best rival is found once, and a variant is
-    then one comparison with its slot's rival unless the two lie within the tie tolerance (then
-    the general first choice, ties split).
+    The error draws of a block of respondents lie side by side in "lanes" (arrays over lanes,
+    which the compiler vectorises); per lane each alternative's best rival is found once, and a
+    variant is then one comparison with its slot's rival unless the two lie within the tie
+    tolerance (then the general first choice, ties split).
     """
     n_s, n_r = beta.shape[0], beta.shape[1]
     n_rows = rows.shape[0]
@@ -296,90 +314,107 @@ def rfc_variants(
     pos = np.zeros(n_levels, dtype=np.int64)
     for q in range(n_u):
         pos[used[q]] = q
+    block = max(1, min(n_r, _LANES // k_draws))  # respondents per block
+    n_lanes = block * k_draws
+    owner = np.empty(n_lanes, dtype=np.int64)  # lane -> respondent of the block
+    for k in range(n_lanes):
+        owner[k] = k // k_draws
+    u = np.empty((n_rows, block))
+    ue = np.empty((n_rows, n_lanes))
+    eps = np.zeros((max(n_u, 1), n_lanes))
+    err = np.zeros((n_rows, n_lanes))
+    g = np.zeros((n_base, n_lanes))
+    t = np.empty((n_base, n_lanes))
+    riv = np.empty((n_base, n_lanes))
+    n_win = np.zeros((n_base, n_lanes), dtype=np.int64)
+    win = np.zeros((n_base, n_lanes), dtype=np.int64)
+    val = np.empty(n_lanes)
+    bad = np.zeros(n_lanes, dtype=np.bool_)
+    who = np.zeros(n_lanes, dtype=np.int64)  # the alternative best alone, -1: a tie
+    lane_w = np.empty(n_lanes)
+    v = np.empty(n_base)
     lu = uint64(n_levels)
     for s in range(n_s):
-        u = np.empty(n_rows)
-        eps = np.zeros((max(n_u, 1), k_draws))
-        err = np.zeros((n_rows, k_draws))
-        g = np.zeros((n_base, k_draws))
-        t = np.empty((n_base, k_draws))
-        riv = np.empty((n_base, k_draws))
-        n_win = np.zeros((n_base, k_draws), dtype=np.int64)
-        win = np.zeros((n_base, k_draws), dtype=np.int64)
-        val = np.empty(k_draws)
-        bad = np.zeros(k_draws, dtype=np.bool_)
-        beaten = np.zeros(k_draws, dtype=np.bool_)
-        n_alone = np.zeros(n_base, dtype=np.int64)
-        v = np.empty(n_base)
-        for r in range(n_r):
-            _row_utilities(beta, s, r, rows, u)
-            ri = r if per_resp else 0
-            share = w[r] / k_draws
-            c0 = (uint64(s0 + s) * uint64(n_r) + uint64(r)) * uint64(k_draws)
+        for r0 in range(0, n_r, block):
+            nb = min(block, n_r - r0)
+            nl = nb * k_draws
+            for b in range(nb):
+                _row_utilities(beta, s, r0 + b, rows, u, b)
+            for i in range(n_rows):  # each lane its respondent's utility (no gathers below)
+                for b in range(nb):
+                    ub = u[i, b]
+                    lanes = ue[i, b * k_draws :]
+                    for k in range(k_draws):
+                        lanes[k] = ub
+            for k in range(nl):
+                lane_w[k] = w[r0 + owner[k]] / k_draws
+            c0 = (uint64(s0 + s) * uint64(n_r) + uint64(r0)) * uint64(k_draws)
             if av > 0.0:
                 for q in range(n_u):
-                    _fill_normals(key, c0 * lu + uint64(used[q]), lu, av, eps, q, bad)
-                for i in range(n_rows):
-                    for k in range(k_draws):
-                        err[i, k] = 0.0
+                    _fill_normals(key, c0 * lu + uint64(used[q]), lu, av, eps, q, bad, nl)
+                for i in range(n_rows):  # rows without loadings keep their zeros
+                    ei = err[i]
                     for nz in range(ptr[i], ptr[i + 1]):
-                        p = pos[lev[nz]]
+                        el = eps[pos[lev[nz]]]
                         wq = wt[nz]
-                        for k in range(k_draws):
-                            err[i, k] += wq * eps[p, k]
+                        if nz == ptr[i]:
+                            for k in range(nl):
+                                ei[k] = wq * el[k]
+                        else:
+                            for k in range(nl):
+                                ei[k] += wq * el[k]
             if pv > 0.0:
                 for j in range(n_base):
-                    for k in range(k_draws):
+                    for k in range(nl):
                         g[j, k] = pv * _gumbel(gkeys[j], c0 + uint64(k))
             for j in range(n_base):
-                for k in range(k_draws):
-                    t[j, k] = u[j] + err[j, k] + g[j, k]
-            _rivals(t, riv, n_win, win)
+                tj, uj, ej, gj = t[j], ue[j], err[j], g[j]
+                for k in range(nl):
+                    tj[k] = uj[k] + ej[k] + gj[k]
+            _rivals(t, riv, n_win, win, nl)
             for c in range(n_c):
                 j = slot[c]
                 n_bad = 0
                 if j < 0:  # the market as it is: who is best alone
-                    n_alone[:] = 0
-                    for k in range(k_draws):
-                        alone = 0
-                        for i in range(n_base):
-                            a = riv[i, k] < t[i, k] - TIE
-                            n_alone[i] += a
-                            alone += a
-                        bad[k] = alone == 0
-                        n_bad += alone == 0
+                    for k in range(nl):
+                        who[k] = -1
                     for i in range(n_base):
-                        out[s, ri, c, i] += share * n_alone[i]
-                    for k in range(k_draws):
-                        if bad[k]:
-                            for i in range(n_base):
-                                v[i] = t[i, k]
-                            _first_choice_into(out, s, ri, c, v, n_base, share)
-                    continue
-                vr = vrow[c]
-                n_best = 0
-                for k in range(k_draws):
-                    x = u[vr] + (err[j, k] + err[vr, k]) + g[j, k]
-                    val[k] = x
-                    alone = riv[j, k] < x - TIE  # the variant alone is best
-                    lost = (x < riv[j, k] - TIE) & (n_win[j, k] == 1)  # its rival alone is
-                    beaten[k] = lost
-                    n_best += alone
-                    bad[k] = not (alone or lost)
-                    n_bad += bad[k]
-                out[s, ri, c, j] += share * n_best
-                for i in range(n_base):
-                    if i != j:
-                        n_lost = 0
-                        for k in range(k_draws):
-                            n_lost += beaten[k] and win[j, k] == i
-                        out[s, ri, c, i] += share * n_lost
-                if n_bad:
-                    for k in range(k_draws):
-                        if bad[k]:
+                        ti, ri_ = t[i], riv[i]
+                        for k in range(nl):
+                            who[k] = i if ri_[k] < ti[k] - TIE else who[k]
+                    for k in range(nl):
+                        n_bad += who[k] < 0
+                else:
+                    vr = vrow[c]
+                    uv, ej, ev, gj, rj, nj, wj = (
+                        ue[vr],
+                        err[j],
+                        err[vr],
+                        g[j],
+                        riv[j],
+                        n_win[j],
+                        win[j],
+                    )
+                    for k in range(nl):
+                        x = uv[k] + (ej[k] + ev[k]) + gj[k]
+                        val[k] = x
+                        best = rj[k] < x - TIE  # the variant alone is best
+                        lost = (x < rj[k] - TIE) & (nj[k] == 1)  # its rival alone is
+                        who[k] = j if best else (wj[k] if lost else -1)
+                        n_bad += who[k] < 0
+                for b in range(nb if per_resp else 1):
+                    lo, hi = (b * k_draws, (b + 1) * k_draws) if per_resp else (0, nl)
+                    ri = r0 + b if per_resp else 0
+                    for i in range(n_base):
+                        out[s, ri, c, i] += _credit(who[lo:], i, lane_w[lo:], hi - lo)
+                if n_bad:  # ties within the tolerance: the general first choice, split
+                    for k in range(nl):
+                        if who[k] < 0:
                             for i in range(n_base):
                                 v[i] = val[k] if i == j else t[i, k]
-                            _first_choice_into(out, s, ri, c, v, n_base, share)
+                            _first_choice_into(
+                                out, s, r0 + owner[k] if per_resp else 0, c, v, lane_w[k]
+                            )
     return out
 
 
@@ -394,12 +429,13 @@ def logit_variants(beta, rows, slot, vrow, n_base, exponent, w):  # pragma: no c
     n_rows = rows.shape[0]
     n_c = slot.shape[0]
     out = np.zeros((n_s, n_c, n_base))
+    u2 = np.empty((n_rows, 1))
+    u = u2[:, 0]
+    e = np.empty(n_rows)
+    v = np.empty(n_base)
     for s in range(n_s):
-        u = np.empty(n_rows)
-        e = np.empty(n_rows)
-        v = np.empty(n_base)
         for r in range(n_r):
-            _row_utilities(beta, s, r, rows, u)
+            _row_utilities(beta, s, r, rows, u2, 0)
             top = -np.inf
             low = np.inf
             for i in range(n_rows):
