@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -219,6 +218,12 @@ def price_elasticities(
 # --------------------------------------------------------------------------------------------
 
 
+def _utility_change(beta: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """``beta @ dx`` (sample, respondent) over the few parameters a change touches."""
+    nz = np.flatnonzero(dx)
+    return beta[:, :, nz] @ dx[nz]
+
+
 def _slope(
     draws: PartWorthDraws, x0: np.ndarray, pa: Attribute, prod: Product, study: Study
 ) -> np.ndarray:
@@ -230,7 +235,7 @@ def _slope(
     step = 0.01 * (vals[-1] - vals[0])
     other = p0 + step if p0 + step <= vals[-1] else p0 - step
     x1, _ = encode_products(study, [replace(prod, levels={**dict(prod.levels), pa.name: other})])
-    du = draws.beta @ (x1[0] - x0)
+    du = _utility_change(draws.beta, x1[0] - x0)
     return du / (other - p0)
 
 
@@ -318,7 +323,7 @@ def market_wtp(
                 )
             changed = replace(prod, levels={**dict(prod.levels), attr_name: level})
             x1, _ = encode_products(study, [changed], extrapolate=m.extrapolate)
-            du = draws.beta @ (x1[0] - x0)  # (S, R)
+            du = _utility_change(draws.beta, x1[0] - x0)  # (S, R)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = du / -slope
             ratio_s = _finite_median(ratio)
@@ -383,20 +388,65 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-@njit(inline="always")
-def _share_and_slope(z, g, w, s, d):  # pragma: no cover - compiled
-    """The weighted logit share sum_r w_r sigmoid(z_r + g_r d) at draw s and its d-derivative."""
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490  # ln 2 in two parts (Cody and Waite): exact k * _LN2_HI
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@njit(fastmath={"reassoc", "contract", "arcp"})
+def _share_and_slope(z, g, w, d, tmp):  # pragma: no cover - compiled
+    """The weighted logit share sum_r w_r sigmoid(z_r + g_r d) and its d-derivative.
+
+    ``exp(-|x|)`` by range reduction and the degree-11 Taylor polynomial on |r| <= ln2 / 2
+    (relative error below 1e-15), the exponent added to the bits, so the loops vectorise
+    (libm's exp is one call per element); the sums in the compiler's order."""
+    bits = tmp.view(np.int64)
+    n = z.shape[0]
+    for r in range(n):
+        v = max(-abs(z[r] + g[r] * d), -700.0)
+        k = np.floor(v * _LOG2E + 0.5)
+        x = (v - k * _LN2_HI) - k * _LN2_LO
+        q = 1.0 + x * (
+            1.0
+            + x
+            * (
+                1 / 2
+                + x
+                * (
+                    1 / 6
+                    + x
+                    * (
+                        1 / 24
+                        + x
+                        * (
+                            1 / 120
+                            + x
+                            * (
+                                1 / 720
+                                + x
+                                * (
+                                    1 / 5040
+                                    + x
+                                    * (
+                                        1 / 40320
+                                        + x * (1 / 362880 + x * (1 / 3628800 + x / 39916800))
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+            )
+        )
+        tmp[r] = q
+        bits[r] += np.int64(k) << 52
     share = 0.0
     deriv = 0.0
-    for r in range(z.shape[1]):
-        x = z[s, r] + g[s, r] * d
-        if x >= 0:
-            q = 1.0 / (1.0 + math.exp(-x))
-        else:
-            ex = math.exp(x)
-            q = ex / (1.0 + ex)
+    for r in range(n):
+        e = tmp[r]  # exp(-|x|)
+        q = 1.0 / (1.0 + e) if z[r] + g[r] * d >= 0 else e / (1.0 + e)
         share += w[r] * q
-        deriv += w[r] * q * (1.0 - q) * g[s, r]
+        deriv += w[r] * q * (1.0 - q) * g[r]
     return share, deriv
 
 
@@ -412,16 +462,18 @@ def _solve_wtp(z, g, w, target, lo_d, hi_d):  # pragma: no cover - compiled
     n_s = z.shape[0]
     out = np.full(n_s, np.nan)
     tol = 1e-13 * (hi_d - lo_d)
+    tmp = np.empty(z.shape[1])
     for s in range(n_s):
-        fa = _share_and_slope(z, g, w, s, lo_d)[0] - target[s]
-        fb = _share_and_slope(z, g, w, s, hi_d)[0] - target[s]
+        zs, gs, ts = z[s], g[s], target[s]
+        fa = _share_and_slope(zs, gs, w, lo_d, tmp)[0] - ts
+        fb = _share_and_slope(zs, gs, w, hi_d, tmp)[0] - ts
         if not (fa >= 0 and fb <= 0):
             continue
         a, b = lo_d, hi_d
         x = min(max(0.0, a), b)
         for _ in range(200):
-            f, df = _share_and_slope(z, g, w, s, x)
-            f -= target[s]
+            f, df = _share_and_slope(zs, gs, w, x, tmp)
+            f -= ts
             if f > 0:
                 a = x
             else:
