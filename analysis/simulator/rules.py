@@ -4,6 +4,11 @@
 ``rfc`` (randomized first choice: level errors shared by the products with that level, optional
 product errors), for every posterior draw and respondent; :func:`choice_probabilities` applies a
 market's rule and :func:`logit_probabilities` is the logit rule on any utilities.
+:func:`variant_share_draws` gives the weighted shares of many variants of a market (one product
+replaced by each) in one pass, under every rule. Randomized first choice runs in the numba
+kernels of :mod:`~analysis.simulator._kernels`, whose errors are a function of the seed, the
+draw, the respondent, the error draw and the level (or product name): the same for every
+variant and every market with the same seed.
 """
 
 from __future__ import annotations
