@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from analysis.simulator import (
     NONE,
@@ -31,13 +32,14 @@ from analysis.simulator import (
     PartWorthDraws,
     Product,
     as_draws,
-    choice_probabilities,
     encode_products,
     posterior_band,
     read_market,
     respondent_weights,
     utilities,
+    variant_share_draws,
 )
+from analysis.simulator._kernels import in_threads
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, resolve_band
 from winback.study import Attribute, Study, format_level
@@ -74,9 +76,9 @@ def _set_price(market: Market, study: Study, name: str, price: float) -> Market:
     return market.with_product(replace(prod, levels={**dict(prod.levels), pa.name: float(price)}))
 
 
-def _share_draws(draws: PartWorthDraws, market: Market, w: np.ndarray, seed: int) -> np.ndarray:
-    probs = choice_probabilities(draws, market, random_seed=seed)
-    return np.einsum("srj,r->sj", probs, w)
+def _priced(market: Market, study: Study, name: str, prices: Sequence[float]) -> list[Product]:
+    """``name`` at each of ``prices`` (variants for :func:`variant_share_draws`)."""
+    return [_set_price(market, study, name, float(p)).product(name) for p in prices]
 
 
 def price_curve(
@@ -91,6 +93,10 @@ def price_curve(
     random_seed: int = 1,
 ) -> pd.DataFrame:
     """Demand and revenue curves of ``product`` over its price, with bands.
+
+    All prices are evaluated in one pass over the draws; under randomized first choice every
+    price sees the same errors (the curve at the current price is the share :func:`simulate`
+    gives with the same seed).
 
     Parameters
     ----------
@@ -117,10 +123,12 @@ def price_curve(
         vals = [float(v) for v in pa.levels]
         prices = list(np.linspace(min(vals), max(vals), 21))
     w = respondent_weights(draws, weights)
+    j = m.names.index(product)
+    shares = variant_share_draws(
+        draws, m, _priced(m, draws.study, product, prices), w, random_seed=random_seed
+    )[:, :, j]
     rows = []
-    for p in prices:
-        mp = _set_price(m, draws.study, product, float(p))
-        sd = _share_draws(draws, mp, w, random_seed)[:, mp.names.index(product)]
+    for p, sd in zip(prices, shares, strict=True):
         rev = sd * float(p)
         lo, hi = posterior_band(sd, band)
         rlo, rhi = posterior_band(rev, band)
@@ -171,7 +179,8 @@ def price_elasticities(
     lo_p, hi_p = min(float(v) for v in pa.levels), max(float(v) for v in pa.levels)
     w = respondent_weights(draws, weights)
     alts = [*m.names, *([NONE] if m.none else [])]
-    rows = []
+    ends = []
+    variants = []
     for prod in m.products:
         p0 = float(prod.levels[pa.name])
         up, down = p0 * (1 + change), p0 * (1 - change)
@@ -181,8 +190,13 @@ def price_elasticities(
             raise WinbackError(
                 f"Cannot vary the price of '{prod.name}' ({p0}) inside {lo_p}-{hi_p}."
             )
-        s_up = _share_draws(draws, _set_price(m, draws.study, prod.name, up), w, random_seed)
-        s_dn = _share_draws(draws, _set_price(m, draws.study, prod.name, down), w, random_seed)
+        ends.append((up, down))
+        variants += _priced(m, draws.study, prod.name, [up, down])
+    # every price change in one pass, all with the same rfc errors
+    shares = variant_share_draws(draws, m, variants, w, random_seed=random_seed)
+    rows = []
+    for i, (prod, (up, down)) in enumerate(zip(m.products, ends, strict=True)):
+        s_up, s_dn = shares[2 * i], shares[2 * i + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             el = (np.log(s_up) - np.log(s_dn)) / (np.log(up) - np.log(down))
         for j, a in enumerate(alts):
@@ -204,6 +218,12 @@ def price_elasticities(
 # --------------------------------------------------------------------------------------------
 
 
+def _utility_change(beta: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """``beta @ dx`` (sample, respondent) over the few parameters a change touches."""
+    nz = np.flatnonzero(dx)
+    return beta[:, :, nz] @ dx[nz]
+
+
 def _slope(
     draws: PartWorthDraws, x0: np.ndarray, pa: Attribute, prod: Product, study: Study
 ) -> np.ndarray:
@@ -215,7 +235,7 @@ def _slope(
     step = 0.01 * (vals[-1] - vals[0])
     other = p0 + step if p0 + step <= vals[-1] else p0 - step
     x1, _ = encode_products(study, [replace(prod, levels={**dict(prod.levels), pa.name: other})])
-    du = draws.beta @ (x1[0] - x0)
+    du = _utility_change(draws.beta, x1[0] - x0)
     return du / (other - p0)
 
 
@@ -241,8 +261,9 @@ def market_wtp(
       and none included) divided by minus the price slope: what the change is worth to a
       respondent given the alternatives (mean over respondents);
     * ``simulated``: the price change that brings the changed offer's aggregate share back to
-      the current offer's share (the logit share, solved per draw by bisection inside the tested
-      price range; NaN with flag ``outside_range`` where the price would have to leave it).
+      the current offer's share (the logit share with the market's exponent, whatever its rule;
+      solved per draw inside the tested price range by Newton steps kept in a bisection
+      bracket; NaN with flag ``outside_range`` where the price would have to leave it).
 
     Flags: ``positive_slope_share`` (respondent-draws whose price slope is not negative: their
     ratios are not WTPs) and ``outside_range`` (share of draws where the simulated WTP would
@@ -270,10 +291,17 @@ def market_wtp(
     x0 = x_all[j]
     slope = _slope(draws, x0, pa, prod, study)  # (S, R)
     pos = float(np.mean(slope >= 0))
-    base_u = utilities(draws, x_all, none=m.none)
     e = m.exponent
-    base_ls = _logsumexp(e * base_u) / e
-    base_share = np.einsum("srj,r->s", _softmax(e * base_u)[..., j : j + 1], w)
+    # the offer's scaled utility and the log-sum of the rest of the market (S, R): its logit
+    # share is sigmoid(u_j - rest), the market's log-sum logaddexp(u_j, rest)
+    ue = e * utilities(draws, x_all, none=m.none)
+    u_j = np.ascontiguousarray(ue[..., j])
+    rest = _logsumexp(np.delete(ue, j, axis=-1))
+    del ue
+    base_ls = np.logaddexp(u_j, rest) / e
+    with np.errstate(invalid="ignore"):
+        base_share = _sigmoid(u_j - rest) @ w
+    gain = np.ascontiguousarray(e * slope)
     if changes is None:
         changes = {
             a.name: [v for v in a.levels if a.index_of(v) != a.index_of(prod.levels[a.name])]
@@ -295,16 +323,18 @@ def market_wtp(
                 )
             changed = replace(prod, levels={**dict(prod.levels), attr_name: level})
             x1, _ = encode_products(study, [changed], extrapolate=m.extrapolate)
-            du = draws.beta @ (x1[0] - x0)  # (S, R)
+            du = _utility_change(draws.beta, x1[0] - x0)  # (S, R)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = du / -slope
-            ratio_s = np.nanmedian(np.where(np.isfinite(ratio), ratio, np.nan), axis=1)
-            u1 = base_u.copy()
-            u1[..., j] += du
-            cv = (_logsumexp(e * u1) / e - base_ls) / -slope
+            ratio_s = _finite_median(ratio)
+            z = u_j + e * du
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cv = (np.logaddexp(z, rest) / e - base_ls) / -slope
             cv = np.where(np.isfinite(cv), cv, np.nan)
             cv_s = np.nanmean(cv, axis=1)
-            sim, outside = _simulated_wtp(base_u, j, du, slope, w, e, base_share, p0, prices)
+            with np.errstate(invalid="ignore"):
+                z -= rest
+            sim, outside = _simulated_wtp(z, gain, w, base_share, p0, prices)
             label_from = (
                 format_level(prod.levels[attr_name])
                 if isinstance(prod.levels[attr_name], float)
@@ -334,51 +364,153 @@ def market_wtp(
     return pd.DataFrame(rows)
 
 
-def _softmax(v: np.ndarray) -> np.ndarray:
-    v = v - v.max(axis=-1, keepdims=True)
-    ex = np.exp(v)
-    return ex / ex.sum(axis=-1, keepdims=True)
+def _finite_median(v: np.ndarray) -> np.ndarray:
+    """Per row, the median of the finite values (NaN where there is none): ``np.nanmedian``
+    with infinities left out, from one sort (nanmedian takes a masked-array path below 600
+    columns, 20 times slower)."""
+    v = np.sort(np.where(np.isfinite(v), v, np.nan), axis=1)  # NaN sort last
+    n = np.isfinite(v).sum(axis=1)
+    rows = np.arange(v.shape[0])
+    lo = v[rows, np.maximum(n - 1, 0) // 2]
+    hi = v[rows, np.maximum(n, 1) // 2]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
 def _logsumexp(v: np.ndarray) -> np.ndarray:
+    """Log-sum-exp over the last axis (-inf for an empty axis)."""
+    if v.shape[-1] == 0:
+        return np.full(v.shape[:-1], -np.inf)
     mx = v.max(axis=-1, keepdims=True)
     return (mx + np.log(np.exp(v - mx).sum(axis=-1, keepdims=True)))[..., 0]
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490  # ln 2 in two parts (Cody and Waite): exact k * _LN2_HI
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@njit(fastmath={"reassoc", "contract", "arcp"})
+def _share_and_slope(z, g, w, d, tmp):  # pragma: no cover - compiled
+    """The weighted logit share sum_r w_r sigmoid(z_r + g_r d) and its d-derivative.
+
+    ``exp(-|x|)`` by range reduction and the degree-11 Taylor polynomial on |r| <= ln2 / 2
+    (relative error below 1e-15), the exponent added to the bits, so the loops vectorise
+    (libm's exp is one call per element); the sums in the compiler's order."""
+    bits = tmp.view(np.int64)
+    n = z.shape[0]
+    for r in range(n):
+        v = max(-abs(z[r] + g[r] * d), -700.0)
+        k = np.floor(v * _LOG2E + 0.5)
+        x = (v - k * _LN2_HI) - k * _LN2_LO
+        q = 1.0 + x * (
+            1.0
+            + x
+            * (
+                1 / 2
+                + x
+                * (
+                    1 / 6
+                    + x
+                    * (
+                        1 / 24
+                        + x
+                        * (
+                            1 / 120
+                            + x
+                            * (
+                                1 / 720
+                                + x
+                                * (
+                                    1 / 5040
+                                    + x
+                                    * (
+                                        1 / 40320
+                                        + x * (1 / 362880 + x * (1 / 3628800 + x / 39916800))
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+            )
+        )
+        tmp[r] = q
+        bits[r] += np.int64(k) << 52
+    share = 0.0
+    deriv = 0.0
+    for r in range(n):
+        e = tmp[r]  # exp(-|x|)
+        q = 1.0 / (1.0 + e) if z[r] + g[r] * d >= 0 else e / (1.0 + e)
+        share += w[r] * q
+        deriv += w[r] * q * (1.0 - q) * g[r]
+    return share, deriv
+
+
+@njit(cache=True, nogil=True)
+def _solve_wtp(z, g, w, target, lo_d, hi_d):  # pragma: no cover - compiled
+    """Per draw s, a root d in [lo_d, hi_d] of share(d) = target[s] (share decreasing at it).
+
+    Newton steps kept inside the bracket [a, b] with share(a) > target >= share(b), bisection
+    where a Newton step would leave it; stops when a step or the bracket is below 1e-13 of the
+    range (the former 50 bisection steps reached 4e-16 of it). NaN where the bracket at the
+    range's ends does not hold.
+    """
+    n_s = z.shape[0]
+    out = np.full(n_s, np.nan)
+    tol = 1e-13 * (hi_d - lo_d)
+    tmp = np.empty(z.shape[1])
+    for s in range(n_s):
+        zs, gs, ts = z[s], g[s], target[s]
+        fa = _share_and_slope(zs, gs, w, lo_d, tmp)[0] - ts
+        fb = _share_and_slope(zs, gs, w, hi_d, tmp)[0] - ts
+        if not (fa >= 0 and fb <= 0):
+            continue
+        a, b = lo_d, hi_d
+        x = min(max(0.0, a), b)
+        for _ in range(200):
+            f, df = _share_and_slope(zs, gs, w, x, tmp)
+            f -= ts
+            if f > 0:
+                a = x
+            else:
+                b = x
+            if f == 0 or b - a <= tol:
+                break
+            nx = x - f / df if df < 0 else np.nan
+            if not (a < nx < b):
+                nx = 0.5 * (a + b)
+            step = abs(nx - x)
+            x = nx
+            if step <= tol:
+                break
+        out[s] = x
+    return out
+
+
 def _simulated_wtp(
-    base_u: np.ndarray,
-    j: int,
-    du: np.ndarray,
-    slope: np.ndarray,
+    z: np.ndarray,
+    gain: np.ndarray,
     w: np.ndarray,
-    e: float,
     target: np.ndarray,
     p0: float,
     prices: list[float],
 ) -> tuple[np.ndarray, float]:
     """Per draw, the price change d with share(changed offer at p0 + d) = share(current).
 
-    The price enters linearly through the local slope (exact for a linear price; for a
+    ``z`` (S, R): the changed offer's scaled utility at the current price minus the log-sum of
+    the rest of the market; ``gain``: the exponent times the price slope (utility per currency
+    unit). The price enters linearly through the local slope (exact for a linear price; for a
     part-worth price, the slope of the segment the current price lies on).
     """
-    lo_d, hi_d = prices[0] - p0, prices[-1] - p0
-
-    def share(d: np.ndarray) -> np.ndarray:
-        u = base_u.copy()
-        u[..., j] += du + slope * d[:, None]
-        return np.einsum("sr,r->s", _softmax(e * u)[..., j], w)
-
-    n = base_u.shape[0]
-    a = np.full(n, lo_d)
-    b = np.full(n, hi_d)
-    fa = share(a) - target
-    fb = share(b) - target
-    bracket = (fa >= 0) & (fb <= 0)
-    for _ in range(50):
-        mid = (a + b) / 2
-        fm = share(mid) - target
-        go_right = fm > 0
-        a = np.where(go_right, mid, a)
-        b = np.where(go_right, b, mid)
-    d = np.where(bracket, (a + b) / 2, np.nan)
-    return d, float(np.mean(~bracket))
+    z = np.ascontiguousarray(z, dtype=float)
+    w = np.ascontiguousarray(w, dtype=float)
+    target = np.ascontiguousarray(target, dtype=float)
+    lo_d, hi_d = float(prices[0] - p0), float(prices[-1] - p0)
+    d = in_threads(
+        z.shape[0], lambda a, b: _solve_wtp(z[a:b], gain[a:b], w, target[a:b], lo_d, hi_d)
+    )
+    return d, float(np.mean(np.isnan(d)))

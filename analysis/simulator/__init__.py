@@ -13,12 +13,15 @@ Rules (as in Sawtooth's simulator):
 * ``rfc`` (randomized first choice): first choice after adding normal error to every level's
   part-worth (attribute variability, shared by all products with that level, which is what
   corrects for similarity) and optionally Gumbel error to every product (product variability),
-  ``rfc_draws`` times per respondent and posterior draw, seeded.
+  ``rfc_draws`` times per respondent and posterior draw, seeded (errors from a counter-based
+  generator: the same for every market and variant with the same seed).
 
 The package: :mod:`~analysis.simulator.draws` (part-worth draws),
 :mod:`~analysis.simulator.market` (products, markets, ``market.toml``),
-:mod:`~analysis.simulator.rules` (the choice rules) and :mod:`~analysis.simulator.shares`
-(:func:`simulate`, weights, bands, source of volume), each importing only the ones before it.
+:mod:`~analysis.simulator.rules` (the choice rules; :func:`variant_share_draws`, many
+variants of a market in one pass, for price curves and elasticities) and
+:mod:`~analysis.simulator.shares` (:func:`simulate`, weights, bands, source of volume), each
+importing only the ones before it; :mod:`~analysis.simulator._kernels` holds the numba kernels.
 
 Examples
 --------
@@ -41,7 +44,12 @@ from analysis.simulator.market import (
     level_positions,
     read_market,
 )
-from analysis.simulator.rules import choice_probabilities, logit_probabilities, utilities
+from analysis.simulator.rules import (
+    choice_probabilities,
+    logit_probabilities,
+    utilities,
+    variant_share_draws,
+)
 from analysis.simulator.shares import (
     Simulation,
     posterior_band,
@@ -69,4 +77,5 @@ __all__ = [
     "simulate",
     "source_of_volume",
     "utilities",
+    "variant_share_draws",
 ]
