@@ -99,9 +99,10 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "(exhaustive up to 2,000,000 candidates; coordinate ascent with random starts "
                 "beyond, graded against an upper bound), objective share, revenue (share x "
                 "price) or profit (share x (price - unit cost)) per lost customer.",
-                "Tiers: every nested good/better/best set x every price ladder at point "
-                "estimates (proven optimal over the grid), then simulated at every draw for "
-                "bands. Unbundling: every set of components taken out of the bundle, entry "
+                "Tiers: each tier better on some feature and worse on none at a strictly "
+                "higher price; every such set x price ladder evaluated with one logit per "
+                "respondent and posterior draw (100 draws), proven optimal over the grid, then "
+                "simulated at every draw for bands. Unbundling: every set of components taken out of the bundle, entry "
                 "price and add-on prices.",
             ],
         ),
