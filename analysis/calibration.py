@@ -22,14 +22,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
 from analysis.simulator import Market, PartWorthDraws, respondent_weights
-from analysis.simulator.market import encode_products
+from analysis.simulator.market import NONE, encode_products
 from analysis.simulator.rules import utilities
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, check_band
@@ -71,6 +71,56 @@ class CalibratedDraws:
     calibration: Calibration
     targets: np.ndarray = field(repr=False)
     n_beyond: int = 0  # draws whose target no none shift reaches (none left out on them)
+    exponent: float = 1.0  # the exponent of the market the calibration was fitted in
+
+    def adjusted(self) -> PartWorthDraws:
+        """The part-worth draws with the calibration applied: every part-worth of draw ``d``
+        times ``scale[d]``, the none constant plus ``shift[d] / exponent``.
+
+        Any logit simulation or search run on these draws gives calibrated shares (before
+        availability, which multiplies the own products' shares afterwards): the offer, tier
+        and unbundling searches find the best offer under calibrated behaviour.
+        """
+        names = list(self.draws.names)
+        if NONE not in names:
+            raise WinbackError("calibration needs a model with a none constant.")
+        beta = self.draws.beta * self.scale[:, None, None]
+        beta[:, :, names.index(NONE)] += (self.shift / self.exponent)[:, None]
+        return replace(self.draws, beta=beta)
+
+    def summary(self, *, band: float = BAND) -> pd.DataFrame:
+        """What was fitted, in one table: ``measure, value, lower, upper`` (the observation and
+        its sample size, the availability, the scale and none shift over the draws, the draws
+        no none shift could reach)."""
+        band = check_band(band)
+        lo = (1.0 - band) / 2.0
+        cal = self.calibration
+        rows = [
+            {"measure": f"observed {name}", "value": share, "lower": np.nan, "upper": np.nan}
+            for name, share in cal.observed
+        ]
+        rows.append({"measure": "n", "value": float(cal.n), "lower": np.nan, "upper": np.nan})
+        rows.append(
+            {"measure": "availability", "value": cal.availability, "lower": np.nan, "upper": np.nan}
+        )
+        for name, x in (("scale", self.scale), ("none shift", self.shift)):
+            rows.append(
+                {
+                    "measure": name,
+                    "value": float(x.mean()),
+                    "lower": float(np.quantile(x, lo)),
+                    "upper": float(np.quantile(x, 1.0 - lo)),
+                }
+            )
+        rows.append(
+            {
+                "measure": "draws beyond reach",
+                "value": float(self.n_beyond),
+                "lower": np.nan,
+                "upper": np.nan,
+            }
+        )
+        return pd.DataFrame(rows)
 
     def share_draws(
         self,
@@ -89,7 +139,7 @@ class CalibratedDraws:
         if not market.none:
             raise WinbackError("calibrated shares need a market with none (none = true).")
         x, _ = encode_products(self.draws.study, market.products, extrapolate=market.extrapolate)
-        u = utilities(self.draws, x, none=True)  # (sample, respondent, alternative)
+        u = utilities(self.draws, x, none=True) * self.exponent  # (sample, respondent, alt.)
         w = respondent_weights(self.draws, weights)
         out = np.empty(u.shape[::2])
         for d in range(u.shape[0]):
@@ -200,7 +250,7 @@ def calibrate(
         raise WinbackError("calibration needs a market with none (none = true).")
     draws = source
     x, _ = encode_products(draws.study, market.products, extrapolate=market.extrapolate)
-    u = utilities(draws, x, none=True)
+    u = utilities(draws, x, none=True) * market.exponent
     w = respondent_weights(draws, weights)
     n_draws = u.shape[0]
     groups, targets = _targets(calibration, market, n_draws, random_seed)
@@ -247,7 +297,15 @@ def calibrate(
             "in, and the rate a share of all lost customers reached? A scale adjustment "
             '(adjust = "scale") may fit instead.'
         )
-    return CalibratedDraws(draws, scale, shift, calibration, targets, n_beyond=len(beyond))
+    return CalibratedDraws(
+        draws,
+        scale,
+        shift,
+        calibration,
+        targets,
+        n_beyond=len(beyond),
+        exponent=market.exponent,
+    )
 
 
 def _fit_scale_and_none(

@@ -30,7 +30,7 @@ from winback.errors import WinbackError
 from winback.settings import BAND, check_band
 from winback.study import Business, Study
 
-__all__ = ["money_table", "product_margin"]
+__all__ = ["money_draws", "money_table", "product_margin"]
 
 
 def product_margin(study: Study, business: Business, product: Product) -> float:
@@ -48,6 +48,63 @@ def product_margin(study: Study, business: Business, product: Product) -> float:
             "attribute (margin = price - cost)."
         )
     return price - cost
+
+
+def money_draws(
+    share_draws: np.ndarray,
+    products: Sequence[Product],
+    study: Study,
+    business: Business,
+    *,
+    reach: float = 1.0,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Customers won back, revenue and profit on every draw, per own product and ``total``.
+
+    Same arguments as :func:`money_table`. Returns ``{product: {"customers", "revenue_year",
+    "profit_year", "profit_horizon"}}``, each an array over the draws; contact costs are
+    charged to ``total`` only.
+    """
+    s = np.asarray(share_draws, dtype=float)
+    if s.ndim != 2 or s.shape[1] < len(products):
+        raise WinbackError(
+            f"share draws need shape (sample, {len(products)}+ alternatives), got {s.shape}."
+        )
+    own = [j for j, p in enumerate(products) if p.own]
+    if not own:
+        raise WinbackError("no own product in the market (own = true): nothing to win back with.")
+    n_lost = business.lost_customers
+    months = business.months_retained
+    per_year = 12.0 / business.horizon_months
+    contact = business.contact_cost * n_lost * reach
+    zeros = np.zeros(s.shape[0])
+    out: dict[str, dict[str, np.ndarray]] = {}
+    total = {"customers": zeros, "revenue": zeros, "gross": zeros}
+    for j in own:
+        p = products[j]
+        cust = n_lost * s[:, j]
+        price = price_of(study, p)
+        margin = product_margin(study, business, p)
+        rev = cust * (0.0 if np.isnan(price) else price) * months
+        gross = cust * (margin * months - business.incentive)
+        out[p.name] = {
+            "customers": cust,
+            "revenue_year": rev * per_year,
+            "profit_year": gross * per_year,
+            "profit_horizon": gross,
+        }
+        total = {
+            "customers": total["customers"] + cust,
+            "revenue": total["revenue"] + rev,
+            "gross": total["gross"] + gross,
+        }
+    profit = total["gross"] - contact  # contact costs are the campaign's: the total only
+    out["total"] = {
+        "customers": total["customers"],
+        "revenue_year": total["revenue"] * per_year,
+        "profit_year": profit * per_year,
+        "profit_horizon": profit,
+    }
+    return out
 
 
 def money_table(
@@ -84,54 +141,13 @@ def money_table(
         ``_lower`` / ``_upper``.
     """
     band = check_band(band)
-    s = np.asarray(share_draws, dtype=float)
-    if s.ndim != 2 or s.shape[1] < len(products):
-        raise WinbackError(
-            f"share draws need shape (sample, {len(products)}+ alternatives), got {s.shape}."
-        )
-    own = [j for j, p in enumerate(products) if p.own]
-    if not own:
-        raise WinbackError("no own product in the market (own = true): nothing to win back with.")
-    n_lost = business.lost_customers
-    months = business.months_retained
-    per_year = 12.0 / business.horizon_months
-    contact = business.contact_cost * n_lost * reach
-    rows = {}
-    cust_total = np.zeros(s.shape[0])
-    rev_total = np.zeros(s.shape[0])
-    gross_total = np.zeros(s.shape[0])
-    for j in own:
-        p = products[j]
-        cust = n_lost * s[:, j]
-        price = price_of(study, p)
-        margin = product_margin(study, business, p)
-        rev = cust * (0.0 if np.isnan(price) else price) * months
-        gross = cust * (margin * months - business.incentive)
-        rows[p.name] = (cust, rev, gross)
-        cust_total += cust
-        rev_total += rev
-        gross_total += gross
-    rows["total"] = (cust_total, rev_total, gross_total)
     lo = (1.0 - band) / 2.0
-
-    def summary(name: str, x: np.ndarray) -> dict[str, float]:
-        return {
-            name: float(x.mean()),
-            f"{name}_lower": float(np.quantile(x, lo)),
-            f"{name}_upper": float(np.quantile(x, 1.0 - lo)),
-        }
-
-    out = []
-    for name, (cust, rev, gross) in rows.items():
-        # contact costs are the campaign's: charged to the total only
-        profit = gross - (contact if name == "total" else 0.0)
-        out.append(
-            {
-                "product": name,
-                **summary("customers", cust),
-                **summary("revenue_year", rev * per_year),
-                **summary("profit_year", profit * per_year),
-                **summary("profit_horizon", profit),
-            }
-        )
-    return pd.DataFrame(out)
+    rows = []
+    for name, figs in money_draws(share_draws, products, study, business, reach=reach).items():
+        row: dict[str, float | str] = {"product": name}
+        for key, x in figs.items():
+            row[key] = float(x.mean())
+            row[f"{key}_lower"] = float(np.quantile(x, lo))
+            row[f"{key}_upper"] = float(np.quantile(x, 1.0 - lo))
+        rows.append(row)
+    return pd.DataFrame(rows)

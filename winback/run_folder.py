@@ -100,7 +100,16 @@ FIT = Stage(
 )
 SIMULATE = Stage(
     "simulate",
-    ("shares.csv", "source_of_volume.csv", "price_curves.csv", "elasticities.csv", "wtp.csv"),
+    (
+        "shares.csv",
+        "source_of_volume.csv",
+        "price_curves.csv",
+        "elasticities.csv",
+        "wtp.csv",
+        "calibrated_shares.csv",
+        "calibration.csv",
+        "money.csv",
+    ),
 )
 RECOMMEND = Stage(
     "recommend",
@@ -114,6 +123,9 @@ RECOMMEND = Stage(
         "unbundling.csv",
         "unbundling_summary.csv",
         "addons.csv",
+        "decision.csv",
+        "decision_sources.csv",
+        "calibration.csv",
         "recommend.txt",
     ),
 )

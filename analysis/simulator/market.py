@@ -21,7 +21,7 @@ import numpy as np
 from conjoint.encoding import make_encoding
 from winback import limits
 from winback.errors import WinbackError, list_valid
-from winback.study import Attribute, Study, format_level
+from winback.study import Attribute, Calibration, Study, format_level, read_calibration
 
 __all__ = [
     "NONE",
@@ -67,6 +67,8 @@ class Market:
     attribute_variability: float = 1.0
     product_variability: float = 0.0
     extrapolate: bool = False
+    #: what was observed in this market (a market file's ``[calibration]``), if anything
+    calibration: Calibration | None = None
 
     @property
     def names(self) -> list[str]:
@@ -122,10 +124,11 @@ _PRODUCT_KEYS = ("name", "own", "status_quo")
 
 def _parse_market(data: Mapping[str, Any], study: Study, source: str) -> Market:
     problems: list[str] = []
-    unknown = [k for k in data if k not in ("products", "options")]
+    unknown = [k for k in data if k not in ("products", "options", "calibration")]
     if unknown:
         problems.append(
-            f"{source}: unknown table(s) {list_valid(unknown)}; valid: [[products]], [options]."
+            f"{source}: unknown table(s) {list_valid(unknown)}; valid: [[products]], [options], "
+            "[calibration]."
         )
     raw_opts = data.get("options", {}) or {}
     if not isinstance(raw_opts, Mapping):
@@ -216,6 +219,8 @@ def _parse_market(data: Mapping[str, Any], study: Study, source: str) -> Market:
         )
     kw: dict[str, Any] = {k: opts[k] for k in opts}
     kw.setdefault("none", study.has_none)
+    if "calibration" in data:
+        kw["calibration"] = read_calibration(data["calibration"], source)
     for k in ("exponent", "attribute_variability", "product_variability"):
         if k in kw:
             kw[k] = float(kw[k])

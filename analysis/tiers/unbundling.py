@@ -65,8 +65,11 @@ class Unbundling:
         ``offer`` ("bundle (current)", "entry", "entry + tv", ...), one column per attribute,
         ``price, share, lower, upper, revenue, profit`` per lost customer.
     summary : DataFrame
-        ``measure, value, lower, upper``: our share with the bundle alone and with the menu, the
-        lost customers the menu brings back beyond the bundle (difference), and the objective.
+        ``measure, value, lower, upper``: the bundle's share and the menu's; like for like, all
+        our own products' share before and after (named); the menu's takers from none, from
+        competitors and from our own products; the net gain (all own products after minus
+        before: from none plus from competitors); and the objective before, after and its
+        change.
     addons : DataFrame
         ``component, level, price, take_rate, lower, upper``: of the menu's takers, the fraction
         who add each add-on.
@@ -299,12 +302,28 @@ def unbundle(
     else:
         menu_share = current.share_draws[:, current.alternatives.index(bundle)]
     bundle_share = current.share_draws[:, current.alternatives.index(bundle)]
+    # like for like: every own product before (the bundle and the others) against every own
+    # product after (the menu and the others), and where the menu's takers come from
+    own_before = ", ".join(p.name for p in mk.products if p.own)
+    own_after = ", ".join(p.name for p in menu.products if p.own)
+    cur_none = current.share_draws[:, -1] if mk.none else np.zeros(len(bundle_share))
+    new_none = sim.share_draws[:, -1] if menu.none else np.zeros(len(bundle_share))
+    from_none = cur_none - new_none
+    net = new_tot["share"] - cur_tot["share"]
+    from_comp = net - from_none
+    from_own = menu_share - net
     summ = [
         _summary("share, bundle alone (current)", bundle_share, band),
         _summary("share, entry menu", menu_share, band),
+        _summary(f"own products' share, current ({own_before})", cur_tot["share"], band),
+        _summary(f"own products' share, with the menu ({own_after})", new_tot["share"], band),
+        _summary("menu takers from none", from_none, band),
+        _summary("menu takers from competitors", from_comp, band),
+        _summary("menu takers from our own products", from_own, band),
         _summary(
-            "lost customers brought back by the menu beyond the bundle",
-            menu_share - bundle_share,
+            "net gain: lost customers brought back, net of what the menu takes from our own "
+            "products",
+            net,
             band,
         ),
         _summary(f"our {objective}, current", cur_tot[objective], band),

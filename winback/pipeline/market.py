@@ -9,6 +9,17 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.calibration import CalibratedDraws, calibrate
+from analysis.decision import (
+    Decision,
+    decide,
+    entry_action,
+    keep_action,
+    no_campaign_action,
+    offer_actions,
+    tier_action,
+)
+from analysis.money import money_table
 from analysis.offers import OfferSearch, check_objective, optimize_offer, own_product
 from analysis.pricing import market_wtp, price_curve, price_elasticities
 from analysis.simulator import (
@@ -22,6 +33,7 @@ from analysis.simulator import (
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
+from winback.errors import ParameterError
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
 from winback.settings import BAND, check_band, default_objective, resolve_band
@@ -39,6 +51,41 @@ def _market_settings(market: Market) -> dict[str, Any]:
         "exponent": market.exponent,
         "none": market.none,
         "products": [p.name for p in market.products],
+    }
+
+
+def market_calibration(
+    draws: PartWorthDraws, market: Market, study: Study, *, use: bool = True, random_seed: int = 1
+) -> CalibratedDraws | None:
+    """The calibration of a run: the market file's ``[calibration]`` if it has one, else the
+    study file's, fitted on today's market (``None`` without either, or with ``use=False``).
+    Calibration is fitted with the logit rule: another rule is refused before any work."""
+    cal = market.calibration or study.calibration
+    if cal is None or not use:
+        return None
+    if market.rule != "logit":
+        raise ParameterError(
+            f"[calibration] is fitted with the logit rule; the market's rule is "
+            f'{market.rule!r}. Set rule = "logit" in the market file\'s [options], or run '
+            "without calibration (--no-calibration)."
+        )
+    return calibrate(draws, market, cal, random_seed=random_seed)
+
+
+def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
+    if cal is None:
+        return {"basis": "stated"}
+    c = cal.calibration
+    return {
+        "basis": "calibrated",
+        "calibration": {
+            "kind": c.kind,
+            "observed": dict(c.observed),
+            "n": c.n,
+            "availability": c.availability,
+            "adjust": c.resolved_adjust,
+            "source": c.source,
+        },
     }
 
 
@@ -65,6 +112,7 @@ def run_simulate(
     random_seed: int = 1,
     force: bool = False,
     interval: float | None = None,
+    calibration: bool = True,
 ) -> SimulateRun:
     """``winback simulate``: shares with bands, source of volume of each own product, price
     curves and elasticities, willingness to pay for changes to each own product.
@@ -74,6 +122,12 @@ def run_simulate(
     i.e. the market without it against the market with it), ``price_curves.csv``,
     ``elasticities.csv``, ``wtp.csv`` and ``run.json`` (the band, the rule, the seed, ...) into
     ``out``. ``band`` is the probability of every band (``interval``: its former name).
+
+    These are stated preference shares. With a ``[calibration]`` (market file or study file;
+    ``calibration=False`` leaves it out) also ``calibrated_shares.csv`` (``product, own,
+    stated, share, lower, upper``: stated and calibrated side by side) and ``calibration.csv``
+    (what was fitted); with ``[business]`` also ``money.csv`` (customers, revenue and profit
+    per year of today's own products, calibrated where calibration is given).
     """
     band = resolve_band(band, interval, where="run_simulate")
     out = check_output_dir(out, force=force, owned=SIMULATE.owned)
@@ -83,6 +137,7 @@ def run_simulate(
     for column in (weights, segment):  # a misspelt column fails before the search
         if column is not None:
             draws.column(column)
+    cal = market_calibration(draws, market, model.study, use=calibration, random_seed=random_seed)
     sim = simulate(
         draws, market, weights=weights, segment=segment, band=band, random_seed=random_seed
     )
@@ -131,8 +186,23 @@ def run_simulate(
         )
         if wtps:
             tables["wtp.csv"] = pd.concat(wtps, ignore_index=True)
+    if cal is not None:
+        tables["calibrated_shares.csv"] = cal.shares(market, weights=weights, band=band)
+        tables["calibration.csv"] = cal.summary(band=band)
+    business = model.study.business
+    if business is not None and market.none and any(p.own for p in market.products):
+        share_draws = (
+            cal.share_draws(market, weights=weights) if cal is not None else sim.share_draws
+        )
+        reach = cal.calibration.availability if cal is not None else 1.0
+        money = money_table(
+            share_draws, market.products, model.study, business, reach=reach, band=band
+        )
+        money.insert(1, "basis", "calibrated" if cal is not None else "stated")
+        tables["money.csv"] = money
     settings = {
         "band": band,
+        **_calibration_settings(cal),
         **_market_settings(market),
         "weights": weights,
         "segment": segment,
@@ -155,9 +225,11 @@ class RecommendRun:
     unbundling: Unbundling | None
     out: Path
     files: tuple[Path, ...]
+    decision: Decision | None = None
 
     def report(self) -> str:
-        parts = [repr(self.offers)]
+        parts = [self.decision.text()] if self.decision is not None else []
+        parts.append(repr(self.offers))
         if self.tiers is not None:
             parts.append(repr(self.tiers))
         if self.unbundling is not None:
@@ -194,9 +266,21 @@ def run_recommend(
     band: float = BAND,
     random_seed: int = 1,
     force: bool = False,
+    calibration: bool = True,
+    order: dict[str, list[str]] | None = None,
 ) -> RecommendRun:
     """``winback recommend``: the best offer (replacing the own product), good/better/best tiers
-    and an unbundled entry offer with add-ons, each with posterior bands.
+    and an unbundled entry offer with add-ons, each with posterior bands, and one
+    recommendation among them (:func:`analysis.decide`).
+
+    With a ``[calibration]`` (the market file's, else the study file's; ``calibration=False``
+    leaves it out) every search runs on calibrated draws and every share is calibrated;
+    otherwise they are stated preference shares. The recommendation is chosen on expected profit
+    per year with ``[business]``, on the objective per lost customer without. Writes
+    ``decision.csv`` (every candidate on that scale, best first, with the gap to the
+    recommendation), ``decision_sources.csv`` (source of volume of each candidate against
+    today's market) and, when calibrated, ``calibration.csv``; ``order`` is the tiers' content
+    order of unordered features (:func:`analysis.optimize_tiers`).
 
     ``objective`` defaults to profit when the study has ``[costs]``, revenue otherwise.
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
@@ -216,8 +300,10 @@ def run_recommend(
     for column in (weights, segment):  # a misspelt column fails before the search
         if column is not None:
             draws.column(column)
+    cal = market_calibration(draws, market, study, use=calibration, random_seed=random_seed)
+    search_draws = cal.adjusted() if cal is not None else draws
     offers = optimize_offer(
-        draws,
+        search_draws,
         market,
         product=current.name,
         objective=objective,
@@ -238,12 +324,13 @@ def run_recommend(
             a.name for a in study.attributes if a.name != study.price_attribute
         ]
         tiers = optimize_tiers(
-            draws,
+            search_draws,
             market,
             features=features,
             objective=objective,
             weights=weights,
             replace=current.name,
+            order=order,
             band=band,
             random_seed=random_seed,
         )
@@ -261,7 +348,7 @@ def run_recommend(
         )
         if comps:
             unb = unbundle(
-                draws,
+                search_draws,
                 market,
                 bundle=current.name,
                 components=comps,
@@ -276,15 +363,45 @@ def run_recommend(
                 ("addons.csv", unb.addons),
             ):
                 tables[name] = frame
-    report = RecommendRun(offers, tiers, unb, out, ()).report()
+    actions = [*offer_actions(offers, market), keep_action(market)]
+    if tiers is not None:
+        actions.append(tier_action(tiers, study, current.name))
+    if unb is not None:
+        entry = entry_action(unb, study, current.name)
+        if entry is not None:
+            actions.append(entry)
+    if study.business is not None:
+        actions.append(no_campaign_action())
+    if market.none:
+        decision: Decision | None = decide(
+            draws,
+            market,
+            actions,
+            business=study.business,
+            calibration=cal,
+            objective=objective,
+            weights=weights,
+            band=band,
+            random_seed=random_seed,
+        )
+        assert decision is not None
+        tables["decision.csv"] = decision.table
+        tables["decision_sources.csv"] = decision.sources
+    else:
+        decision = None
+    if cal is not None:
+        tables["calibration.csv"] = cal.summary(band=band)
+    report = RecommendRun(offers, tiers, unb, out, (), decision).report()
     settings = {
         "band": band,
+        **_calibration_settings(cal),
         "objective": objective,
         "product": current.name,
         **_market_settings(market),
         "weights": weights,
         "segment": segment,
         "tier_features": features,
+        "order": order,
         "components": comps,
         "top": top,
         "random_seed": random_seed,
@@ -296,4 +413,4 @@ def run_recommend(
         atomic_write_text(stage / "recommend.txt", report + "\n")
         write_record(stage, "recommend", settings, study, paths=inputs)
     names = [*tables, "recommend.txt"]
-    return RecommendRun(offers, tiers, unb, out, tuple(out / n for n in names))
+    return RecommendRun(offers, tiers, unb, out, tuple(out / n for n in names), decision)

@@ -13,7 +13,7 @@ The package is the foundation every stage builds on: :mod:`~winback.study.model`
 
 from __future__ import annotations
 
-from winback.study.business import Business, Calibration
+from winback.study.business import Business, Calibration, read_calibration
 from winback.study.model import (
     ALGORITHMS,
     CODINGS,
@@ -69,5 +69,6 @@ __all__ = [
     "load_study",
     "parameter_layout",
     "parse_study",
+    "read_calibration",
     "study_from_dict",
 ]

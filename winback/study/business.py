@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from winback.errors import list_valid
+from winback.errors import WinbackError, list_valid
 from winback.study.checks import _check_keys, _get, _Problems
 
 BUSINESS_KEYS = (
@@ -244,3 +244,13 @@ def parse_calibration(raw: Any, p: _Problems) -> Calibration | None:
         adjust=adjust,
         source=source,
     )
+
+
+def read_calibration(raw: Any, source: str) -> Calibration | None:
+    """A ``[calibration]`` table outside the study file (a market file's), checked as the study
+    file's: every problem listed in one :class:`~winback.errors.WinbackError` naming ``source``."""
+    p = _Problems()
+    cal = parse_calibration(raw, p)
+    if p.items:
+        raise WinbackError(f"{len(p.items)} problem(s) in {source}:\n  - " + "\n  - ".join(p.items))
+    return cal
