@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from winback.errors import ParameterError
+
 
 def _print_written(files: tuple[Path, ...], out: Path) -> None:
     print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
@@ -140,12 +142,25 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         band=_band_option(args),
         random_seed=args.seed,
         force=args.force,
+        calibration=args.calibration,
     )
     if not args.quiet:
         print(run.simulation)
         names = ", ".join(p.name for p in run.files)
         print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
     return 0
+
+
+def _order_option(pairs: list[tuple[str, list[str]]] | None) -> dict[str, list[str]] | None:
+    """``--order`` given several times: one feature each; a feature named twice is an error."""
+    if not pairs:
+        return None
+    out: dict[str, list[str]] = {}
+    for name, levels in pairs:
+        if name in out:
+            raise ParameterError(f"--order names '{name}' twice; give each feature once.")
+        out[name] = levels
+    return out
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
@@ -167,6 +182,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         band=_band_option(args),
         random_seed=args.seed,
         force=args.force,
+        calibration=args.calibration,
+        order=_order_option(args.order),
     )
     if not args.quiet:
         print(run.report())

@@ -39,6 +39,17 @@ def _path_or_url(text: str) -> Path | str:
     return text if "://" in text else Path(text)
 
 
+def _order(text: str) -> tuple[str, list[str]]:
+    """``NAME=LEVEL,LEVEL,...``: a tier feature's levels from least to most."""
+    name, sep, rest = text.partition("=")
+    levels = [t.strip() for t in rest.split(",") if t.strip()]
+    if not sep or not name.strip() or len(levels) < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=LEVEL,LEVEL,... (the levels from least to most), got {text!r}"
+        )
+    return name.strip(), levels
+
+
 def _name_list(text: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
@@ -282,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
     si.add_argument("--segment", help="respondent column for shares by segment")
     _add_band(si, "every share")
+    _add_calibration(si)
     si.add_argument("--seed", type=int, default=1, help="random seed (randomized first choice)")
     si.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
@@ -311,8 +323,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="bundle components that may become add-ons, comma-separated "
         "(default: unordered attributes the bundle includes)",
     )
+    rc.add_argument(
+        "--order",
+        type=_order,
+        action="append",
+        metavar="NAME=LEVEL,...",
+        help="a tier feature's levels from least to most, for features without a preference "
+        "order (repeatable), e.g. --order 'mobile=No mobile,SIM 20 GB,SIM Unlimited'",
+    )
     rc.add_argument("--top", type=_positive_int, default=10, help="offers to list (10)")
     _add_band(rc, "every share, revenue and profit")
+    _add_calibration(rc)
     rc.add_argument("--seed", type=int, default=1, help="random seed (1)")
     rc.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
@@ -366,6 +387,16 @@ def _band(text: str) -> float:
     if not v < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
     return v
+
+
+def _add_calibration(p: argparse.ArgumentParser) -> None:
+    """``--no-calibration``: stated preference shares even where a [calibration] is given."""
+    p.add_argument(
+        "--no-calibration",
+        dest="calibration",
+        action="store_false",
+        help="leave the [calibration] of the market or study file out: stated preference shares",
+    )
 
 
 def _add_band(p: argparse.ArgumentParser, what: str) -> None:
