@@ -470,13 +470,57 @@ def test_unbundling_strips_component_valued_below_cost(study) -> None:
     summ = res.summary.set_index("measure")
     gain = summ.loc["our profit, change", "value"]
     assert gain > 0, res.summary
-    back = summ.loc["lost customers brought back by the menu beyond the bundle"]
-    want = (
-        summ.loc["share, entry menu", "value"] - summ.loc["share, bundle alone (current)", "value"]
-    )
-    assert back["value"] == pytest.approx(want)
+    net = summ.loc[
+        "net gain: lost customers brought back, net of what the menu takes from our own products"
+    ]
+    menu = summ.loc["share, entry menu", "value"]
+    parts = [
+        summ.loc[f"menu takers from {k}", "value"]
+        for k in ("none", "competitors", "our own products")
+    ]
+    # the menu's takers come from none, competitors and our own products, exactly
+    assert sum(parts) == pytest.approx(menu, abs=1e-12), (parts, menu)
+    # one own product: what the menu takes from our own products is the bundle's share
+    bundle = summ.loc["share, bundle alone (current)", "value"]
+    assert parts[2] == pytest.approx(bundle, abs=1e-12), (parts[2], bundle)
+    assert net["value"] == pytest.approx(parts[0] + parts[1], abs=1e-12)
+    assert summ.loc["own products' share, current (Bundle)", "value"] == pytest.approx(bundle)
     assert set(res.addons["component"]) == set(res.stripped)
     assert res.addons["take_rate"].between(0, 1).all()
+
+
+def test_unbundling_net_of_cannibalisation(study) -> None:
+    """With a second own product, the menu's gain counts what it takes from it: the net gain
+    is all own products after minus before, below the menu's gain over the bundle alone."""
+    d = make_draws(study, [0.1, 1.5, -0.7, -0.1, -2.0])
+    mk = market(study).with_product(
+        Product("Lite", {"tv": "No TV", "mobile": "SIM", "speed": "slow", "price": 20.0}, own=True)
+    )
+    res = unbundle(
+        d, mk, bundle="Bundle", components=["tv", "mobile"], entry_prices=[10, 20, 30, 40],
+        addon_prices=[5.0, 10.0, 15.0], objective="profit",
+    )  # fmt: skip
+    assert res.stripped, res
+    summ = res.summary.set_index("measure")
+    before = summ.loc["own products' share, current (Bundle, Lite)", "value"]
+    names = ", ".join(p.name for p in res.market.products if p.own)
+    after = summ.loc[f"own products' share, with the menu ({names})", "value"]
+    net = summ.loc[
+        "net gain: lost customers brought back, net of what the menu takes from our own products",
+        "value",
+    ]
+    gross_gain = (
+        summ.loc["share, entry menu", "value"] - summ.loc["share, bundle alone (current)", "value"]
+    )
+    lite_before = simulate(d, mk).shares.set_index("product").loc["Lite", "share"]
+    lite_after = simulate(d, res.market).shares.set_index("product").loc["Lite", "share"]
+    assert lite_after < lite_before, (lite_before, lite_after)
+    assert net == pytest.approx(after - before, abs=1e-12)
+    # the difference is exactly what the menu takes from Lite
+    assert gross_gain - net == pytest.approx(lite_before - lite_after, abs=1e-9), (
+        f"gain over the bundle {gross_gain:.4f}, net {net:.4f}, Lite lost "
+        f"{lite_before - lite_after:.4f}"
+    )
 
 
 def test_errors(study) -> None:
