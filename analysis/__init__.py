@@ -11,10 +11,11 @@ Examples
 from analysis.calibration import CalibratedDraws, calibrate
 from analysis.convergence import ConvergenceReport, convergence_report
 from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
+from analysis.decision import Action, Decision, decide
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
-from analysis.money import money_table, product_margin
+from analysis.money import money_draws, money_table, product_margin
 from analysis.offers import (
     OfferPairSearch,
     OfferSearch,
@@ -46,9 +47,11 @@ from analysis.simulator import (
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 
 __all__ = [
+    "Action",
     "CalibratedDraws",
     "ChoiceArrays",
     "ConvergenceReport",
+    "Decision",
     "HBModel",
     "HBSettings",
     "Market",
@@ -63,6 +66,7 @@ __all__ = [
     "build_model",
     "calibrate",
     "convergence_report",
+    "decide",
     "fit",
     "fit_arrays",
     "fit_statistics",
@@ -70,6 +74,7 @@ __all__ = [
     "importances",
     "load_model",
     "market_wtp",
+    "money_draws",
     "money_table",
     "optimize_offer",
     "optimize_offers",

@@ -681,3 +681,83 @@ def test_the_documented_exit_codes_are_the_ones_returned(tmp_path, fit_inputs, c
     monkeypatch.setattr(winback.pipeline, "run_design", interrupted)
     assert main(["design", study, "--out", str(tmp_path / "d2")]) == 130
     assert "interrupted" in documented[130]
+
+
+def test_recommend_ends_with_one_decision_stated_or_calibrated(tmp_path, fit_folder, capsys):
+    """Issue 16 items 3, 4, 7: one recommendation on expected profit per year; --no-calibration
+    gives stated preference shares; a market file's [calibration] takes precedence over the
+    study file's; --order reaches the tier search; a calibration under rfc is refused first."""
+    import json
+
+    import pandas as pd
+
+    import winback
+    from winback.cli import main
+    from winback.study import parse_study
+
+    study_file = fit_folder / "study.toml"
+    study = parse_study(study_file.read_text())
+    market = Path(winback.__file__).parent / "examples" / "broadband_market.toml"
+    base = ["recommend", str(study_file), str(fit_folder), "--tier-features", "speed,mobile"]
+    base += ["--components", "tv", "--top", "3"]
+    out = tmp_path / "stated"
+    order = "mobile=No mobile,SIM 20 GB,SIM Unlimited"
+    argv = [*base, "--market", str(market), "--out", str(out), "--no-calibration"]
+    assert main([*argv, "--order", order]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("RECOMMENDATION: "), printed[:200]
+    assert "stated preference share" in printed and "calibrated to" not in printed, printed[:600]
+    settings = json.loads((out / "run.json").read_text())["settings"]
+    assert settings["basis"] == "stated" and "calibration" not in settings, settings
+    assert settings["order"] == {"mobile": ["No mobile", "SIM 20 GB", "SIM Unlimited"]}
+    dec = pd.read_csv(out / "decision.csv")
+    assert dec["recommended"].sum() == 1 and bool(dec["recommended"].iloc[0]), dec
+    assert (dec["basis"] == "stated").all()
+    assert {"Today's offer", "No campaign", "Good / better / best"} <= set(dec["action"])
+    assert dec["profit_year"].is_monotonic_decreasing, dec["profit_year"].tolist()
+    today = dec.set_index("action").loc["Today's offer"]
+    assert today["own_before"] == today["own_after"] == "FibreHome bundle", today
+    src = pd.read_csv(out / "decision_sources.csv")
+    for action, rows in src.groupby("action"):
+        v = rows.set_index("kind")["value"]
+        assert v["gross"] == pytest.approx(v["none"] + v["competitor"] + v["own"], rel=1e-9), (
+            action,
+            v.to_dict(),
+        )
+    assert not (out / "calibration.csv").exists()
+
+    # a market file with its own [calibration]: the take-up of today's offers, 100% reach
+    observed = {"FibreHome bundle": 0.03, "CableCo Max": 0.05, "NetLite": 0.12}
+    cal_market = tmp_path / "market_cal.toml"
+    cal_market.write_text(
+        market.read_text(encoding="utf-8")
+        + "\n[calibration]\nkind = \"take_up\"\nn = 4000\nobserved = { "
+        + ", ".join(f'"{k}" = {v}' for k, v in observed.items())
+        + " }\n",
+        encoding="utf-8",
+    )
+    out2 = tmp_path / "calibrated"
+    assert main([*base, "--market", str(cal_market), "--out", str(out2), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "calibrated to FibreHome bundle 3.0%" in printed, printed[:800]
+    settings = json.loads((out2 / "run.json").read_text())["settings"]
+    assert settings["basis"] == "calibrated" and settings["calibration"]["kind"] == "take_up"
+    dec2 = pd.read_csv(out2 / "decision.csv").set_index("action")
+    n_lost = study.business.lost_customers
+    keep = dec2.loc["Today's offer", "customers"]
+    assert keep == pytest.approx(n_lost * 0.03, rel=0.08), (
+        f"today's offer wins back {keep:.0f} customers, observed 3% of {n_lost:,}"
+    )
+    assert (pd.read_csv(out2 / "calibration.csv")["measure"] == "observed NetLite").any()
+
+    # a calibration with the rfc rule is refused before any search, naming both ways out
+    rfc = tmp_path / "market_rfc.toml"
+    rfc.write_text(
+        cal_market.read_text(encoding="utf-8").replace('rule = "logit"', 'rule = "rfc"'),
+        encoding="utf-8",
+    )
+    argv = [*base, "--market", str(rfc), "--out", str(tmp_path / "r3")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "logit" in err and "--no-calibration" in err, err
+    assert not (tmp_path / "r3").exists()

@@ -1,0 +1,172 @@
+"""The candidate actions of a decision: :class:`Action` (the market after it and what it puts
+there) and its builders from the searches' results (offers, tiers, entry offer with add-ons),
+today's offer and no campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.offers import OfferSearch
+from analysis.offers.objectives import price_of
+from analysis.simulator import Market, Product
+from analysis.tiers import TierSearch, Unbundling
+from winback.errors import WinbackError
+from winback.study import Study, format_level
+
+KINDS = ("offer", "tiers", "entry", "keep", "no campaign")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A candidate action: the market after it and what it puts there.
+
+    Attributes
+    ----------
+    name : str
+        Short label ("New offer", "Good / better / best", ...), unique among the candidates.
+    kind : {"offer", "tiers", "entry", "keep", "no campaign"}
+    market : Market or None
+        The market after the action (``None`` for no campaign: nobody is contacted).
+    products : tuple of str
+        The own products the action puts on the market (names in ``market``).
+    description : str
+        What it is, in words: levels and prices.
+    search : str
+        How it was found ("best of 12,960 offers, every one evaluated").
+    proven : bool
+        Best of its kind over everything its search considered (an exhaustive search).
+    """
+
+    name: str
+    kind: str
+    market: Market | None
+    products: tuple[str, ...]
+    description: str
+    search: str = ""
+    proven: bool = True
+
+
+def _levels_text(study: Study, levels: Mapping[str, Any], skip: Sequence[str] = ()) -> str:
+    parts = []
+    for a in study.attributes:
+        if a.name == study.price_attribute or a.name in skip:
+            continue
+        parts.append(f"{a.name} {format_level(levels[a.name])}")
+    return ", ".join(parts)
+
+
+def _price_text(study: Study, product: Product) -> str:
+    price = price_of(study, product)
+    return "" if np.isnan(price) else f" at {format_level(price)}/month"
+
+
+def keep_action(market: Market) -> Action:
+    """Today's offers, unchanged (the campaign offers what we sell today)."""
+    own = tuple(p.name for p in market.products if p.own)
+    return Action(
+        "Today's offer",
+        "keep",
+        market,
+        own,
+        "win-back contact with today's " + ", ".join(own) + " unchanged",
+        "the status quo",
+    )
+
+
+def no_campaign_action() -> Action:
+    """No campaign: nobody is contacted, no customer won back, no cost (the zero line)."""
+    return Action("No campaign", "no campaign", None, (), "contact nobody", "the zero line")
+
+
+def offer_actions(search: OfferSearch, market: Market, *, n: int | None = None) -> list[Action]:
+    """The offers an offer search listed (``n``: the first ``n``), each replacing the product it
+    searched for; an offer identical to today's is left out (it is :func:`keep_action`)."""
+    if search.study is None:
+        raise WinbackError("the offer search carries no study; run it with optimize_offer.")
+    study = search.study
+    today = dict(market.product(search.product).levels)
+    how = (
+        f"best of {search.n_candidates:,} offers, every one evaluated"
+        if search.exhaustive
+        else f"heuristic over {search.n_candidates:,} offers (within {search.gap:.1%} of the bound)"
+    )
+    out = []
+    rows = search.offers if n is None else search.offers.head(n)
+    for row in rows.itertuples(index=False):
+        d = row._asdict()
+        levels = {a: d[a] for a in study.attribute_names}
+        if all(_same(levels[a], today[a]) for a in study.attribute_names):
+            continue
+        prod = Product(search.product, levels, own=True)
+        rank = int(d["rank"])
+        name = "New offer" if rank == 1 else f"Offer no. {rank}"
+        out.append(
+            Action(
+                name,
+                "offer",
+                market.with_product(prod),
+                (prod.name,),
+                f"{prod.name} as {_levels_text(study, levels)}{_price_text(study, prod)}",
+                how if rank == 1 else f"no. {rank} of the same search",
+                search.exhaustive,
+            )
+        )
+    return out
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(np.isclose(float(a), float(b)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def tier_action(tiers: TierSearch, study: Study, replaced: str) -> Action:
+    """The good / better / best menu (replacing ``replaced``)."""
+    names = tuple(str(t) for t in tiers.tiers["tier"])
+    prods = [tiers.market.product(t) for t in names]
+    attrs = [a.name for a in study.attributes if a.name != study.price_attribute]
+    common = [a for a in attrs if len({str(p.levels[a]) for p in prods}) == 1]
+    parts = []
+    for t, prod in zip(names, prods, strict=True):
+        differs = _levels_text(study, prod.levels, skip=common)
+        parts.append(f"{t}{_price_text(study, prod)}" + (f" ({differs})" if differs else ""))
+    varying = [a for a in attrs if a not in common]
+    shared = f"; every tier: {_levels_text(study, prods[0].levels, skip=varying)}" if common else ""
+    how = (
+        f"best of {tiers.n_candidates:,} menus, every one evaluated"
+        if tiers.proven_optimal
+        else f"{tiers.n_candidates:,} menus searched, the best re-scored with {tiers.rule}"
+    )
+    return Action(
+        "Good / better / best",
+        "tiers",
+        tiers.market,
+        names,
+        f"{replaced} replaced by the tiers " + "; ".join(parts) + shared,
+        how,
+        tiers.proven_optimal,
+    )
+
+
+def entry_action(unb: Unbundling, study: Study, bundle: str) -> Action | None:
+    """The entry offer with add-ons; ``None`` when unbundling keeps the bundle."""
+    if not unb.stripped:
+        return None
+    names = tuple(p.name for p in unb.market.products if p.name.startswith("entry"))
+    adds = ", ".join(f"{c} +{format_level(p)}" for c, p in unb.addon_prices.items())
+    return Action(
+        "Entry offer + add-ons",
+        "entry",
+        unb.market,
+        names,
+        f"{bundle} without {', '.join(unb.stripped)} at {format_level(unb.entry_price)}/month, "
+        f"add-ons {adds}",
+        f"best of {unb.n_candidates:,} menus, every one evaluated",
+        True,
+    )
