@@ -78,7 +78,9 @@ class TierSearch:
         For each tier: the share it takes from our other tiers and products
         (``tier, source, share_moved, lower, upper, fraction``).
     summary : DataFrame
-        The menu's total share, revenue and profit against the current market.
+        Like for like: all our own products' share, revenue and profit with the menu (the tiers
+        and our other products) against all of them in the current market; ``measure, value,
+        lower, upper, products`` (the own products each row counts, named).
     n_candidates : int
         Tier sets x price ladders evaluated.
     proven_optimal : bool
@@ -331,13 +333,21 @@ def optimize_tiers(
     cur = _others_total(current, study, [], mk.extrapolate)
     oth = _others_total(sim, study, names, mk.extrapolate)
     summ = []
+    # like for like: all own products after (the tiers and the others) against all before
+    after = ", ".join(p.name for p in full.products if p.own)
+    before = ", ".join(p.name for p in mk.products if p.own)
     for k in ("share", "revenue", "profit"):
         if k == "profit" and study.costs is None:
             continue
         menu_total = tot[k] + oth[k]
-        summ.append(_summary(f"our {k}, tier menu", menu_total, band))
-        summ.append(_summary(f"our {k}, current market", cur[k], band))
-        summ.append(_summary(f"our {k}, change", menu_total - cur[k], band))
+        summ.append({**_summary(f"our {k}, tier menu", menu_total, band), "products": after})
+        summ.append({**_summary(f"our {k}, current market", cur[k], band), "products": before})
+        summ.append(
+            {
+                **_summary(f"our {k}, change", menu_total - cur[k], band),
+                "products": f"{after} against {before}",
+            }
+        )
     return TierSearch(
         objective=objective,
         tiers=pd.DataFrame(table),
