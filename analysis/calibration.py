@@ -141,10 +141,13 @@ class CalibratedDraws:
         x, _ = encode_products(self.draws.study, market.products, extrapolate=market.extrapolate)
         u = utilities(self.draws, x, none=True) * self.exponent  # (sample, respondent, alt.)
         w = respondent_weights(self.draws, weights)
-        out = np.empty(u.shape[::2])
-        for d in range(u.shape[0]):
-            s, z = (1.0, 0.0) if stated else (self.scale[d], self.shift[d])
-            out[d] = w @ _alt_probs(u[d].copy(), s, z)
+        if not stated:  # all draws at once: scale every utility, shift none, logit
+            u *= self.scale[:, None, None]
+            u[:, :, -1] += self.shift[:, None]
+        u -= u.max(axis=2, keepdims=True)
+        np.exp(u, out=u)
+        u /= u.sum(axis=2, keepdims=True)
+        out = np.einsum("r,sra->sa", w, u)
         own = np.array([p.own for p in market.products] + [False])
         if availability and not stated and self.calibration.availability < 1.0:
             reach = self.calibration.availability

@@ -281,7 +281,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
             "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
             "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP), "
-            "recommend/ (offers, tiers, unbundling) and report/ (the leadership workbook "
+            "recommend/ (offers, tiers, unbundling and the one recommendation) and report/ (the "
+            "leadership workbook "
             "winback_report.xlsx and its plots)"
         )
     return 0
