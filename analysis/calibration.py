@@ -72,6 +72,7 @@ class CalibratedDraws:
     targets: np.ndarray = field(repr=False)
     n_beyond: int = 0  # draws whose target no none shift reaches (none left out on them)
     exponent: float = 1.0  # the exponent of the market the calibration was fitted in
+    adjust: str = "none_shift"  # the adjustment fitted ("auto" resolved)
 
     def adjusted(self) -> PartWorthDraws:
         """The part-worth draws with the calibration applied: every part-worth of draw ``d``
@@ -263,6 +264,51 @@ def calibrate(
             f"[calibration] adjust = {how!r} needs two or more observed shares (take-up of "
             "several offers); one observed number identifies one adjustment: none_shift or scale."
         )
+    scale, shift, beyond = _fit_draws(u, w, groups, targets, how)
+    if len(beyond) > 0.05 * n_draws and calibration.adjust == "auto":
+        # one observed number that no none shift reaches on this market: "auto" fits a scale
+        # instead (choices noisier than stated raise an unattractive offer's share)
+        try:
+            scale, shift, beyond = _fit_draws(u, w, groups, targets, "scale")
+            how = "scale"
+        except WinbackError:
+            raise WinbackError(
+                f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this "
+                f"market's offers can reach by a none shift alone on {len(beyond)} of {n_draws} "
+                "posterior draws (even if nobody chose none), and no scale of the utilities "
+                "reproduces it either: is the market the one the observation was made in, and "
+                "the rate a share of all lost customers reached?"
+            ) from None
+    if len(beyond) > 0.05 * n_draws:
+        raise WinbackError(
+            f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this market's "
+            f"offers can reach by a none shift alone on {len(beyond)} of {n_draws} posterior "
+            "draws (even if nobody chose none): is the market the one the observation was made "
+            "in, and the rate a share of all lost customers reached? A scale adjustment "
+            '(adjust = "scale") may fit instead.'
+        )
+    return CalibratedDraws(
+        draws,
+        scale,
+        shift,
+        calibration,
+        targets,
+        n_beyond=len(beyond),
+        exponent=market.exponent,
+        adjust=how,
+    )
+
+
+def _fit_draws(
+    u: np.ndarray,
+    w: np.ndarray,
+    groups: list[list[int]],
+    targets: np.ndarray,
+    how: str,
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The adjustment ``how`` on every draw: scales, none shifts, and the draws whose target no
+    none shift reaches."""
+    n_draws = u.shape[0]
     scale = np.ones(n_draws)
     shift = np.zeros(n_draws)
     beyond: list[int] = []  # draws whose target lies beyond what a none shift can reach
@@ -290,25 +336,8 @@ def calibrate(
                 )
             scale[d] = brentq(lambda z, g=g, t=t: fitted(z, 0.0, g) - t, 1e-3, 20.0)
         else:  # scale and none: the none shift fits the total, the scale the split
-            s, delta = _fit_scale_and_none(ud, w, groups, targets[d])
-            scale[d], shift[d] = s, delta
-    if len(beyond) > 0.05 * n_draws:
-        raise WinbackError(
-            f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this market's "
-            f"offers can reach by a none shift alone on {len(beyond)} of {n_draws} posterior "
-            "draws (even if nobody chose none): is the market the one the observation was made "
-            "in, and the rate a share of all lost customers reached? A scale adjustment "
-            '(adjust = "scale") may fit instead.'
-        )
-    return CalibratedDraws(
-        draws,
-        scale,
-        shift,
-        calibration,
-        targets,
-        n_beyond=len(beyond),
-        exponent=market.exponent,
-    )
+            scale[d], shift[d] = _fit_scale_and_none(ud, w, groups, targets[d])
+    return scale, shift, beyond
 
 
 def _fit_scale_and_none(

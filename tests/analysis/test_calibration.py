@@ -129,3 +129,32 @@ def test_calibration_errors_name_the_problem() -> None:
     both = Calibration("winback_rate", (("winback", 0.2),), n=100, adjust="scale_and_none")
     with pytest.raises(WinbackError, match="needs two or more observed shares"):
         calibrate(_stated_draws(beta, n_draws=2), TODAY, both)
+
+
+def test_auto_fits_a_scale_where_no_none_shift_reaches_the_observation() -> None:
+    """An observed rate above what our offer reaches even if nobody chose none: "auto" fits a
+    scale (choices noisier than stated) that reproduces it; an explicit none shift is refused."""
+    beta = _population(seed=21)
+    draws = _stated_draws(beta, seed=22)
+    # our offer made unattractive: basic, slow and dear
+    weak = Market((_product("Ours", "Basic", "100 Mbps", "Standard", 60.0, own=True),
+                   *TODAY.products[1:]))  # fmt: skip
+    from analysis.calibration import _alt_probs
+    from analysis.simulator.market import encode_products
+    from analysis.simulator.rules import utilities
+
+    x, _ = encode_products(STUDY, weak.products)
+    u = utilities(draws, x, none=True)
+    # the share of Ours on each draw if nobody chose none
+    top = max(float(_alt_probs(u[d].copy(), 1.0, -60.0)[:, 0].mean()) for d in range(len(u)))
+    rate = top + 0.03  # beyond any none shift ...
+    assert rate < 0.2, f"Ours reaches {top:.3f} without none: not a weak offer"  # ... below 1/4
+    cal = Calibration("winback_rate", (("winback", rate),), n=100_000)
+    fitted = calibrate(draws, weak, cal)
+    assert fitted.adjust == "scale" and (fitted.shift == 0).all(), fitted.adjust
+    assert (fitted.scale < 1).all(), f"scales {fitted.scale.min():.3f}-{fitted.scale.max():.3f}"
+    got = fitted.shares(weak).set_index("product").loc["Ours", "share"]
+    assert got == pytest.approx(rate, abs=0.005), f"calibrated {got:.4f}, observed {rate:.4f}"
+    explicit = Calibration("winback_rate", (("winback", rate),), n=100_000, adjust="none_shift")
+    with pytest.raises(WinbackError, match="none shift alone"):
+        calibrate(draws, weak, explicit)

@@ -83,7 +83,7 @@ def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
             "observed": dict(c.observed),
             "n": c.n,
             "availability": c.availability,
-            "adjust": c.resolved_adjust,
+            "adjust": cal.adjust,
             "source": c.source,
         },
     }
