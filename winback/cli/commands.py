@@ -145,7 +145,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         calibration=args.calibration,
     )
     if not args.quiet:
-        print(run.simulation)
+        print(run.report())
         names = ", ".join(p.name for p in run.files)
         print(f"\nwrote {len(run.files)} files to {run.out}/: {names}")
     return 0
@@ -271,7 +271,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(run.fit_run.report())
         if run.simulate_run is not None:
             print()
-            print(run.simulate_run.simulation)
+            print(run.simulate_run.report())
         if run.recommend_run is not None:
             print()
             print(run.recommend_run.report())

@@ -98,6 +98,31 @@ class SimulateRun:
     source_of_volume: pd.DataFrame
     out: Path
     files: tuple[Path, ...]
+    calibrated: pd.DataFrame | None = None  # calibrated_shares.csv, with a calibration
+    money: pd.DataFrame | None = None  # money.csv, with [business]
+
+    def report(self) -> str:
+        """The shares in words: stated, and calibrated beside them where calibration is given."""
+        lines = ["Stated preference shares (what respondents chose; not a forecast):"]
+        lines.append(repr(self.simulation))
+        if self.calibrated is not None:
+            lines.append("")
+            lines.append("Calibrated shares (stated beside them; own products times the reach):")
+            for r in self.calibrated.itertuples(index=False):
+                lines.append(
+                    f"  {r.product:<24} {r.share:6.1%}  [{r.lower:6.1%}, {r.upper:6.1%}]"
+                    f"   stated {r.stated:6.1%}"
+                )
+        if self.money is not None:
+            t = self.money.set_index("product").loc["total"]
+            lines.append("")
+            lines.append(
+                f"Today's offer, {t['basis']}: {t['customers']:,.0f} customers won back "
+                f"[{t['customers_lower']:,.0f}, {t['customers_upper']:,.0f}], profit "
+                f"{t['profit_year']:,.0f} a year [{t['profit_year_lower']:,.0f}, "
+                f"{t['profit_year_upper']:,.0f}] after incentives and contact costs"
+            )
+        return "\n".join(lines)
 
 
 def run_simulate(
@@ -213,7 +238,15 @@ def run_simulate(
         for name, frame in tables.items():
             write_csv(frame, stage / name)
         write_record(stage, "simulate", settings, model.study, paths=inputs)
-    return SimulateRun(sim, sim.shares, sov, out, tuple(out / n for n in tables))
+    return SimulateRun(
+        sim,
+        sim.shares,
+        sov,
+        out,
+        tuple(out / n for n in tables),
+        tables.get("calibrated_shares.csv"),
+        tables.get("money.csv"),
+    )
 
 
 @dataclass(frozen=True)
@@ -229,6 +262,12 @@ class RecommendRun:
 
     def report(self) -> str:
         parts = [self.decision.text()] if self.decision is not None else []
+        basis = (
+            "calibrated shares among the lost customers reached"
+            if self.decision is not None and self.decision.basis == "calibrated"
+            else "stated preference shares, not calibrated to behaviour"
+        )
+        parts.append(f"The searches behind it ({basis}; per lost customer):")
         parts.append(repr(self.offers))
         if self.tiers is not None:
             parts.append(repr(self.tiers))
