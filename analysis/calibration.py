@@ -73,6 +73,7 @@ class CalibratedDraws:
     n_beyond: int = 0  # draws whose target no none shift reaches (none left out on them)
     exponent: float = 1.0  # the exponent of the market the calibration was fitted in
     adjust: str = "none_shift"  # the adjustment fitted ("auto" resolved)
+    n_scaled: int = 0  # draws no none shift reaches, fitted by a scale instead ("auto")
 
     def adjusted(self) -> PartWorthDraws:
         """The part-worth draws with the calibration applied: every part-worth of draw ``d``
@@ -265,20 +266,23 @@ def calibrate(
             "several offers); one observed number identifies one adjustment: none_shift or scale."
         )
     scale, shift, beyond = _fit_draws(u, w, groups, targets, how)
-    if len(beyond) > 0.05 * n_draws and calibration.adjust == "auto":
-        # one observed number that no none shift reaches on this market: "auto" fits a scale
-        # instead (choices noisier than stated raise an unattractive offer's share)
+    if beyond and calibration.adjust == "auto":
+        # draws on which our offers are less attractive than the observed rate even if nobody
+        # chose none: "auto" fits a scale (choices noisier than stated) on those draws instead
         try:
-            scale, shift, beyond = _fit_draws(u, w, groups, targets, "scale")
-            how = "scale"
+            s_b, _, _ = _fit_draws(u[beyond], w, groups, targets[beyond], "scale")
         except WinbackError:
             raise WinbackError(
                 f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this "
-                f"market's offers can reach by a none shift alone on {len(beyond)} of {n_draws} "
-                "posterior draws (even if nobody chose none), and no scale of the utilities "
-                "reproduces it either: is the market the one the observation was made in, and "
-                "the rate a share of all lost customers reached?"
+                f"market's offers can reach by a none shift alone on {len(beyond)} of "
+                f"{n_draws} posterior draws (even if nobody chose none), and no scale of the "
+                "utilities reproduces it there either: is the market the one the observation "
+                "was made in, and the rate a share of all lost customers reached?"
             ) from None
+        scale[beyond], shift[beyond] = s_b, 0.0
+        n_scaled, beyond = len(beyond), []
+    else:
+        n_scaled = 0
     if len(beyond) > 0.05 * n_draws:
         raise WinbackError(
             f"[calibration] observed {calibration.observed[0][1]:.3f} is more than this market's "
@@ -296,6 +300,7 @@ def calibrate(
         n_beyond=len(beyond),
         exponent=market.exponent,
         adjust=how,
+        n_scaled=n_scaled,
     )
 
 

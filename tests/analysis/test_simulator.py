@@ -277,3 +277,28 @@ def test_shares_recover_truth(example_fit) -> None:
     table = pd.DataFrame({"estimated": est, "true": true, "abs diff": diff}).round(4)
     assert diff.max() <= 0.03, f"shares off by more than 0.03:\n{table}"
     print(table)
+
+
+def test_market_file_calibration_is_read_and_checked(study, tmp_path) -> None:
+    """A market file's [calibration] (issue 16): parsed as the study file's, every problem
+    named with the file."""
+    from analysis.simulator import read_market
+
+    head = '[[products]]\nname = "A"\nown = true\nbrand = "A"\nprice = 20.0\n\n'
+    good = tmp_path / "market.toml"
+    good.write_text(
+        head + '[calibration]\nkind = "winback_rate"\nobserved = 0.15\nn = 800\n'
+        'availability = 0.5\nsource = "spring mailing"\n',
+        encoding="utf-8",
+    )
+    cal = read_market(good, study).calibration
+    assert cal is not None and cal.observed == (("winback", 0.15),) and cal.n == 800, cal
+    assert cal.availability == 0.5 and cal.source == "spring mailing"
+    assert read_market(good, study).products[0].name == "A"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(head + "[calibration]\nobserved = 1.5\nnn = 3\n", encoding="utf-8")
+    with pytest.raises(WinbackError) as e:
+        read_market(bad, study)
+    msg = str(e.value)
+    for part in (str(bad), "'observed' = 1.5", "unknown key 'nn'", "'n' is required"):
+        assert part in msg, msg

@@ -84,6 +84,7 @@ def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
             "n": c.n,
             "availability": c.availability,
             "adjust": cal.adjust,
+            "draws_scaled": cal.n_scaled,
             "source": c.source,
         },
     }
