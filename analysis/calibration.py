@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
+from scipy.optimize import brentq, least_squares
 
 from analysis.simulator import Market, PartWorthDraws, respondent_weights
 from analysis.simulator.market import NONE, encode_products
@@ -341,31 +341,30 @@ def _fit_draws(
                 )
             scale[d] = brentq(lambda z, g=g, t=t: fitted(z, 0.0, g) - t, 1e-3, 20.0)
         else:  # scale and none: the none shift fits the total, the scale the split
-            scale[d], shift[d] = _fit_scale_and_none(ud, w, groups, targets[d])
+            prev = (float(np.log(scale[d - 1])), float(shift[d - 1])) if d else (0.0, 0.0)
+            scale[d], shift[d] = _fit_scale_and_none(ud, w, groups, targets[d], prev)
     return scale, shift, beyond
 
 
 def _fit_scale_and_none(
-    u: np.ndarray, w: np.ndarray, groups: list[list[int]], target: np.ndarray
+    u: np.ndarray,
+    w: np.ndarray,
+    groups: list[list[int]],
+    target: np.ndarray,
+    start: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, float]:
-    """Least squares in log shares over (log scale, none shift), by Gauss-Newton with
-    numerical derivatives; two parameters, so a few iterations."""
-    theta = np.array([0.0, 0.0])
+    """Least squares in log shares over (log scale, none shift): a bounded trust-region fit
+    (scale in [0.001, 20], shift in [-60, 60]) from ``start`` (the previous draw's answer)."""
 
     def resid(th: np.ndarray) -> np.ndarray:
         p = w @ _alt_probs(u.copy(), float(np.exp(th[0])), float(th[1]))
         got = np.array([p[g].sum() for g in groups])
-        return np.log(np.clip(got, 1e-12, None)) - np.log(target)
+        return np.log(np.clip(got, 1e-300, None)) - np.log(target)
 
-    for _ in range(50):
-        r = resid(theta)
-        jac = np.empty((len(r), 2))
-        for k in range(2):
-            step = np.zeros(2)
-            step[k] = 1e-5
-            jac[:, k] = (resid(theta + step) - r) / 1e-5
-        delta, *_ = np.linalg.lstsq(jac, -r, rcond=None)
-        theta = theta + np.clip(delta, -2.0, 2.0)
-        if np.abs(delta).max() < 1e-8:
-            break
-    return float(np.exp(theta[0])), float(theta[1])
+    lo, hi = [np.log(1e-3), -60.0], [np.log(20.0), 60.0]
+    x0 = np.clip(np.asarray(start, dtype=float), np.add(lo, 1e-9), np.subtract(hi, 1e-9))
+    fit = least_squares(resid, x0, bounds=(lo, hi), xtol=1e-10, ftol=1e-10)
+    if x0.any() and fit.cost > 1e-12:  # a warm start can stop in a worse basin: start afresh
+        again = least_squares(resid, np.zeros(2), bounds=(lo, hi), xtol=1e-10, ftol=1e-10)
+        fit = again if again.cost < fit.cost else fit
+    return float(np.exp(fit.x[0])), float(fit.x[1])
