@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from reports.live_sheet import SHARE_LABEL
 from reports.workbook import LIVE_SHEETS, SHEETS, read_run_folder, write_workbook
 from winback.errors import WinbackError
 
@@ -170,7 +171,7 @@ def test_live_simulator_of_the_workbook_recalculates_to_the_python_simulator(rep
     sol = {str(k).upper(): v for k, v in solution.items()}
     want = simulate(data.simulator_draws, data.market).shares.set_index("product")["share"]
     ws = load_workbook(report)["Simulator"]
-    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Share of preference")
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == SHARE_LABEL)
 
     def value(ref: str) -> float:
         v = sol[f"'[{report.name}]SIMULATOR'!{ref}".upper()]
