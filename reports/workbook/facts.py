@@ -417,18 +417,8 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
             notes.append("No market.toml in the run: the live simulator sheets are left out.")
     elif not fit_file.is_file():
         notes.append("No fit/fit.nc in the run: the live simulator sheets are left out.")
-    if rf.study_file.is_file():
-        # the run's study file holds the business settings the searches used (the fit's copy of
-        # the study may predate a [business] table added afterwards)
-        try:
-            from_file = _study_info(load_study(rf.study_file))
-        except WinbackError as exc:
-            if not study:
-                raise
-            notes.append(f"{rf.study_file} could not be read ({exc}); the fit's study is shown.")
-        else:
-            business = from_file["business"] or study.get("business")
-            study = {**(study or from_file), "business": business}
+    if not study and rf.study_file.is_file():
+        study = _study_info(load_study(rf.study_file))
 
     def f(stage: Stage, name: str) -> Path:
         return rf.file(stage, name)

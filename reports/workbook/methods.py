@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from analysis.results.out_of_sample import SPLIT_MAX_OBSERVATIONS
 from reports.workbook.basis import calibrated, calibration_words
 from reports.workbook.context import _Ctx, _present
-from reports.workbook.decision import calibration_format
+from reports.workbook.decision_sheet import calibration_format
 from reports.workbook.facts import ReportData
 from reports.workbook.styles import INT, NUM1, NUM2, PCT, _Sheet
 from winback.settings import band_label

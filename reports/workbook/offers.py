@@ -29,7 +29,7 @@ from reports.workbook.basis import (
     share_word,
 )
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
-from reports.workbook.decision import calibrated_shares_table
+from reports.workbook.decision_sheet import calibrated_shares_table
 from reports.workbook.styles import (
     INT,
     NUM2,

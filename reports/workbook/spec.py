@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.waves_sheet import SHEET_TITLE as WAVES_TITLE
 from reports.workbook.context import _Ctx
-from reports.workbook.decision import _sheet_decision
+from reports.workbook.decision_sheet import _sheet_decision
 from reports.workbook.methods import _sheet_methods
 from reports.workbook.offers import (
     _sheet_offers,

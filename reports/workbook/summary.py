@@ -246,7 +246,7 @@ def _key_numbers(s: _Sheet, ctx: _Ctx) -> None:
         if m is not None:
             rows.append((label, m["value"], m["lower"], m["upper"], fmt))
     us = data.unbundling_summary
-    for m, label, fmt in (
+    entry: tuple[tuple[pd.Series | None, str | None, str], ...] = (
         (_measure_prefix(us, "own products' share, with the menu"), None, PCT),
         (_measure(us, "share, entry menu") if _measure_prefix(us, "own products'") is None
          else None, f"Entry menu: the menu's {sw}", PCT),
@@ -257,11 +257,14 @@ def _key_numbers(s: _Sheet, ctx: _Ctx) -> None:
          f"Entry menu: the menu's {sw} minus the bundle's (not net of our other products)", PCT),
         (_measure(us, "our profit, change"), "Entry menu: profit change per lost customer",
          ctx.money),
-    ):  # fmt: skip
+    )  # fmt: skip
+    for m, given, fmt in entry:
         if m is not None:
-            if label is None:  # "own products' share, with the menu (names)"
-                label = f"Entry menu: own products' {sw} (" + str(m["measure"]).split("(", 1)[-1]
-            rows.append((label, m["value"], m["lower"], m["upper"], fmt))
+            # None: "own products' share, with the menu (names)", its names kept
+            what = (
+                given or f"Entry menu: own products' {sw} (" + str(m["measure"]).split("(", 1)[-1]
+            )
+            rows.append((what, m["value"], m["lower"], m["upper"], fmt))
     if not rows:
         return
     from_sim = today is not None and today[4]
