@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -384,3 +385,67 @@ def test_a_run_from_before_the_decision_builds_and_compares_like_for_like(
     assert "not net of what it takes from our other own products" in text
     assert "Not available: this run has no single recommendation" in _text(wb, "Decision")
     assert not NOT_STATED.search(text), NOT_STATED.search(text)
+
+
+def _hand_made(rows: list[dict], tmp_path: Path, **settings) -> object:
+    """A workbook from a hand-made decision.csv (no fit, no search): the Summary's words."""
+    from reports.workbook.facts import ReportData
+
+    base = {"kind": "offer", "description": "an offer", "search": "s", "proven": True,
+            "basis": "stated", "own_before": "Ours", "share_before": 0.02, "own_after": "Ours",
+            "share_after": 0.1}  # fmt: skip
+    table = pd.DataFrame([{**base, "rank": i + 1, **r} for i, r in enumerate(rows)])
+    table["recommended"] = table["rank"] == 1
+    data = ReportData(
+        partworths=pd.DataFrame(
+            {"respondent_id": ["1"], "attribute": ["a"], "level": ["x"], "utility": [0.0]}
+        ),
+        study={"currency": "EUR"},
+        decision=table,
+        recommend_settings={"basis": "stated", "objective": "revenue", **settings},
+    )
+    return load_workbook(write_workbook(tmp_path / "hand.xlsx", data))
+
+
+def test_a_close_call_from_a_heuristic_search_says_so(tmp_path) -> None:
+    band = {"value_lower": 1.0, "value_upper": 3.0, "gap_lower": -0.5, "gap_upper": 1.0}
+    wb = _hand_made(
+        [
+            {"action": "New offer", "value": 2.0, "proven": False, "gap": 0.0,
+             "prob_recommended_better": float("nan"), **band},
+            {"action": "Today's offer", "kind": "keep", "value": 1.7, "gap": 0.3,
+             "prob_recommended_better": 0.62, **band},
+        ],
+        tmp_path,
+    )  # fmt: skip
+    text = _text(wb, "Summary")
+    for part in (
+        "Recommendation: New offer: an offer. Expected at stated preference shares: EUR 2.00 "
+        "per lost customer (90% band EUR 1.00 to EUR 3.00)",
+        "better than the runner-up (Today's offer) on 62% of the posterior draws (not a clear "
+        "winner); a search was not exhaustive (New offer), so better candidates may exist",
+    ):
+        assert part in text, f"Summary lacks {part!r}: {text}"
+    _, cols = _header(wb["Decision"], "rank", "action")
+    assert "revenue per lost customer (EUR)" in cols, cols
+
+
+def test_no_campaign_recommended_reads_as_such(tmp_path) -> None:
+    zero = {"customers": 0.0, "customers_lower": 0.0, "customers_upper": 0.0,
+            "revenue_year": 0.0, "profit_year": 0.0, "profit_year_lower": 0.0,
+            "profit_year_upper": 0.0, "value_lower": 0.0, "value_upper": 0.0}  # fmt: skip
+    wb = _hand_made(
+        [
+            {"action": "No campaign", "kind": "no campaign", "description": "contact nobody",
+             "value": 0.0, "gap": 0.0, **zero},
+            {"action": "Today's offer", "kind": "keep", "value": -5000.0, "gap": 5000.0,
+             "prob_recommended_better": 0.97, **zero},
+        ],
+        tmp_path,
+    )  # fmt: skip
+    head = _cell_starting(wb["Summary"], "Recommendation:").value
+    assert head == (
+        "Recommendation: No campaign: contact nobody. No candidate is expected to pay back its "
+        "incentives and contact costs."
+    ), head
+    assert "What it costs: nothing (nobody is contacted)." in _text(wb, "Summary")
