@@ -154,5 +154,5 @@ def own_after(data: ReportData, new: list[str]) -> list[str]:
 
 
 def names(items: list[str]) -> str:
-    """Product names for a label: ``A, B, C`` (``?`` when unknown)."""
-    return ", ".join(items) if items else "?"
+    """Product names for a label: ``A, B, C`` (``our own products`` when unknown)."""
+    return ", ".join(items) if items else "our own products"

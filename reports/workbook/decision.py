@@ -71,7 +71,7 @@ class Scale:
         if self.money:
             return f"{big_money(self.currency, x)} a year"
         if self.fmt == PCT:
-            return f"{float(x):.1%}"
+            return f"{float(x):.1%} of lost customers"
         cur = f"{self.currency} " if self.currency else ""
         return f"{cur}{float(x):,.2f}{self.per} per lost customer"
 
@@ -86,7 +86,8 @@ def scale(ctx: _Ctx) -> Scale:
     per = _per(ctx.data)
     if objective == "share":
         return Scale(False, "share of lost customers", PCT, cur, per)
-    unit = f"{objective} per lost customer" + (f" ({cur}{per})" if cur or per else "")
+    money = " ".join(x for x in (cur, per.strip()) if x)  # "EUR per month"
+    unit = f"{objective} per lost customer" + (f" ({money})" if money else "")
     return Scale(False, unit, ctx.money, cur, per)
 
 

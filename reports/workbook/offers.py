@@ -84,7 +84,7 @@ def _offer_labels(ctx: _Ctx, share: str | None = None) -> dict[str, str]:
         "share": sw,
         "lower": f"{sw} from",
         "upper": f"{sw} to",
-        "current_share": f"today's {share_word(ctx.data)}",
+        "current_share": f"{sw}, today",
     }
     return {**_OFFER_LABELS, **shares, **attrs}
 

@@ -238,6 +238,26 @@ def test_decision_sheet_every_candidate_with_units_sources_money_calibration(
             _near(sheet.cell(h6 + 1 + int(i), cols6["stated preference share"]).value,
                   s["stated"], name)  # fmt: skip
 
+    # like for like on the search sheets: today's own products and those after, named
+    tiers = pd.read_csv(run_folder / "recommend" / "tiers.csv")["tier"].tolist()
+    own = pd.read_csv(run_folder / "simulate" / "shares.csv")
+    own = own.loc[own["own"], "product"].unique().tolist()  # by segment too
+    summary = pd.read_csv(run_folder / "recommend" / "tiers_summary.csv").set_index("measure")
+    ws = wb["Tiers"]
+    h7, _ = _header(ws, "measure", "value")
+    rows = _rows_by_first_cell(ws, h7)
+    for label, measure in (
+        (f"own products' calibrated share, with the tier menu ({', '.join(tiers)})",
+         "our share, tier menu"),
+        (f"own products' calibrated share, today ({', '.join(own)})", "our share, current market"),
+    ):  # fmt: skip
+        assert label in rows, f"Tiers lacks {label!r}: {list(rows)}"
+        _near(ws.cell(rows[label], 2).value, summary.loc[measure, "value"], label)
+    offers = _text(wb, "Offers")
+    assert f"own products' calibrated share, current ({', '.join(own)})" in offers
+    assert "own products' calibrated share, with the menu (entry" in offers
+    assert "lost customers brought back by the menu beyond the bundle" not in offers
+
     # Methods: how the recommendation is chosen, the business settings and the calibration
     methods = _text(wb, "Methods")
     for part in (
