@@ -4,8 +4,8 @@ Three sheets:
 
 * ``Simulator``: one column per product; each attribute's level is picked from a dropdown (data
   validation over the tested levels; a linear attribute such as price takes any number in the
-  tested range); the exponent; the share of preference of every product and of none, computed
-  by formulas.
+  tested range); the exponent; the stated preference share of every product and of none,
+  computed by formulas (never calibrated: the survey's preferences as stated).
 * ``Utilities``: one row per respondent, one column per level (posterior mean part-worths; the
   reference level is 0; a linear attribute's column holds its slope), then per product the
   formulas for its utility and the respondent's logit probabilities.
@@ -36,7 +36,10 @@ from conjoint.encoding import make_encoding
 from winback.errors import WinbackError
 from winback.study import format_level
 
-__all__ = ["add_live_simulator", "excel_text", "read_excel_text", "set_text"]
+__all__ = ["SHARE_LABEL", "add_live_simulator", "excel_text", "read_excel_text", "set_text"]
+
+#: the label of the Simulator's share row: the survey's preferences as stated, never calibrated
+SHARE_LABEL = "Stated preference share"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -173,8 +176,9 @@ def add_live_simulator(
     set_text(ws.cell(1, 1), title)
     set_text(
         ws.cell(2, 1),
-        "Pick each product's levels from the dropdowns; shares of preference (logit rule, "
-        "posterior mean part-worths of every respondent) recalculate below.",
+        "Pick each product's levels from the dropdowns; the stated preference shares (logit "
+        "rule, posterior mean part-worths of every respondent; not calibrated to observed "
+        "behaviour) recalculate below.",
     )
     set_text(ws.cell(4, 1), "Attribute")
     n_prod = len(market.products)
@@ -270,7 +274,7 @@ def add_live_simulator(
             ut.cell(row, none_p_col, f"=EXP({ucells[-1]}-{mx})/{dn}")
 
     share_row = pos_row0 + len(study.attributes) + 1
-    set_text(ws.cell(share_row, 1), "Share of preference")
+    set_text(ws.cell(share_row, 1), SHARE_LABEL)
     last = n_resp + 1
     for p in range(n_prod):
         pcol = get_column_letter(p_col0 + p)

@@ -275,7 +275,7 @@ def plot_price_curves(
         ``product, price, share, lower, upper[, revenue, revenue_lower, revenue_upper]`` as in
         ``simulate/price_curves.csv`` (without ``product``: one curve).
     measure : {"share", "revenue"}
-        Plot the share of preference (bands ``lower``/``upper``) or revenue per lost customer
+        Plot the stated preference share (bands ``lower``/``upper``) or revenue per lost customer
         (bands ``revenue_lower``/``revenue_upper``).
     products : sequence of str, optional
         Products to draw (default: all).
@@ -330,7 +330,7 @@ def plot_price_curves(
     unit = f" ({currency})" if currency else ""
     ax.set_xlabel(f"price{unit}")
     if measure == "share":
-        ax.set_ylabel("share of preference")
+        ax.set_ylabel("stated preference share")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     else:
         ax.set_ylabel(f"revenue per lost customer{unit}")
@@ -343,9 +343,13 @@ def plot_price_curves(
 
 
 def plot_tier_shares(
-    tiers: pd.DataFrame, *, currency: str = "", title: str = "Good / better / best: expected share"
+    tiers: pd.DataFrame,
+    *,
+    currency: str = "",
+    title: str | None = None,
+    share_label: str = "share of lost customers",
 ) -> Figure:
-    """Each tier's expected share of lost customers with its band, price in the label.
+    """Each tier's share of lost customers with its band, price in the label.
 
     Parameters
     ----------
@@ -353,7 +357,11 @@ def plot_tier_shares(
         ``tier, share[, lower, upper, price]`` as in ``recommend/tiers.csv``.
     currency : str
         Shown with the price.
-    title : str
+    title : str, optional
+        Default ``Good / better / best: <share_label> by tier``.
+    share_label : str
+        What the shares are: ``"stated preference share"`` or ``"calibrated share"``
+        (:func:`reports.workbook.basis.share_word` of the run) for the axis and the title.
 
     Returns
     -------
@@ -384,7 +392,7 @@ def plot_tier_shares(
     ax = fig.add_subplot()
     ax.bar(labels, est, yerr=yerr, color=_COLOR, capsize=4)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("expected share of lost customers")
-    ax.set_title(title)
+    ax.set_ylabel(share_label)
+    ax.set_title(title or f"Good / better / best: {share_label} by tier")
     ax.grid(axis="y", alpha=0.3)
     return fig

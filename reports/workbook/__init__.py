@@ -4,10 +4,14 @@
 ``design``, ``import``, ``fit``, ``simulate`` and ``recommend`` commands writing into one folder)
 into a :class:`ReportData`; ``write_workbook(path, data)`` writes the workbook:
 
-* ``Summary``: why customers left, the recommended win-back offer, the good/better/best tiers
-  and the unbundled entry offer with expected share, revenue and profit and their bands, and the
-  caveats in plain words (exclusions, quality flags, convergence, design);
-* ``Reasons``, ``Part-worths``, ``Importances``, ``WTP``, ``Offers``, ``Tiers``,
+* ``Summary``: the one recommendation of ``recommend/decision.csv`` (what to do, customers won
+  back, revenue and profit per year with their bands, what it costs, the net gain against
+  today's offer like for like, where the customers come from, how sure, the runners-up on the
+  same scale), why customers left, and the caveats in plain words (exclusions, quality flags,
+  convergence, design, what the shares are); a run written before the one recommendation gets
+  the former answer (the best offer, the tiers, the entry offer, per lost customer);
+* ``Decision`` (every candidate on one scale, :mod:`~reports.workbook.decision_sheet`),
+  ``Reasons``, ``Part-worths``, ``Importances``, ``WTP``, ``Offers``, ``Tiers``,
   ``Source of volume``, ``Price curves``, ``Design & quality``, ``Diagnostics``, ``Methods``;
 * the live simulator (``Simulator``, ``Utilities``, ``Levels``: see :mod:`reports.live_sheet`)
   when the fit and a market are there.
@@ -16,12 +20,16 @@ Only ``fit/`` is required; any other part missing from the run folder is explain
 and on the summary, never a crash. Charts are native Excel charts (they stay linked to the
 cells). Every text that comes from respondents or study files is written as text (never as a
 formula, see :func:`reports.live_sheet.set_text`); numbers stay numbers with number formats.
-Bands are labelled with the probability the run used (each stage's ``run.json``).
+Bands are labelled with the probability the run used (each stage's ``run.json``). Every share
+is named by what it is (:mod:`~reports.workbook.basis`): a *stated preference share*, or a
+*calibrated share* beside the observation it is calibrated to; every before/after compares the
+same own products, named.
 
 The package: :mod:`~reports.workbook.facts` reads the run folder,
 :mod:`~reports.workbook.styles` and :mod:`~reports.workbook.context` are what every sheet
 shares, one module per sheet or small group of sheets writes them
-(:mod:`~reports.workbook.summary`, :mod:`~reports.workbook.preferences`,
+(:mod:`~reports.workbook.summary` with :mod:`~reports.workbook.decision`,
+:mod:`~reports.workbook.decision_sheet`, :mod:`~reports.workbook.preferences`,
 :mod:`~reports.workbook.offers`, :mod:`~reports.workbook.quality`,
 :mod:`~reports.workbook.methods`), and :mod:`~reports.workbook.spec` lists them in order with
 their print settings; :func:`write_workbook` walks that list.

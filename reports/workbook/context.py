@@ -26,6 +26,11 @@ class _Ctx:
     money: str
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def money0(self) -> str:
+        """The money format without decimals (sums per year)."""
+        return self.money.replace("#,##0.00", "#,##0", 1)
+
     def fmt_money(self, x: float) -> str:
         cur = f"{self.currency} " if self.currency else ""
         return f"{cur}{x:,.2f}"
@@ -137,17 +142,6 @@ def _current_product(data: ReportData) -> pd.Series | None:
         if len(hit):
             return hit.iloc[0]
     return None
-
-
-def _current_share(data: ReportData) -> pd.Series | None:
-    sh = data.shares
-    if not _present(sh):
-        return None
-    assert sh is not None
-    if "segment" in sh.columns:
-        sh = sh[sh["segment"].astype(str) == "all"]
-    own = sh[sh["own"].astype(str).str.lower() == "true"] if "own" in sh.columns else sh.iloc[:0]
-    return own.iloc[0] if len(own) else None
 
 
 def _bool_series(s: pd.Series) -> pd.Series:

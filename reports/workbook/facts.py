@@ -65,6 +65,12 @@ _TEXT_COLUMNS = (
     "share_of",
     "holdout",
     "most_popular",
+    "action",
+    "description",
+    "search",
+    "basis",
+    "own_before",
+    "own_after",
 )
 
 
@@ -105,9 +111,22 @@ class ReportData:
         ``import/import.json``.
     shares, source_of_volume, price_curves, elasticities, wtp : DataFrame or None
         ``simulate/``.
+    calibrated_shares, simulate_calibration, money : DataFrame or None
+        ``simulate/calibrated_shares.csv`` (stated and calibrated shares side by side),
+        ``simulate/calibration.csv`` and ``simulate/money.csv`` (today's own products in
+        customers and money per year); runs without ``[calibration]`` or ``[business]``, and
+        runs written before them, have none.
     offers, segments, tiers, upgrade_paths, cannibalisation, tiers_summary, unbundling,
     unbundling_summary, addons : DataFrame or None
         ``recommend/``.
+    decision, decision_sources, calibration : DataFrame or None
+        ``recommend/decision.csv`` (every candidate action on one scale, best first),
+        ``recommend/decision_sources.csv`` (where each action's volume comes from) and
+        ``recommend/calibration.csv`` (what the calibration fitted); None for runs written
+        before the one recommendation, or without calibration.
+    simulate_settings, recommend_settings : dict
+        The ``settings`` of ``simulate/run.json`` and ``recommend/run.json`` (``basis``,
+        ``calibration``, ``objective``, ``product``, ...); empty for folders without records.
     market_products : DataFrame or None
         The products of ``market.toml`` (``product, own`` and one column per attribute).
     simulator_draws, market : object or None
@@ -154,6 +173,14 @@ class ReportData:
     unbundling: pd.DataFrame | None = None
     unbundling_summary: pd.DataFrame | None = None
     addons: pd.DataFrame | None = None
+    decision: pd.DataFrame | None = None
+    decision_sources: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
+    calibrated_shares: pd.DataFrame | None = None
+    simulate_calibration: pd.DataFrame | None = None
+    money: pd.DataFrame | None = None
+    simulate_settings: dict[str, Any] = field(default_factory=dict)
+    recommend_settings: dict[str, Any] = field(default_factory=dict)
     recommend_text: str | None = None
     market_products: pd.DataFrame | None = None
     simulator_draws: Any = None
@@ -228,6 +255,7 @@ def _study_info(study: Any) -> dict[str, Any]:
         "currency": study.currency,
         "price_attribute": study.price_attribute,
         "none_option": study.has_none,
+        "business": _business_info(getattr(study, "business", None)),
         "attributes": [
             {
                 "name": a.name,
@@ -240,6 +268,27 @@ def _study_info(study: Any) -> dict[str, Any]:
             for a in study.attributes
         ],
     }
+
+
+def _business_info(business: Any) -> dict[str, Any] | None:
+    """The study's ``[business]`` settings as plain values (None without them)."""
+    if business is None:
+        return None
+    return {
+        "lost_customers": int(business.lost_customers),
+        "horizon_months": int(business.horizon_months),
+        "retention_months": float(business.retention_months),
+        "months_retained": float(business.months_retained),
+        "contact_cost": float(business.contact_cost),
+        "incentive": float(business.incentive),
+        "margin": {str(k): float(v) for k, v in business.margin},
+    }
+
+
+def _settings(run: RunFolder, stage: Stage) -> dict[str, Any]:
+    """A stage's recorded settings (empty for a folder written before records)."""
+    rec = run.record(stage)
+    return dict(rec.settings) if rec is not None else {}
 
 
 def _market_products(market: Any) -> pd.DataFrame:
@@ -408,6 +457,14 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         unbundling=_read_table(f(r, "unbundling.csv")),
         unbundling_summary=_read_table(f(r, "unbundling_summary.csv")),
         addons=_read_table(f(r, "addons.csv")),
+        decision=_read_table(f(r, "decision.csv")),
+        decision_sources=_read_table(f(r, "decision_sources.csv")),
+        calibration=_read_table(f(r, "calibration.csv")),
+        calibrated_shares=_read_table(f(s_, "calibrated_shares.csv")),
+        simulate_calibration=_read_table(f(s_, "calibration.csv")),
+        money=_read_table(f(s_, "money.csv")),
+        simulate_settings=_settings(rf, SIMULATE),
+        recommend_settings=_settings(rf, RECOMMEND),
         recommend_text=_read_text(f(r, "recommend.txt")),
         market_products=products,
         simulator_draws=draws,

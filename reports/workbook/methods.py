@@ -1,8 +1,10 @@
 """The ``Methods`` sheet: what was done, with the formulas written out and references.
 
 The survey, the hierarchical Bayes estimation (with this fit's sampler settings), its
-predictive validation (what was held out), importances and willingness to pay, the market simulation (with the probability of its bands), the searches,
-the attributes with their reference levels, and the literature.
+predictive validation (what was held out), importances and willingness to pay, the market
+simulation (with the probability of its bands), the searches, how the one recommendation is
+chosen (the formulas of customers, money and calibration, the business settings and the
+calibration this run used), the attributes with their reference levels, and the literature.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.results.out_of_sample import SPLIT_MAX_OBSERVATIONS
-from reports.workbook.context import _Ctx
+from reports.workbook.basis import calibrated, calibration_words
+from reports.workbook.context import _Ctx, _present
+from reports.workbook.decision_sheet import calibration_format
 from reports.workbook.facts import ReportData
-from reports.workbook.styles import _Sheet
+from reports.workbook.styles import INT, NUM1, NUM2, PCT, _Sheet
 from winback.settings import band_label
 
 
@@ -78,7 +82,7 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
         (
             "Market simulation",
             [
-                "Share of preference (logit rule): share_j = mean over respondents of "
+                "Stated preference share (logit rule): share_j = mean over respondents of "
                 "exp(e U_ij) / sum_k exp(e U_ik), e the exponent (scale); computed for every "
                 f"posterior draw, giving {band_label(data.simulate_band)}s. Rule of the "
                 f"market file: {rule}.",
@@ -87,7 +91,8 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "Gumbel error per product), averaged over error draws; it corrects the logit "
                 "rule's IIA for similar products (Orme 1998; Huber, Orme and Miller 1999).",
                 "Source of volume: the market without the offer against the market with it, "
-                "per draw: share taken from none (won back), competitors and our own offers.",
+                "per draw: share taken from none (lost customers who would otherwise stay "
+                "away), competitors and our own offers.",
                 "The live Simulator sheet uses the logit rule at the posterior mean "
                 "part-worths, recalculated by Excel.",
             ],
@@ -106,6 +111,7 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "price and add-on prices.",
             ],
         ),
+        ("How the recommendation is chosen", _decision_text(data)),
         (
             "References",
             [
@@ -131,6 +137,91 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
         ),
     ]
     return sections
+
+
+def _decision_text(data: ReportData) -> list[str]:
+    """How the one recommendation is chosen, the formulas in words, and the calibration."""
+    bl = band_label(data.recommend_band)
+    paras = [
+        "Every candidate action (the offers the offer search listed, the good / better / best "
+        "tiers, the entry offer with add-ons, today's offer and, with [business], no campaign) "
+        "is simulated against today's market on every posterior draw and scored on one scale; "
+        "the one with the highest expected value is recommended. With [business] the scale is "
+        "expected profit per year: customers = N x share (N = lost customers in scope, share "
+        "= the own products' share after the action); profit per year = (sum over our own "
+        "products of customers x (monthly margin x months retained - incentive) - contact "
+        "cost x N x reach) x 12 / horizon months, where months retained = (1 - (1 - c)^H) / c "
+        "with c = 1 / retention months and H the horizon in months, the margin is [business] "
+        "margin for a product named there or price - unit cost otherwise, and reach is the "
+        "calibration's availability (1 without calibration); revenue per year = customers x "
+        "price x months retained x 12 / H. Without [business] the scale is the search's "
+        "objective per lost customer (share; revenue = share x price; profit = share x (price "
+        "- unit cost)).",
+        "Like for like: all of today's own products (named) against all own products after the "
+        "action (named). Source of volume on every draw: from none = none's share today minus "
+        "after; from competitors = the competitors' share today minus after; from our own "
+        "products = today's own share minus the share of the own products the action keeps; "
+        "net = from none + from competitors. Net gain = the action's value minus today's "
+        "offer's, gap = the recommendation's value minus the candidate's, both per draw with "
+        f"{bl}s; P(recommendation better) = the share of draws with a positive gap. The choice "
+        "is proven best when every search behind the candidates was exhaustive.",
+    ]
+    words = calibration_words(data)
+    if calibrated(data) and words:
+        fitted = _fitted(data)
+        paras.append(
+            "Calibration: on every posterior draw d a shift of the none utility delta_d and/or "
+            "a scale s_d is fitted so that today's market reproduces the observation: P_dij = "
+            "exp(s_d u_dij + delta_d [j = none]) / sum_k exp(s_d u_dik + delta_d [k = none]); "
+            "the target on each draw is the observed rate plus its binomial sampling error for "
+            "the n customers observed, so the bands carry both uncertainties; the own "
+            "products' calibrated shares are then multiplied by the availability. This run: "
+            f"{words}{fitted}."
+        )
+    else:
+        paras.append(
+            "Calibration: none in this run, so every share is a stated preference share (what "
+            "the lost customers surveyed chose). A [calibration] table in the study or market "
+            "file (an observed win-back rate or take-up, with its sample size and the "
+            "availability) fits a none shift and/or scale on every posterior draw so that "
+            "today's market reproduces it."
+        )
+    return paras
+
+
+def _fitted(data: ReportData) -> str:
+    cal = data.calibration if data.calibration is not None else data.simulate_calibration
+    if cal is None or "measure" not in cal.columns:
+        return ""
+    parts = []
+    for _, r in cal.iterrows():
+        m = str(r["measure"])
+        if m in ("scale", "none shift"):
+            parts.append(f"{m} {float(r['value']):.2f} ({float(r['lower']):.2f} to "
+                         f"{float(r['upper']):.2f})")  # fmt: skip
+    return "; fitted " + " and ".join(parts) if parts else ""
+
+
+def _business_rows(ctx: _Ctx) -> list[tuple[str, object, str | None]]:
+    """The [business] settings the money figures use, label / value / format."""
+    biz = ctx.data.study.get("business")
+    if not biz:
+        return []
+    h = int(biz["horizon_months"])
+    rows: list[tuple[str, object, str | None]] = [
+        ("Lost customers in scope (N)", biz["lost_customers"], INT),
+        ("Horizon (months)", h, INT),
+        ("Retention: months a returning customer stays on average", biz["retention_months"], NUM1),
+        ("Monthly churn (1 / retention months)", 1.0 / float(biz["retention_months"]), PCT),
+        (f"Months paid within the {h}-month horizon", biz["months_retained"], NUM2),
+        ("Contact cost per lost customer reached", biz["contact_cost"], ctx.money),
+        ("Incentive per returning customer (once)", biz["incentive"], ctx.money),
+    ]
+    for product, margin in (biz.get("margin") or {}).items():
+        rows.append((f"Monthly margin of {product}", margin, ctx.money))
+    if not biz.get("margin"):
+        rows.append(("Monthly margin", "price minus the study's [costs] for every product", None))
+    return rows
 
 
 def _validation_text(data: ReportData) -> list[str]:
@@ -170,6 +261,23 @@ def _sheet_methods(ws: Worksheet, ctx: _Ctx) -> None:
         for p in paras:
             s.para(p)
         s.blank()
+    rows = _business_rows(ctx)
+    if rows:
+        s.heading("Business settings used ([business] of the study)")
+        s.pairs(rows)
+        s.blank()
+    cal = ctx.data.calibration if _present(ctx.data.calibration) else None
+    cal = cal if cal is not None else ctx.data.simulate_calibration
+    if calibrated(ctx.data) and _present(cal) and cal is not None:
+        s.heading("Calibration used: the observation and what was fitted")
+        words = calibration_words(ctx.data)
+        if words:
+            s.para(words[0].upper() + words[1:] + ".")
+        s.table(
+            cal,
+            labels={"lower": "band from", "upper": "band to"},
+            row_format=(("value", "lower", "upper"), calibration_format),
+        )
     if ctx.data.study.get("attributes"):
         s.heading("Attributes and reference levels")
         t = pd.DataFrame(

@@ -10,6 +10,7 @@ carry the probability each folder was written with.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -17,7 +18,18 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.workbook.basis import (
+    STATED,
+    calibrated,
+    calibration_words,
+    names,
+    own_after,
+    own_today,
+    replaced_product,
+    share_word,
+)
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
+from reports.workbook.decision_sheet import calibrated_shares_table
 from reports.workbook.styles import (
     INT,
     NUM2,
@@ -62,34 +74,89 @@ _OFFER_LABELS = {
 }
 
 
-def _offer_labels(ctx: _Ctx) -> dict[str, str]:
-    """Column headers of offer tables: attribute labels from the study, words for the rest."""
+def _offer_labels(ctx: _Ctx, share: str | None = None) -> dict[str, str]:
+    """Column headers of offer tables: attribute labels from the study, words for the rest;
+    ``share`` names what the share column is (by default the searches' basis:
+    ``calibrated share`` or ``stated preference share``)."""
     attrs = {a["name"]: str(a["label"]) for a in ctx.data.study.get("attributes", [])}
-    return {**_OFFER_LABELS, **attrs}
+    sw = share or share_word(ctx.data)
+    shares = {
+        "share": sw,
+        "lower": f"{sw} from",
+        "upper": f"{sw} to",
+        "current_share": f"{sw}, today",
+    }
+    return {**_OFFER_LABELS, **shares, **attrs}
 
 
 def _measure_format(ctx: _Ctx) -> Callable[[pd.Series], str | None]:
     def f(r: pd.Series) -> str | None:
         m = str(r.get("measure", ""))
-        return PCT if ("share" in m or "brought back" in m) else ctx.money
+        return ctx.money if ("revenue" in m or "profit" in m) else PCT
 
     return f
+
+
+def _summary_rows(ctx: _Ctx, table: pd.DataFrame, after: list[str]) -> pd.DataFrame:
+    """A tier or unbundling summary with its measures in words: every share named by its basis
+    and every figure by the own products it covers (today's and those after the change)."""
+    sw = share_word(ctx.data)
+    today = names(own_today(ctx.data))
+    menu = names(after)
+    fixed = {
+        "share, bundle alone (current)": f"{sw} of the bundle alone, today",
+        "share, entry menu": f"{sw} of the entry menu's offers together",
+        "lost customers brought back by the menu beyond the bundle": (
+            f"the menu's {sw} minus the bundle's (not net of what it takes from our other "
+            "own products)"
+        ),
+    }
+
+    def words(m: str) -> str:
+        if m in fixed:
+            return fixed[m]
+        hit = re.fullmatch(r"our (share|revenue|profit), (.+)", m)
+        if hit is None:
+            return m.replace("own products' share", f"own products' {sw}")
+        what, when = hit.groups()
+        what = f"own products' {sw}" if what == "share" else f"our {what} per lost customer"
+        if when in ("tier menu", "with the menu"):
+            return f"{what}, with the {'tier' if when == 'tier menu' else 'entry'} menu ({menu})"
+        if when in ("current market", "current"):
+            return f"{what}, today ({today})"
+        if when == "change":
+            return f"{what}, change ({menu} against {today})"
+        return m
+
+    out = table.copy()
+    out["measure"] = [words(m) for m in out["measure"].astype(str)]
+    return out
 
 
 def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws)
+    sw = share_word(data)
+    today = own_today(data)
     s.title(
         "Win-back offers",
         "The best offers found by searching every combination of levels and prices (replacing "
         "today's own offer), ranked by the objective, each with its "
         f"{band_label(data.recommend_band)}, the probability that it beats today's offer and "
-        "that it is the best of the list.",
+        f"that it is the best of the list. Shares are {sw}s"
+        + (f" ({calibration_words(data)})" if calibrated(data) else "")
+        + "; the Decision sheet puts every candidate on one scale.",
     )
     of = data.offers
     if _present(of) and of is not None:
         t, derived = _with_derived_bands(data, of)
-        s.table(t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx), freeze=True)
+        label = f"own products' {sw}" if len(today) > 1 else sw
+        s.table(t, formats=_offer_formats(ctx, t), labels=_offer_labels(ctx, label), freeze=True)
+        if len(today) > 1:
+            s.note(
+                f"{label}: all our own products together ({names(own_after(data, today[:1]))}), "
+                f"the offer in place of {replaced_product(data)}: the same products as today."
+            )
         if derived:
             s.note(
                 "Revenue and profit bands follow from the share band (each offer's price is "
@@ -104,15 +171,17 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
             "margin: expected profit per lost customer of the segment (revenue without costs); "
             "worth winning back: margin above zero and the share gain's band above zero."
         )
-        s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx))
+        label = f"own products' {sw}" if len(today) > 1 else sw
+        s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx, label))
     ub = data.unbundling
     if _present(ub) and ub is not None:
         s.heading("Unbundling: an entry offer with add-ons instead of the bundle")
         s.table(ub, formats=_offer_formats(ctx, ub), labels=_offer_labels(ctx))
         us = data.unbundling_summary
-        if _present(us) and us is not None:
+        if _present(us) and us is not None and "measure" in us.columns:
+            menu = [str(o) for o in ub["offer"] if not str(o).startswith("bundle")]
             s.table(
-                us,
+                _summary_rows(ctx, us, own_after(data, menu)),
                 labels={"lower": "band from", "upper": "band to"},
                 row_format=(("value", "lower", "upper"), _measure_format(ctx)),
             )
@@ -135,9 +204,9 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
     s.title(
         "Good / better / best tiers",
         "The tier menu that maximises the objective: each higher tier has at least the lower "
-        "tier's level on every feature and a higher price. Shares with "
-        f"{band_label(data.recommend_band)}s; then where each added tier's takers come from "
-        "and what the tiers take from each other.",
+        "tier's level on every feature and a higher price. "
+        f"{share_word(data).capitalize()}s with {band_label(data.recommend_band)}s; then where "
+        "each added tier's takers come from and what the tiers take from each other.",
     )
     t = data.tiers
     if not _present(t) or t is None:
@@ -156,15 +225,15 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
         cat_col=1 + cols.index("tier"),
         header=h,
         last=last,
-        title="Expected share of lost customers by tier",
+        title=f"{share_word(data).capitalize()} by tier",
         anchor=f"A{chart_row}",
         number_format="0%",
     )
     ts = data.tiers_summary
     if _present(ts) and ts is not None:
-        s.heading("The menu against today's market")
+        s.heading("The menu against today's market (all our own products, named)")
         s.table(
-            ts,
+            _summary_rows(ctx, ts, own_after(data, [str(x) for x in t["tier"]])),
             labels={"lower": "band from", "upper": "band to"},
             row_format=(("value", "lower", "upper"), _measure_format(ctx)),
         )
@@ -174,7 +243,7 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
         s.table(
             up,
             formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
-            labels={"menu_before": "menu before", "share_moved": "share moved",
+            labels={"menu_before": "menu before", "share_moved": f"{share_word(data)} moved",
                     "lower": "band from", "upper": "band to", "fraction": "fraction of the gain"},
         )  # fmt: skip
     ca = data.cannibalisation
@@ -183,8 +252,8 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
         s.table(
             ca,
             formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
-            labels={"share_moved": "share moved", "lower": "band from", "upper": "band to",
-                    "fraction": "fraction of the tier's share"},
+            labels={"share_moved": f"{share_word(data)} moved", "lower": "band from",
+                    "upper": "band to", "fraction": "fraction of the tier's share"},
         )  # fmt: skip
     s.finish()
 
@@ -195,16 +264,17 @@ def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
     s.title(
         "Source of volume and market shares",
         "Where our offer's customers would otherwise go (the market without it against the "
-        "market with it): none = customers won back who would stay where they are, competitor "
-        "= taken from a competitor, own = taken from another of our offers.",
+        "market with it), in stated preference shares: none = lost customers who would "
+        "otherwise stay away, competitor = taken from a competitor, own = taken from another "
+        "of our offers. The Decision sheet has the source of volume of every candidate action.",
     )
     sv = data.source_of_volume
     if _present(sv) and sv is not None:
         h, first, last = s.table(
             sv,
             formats={"share_moved": PCT, "lower": PCT, "upper": PCT, "fraction": PCT},
-            labels={"share_moved": "share moved", "lower": "band from", "upper": "band to",
-                    "fraction": "fraction of the product's share"},
+            labels={"share_moved": f"{STATED} moved", "lower": "band from",
+                    "upper": "band to", "fraction": "fraction of the product's share"},
             freeze=True,
         )  # fmt: skip
         cols = list(sv.columns)
@@ -213,13 +283,13 @@ def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
             chart_data = pd.DataFrame(
                 {
                     "from": [f"{r['product']}: {r['source']}" for _, r in body.iterrows()],
-                    "share moved": body["share_moved"].to_numpy(dtype=float),
+                    f"{STATED} moved": body["share_moved"].to_numpy(dtype=float),
                 }
             )
             anchor_col = len(cols) + 2
             s2_row = s.row
             s.row = h
-            hh, ff, ll = s.table(chart_data, formats={"share moved": PCT}, col=anchor_col)
+            hh, ff, ll = s.table(chart_data, formats={f"{STATED} moved": PCT}, col=anchor_col)
             s.row = max(s2_row, s.row)
             _bar_chart(
                 s.ws,
@@ -227,7 +297,7 @@ def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
                 cat_col=anchor_col,
                 header=hh,
                 last=ll,
-                title="Where the offer's customers come from",
+                title=f"Where the offer's customers come from ({STATED}s)",
                 anchor=f"{get_column_letter(anchor_col + 3)}{hh}",
                 horizontal=True,
                 number_format="0.0%",
@@ -236,12 +306,17 @@ def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
         _missing(s, "source of volume", "simulate/source_of_volume.csv")
     sh = data.shares
     if _present(sh) and sh is not None:
-        s.heading("Shares of preference in today's market (overall = segment 'all')")
+        s.heading(f"{STATED.capitalize()}s in today's market (overall = segment 'all')")
         s.table(
             sh,
             formats={"share": PCT, "lower": PCT, "upper": PCT, "n_respondents": INT},
-            labels={"lower": "band from", "upper": "band to"},
+            labels={"share": STATED, "lower": "band from", "upper": "band to"},
         )
+    if _present(data.calibrated_shares):
+        calibrated_shares_table(s, ctx)
+        words = calibration_words(data)
+        if words:
+            s.note(words[0].upper() + words[1:] + ".")
     s.finish()
 
 
@@ -250,7 +325,7 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
     s = _Sheet(ws)
     s.title(
         "Demand and revenue against price",
-        "Each product's share of preference and revenue per lost customer at each price, every "
+        "Each product's stated preference share and revenue per lost customer at each price, every "
         f"other product held fixed, with {band_label(data.simulate_band)}s; then price "
         "elasticities.",
     )
@@ -266,14 +341,14 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
         .sort_index()
     )
     wide = wide[list(dict.fromkeys(prod))].reset_index()
-    s.heading("Share of preference by price (chart data)")
+    s.heading(f"{STATED.capitalize()} by price (chart data)")
     h, first, last = s.table(
         wide,
         formats={"price": ctx.money} | {c: PCT for c in wide.columns if c != "price"},
         freeze=True,
     )
     chart = LineChart()
-    _chart_style(chart, "Share of preference against price", "share of preference", "price")
+    _chart_style(chart, f"{STATED.capitalize()} against price", STATED, "price")
     chart.add_data(
         Reference(s.ws, min_col=2, max_col=wide.shape[1], min_row=h, max_row=last),
         titles_from_data=True,
@@ -287,8 +362,8 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
         pc,
         formats={"price": ctx.money, "share": PCT, "lower": PCT, "upper": PCT,
                  "revenue": ctx.money, "revenue_lower": ctx.money, "revenue_upper": ctx.money},
-        labels={"lower": "share from", "upper": "share to", "revenue_lower": "revenue from",
-                "revenue_upper": "revenue to"},
+        labels={"share": STATED, "lower": f"{STATED} from", "upper": f"{STATED} to",
+                "revenue_lower": "revenue from", "revenue_upper": "revenue to"},
     )  # fmt: skip
     el = data.elasticities
     if _present(el) and el is not None:

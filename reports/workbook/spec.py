@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.waves_sheet import SHEET_TITLE as WAVES_TITLE
 from reports.workbook.context import _Ctx
+from reports.workbook.decision_sheet import _sheet_decision
 from reports.workbook.methods import _sheet_methods
 from reports.workbook.offers import (
     _sheet_offers,
@@ -106,6 +107,7 @@ class SheetSpec:
 #: the sheets built from a run folder, in order
 REPORT_SHEETS = (
     SheetSpec("Summary", _sheet_summary, "leadership", build_last=True),
+    SheetSpec("Decision", _sheet_decision, "leadership"),
     SheetSpec("Reasons", _sheet_reasons, "leadership"),
     SheetSpec("Part-worths", _sheet_partworths, "analyst"),
     SheetSpec("Importances", _sheet_importances, "leadership"),

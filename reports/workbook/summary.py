@@ -14,13 +14,22 @@ import pandas as pd
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.workbook.basis import (
+    basis_sentence,
+    calibrated,
+    names,
+    own_after,
+    own_today,
+    replaced_product,
+    share_word,
+    today_own_share,
+)
 from reports.workbook.context import (
     _and,
     _attribute_columns,
     _bool_series,
     _Ctx,
     _current_product,
-    _current_share,
     _describe,
     _exclusion_counts,
     _flag_columns,
@@ -33,6 +42,7 @@ from reports.workbook.context import (
     _verdict_words,
     _with_derived_bands,
 )
+from reports.workbook.decision import decision_table, recommended, summary_decision
 from reports.workbook.facts import ReportData
 from reports.workbook.styles import PCT, _Sheet
 from winback.settings import band_label
@@ -51,6 +61,272 @@ def _key_number_bands(data: ReportData, *, today: bool, searches: bool) -> str:
     return f"with their {band_label(sim if today and not searches else rec)}s"
 
 
+def _today_on_search_basis(data: ReportData) -> tuple[float, float, float, str, bool] | None:
+    """Today's own products' share together on the searches' basis, their names, and whether
+    the figure comes from the market simulation (its band then has the simulation's
+    probability): the tier search's "current market", else the unbundling's "own products'
+    share, current", else ``simulate/shares.csv`` when the searches' shares are stated too."""
+    today = own_today(data)
+    m = _measure(data.tiers_summary, "our share, current market")
+    if m is not None:
+        return float(m["value"]), float(m["lower"]), float(m["upper"]), names(today), False
+    us = data.unbundling_summary
+    if _present(us) and us is not None and "measure" in us.columns:
+        hit = us[us["measure"].astype(str).str.startswith("own products' share, current")]
+        if len(hit):
+            r = hit.iloc[0]
+            label = str(r["measure"]).split("(", 1)[-1].rstrip(")")
+            return float(r["value"]), float(r["lower"]), float(r["upper"]), label, False
+    if calibrated(data):
+        return None  # today's market is simulated with stated shares only: not like for like
+    t = today_own_share(data)
+    if t is None:
+        return None
+    return t[0], t[1], t[2], names(t[3]), True
+
+
+def _band_words(lo: float, hi: float) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    return f" (band {lo:.1%} to {hi:.1%})"
+
+
+def _search_answers(ctx: _Ctx) -> list[str]:
+    """What each search found (runs written before the one recommendation), every share named
+    by its basis and compared with today's own products, the same products named."""
+    data = ctx.data
+    sw = share_word(data)
+    out: list[str] = []
+    today = _today_on_search_basis(data)
+    against = f", against {today[0]:.1%} today ({today[3]})" if today is not None else ""
+    offers = data.offers
+    if _present(offers) and offers is not None:
+        offers_b, _ = _with_derived_bands(data, offers)
+        best = offers_b.iloc[0]
+        price = _price_col(data, offers_b)
+        txt = f"What to offer: {_describe(data, best)}"
+        if price is not None:
+            txt += f", at {ctx.fmt_money(float(best[price]))}{_per(data)}"
+        after = names(own_after(data, [replaced_product(data) or "the offer"]))
+        txt += (
+            f". Own products' {sw} with it ({after}): {best['share']:.1%}"
+            + _band_words(float(best["lower"]), float(best["upper"]))
+            + against
+        )
+        money = []
+        for what in ("revenue", "profit"):
+            if what in best.index and pd.notna(best[what]):
+                band = ""
+                if f"{what}_lower" in best.index and pd.notna(best[f"{what}_lower"]):
+                    band = (
+                        f" ({ctx.fmt_money(float(best[f'{what}_lower']))} to "
+                        f"{ctx.fmt_money(float(best[f'{what}_upper']))})"
+                    )
+                money.append(f"{what} {ctx.fmt_money(float(best[what]))}{band}")
+        if money:
+            txt += "; " + " and ".join(money) + " per lost customer"
+        out.append(txt + ".")
+    else:
+        out.append("What to offer: no offer search in this run (no recommend/offers.csv).")
+    tiers = data.tiers
+    if _present(tiers) and tiers is not None:
+        price = _price_col(data, tiers)
+        ladder = ", ".join(
+            f"{r['tier']} {ctx.fmt_money(float(r[price]))}" if price else str(r["tier"])
+            for _, r in tiers.iterrows()
+        )
+        txt = f"Good / better / best: a menu of {len(tiers)} tiers ({ladder})"
+        menu = _measure(data.tiers_summary, "our share, tier menu")
+        if menu is not None:
+            after = names(own_after(data, [str(t) for t in tiers["tier"]]))
+            txt += (
+                f": own products' {sw} with the menu ({after}) {float(menu['value']):.1%}"
+                + _band_words(float(menu["lower"]), float(menu["upper"]))
+                + against
+            )
+        prof = _measure(data.tiers_summary, "our profit, tier menu")
+        if prof is not None:
+            txt += f"; profit {ctx.fmt_money(float(prof['value']))} per lost customer"
+        out.append(txt + ". Tiers sheet: where each tier's takers come from.")
+    entry = _entry_answer(ctx)
+    if entry:
+        out.append(entry)
+    return out
+
+
+def _entry_answer(ctx: _Ctx) -> str | None:
+    data = ctx.data
+    ub = data.unbundling
+    if not _present(ub) or ub is None or "offer" not in ub.columns:
+        return None
+    entry = ub[ub["offer"].astype(str) == "entry"]
+    if entry.empty:
+        return None
+    e = entry.iloc[0]
+    bundle = _current_product(data)
+    price = _price_col(data, ub)
+    stripped = []
+    if bundle is not None:
+        stripped = [
+            _label(data, a)
+            for a in _attribute_columns(data, ub)
+            if a != price and a in bundle.index and str(bundle[a]) != str(e[a])
+        ]
+    txt = "Unbundled entry offer: "
+    txt += f"the bundle without {_and(stripped)}" if stripped else "an entry offer"
+    if price is not None:
+        txt += f" at {ctx.fmt_money(float(e[price]))}"
+    ad = data.addons
+    if _present(ad) and ad is not None and {"component", "price"} <= set(ad.columns):
+        txt += ", with add-ons " + ", ".join(
+            f"{_label(data, str(r['component']))} +{ctx.fmt_money(float(r['price']))}"
+            for _, r in ad.iterrows()
+        )
+    us = data.unbundling_summary
+    net = _measure_prefix(us, "net gain:")
+    old = _measure(us, "lost customers brought back by the menu beyond the bundle")
+    if net is not None:
+        txt += (
+            f": brings back {float(net['value']):.1%} of lost customers net of what the menu "
+            "takes from our own products" + _band_words(float(net["lower"]), float(net["upper"]))
+        )
+    elif old is not None:
+        txt += (
+            f": the menu's {share_word(data)} minus the bundle's, {float(old['value']):.1%}"
+            + _band_words(float(old["lower"]), float(old["upper"]))
+            + " (not net of what it takes from our other own products)"
+        )
+    change = _measure(us, "our profit, change")
+    if change is not None:
+        txt += f"; profit changes by {ctx.fmt_money(float(change['value']))} per lost customer"
+    return txt + "."
+
+
+def _measure_prefix(df: pd.DataFrame | None, prefix: str) -> pd.Series | None:
+    if df is None or "measure" not in df.columns:
+        return None
+    hit = df[df["measure"].astype(str).str.startswith(prefix)]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _key_numbers(s: _Sheet, ctx: _Ctx) -> None:
+    """The searches' key numbers with their bands (runs written before the one
+    recommendation), every share named by its basis and its own products."""
+    data = ctx.data
+    sw = share_word(data)
+    rows: list[tuple[str, float, float, float, str]] = []
+    offers = data.offers
+    derived = False
+    if _present(offers) and offers is not None:
+        offers_b, derived = _with_derived_bands(data, offers)
+        best = offers_b.iloc[0]
+        after = names(own_after(data, [replaced_product(data) or "the offer"]))
+        rows.append((f"Recommended offer: own products' {sw} ({after})", best["share"],
+                     best["lower"], best["upper"], PCT))  # fmt: skip
+        for what in ("revenue", "profit"):
+            if what in best.index:
+                lo = best.get(f"{what}_lower", np.nan)
+                hi = best.get(f"{what}_upper", np.nan)
+                rows.append((f"Recommended offer: {what} per lost customer", best[what], lo, hi,
+                             ctx.money))  # fmt: skip
+    today = _today_on_search_basis(data)
+    if today is not None:
+        rows.append((f"Today: own products' {sw} ({today[3]})", *today[:3], PCT))
+    tiers_after = (
+        names(own_after(data, [str(t) for t in data.tiers["tier"]]))
+        if _present(data.tiers) and data.tiers is not None and "tier" in data.tiers.columns
+        else "the tiers"
+    )
+    for measure, label, fmt in (
+        ("our share, tier menu", f"Tier menu: own products' {sw} ({tiers_after})", PCT),
+        ("our revenue, tier menu", "Tier menu: revenue per lost customer", ctx.money),
+        ("our profit, tier menu", "Tier menu: profit per lost customer", ctx.money),
+    ):
+        m = _measure(data.tiers_summary, measure)
+        if m is not None:
+            rows.append((label, m["value"], m["lower"], m["upper"], fmt))
+    us = data.unbundling_summary
+    entry: tuple[tuple[pd.Series | None, str | None, str], ...] = (
+        (_measure_prefix(us, "own products' share, with the menu"), None, PCT),
+        (_measure(us, "share, entry menu") if _measure_prefix(us, "own products'") is None
+         else None, f"Entry menu: the menu's {sw}", PCT),
+        (_measure_prefix(us, "net gain:"),
+         "Entry menu: net gain, share of lost customers (net of what it takes from our own "
+         "products)", PCT),
+        (_measure(us, "lost customers brought back by the menu beyond the bundle"),
+         f"Entry menu: the menu's {sw} minus the bundle's (not net of our other products)", PCT),
+        (_measure(us, "our profit, change"), "Entry menu: profit change per lost customer",
+         ctx.money),
+    )  # fmt: skip
+    for m, given, fmt in entry:
+        if m is not None:
+            # None: "own products' share, with the menu (names)", its names kept
+            what = (
+                given or f"Entry menu: own products' {sw} (" + str(m["measure"]).split("(", 1)[-1]
+            )
+            rows.append((what, m["value"], m["lower"], m["upper"], fmt))
+    if not rows:
+        return
+    from_sim = today is not None and today[4]
+    bands = _key_number_bands(data, today=from_sim, searches=len(rows) > int(from_sim))
+    s.heading(f"Key numbers ({bands})")
+    frame = pd.DataFrame(rows, columns=["measure", "estimate", "band_from", "band_to", "_f"])
+    fmts = frame.pop("_f")
+    s.table(
+        frame,
+        labels={"band_from": "band from", "band_to": "band to"},
+        row_format=(("estimate", "band_from", "band_to"), lambda r: str(fmts[r.name])),
+    )
+    if derived:
+        s.note(
+            "Revenue and profit bands of a single offer follow from its share band (its "
+            "price is fixed). Shares, revenue and profit are per lost customer surveyed; "
+            "money is per period of the price (e.g. per month)."
+        )
+
+
+def _side_by_side(ctx: _Ctx) -> dict[str, pd.Series]:
+    """The offers to show side by side: today's own products, the best offer of the search
+    (and the recommended one, when another), each tier and the entry offer; the recommended
+    action's columns say so."""
+    data = ctx.data
+    d = decision_table(data)
+    rec = recommended(d) if d is not None else None
+    mark = " (recommended)"
+    cols: dict[str, pd.Series] = {}
+    mp = data.market_products
+    if _present(mp) and mp is not None:
+        for _, r in mp[_bool_series(mp["own"])].iterrows():
+            cols[f"Today: {r['product']}"] = r
+    else:
+        cur = _current_product(data)
+        if cur is not None:
+            cols["Today's offer"] = cur
+    offers = data.offers
+    if _present(offers) and offers is not None:
+        if rec is None:
+            cols["Recommended offer"] = offers.iloc[0]
+        else:
+            cols["New offer" + (mark if rec["action"] == "New offer" else "")] = offers.iloc[0]
+            if str(rec["action"]).startswith("Offer no. ") and "rank" in offers.columns:
+                k = str(rec["action"]).removeprefix("Offer no. ")
+                hit = offers[offers["rank"].astype(str) == k]
+                if len(hit):
+                    cols[f"{rec['action']}{mark}"] = hit.iloc[0]
+    tiers = data.tiers
+    if _present(tiers) and tiers is not None:
+        tag = mark if rec is not None and rec.get("kind") == "tiers" else ""
+        for _, r in tiers.iterrows():
+            cols[f"Tier: {r['tier']}{tag}"] = r
+    ub = data.unbundling
+    if rec is not None and _present(ub) and ub is not None and "offer" in ub.columns:
+        entry = ub[ub["offer"].astype(str) == "entry"]
+        if len(entry):
+            tag = mark if rec.get("kind") == "entry" else ""
+            cols[f"Entry offer{tag}"] = entry.iloc[0]
+    return cols
+
+
 def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     for c, w in zip("ABCDEF", (46, 20, 20, 20, 20, 20), strict=True):
@@ -65,6 +341,9 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
     ws.freeze_panes = "A2"
     if data.study.get("description"):
         s.note(str(data.study["description"]))
+
+    # -- the one recommendation (runs written before it: the searches' answers below) ---------
+    decided = summary_decision(s, ctx)
 
     # -- the answer in brief -------------------------------------------------------------------
     s.heading("The answer in brief")
@@ -93,162 +372,23 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
         )
     else:
         brief.append("Why they left: not in this run (no import/reasons.csv).")
-    cur_share = _current_share(data)
-    offers = data.offers
-    if _present(offers) and offers is not None:
-        offers_b, derived = _with_derived_bands(data, offers)
-        best = offers_b.iloc[0]
-        price = _price_col(data, offers_b)
-        txt = f"What to offer: {_describe(data, best)}"
-        if price is not None:
-            txt += f", at {ctx.fmt_money(float(best[price]))}{_per(data)}"
-        txt += (
-            f". Expected to win back {best['share']:.1%} of lost customers (band "
-            f"{best['lower']:.1%} to {best['upper']:.1%})"
+    if decided:
+        brief.append(
+            "What to do: the recommendation above, chosen among every candidate on one scale "
+            "(Decision sheet); the Offers and Tiers sheets hold each search's detail."
         )
-        if cur_share is not None:
-            txt += f", against {float(cur_share['share']):.1%} for today's offer"
-        money = []
-        for what in ("revenue", "profit"):
-            if what in best.index and pd.notna(best[what]):
-                band = ""
-                if f"{what}_lower" in best.index and pd.notna(best[f"{what}_lower"]):
-                    band = (
-                        f" ({ctx.fmt_money(float(best[f'{what}_lower']))} to "
-                        f"{ctx.fmt_money(float(best[f'{what}_upper']))})"
-                    )
-                money.append(f"{what} {ctx.fmt_money(float(best[what]))}{band}")
-        if money:
-            txt += "; " + " and ".join(money) + " per lost customer"
-        brief.append(txt + ".")
     else:
-        brief.append("What to offer: no offer search in this run (no recommend/offers.csv).")
-    tiers = data.tiers
-    if _present(tiers) and tiers is not None:
-        price = _price_col(data, tiers)
-        ladder = ", ".join(
-            f"{r['tier']} {ctx.fmt_money(float(r[price]))}" if price else str(r["tier"])
-            for _, r in tiers.iterrows()
-        )
-        txt = f"Good / better / best: a menu of {len(tiers)} tiers ({ladder})"
-        menu = _measure(data.tiers_summary, "our share, tier menu")
-        if menu is not None:
-            txt += (
-                f" would win back {float(menu['value']):.1%} of lost customers together (band "
-                f"{float(menu['lower']):.1%} to {float(menu['upper']):.1%})"
-            )
-        prof = _measure(data.tiers_summary, "our profit, tier menu")
-        if prof is not None:
-            txt += f", profit {ctx.fmt_money(float(prof['value']))} per lost customer"
-        brief.append(txt + ". Tiers sheet: where each tier's takers come from.")
-    ub = data.unbundling
-    if _present(ub) and ub is not None and "offer" in ub.columns:
-        entry = ub[ub["offer"].astype(str) == "entry"]
-        bundle = _current_product(data)
-        if len(entry):
-            e = entry.iloc[0]
-            price = _price_col(data, ub)
-            stripped = []
-            if bundle is not None:
-                stripped = [
-                    _label(data, a)
-                    for a in _attribute_columns(data, ub)
-                    if a != price and a in bundle.index and str(bundle[a]) != str(e[a])
-                ]
-            txt = "Unbundled entry offer: "
-            txt += f"the bundle without {_and(stripped)}" if stripped else "an entry offer"
-            if price is not None:
-                txt += f" at {ctx.fmt_money(float(e[price]))}"
-            ad = data.addons
-            if _present(ad) and ad is not None and {"component", "price"} <= set(ad.columns):
-                txt += ", with add-ons " + ", ".join(
-                    f"{_label(data, str(r['component']))} +{ctx.fmt_money(float(r['price']))}"
-                    for _, r in ad.iterrows()
-                )
-            back = _measure(
-                data.unbundling_summary, "lost customers brought back by the menu beyond the bundle"
-            )
-            if back is not None:
-                txt += (
-                    f": brings back {float(back['value']):.1%} more lost customers than the "
-                    f"bundle alone (band {float(back['lower']):.1%} to {float(back['upper']):.1%})"
-                )
-            change = _measure(data.unbundling_summary, "our profit, change")
-            if change is not None:
-                txt += (
-                    f"; profit changes by {ctx.fmt_money(float(change['value']))} per lost customer"
-                )
-            brief.append(txt + ".")
+        brief.extend(_search_answers(ctx))
     fd = data.fit_diagnostics
     if fd and fd.get("verdict"):
         brief.append("How sure are we: " + _verdict_words(str(fd["verdict"])))
     s.bullets(brief)
     s.blank()
-
-    # -- key numbers ---------------------------------------------------------------------------
-    rows: list[tuple[str, float, float, float, str]] = []
-    if _present(offers) and offers is not None:
-        offers_b, derived = _with_derived_bands(data, offers)
-        best = offers_b.iloc[0]
-        rows.append(("Recommended offer: share of lost customers won back", best["share"],
-                     best["lower"], best["upper"], PCT))  # fmt: skip
-        for what in ("revenue", "profit"):
-            if what in best.index:
-                lo = best.get(f"{what}_lower", np.nan)
-                hi = best.get(f"{what}_upper", np.nan)
-                rows.append((f"Recommended offer: {what} per lost customer", best[what], lo, hi,
-                             ctx.money))  # fmt: skip
-    if cur_share is not None:
-        rows.append(("Today's offer: share of lost customers won back", cur_share["share"],
-                     cur_share["lower"], cur_share["upper"], PCT))  # fmt: skip
-    for measure, label, fmt in (
-        ("our share, tier menu", "Tier menu: share of lost customers won back", PCT),
-        ("our revenue, tier menu", "Tier menu: revenue per lost customer", ctx.money),
-        ("our profit, tier menu", "Tier menu: profit per lost customer", ctx.money),
-    ):
-        m = _measure(data.tiers_summary, measure)
-        if m is not None:
-            rows.append((label, m["value"], m["lower"], m["upper"], fmt))
-    for measure, label, fmt in (
-        ("share, entry menu", "Entry menu: share of lost customers won back", PCT),
-        (
-            "lost customers brought back by the menu beyond the bundle",
-            "Entry menu: extra lost customers won back vs the bundle",
-            PCT,
-        ),
-        ("our profit, change", "Entry menu: profit change per lost customer", ctx.money),
-    ):
-        m = _measure(data.unbundling_summary, measure)
-        if m is not None:
-            rows.append((label, m["value"], m["lower"], m["upper"], fmt))
-    if rows:
-        today = cur_share is not None
-        bands = _key_number_bands(data, today=today, searches=len(rows) > int(today))
-        s.heading(f"Key numbers ({bands})")
-        frame = pd.DataFrame(rows, columns=["measure", "estimate", "band_from", "band_to", "_f"])
-        fmts = frame.pop("_f")
-        s.table(
-            frame,
-            labels={"band_from": "band from", "band_to": "band to"},
-            row_format=(("estimate", "band_from", "band_to"), lambda r: str(fmts[r.name])),
-        )
-        if _present(offers) and offers is not None and _with_derived_bands(data, offers)[1]:
-            s.note(
-                "Revenue and profit bands of a single offer follow from its share band (its "
-                "price is fixed). Shares, revenue and profit are per lost customer surveyed; "
-                "money is per period of the price (e.g. per month)."
-            )
+    if not decided:
+        _key_numbers(s, ctx)
 
     # -- offers side by side --------------------------------------------------------------------
-    cols: dict[str, pd.Series] = {}
-    cur = _current_product(data)
-    if cur is not None:
-        cols["Today's offer"] = cur
-    if _present(offers) and offers is not None:
-        cols["Recommended offer"] = offers.iloc[0]
-    if _present(tiers) and tiers is not None:
-        for _, r in tiers.iterrows():
-            cols[f"Tier: {r['tier']}"] = r
+    cols = _side_by_side(ctx)
     if len(cols) > 1 and data.study.get("attributes"):
         s.heading("The offers side by side")
         attrs = [a["name"] for a in data.study["attributes"]]
@@ -315,11 +455,13 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
         cav.append(
             f"Survey design verdict: {dd['verdict']}" + (f" ({reasons})" if reasons else "") + "."
         )
-    cav.append(
-        "Shares are shares of preference among the lost customers surveyed, from their "
-        "choices between offers in the survey; they are not a forecast of market take-up, "
-        "which also depends on awareness, timing and how the offer reaches customers."
-    )
+    cav.append(basis_sentence(data))
+    if calibrated(data):
+        cav.append(
+            "Today's market on the Source of volume and Price curves sheets, and the live "
+            "Simulator, show stated preference shares (the Decision and Source of volume sheets "
+            "put stated and calibrated shares side by side)."
+        )
     cav.extend(data.notes)
     cav.extend(ctx.notes)
     s.bullets(cav)
@@ -330,6 +472,7 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
             ("Reasons", "why they left, with the customers' own words", None),
             ("Part-worths / Importances", "what each feature and price level is worth to them", None),
             ("WTP", "willingness to pay for each change of our offer", None),
+            ("Decision", "every candidate on one scale, with bands; where customers come from", None),
             ("Offers / Tiers", "the best offers, by reason for leaving too; tiers; unbundling", None),
             ("Source of volume / Price curves", "where customers come from; demand at each price", None),
             ("Design & quality / Diagnostics", "how good the survey design and data are; convergence", None),

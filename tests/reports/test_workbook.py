@@ -10,60 +10,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from reports.live_sheet import SHARE_LABEL
 from reports.workbook import LIVE_SHEETS, SHEETS, read_run_folder, write_workbook
+from tests.reports.conftest import VERBATIM
 from winback.errors import WinbackError
-
-VERBATIM = '=HYPERLINK("http://x","y")'
-
-
-@pytest.fixture(scope="session")
-def run_folder(tmp_path_factory, example_fit) -> Path:
-    """A run folder as `winback demo` writes it, from the shared example fit (120 respondents)."""
-    from importlib.resources import files
-
-    from conjoint.diagnostics import inspect_design
-    from winback._io import atomic_write_text, write_csv, write_json
-    from winback.example import example_study_text
-    from winback.pipeline import run_import, run_recommend, run_simulate, write_fit
-
-    model, _, design = example_fit
-    run = tmp_path_factory.mktemp("run")
-    (run / "study.toml").write_text(example_study_text(), encoding="utf-8")
-    market = files("winback").joinpath("examples/broadband_market.toml").read_text("utf-8")
-    (run / "market.toml").write_text(market, encoding="utf-8")
-    diag = inspect_design(design, n_respondents=120)
-    (run / "design").mkdir()
-    write_json(diag.to_dict(), run / "design" / "diagnostics.json")
-    atomic_write_text(run / "design" / "diagnostics.txt", diag.report() + "\n")
-    write_csv(diag.level_balance, run / "design" / "level_balance.csv")
-    # fieldwork as respondents typed it: one verbatim that a spreadsheet would run as a formula
-    people = model.dataset_.respondents.copy()
-    people["what_happened"] = people["what_happened"].astype(object)
-    people.loc[people.index[0], "what_happened"] = VERBATIM
-    (run / "fieldwork").mkdir()
-    write_csv(model.dataset_.choices, run / "fieldwork" / "responses.csv")
-    write_csv(people, run / "fieldwork" / "respondents.csv")
-    run_import(model.study, run / "fieldwork" / "responses.csv", run / "import", design=design)
-    write_fit(model, run / "fit")
-    args = (run / "study.toml", run / "fit", run / "market.toml")
-    run_simulate(*args, run / "simulate", segment="main_reason")
-    run_recommend(*args, run / "recommend", segment="main_reason")
-    return run
-
-
-@pytest.fixture(scope="session")
-def report(run_folder) -> Path:
-    from winback.pipeline import run_report
-
-    run = run_report(run_folder)
-    assert run.workbook == run_folder / "report" / "winback_report.xlsx"
-    return run.workbook
 
 
 def _cells(ws):
@@ -80,16 +35,17 @@ def test_every_sheet_is_there_in_order_with_native_charts(report) -> None:
     assert "BarChart" in charts["Importances"], charts
     assert "BarChart" in charts["Reasons"], charts
     assert "BarChart" in charts["Tiers"], charts
+    assert "BarChart" in charts["Decision"], charts
     assert "LineChart" in charts["Price curves"], charts
-    for name in ("Importances", "Offers", "Tiers", "Price curves"):
+    for name in ("Decision", "Importances", "Offers", "Tiers", "Price curves"):
         assert wb[name].freeze_panes is not None, f"{name}: header row not frozen"
     # the summary answers the leader's questions on page 1
     text = " ".join(str(c.value) for c in _cells(wb["Summary"]))
     for phrase in (
+        "The recommendation",
+        "Recommendation:",
+        "The runners-up, on the same scale",
         "Why they left",
-        "What to offer",
-        "Good / better / best",
-        "Unbundled entry offer",
         "left out of the analysis",
         "Convergence of the estimation",
         "Key numbers",
@@ -114,7 +70,7 @@ def test_respondent_text_stays_text_and_numbers_stay_numbers(report, run_folder)
     ws = wb["Offers"]
     header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "rank")
     cols = {ws.cell(header, j).value: j for j in range(1, ws.max_column + 1)}
-    share = ws.cell(header + 1, cols["share"])
+    share = ws.cell(header + 1, cols["calibrated share"])  # the run is calibrated
     price = ws.cell(header + 1, cols["Monthly price"])  # headers carry the study's labels
     assert share.data_type == "n" and isinstance(share.value, float)
     assert share.number_format == "0.0%"
@@ -170,7 +126,7 @@ def test_live_simulator_of_the_workbook_recalculates_to_the_python_simulator(rep
     sol = {str(k).upper(): v for k, v in solution.items()}
     want = simulate(data.simulator_draws, data.market).shares.set_index("product")["share"]
     ws = load_workbook(report)["Simulator"]
-    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Share of preference")
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == SHARE_LABEL)
 
     def value(ref: str) -> float:
         v = sol[f"'[{report.name}]SIMULATOR'!{ref}".upper()]
@@ -240,8 +196,12 @@ def test_bands_are_labelled_with_the_probability_the_run_used(run_folder, tmp_pa
     def text(wb, name: str) -> str:
         return " ".join(str(c.value) for c in _cells(wb[name]) if c.data_type == "s")
 
-    # the searches from before run records: the default of the time, named beside the 80%
+    # the searches from before run records (and before the one recommendation and the menus'
+    # summaries of today's own products, so today's share is the market simulation's): the
+    # default of the time, named beside the 80%
     (run / "recommend" / "run.json").unlink()
+    for name in ("decision", "decision_sources", "tiers_summary", "unbundling_summary"):
+        (run / "recommend" / f"{name}.csv").unlink()
     data = read_run_folder(run, live=False)
     assert (data.simulate_band, data.recommend_band) == (0.8, BAND)
     wb = load_workbook(write_workbook(tmp_path / "mixed.xlsx", data))
