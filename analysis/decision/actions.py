@@ -62,7 +62,7 @@ def _levels_text(study: Study, levels: Mapping[str, Any], skip: Sequence[str] = 
 
 def _price_text(study: Study, product: Product) -> str:
     price = price_of(study, product)
-    return "" if np.isnan(price) else f" at {format_level(price)}/month"
+    return "" if np.isnan(price) else f" at {study.currency} {format_level(price)}/month"
 
 
 def keep_action(market: Market) -> Action:
@@ -165,7 +165,8 @@ def entry_action(unb: Unbundling, study: Study, bundle: str) -> Action | None:
         "entry",
         unb.market,
         names,
-        f"{bundle} without {', '.join(unb.stripped)} at {format_level(unb.entry_price)}/month, "
+        f"{bundle} without {', '.join(unb.stripped)} at {study.currency} "
+        f"{format_level(unb.entry_price)}/month, "
         f"add-ons {adds}",
         f"best of {unb.n_candidates:,} menus, every one evaluated",
         True,

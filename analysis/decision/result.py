@@ -49,6 +49,7 @@ class Decision:
     unit: str
     band: float
     calibration: CalibratedDraws | None = field(default=None, repr=False)
+    currency: str = "EUR"
 
     @property
     def best(self) -> pd.Series:
@@ -79,8 +80,8 @@ class Decision:
             lines.append(
                 f"  Expected customers won back: {_n(b['customers'])} "
                 f"[{_n(b['customers_lower'])}, {_n(b['customers_upper'])}]; revenue "
-                f"{_eur(b['revenue_year'])} a year; profit {_eur(b['profit_year'])} a year "
-                f"[{_eur(b['profit_year_lower'])}, {_eur(b['profit_year_upper'])}], after "
+                f"{self._money(b['revenue_year'])} a year; profit {self._money(b['profit_year'])} a year "
+                f"[{self._money(b['profit_year_lower'])}, {self._money(b['profit_year_upper'])}], after "
                 f"incentives and contact costs ({bl}s; {basis})."
             )
         else:
@@ -137,7 +138,10 @@ class Decision:
         return f"{obs} (n = {cal.calibration.n:,}){src}"
 
     def _fmt(self, x: float) -> str:
-        return _eur(x) + "/year" if self.scale == "profit_year" else f"{x:.4g}"
+        return self._money(x) + "/year" if self.scale == "profit_year" else f"{x:.4g}"
+
+    def _money(self, x: float) -> str:
+        return _money(x, self.currency)
 
     def _sources_text(self, src: pd.DataFrame) -> str:
         unit = "customers" if self.scale == "profit_year" else "share of lost customers"
@@ -157,11 +161,12 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _eur(x: float) -> str:
+def _money(x: float, currency: str = "EUR") -> str:
+    """``EUR 1.97m``, ``EUR 752k``, ``EUR 9,120``: the study's currency code first."""
     sign = "-" if x < 0 else ""
     x = abs(x)
     if x >= 1e6:
-        return f"{sign}EUR {x / 1e6:.2f}m"
+        return f"{sign}{currency} {x / 1e6:.2f}m"
     if x >= 1e4:
-        return f"{sign}EUR {x / 1e3:.0f}k"
-    return f"{sign}EUR {x:,.0f}"
+        return f"{sign}{currency} {x / 1e3:.0f}k"
+    return f"{sign}{currency} {x:,.0f}"

@@ -237,10 +237,10 @@ def decide(
         rows.append(row)
     scale = "profit_year" if business is not None else objective
     unit = (
-        "expected profit per year (EUR)"
+        f"expected profit per year ({study.currency})"
         if business is not None
         else f"{objective} per lost customer"
-        + (" (EUR/month)" if objective != "share" else " (share)")
+        + (f" ({study.currency}/month)" if objective != "share" else " (share)")
     )
     return Decision(
         table=pd.DataFrame(rows),
@@ -253,4 +253,5 @@ def decide(
         unit=unit,
         band=band,
         calibration=calibration,
+        currency=study.currency,
     )

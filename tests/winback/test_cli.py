@@ -752,6 +752,25 @@ def test_recommend_ends_with_one_decision_stated_or_calibrated(tmp_path, fit_fol
     )
     assert (pd.read_csv(out2 / "calibration.csv")["measure"] == "observed none").any()
 
+    # [business] edited after the fit: the study file given counts, not the fit's copy
+    edited = tmp_path / "study_edited.toml"
+    edited.write_text(
+        study_file.read_text(encoding="utf-8").replace(
+            f"lost_customers = {n_lost}", "lost_customers = 12000"
+        ),
+        encoding="utf-8",
+    )
+    assert "lost_customers = 12000" in edited.read_text(encoding="utf-8")
+    sim = ["simulate", str(edited), str(fit_folder), "--market", str(market)]
+    assert main([*sim, "--out", str(tmp_path / "sim"), "--no-calibration"]) == 0
+    capsys.readouterr()
+    money = pd.read_csv(tmp_path / "sim" / "money.csv").set_index("product")
+    shares = pd.read_csv(tmp_path / "sim" / "shares.csv").set_index("product")
+    want = 12000 * shares.loc["FibreHome bundle", "share"]
+    assert money.loc["total", "customers"] == pytest.approx(want, rel=1e-9), (
+        f"{money.loc['total', 'customers']:.1f} customers, want 12,000 x share = {want:.1f}"
+    )
+
     # a calibration with the rfc rule is refused before any search, naming both ways out
     rfc = tmp_path / "market_rfc.toml"
     rfc.write_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -242,7 +243,11 @@ def run_predict(
 
 
 def load_fit_for(study_path: str | Path, fit_dir: str | Path) -> HBModel:
-    """The fitted model in ``fit_dir``, checked against the study file given."""
+    """The fitted model in ``fit_dir``, checked against the study file given.
+
+    The decision tables of the study file given (``[costs]``, ``[business]``,
+    ``[calibration]``) replace the fit's copies: they are not part of the estimation, and a
+    researcher who edits them reruns ``simulate`` and ``recommend`` without refitting."""
     study = load_study(study_path)
     fit_dir = Path(fit_dir)
     model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
@@ -253,4 +258,7 @@ def load_fit_for(study_path: str | Path, fit_dir: str | Path) -> HBModel:
             f"{study_path} does not match the study the fit in {fit_dir} was made with "
             f"(attributes, levels or coding differ): refit, or pass the study file of that fit."
         )
+    model.study = dataclasses.replace(
+        model.study, costs=study.costs, business=study.business, calibration=study.calibration
+    )
     return model

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from reports.plots import plot_importances, plot_price_curves, plot_tier_shares
 from reports.workbook import ReportData, read_run_folder, write_workbook
+from reports.workbook.basis import share_word
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_bytes, check_outputs_free
 from winback.run_folder import REPORT, write_record
@@ -87,7 +88,13 @@ def run_report(
             (REPORT_PLOTS[1], lambda: plot_price_curves(data.price_curves, currency=currency))
         )
     if data.tiers is not None and not data.tiers.empty:
-        plots.append((REPORT_PLOTS[2], lambda: plot_tier_shares(data.tiers, currency=currency)))
+        label = share_word(data)  # the tiers' shares: calibrated when the searches were
+        plots.append(
+            (
+                REPORT_PLOTS[2],
+                lambda: plot_tier_shares(data.tiers, currency=currency, share_label=label),
+            )
+        )
     if not own_folder:
         check_outputs_free([workbook, *(folder / name for name, _ in plots)], force)
 
