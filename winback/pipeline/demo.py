@@ -71,8 +71,8 @@ def run_demo(
     *,
     force: bool = False,
     progress: bool = False,
-    draws: int = 1000,
-    tune: int = 500,
+    draws: int = 2000,
+    tune: int = 1000,
     chains: int = 4,
 ) -> DemoRun:
     """The whole pipeline on the embedded example study.
