@@ -50,6 +50,8 @@ class Decision:
     band: float
     calibration: CalibratedDraws | None = field(default=None, repr=False)
     currency: str = "EUR"
+    lost_customers: int | None = None  # [business] lost_customers, with [business]
+    reach: float = 1.0  # the calibration's availability
 
     @property
     def best(self) -> pd.Series:
@@ -79,7 +81,7 @@ class Decision:
             )
             lines.append(
                 f"  Expected customers won back: {_n(b['customers'])} "
-                f"[{_n(b['customers_lower'])}, {_n(b['customers_upper'])}]; revenue "
+                f"[{_n(b['customers_lower'])}, {_n(b['customers_upper'])}]{self._of_whom()}; revenue "
                 f"{self._money(b['revenue_year'])} a year; profit {self._money(b['profit_year'])} a year "
                 f"[{self._money(b['profit_year_lower'])}, {self._money(b['profit_year_upper'])}], after "
                 f"incentives and contact costs ({bl}s; {basis})."
@@ -133,9 +135,19 @@ class Decision:
         cal = self.calibration
         if cal is None:
             return "an observation"
-        obs = ", ".join(f"{n} {v:.1%}" for n, v in cal.calibration.observed)
-        src = f": {cal.calibration.source}" if cal.calibration.source else ""
-        return f"{obs} (n = {cal.calibration.n:,}){src}"
+        c = cal.calibration
+        if c.kind == "winback_rate":
+            obs = f"a win-back rate of {c.observed[0][1]:.1%}"
+        else:
+            obs = "the observed take-up " + ", ".join(f"{n} {v:.1%}" for n, v in c.observed)
+        src = f": {c.source}" if c.source else ""
+        return f"{obs} (n = {c.n:,}){src}"
+
+    def _of_whom(self) -> str:
+        if self.lost_customers is None:
+            return ""
+        reached = f", {_n(self.lost_customers * self.reach)} reached" if self.reach < 1.0 else ""
+        return f" of {_n(self.lost_customers)} lost customers{reached}"
 
     def _fmt(self, x: float) -> str:
         return self._money(x) + "/year" if self.scale == "profit_year" else f"{x:.4g}"

@@ -254,4 +254,6 @@ def decide(
         band=band,
         calibration=calibration,
         currency=study.currency,
+        lost_customers=business.lost_customers if business is not None else None,
+        reach=reach,
     )

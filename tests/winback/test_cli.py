@@ -741,7 +741,7 @@ def test_recommend_ends_with_one_decision_stated_or_calibrated(tmp_path, fit_fol
     out2 = tmp_path / "calibrated"
     assert main([*base, "--market", str(cal_market), "--out", str(out2), "--seed", "3"]) == 0
     printed = capsys.readouterr().out
-    assert "calibrated to FibreHome bundle 3.0%" in printed, printed[:800]
+    assert "calibrated to the observed take-up FibreHome bundle 3.0%" in printed, printed[:800]
     settings = json.loads((out2 / "run.json").read_text())["settings"]
     assert settings["basis"] == "calibrated" and settings["calibration"]["kind"] == "take_up"
     dec2 = pd.read_csv(out2 / "decision.csv").set_index("action")
