@@ -32,11 +32,23 @@ def _share_draws(
     w: np.ndarray,
     random_seed: int,
 ) -> np.ndarray:
-    """(sample, alternative): calibrated (logit, availability applied) or stated (the market's
-    rule)."""
+    """(sample, alternative) among the lost customers the offer reaches: calibrated (logit;
+    availability not applied) or stated (the market's rule)."""
     if calibration is not None:
-        return calibration.share_draws(market, weights=w)
+        return calibration.share_draws(market, weights=w, availability=False)
     return simulate(draws, market, weights=w, random_seed=random_seed).share_draws
+
+
+def _reached(s: np.ndarray, market: Market, reach: float) -> np.ndarray:
+    """Shares among all lost customers: the own products' times the reach, the customers not
+    reached staying away (none), as :meth:`CalibratedDraws.share_draws` with availability."""
+    if reach >= 1.0:
+        return s
+    out = s.copy()
+    own = [j for j, p in enumerate(market.products) if p.own]
+    out[:, -1] += out[:, own].sum(axis=1) * (1.0 - reach)
+    out[:, own] *= reach
+    return out
 
 
 def _objective_draws(study: Study, market: Market, s: np.ndarray, objective: str) -> np.ndarray:
@@ -115,7 +127,10 @@ def decide(
         acts = [a for a in acts if a.kind != "no campaign"]
     w = respondent_weights(draws, weights)
     reach = calibration.calibration.availability if calibration is not None else 1.0
-    s_today = _share_draws(draws, today, calibration, w, random_seed)
+    # sources of volume among the customers reached (nothing changes for the others), times
+    # the reach; money and like-for-like shares among all lost customers
+    s_today_r = _share_draws(draws, today, calibration, w, random_seed)
+    s_today = _reached(s_today_r, today, reach)
     n_draws = s_today.shape[0]
     own_today = [j for j, p in enumerate(today.products) if p.own]
     if not own_today:
@@ -140,7 +155,8 @@ def decide(
         else:
             if a.market.none is False:
                 raise WinbackError(f"action '{a.name}': its market has no none alternative.")
-            s_after = _share_draws(draws, a.market, calibration, w, random_seed)
+            s_after_r = _share_draws(draws, a.market, calibration, w, random_seed)
+            s_after = _reached(s_after_r, a.market, reach)
             own_after = [j for j, p in enumerate(a.market.products) if p.own]
             own_after_names = [a.market.products[j].name for j in own_after]
             share_after = s_after[:, own_after].sum(axis=1)
@@ -154,12 +170,12 @@ def decide(
             comp_after = [j for j, p in enumerate(a.market.products) if not p.own]
             new = [j for j in own_after if a.market.products[j].name in a.products]
             kept = [j for j in own_after if a.market.products[j].name not in a.products]
+            t, r = s_today_r, s_after_r
             parts = {
-                "gross": s_after[:, new].sum(axis=1),
-                "none": s_today[:, -1] - s_after[:, -1],
-                "competitor": s_today[:, comp_today].sum(axis=1)
-                - s_after[:, comp_after].sum(axis=1),
-                "own": s_today[:, own_today].sum(axis=1) - s_after[:, kept].sum(axis=1),
+                "gross": r[:, new].sum(axis=1) * reach,
+                "none": (t[:, -1] - r[:, -1]) * reach,
+                "competitor": (t[:, comp_today].sum(axis=1) - r[:, comp_after].sum(axis=1)) * reach,
+                "own": (t[:, own_today].sum(axis=1) - r[:, kept].sum(axis=1)) * reach,
             }
             parts["net"] = parts["none"] + parts["competitor"]
             lo = (1.0 - band) / 2.0

@@ -201,6 +201,17 @@ def test_availability_scales_customers_and_contact_costs() -> None:
     gross_a = a["profit_year"] + contact
     gross_b = b["profit_year"] + 0.5 * contact
     assert gross_b == pytest.approx(0.5 * gross_a, rel=1e-9)
+    # sources with half the lost customers reached: nothing changes for the others, so a
+    # better offer takes customers from none (never adds to it) and the parts still add up
+    better = Action("Premium at 30", "offer", TODAY.with_product(_offer(30.0)), ("Ours",), "")
+    dec = decide(_draws(beta), TODAY, [better], business=BUSINESS, calibration=part)
+    src = dec.sources[dec.sources["action"] == "Premium at 30"].set_index("kind")["value"]
+    assert src["none"] > 0 and src["competitor"] > 0, src.to_dict()
+    assert src["gross"] == pytest.approx(src["none"] + src["competitor"] + src["own"], rel=1e-9)
+    row = dec.table.set_index("action").loc["Premium at 30"]
+    n = BUSINESS.lost_customers
+    assert src["net"] == pytest.approx(n * (row["share_after"] - row["share_before"]), rel=1e-9)
+    assert src["gross"] == pytest.approx(row["customers"], rel=1e-9)
 
 
 def test_without_business_the_scale_is_the_objective_per_lost_customer() -> None:
