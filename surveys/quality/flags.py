@@ -122,7 +122,9 @@ def flag_quality(
           least this high: a p-value for "answered at random"); ``rlh_genuine_share`` (share of
           simulated genuine respondents whose RLH is this high or lower: a p-value for
           "answered genuinely"; flagged respondents have at most ``false_flag``) and
-          ``random_responder`` (RLH below the cutoff);
+          ``random_responder`` (RLH below the cutoff); RLH values within ``1e-9`` (relative)
+          of each other count as equal (the same answers to the same tasks give the same RLH,
+          whatever rounding separates two fits);
         - ``holdout_hit_rate`` (share of holdout tasks whose answer the respondent's own
           estimates predict: reported, not flagged), ``holdout_consistency`` (share of
           repeated holdout tasks, i.e. holdouts showing the same set of profiles, answered
