@@ -1,0 +1,258 @@
+"""numba kernels of the quality flags' individual fits: damped Newton steps per respondent.
+
+:func:`newton_rows` runs, for each respondent on its own, exactly the steps that
+``surveys.quality.fit._modes`` defines (the same objective, gradient, Hessian, step halving and
+stopping rule), in compiled code and without the temporaries of the vectorised form: a
+respondent's tasks are a few kilobytes that stay in cache through all its steps.
+:func:`pooled_terms` sums the log-likelihood, gradient and Hessian of many respondents' tasks
+at once (the aggregate MNL). :func:`chosen_loglik` is each respondent's log-likelihood of the
+chosen alternatives over the estimation tasks (RLH).
+
+The kernels release the GIL and run in threads over chunks of respondents
+(:func:`in_threads`); each respondent's result depends on its own data only, so the numbers
+are the same whatever the thread count. ``fastmath`` stays off: unavailable alternatives are
+``-inf`` utilities, which fast-math may assume away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+from numba import njit
+
+__all__ = ["chosen_loglik", "in_threads", "newton_rows", "pooled_terms"]
+
+#: respondents per chunk of work: chunks are the same whatever the thread count, so sums over
+#: chunks (the aggregate fit) are too
+CHUNK = 256
+
+
+def in_threads[T](n: int, work: Callable[[int, int], T]) -> list[T]:
+    """``work(i0, i1)`` over chunks of ``CHUNK`` of ``range(n)``, in
+    ``numba.get_num_threads()`` threads; the results in chunk order."""
+    spans = [(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+    n_threads = max(1, min(numba.get_num_threads(), len(spans)))
+    if n_threads == 1:
+        return [work(a, b) for a, b in spans]
+    with ThreadPoolExecutor(n_threads) as pool:
+        return list(pool.map(lambda ab: work(*ab), spans))
+
+
+@njit(cache=True, nogil=True)
+def _log_probs(xr, ar, b, lp):  # pragma: no cover - compiled
+    """Log choice probabilities of one respondent's situations into ``lp`` (S, J); ``-inf``
+    where an alternative is not available."""
+    n_s, n_j, n_k = xr.shape
+    for s in range(n_s):
+        top = -np.inf
+        for j in range(n_j):
+            if ar[s, j]:
+                v = 0.0
+                for k in range(n_k):
+                    v += xr[s, j, k] * b[k]
+                lp[s, j] = v
+                if v > top:
+                    top = v
+            else:
+                lp[s, j] = -np.inf
+        total = 0.0
+        for j in range(n_j):
+            if ar[s, j]:
+                lp[s, j] = lp[s, j] - top
+                total += np.exp(lp[s, j])
+        log_total = np.log(total)
+        for j in range(n_j):
+            if ar[s, j]:
+                lp[s, j] = lp[s, j] - log_total
+
+
+@njit(cache=True, nogil=True)
+def _objective(xr, ar, yr, wr, b, centre, prec, lp):  # pragma: no cover - compiled
+    """Penalised log-likelihood of one respondent at ``b`` (its log-probabilities in ``lp``)."""
+    _log_probs(xr, ar, b, lp)
+    ll = 0.0
+    for s in range(xr.shape[0]):
+        ll += wr[s] * lp[s, yr[s]]
+    pen = 0.0
+    for k in range(b.shape[0]):
+        d = b[k] - centre[k]
+        pen += d * d * prec[k]
+    return ll - 0.5 * pen
+
+
+@njit(cache=True, nogil=True)
+def _add_derivatives(xr, yr, wr, lp, grad, h, xbar):  # pragma: no cover - compiled
+    """Add one respondent's log-likelihood gradient to ``grad`` and its negative Hessian to
+    the lower triangle of ``h`` (log-probabilities ``lp`` at the current point)."""
+    n_s, n_j, n_k = xr.shape
+    for s in range(n_s):
+        ws = wr[s]
+        for k in range(n_k):
+            xbar[k] = 0.0
+        for j in range(n_j):
+            p = np.exp(lp[s, j])
+            row = xr[s, j]
+            g = ws * ((1.0 if j == yr[s] else 0.0) - p)
+            for k in range(n_k):
+                grad[k] += g * row[k]
+            if p == 0.0:  # not available (or negligible): no curvature
+                continue
+            pw = p * ws
+            for k in range(n_k):
+                xbar[k] += p * row[k]
+                xk = row[k] * pw
+                if xk != 0.0:
+                    for m in range(k + 1):
+                        h[k, m] += xk * row[m]
+        for k in range(n_k):
+            xk = xbar[k] * ws
+            if xk != 0.0:
+                for m in range(k + 1):
+                    h[k, m] -= xk * xbar[m]
+
+
+@njit(cache=True, nogil=True)
+def _solve(h, g, lu, piv, out):  # pragma: no cover - compiled
+    """``out = h^-1 g`` by LU with partial pivoting (``h`` left unchanged)."""
+    n = h.shape[0]
+    for i in range(n):
+        for j in range(n):
+            lu[i, j] = h[i, j]
+        out[i] = g[i]
+    for c in range(n):
+        p = c
+        big = abs(lu[c, c])
+        for r in range(c + 1, n):
+            if abs(lu[r, c]) > big:
+                big = abs(lu[r, c])
+                p = r
+        piv[c] = p
+        if p != c:
+            for j in range(n):
+                t = lu[c, j]
+                lu[c, j] = lu[p, j]
+                lu[p, j] = t
+            t = out[c]
+            out[c] = out[p]
+            out[p] = t
+        d = lu[c, c]
+        for r in range(c + 1, n):
+            f = lu[r, c] / d
+            lu[r, c] = f
+            if f != 0.0:
+                for j in range(c + 1, n):
+                    lu[r, j] -= f * lu[c, j]
+                out[r] -= f * out[c]
+    for i in range(n - 1, -1, -1):
+        v = out[i]
+        for j in range(i + 1, n):
+            v -= lu[i, j] * out[j]
+        out[i] = v / lu[i, i]
+
+
+@njit(cache=True, nogil=True)
+def newton_rows(
+    x, avail, y, w, rows, centre, prec, b, hess, max_iter, tol, i0, i1
+):  # pragma: no cover - compiled
+    """Penalised ML for respondents ``rows[i0:i1]`` by damped Newton steps (in place).
+
+    Maximises ``sum_s w log p(y) - (b - centre)' diag(prec) (b - centre) / 2`` for each
+    respondent on its own. ``b[i]`` holds respondent ``rows[i]``'s start and receives its
+    mode; ``hess[i]`` the negative Hessian at the start of its last step. A step is halved
+    (up to 30 times) while the objective would fall by more than ``1e-10`` of its size; a
+    respondent stops when its step moves no parameter by ``tol`` or more, or after
+    ``max_iter`` steps.
+    """
+    _, n_s, n_j, n_k = x.shape
+    lp = np.empty((n_s, n_j))
+    lp_new = np.empty((n_s, n_j))
+    grad = np.empty(n_k)
+    step = np.empty(n_k)
+    trial = np.empty(n_k)
+    xbar = np.empty(n_k)
+    h = np.empty((n_k, n_k))
+    lu = np.empty((n_k, n_k))
+    piv = np.empty(n_k, dtype=np.int64)
+    for i in range(i0, i1):
+        r = rows[i]
+        xr, ar, yr, wr = x[r], avail[r], y[r], w[r]
+        bi = b[i]
+        f = _objective(xr, ar, yr, wr, bi, centre, prec, lp)
+        for _ in range(max_iter):
+            for k in range(n_k):
+                grad[k] = -prec[k] * (bi[k] - centre[k])
+                for m in range(n_k):
+                    h[k, m] = 0.0
+                h[k, k] = prec[k]
+            _add_derivatives(xr, yr, wr, lp, grad, h, xbar)
+            for k in range(n_k):
+                for m in range(k + 1, n_k):
+                    h[k, m] = h[m, k]
+            for k in range(n_k):
+                for m in range(n_k):
+                    hess[i, k, m] = h[k, m]
+            _solve(h, grad, lu, piv, step)
+            size = 1.0
+            evaluated = False
+            for _ in range(30):  # halve the step where the objective would fall
+                for k in range(n_k):
+                    trial[k] = bi[k] + size * step[k]
+                f_new = _objective(xr, ar, yr, wr, trial, centre, prec, lp_new)
+                if not f_new < f - 1e-10 * abs(f):
+                    evaluated = True
+                    break
+                size = size / 2
+            moved = 0.0
+            for k in range(n_k):
+                d = size * step[k]
+                bi[k] = bi[k] + d
+                if abs(d) > moved:
+                    moved = abs(d)
+            if evaluated:
+                f = f_new
+                lp, lp_new = lp_new, lp
+            else:
+                f = _objective(xr, ar, yr, wr, bi, centre, prec, lp)
+            if not moved >= tol:
+                break
+
+
+@njit(cache=True, nogil=True)
+def pooled_terms(x, avail, y, w, rows, b, derivatives, i0, i1):  # pragma: no cover - compiled
+    """Log-likelihood (and, if ``derivatives``, its gradient and negative Hessian) of the
+    situations of respondents ``rows[i0:i1]`` pooled, at ``b``: ``(ll, grad, hess)``."""
+    _, n_s, n_j, n_k = x.shape
+    lp = np.empty((n_s, n_j))
+    grad = np.zeros(n_k)
+    h = np.zeros((n_k, n_k))
+    xbar = np.empty(n_k)
+    ll = 0.0
+    for i in range(i0, i1):
+        r = rows[i]
+        xr, ar, yr, wr = x[r], avail[r], y[r], w[r]
+        _log_probs(xr, ar, b, lp)
+        for s in range(n_s):
+            ll += wr[s] * lp[s, yr[s]]
+        if not derivatives:
+            continue
+        _add_derivatives(xr, yr, wr, lp, grad, h, xbar)
+    for k in range(n_k):
+        for m in range(k + 1, n_k):
+            h[k, m] = h[m, k]
+    return ll, grad, h
+
+
+@njit(cache=True, nogil=True)
+def chosen_loglik(x, avail, y, w, b, out, i0, i1):  # pragma: no cover - compiled
+    """``out[r] = sum_s w log p(y)`` of respondents ``i0:i1`` at their own ``b[r]``."""
+    _, n_s, n_j, _ = x.shape
+    lp = np.empty((n_s, n_j))
+    for r in range(i0, i1):
+        _log_probs(x[r], avail[r], b[r], lp)
+        ll = 0.0
+        for s in range(n_s):
+            ll += w[r, s] * lp[s, y[r, s]]
+        out[r] = ll
