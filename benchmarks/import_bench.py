@@ -80,7 +80,8 @@ WINBACK = textwrap.dedent(
     timed(surveys.responses, "validate_responses", "validate")
     timed(surveys.quality, "flag_quality", "quality flags")
     timed(surveys.reasons, "summarize_reasons", "reasons")
-    timed(winback._io, "csv_text", "write outputs")
+    timed(winback._io, "csv_bytes", "write outputs")
+    timed(winback._io, "atomic_write_bytes", "write outputs")
     folder, out = sys.argv[1], sys.argv[2]
     t = time.perf_counter()
     code = main(["-q", "import", folder + "/study.toml", folder + "/responses.csv",

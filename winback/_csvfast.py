@@ -1,0 +1,200 @@
+"""Large tables as CSV bytes fast, byte for byte what ``DataFrame.to_csv`` writes.
+
+``pandas.DataFrame.to_csv`` turns every cell into a Python string and hands each row to the
+``csv`` module: about 20 MB/s, most of a big import's writing time. Yet the columns of a
+response file hold few distinct values (levels, alternatives, 0/1, ids repeated over a
+respondent's rows), so here each column becomes integer codes into its distinct values, only
+the distinct values go through pandas and the ``csv`` module (so every value is formatted,
+guarded and quoted exactly as before), and a numba kernel copies each row's encoded cells into
+one buffer, in threads over blocks of rows.
+
+Distinct means distinct as written: floats are told apart by their bits (``-0.0`` is not
+``0.0``), an object column is coded only when all its values are text (pandas would merge
+``1``, ``1.0`` and ``True``), and a dtype whose text is not a function of the value alone
+(datetimes print without a time when all are midnight) is left to pandas. :func:`table_bytes`
+returns None for a table it does not handle, and the caller writes it with ``to_csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pandas as pd
+from numba import njit
+
+__all__ = ["table_bytes"]
+
+#: rows per block of the copy (the same blocks whatever the thread count)
+BLOCK = 1 << 16
+
+
+def table_bytes(
+    df: pd.DataFrame,
+    header: str,
+    line_end: str,
+    guard: Callable[[pd.DataFrame], pd.DataFrame],
+) -> np.ndarray | None:
+    """``header`` then the rows of ``df`` as ``guard(df).to_csv(index=False, header=False,
+    lineterminator=line_end)`` writes them (QUOTE_MINIMAL), UTF-8 bytes in a uint8 array; None
+    when a column's dtype is not one handled here. ``df`` needs at least two columns (a one-column row of one empty
+    cell is quoted by the ``csv`` module: its text depends on the row)."""
+    if df.shape[1] < 2:
+        return None
+    n = len(df)
+    columns = []
+    for i in range(df.shape[1]):
+        coded = _codes(df.iloc[:, i])
+        if coded is None:
+            return None
+        columns.append(coded)
+    codes = np.empty((len(columns), n), dtype=np.int32)
+    pieces: list[bytes] = []
+    base = np.zeros(len(columns), dtype=np.int64)
+    for c, (col_codes, first) in enumerate(columns):
+        codes[c] = col_codes
+        base[c] = len(pieces)
+        sep = line_end if c == len(columns) - 1 else ","
+        uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
+        pieces.extend(f + sep.encode() for f in _encoded_cells(uniques, guard, line_end))
+    lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    blob = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+    row_len = np.empty(n, dtype=np.int64)
+    _in_blocks(n, lambda a, b: _row_lengths(codes, base, lengths, row_len, a, b))
+    head = header.encode("utf-8")
+    starts = np.empty(n + 1, dtype=np.int64)
+    starts[0] = len(head)
+    np.cumsum(row_len, out=starts[1:])
+    starts[1:] += len(head)
+    out = np.empty(int(starts[-1]), dtype=np.uint8)
+    out[: len(head)] = np.frombuffer(head, dtype=np.uint8)
+    _in_blocks(n, lambda a, b: _fill(codes, base, offsets, blob, starts, out, a, b))
+    return out
+
+
+_NULLABLE_INTS = (
+    pd.Int8Dtype,
+    pd.Int16Dtype,
+    pd.Int32Dtype,
+    pd.Int64Dtype,
+    pd.UInt8Dtype,
+    pd.UInt16Dtype,
+    pd.UInt32Dtype,
+)
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, first)``: each cell's code (distinct as written), codes numbered in order of
+    first appearance, and the row of each code's first appearance; None for a dtype left to
+    pandas."""
+    raw = _raw_codes(s)
+    if raw is None:
+        return None
+    if not len(raw):
+        return raw.astype(np.int32), np.zeros(0, dtype=np.int64)
+    lo, hi = int(raw.min()), int(raw.max())
+    first = np.full(hi - lo + 1, len(raw), dtype=np.int64)
+    _first_rows(raw - lo, first)
+    seen = first < len(raw)
+    order = np.argsort(first[seen], kind="stable")
+    number = np.full(len(first), -1, dtype=np.int64)
+    number[np.flatnonzero(seen)[order]] = np.arange(int(seen.sum()))
+    return number[raw - lo].astype(np.int32), first[seen][order]
+
+
+def _raw_codes(s: pd.Series) -> np.ndarray | None:
+    """Integer codes of a column's cells, equal exactly when the cells print the same way."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        if _raw_codes(pd.Series(dtype.categories)) is None:
+            return None
+        return np.asarray(s.cat.codes, dtype=np.int64)
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f":  # by the bits: -0.0 and 0.0 print differently
+            return _factorize(np.ascontiguousarray(s.to_numpy()).view(f"i{dtype.itemsize}"))
+        if dtype.kind in "iub":
+            return _factorize(s.to_numpy())
+        if dtype.kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            return _factorize(s)  # every missing value (None, NaN, NA) prints empty
+        return None  # other objects (1, 1.0 and True are one value to pandas), datetimes, ...
+    if isinstance(dtype, pd.StringDtype):
+        return _factorize(s)
+    missing = s.isna().to_numpy()
+    if isinstance(dtype, pd.Float32Dtype | pd.Float64Dtype):
+        bits = s.to_numpy(dtype=np.float64, na_value=0.0).view(np.int64)
+    elif isinstance(dtype, _NULLABLE_INTS):
+        bits = s.to_numpy(dtype=np.int64, na_value=0)
+    elif isinstance(dtype, pd.BooleanDtype):
+        bits = s.to_numpy(dtype=np.int64, na_value=0)
+    else:
+        return None
+    return _factorize(bits) * 2 + missing
+
+
+def _factorize(values: object) -> np.ndarray:
+    return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _encoded_cells(
+    uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFrame], line_end: str
+) -> list[bytes]:
+    """Each value of a one-column frame as ``to_csv`` writes it in a row of several cells."""
+    marked = guard(uniques).assign(mark=0)  # a second cell: the row is never one lone cell
+    text = marked.to_csv(index=False, header=False, lineterminator="\r\n")
+    cells = [row[0] for row in csv.reader(io.StringIO(text, newline=""))]
+    if len(cells) != len(uniques):  # pragma: no cover - to_csv and csv.reader disagree
+        raise AssertionError("distinct values and their CSV cells do not match")
+    # quoted as pandas quotes them: its csv writer, the same line end (Python 3.12 quotes a
+    # field for the line end's characters)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator=line_end)
+    out = []
+    for cell in cells:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([cell, ""])
+        out.append(buf.getvalue()[: -1 - len(line_end)].encode("utf-8"))
+    return out
+
+
+def _in_blocks(n: int, work: Callable[[int, int], object]) -> None:
+    spans = [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
+    n_threads = max(1, min(numba.get_num_threads(), len(spans)))
+    if n_threads == 1:
+        for a, b in spans:
+            work(a, b)
+        return
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(lambda ab: work(*ab), spans))
+
+
+@njit(cache=True, nogil=True)
+def _first_rows(codes, first):  # pragma: no cover - compiled
+    for r in range(len(codes) - 1, -1, -1):
+        first[codes[r]] = r
+
+
+@njit(cache=True, nogil=True)
+def _row_lengths(codes, base, lengths, row_len, r0, r1):  # pragma: no cover - compiled
+    for r in range(r0, r1):
+        total = 0
+        for c in range(codes.shape[0]):
+            total += lengths[base[c] + codes[c, r]]
+        row_len[r] = total
+
+
+@njit(cache=True, nogil=True)
+def _fill(codes, base, offsets, blob, starts, out, r0, r1):  # pragma: no cover - compiled
+    for r in range(r0, r1):
+        pos = starts[r]
+        for c in range(codes.shape[0]):
+            e = base[c] + codes[c, r]
+            for t in range(offsets[e], offsets[e + 1]):
+                out[pos] = blob[t]
+                pos += 1
