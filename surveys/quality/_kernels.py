@@ -16,24 +16,24 @@ are the same whatever the thread count. ``fastmath`` stays off: unavailable alte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from numba import njit
 
-__all__ = ["chosen_loglik", "in_threads", "newton_rows", "pooled_terms"]
+__all__ = ["chosen_loglik", "design_rows", "in_threads", "newton_rows", "pooled_terms"]
 
 #: respondents per chunk of work: chunks are the same whatever the thread count, so sums over
 #: chunks (the aggregate fit) are too
 CHUNK = 256
 
 
-def in_threads[T](n: int, work: Callable[[int, int], T]) -> list[T]:
-    """``work(i0, i1)`` over chunks of ``CHUNK`` of ``range(n)``, in
+def in_threads[T](n: int, work: Callable[[int, int], T], chunk: int = CHUNK) -> list[T]:
+    """``work(i0, i1)`` over chunks of ``chunk`` of ``range(n)``, in
     ``numba.get_num_threads()`` threads; the results in chunk order."""
-    spans = [(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+    spans = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     n_threads = max(1, min(numba.get_num_threads(), len(spans)))
     if n_threads == 1:
         return [work(a, b) for a, b in spans]
@@ -256,3 +256,32 @@ def chosen_loglik(x, avail, y, w, b, out, i0, i1):  # pragma: no cover - compile
         for s in range(n_s):
             ll += w[r, s] * lp[s, y[r, s]]
         out[r] = ll
+
+
+def design_rows(idx: np.ndarray, tables: Sequence[np.ndarray]) -> np.ndarray:
+    """(N, K) design rows: row ``i`` is the sum over attributes ``a`` of ``tables[a]`` at level
+    ``idx[i, a]`` (nothing for -1, a blank), added attribute by attribute from 0 as
+    ``x += tables[a][idx[:, a]]`` adds them, without its (N, K) temporaries."""
+    n, k = len(idx), (tables[0].shape[1] if tables else 0)
+    size = max((len(t) for t in tables), default=0)
+    stacked = np.zeros((len(tables), size, k))
+    used = np.zeros((len(tables), k), dtype=np.bool_)
+    for a, table in enumerate(tables):
+        stacked[a, : len(table)] = table
+        used[a] = (table != 0).any(axis=0)  # the columns this attribute sets
+    out = np.zeros((n, k))
+    codes = np.ascontiguousarray(idx, dtype=np.int64)
+    in_threads(n, lambda i0, i1: _design_rows(codes, stacked, used, out, i0, i1), 1 << 16)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _design_rows(idx, tables, used, out, i0, i1):  # pragma: no cover - compiled
+    for i in range(i0, i1):
+        for a in range(tables.shape[0]):
+            level = idx[i, a]
+            if level < 0:
+                continue
+            for k in range(tables.shape[2]):
+                if used[a, k]:
+                    out[i, k] += tables[a, level, k]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from surveys.dataset import ChoiceDataset
-from surveys.quality.answers import _duplicates, _durations, _positions, _repeats
+from surveys.quality.answers import _duplicates, _durations, _member, _positions, _repeats
 from surveys.quality.calibration import _check_design, _genuine_source, _rlh
 from surveys.quality.tasks import _task_arrays
 from winback.errors import WinbackError, did_you_mean, list_valid
@@ -229,17 +229,17 @@ def flag_quality(
         "random_seed": random_seed,
     }
 
-    duration, source, median = _durations(dataset, people, tasks.ids, included)
+    duration, source, median = _durations(tasks, people, included)
     out["duration_seconds"] = duration.reindex(ids)
     out["duration_source"] = source.reindex(ids)
     speeder = pd.Series(pd.NA, index=ids, dtype="boolean")
     if median is not None:
-        known = out["duration_seconds"].notna() & ids.isin(tasks.ids)
+        known = out["duration_seconds"].notna() & _member(ids, tasks.ids)
         speeder[known] = out.loc[known, "duration_seconds"] < speeder_ratio * median
     out["speeder"] = speeder
     attrs["median_duration_seconds"] = median
 
-    pos = _positions(dataset, tasks.ids)
+    pos = _positions(tasks, dataset.study)
     for c in ("same_position_share", "straight_liner", "none_share", "always_none"):
         out[c] = pos[c].reindex(ids)
 
@@ -254,7 +254,7 @@ def flag_quality(
     out["holdout_consistency"] = rep["holdout_consistency"].reindex(ids)
     out["failed_repeat"] = rep["failed_repeat"].reindex(ids)
 
-    dup = _duplicates(dataset, people, tasks.ids, duplicate_ignore)
+    dup = _duplicates(tasks, people, duplicate_ignore)
     out["duplicate_of"] = dup["duplicate_of"].reindex(ids)
     out["duplicate"] = dup["duplicate"].reindex(ids)
 
