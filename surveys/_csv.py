@@ -45,6 +45,11 @@ class Records:
     start: np.ndarray  # byte offset of the record
     end: np.ndarray  # byte offset just past the record (before its line break)
     open_quote_line: int | None  # line of a record whose quoted cell never closes
+    #: quoting as RFC 4180 has it (a quote opens a cell only at its start, a closing quote
+    #: ends it): every CSV reader parses such a text alike
+    plain_quotes: bool = True
+    quoted_breaks: bool = False  # a line break inside a quoted cell
+    spaces_lines: bool = False  # a dropped blank record holds spaces or tabs
 
 
 def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
@@ -145,6 +150,7 @@ def scan_records(raw: bytes, sep: str) -> Records:
     carry_q = False  # inside quotes at the end of the previous block
     carry_d = 0  # separators of the record still open at the end of the previous block
     has_cr = b"\r" in raw
+    plain, quoted_breaks = True, False
     for a in range(0, n, _BLOCK):
         c = buf[a : a + _BLOCK]
         br = np.flatnonzero(c == _LF)
@@ -162,8 +168,11 @@ def scan_records(raw: bytes, sep: str) -> Records:
             if carry_q:
                 np.logical_not(par, out=par)
             carry_q = bool(par[-1])
-            e = br[~par[br]]
+            inside = par[br]
+            quoted_breaks |= bool(inside.any())
+            e = br[~inside]
             is_d &= ~par
+            plain &= _plain_quotes(buf, np.flatnonzero(c == _QUOTE) + a, par[c == _QUOTE], sep_b)
         else:
             e = br
         breaks_all.append(br + a)
@@ -210,7 +219,32 @@ def scan_records(raw: bytes, sep: str) -> Records:
     open_line = None
     if carry_q:
         open_line = int(line[keep][-1]) if keep.any() else 1
-    return Records(line[keep], n_delim[keep] + 1, start[keep], stop[keep], open_line)
+    return Records(
+        line[keep],
+        n_delim[keep] + 1,
+        start[keep],
+        stop[keep],
+        open_line,
+        plain_quotes=plain,
+        quoted_breaks=quoted_breaks,
+        spaces_lines=bool((blank & (stop > start)).any()),
+    )
+
+
+def _plain_quotes(buf: np.ndarray, at: np.ndarray, opens: np.ndarray, sep: int) -> bool:
+    """Whether the quotes at byte offsets ``at`` quote as RFC 4180 says: an opening quote
+    (``opens``: outside a quoted cell before it) starts a cell (after a separator, a line
+    break, the file's start, or a closing quote: ``""``), and a closing quote ends one (before
+    a separator, a line break, the file's end, or an opening quote)."""
+    if not len(at):
+        return True
+    ends = np.array([sep, _LF, _CR, _QUOTE], dtype=np.uint8)
+    o, c = at[opens], at[~opens]
+    before = buf[np.maximum(o - 1, 0)]
+    if not (np.isin(before, ends) | (o == 0)).all():
+        return False
+    after = buf[np.minimum(c + 1, len(buf) - 1)]
+    return bool((np.isin(after, ends) | (c == len(buf) - 1)).all())
 
 
 def _header_names(raw: bytes, rec: Records, sep: str) -> list[str]:
@@ -300,39 +334,9 @@ def read_table(
             )
     if problems:
         raise ResponseError(problems, source=source)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        try:
-            df = pd.read_csv(
-                io.BytesIO(raw),
-                sep=sep,
-                dtype=object,
-                keep_default_na=False,
-                na_values=[],
-                index_col=False,
-                quotechar='"',
-                doublequote=True,
-                skipinitialspace=False,
-                encoding="utf-8",
-                engine="c",
-            )
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-            raise ResponseError([("not a CSV table", str(exc).strip())], source=source) from None
-    if len(df) != len(rec.line) - 1:  # pandas saw the records differently: trust neither
-        raise ResponseError(
-            [
-                (
-                    "not a CSV table",
-                    f"{len(rec.line) - 1} records found but {len(df)} rows parsed; check the "
-                    "quotes (a quote inside a cell must be doubled, and the cell quoted)",
-                )
-            ],
-            source=source,
-        )
-    out = {}
-    for c in df.columns:
-        out[unescape_cell(str(c))] = _text_column(df[c], categorical)
-    frame = pd.DataFrame(out, index=df.index)
+    frame = _arrow_frame(raw, rec, sep, names, categorical)
+    if frame is None:
+        frame = _pandas_frame(raw, rec, sep, source, categorical)
     frame[ROW_COLUMN] = rec.line[1:].astype(np.int64)
     frame.attrs["separator"] = sep
     if sep != ",":
@@ -366,9 +370,125 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _text_column(s: pd.Series, categorical: bool) -> pd.Series:
-    """A column of text cells with the formula guard undone (on each distinct text once)."""
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+def _pandas_frame(
+    raw: bytes, rec: Records, sep: str, source: str, categorical: bool
+) -> pd.DataFrame:
+    """The cells parsed by pandas' C parser (every cell as text), checked against the scan."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(
+                io.BytesIO(raw),
+                sep=sep,
+                dtype=object,
+                keep_default_na=False,
+                na_values=[],
+                index_col=False,
+                quotechar='"',
+                doublequote=True,
+                skipinitialspace=False,
+                encoding="utf-8",
+                engine="c",
+            )
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise ResponseError([("not a CSV table", str(exc).strip())], source=source) from None
+    if len(df) != len(rec.line) - 1:  # pandas saw the records differently: trust neither
+        raise ResponseError(
+            [
+                (
+                    "not a CSV table",
+                    f"{len(rec.line) - 1} records found but {len(df)} rows parsed; check the "
+                    "quotes (a quote inside a cell must be doubled, and the cell quoted)",
+                )
+            ],
+            source=source,
+        )
+    out = {}
+    for c in df.columns:
+        codes, uniques = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
+        out[unescape_cell(str(c))] = _text_column(codes, uniques, categorical)
+    return pd.DataFrame(out, index=df.index)
+
+
+#: the largest block of the file Arrow parses at once (blocks are parsed in threads)
+_ARROW_BLOCK = 1 << 24
+
+
+def _arrow_frame(
+    raw: bytes, rec: Records, sep: str, names: list[str], categorical: bool
+) -> pd.DataFrame | None:
+    """The cells parsed by Arrow's CSV reader in threads, or None when the text is not one
+    every reader parses alike (quotes not as RFC 4180 has them, blank lines of spaces, header
+    names pandas would rename), has line breaks inside cells, or Arrow cannot read it.
+
+    Arrow reads each column dictionary-encoded (its distinct texts once, in order of first
+    appearance, as :func:`pandas.factorize` numbers them); the header is parsed by the scan.
+    """
+    if (
+        not rec.plain_quotes
+        # Arrow 26 loses the LF of a quoted CRLF that straddles two of its blocks
+        # (newlines_in_values): a text with line breaks inside cells goes to pandas
+        or rec.quoted_breaks
+        or rec.spaces_lines
+        or "" in names  # pandas names it "Unnamed: i"
+        or names[0].startswith("\ufeff")  # a second byte-order mark: pandas drops it
+        or len(rec.line) < 2
+    ):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    body = memoryview(raw)[int(rec.start[1]) :]
+    keys = [f"c{i}" for i in range(len(names))]
+    text = pa.dictionary(pa.int32(), pa.string())
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(
+                column_names=keys,
+                use_threads=True,
+                block_size=int(min(_ARROW_BLOCK, max(1 << 20, len(body) // 8))),
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(keys, text),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # checked already
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # e.g. a cell longer than a block: pandas reads it
+    if table.num_rows != len(rec.line) - 1:
+        return None
+    out = {}
+    for name, key in zip(names, keys, strict=True):
+        column = table.column(key)
+        if column.num_chunks > 1:
+            column = column.unify_dictionaries()
+        chunks = column.chunks
+        if chunks:
+            codes = np.concatenate([np.asarray(ch.indices) for ch in chunks]).astype(np.int64)
+            uniques = np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
+        else:
+            codes, uniques = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+        out[unescape_cell(name)] = _text_column(codes, uniques, categorical)
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
+
+
+def _text_column(codes: np.ndarray, uniques: np.ndarray, categorical: bool) -> pd.Series:
+    """A column of text cells from codes into its distinct texts, with the formula guard
+    undone (on each distinct text once)."""
     u = pd.Series(uniques, dtype=object)
     unguarded = unescape_frame(pd.DataFrame({"u": u}))["u"]
     if not unguarded.equals(u):
@@ -379,6 +499,6 @@ def _text_column(s: pd.Series, categorical: bool) -> pd.Series:
         u = pd.Series(u_vals, dtype=object)
     if categorical:
         cat = pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(), dtype=object))
-        return pd.Series(cat, index=s.index)
+        return pd.Series(cat)
     vals = u.to_numpy(dtype=object)[codes] if len(u) else np.full(len(codes), "", dtype=object)
-    return pd.Series(vals, index=s.index, dtype="str")
+    return pd.Series(vals, dtype="str")
