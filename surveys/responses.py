@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from surveys._csv import SEPARATORS, file_sha256, read_csv_text
+from surveys._text import member
 from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
 from surveys.formats import cbctools, qualtrics, sawtooth
 from surveys.validation import validate_responses
@@ -170,7 +171,7 @@ def make_dataset(
         given = col.where(col.str.strip() != "")
         people = people.drop(columns=EXCLUDE_REASON)
     has_reason = given.notna().to_numpy()
-    no_tasks = ~ids.isin(with_tasks).to_numpy() & ~has_reason
+    no_tasks = ~member(ids, with_tasks) & ~has_reason
     exclusions = empty_exclusions()
     if has_reason.any() or no_tasks.any():
         exclusions = pd.DataFrame(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from conjoint.encoding import Encoding
-from surveys.quality._kernels import chosen_loglik, in_threads, newton_rows, pooled_terms
 
 #: empirical-Bayes updates of the shrinkage centre and spread (see ``_population``)
 EB_UPDATES = 20
@@ -83,6 +82,9 @@ def _modes(
     Returns the modes (n, K) and the negative Hessians at the start of each row's last step
     (n, K, K).
     """
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import in_threads, newton_rows
+
     x, avail, y, w = _arrays(s)
     idx = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
     n, k = len(idx), x.shape[-1]
@@ -110,6 +112,9 @@ def _pooled_mode(
     """The aggregate MNL: :func:`_modes` of the situations of ``rows`` pooled as one
     respondent's, their sums taken in chunks of respondents (in threads, added in a fixed
     order: the same numbers whatever the thread count)."""
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import in_threads, pooled_terms
+
     x, avail, y, w = _arrays(s)
     rows = np.asarray(rows, dtype=np.int64)
 
@@ -184,6 +189,9 @@ def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _rlh_of(b: np.ndarray, s: _Situations) -> np.ndarray:
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import chosen_loglik, in_threads
+
     x, avail, y, w = _arrays(s)
     n_est = s.w.sum(axis=1)
     ll = np.empty(len(x))

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from surveys._text import member
 from surveys.dataset import ChoiceDataset
-from surveys.quality.answers import _duplicates, _durations, _member, _positions, _repeats
+from surveys.quality.answers import _duplicates, _durations, _positions, _repeats
 from surveys.quality.calibration import _check_design, _genuine_source, _rlh
 from surveys.quality.tasks import _task_arrays
 from winback.errors import WinbackError, did_you_mean, list_valid
@@ -234,7 +235,7 @@ def flag_quality(
     out["duration_source"] = source.reindex(ids)
     speeder = pd.Series(pd.NA, index=ids, dtype="boolean")
     if median is not None:
-        known = out["duration_seconds"].notna() & _member(ids, tasks.ids)
+        known = out["duration_seconds"].notna() & member(ids, tasks.ids)
         speeder[known] = out.loc[known, "duration_seconds"] < speeder_ratio * median
     out["speeder"] = speeder
     attrs["median_duration_seconds"] = median

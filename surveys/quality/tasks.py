@@ -14,7 +14,6 @@ import pandas as pd
 
 from conjoint.encoding import Encoding, make_encoding
 from surveys.dataset import ChoiceDataset
-from surveys.quality._kernels import design_rows
 from winback.errors import WinbackError
 
 _SPECIAL_RANK = {"status_quo": 10_000, "none": 10_001}
@@ -131,6 +130,9 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
 
     def rows_of(name: str) -> np.ndarray:
         return alt_j == alts.index(name) if name in alts else np.zeros(len(alt_j), dtype=bool)
+
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import design_rows
 
     idx = rows(_level_indices(ch, dataset))
     x = design_rows(idx, enc.tables)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from surveys._text import text_array
 from surveys.validation.cells import (
     _BLANK,
     _PADDED,
@@ -448,16 +449,5 @@ def validate_responses(
 
 
 def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``texts[codes]`` as a pandas string array (negative codes: missing), built by Arrow."""
-    try:
-        import pyarrow as pa
-    except ImportError:  # pandas without pyarrow: its own string arrays
-        table = np.array([*texts.tolist(), None], dtype=object)
-        return pd.array(table[np.where(codes >= 0, codes, -1)], dtype="string")
-    codes = np.asarray(codes)
-    mask = codes < 0
-    dictionary = pa.DictionaryArray.from_arrays(
-        pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask),
-        pa.array(list(texts), type=pa.large_string()),
-    )
-    return pd.array(dictionary.cast(pa.large_string()), dtype="string")
+    """``texts[codes]`` as a pandas string array (negative codes: missing)."""
+    return text_array(texts, codes)
