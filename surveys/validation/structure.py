@@ -41,9 +41,9 @@ class _Structure:
         self.rows, self.task, self.version, self.alt, self.chosen = rows, task, version, alt, chosen
         self.holdout = holdout
         # respondents numbered in order of appearance
-        codes, uniq = pd.factorize(rid)
-        self.r = np.asarray(codes, dtype=np.int64)
-        self.names = rid_text[np.asarray(uniq, dtype=np.int64)] if len(uniq) else rid_text[:0]
+        codes, uniq = _appearance_codes(np.asarray(rid, dtype=np.int64))
+        self.r = codes
+        self.names = rid_text[uniq] if len(uniq) else rid_text[:0]
         self.appearance = self.r
 
     def _name(self, r: int) -> str:
@@ -60,10 +60,10 @@ class _Structure:
             self.holdout = None
             return keep
         n_r = int(r.max()) + 1
-        t_code, t_uniq = pd.factorize(task)
-        n_t = len(t_uniq)
+        t_code, n_t = _task_codes(task)
         key = (r * n_t + t_code) * (n_alts + 2) + alt
-        dup = pd.Series(key).duplicated(keep=False).to_numpy()
+        # a file in canonical order has increasing keys: no hashing to find none repeated
+        dup = _duplicated(key, keep=False)
         if dup.any():
             per_resp = np.bincount(r[dup], minlength=n_r)
             full = np.bincount(r, minlength=n_r)
@@ -94,20 +94,21 @@ class _Structure:
                     )
                 )
             rep.add_many("duplicated row", len(rp), msgs, self.names[np.unique(r[rp])])
-            keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
+            keep = ~_duplicated(key, keep="first")
         r, task, alt, chosen = r[keep], task[keep], alt[keep], self.chosen[keep]
         version, rows = self.version[keep], self.rows[keep]
         t_code = np.asarray(t_code)[keep]
 
         # tasks: (respondent, task) groups in order of first appearance
-        g, g_first = pd.factorize(r * n_t + t_code)
-        g = np.asarray(g, dtype=np.int64)
-        n_g = len(g_first)
-        first_pos = np.full(n_g, len(g), dtype=np.int64)
-        np.minimum.at(first_pos, g, np.arange(len(g)))
+        g = _pair_codes(r, t_code, n_t)
+        n_g = int(g.max()) + 1 if len(g) else 0
+        first_pos = _first_positions(g)
         g_r, g_t = r[first_pos], task[first_pos]
-        g_row = np.full(n_g, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(g_row, g, rows.astype(np.int64))
+        if len(rows) < 2 or (np.diff(rows) >= 0).all():  # file lines in order: the first is least
+            g_row = rows[first_pos].astype(np.int64)
+        else:
+            g_row = np.full(n_g, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(g_row, g, rows.astype(np.int64))
 
         def task_problem(kind: str, bad: np.ndarray, what: Callable[..., str]) -> None:
             where = np.flatnonzero(bad)
@@ -147,8 +148,7 @@ class _Structure:
 
         # respondents: one version, tasks 1..T without gaps, as many tasks as the others
         n_r = int(r.max()) + 1
-        n_versions = _distinct_per(r, version, n_r)
-        mixed = np.flatnonzero(n_versions > 1)
+        mixed = np.flatnonzero(_varies(r, version, n_r))
         rep.add_many(
             "mixed versions",
             len(mixed),
@@ -191,8 +191,7 @@ class _Structure:
         h = self.holdout[self._keep]
         valid = np.isin(h, [0.0, 1.0])
         g = self._g[valid]
-        n_values = _distinct_per(g, h[valid].astype(np.int64), self._n_g)
-        where = np.flatnonzero(n_values > 1)
+        where = np.flatnonzero(_varies(g, h[valid].astype(np.int64), self._n_g))
         self.rep.add_many(
             "bad holdout",
             len(where),
@@ -214,6 +213,66 @@ def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.nda
     return np.bincount(pairs // len(v_uniq), minlength=n_groups)
 
 
+def _varies(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """Whether ``value`` takes more than one value in each group (``group``: codes below
+    ``n_groups`` that first appear in increasing order): some value differs from its group's
+    first."""
+    if not len(group):
+        return np.zeros(n_groups, dtype=bool)
+    first = np.zeros(n_groups, dtype=value.dtype)
+    at = _first_positions(group)
+    first[group[at]] = value[at]
+    return np.bincount(group[value != first[group]], minlength=n_groups) > 0
+
+
+def _appearance_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize`` of integers: ``(codes, uniques)``, codes numbered in order of first
+    appearance; without hashing when they are numbered so already (as the codes of a column
+    read from a file are)."""
+    if len(x) and x.min() >= 0:
+        seen = np.maximum.accumulate(x)
+        if x[0] == 0 and (x[1:] <= seen[:-1] + 1).all():  # each new value the next number
+            return x, np.arange(int(seen[-1]) + 1)
+    codes, uniques = pd.factorize(x)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+
+
+def _task_codes(task: np.ndarray) -> tuple[np.ndarray, int]:
+    """An integer per task number (0, 1, ...) and how many there can be."""
+    if len(task) and 0 <= task.min() and task.max() < 1 << 20:
+        lo = int(task.min())
+        return task - lo, int(task.max()) - lo + 1
+    codes, uniques = pd.factorize(task)
+    return np.asarray(codes, dtype=np.int64), max(len(uniques), 1)
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, n_b: int) -> np.ndarray:
+    """Codes of the pairs ``(a, b)`` (``0 <= b < n_b``) numbered in order of first appearance;
+    without hashing when the rows are sorted by ``a``, then ``b``."""
+    if not len(a):
+        return np.zeros(0, dtype=np.int64)
+    da, db = np.diff(a), np.diff(b)
+    if ((da > 0) | ((da == 0) & (db >= 0))).all():
+        new = np.concatenate(([0], (da != 0) | (db != 0)))
+        return np.cumsum(new, dtype=np.int64)
+    return np.asarray(pd.factorize(a * n_b + b)[0], dtype=np.int64)
+
+
+def _first_positions(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears (codes that first appear in increasing order)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    before = np.concatenate(([-1], np.maximum.accumulate(codes)[:-1]))
+    return np.flatnonzero(codes > before)
+
+
+def _duplicated(key: np.ndarray, keep: str | bool) -> np.ndarray:
+    """``pandas.Series.duplicated`` of integer keys; no hashing when they increase."""
+    if len(key) < 2 or (np.diff(key) > 0).all():
+        return np.zeros(len(key), dtype=bool)
+    return np.asarray(pd.Series(key).duplicated(keep=keep))
+
+
 def _alt_name(code: int, n_alts: int) -> str:
     if code < n_alts:
         return str(code + 1)
@@ -230,23 +289,30 @@ def _check_design(
     task: np.ndarray,
     version: np.ndarray,
     rep: ProblemReport,
+    rid: np.ndarray,
+    rid_text: np.ndarray,
 ) -> None:
-    """Rows ``pos`` (typed, structure checked) against what the design shows."""
+    """Rows ``pos`` (typed, structure checked) against what the design shows; ``rid`` are the
+    respondents' codes into ``rid_text``, row by row."""
     n_alts = study.design.alternatives
     if not len(pos):
         return
-    rid_codes, uniq = pd.factorize(df["respondent_id"].to_numpy()[pos])
-    tasks_of = pd.Series(task[pos]).groupby(rid_codes, sort=False).nunique()
-    short = tasks_of[tasks_of < design.n_tasks]
+    rid_codes, uniq_codes = _appearance_codes(np.asarray(rid, dtype=np.int64)[pos])
+    uniq = rid_text[uniq_codes]
+    # tasks per respondent: the (respondent, task) pairs, counted at their first rows
+    t_code, n_t = _task_codes(np.asarray(task[pos], dtype=np.int64))
+    pairs = _pair_codes(rid_codes, t_code, n_t)
+    tasks_of = np.bincount(rid_codes[_first_positions(pairs)], minlength=len(uniq))
+    short = np.flatnonzero(tasks_of < design.n_tasks)
     rep.add_many(
         "incomplete respondent",
         len(short),
         [
-            f"respondent {uniq[r]!r} answered {k} tasks; the design has {design.n_tasks} per "
-            "version (remove or complete partial interviews before import)"
-            for r, k in list(short.items())[:SHOWN]
+            f"respondent {uniq[r]!r} answered {tasks_of[r]} tasks; the design has "
+            f"{design.n_tasks} per version (remove or complete partial interviews before import)"
+            for r in short[:SHOWN]
         ],
-        uniq[short.index.to_numpy()],
+        uniq[short],
     )
     d = pos[alt[pos] < n_alts]
     v = version[d].astype(np.int64) - 1

@@ -29,7 +29,13 @@ from surveys.validation.cells import (
 )
 from surveys.validation.report import ProblemReport
 from surveys.validation.respondents import _check_respondents
-from surveys.validation.structure import _check_design, _infer_holdouts, _Structure
+from surveys.validation.structure import (
+    _appearance_codes,
+    _check_design,
+    _first_positions,
+    _infer_holdouts,
+    _Structure,
+)
 from winback.errors import did_you_mean, list_valid
 from winback.study import Study
 
@@ -408,18 +414,23 @@ def validate_responses(
     )
     keep = st.check()
     if design is not None:
-        _check_design(df, pos[keep], study, design, level_idx, alt, task, version, rep)
+        _check_design(
+            df, pos[keep], study, design, level_idx, alt, task, version, rep, rid.codes, rid_text
+        )
     if st.holdout is not None:
         st.check_holdouts()
 
     # -- respondents ------------------------------------------------------------------------------
-    people = _check_respondents(df, live, respondents, study, respondents_source, rep)
+    codes = rid.codes[live]
+    codes = codes[codes >= 0]
+    live_ids = rid_text[codes[_first_positions(_appearance_codes(codes)[0])]]
+    people = _check_respondents(df, live, respondents, study, respondents_source, rep, ids=live_ids)
     rep.raise_if_any()
 
     # -- the clean table, in canonical order ------------------------------------------------------
     pos = pos[keep]
-    order = np.lexsort((alt[pos], task[pos], st.appearance[keep]))
-    pos = pos[order]
+    if not _in_order(st.appearance[keep], task[pos], alt[pos]):  # as a file usually is
+        pos = pos[np.lexsort((alt[pos], task[pos], st.appearance[keep]))]
     out: dict[str, Any] = {
         "respondent_id": _string_array(rid_text[:-1], rid.codes[pos]),
         "version": version[pos].astype(np.int64),
@@ -446,6 +457,14 @@ def validate_responses(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
         )
     return clean, people
+
+
+def _in_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """Whether the rows are sorted by ``a``, then ``b``, then ``c`` already."""
+    if len(a) < 2:
+        return True
+    da, db, dc = np.diff(a), np.diff(b), np.diff(c)
+    return bool(((da > 0) | ((da == 0) & ((db > 0) | ((db == 0) & (dc >= 0))))).all())
 
 
 def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
