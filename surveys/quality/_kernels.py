@@ -23,7 +23,16 @@ import numba
 import numpy as np
 from numba import njit
 
-__all__ = ["chosen_loglik", "design_rows", "in_threads", "newton_rows", "pooled_terms"]
+__all__ = [
+    "chosen_loglik",
+    "count_terms",
+    "design_rows",
+    "fingerprints",
+    "in_threads",
+    "newton_rows",
+    "pooled_terms",
+    "same_as",
+]
 
 #: respondents per chunk of work: chunks are the same whatever the thread count, so sums over
 #: chunks (the aggregate fit) are too
@@ -285,3 +294,99 @@ def _design_rows(idx, tables, used, out, i0, i1):  # pragma: no cover - compiled
             for k in range(tables.shape[2]):
                 if used[a, k]:
                     out[i, k] += tables[a, level, k]
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True)
+def fingerprints(words, avail, wbits, rows, out, i0, i1):  # pragma: no cover - compiled
+    """A 64-bit fingerprint of each situation of respondents ``rows[i0:i1]`` (its design rows
+    as ``words``, the float64 bits, its availability and weight) into ``out[i]``: equal
+    situations, equal prints."""
+    _, n_s, n_j, n_k = words.shape
+    for i in range(i0, i1):
+        r = rows[i]
+        for s in range(n_s):
+            h = _FNV_OFFSET
+            for j in range(n_j):
+                for k in range(n_k):
+                    h = (h ^ words[r, s, j, k]) * _FNV_PRIME
+                h = (h ^ np.uint64(avail[r, s, j])) * _FNV_PRIME
+            out[i, s] = (h ^ wbits[r, s]) * _FNV_PRIME
+
+
+@njit(cache=True, nogil=True)
+def same_as(words, avail, wbits, rows, first_i, first_s, code, i0, i1):  # pragma: no cover
+    """Whether every situation of respondents ``rows[i0:i1]`` equals (bit for bit) the first
+    situation with its fingerprint code (``code[i, s]``; that one at ``rows[first_i]``,
+    ``first_s``)."""
+    _, n_s, n_j, n_k = words.shape
+    for i in range(i0, i1):
+        r = rows[i]
+        for s in range(n_s):
+            g = code[i, s]
+            fr, fs = rows[first_i[g]], first_s[g]
+            if wbits[r, s] != wbits[fr, fs]:
+                return False
+            for j in range(n_j):
+                if avail[r, s, j] != avail[fr, fs, j]:
+                    return False
+                for k in range(n_k):
+                    if words[r, s, j, k] != words[fr, fs, j, k]:
+                        return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def count_terms(x, avail, counts, b, derivatives, i0, i1):  # pragma: no cover - compiled
+    """Log-likelihood (and, if ``derivatives``, its gradient and negative Hessian) of
+    situations ``i0:i1`` (``x``: (G, J, K), ``avail``: (G, J)) in which alternative ``j`` was
+    chosen ``counts[g, j]`` times (weights included): ``(ll, grad, hess)``, the sums over every
+    respondent's copy of the situation."""
+    _, n_j, n_k = x.shape
+    lp = np.empty((1, n_j))
+    grad = np.zeros(n_k)
+    h = np.zeros((n_k, n_k))
+    xbar = np.empty(n_k)
+    ll = 0.0
+    for g in range(i0, i1):
+        total = 0.0
+        for j in range(n_j):
+            total += counts[g, j]
+        if total == 0.0:  # holdout tasks (weight 0): nothing to add
+            continue
+        xg, ag = x[g : g + 1], avail[g : g + 1]
+        _log_probs(xg, ag, b, lp)
+        for j in range(n_j):
+            if counts[g, j] != 0.0:
+                ll += counts[g, j] * lp[0, j]
+        if not derivatives:
+            continue
+        for k in range(n_k):
+            xbar[k] = 0.0
+        for j in range(n_j):
+            p = np.exp(lp[0, j])
+            row = xg[0, j]
+            c = counts[g, j] - total * p
+            for k in range(n_k):
+                grad[k] += c * row[k]
+            if p == 0.0:
+                continue
+            pw = p * total
+            for k in range(n_k):
+                xbar[k] += p * row[k]
+                xk = row[k] * pw
+                if xk != 0.0:
+                    for m in range(k + 1):
+                        h[k, m] += xk * row[m]
+        for k in range(n_k):
+            xk = xbar[k] * total
+            if xk != 0.0:
+                for m in range(k + 1):
+                    h[k, m] -= xk * xbar[m]
+    for k in range(n_k):
+        for m in range(k + 1, n_k):
+            h[k, m] = h[m, k]
+    return ll, grad, h

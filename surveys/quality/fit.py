@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from conjoint.encoding import Encoding
 
@@ -110,19 +112,33 @@ def _pooled_mode(
     tol: float = 1e-7,
 ) -> np.ndarray:
     """The aggregate MNL: :func:`_modes` of the situations of ``rows`` pooled as one
-    respondent's, their sums taken in chunks of respondents (in threads, added in a fixed
-    order: the same numbers whatever the thread count)."""
+    respondent's. Respondents answer the same few tasks (the design's versions), so each
+    distinct situation is computed once, weighted by how often each alternative was chosen in
+    it (the sums of the per-row terms, in another order); in chunks, added in a fixed order:
+    the same numbers whatever the thread count."""
     # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
-    from surveys.quality._kernels import in_threads, pooled_terms
+    from surveys.quality._kernels import count_terms, in_threads, pooled_terms
 
-    x, avail, y, w = _arrays(s)
     rows = np.asarray(rows, dtype=np.int64)
+    distinct = _distinct_situations(s, rows)
+    if distinct is not None:
+        xu, au, counts = distinct
+
+        def work(beta: np.ndarray, derivatives: bool) -> Any:
+            return in_threads(
+                len(xu), lambda i0, i1: count_terms(xu, au, counts, beta, derivatives, i0, i1)
+            )
+    else:  # fingerprints collided: every row's terms
+        x, avail, y, w = _arrays(s)
+
+        def work(beta: np.ndarray, derivatives: bool) -> Any:
+            return in_threads(
+                len(rows),
+                lambda i0, i1: pooled_terms(x, avail, y, w, rows, beta, derivatives, i0, i1),
+            )
 
     def terms(beta: np.ndarray, derivatives: bool) -> tuple[float, np.ndarray, np.ndarray]:
-        parts = in_threads(
-            len(rows),
-            lambda i0, i1: pooled_terms(x, avail, y, w, rows, beta, derivatives, i0, i1),
-        )
+        parts = work(beta, derivatives)
         grad, hess = np.zeros(len(beta)), np.zeros((len(beta), len(beta)))
         for _, g, h in parts:  # in chunk order
             grad += g
@@ -149,6 +165,38 @@ def _pooled_mode(
         if not np.abs(size * step).max(initial=0.0) >= tol:
             break
     return b
+
+
+def _distinct_situations(
+    s: _Situations, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct situations of respondents ``rows``: their design rows (G, J, K),
+    availability (G, J) and the weighted count of each alternative's choices (G, J); None when
+    two different situations share a fingerprint (then the caller sums every row)."""
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import fingerprints, in_threads, same_as
+
+    x, avail, y, w = _arrays(s)
+    n, n_s, n_j = len(rows), x.shape[1], x.shape[2]
+    if not n * n_s:
+        return None
+    words, wbits = x.view(np.uint64), w.view(np.uint64)
+    prints = np.empty((n, n_s), dtype=np.uint64)
+    in_threads(n, lambda i0, i1: fingerprints(words, avail, wbits, rows, prints, i0, i1))
+    code = np.asarray(pd.factorize(prints.ravel())[0], dtype=np.int64)
+    first = np.flatnonzero(code > np.concatenate(([-1], np.maximum.accumulate(code)[:-1])))
+    first_i, first_s = first // n_s, first % n_s
+    code2 = code.reshape(n, n_s)
+    checks = in_threads(
+        n, lambda i0, i1: same_as(words, avail, wbits, rows, first_i, first_s, code2, i0, i1)
+    )
+    if not all(checks):
+        return None
+    counts = np.bincount(
+        code * n_j + y[rows].ravel(), weights=w[rows].ravel(), minlength=len(first) * n_j
+    ).reshape(len(first), n_j)
+    at = rows[first_i]
+    return x[at, first_s], avail[at, first_s], counts
 
 
 def _column_scale(s: _Situations) -> np.ndarray:

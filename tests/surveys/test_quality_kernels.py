@@ -145,3 +145,34 @@ def test_the_same_numbers_whatever_the_thread_count():
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for one, many in zip(*runs, strict=True):
         assert np.array_equal(one, many), "results depend on the thread count"
+
+
+@pytest.mark.parametrize("distinct", [True, False])
+def test_the_aggregate_fit_over_repeated_situations(monkeypatch, distinct):
+    """Respondents answering the design's few versions: each distinct situation is computed
+    once, weighted by its choices; without that (fingerprints that collide) every row is."""
+    import surveys.quality.fit as fit
+
+    base = _problem(7, n=6)
+    pick = np.random.default_rng(7).integers(0, 6, 400)  # 400 respondents, 6 versions
+    y = np.random.default_rng(8).integers(0, 2, size=(400, base.y.shape[1]))
+    s = _Situations(base.x[pick], base.avail[pick], y, base.w[pick])
+    if not distinct:
+        monkeypatch.setattr(fit, "_distinct_situations", lambda *a: None)
+    else:
+        xu, _, counts = fit._distinct_situations(s, np.arange(400))
+        assert len(xu) <= 6 * base.x.shape[1] and counts.sum() == s.w.sum()
+    k = s.x.shape[-1]
+    centre, prec = np.zeros(k), np.full(k, 0.01)
+    rows = np.arange(3, 400)
+    sub = _Situations(s.x[rows], s.avail[rows], s.y[rows], s.w[rows])
+    pooled = _Situations(
+        sub.x.reshape(1, -1, *sub.x.shape[2:]),
+        sub.avail.reshape(1, -1, sub.avail.shape[2]),
+        sub.y.reshape(1, -1),
+        sub.w.reshape(1, -1),
+    )
+    want, _ = _vectorised_modes(pooled, centre, prec)
+    got = _pooled_mode(s, rows, centre, prec)
+    d = float(np.abs(got - want[0]).max())
+    assert d < 1e-9, f"aggregate fit differs by {d:.3g}"
