@@ -23,6 +23,23 @@ NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
 EXCLUDE_REASON = "_exclude_reason"
 
 
+@dataclass(frozen=True)
+class ChoiceCodes:
+    """The choice table's text columns as integer codes, row by row, as validation found them.
+
+    The quality flags (and whoever else walks millions of rows) read these instead of hashing
+    the same texts again. ``respondent``: codes into ``respondent_ids`` (numbered in order of
+    appearance); ``alt``: codes into ``alt_labels``; ``levels``: each attribute's level index
+    (-1 where the row shows none).
+    """
+
+    respondent: np.ndarray
+    respondent_ids: tuple[str, ...]
+    alt: np.ndarray
+    alt_labels: tuple[str, ...]
+    levels: Mapping[str, np.ndarray]
+
+
 def _frozen(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     out.flags.allows_duplicate_labels = True
@@ -64,6 +81,9 @@ class ChoiceDataset:
     _flags: pd.DataFrame | None = field(default=None, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: the choice table as codes (validation's), for code that walks every row; None when the
+    #: dataset was built otherwise
+    _codes: ChoiceCodes | None = field(default=None, repr=False, compare=False)
 
     # -- views (copies: the dataset itself cannot be changed) -----------------------------------
     @property
@@ -179,19 +199,45 @@ class ChoiceDataset:
 
     def summary(self) -> dict[str, Any]:
         ch = self._choices
-        n_tasks = ch.groupby("respondent_id")["task"].nunique()
-        chosen = ch[ch["chosen"] == 1]
+        chosen = ch["chosen"].to_numpy() == 1
         return {
             "study": self.study.name,
             "n_respondents": self.n_respondents,
             "n_included": len(self.included_ids),
             "n_excluded": len(self.excluded_ids),
-            "tasks_per_respondent": int(n_tasks.max()) if len(n_tasks) else 0,
+            "tasks_per_respondent": self._tasks_per_respondent(),
             "n_holdout_tasks": int(ch.loc[ch["holdout"] == 1, "task"].nunique()),
-            "none_share": _none_share(chosen, self.study.dual_response_none),
+            "none_share": self._none_share(chosen),
             "exclusion_reasons": self._exclusions["reason"].value_counts().to_dict(),
             **({"notes": list(self.notes)} if self.notes else {}),
         }
+
+    def _tasks_per_respondent(self) -> int:
+        """The most tasks any respondent answered."""
+        ch = self._choices
+        if not len(ch):
+            return 0
+        task = ch["task"].to_numpy()
+        if self._codes is not None:  # rows by respondent, then task: count where they change
+            r = self._codes.respondent
+            dr, dt = np.diff(r), np.diff(task)
+            if ((dr > 0) | ((dr == 0) & (dt >= 0))).all():
+                new = np.concatenate(([True], (dr != 0) | (dt != 0)))
+                return int(np.bincount(r[new]).max())
+        return int(ch.groupby("respondent_id")["task"].nunique().max())
+
+    def _none_share(self, chosen: np.ndarray) -> float:
+        """Share of tasks ending in "none": the none alternative, or a "no" to the dual
+        follow-up (``chosen``: the chosen rows)."""
+        if not chosen.any():
+            return 0.0
+        ch = self._choices
+        if self.study.dual_response_none and "would_buy" in ch:
+            return float((ch["would_buy"][chosen] == 0).mean())
+        if self._codes is not None:
+            labels = np.asarray(self._codes.alt_labels, dtype=object)
+            return float(np.mean(labels[self._codes.alt[chosen]] == "none"))
+        return float((ch["alt"].to_numpy()[chosen] == "none").mean())
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -218,15 +264,6 @@ class ChoiceDataset:
         if src:
             lines.append(f"  sources: {src}")
         return "\n".join(lines)
-
-
-def _none_share(chosen: pd.DataFrame, dual: bool) -> float:
-    """Share of tasks ending in "none": the none alternative, or a "no" to the dual follow-up."""
-    if not len(chosen):
-        return 0.0
-    if dual and "would_buy" in chosen:
-        return float((chosen["would_buy"] == 0).mean())
-    return float((chosen["alt"] == "none").mean())
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:

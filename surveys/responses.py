@@ -19,7 +19,7 @@ from surveys._csv import SEPARATORS, file_sha256, read_csv_text
 from surveys._text import member
 from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
 from surveys.formats import cbctools, qualtrics, sawtooth
-from surveys.validation import validate_responses
+from surveys.validation.validate import validate_coded
 from winback._io import check_outputs_free, write_csv
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
@@ -155,7 +155,7 @@ def make_dataset(
     >>> responses = conjoint.simulate_choices(design, truth, 1, n_respondents=300)  # doctest: +SKIP
     >>> data = make_dataset(responses, study, design=design)  # doctest: +SKIP
     """
-    clean, people = validate_responses(
+    clean, people, codes = validate_coded(
         choices,
         study,
         design=design,
@@ -187,7 +187,14 @@ def make_dataset(
     people = people.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     people["respondent_id"] = people["respondent_id"].astype("string")
     return ChoiceDataset(
-        study, clean, people, exclusions, None, dict(sources or {}), notes=tuple(notes)
+        study,
+        clean,
+        people,
+        exclusions,
+        None,
+        dict(sources or {}),
+        notes=tuple(notes),
+        _codes=codes,
     )
 
 

@@ -76,7 +76,7 @@ def _canonical_order(r: np.ndarray, task: np.ndarray, rank: np.ndarray) -> np.nd
 def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
     study = dataset.study
     enc = make_encoding(study)
-    ch = dataset.choices
+    ch = dataset._choices  # read only
     k = enc.n_parameters
     if ch.empty:
         empty = np.zeros((0, 0, 0, k))
@@ -94,8 +94,13 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         )
     # canonical order: respondents as they appear, tasks, designed alternatives, sq, none; on
     # integer codes (each distinct alt label ranked once)
-    r_codes, r_ids = pd.factorize(ch["respondent_id"])
-    alt_codes, alt_labels = pd.factorize(ch["alt"])
+    coded = dataset._codes  # validation's codes: no texts hashed again
+    if coded is not None:
+        r_codes, r_ids = coded.respondent, coded.respondent_ids
+        alt_codes, alt_labels = coded.alt, coded.alt_labels
+    else:
+        r_codes, r_ids = pd.factorize(ch["respondent_id"])
+        alt_codes, alt_labels = pd.factorize(ch["alt"])
     rank = np.array(
         [_SPECIAL_RANK.get(a, int(a) if str(a).isdigit() else 20_000) for a in alt_labels]
     )[alt_codes]
@@ -134,7 +139,11 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
     # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
     from surveys.quality._kernels import design_rows
 
-    idx = rows(_level_indices(ch, dataset))
+    if coded is not None:
+        levels = [coded.levels[a.name] for a in study.attributes]
+        idx = rows(np.column_stack(levels) if levels else np.zeros((len(ch), 0), dtype=int))
+    else:
+        idx = rows(_level_indices(ch, dataset))
     x = design_rows(idx, enc.tables)
     if enc.none_index is not None:
         x[rows_of("none"), enc.none_index] = 1.0

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from surveys._text import text_array
+from surveys.dataset import ChoiceCodes
 from surveys.validation.cells import (
     _BLANK,
     _PADDED,
@@ -89,6 +90,27 @@ def validate_responses(
     --------
     >>> clean, people = validate_responses(frame, study, design=design)  # doctest: +SKIP
     """
+    clean, people, _ = validate_coded(
+        choices,
+        study,
+        design=design,
+        respondents=respondents,
+        source=source,
+        respondents_source=respondents_source,
+    )
+    return clean, people
+
+
+def validate_coded(
+    choices: pd.DataFrame,
+    study: Study,
+    *,
+    design: ChoiceDesign | None = None,
+    respondents: pd.DataFrame | None = None,
+    source: str = "responses",
+    respondents_source: str = "respondents",
+) -> tuple[pd.DataFrame, pd.DataFrame, ChoiceCodes]:
+    """:func:`validate_responses`, and the clean table's text columns as codes."""
     rep = ProblemReport(source)
     df = choices.copy(deep=False)
     if ROW_COLUMN not in df.columns:
@@ -452,11 +474,19 @@ def validate_responses(
             col = out_optional[c][pos]
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
+    r_codes, r_uniq = _appearance_codes(rid.codes[pos])
+    codes = ChoiceCodes(
+        respondent=r_codes,
+        respondent_ids=tuple(str(t) for t in rid_text[r_uniq]),
+        alt=alt[pos],
+        alt_labels=tuple(alt_names),
+        levels={a: np.maximum(idx[pos], -1) for a, idx in level_idx.items()},
+    )
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
         )
-    return clean, people
+    return clean, people, codes
 
 
 def _in_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:

@@ -109,3 +109,16 @@ def test_task_arrays_and_answer_flags_are_as_before(layout, shuffle):
     dup_new = new._duplicates(got, people, ("duration_seconds",))
     _same(dup_old, dup_new, "duplicates")
     assert dup_new["duplicate"].sum() >= 1, "the planted duplicate is found"
+
+
+@pytest.mark.parametrize("layout", ["plain", "dual", "status quo"])
+def test_the_summary_from_codes_is_the_summary_from_text(layout):
+    """A dataset from make_dataset carries validation's codes; its summary is the one the
+    text columns give (a dataset built without codes, rows in another order)."""
+    data = _export(layout, seed=5)
+    assert data._codes is not None
+    other = _shuffled(data, 2)
+    assert other._codes is None
+    assert data.summary() == other.summary()
+    flagged = data.exclude([data.respondent_ids[0]], "test")
+    assert flagged._codes is data._codes
