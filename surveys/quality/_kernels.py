@@ -79,20 +79,6 @@ def _log_probs(xr, ar, b, lp):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _objective(xr, ar, yr, wr, b, centre, prec, lp):  # pragma: no cover - compiled
-    """Penalised log-likelihood of one respondent at ``b`` (its log-probabilities in ``lp``)."""
-    _log_probs(xr, ar, b, lp)
-    ll = 0.0
-    for s in range(xr.shape[0]):
-        ll += wr[s] * lp[s, yr[s]]
-    pen = 0.0
-    for k in range(b.shape[0]):
-        d = b[k] - centre[k]
-        pen += d * d * prec[k]
-    return ll - 0.5 * pen
-
-
-@njit(cache=True, nogil=True)
 def _add_derivatives(xr, yr, wr, lp, grad, h, xbar):  # pragma: no cover - compiled
     """Add one respondent's log-likelihood gradient to ``grad`` and its negative Hessian to
     the lower triangle of ``h`` (log-probabilities ``lp`` at the current point)."""
@@ -163,6 +149,93 @@ def _solve(h, g, lu, piv, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _nonzeros(xr, nzk, nzc):  # pragma: no cover - compiled
+    """The columns where each design row is not zero (``nzk[s, j, :nzc[s, j]]``, ascending):
+    dummy codes leave most of a row zero, and skipping zero terms changes no sum."""
+    n_s, n_j, n_k = xr.shape
+    for s in range(n_s):
+        for j in range(n_j):
+            c = 0
+            for k in range(n_k):
+                if xr[s, j, k] != 0.0:
+                    nzk[s, j, c] = k
+                    c += 1
+            nzc[s, j] = c
+
+
+@njit(cache=True, nogil=True)
+def _objective_p(xr, ar, yr, wr, b, centre, prec, nzk, nzc, lp, p):  # pragma: no cover
+    """:func:`_objective` over the non-zero columns, with the choice probabilities in ``p``."""
+    n_s, n_j, _ = xr.shape
+    ll = 0.0
+    for s in range(n_s):
+        top = -np.inf
+        for j in range(n_j):
+            if ar[s, j]:
+                v = 0.0
+                for c in range(nzc[s, j]):
+                    k = nzk[s, j, c]
+                    v += xr[s, j, k] * b[k]
+                lp[s, j] = v
+                if v > top:
+                    top = v
+            else:
+                lp[s, j] = -np.inf
+        total = 0.0
+        for j in range(n_j):
+            if ar[s, j]:
+                lp[s, j] = lp[s, j] - top
+                p[s, j] = np.exp(lp[s, j])
+                total += p[s, j]
+            else:
+                p[s, j] = 0.0
+        log_total = np.log(total)
+        for j in range(n_j):
+            if ar[s, j]:
+                lp[s, j] = lp[s, j] - log_total
+                p[s, j] = p[s, j] / total
+        ll += wr[s] * lp[s, yr[s]]
+    pen = 0.0
+    for k in range(b.shape[0]):
+        d = b[k] - centre[k]
+        pen += d * d * prec[k]
+    return ll - 0.5 * pen
+
+
+@njit(cache=True, nogil=True)
+def _add_derivatives_p(xr, yr, wr, p, nzk, nzc, grad, h, xbar):  # pragma: no cover
+    """:func:`_add_derivatives` from the probabilities ``p``, over the non-zero columns."""
+    n_s, n_j, n_k = xr.shape
+    for s in range(n_s):
+        ws = wr[s]
+        for k in range(n_k):
+            xbar[k] = 0.0
+        for j in range(n_j):
+            pj = p[s, j]
+            g = ws * ((1.0 if j == yr[s] else 0.0) - pj)
+            m = nzc[s, j]
+            for c in range(m):
+                k = nzk[s, j, c]
+                grad[k] += g * xr[s, j, k]
+            if pj == 0.0:  # not available (or negligible): no curvature
+                continue
+            pw = pj * ws
+            for c in range(m):
+                k = nzk[s, j, c]
+                xbar[k] += pj * xr[s, j, k]
+                xk = xr[s, j, k] * pw
+                if xk != 0.0:
+                    for d in range(c + 1):
+                        kk = nzk[s, j, d]
+                        h[k, kk] += xk * xr[s, j, kk]
+        for k in range(n_k):
+            xk = xbar[k] * ws
+            if xk != 0.0:
+                for kk in range(k + 1):
+                    h[k, kk] -= xk * xbar[kk]
+
+
+@njit(cache=True, nogil=True)
 def newton_rows(
     x, avail, y, w, rows, centre, prec, b, hess, max_iter, tol, i0, i1
 ):  # pragma: no cover - compiled
@@ -173,11 +246,16 @@ def newton_rows(
     mode; ``hess[i]`` the negative Hessian at the start of its last step. A step is halved
     (up to 30 times) while the objective would fall by more than ``1e-10`` of its size; a
     respondent stops when its step moves no parameter by ``tol`` or more, or after
-    ``max_iter`` steps.
+    ``max_iter`` steps. The probabilities of the point a step reaches serve the next step's
+    derivatives.
     """
     _, n_s, n_j, n_k = x.shape
     lp = np.empty((n_s, n_j))
     lp_new = np.empty((n_s, n_j))
+    p = np.empty((n_s, n_j))
+    p_new = np.empty((n_s, n_j))
+    nzk = np.empty((n_s, n_j, n_k), dtype=np.int64)
+    nzc = np.empty((n_s, n_j), dtype=np.int64)
     grad = np.empty(n_k)
     step = np.empty(n_k)
     trial = np.empty(n_k)
@@ -188,15 +266,16 @@ def newton_rows(
     for i in range(i0, i1):
         r = rows[i]
         xr, ar, yr, wr = x[r], avail[r], y[r], w[r]
+        _nonzeros(xr, nzk, nzc)
         bi = b[i]
-        f = _objective(xr, ar, yr, wr, bi, centre, prec, lp)
+        f = _objective_p(xr, ar, yr, wr, bi, centre, prec, nzk, nzc, lp, p)
         for _ in range(max_iter):
             for k in range(n_k):
                 grad[k] = -prec[k] * (bi[k] - centre[k])
                 for m in range(n_k):
                     h[k, m] = 0.0
                 h[k, k] = prec[k]
-            _add_derivatives(xr, yr, wr, lp, grad, h, xbar)
+            _add_derivatives_p(xr, yr, wr, p, nzk, nzc, grad, h, xbar)
             for k in range(n_k):
                 for m in range(k + 1, n_k):
                     h[k, m] = h[m, k]
@@ -209,7 +288,7 @@ def newton_rows(
             for _ in range(30):  # halve the step where the objective would fall
                 for k in range(n_k):
                     trial[k] = bi[k] + size * step[k]
-                f_new = _objective(xr, ar, yr, wr, trial, centre, prec, lp_new)
+                f_new = _objective_p(xr, ar, yr, wr, trial, centre, prec, nzk, nzc, lp_new, p_new)
                 if not f_new < f - 1e-10 * abs(f):
                     evaluated = True
                     break
@@ -223,8 +302,9 @@ def newton_rows(
             if evaluated:
                 f = f_new
                 lp, lp_new = lp_new, lp
+                p, p_new = p_new, p
             else:
-                f = _objective(xr, ar, yr, wr, bi, centre, prec, lp)
+                f = _objective_p(xr, ar, yr, wr, bi, centre, prec, nzk, nzc, lp, p)
             if not moved >= tol:
                 break
 

@@ -110,17 +110,20 @@ def _pooled_mode(
     prec: np.ndarray,
     max_iter: int = 50,
     tol: float = 1e-7,
+    distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The aggregate MNL: :func:`_modes` of the situations of ``rows`` pooled as one
     respondent's. Respondents answer the same few tasks (the design's versions), so each
     distinct situation is computed once, weighted by how often each alternative was chosen in
-    it (the sums of the per-row terms, in another order); in chunks, added in a fixed order:
-    the same numbers whatever the thread count."""
+    it (the sums of the per-row terms, in another order; ``distinct``: those of ``rows``
+    found already); in chunks, added in a fixed order: the same numbers whatever the thread
+    count."""
     # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
     from surveys.quality._kernels import count_terms, in_threads, pooled_terms
 
     rows = np.asarray(rows, dtype=np.int64)
-    distinct = _distinct_situations(s, rows)
+    if distinct is None:
+        distinct = _distinct_situations(s, rows)
     if distinct is not None:
         xu, au, counts = distinct
 
@@ -199,22 +202,36 @@ def _distinct_situations(
     return x[at, first_s], avail[at, first_s], counts
 
 
-def _column_scale(s: _Situations) -> np.ndarray:
-    """Range of each design column among the alternatives shown (1 when constant)."""
+def _column_scale(
+    s: _Situations, distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Range of each design column among the alternatives shown (1 when constant); from the
+    distinct situations of every respondent when found."""
     k = s.x.shape[-1]
-    # every alternative available (no dual-response none): no copy of the rows
-    rows = s.x.reshape(-1, k) if s.avail.all() else s.x[s.avail].reshape(-1, k)
+    if distinct is not None:
+        rows = distinct[0][distinct[1]].reshape(-1, k)
+    elif s.avail.all():  # every alternative available (no dual-response none): no copy
+        rows = s.x.reshape(-1, k)
+    else:
+        rows = s.x[s.avail].reshape(-1, k)
     rng = rows.max(axis=0) - rows.min(axis=0) if len(rows) else np.ones(k)
     return np.where(rng > 0, rng, 1.0)
 
 
 def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre and precision of the penalty (empirical Bayes), and every respondent's mode."""
-    scale = _column_scale(s)
+    everyone = _distinct_situations(s, np.arange(len(pop)))
+    scale = _column_scale(s, everyone)
     # aggregate MNL; a weak penalty (sd 10 per unit of column range) keeps it finite when a
     # level is never chosen
     k = s.x.shape[-1]
-    centre = _pooled_mode(s, np.flatnonzero(pop), np.zeros(k), (scale / 10.0) ** 2)
+    centre = _pooled_mode(
+        s,
+        np.flatnonzero(pop),
+        np.zeros(k),
+        (scale / 10.0) ** 2,
+        distinct=everyone if pop.all() else None,
+    )
     var = (1.0 / scale) ** 2  # start: sd 1 per unit of column range
     floor = (0.01 / scale) ** 2
     rows = np.arange(len(pop))
