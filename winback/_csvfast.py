@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numba import njit
 
 __all__ = ["table_bytes"]
@@ -53,18 +55,23 @@ def table_bytes(
             return None
         columns.append(coded)
     codes = np.empty((len(columns), n), dtype=np.int32)
-    pieces: list[bytes] = []
+    cells: list[np.ndarray] = []
     base = np.zeros(len(columns), dtype=np.int64)
+    at = 0
     for c, (col_codes, first) in enumerate(columns):
         codes[c] = col_codes
-        base[c] = len(pieces)
+        base[c] = at
         sep = line_end if c == len(columns) - 1 else ","
         uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
-        pieces.extend(f + sep.encode() for f in _encoded_cells(uniques, guard, line_end))
-    lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    blob = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        text = _quoted(_cell_texts(uniques, guard), line_end)
+        cells.append(text + sep)
+        at += len(text)
+    # every distinct cell's bytes in one buffer (Arrow encodes the texts without a loop)
+    encoded = pa.array(np.concatenate(cells), type=pa.large_string())
+    _, offsets_buf, data_buf = encoded.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[: len(encoded) + 1]
+    lengths = np.diff(offsets)
+    blob = np.zeros(1, np.uint8) if data_buf is None else np.frombuffer(data_buf, np.uint8)
     row_len = np.empty(n, dtype=np.int64)
     _in_blocks(n, lambda a, b: _row_lengths(codes, base, lengths, row_len, a, b))
     head = header.encode("utf-8")
@@ -141,25 +148,46 @@ def _factorize(values: object) -> np.ndarray:
     return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
 
 
-def _encoded_cells(
-    uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFrame], line_end: str
-) -> list[bytes]:
-    """Each value of a one-column frame as ``to_csv`` writes it in a row of several cells."""
+def _cell_texts(uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFrame]) -> np.ndarray:
+    """The text ``to_csv`` gives each value of a one-column frame (before quoting): numbers
+    as numpy prints them, text guarded, missing values empty."""
+    s = uniques["value"]
+    dtype = s.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        values = s.to_numpy()
+        text = values.astype(str).astype(object)
+        if dtype.kind == "f":
+            text[np.isnan(values)] = ""
+        return text
+    if isinstance(dtype, pd.StringDtype) or dtype.kind == "O" or _text_categories(dtype):
+        text = guard(uniques)["value"].to_numpy(dtype=object, na_value=None)
+        return np.array(["" if t is None else t for t in text], dtype=object)
+    # other types (nullable numbers, categories of numbers): pandas' own text, read back
     marked = guard(uniques).assign(mark=0)  # a second cell: the row is never one lone cell
-    text = marked.to_csv(index=False, header=False, lineterminator="\r\n")
-    cells = [row[0] for row in csv.reader(io.StringIO(text, newline=""))]
-    if len(cells) != len(uniques):  # pragma: no cover - to_csv and csv.reader disagree
+    csv_text = marked.to_csv(index=False, header=False, lineterminator="\r\n")
+    rows = [row[0] for row in csv.reader(io.StringIO(csv_text, newline=""))]
+    if len(rows) != len(uniques):  # pragma: no cover - to_csv and csv.reader disagree
         raise AssertionError("distinct values and their CSV cells do not match")
-    # quoted as pandas quotes them: its csv writer, the same line end (Python 3.12 quotes a
-    # field for the line end's characters)
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator=line_end)
-    out = []
-    for cell in cells:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerow([cell, ""])
-        out.append(buf.getvalue()[: -1 - len(line_end)].encode("utf-8"))
+    return np.array(rows, dtype=object)
+
+
+def _text_categories(dtype: object) -> bool:
+    return isinstance(dtype, pd.CategoricalDtype) and (
+        isinstance(dtype.categories.dtype, pd.StringDtype)
+        or pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
+    )
+
+
+def _quoted(text: np.ndarray, line_end: str) -> np.ndarray:
+    """Cells quoted as the ``csv`` module quotes them (QUOTE_MINIMAL): in quotes, with quotes
+    doubled, when they hold the separator, a quote or a character of the line end."""
+    s = pd.Series(text, dtype=object)
+    special = "[" + re.escape(',"' + line_end) + "]"
+    need = s.str.contains(special, regex=True).to_numpy(dtype=bool)
+    if not need.any():
+        return text
+    out = text.copy()
+    out[need] = '"' + s[need].str.replace('"', '""', regex=False) + '"'
     return out
 
 
