@@ -83,7 +83,7 @@ WINBACK = textwrap.dedent(
         setattr(module, name, wrapper)
 
     timed(surveys._csv, "read_table", "read")
-    timed(surveys.responses, "validate_responses", "validate")
+    timed(surveys.responses, "validate_coded", "validate")
     timed(surveys.quality, "flag_quality", "quality flags")
     timed(surveys.reasons, "summarize_reasons", "reasons")
     timed(winback._io, "csv_bytes", "write outputs")
