@@ -451,8 +451,10 @@ def validate_coded(
 
     # -- the clean table, in canonical order ------------------------------------------------------
     pos = pos[keep]
-    if not _in_order(st.appearance[keep], task[pos], alt[pos]):  # as a file usually is
-        pos = pos[np.lexsort((alt[pos], task[pos], st.appearance[keep]))]
+    appearance = st.appearance[keep]
+    if not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
+        order = np.lexsort((alt[pos], task[pos], appearance))
+        pos, appearance = pos[order], appearance[order]
     out: dict[str, Any] = {
         "respondent_id": _string_array(rid_text[:-1], rid.codes[pos]),
         "version": version[pos].astype(np.int64),
@@ -474,10 +476,9 @@ def validate_coded(
             col = out_optional[c][pos]
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
-    r_codes, r_uniq = _appearance_codes(rid.codes[pos])
     codes = ChoiceCodes(
-        respondent=r_codes,
-        respondent_ids=tuple(str(t) for t in rid_text[r_uniq]),
+        respondent=appearance,  # respondents numbered as they appear, rows in that order
+        respondent_ids=tuple(str(t) for t in st.names),
         alt=alt[pos],
         alt_labels=tuple(alt_names),
         levels={a: np.maximum(idx[pos], -1) for a, idx in level_idx.items()},

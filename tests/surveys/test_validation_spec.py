@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from conjoint import make_design, simulate_choices
 from surveys.validation import validate_responses
+from surveys.validation.validate import validate_coded
 from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
 from tests.surveys.test_import_reference import REPEATED_HOLDOUT
 from tests.surveys.validation_spec.validate import validate_responses as spec
@@ -113,3 +114,18 @@ def test_validation_is_as_before(edits, categorical):
         return
     for w, g in zip(want, got, strict=True):
         pd.testing.assert_frame_equal(g, w)
+    # the codes handed to the dataset say what the clean table says
+    clean, _, codes = validate_coded(
+        ch, STUDY, design=DESIGN, respondents=people, source="responses.csv"
+    )
+    ids = np.asarray(codes.respondent_ids, dtype=object)[codes.respondent]
+    assert ids.tolist() == clean["respondent_id"].tolist()
+    assert list(pd.unique(ids)) == list(codes.respondent_ids)  # numbered as they appear
+    alts = np.asarray(codes.alt_labels, dtype=object)[codes.alt]
+    assert alts.tolist() == clean["alt"].tolist()
+    for a in STUDY.attributes:
+        idx = codes.levels[a.name]
+        shown = clean[a.name].astype(object).tolist()
+        assert [None if i < 0 else a.levels[i] for i in idx] == [
+            None if pd.isna(v) else v for v in shown
+        ], a.name
