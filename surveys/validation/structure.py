@@ -6,8 +6,9 @@ holdout tasks inferred from the study when the table does not mark them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,21 @@ class _Structure:
         self._keep = keep
         if not len(r):
             self.holdout = None
+            return keep
+        sound = _sound_in_order(
+            r,
+            task,
+            alt,
+            self.chosen,
+            self.version,
+            n_alts,
+            study.none_option,
+            study.status_quo is not None,
+        )
+        if sound is not None:  # canonical order and nothing to report: the checks' results
+            self.appearance = self.r
+            self._g, self._keep = sound[0], keep
+            self._g_r, self._g_t, self._n_g = sound[1], sound[2], len(sound[1])
             return keep
         n_r = int(r.max()) + 1
         t_code, n_t = _task_codes(task)
@@ -202,6 +218,102 @@ class _Structure:
             ],
             self.names[np.unique(self._g_r[where])],
         )
+
+
+def _sound_in_order(
+    r: np.ndarray,
+    task: np.ndarray,
+    alt: np.ndarray,
+    chosen: np.ndarray,
+    version: np.ndarray,
+    n_alts: int,
+    none: bool,
+    status_quo: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For rows in canonical order (respondents as numbered, tasks, alternatives: each key
+    greater than the one before) of which :meth:`_Structure.check` would report nothing, in
+    one compiled pass: ``(g, g_r, g_t)``, each row's task group and each group's respondent
+    and task; None otherwise (out of order, or something to report: the checks then say what).
+    """
+    g = np.empty(len(r), dtype=np.int64)
+    n_g = _structure_pass()(
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(task, dtype=np.int64),
+        np.ascontiguousarray(alt, dtype=np.int64),
+        np.ascontiguousarray(chosen, dtype=np.int64),
+        np.ascontiguousarray(version, dtype=np.int64),
+        n_alts,
+        none,
+        status_quo,
+        g,
+    )
+    if n_g < 0:
+        return None
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+    return g, r[starts].astype(np.int64), task[starts]
+
+
+@functools.cache
+def _structure_pass() -> Any:
+    """:func:`_structure_pass_py` compiled (numba loads on first use, not with ``import
+    surveys``)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_structure_pass_py)
+
+
+def _structure_pass_py(
+    r, task, alt, chosen, version, n_alts, none, status_quo, g
+):  # pragma: no cover
+    """The number of task groups (each row's group in ``g``), or -1 when the rows are not in
+    canonical order or :meth:`_Structure.check` would report a problem."""
+    n = len(r)
+    if n == 0 or r[0] != 0:
+        return -1
+    group = -1
+    tasks = 0  # tasks of the current respondent so far
+    n_tasks = -1  # every respondent's number of tasks
+    n_chosen = n_designed = has_none = has_sq = 0
+    for i in range(n + 1):
+        new_resp = i == 0 or i == n or r[i] != r[i - 1]
+        new_group = new_resp or task[i] != task[i - 1]
+        if i > 0 and new_group:  # the task group of row i - 1 is complete
+            if n_chosen != 1 or (n_designed != 0 and n_designed != n_alts):
+                return -1
+            if (none and has_none == 0) or (status_quo and has_sq == 0):
+                return -1
+        if i > 0 and new_resp:  # so is its respondent: as many tasks as the others
+            if n_tasks < 0:
+                n_tasks = tasks
+            elif tasks != n_tasks:
+                return -1
+        if i == n:
+            break
+        if i > 0:
+            if new_resp:
+                if r[i] != r[i - 1] + 1:  # respondents numbered as they first appear
+                    return -1
+            elif task[i] < task[i - 1] or (task[i] == task[i - 1] and alt[i] <= alt[i - 1]):
+                return -1  # out of order, or a row repeated
+            elif version[i] != version[i - 1]:
+                return -1
+        if new_resp:
+            tasks = 0
+        if new_group:
+            group += 1
+            tasks += 1
+            if task[i] != tasks:  # tasks 1, 2, ... without gaps
+                return -1
+            n_chosen = n_designed = has_none = has_sq = 0
+        g[i] = group
+        n_chosen += chosen[i]
+        if alt[i] < n_alts:
+            n_designed += 1
+        elif alt[i] == n_alts:
+            has_sq += 1
+        else:
+            has_none += 1
+    return group + 1
 
 
 def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:

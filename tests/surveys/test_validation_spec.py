@@ -100,7 +100,7 @@ def _run(fn, ch: pd.DataFrame, people: pd.DataFrame) -> object:
         return str(err)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EDITS, st.booleans())
 def test_validation_is_as_before(edits, categorical):
     ch, people = _corrupt(edits)
