@@ -18,6 +18,7 @@ import io
 import logging
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,7 +264,8 @@ def read_table(
 
     The formula guard winback writes (an apostrophe before ``= + - @``, tab or CR) is undone;
     the file line of each data row is in ``_row``; ``frame.attrs["separator"]`` records the
-    separator (``,``, or ``;`` / tab found in the header, logged). ``categorical`` gives
+    separator (``,``, or ``;`` / tab found in the header, logged) and ``frame.attrs["sha256"]``
+    the SHA-256 of the bytes read (hashed in a thread while they are parsed). ``categorical`` gives
     categorical columns (one copy of each distinct text: a 200 MB export stays small).
 
     Raises
@@ -278,7 +280,23 @@ def read_table(
     if path.is_dir():
         raise WinbackError(f"{path} is a folder, not a CSV file.")
     source = str(path)
-    raw = check_encoding(path.read_bytes(), path, hint)
+    data = path.read_bytes()
+    with ThreadPoolExecutor(1) as pool:  # the file's SHA-256 while it is parsed (no GIL held)
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        frame = _read_text(data, path, source, hint, separators, categorical)
+        frame.attrs["sha256"] = digest.result()
+    return frame
+
+
+def _read_text(
+    data: bytes,
+    path: Path,
+    source: str,
+    hint: str,
+    separators: tuple[str, ...],
+    categorical: bool,
+) -> pd.DataFrame:
+    raw = check_encoding(data, path, hint)
     if re.search(rb"[^ \t\r\n]", raw) is None:
         raise ResponseError([("empty", "the file is empty")], source=source)
     sep = sniff_separator(raw)
@@ -293,6 +311,9 @@ def read_table(
             ],
             source=source,
         )
+    quick = _quick_frame(raw, sep, categorical)
+    if quick is not None:
+        return _finish(quick, sep, source)
     rec = scan_records(raw, sep)
     problems: list[tuple[str, str]] = []
     if rec.open_quote_line is not None:
@@ -334,10 +355,44 @@ def read_table(
             )
     if problems:
         raise ResponseError(problems, source=source)
-    frame = _arrow_frame(raw, rec, sep, names, categorical)
+    frame = None
+    if (
+        rec.plain_quotes
+        # Arrow 26 loses the LF of a quoted CRLF that straddles two of its blocks
+        # (newlines_in_values): a text with line breaks inside cells goes to pandas
+        and not rec.quoted_breaks
+        and not rec.spaces_lines
+        and len(rec.line) >= 2
+    ):
+        frame = _arrow_frame(raw, int(rec.start[1]), len(rec.line) - 1, sep, names, categorical)
     if frame is None:
         frame = _pandas_frame(raw, rec, sep, source, categorical)
     frame[ROW_COLUMN] = rec.line[1:].astype(np.int64)
+    return _finish(frame, sep, source)
+
+
+def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None:
+    """The frame of a plain text read without the scan, or None: no quotes, no line end but
+    LF or CRLF, no blank line, two columns or more (a row of spaces would then be a ragged
+    row, which Arrow refuses, and the scan reports). Record ``i`` is on line ``i + 1``."""
+    if b'"' in raw or raw.count(b"\r") != raw.count(b"\r\n"):
+        return None
+    if b"\n\n" in raw or b"\n\r\n" in raw or raw.startswith((b"\n", b"\r\n")):
+        return None
+    first = raw.find(b"\n")
+    if first < 0:
+        return None
+    names = raw[:first].rstrip(b"\r").decode("utf-8").split(sep)
+    if len(names) < 2 or len(set(names)) < len(names):  # repeated names: the scan says so
+        return None
+    n_rows = raw.count(b"\n", first + 1) + (0 if raw.endswith(b"\n") else 1)
+    frame = _arrow_frame(raw, first + 1, n_rows, sep, names, categorical)
+    if frame is not None:
+        frame[ROW_COLUMN] = np.arange(2, n_rows + 2, dtype=np.int64)
+    return frame
+
+
+def _finish(frame: pd.DataFrame, sep: str, source: str) -> pd.DataFrame:
     frame.attrs["separator"] = sep
     if sep != ",":
         log.warning(
@@ -415,41 +470,34 @@ _ARROW_BLOCK = 1 << 24
 
 
 def _arrow_frame(
-    raw: bytes, rec: Records, sep: str, names: list[str], categorical: bool
+    raw: bytes, body: int, n_rows: int, sep: str, names: list[str], categorical: bool
 ) -> pd.DataFrame | None:
-    """The cells parsed by Arrow's CSV reader in threads, or None when the text is not one
-    every reader parses alike (quotes not as RFC 4180 has them, blank lines of spaces, header
-    names pandas would rename), has line breaks inside cells, or Arrow cannot read it.
+    """The ``n_rows`` records from byte ``body`` on, parsed by Arrow's CSV reader in threads,
+    or None when Arrow cannot read them as the other readers would (a header name pandas would
+    rename, a row of another length, another number of rows).
 
-    Arrow reads each column dictionary-encoded (its distinct texts once, in order of first
-    appearance, as :func:`pandas.factorize` numbers them); the header is parsed by the scan.
+    The caller makes sure the text is one every reader parses alike: quotes as RFC 4180 has
+    them, no line break inside a cell (Arrow 26 loses the LF of a quoted CRLF that straddles
+    two of its blocks), no blank line of spaces. Arrow reads each column dictionary-encoded
+    (its distinct texts once, in order of first appearance, as :func:`pandas.factorize`
+    numbers them); the header is parsed by the caller.
     """
-    if (
-        not rec.plain_quotes
-        # Arrow 26 loses the LF of a quoted CRLF that straddles two of its blocks
-        # (newlines_in_values): a text with line breaks inside cells goes to pandas
-        or rec.quoted_breaks
-        or rec.spaces_lines
-        or "" in names  # pandas names it "Unnamed: i"
-        or names[0].startswith("\ufeff")  # a second byte-order mark: pandas drops it
-        or len(rec.line) < 2
-    ):
+    if "" in names or names[0].startswith("\ufeff"):  # "Unnamed: i"; a second BOM dropped
         return None
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         return None
-    body = memoryview(raw)[int(rec.start[1]) :]
     keys = [f"c{i}" for i in range(len(names))]
     text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(body),
+            pa.py_buffer(memoryview(raw)[body:]),
             read_options=pacsv.ReadOptions(
                 column_names=keys,
                 use_threads=True,
-                block_size=int(min(_ARROW_BLOCK, max(1 << 20, len(body) // 8))),
+                block_size=int(min(_ARROW_BLOCK, max(1 << 20, (len(raw) - body) // 8))),
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=sep,
@@ -469,7 +517,7 @@ def _arrow_frame(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # e.g. a cell longer than a block: pandas reads it
-    if table.num_rows != len(rec.line) - 1:
+    if table.num_rows != n_rows:
         return None
     out = {}
     for name, key in zip(names, keys, strict=True):

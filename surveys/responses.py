@@ -36,14 +36,14 @@ def read_winback(
     """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
     path = Path(path)
     choices = read_csv_text(path, categorical=True)
-    sources = {str(path): file_sha256(path)}
+    sources = {str(path): choices.attrs.pop("sha256", None) or file_sha256(path)}
     people = None
     if respondents is None:
         sibling = path.with_name("respondents.csv")
         respondents = sibling if sibling.exists() and sibling != path else None
     if respondents is not None:
         people = read_csv_text(respondents)
-        sources[str(respondents)] = file_sha256(respondents)
+        sources[str(respondents)] = people.attrs.pop("sha256", None) or file_sha256(respondents)
     return choices, people, sources
 
 
