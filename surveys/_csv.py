@@ -372,23 +372,31 @@ def _read_text(
 
 
 def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None:
-    """The frame of a plain text read without the scan, or None: no quotes, no line end but
-    LF or CRLF, no blank line, two columns or more (a row of spaces would then be a ragged
-    row, which Arrow refuses, and the scan reports). Record ``i`` is on line ``i + 1``."""
-    if b'"' in raw or raw.count(b"\r") != raw.count(b"\r\n"):
+    """The frame of a text without quotes, read without the scan, or None.
+
+    Without quotes each record is one line; when no line is blank (Arrow skips blank lines,
+    so its rows are then as many as the lines) and no line ends in a lone CR, record ``i`` is
+    on line ``i + 2``. A ragged row makes Arrow refuse the text; a line of spaces is a ragged
+    row with two columns or more. Anything else is left to the scan, which says what is wrong.
+    """
+    if b'"' in raw:
         return None
-    if b"\n\n" in raw or b"\n\r\n" in raw or raw.startswith((b"\n", b"\r\n")):
+    end = raw.find(b"\n")
+    if end < 0:
         return None
-    first = raw.find(b"\n")
-    if first < 0:
-        return None
-    names = raw[:first].rstrip(b"\r").decode("utf-8").split(sep)
+    body = end + 1
+    if b"\r" in raw:  # every CR must end a CRLF
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        cr = np.flatnonzero(buf == _CR)
+        if cr[-1] == len(buf) - 1 or (buf[cr + 1] != _LF).any():
+            return None
+    names = raw[: end - (raw[end - 1 : end] == b"\r")].decode("utf-8").split(sep)
     if len(names) < 2 or len(set(names)) < len(names):  # repeated names: the scan says so
         return None
-    n_rows = raw.count(b"\n", first + 1) + (0 if raw.endswith(b"\n") else 1)
-    frame = _arrow_frame(raw, first + 1, n_rows, sep, names, categorical)
+    n_lines = raw.count(b"\n", body) + (not raw.endswith(b"\n"))
+    frame = _arrow_frame(raw, body, n_lines, sep, names, categorical)
     if frame is not None:
-        frame[ROW_COLUMN] = np.arange(2, n_rows + 2, dtype=np.int64)
+        frame[ROW_COLUMN] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame
 
 
