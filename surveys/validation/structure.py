@@ -46,6 +46,8 @@ class _Structure:
         self.r = codes
         self.names = rid_text[uniq] if len(uniq) else rid_text[:0]
         self.appearance = self.r
+        #: how many tasks every respondent answered, when the check found them all alike
+        self.tasks_each: int | None = None
 
     def _name(self, r: int) -> str:
         return repr(self.names[r])
@@ -74,6 +76,7 @@ class _Structure:
             self.appearance = self.r
             self._g, self._keep = sound[0], keep
             self._g_r, self._g_t, self._n_g = sound[1], sound[2], len(sound[1])
+            self.tasks_each = len(sound[1]) // (int(r[-1]) + 1)  # all alike
             return keep
         n_r = int(r.max()) + 1
         t_code, n_t = _task_codes(task)
@@ -316,6 +319,32 @@ def _structure_pass_py(
     return group + 1
 
 
+@functools.cache
+def _design_pass() -> Any:
+    """:func:`_design_pass_py` compiled (numba loads on first use)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_design_pass_py)
+
+
+def _design_pass_py(pos, alt, version, task, idx, levels, n_alts):  # pragma: no cover
+    """Whether every designed row of ``pos`` is in the design (version, task, alternative)
+    and shows the attribute's level the design has there (``levels``: (V, T, J)); a blank
+    (negative) level is another check's business."""
+    n_v, n_t, n_j = levels.shape
+    for p in pos:
+        j = alt[p]
+        if j >= n_alts:
+            continue
+        v = int(version[p]) - 1
+        t = int(task[p]) - 1
+        if v < 0 or t < 0 or v >= n_v or t >= n_t or j >= n_j:
+            return False
+        if idx[p] >= 0 and idx[p] != levels[v, t, j]:
+            return False
+    return True
+
+
 def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
     """Number of distinct ``value`` in each group (hashing, no sort)."""
     if not len(group):
@@ -403,12 +432,35 @@ def _check_design(
     rep: ProblemReport,
     rid: np.ndarray,
     rid_text: np.ndarray,
+    tasks_each: int | None = None,
 ) -> None:
     """Rows ``pos`` (typed, structure checked) against what the design shows; ``rid`` are the
-    respondents' codes into ``rid_text``, row by row."""
+    respondents' codes into ``rid_text``, row by row; ``tasks_each``: how many tasks every
+    respondent answered, when the structure check found them all alike."""
     n_alts = study.design.alternatives
     if not len(pos):
         return
+    if tasks_each is not None and tasks_each >= design.n_tasks:
+        # one compiled pass per attribute; the checks below run only to say what disagrees
+        agrees = _design_pass()
+        rows = np.ascontiguousarray(pos, dtype=np.int64)
+        a_codes = np.ascontiguousarray(alt, dtype=np.int64)
+        ver = np.ascontiguousarray(version, dtype=np.float64)
+        tsk = np.ascontiguousarray(task, dtype=np.float64)
+        if all(
+            agrees(
+                rows,
+                a_codes,
+                ver,
+                tsk,
+                np.ascontiguousarray(level_idx[attr.name], dtype=np.int64),
+                np.ascontiguousarray(design.levels[..., a], dtype=np.int64),
+                n_alts,
+            )
+            for a, attr in enumerate(study.attributes)
+            if attr.name in level_idx
+        ):
+            return
     rid_codes, uniq_codes = _appearance_codes(np.asarray(rid, dtype=np.int64)[pos])
     uniq = rid_text[uniq_codes]
     # tasks per respondent: the (respondent, task) pairs, counted at their first rows

@@ -437,7 +437,18 @@ def validate_coded(
     keep = st.check()
     if design is not None:
         _check_design(
-            df, pos[keep], study, design, level_idx, alt, task, version, rep, rid.codes, rid_text
+            df,
+            pos[keep],
+            study,
+            design,
+            level_idx,
+            alt,
+            task,
+            version,
+            rep,
+            rid.codes,
+            rid_text,
+            tasks_each=st.tasks_each,
         )
     if st.holdout is not None:
         st.check_holdouts()
