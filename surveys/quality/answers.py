@@ -70,8 +70,9 @@ def _durations(
         duration[fill] = total.reindex(duration.index[fill]).to_numpy()
         source[fill] = "task seconds"
     pool = duration[member(duration.index, tasks.ids) & duration.notna().to_numpy()]
-    if len(pool) and len(set(pool.index) & included):
-        pool = pool[member(pool.index, list(included))]
+    counted = member(pool.index, list(included))
+    if counted.any():
+        pool = pool[counted]
     median = float(pool.median()) if len(pool) else None
     return duration, source, median
 
@@ -130,19 +131,21 @@ def _repeats(tasks: _Tasks) -> pd.DataFrame:
     )
     if tasks.n == 0 or not tasks.holdout.any():
         return out
-    n, t = tasks.y.shape
-    keys = _set_keys(tasks.profile.astype(np.int64))
-    answer = np.take_along_axis(tasks.profile, tasks.y[..., None], axis=2)[..., 0]
+    n = tasks.n
+    shown = np.flatnonzero(tasks.holdout.any(axis=0))  # tasks that are anyone's holdout
+    keys = _set_keys(tasks.profile[:, shown].astype(np.int64))
+    answer = np.take_along_axis(tasks.profile, tasks.y[..., None], axis=2)[..., 0][:, shown]
     if tasks.buy is not None:
-        answer = answer * 2 + tasks.buy
+        answer = answer * 2 + tasks.buy[:, shown]
+    holdout = tasks.holdout[:, shown]
     n_rep = np.zeros(n, dtype=np.int64)
     n_same = np.zeros(n, dtype=np.int64)
-    for later in range(t):
+    for later in range(len(shown)):
         first = np.full(n, -1)  # the first earlier holdout showing the same set
         for earlier in range(later - 1, -1, -1):
-            same_set = tasks.holdout[:, earlier] & (keys[:, earlier] == keys[:, later]).all(axis=1)
+            same_set = holdout[:, earlier] & (keys[:, earlier] == keys[:, later]).all(axis=1)
             first = np.where(same_set, earlier, first)
-        rep = tasks.holdout[:, later] & (first >= 0)
+        rep = holdout[:, later] & (first >= 0)
         seen = answer[np.arange(n), np.maximum(first, 0)]
         n_rep += rep
         n_same += rep & (seen == answer[:, later])
@@ -191,7 +194,10 @@ def _duplicates(tasks: _Tasks, people: pd.DataFrame, ignore: Sequence[str]) -> p
 
 
 def _row_classes(matrix: np.ndarray) -> np.ndarray:
-    """One integer per distinct row of an integer matrix."""
-    if not matrix.shape[0]:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(matrix, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    """One integer per distinct row of an integer matrix (numbered in order of appearance):
+    the columns folded in one at a time, the running codes renumbered after each."""
+    codes = np.zeros(matrix.shape[0], dtype=np.int64)
+    for col in matrix.T:
+        values, n_values = pd.factorize(col)
+        codes = pd.factorize(codes * (len(n_values) + 1) + values)[0].astype(np.int64)
+    return codes
