@@ -198,6 +198,26 @@ def make_dataset(
     )
 
 
+def choices_for_csv(dataset: ChoiceDataset) -> pd.DataFrame:
+    """The dataset's choices with their ids, alternatives and text levels as categoricals made
+    from validation's codes: written as the same CSV (formula guard included), without the
+    writer hashing millions of texts again. The choices as they are when there are no codes."""
+    codes = dataset._codes
+    if codes is None:
+        return dataset.choices
+    out = dataset._choices.copy(deep=False)
+
+    def categorical(values: np.ndarray, texts: Iterable[object]) -> pd.Categorical:
+        return pd.Categorical.from_codes(values, categories=pd.Index(list(texts), dtype=object))
+
+    out["respondent_id"] = categorical(codes.respondent, codes.respondent_ids)
+    out["alt"] = categorical(codes.alt, codes.alt_labels)
+    for a in dataset.study.attributes:
+        if not a.numeric:  # numeric levels are numbers in the table: left as they are
+            out[a.name] = categorical(codes.levels[a.name], a.levels)
+    return out
+
+
 def write_responses(
     dataset: ChoiceDataset, folder: str | Path, *, force: bool = False
 ) -> tuple[Path, Path]:
@@ -209,6 +229,6 @@ def write_responses(
     folder = Path(folder)
     paths = (folder / "responses.csv", folder / "respondents.csv")
     check_outputs_free(paths, force)
-    write_csv(dataset.choices, paths[0])
+    write_csv(choices_for_csv(dataset), paths[0])
     write_csv(dataset.respondents, paths[1])
     return paths

@@ -81,13 +81,31 @@ def unescape_cell(value: Any) -> Any:
 
 
 def _text_columns(df: pd.DataFrame) -> list[Any]:
-    return [
-        c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)
-    ]
+    return [c for c in df.columns if _is_text(df[c].dtype)]
+
+
+def _is_text(dtype: Any) -> bool:
+    """Text, or categories of text (a categorical column is written as its categories)."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = dtype.categories
+        plain_object = isinstance(cats.dtype, np.dtype) and cats.dtype.kind == "O"
+        return pd.api.types.is_string_dtype(cats.dtype) and (
+            not plain_object or pd.api.types.infer_dtype(cats, skipna=True) == "string"
+        )
+    is_object = isinstance(dtype, np.dtype) and dtype.kind == "O"
+    return bool(is_object or pd.api.types.is_string_dtype(dtype))
 
 
 def _guard_column(s: pd.Series, pattern: str, *, add: bool) -> pd.Series:
     """``s`` with an apostrophe added (``add``) or removed where ``pattern`` matches."""
+    if isinstance(s.dtype, pd.CategoricalDtype):  # on the categories, each once
+        cats = pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)
+        new = _guard_column(cats, pattern, add=add)
+        if new is cats:
+            return s
+        if new.duplicated().any():  # two categories become one text: as plain text
+            return _guard_column(s.astype(object), pattern, add=add)
+        return s.cat.rename_categories(new.to_numpy(dtype=object))
     try:
         hit = s.str.match(pattern, na=False)  # cells that are not text give NA: never matched
     except AttributeError:  # an object column without any text

@@ -129,3 +129,37 @@ def test_large_tables_go_through_the_fast_writer(monkeypatch, tmp_path):
     assert not calls, "the large table was written by pandas"
     assert (tmp_path / "fast.csv").read_bytes() == real(df).encode("utf-8")
     assert wio.csv_text(df) == real(df)
+
+
+def test_categorical_text_is_guarded_and_read_back(tmp_path):
+    """A categorical column of text is text: guarded like any other (it was written bare)."""
+    from surveys.responses import read_csv_text
+
+    values = ["=SUM(A1)", "'=x", "plain", None, "@user", "=SUM(A1)"]
+    df = pd.DataFrame({"id": range(6), "answer": pd.Categorical(values)})
+    text = wio.pandas_csv_text(df)
+    assert "\r\n'=SUM(A1)," not in text and "'=SUM(A1)" in text, text
+    path = tmp_path / "c.csv"
+    wio.write_csv(df, path)
+    back = read_csv_text(path)["answer"].tolist()
+    assert back == [v if v is not None else "" for v in values], back
+
+
+@pytest.mark.parametrize("fast_rows", [0, 10**9])
+def test_the_choices_written_from_codes_are_the_choices(monkeypatch, fast_rows):
+    """The import writes responses.csv from validation's codes (categoricals): the bytes of
+    the text columns written as they are, by either writer, ids that need the guard included."""
+    from conjoint import make_design, simulate_choices
+    from surveys import make_dataset
+    from surveys.responses import choices_for_csv
+    from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
+
+    study = make_study(SMALL_STUDY)
+    design = make_design(study, method="balanced_overlap")
+    ch = simulate_choices(design, SMALL_TRUTH, 3, n_respondents=40)
+    ch["respondent_id"] = ch["respondent_id"].map(lambda r: {"r01": "=1", "r02": "'@x"}.get(r, r))
+    data = make_dataset(ch, study, design=design)
+    monkeypatch.setattr(wio, "FAST_ROWS", fast_rows)
+    coded = choices_for_csv(data)
+    assert isinstance(coded["respondent_id"].dtype, pd.CategoricalDtype)
+    assert bytes(memoryview(wio.csv_bytes(coded))) == wio.pandas_csv_text(data.choices).encode()
