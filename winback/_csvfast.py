@@ -48,20 +48,26 @@ def table_bytes(
     if df.shape[1] < 2:
         return None
     n = len(df)
-    columns = []
+    raws = []
     for i in range(df.shape[1]):
-        coded = _codes(df.iloc[:, i])
-        if coded is None:
+        raw = _raw_codes(df.iloc[:, i])
+        if raw is None:
             return None
-        columns.append(coded)
-    codes = np.empty((len(columns), n), dtype=np.int32)
+        raws.append(raw)
+    codes = np.empty((len(raws), n), dtype=np.int32)
     cells: list[np.ndarray] = []
-    base = np.zeros(len(columns), dtype=np.int64)
+    base = np.zeros(len(raws), dtype=np.int64)
     at = 0
-    for c, (col_codes, first) in enumerate(columns):
-        codes[c] = col_codes
+    for c, raw in enumerate(raws):
+        # codes from 0 (missing, -1, included); a code no row has is given row 0's value,
+        # which no row then prints
+        lo = int(raw.min()) if n else 0
+        np.subtract(raw, lo, out=codes[c], casting="unsafe")
+        first = np.full((int(raw.max()) - lo + 1) if n else 0, n, dtype=np.int64)
+        _first_rows(codes[c], first)
+        first[first == n] = 0
         base[c] = at
-        sep = line_end if c == len(columns) - 1 else ","
+        sep = line_end if c == len(raws) - 1 else ","
         uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
         text = _quoted(_cell_texts(uniques, guard), line_end)
         cells.append(text + sep)
@@ -96,32 +102,14 @@ _NULLABLE_INTS = (
 )
 
 
-def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(codes, first)``: each cell's code (distinct as written), codes numbered in order of
-    first appearance, and the row of each code's first appearance; None for a dtype left to
-    pandas."""
-    raw = _raw_codes(s)
-    if raw is None:
-        return None
-    if not len(raw):
-        return raw.astype(np.int32), np.zeros(0, dtype=np.int64)
-    lo, hi = int(raw.min()), int(raw.max())
-    first = np.full(hi - lo + 1, len(raw), dtype=np.int64)
-    _first_rows(raw - lo, first)
-    seen = first < len(raw)
-    order = np.argsort(first[seen], kind="stable")
-    number = np.full(len(first), -1, dtype=np.int64)
-    number[np.flatnonzero(seen)[order]] = np.arange(int(seen.sum()))
-    return number[raw - lo].astype(np.int32), first[seen][order]
-
-
 def _raw_codes(s: pd.Series) -> np.ndarray | None:
-    """Integer codes of a column's cells, equal exactly when the cells print the same way."""
+    """Integer codes of a column's cells, equal exactly when the cells print the same way
+    (from -1); None for a dtype left to pandas."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         if _raw_codes(pd.Series(dtype.categories)) is None:
             return None
-        return np.asarray(s.cat.codes, dtype=np.int64)
+        return np.asarray(s.cat.codes)  # int8 to int32: as they are
     if isinstance(dtype, np.dtype):
         if dtype.kind == "f":  # by the bits: -0.0 and 0.0 print differently
             return _factorize(np.ascontiguousarray(s.to_numpy()).view(f"i{dtype.itemsize}"))
