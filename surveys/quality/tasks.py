@@ -141,7 +141,8 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
 
     if coded is not None:
         levels = [coded.levels[a.name] for a in study.attributes]
-        idx = rows(np.column_stack(levels) if levels else np.zeros((len(ch), 0), dtype=int))
+        stacked = np.column_stack(levels) if levels else np.zeros((len(ch), 0), dtype=int)
+        idx = rows(stacked.astype(np.int16, copy=False))  # level indices (-1: blank)
     else:
         idx = rows(_level_indices(ch, dataset))
     x = design_rows(idx, enc.tables)
@@ -156,7 +157,7 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         profile = np.zeros(len(ch), dtype=np.int64)
         for a, r in enumerate(radix):
             profile *= r
-            profile += idx[:, a] + 1
+            profile += idx[:, a].astype(np.int64) + 1
     else:  # too many combinations for one integer: number the distinct rows instead
         profile = np.unique(idx, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
     for code, name in enumerate(_SPECIAL_RANK, start=1):

@@ -356,14 +356,13 @@ def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.nda
 
 def _varies(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
     """Whether ``value`` takes more than one value in each group (``group``: codes below
-    ``n_groups`` that first appear in increasing order): some value differs from its group's
-    first."""
+    ``n_groups``): some value differs from one of its group's values (whichever the
+    assignment keeps: any member will do)."""
     if not len(group):
         return np.zeros(n_groups, dtype=bool)
-    first = np.zeros(n_groups, dtype=value.dtype)
-    at = _first_positions(group)
-    first[group[at]] = value[at]
-    return np.bincount(group[value != first[group]], minlength=n_groups) > 0
+    member = np.zeros(n_groups, dtype=value.dtype)
+    member[group] = value
+    return np.bincount(group[value != member[group]], minlength=n_groups) > 0
 
 
 def _appearance_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -488,17 +488,27 @@ def validate_coded(
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
     codes = ChoiceCodes(
-        respondent=appearance,  # respondents numbered as they appear, rows in that order
+        respondent=_small(appearance),  # respondents numbered as they appear, in that order
         respondent_ids=tuple(str(t) for t in st.names),
-        alt=alt[pos],
+        alt=_small(alt[pos]),
         alt_labels=tuple(alt_names),
-        levels={a: np.maximum(idx[pos], -1) for a, idx in level_idx.items()},
+        levels={a: _small(np.maximum(idx[pos], -1)) for a, idx in level_idx.items()},
     )
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
         )
     return clean, people, codes
+
+
+def _small(codes: np.ndarray) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (a 200 MB export's codes stay
+    small)."""
+    top = int(codes.max()) if len(codes) else 0
+    for dtype in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes
 
 
 def _in_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
