@@ -9,15 +9,20 @@ Files (written once into ``--data``, default a temporary folder): the example st
 2% speeders) in winback's canonical ``responses.csv`` + ``respondents.csv``; 5,200 respondents
 make about 20 MB, 52,000 about 200 MB.
 
-Each measurement runs in a fresh subprocess (one core's worth of work, peak memory from
-``resource.getrusage``, which includes Python and pandas themselves):
+Each measurement runs in a fresh subprocess (peak memory and CPU time from
+``resource.getrusage``, which include Python and pandas themselves; the import's compiled
+kernels and Arrow's reader use the machine's cores, pandas' reader one, so the CPU time of the
+import is printed beside its wall time):
 
 - peer: ``pandas.read_csv`` of ``responses.csv`` and ``respondents.csv`` with its defaults (and,
   for context, with ``dtype=str, keep_default_na=False``: every cell as text, as a validator
   must read them);
 - winback: ``winback import study.toml responses.csv --design design --out DIR`` through
   ``winback.cli.main`` (the real command: read, validate, flag quality, summarise reasons,
-  write the six output files), timed from the call to its return, with the time of each stage.
+  write the six output files), timed from the call to its return, with the time of each stage
+  ("write outputs": the CSV bytes and the atomic writes, fsync included). Modules the script
+  imports to time the stages (pandas, ``surveys``, ``winback.cli``) are loaded before the
+  clock starts, as pandas is for the peer; numba loads inside the timed call (on first use).
 
 Runs alternate (peer, winback, peer, winback, ...) and the fastest of ``--repeat`` runs is kept,
 because the machine is shared. Run ``python benchmarks/import_bench.py [--sizes 20 200]
