@@ -249,6 +249,7 @@ def newton_rows(
     ``max_iter`` steps. The probabilities of the point a step reaches serve the next step's
     derivatives.
     """
+    keep_hess = hess.shape[0] == b.shape[0]  # a (0, K, K) array: the Hessians are not kept
     _, n_s, n_j, n_k = x.shape
     lp = np.empty((n_s, n_j))
     lp_new = np.empty((n_s, n_j))
@@ -279,9 +280,10 @@ def newton_rows(
             for k in range(n_k):
                 for m in range(k + 1, n_k):
                     h[k, m] = h[m, k]
-            for k in range(n_k):
-                for m in range(n_k):
-                    hess[i, k, m] = h[k, m]
+            if keep_hess:
+                for k in range(n_k):
+                    for m in range(n_k):
+                        hess[i, k, m] = h[k, m]
             _solve(h, grad, lu, piv, step)
             size = 1.0
             evaluated = False

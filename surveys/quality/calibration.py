@@ -313,7 +313,7 @@ def _simulated_rlh(
     tasks); sorted, NaN (no estimation task) dropped."""
     y, buy = _simulated_answers(x, betas, tasks.buy is not None, tasks.encoding, rng)
     s = _situations(x, y, buy, holdout, tasks.encoding)
-    b, _ = _modes(s, centre, prec)
+    b, _ = _modes(s, centre, prec, hessians=False)
     r = np.sort(_rlh_of(b, s))
     return r[~np.isnan(r)]
 

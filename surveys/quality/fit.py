@@ -75,6 +75,7 @@ def _modes(
     max_iter: int = 50,
     tol: float = 1e-7,
     rows: np.ndarray | None = None,
+    hessians: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Penalised ML for every row of ``s`` (or the rows ``rows``) on its own: maximise
     sum_s w log p(y) - (b - centre)' diag(prec) (b - centre) / 2 by damped Newton steps
@@ -82,7 +83,7 @@ def _modes(
     fall; a row stops when its step moves no parameter by ``tol``).
 
     Returns the modes (n, K) and the negative Hessians at the start of each row's last step
-    (n, K, K).
+    (n, K, K; none, (0, K, K), without ``hessians``).
     """
     # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
     from surveys.quality._kernels import in_threads, newton_rows
@@ -93,7 +94,7 @@ def _modes(
     centre = np.ascontiguousarray(centre, dtype=np.float64)
     prec = np.ascontiguousarray(prec, dtype=np.float64)
     b = np.tile(centre, (n, 1)) if start is None else np.array(start, dtype=np.float64)
-    hess = np.zeros((n, k, k))
+    hess = np.zeros((n if hessians else 0, k, k))
     in_threads(
         n,
         lambda i0, i1: newton_rows(
@@ -249,7 +250,7 @@ def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray
         centre = b[in_pop].mean(axis=0)
         var = np.maximum(((b[in_pop] - centre) ** 2).mean(axis=0) + post_var.mean(axis=0), floor)
     start = b if len(rows) == len(pop) else None
-    b, _ = _modes(s, centre, 1.0 / var, start=start)
+    b, _ = _modes(s, centre, 1.0 / var, start=start, hessians=False)
     return centre, 1.0 / var, b
 
 
