@@ -466,39 +466,51 @@ def validate_coded(
     if not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
         order = np.lexsort((alt[pos], task[pos], appearance))
         pos, appearance = pos[order], appearance[order]
+    every_row = len(pos) == n and _is_identity(pos)
+
+    def kept(values: Any) -> Any:
+        """``values[pos]``; the values themselves when ``pos`` is every row in order (a clean
+        file)."""
+        return values if every_row else values[pos]
+
     out: dict[str, Any] = {
-        "respondent_id": _string_array(rid_text[:-1], rid.codes[pos]),
-        "version": version[pos].astype(np.int64),
-        "task": task[pos].astype(np.int64),
-        "alt": _string_array(np.array(alt_names, dtype=object), alt[pos]),
+        "respondent_id": _string_array(rid_text[:-1], kept(rid.codes)),
+        "version": kept(version).astype(np.int64),
+        "task": kept(task).astype(np.int64),
+        "alt": _string_array(np.array(alt_names, dtype=object), kept(alt)),
     }
     for a in study.attributes:
-        idx = level_idx[a.name][pos]
+        idx = kept(level_idx[a.name])
         if a.numeric:
             values = np.append(np.asarray(a.levels, dtype=float), np.nan)
             out[a.name] = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
         else:
             out[a.name] = _string_array(np.array(a.levels, dtype=object), idx)
-    out["chosen"] = chosen[pos].astype(np.int64)
+    out["chosen"] = kept(chosen).astype(np.int64)
     if holdout is not None:
-        out["holdout"] = holdout[pos].astype(np.int64)
+        out["holdout"] = kept(holdout).astype(np.int64)
     for c in ("would_buy", "task_position", "alt_position", "seconds"):
         if c in out_optional:
-            col = out_optional[c][pos]
+            col = kept(out_optional[c])
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
     codes = ChoiceCodes(
         respondent=_small(appearance),  # respondents numbered as they appear, in that order
         respondent_ids=tuple(str(t) for t in st.names),
-        alt=_small(alt[pos]),
+        alt=_small(kept(alt)),
         alt_labels=tuple(alt_names),
-        levels={a: _small(np.maximum(idx[pos], -1)) for a, idx in level_idx.items()},
+        levels={a: _small(np.maximum(kept(idx), -1)) for a, idx in level_idx.items()},
     )
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
         )
     return clean, people, codes
+
+
+def _is_identity(pos: np.ndarray) -> bool:
+    """Whether ``pos`` is 0, 1, 2, ..."""
+    return bool(len(pos) == 0 or (np.diff(pos) == 1).all())
 
 
 def _small(codes: np.ndarray) -> np.ndarray:
