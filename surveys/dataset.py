@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveys._text import member, text_array
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
 
@@ -38,6 +40,18 @@ class ChoiceCodes:
     alt: np.ndarray
     alt_labels: tuple[str, ...]
     levels: Mapping[str, np.ndarray]
+    #: the table's columns held as categories of these codes until someone reads them as text
+    text_columns: tuple[str, ...] = ()
+
+
+def text_table(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``df`` with the categorical ``columns`` as text (pandas ``"string"``, Arrow large
+    strings), each column's bytes copied from its categories by a kernel."""
+    out = df.copy(deep=False)
+    for c in columns:
+        cat = df[c].cat
+        out[c] = text_array(np.asarray(cat.categories, dtype=object), np.asarray(cat.codes))
+    return out
 
 
 def _frozen(df: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +102,16 @@ class ChoiceDataset:
     # -- views (copies: the dataset itself cannot be changed) -----------------------------------
     @property
     def choices(self) -> pd.DataFrame:
-        return self._choices.copy()
+        return self._text_choices.copy()
+
+    @functools.cached_property
+    def _text_choices(self) -> pd.DataFrame:
+        """The choice table with its text as text: validation leaves the text columns as
+        categories of its codes (code that walks every row reads the codes), made text here,
+        once, when someone reads the table."""
+        if self._codes is None or not self._codes.text_columns:
+            return self._choices
+        return text_table(self._choices, self._codes.text_columns)
 
     @property
     def respondents(self) -> pd.DataFrame:
@@ -122,18 +145,20 @@ class ChoiceDataset:
     @property
     def n_tasks(self) -> int:
         """Tasks per respondent (holdouts included)."""
-        return int(self._choices.groupby("respondent_id")["task"].nunique().max())
+        return self._tasks_per_respondent()
 
     def included_choices(self, *, holdouts: bool = False) -> pd.DataFrame:
         """Choice rows of included respondents; holdout tasks only when asked."""
-        keep = self._choices["respondent_id"].isin(self.included_ids)
+        ch = self._text_choices
+        keep = member(ch["respondent_id"], self.included_ids)
         if not holdouts:
-            keep &= self._choices["holdout"] == 0
-        return self._choices[keep].copy()
+            keep &= (ch["holdout"] == 0).to_numpy()
+        return ch[keep].copy()
 
     def holdout_choices(self) -> pd.DataFrame:
-        keep = self._choices["respondent_id"].isin(self.included_ids)
-        return self._choices[keep & (self._choices["holdout"] == 1)].copy()
+        ch = self._text_choices
+        keep = member(ch["respondent_id"], self.included_ids)
+        return ch[keep & (ch["holdout"] == 1).to_numpy()].copy()
 
     # -- changes return new datasets ------------------------------------------------------------
     def exclude(
@@ -177,12 +202,12 @@ class ChoiceDataset:
         """Where two datasets differ, in words; None when equal."""
         if self.study.name != other.study.name:
             return f"study '{self.study.name}' vs '{other.study.name}'"
-        for name in ("_choices", "_respondents", "_exclusions"):
+        for name in ("_text_choices", "_respondents", "_exclusions"):
             a, b = _canonical(getattr(self, name)), _canonical(getattr(other, name))
             if list(a.columns) != list(b.columns):
-                return f"{name[1:]}: columns {list(a.columns)} vs {list(b.columns)}"
+                return f"{_TABLE[name]}: columns {list(a.columns)} vs {list(b.columns)}"
             if a.shape != b.shape:
-                return f"{name[1:]}: shape {a.shape} vs {b.shape}"
+                return f"{_TABLE[name]}: shape {a.shape} vs {b.shape}"
             for c in a.columns:
                 x, y = a[c], b[c]
                 if pd.api.types.is_float_dtype(x) or pd.api.types.is_float_dtype(y):
@@ -194,7 +219,7 @@ class ChoiceDataset:
                         x.astype("string").fillna("<NA>") == y.astype("string").fillna("<NA>")
                     ).all()
                 if not same:
-                    return f"{name[1:]}: column '{c}' differs"
+                    return f"{_TABLE[name]}: column '{c}' differs"
         return None
 
     def summary(self) -> dict[str, Any]:
@@ -264,6 +289,9 @@ class ChoiceDataset:
         if src:
             lines.append(f"  sources: {src}")
         return "\n".join(lines)
+
+
+_TABLE = {"_text_choices": "choices", "_respondents": "respondents", "_exclusions": "exclusions"}
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:

@@ -201,10 +201,13 @@ def make_dataset(
 def choices_for_csv(dataset: ChoiceDataset) -> pd.DataFrame:
     """The dataset's choices with their ids, alternatives and text levels as categoricals made
     from validation's codes: written as the same CSV (formula guard included), without the
-    writer hashing millions of texts again. The choices as they are when there are no codes."""
+    text being built and the writer hashing millions of texts again. The choices as they are
+    when there are no codes."""
     codes = dataset._codes
     if codes is None:
         return dataset.choices
+    if codes.text_columns:  # validation left the text columns as categories of its codes
+        return dataset._choices.copy(deep=False)
     out = dataset._choices.copy(deep=False)
 
     def categorical(values: np.ndarray, texts: Iterable[object]) -> pd.Categorical:

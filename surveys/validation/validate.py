@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from surveys._text import text_array
-from surveys.dataset import ChoiceCodes
+from surveys.dataset import ChoiceCodes, text_table
 from surveys.validation.cells import (
     _BLANK,
     _PADDED,
@@ -90,7 +89,7 @@ def validate_responses(
     --------
     >>> clean, people = validate_responses(frame, study, design=design)  # doctest: +SKIP
     """
-    clean, people, _ = validate_coded(
+    clean, people, codes = validate_coded(
         choices,
         study,
         design=design,
@@ -98,7 +97,7 @@ def validate_responses(
         source=source,
         respondents_source=respondents_source,
     )
-    return clean, people
+    return text_table(clean, codes.text_columns), people
 
 
 def validate_coded(
@@ -110,7 +109,9 @@ def validate_coded(
     source: str = "responses",
     respondents_source: str = "respondents",
 ) -> tuple[pd.DataFrame, pd.DataFrame, ChoiceCodes]:
-    """:func:`validate_responses`, and the clean table's text columns as codes."""
+    """:func:`validate_responses`, and the clean table's text columns as codes; the clean
+    table's text columns are categories of those codes (:func:`surveys.dataset.text_table`
+    makes them text, as :func:`validate_responses` returns them)."""
     rep = ProblemReport(source)
     df = choices.copy(deep=False)
     if ROW_COLUMN not in df.columns:
@@ -473,19 +474,34 @@ def validate_coded(
         file)."""
         return values if every_row else values[pos]
 
+    text_columns = ("respondent_id", "alt", *(a.name for a in study.attributes if not a.numeric))
+    codes = ChoiceCodes(
+        respondent=_small(appearance),  # respondents numbered as they appear, in that order
+        respondent_ids=tuple(str(t) for t in st.names),
+        alt=_small(kept(alt)),
+        alt_labels=tuple(alt_names),
+        levels={a: _small(np.maximum(kept(idx), -1)) for a, idx in level_idx.items()},
+        text_columns=text_columns,
+    )
+
+    def categorical(values: np.ndarray, texts: Any) -> pd.Categorical:
+        cats = pd.Index(np.asarray(list(texts), dtype=object), dtype=object)
+        return pd.Categorical.from_codes(values, categories=cats)
+
+    # text columns as categories of the codes: made text by text_table when someone reads them
     out: dict[str, Any] = {
-        "respondent_id": _string_array(rid_text[:-1], kept(rid.codes)),
+        "respondent_id": categorical(codes.respondent, st.names),
         "version": kept(version).astype(np.int64),
         "task": kept(task).astype(np.int64),
-        "alt": _string_array(np.array(alt_names, dtype=object), kept(alt)),
+        "alt": categorical(codes.alt, alt_names),
     }
     for a in study.attributes:
-        idx = kept(level_idx[a.name])
         if a.numeric:
+            idx = kept(level_idx[a.name])
             values = np.append(np.asarray(a.levels, dtype=float), np.nan)
             out[a.name] = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
         else:
-            out[a.name] = _string_array(np.array(a.levels, dtype=object), idx)
+            out[a.name] = categorical(codes.levels[a.name], a.levels)
     out["chosen"] = kept(chosen).astype(np.int64)
     if holdout is not None:
         out["holdout"] = kept(holdout).astype(np.int64)
@@ -494,13 +510,6 @@ def validate_coded(
             col = kept(out_optional[c])
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
-    codes = ChoiceCodes(
-        respondent=_small(appearance),  # respondents numbered as they appear, in that order
-        respondent_ids=tuple(str(t) for t in st.names),
-        alt=_small(kept(alt)),
-        alt_labels=tuple(alt_names),
-        levels={a: _small(np.maximum(kept(idx), -1)) for a, idx in level_idx.items()},
-    )
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
@@ -529,8 +538,3 @@ def _in_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
         return True
     da, db, dc = np.diff(a), np.diff(b), np.diff(c)
     return bool(((da > 0) | ((da == 0) & ((db > 0) | ((db == 0) & (dc >= 0))))).all())
-
-
-def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``texts[codes]`` as a pandas string array (negative codes: missing)."""
-    return text_array(texts, codes)

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conjoint import make_design, simulate_choices
+from surveys import make_dataset
+from surveys.dataset import text_table
 from surveys.validation import validate_responses
 from surveys.validation.validate import validate_coded
 from tests.conftest import SMALL_STUDY, SMALL_TRUTH, make_study
@@ -117,10 +119,17 @@ def test_validation_is_as_before(edits, categorical):
         return
     for w, g in zip(want, got, strict=True):
         pd.testing.assert_frame_equal(g, w)
+    # the dataset's table (its text made from validation's codes when read) is the table
+    data = make_dataset(ch, STUDY, design=DESIGN, respondents=people, source="responses.csv")
+    pd.testing.assert_frame_equal(data.choices, want[0])
+    pd.testing.assert_frame_equal(
+        data.included_choices(holdouts=True), want[0][want[0]["respondent_id"].notna()]
+    )
     # the codes handed to the dataset say what the clean table says
     clean, _, codes = validate_coded(
         ch, STUDY, design=DESIGN, respondents=people, source="responses.csv"
     )
+    clean = text_table(clean, codes.text_columns)
     ids = np.asarray(codes.respondent_ids, dtype=object)[codes.respondent]
     assert ids.tolist() == clean["respondent_id"].tolist()
     assert list(pd.unique(ids)) == list(codes.respondent_ids)  # numbered as they appear
