@@ -42,6 +42,9 @@ class ChoiceCodes:
     levels: Mapping[str, np.ndarray]
     #: the table's columns held as categories of these codes until someone reads them as text
     text_columns: tuple[str, ...] = ()
+    #: the table these codes describe (the very object): a dataset whose table is another one
+    #: (``dataclasses.replace(data, _choices=...)``) does not use them
+    table: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 def text_table(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -104,14 +107,22 @@ class ChoiceDataset:
     def choices(self) -> pd.DataFrame:
         return self._text_choices.copy()
 
+    @property
+    def _coded(self) -> ChoiceCodes | None:
+        """Validation's codes of this dataset's choice table (None when the table is not the
+        one they describe)."""
+        codes = self._codes
+        return codes if codes is not None and codes.table is self._choices else None
+
     @functools.cached_property
     def _text_choices(self) -> pd.DataFrame:
         """The choice table with its text as text: validation leaves the text columns as
         categories of its codes (code that walks every row reads the codes), made text here,
         once, when someone reads the table."""
-        if self._codes is None or not self._codes.text_columns:
+        codes = self._coded
+        if codes is None or not codes.text_columns:
             return self._choices
-        return text_table(self._choices, self._codes.text_columns)
+        return text_table(self._choices, codes.text_columns)
 
     @property
     def respondents(self) -> pd.DataFrame:
@@ -243,8 +254,9 @@ class ChoiceDataset:
         if not len(ch):
             return 0
         task = ch["task"].to_numpy()
-        if self._codes is not None:  # rows by respondent, then task: count where they change
-            r = self._codes.respondent
+        codes = self._coded
+        if codes is not None:  # rows by respondent, then task: count where they change
+            r = codes.respondent
             dr, dt = np.diff(r), np.diff(task)
             if ((dr > 0) | ((dr == 0) & (dt >= 0))).all():
                 new = np.concatenate(([True], (dr != 0) | (dt != 0)))
@@ -259,9 +271,10 @@ class ChoiceDataset:
         ch = self._choices
         if self.study.dual_response_none and "would_buy" in ch:
             return float((ch["would_buy"][chosen] == 0).mean())
-        if self._codes is not None:
-            labels = np.asarray(self._codes.alt_labels, dtype=object)
-            return float(np.mean(labels[self._codes.alt[chosen]] == "none"))
+        codes = self._coded
+        if codes is not None:
+            labels = np.asarray(codes.alt_labels, dtype=object)
+            return float(np.mean(labels[codes.alt[chosen]] == "none"))
         return float((ch["alt"].to_numpy()[chosen] == "none").mean())
 
     def __repr__(self) -> str:

@@ -203,7 +203,7 @@ def choices_for_csv(dataset: ChoiceDataset) -> pd.DataFrame:
     from validation's codes: written as the same CSV (formula guard included), without the
     text being built and the writer hashing millions of texts again. The choices as they are
     when there are no codes."""
-    codes = dataset._codes
+    codes = dataset._coded
     if codes is None:
         return dataset.choices
     if codes.text_columns:  # validation left the text columns as categories of its codes

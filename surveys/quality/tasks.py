@@ -94,7 +94,7 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         )
     # canonical order: respondents as they appear, tasks, designed alternatives, sq, none; on
     # integer codes (each distinct alt label ranked once)
-    coded = dataset._codes  # validation's codes: no texts hashed again
+    coded = dataset._coded  # validation's codes: no texts hashed again
     if coded is not None:
         r_codes, r_ids = coded.respondent, coded.respondent_ids
         alt_codes, alt_labels = coded.alt, coded.alt_labels

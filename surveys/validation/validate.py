@@ -6,6 +6,7 @@ every problem reported at once; the clean table is built in canonical order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -510,6 +511,7 @@ def validate_coded(
             col = kept(out_optional[c])
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
+    codes = dataclasses.replace(codes, table=clean)
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)

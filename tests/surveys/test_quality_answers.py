@@ -122,3 +122,19 @@ def test_the_summary_from_codes_is_the_summary_from_text(layout):
     assert data.summary() == other.summary()
     flagged = data.exclude([data.respondent_ids[0]], "test")
     assert flagged._codes is data._codes
+
+
+def test_codes_of_another_table_are_not_used():
+    """``dataclasses.replace(data, _choices=...)`` gives a dataset whose codes describe another
+    table: they are ignored, and everything is computed from the table it has."""
+    import dataclasses
+
+    data = _export("plain", seed=6)
+    table = data.choices
+    kept = table[table["holdout"] == 0].reset_index(drop=True)
+    swapped = dataclasses.replace(data, _choices=kept)
+    assert data._coded is not None and swapped._coded is None
+    pd.testing.assert_frame_equal(swapped.choices, kept)
+    assert swapped.summary()["n_holdout_tasks"] == 0
+    tasks = _task_arrays(swapped)
+    assert tasks.x.shape[1] == data.n_tasks - data.summary()["n_holdout_tasks"]
