@@ -18,6 +18,7 @@ import io
 import logging
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,11 @@ class Records:
     start: np.ndarray  # byte offset of the record
     end: np.ndarray  # byte offset just past the record (before its line break)
     open_quote_line: int | None  # line of a record whose quoted cell never closes
+    #: quoting as RFC 4180 has it (a quote opens a cell only at its start, a closing quote
+    #: ends it): every CSV reader parses such a text alike
+    plain_quotes: bool = True
+    quoted_breaks: bool = False  # a line break inside a quoted cell
+    spaces_lines: bool = False  # a dropped blank record holds spaces or tabs
 
 
 def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
@@ -145,6 +151,7 @@ def scan_records(raw: bytes, sep: str) -> Records:
     carry_q = False  # inside quotes at the end of the previous block
     carry_d = 0  # separators of the record still open at the end of the previous block
     has_cr = b"\r" in raw
+    plain, quoted_breaks = True, False
     for a in range(0, n, _BLOCK):
         c = buf[a : a + _BLOCK]
         br = np.flatnonzero(c == _LF)
@@ -162,8 +169,11 @@ def scan_records(raw: bytes, sep: str) -> Records:
             if carry_q:
                 np.logical_not(par, out=par)
             carry_q = bool(par[-1])
-            e = br[~par[br]]
+            inside = par[br]
+            quoted_breaks |= bool(inside.any())
+            e = br[~inside]
             is_d &= ~par
+            plain &= _plain_quotes(buf, np.flatnonzero(c == _QUOTE) + a, par[c == _QUOTE], sep_b)
         else:
             e = br
         breaks_all.append(br + a)
@@ -210,7 +220,32 @@ def scan_records(raw: bytes, sep: str) -> Records:
     open_line = None
     if carry_q:
         open_line = int(line[keep][-1]) if keep.any() else 1
-    return Records(line[keep], n_delim[keep] + 1, start[keep], stop[keep], open_line)
+    return Records(
+        line[keep],
+        n_delim[keep] + 1,
+        start[keep],
+        stop[keep],
+        open_line,
+        plain_quotes=plain,
+        quoted_breaks=quoted_breaks,
+        spaces_lines=bool((blank & (stop > start)).any()),
+    )
+
+
+def _plain_quotes(buf: np.ndarray, at: np.ndarray, opens: np.ndarray, sep: int) -> bool:
+    """Whether the quotes at byte offsets ``at`` quote as RFC 4180 says: an opening quote
+    (``opens``: outside a quoted cell before it) starts a cell (after a separator, a line
+    break, the file's start, or a closing quote: ``""``), and a closing quote ends one (before
+    a separator, a line break, the file's end, or an opening quote)."""
+    if not len(at):
+        return True
+    ends = np.array([sep, _LF, _CR, _QUOTE], dtype=np.uint8)
+    o, c = at[opens], at[~opens]
+    before = buf[np.maximum(o - 1, 0)]
+    if not (np.isin(before, ends) | (o == 0)).all():
+        return False
+    after = buf[np.minimum(c + 1, len(buf) - 1)]
+    return bool((np.isin(after, ends) | (c == len(buf) - 1)).all())
 
 
 def _header_names(raw: bytes, rec: Records, sep: str) -> list[str]:
@@ -229,7 +264,8 @@ def read_table(
 
     The formula guard winback writes (an apostrophe before ``= + - @``, tab or CR) is undone;
     the file line of each data row is in ``_row``; ``frame.attrs["separator"]`` records the
-    separator (``,``, or ``;`` / tab found in the header, logged). ``categorical`` gives
+    separator (``,``, or ``;`` / tab found in the header, logged) and ``frame.attrs["sha256"]``
+    the SHA-256 of the bytes read (hashed in a thread while they are parsed). ``categorical`` gives
     categorical columns (one copy of each distinct text: a 200 MB export stays small).
 
     Raises
@@ -244,7 +280,23 @@ def read_table(
     if path.is_dir():
         raise WinbackError(f"{path} is a folder, not a CSV file.")
     source = str(path)
-    raw = check_encoding(path.read_bytes(), path, hint)
+    data = path.read_bytes()
+    with ThreadPoolExecutor(1) as pool:  # the file's SHA-256 while it is parsed (no GIL held)
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        frame = _read_text(data, path, source, hint, separators, categorical)
+        frame.attrs["sha256"] = digest.result()
+    return frame
+
+
+def _read_text(
+    data: bytes,
+    path: Path,
+    source: str,
+    hint: str,
+    separators: tuple[str, ...],
+    categorical: bool,
+) -> pd.DataFrame:
+    raw = check_encoding(data, path, hint)
     if re.search(rb"[^ \t\r\n]", raw) is None:
         raise ResponseError([("empty", "the file is empty")], source=source)
     sep = sniff_separator(raw)
@@ -259,6 +311,9 @@ def read_table(
             ],
             source=source,
         )
+    quick = _quick_frame(raw, sep, categorical)
+    if quick is not None:
+        return _finish(quick, sep, source)
     rec = scan_records(raw, sep)
     problems: list[tuple[str, str]] = []
     if rec.open_quote_line is not None:
@@ -300,40 +355,52 @@ def read_table(
             )
     if problems:
         raise ResponseError(problems, source=source)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        try:
-            df = pd.read_csv(
-                io.BytesIO(raw),
-                sep=sep,
-                dtype=object,
-                keep_default_na=False,
-                na_values=[],
-                index_col=False,
-                quotechar='"',
-                doublequote=True,
-                skipinitialspace=False,
-                encoding="utf-8",
-                engine="c",
-            )
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-            raise ResponseError([("not a CSV table", str(exc).strip())], source=source) from None
-    if len(df) != len(rec.line) - 1:  # pandas saw the records differently: trust neither
-        raise ResponseError(
-            [
-                (
-                    "not a CSV table",
-                    f"{len(rec.line) - 1} records found but {len(df)} rows parsed; check the "
-                    "quotes (a quote inside a cell must be doubled, and the cell quoted)",
-                )
-            ],
-            source=source,
-        )
-    out = {}
-    for c in df.columns:
-        out[unescape_cell(str(c))] = _text_column(df[c], categorical)
-    frame = pd.DataFrame(out, index=df.index)
+    frame = None
+    if (
+        rec.plain_quotes
+        # Arrow 26 loses the LF of a quoted CRLF that straddles two of its blocks
+        # (newlines_in_values): a text with line breaks inside cells goes to pandas
+        and not rec.quoted_breaks
+        and not rec.spaces_lines
+        and len(rec.line) >= 2
+    ):
+        frame = _arrow_frame(raw, int(rec.start[1]), len(rec.line) - 1, sep, names, categorical)
+    if frame is None:
+        frame = _pandas_frame(raw, rec, sep, source, categorical)
     frame[ROW_COLUMN] = rec.line[1:].astype(np.int64)
+    return _finish(frame, sep, source)
+
+
+def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None:
+    """The frame of a text without quotes, read without the scan, or None.
+
+    Without quotes each record is one line; when no line is blank (Arrow skips blank lines,
+    so its rows are then as many as the lines) and no line ends in a lone CR, record ``i`` is
+    on line ``i + 2``. A ragged row makes Arrow refuse the text; a line of spaces is a ragged
+    row with two columns or more. Anything else is left to the scan, which says what is wrong.
+    """
+    if b'"' in raw:
+        return None
+    end = raw.find(b"\n")
+    if end < 0:
+        return None
+    body = end + 1
+    if b"\r" in raw:  # every CR must end a CRLF
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        cr = np.flatnonzero(buf == _CR)
+        if cr[-1] == len(buf) - 1 or (buf[cr + 1] != _LF).any():
+            return None
+    names = raw[: end - (raw[end - 1 : end] == b"\r")].decode("utf-8").split(sep)
+    if len(names) < 2 or len(set(names)) < len(names):  # repeated names: the scan says so
+        return None
+    n_lines = raw.count(b"\n", body) + (not raw.endswith(b"\n"))
+    frame = _arrow_frame(raw, body, n_lines, sep, names, categorical)
+    if frame is not None:
+        frame[ROW_COLUMN] = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return frame
+
+
+def _finish(frame: pd.DataFrame, sep: str, source: str) -> pd.DataFrame:
     frame.attrs["separator"] = sep
     if sep != ",":
         log.warning(
@@ -366,9 +433,118 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _text_column(s: pd.Series, categorical: bool) -> pd.Series:
-    """A column of text cells with the formula guard undone (on each distinct text once)."""
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+def _pandas_frame(
+    raw: bytes, rec: Records, sep: str, source: str, categorical: bool
+) -> pd.DataFrame:
+    """The cells parsed by pandas' C parser (every cell as text), checked against the scan."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(
+                io.BytesIO(raw),
+                sep=sep,
+                dtype=object,
+                keep_default_na=False,
+                na_values=[],
+                index_col=False,
+                quotechar='"',
+                doublequote=True,
+                skipinitialspace=False,
+                encoding="utf-8",
+                engine="c",
+            )
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise ResponseError([("not a CSV table", str(exc).strip())], source=source) from None
+    if len(df) != len(rec.line) - 1:  # pandas saw the records differently: trust neither
+        raise ResponseError(
+            [
+                (
+                    "not a CSV table",
+                    f"{len(rec.line) - 1} records found but {len(df)} rows parsed; check the "
+                    "quotes (a quote inside a cell must be doubled, and the cell quoted)",
+                )
+            ],
+            source=source,
+        )
+    out = {}
+    for c in df.columns:
+        codes, uniques = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
+        out[unescape_cell(str(c))] = _text_column(codes, uniques, categorical)
+    return pd.DataFrame(out, index=df.index)
+
+
+#: the largest block of the file Arrow parses at once (blocks are parsed in threads)
+_ARROW_BLOCK = 1 << 24
+
+
+def _arrow_frame(
+    raw: bytes, body: int, n_rows: int, sep: str, names: list[str], categorical: bool
+) -> pd.DataFrame | None:
+    """The ``n_rows`` records from byte ``body`` on, parsed by Arrow's CSV reader in threads,
+    or None when Arrow cannot read them as the other readers would (a header name pandas would
+    rename, a row of another length, another number of rows).
+
+    The caller makes sure the text is one every reader parses alike: quotes as RFC 4180 has
+    them, no line break inside a cell (Arrow 26 loses the LF of a quoted CRLF that straddles
+    two of its blocks), no blank line of spaces. Arrow reads each column dictionary-encoded
+    (its distinct texts once, in order of first appearance, as :func:`pandas.factorize`
+    numbers them); the header is parsed by the caller.
+    """
+    if "" in names or names[0].startswith("\ufeff"):  # "Unnamed: i"; a second BOM dropped
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    keys = [f"c{i}" for i in range(len(names))]
+    text = pa.dictionary(pa.int32(), pa.string())
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(raw)[body:]),
+            read_options=pacsv.ReadOptions(
+                column_names=keys,
+                use_threads=True,
+                block_size=int(min(_ARROW_BLOCK, max(1 << 20, (len(raw) - body) // 8))),
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(keys, text),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # checked already
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # e.g. a cell longer than a block: pandas reads it
+    if table.num_rows != n_rows:
+        return None
+    out = {}
+    for name, key in zip(names, keys, strict=True):
+        column = table.column(key)
+        if column.num_chunks > 1:
+            column = column.unify_dictionaries()
+        chunks = column.chunks
+        if chunks:
+            codes = np.concatenate([np.asarray(ch.indices) for ch in chunks]).astype(np.int64)
+            uniques = np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
+        else:
+            codes, uniques = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+        out[unescape_cell(name)] = _text_column(codes, uniques, categorical)
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
+
+
+def _text_column(codes: np.ndarray, uniques: np.ndarray, categorical: bool) -> pd.Series:
+    """A column of text cells from codes into its distinct texts, with the formula guard
+    undone (on each distinct text once)."""
     u = pd.Series(uniques, dtype=object)
     unguarded = unescape_frame(pd.DataFrame({"u": u}))["u"]
     if not unguarded.equals(u):
@@ -379,6 +555,6 @@ def _text_column(s: pd.Series, categorical: bool) -> pd.Series:
         u = pd.Series(u_vals, dtype=object)
     if categorical:
         cat = pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(), dtype=object))
-        return pd.Series(cat, index=s.index)
+        return pd.Series(cat)
     vals = u.to_numpy(dtype=object)[codes] if len(u) else np.full(len(codes), "", dtype=object)
-    return pd.Series(vals, index=s.index, dtype="str")
+    return pd.Series(vals, dtype="str")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveys._text import member, text_array
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
 
@@ -21,6 +23,38 @@ EXCLUSION_COLUMNS = ("respondent_id", "reason", "source")
 NO_TASKS_REASON = "no choice tasks (screened out or did not reach the conjoint)"
 #: a respondents-frame column through which a reader gives its own exclusion reason
 EXCLUDE_REASON = "_exclude_reason"
+
+
+@dataclass(frozen=True)
+class ChoiceCodes:
+    """The choice table's text columns as integer codes, row by row, as validation found them.
+
+    The quality flags (and whoever else walks millions of rows) read these instead of hashing
+    the same texts again. ``respondent``: codes into ``respondent_ids`` (numbered in order of
+    appearance); ``alt``: codes into ``alt_labels``; ``levels``: each attribute's level index
+    (-1 where the row shows none).
+    """
+
+    respondent: np.ndarray
+    respondent_ids: tuple[str, ...]
+    alt: np.ndarray
+    alt_labels: tuple[str, ...]
+    levels: Mapping[str, np.ndarray]
+    #: the table's columns held as categories of these codes until someone reads them as text
+    text_columns: tuple[str, ...] = ()
+    #: the table these codes describe (the very object): a dataset whose table is another one
+    #: (``dataclasses.replace(data, _choices=...)``) does not use them
+    table: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+
+def text_table(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``df`` with the categorical ``columns`` as text (pandas ``"string"``, Arrow large
+    strings), each column's bytes copied from its categories by a kernel."""
+    out = df.copy(deep=False)
+    for c in columns:
+        cat = df[c].cat
+        out[c] = text_array(np.asarray(cat.categories, dtype=object), np.asarray(cat.codes))
+    return out
 
 
 def _frozen(df: pd.DataFrame) -> pd.DataFrame:
@@ -64,11 +98,31 @@ class ChoiceDataset:
     _flags: pd.DataFrame | None = field(default=None, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: the choice table as codes (validation's), for code that walks every row; None when the
+    #: dataset was built otherwise
+    _codes: ChoiceCodes | None = field(default=None, repr=False, compare=False)
 
     # -- views (copies: the dataset itself cannot be changed) -----------------------------------
     @property
     def choices(self) -> pd.DataFrame:
-        return self._choices.copy()
+        return self._text_choices.copy()
+
+    @property
+    def _coded(self) -> ChoiceCodes | None:
+        """Validation's codes of this dataset's choice table (None when the table is not the
+        one they describe)."""
+        codes = self._codes
+        return codes if codes is not None and codes.table is self._choices else None
+
+    @functools.cached_property
+    def _text_choices(self) -> pd.DataFrame:
+        """The choice table with its text as text: validation leaves the text columns as
+        categories of its codes (code that walks every row reads the codes), made text here,
+        once, when someone reads the table."""
+        codes = self._coded
+        if codes is None or not codes.text_columns:
+            return self._choices
+        return text_table(self._choices, codes.text_columns)
 
     @property
     def respondents(self) -> pd.DataFrame:
@@ -102,18 +156,20 @@ class ChoiceDataset:
     @property
     def n_tasks(self) -> int:
         """Tasks per respondent (holdouts included)."""
-        return int(self._choices.groupby("respondent_id")["task"].nunique().max())
+        return self._tasks_per_respondent()
 
     def included_choices(self, *, holdouts: bool = False) -> pd.DataFrame:
         """Choice rows of included respondents; holdout tasks only when asked."""
-        keep = self._choices["respondent_id"].isin(self.included_ids)
+        ch = self._text_choices
+        keep = member(ch["respondent_id"], self.included_ids)
         if not holdouts:
-            keep &= self._choices["holdout"] == 0
-        return self._choices[keep].copy()
+            keep &= (ch["holdout"] == 0).to_numpy()
+        return ch[keep].copy()
 
     def holdout_choices(self) -> pd.DataFrame:
-        keep = self._choices["respondent_id"].isin(self.included_ids)
-        return self._choices[keep & (self._choices["holdout"] == 1)].copy()
+        ch = self._text_choices
+        keep = member(ch["respondent_id"], self.included_ids)
+        return ch[keep & (ch["holdout"] == 1).to_numpy()].copy()
 
     # -- changes return new datasets ------------------------------------------------------------
     def exclude(
@@ -157,12 +213,12 @@ class ChoiceDataset:
         """Where two datasets differ, in words; None when equal."""
         if self.study.name != other.study.name:
             return f"study '{self.study.name}' vs '{other.study.name}'"
-        for name in ("_choices", "_respondents", "_exclusions"):
+        for name in ("_text_choices", "_respondents", "_exclusions"):
             a, b = _canonical(getattr(self, name)), _canonical(getattr(other, name))
             if list(a.columns) != list(b.columns):
-                return f"{name[1:]}: columns {list(a.columns)} vs {list(b.columns)}"
+                return f"{_TABLE[name]}: columns {list(a.columns)} vs {list(b.columns)}"
             if a.shape != b.shape:
-                return f"{name[1:]}: shape {a.shape} vs {b.shape}"
+                return f"{_TABLE[name]}: shape {a.shape} vs {b.shape}"
             for c in a.columns:
                 x, y = a[c], b[c]
                 if pd.api.types.is_float_dtype(x) or pd.api.types.is_float_dtype(y):
@@ -174,24 +230,52 @@ class ChoiceDataset:
                         x.astype("string").fillna("<NA>") == y.astype("string").fillna("<NA>")
                     ).all()
                 if not same:
-                    return f"{name[1:]}: column '{c}' differs"
+                    return f"{_TABLE[name]}: column '{c}' differs"
         return None
 
     def summary(self) -> dict[str, Any]:
         ch = self._choices
-        n_tasks = ch.groupby("respondent_id")["task"].nunique()
-        chosen = ch[ch["chosen"] == 1]
+        chosen = ch["chosen"].to_numpy() == 1
         return {
             "study": self.study.name,
             "n_respondents": self.n_respondents,
             "n_included": len(self.included_ids),
             "n_excluded": len(self.excluded_ids),
-            "tasks_per_respondent": int(n_tasks.max()) if len(n_tasks) else 0,
+            "tasks_per_respondent": self._tasks_per_respondent(),
             "n_holdout_tasks": int(ch.loc[ch["holdout"] == 1, "task"].nunique()),
-            "none_share": _none_share(chosen, self.study.dual_response_none),
+            "none_share": self._none_share(chosen),
             "exclusion_reasons": self._exclusions["reason"].value_counts().to_dict(),
             **({"notes": list(self.notes)} if self.notes else {}),
         }
+
+    def _tasks_per_respondent(self) -> int:
+        """The most tasks any respondent answered."""
+        ch = self._choices
+        if not len(ch):
+            return 0
+        task = ch["task"].to_numpy()
+        codes = self._coded
+        if codes is not None:  # rows by respondent, then task: count where they change
+            r = codes.respondent
+            dr, dt = np.diff(r), np.diff(task)
+            if ((dr > 0) | ((dr == 0) & (dt >= 0))).all():
+                new = np.concatenate(([True], (dr != 0) | (dt != 0)))
+                return int(np.bincount(r[new]).max())
+        return int(ch.groupby("respondent_id")["task"].nunique().max())
+
+    def _none_share(self, chosen: np.ndarray) -> float:
+        """Share of tasks ending in "none": the none alternative, or a "no" to the dual
+        follow-up (``chosen``: the chosen rows)."""
+        if not chosen.any():
+            return 0.0
+        ch = self._choices
+        if self.study.dual_response_none and "would_buy" in ch:
+            return float((ch["would_buy"][chosen] == 0).mean())
+        codes = self._coded
+        if codes is not None:
+            labels = np.asarray(codes.alt_labels, dtype=object)
+            return float(np.mean(labels[codes.alt[chosen]] == "none"))
+        return float((ch["alt"].to_numpy()[chosen] == "none").mean())
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -220,13 +304,7 @@ class ChoiceDataset:
         return "\n".join(lines)
 
 
-def _none_share(chosen: pd.DataFrame, dual: bool) -> float:
-    """Share of tasks ending in "none": the none alternative, or a "no" to the dual follow-up."""
-    if not len(chosen):
-        return 0.0
-    if dual and "would_buy" in chosen:
-        return float((chosen["would_buy"] == 0).mean())
-    return float((chosen["alt"] == "none").mean())
+_TABLE = {"_text_choices": "choices", "_respondents": "respondents", "_exclusions": "exclusions"}
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from surveys._csv import SEPARATORS, file_sha256, read_csv_text
+from surveys._text import member
 from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
 from surveys.formats import cbctools, qualtrics, sawtooth
-from surveys.validation import validate_responses
+from surveys.validation.validate import validate_coded
 from winback._io import check_outputs_free, write_csv
 from winback.errors import WinbackError, list_valid
 from winback.study import Study
@@ -35,14 +36,14 @@ def read_winback(
     """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
     path = Path(path)
     choices = read_csv_text(path, categorical=True)
-    sources = {str(path): file_sha256(path)}
+    sources = {str(path): choices.attrs.pop("sha256", None) or file_sha256(path)}
     people = None
     if respondents is None:
         sibling = path.with_name("respondents.csv")
         respondents = sibling if sibling.exists() and sibling != path else None
     if respondents is not None:
         people = read_csv_text(respondents)
-        sources[str(respondents)] = file_sha256(respondents)
+        sources[str(respondents)] = people.attrs.pop("sha256", None) or file_sha256(respondents)
     return choices, people, sources
 
 
@@ -154,7 +155,7 @@ def make_dataset(
     >>> responses = conjoint.simulate_choices(design, truth, 1, n_respondents=300)  # doctest: +SKIP
     >>> data = make_dataset(responses, study, design=design)  # doctest: +SKIP
     """
-    clean, people = validate_responses(
+    clean, people, codes = validate_coded(
         choices,
         study,
         design=design,
@@ -170,7 +171,7 @@ def make_dataset(
         given = col.where(col.str.strip() != "")
         people = people.drop(columns=EXCLUDE_REASON)
     has_reason = given.notna().to_numpy()
-    no_tasks = ~ids.isin(with_tasks).to_numpy() & ~has_reason
+    no_tasks = ~member(ids, with_tasks) & ~has_reason
     exclusions = empty_exclusions()
     if has_reason.any() or no_tasks.any():
         exclusions = pd.DataFrame(
@@ -186,8 +187,38 @@ def make_dataset(
     people = people.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     people["respondent_id"] = people["respondent_id"].astype("string")
     return ChoiceDataset(
-        study, clean, people, exclusions, None, dict(sources or {}), notes=tuple(notes)
+        study,
+        clean,
+        people,
+        exclusions,
+        None,
+        dict(sources or {}),
+        notes=tuple(notes),
+        _codes=codes,
     )
+
+
+def choices_for_csv(dataset: ChoiceDataset) -> pd.DataFrame:
+    """The dataset's choices with their ids, alternatives and text levels as categoricals made
+    from validation's codes: written as the same CSV (formula guard included), without the
+    text being built and the writer hashing millions of texts again. The choices as they are
+    when there are no codes."""
+    codes = dataset._coded
+    if codes is None:
+        return dataset.choices
+    if codes.text_columns:  # validation left the text columns as categories of its codes
+        return dataset._choices.copy(deep=False)
+    out = dataset._choices.copy(deep=False)
+
+    def categorical(values: np.ndarray, texts: Iterable[object]) -> pd.Categorical:
+        return pd.Categorical.from_codes(values, categories=pd.Index(list(texts), dtype=object))
+
+    out["respondent_id"] = categorical(codes.respondent, codes.respondent_ids)
+    out["alt"] = categorical(codes.alt, codes.alt_labels)
+    for a in dataset.study.attributes:
+        if not a.numeric:  # numeric levels are numbers in the table: left as they are
+            out[a.name] = categorical(codes.levels[a.name], a.levels)
+    return out
 
 
 def write_responses(
@@ -201,6 +232,6 @@ def write_responses(
     folder = Path(folder)
     paths = (folder / "responses.csv", folder / "respondents.csv")
     check_outputs_free(paths, force)
-    write_csv(dataset.choices, paths[0])
+    write_csv(choices_for_csv(dataset), paths[0])
     write_csv(dataset.respondents, paths[1])
     return paths

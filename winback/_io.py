@@ -19,7 +19,7 @@ from winback.errors import WinbackError
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes | np.ndarray) -> None:
     """Write a file so that readers see the old content or the new, never a partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,13 +81,31 @@ def unescape_cell(value: Any) -> Any:
 
 
 def _text_columns(df: pd.DataFrame) -> list[Any]:
-    return [
-        c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)
-    ]
+    return [c for c in df.columns if _is_text(df[c].dtype)]
+
+
+def _is_text(dtype: Any) -> bool:
+    """Text, or categories of text (a categorical column is written as its categories)."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = dtype.categories
+        plain_object = isinstance(cats.dtype, np.dtype) and cats.dtype.kind == "O"
+        return pd.api.types.is_string_dtype(cats.dtype) and (
+            not plain_object or pd.api.types.infer_dtype(cats, skipna=True) == "string"
+        )
+    is_object = isinstance(dtype, np.dtype) and dtype.kind == "O"
+    return bool(is_object or pd.api.types.is_string_dtype(dtype))
 
 
 def _guard_column(s: pd.Series, pattern: str, *, add: bool) -> pd.Series:
     """``s`` with an apostrophe added (``add``) or removed where ``pattern`` matches."""
+    if isinstance(s.dtype, pd.CategoricalDtype):  # on the categories, each once
+        cats = pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)
+        new = _guard_column(cats, pattern, add=add)
+        if new is cats:
+            return s
+        if new.duplicated().any():  # two categories become one text: as plain text
+            return _guard_column(s.astype(object), pattern, add=add)
+        return s.cat.rename_categories(new.to_numpy(dtype=object))
     try:
         hit = s.str.match(pattern, na=False)  # cells that are not text give NA: never matched
     except AttributeError:  # an object column without any text
@@ -123,19 +141,47 @@ def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: tables with at least this many rows (and two columns) go through the fast writer
+#: (:mod:`winback._csvfast`); smaller ones are written by pandas directly
+FAST_ROWS = 20_000
+
+
 def csv_text(df: pd.DataFrame) -> str:
     """A frame as formula-safe CSV text that every CSV reader gives back exactly.
 
     A one-column frame quotes its text: otherwise an answer of spaces alone would be a record
     of spaces alone, which readers (pandas among them) skip as a blank line.
     """
+    return str(memoryview(csv_bytes(df)), "utf-8")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes | np.ndarray:
+    """:func:`csv_text` as UTF-8 bytes (a uint8 array for a large table).
+
+    A large table is written by :func:`winback._csvfast.table_bytes`: the same bytes as
+    pandas' ``to_csv``, each column's distinct values formatted once.
+    """
+    if df.shape[1] >= 2 and len(df) >= FAST_ROWS:
+        # lazy: the fast writer's numba kernels (0.4 s to import) load only for large tables
+        from winback._csvfast import table_bytes
+
+        header = safe_frame(df.iloc[:0]).to_csv(index=False, lineterminator=CSV_LINE_END)
+        fast = table_bytes(df, header, CSV_LINE_END, safe_frame)
+        if fast is not None:
+            return fast
+    return pandas_csv_text(df).encode("utf-8")
+
+
+def pandas_csv_text(df: pd.DataFrame) -> str:
+    """:func:`csv_text` written by pandas' ``to_csv`` alone (small tables; the reference of the
+    fast writer)."""
     quoting = csv.QUOTE_NONNUMERIC if df.shape[1] == 1 else csv.QUOTE_MINIMAL
     return str(safe_frame(df).to_csv(index=False, lineterminator=CSV_LINE_END, quoting=quoting))
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     """Atomically write a CSV whose text cells are formula-safe."""
-    atomic_write_text(path, csv_text(df))
+    atomic_write_bytes(path, csv_bytes(df))
 
 
 def write_json(obj: Any, path: str | Path) -> None:

@@ -51,7 +51,7 @@ def read_text(path: Path, what: str, bad_encoding: str, fallback: str | None = N
 def read_csv_source(path: str | Path, sources: dict[str, str]) -> pd.DataFrame:
     """:func:`surveys._csv.read_csv_text`, recording the file's SHA-256 in ``sources``."""
     frame = read_csv_text(path)
-    sources[str(path)] = file_sha256(path)
+    sources[str(path)] = frame.attrs.pop("sha256", None) or file_sha256(path)
     return frame
 
 

@@ -44,6 +44,20 @@ SCALE_RANGE = (0.5, 4.0)
 SCALE_GRID = 12
 SCALE_REFINE = 6
 N_SCALE_FIT = 500
+#: RLH values closer than this (relative) are equal: two respondents who gave the same answers
+#: to the same tasks have the same RLH, whatever rounding separates their fits (the fits start
+#: from different points and stop within 1e-7 of the mode), so a tie never turns on rounding
+RLH_TIE = 1e-9
+
+
+def _at_most(ordered: np.ndarray, v: np.ndarray | float) -> np.ndarray:
+    """How many of the sorted RLH values ``ordered`` are ``v`` or lower (ties included)."""
+    return np.searchsorted(ordered, v + RLH_TIE * np.abs(v), side="right")
+
+
+def _below(ordered: np.ndarray, v: np.ndarray | float) -> np.ndarray:
+    """How many of the sorted RLH values ``ordered`` are below ``v`` (ties excluded)."""
+    return np.searchsorted(ordered, v - RLH_TIE * np.abs(v), side="left")
 
 
 def _check_design(tasks: _Tasks, design: ChoiceDesign, dataset: ChoiceDataset) -> None:
@@ -199,8 +213,8 @@ def _mixture_fit(
     share).
     """
     f = np.arange(1, len(sample) + 1) / len(sample)
-    g = np.searchsorted(genuine, sample, side="right") / len(genuine)
-    d = np.searchsorted(random, sample, side="right") / len(random) - g
+    g = _at_most(genuine, sample) / len(genuine)
+    d = _at_most(random, sample) / len(random) - g
     dd = float((d * d).sum())
     share = float(np.clip(((f - g) * d).sum() / dd, 0.0, MAX_RANDOM_SHARE)) if dd > 0 else 0.0
     return float(np.mean((f - g - share * d) ** 2)), share
@@ -299,7 +313,7 @@ def _simulated_rlh(
     tasks); sorted, NaN (no estimation task) dropped."""
     y, buy = _simulated_answers(x, betas, tasks.buy is not None, tasks.encoding, rng)
     s = _situations(x, y, buy, holdout, tasks.encoding)
-    b, _ = _modes(s, centre, prec)
+    b, _ = _modes(s, centre, prec, hessians=False)
     r = np.sort(_rlh_of(b, s))
     return r[~np.isnan(r)]
 
@@ -383,12 +397,13 @@ def _rlh(
     # quantile; the plain floor(false_flag * n)-th would allow (m + 1) / (n + 1), 5.05% here)
     m = int(np.floor(false_flag * (len(rlh_g) + 1) + 1e-9))
     cutoff = float(rlh_g[m - 1])
-    false_sim = float(np.mean(rlh_g < cutoff))
-    detection = float(np.mean(rlh_r < cutoff))
+    false_sim = float(_below(rlh_g, cutoff) / len(rlh_g))
+    detection = float(_below(rlh_r, cutoff) / len(rlh_r))
+    flagged = rlh < cutoff - RLH_TIE * abs(cutoff)  # NaN (no estimation task): not flagged
     out["rlh"] = rlh
-    out["rlh_random_share"] = 1.0 - np.searchsorted(rlh_r, rlh, side="left") / len(rlh_r)
-    out["rlh_genuine_share"] = np.searchsorted(rlh_g, rlh, side="right") / len(rlh_g)
-    out["random_responder"] = pd.array(rlh < cutoff, dtype="boolean")
+    out["rlh_random_share"] = 1.0 - _below(rlh_r, rlh) / len(rlh_r)
+    out["rlh_genuine_share"] = _at_most(rlh_g, rlh) / len(rlh_g)
+    out["random_responder"] = pd.array(flagged, dtype="boolean")
     warning = None
     if detection < MIN_DETECTION:
         warning = (
@@ -422,7 +437,7 @@ def _rlh(
         rlh_genuine_median=float(np.median(rlh_g)),
         rlh_random_median=float(np.median(rlh_r)),
         rlh_sample_median=float(np.nanmedian(rlh)),
-        rlh_flagged_share=float(np.mean(rlh < cutoff)),
+        rlh_flagged_share=float(np.mean(flagged)),
         rlh_simulated_answered=what,
         rlh_data_scale=scale,
         rlh_random_share_estimate=random_share if source.kind == "data" else None,

@@ -5,9 +5,12 @@ penalty, and each respondent's RLH (root likelihood) over the estimation tasks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from conjoint.encoding import Encoding
 
@@ -54,16 +57,14 @@ def _situations(
     )
 
 
-def _log_probs(b: np.ndarray, s: _Situations) -> np.ndarray:
-    u = np.einsum("nsjk,nk->nsj", s.x, b)
-    u = np.where(s.avail, u, -np.inf)
-    u = u - u.max(axis=2, keepdims=True)
-    lp = u - np.log(np.exp(u).sum(axis=2, keepdims=True))
-    return np.where(s.avail, lp, -np.inf)
-
-
-def _chosen_lp(lp: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.take_along_axis(lp, y[..., None], axis=2)[..., 0]
+def _arrays(s: _Situations) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The situations as the kernels take them (contiguous, one dtype each)."""
+    return (
+        np.ascontiguousarray(s.x, dtype=np.float64),
+        np.ascontiguousarray(s.avail, dtype=np.bool_),
+        np.ascontiguousarray(s.y, dtype=np.int64),
+        np.ascontiguousarray(s.w, dtype=np.float64),
+    )
 
 
 def _modes(
@@ -73,109 +74,194 @@ def _modes(
     start: np.ndarray | None = None,
     max_iter: int = 50,
     tol: float = 1e-7,
+    rows: np.ndarray | None = None,
+    hessians: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Penalised ML for every row of ``s`` at once: maximise
-    sum_s w log p(y) - (b - centre)' diag(prec) (b - centre) / 2 by damped Newton steps.
+    """Penalised ML for every row of ``s`` (or the rows ``rows``) on its own: maximise
+    sum_s w log p(y) - (b - centre)' diag(prec) (b - centre) / 2 by damped Newton steps
+    (:func:`surveys.quality._kernels.newton_rows`: a step is halved while the objective would
+    fall; a row stops when its step moves no parameter by ``tol``).
 
-    Returns the modes (n, K) and the negative Hessians at the modes (n, K, K).
+    Returns the modes (n, K) and the negative Hessians at the start of each row's last step
+    (n, K, K; none, (0, K, K), without ``hessians``).
     """
-    n, _, _, k = s.x.shape
-    b = np.tile(centre, (n, 1)) if start is None else start.copy()
-    hess = np.zeros((n, k, k))
-    eye = np.diag(prec)
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import in_threads, newton_rows
 
-    def objective(b: np.ndarray, s: _Situations) -> tuple[np.ndarray, np.ndarray]:
-        lp = _log_probs(b, s)
-        d = b - centre
-        return (s.w * _chosen_lp(lp, s.y)).sum(axis=1) - 0.5 * (d * d * prec).sum(axis=1), lp
-
-    # rows whose step fell below ``tol`` are done and leave the working set (most respondents
-    # converge in a few steps; the slowest no longer keep the others computing)
-    active = np.arange(n)
-    sub = s
-    ba = b
-    f, lp = objective(ba, sub)
-    for _ in range(max_iter):
-        m = len(active)
-        xf = sub.x.reshape(m, -1, k)
-        p = np.exp(lp)  # 0 where unavailable
-        y1 = np.zeros_like(p)
-        np.put_along_axis(y1, sub.y[..., None], 1.0, axis=2)
-        wr = sub.w[..., None]
-        grad = np.einsum("nsj,nsjk->nk", wr * (y1 - p), sub.x) - prec * (ba - centre)
-        xbar = np.einsum("nsj,nsjk->nsk", p, sub.x)
-        pw = (p * wr).reshape(m, -1, 1)
-        h = (
-            np.matmul((xf * pw).transpose(0, 2, 1), xf)
-            - np.matmul((xbar * sub.w[..., None]).transpose(0, 2, 1), xbar)
-            + eye
-        )
-        hess[active] = h
-        step = np.linalg.solve(h, grad[..., None])[..., 0]
-        size = np.ones(m)
-        for _ in range(30):  # halve the step where the objective would fall
-            f_new, _ = objective(ba + size[:, None] * step, sub)
-            worse = f_new < f - 1e-10 * np.abs(f)
-            if not worse.any():
-                break
-            size = np.where(worse, size / 2, size)
-        ba = ba + size[:, None] * step
-        b[active] = ba
-        f, lp = objective(ba, sub)
-        moving = np.abs(size[:, None] * step).max(axis=1, initial=0.0) >= tol
-        if not moving.any():
-            break
-        if not moving.all():
-            active, ba, f, lp = active[moving], ba[moving], f[moving], lp[moving]
-            sub = _Situations(sub.x[moving], sub.avail[moving], sub.y[moving], sub.w[moving])
+    x, avail, y, w = _arrays(s)
+    idx = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
+    n, k = len(idx), x.shape[-1]
+    centre = np.ascontiguousarray(centre, dtype=np.float64)
+    prec = np.ascontiguousarray(prec, dtype=np.float64)
+    b = np.tile(centre, (n, 1)) if start is None else np.array(start, dtype=np.float64)
+    hess = np.zeros((n if hessians else 0, k, k))
+    in_threads(
+        n,
+        lambda i0, i1: newton_rows(
+            x, avail, y, w, idx, centre, prec, b, hess, max_iter, tol, i0, i1
+        ),
+    )
     return b, hess
 
 
-def _column_scale(s: _Situations) -> np.ndarray:
-    """Range of each design column among the alternatives shown (1 when constant)."""
+def _pooled_mode(
+    s: _Situations,
+    rows: np.ndarray,
+    centre: np.ndarray,
+    prec: np.ndarray,
+    max_iter: int = 50,
+    tol: float = 1e-7,
+    distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The aggregate MNL: :func:`_modes` of the situations of ``rows`` pooled as one
+    respondent's. Respondents answer the same few tasks (the design's versions), so each
+    distinct situation is computed once, weighted by how often each alternative was chosen in
+    it (the sums of the per-row terms, in another order; ``distinct``: those of ``rows``
+    found already); in chunks, added in a fixed order: the same numbers whatever the thread
+    count."""
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import count_terms, in_threads, pooled_terms
+
+    rows = np.asarray(rows, dtype=np.int64)
+    if distinct is None:
+        distinct = _distinct_situations(s, rows)
+    if distinct is not None:
+        xu, au, counts = distinct
+
+        def work(beta: np.ndarray, derivatives: bool) -> Any:
+            return in_threads(
+                len(xu), lambda i0, i1: count_terms(xu, au, counts, beta, derivatives, i0, i1)
+            )
+    else:  # fingerprints collided: every row's terms
+        x, avail, y, w = _arrays(s)
+
+        def work(beta: np.ndarray, derivatives: bool) -> Any:
+            return in_threads(
+                len(rows),
+                lambda i0, i1: pooled_terms(x, avail, y, w, rows, beta, derivatives, i0, i1),
+            )
+
+    def terms(beta: np.ndarray, derivatives: bool) -> tuple[float, np.ndarray, np.ndarray]:
+        parts = work(beta, derivatives)
+        grad, hess = np.zeros(len(beta)), np.zeros((len(beta), len(beta)))
+        for _, g, h in parts:  # in chunk order
+            grad += g
+            hess += h
+        return math.fsum(float(p[0]) for p in parts), grad, hess
+
+    def objective(beta: np.ndarray) -> float:
+        d = beta - centre
+        return terms(beta, False)[0] - 0.5 * float((d * d * prec).sum())
+
+    b = np.array(centre, dtype=np.float64)
+    f = objective(b)
+    for _ in range(max_iter):
+        _, g, h = terms(b, True)
+        step = np.linalg.solve(h + np.diag(prec), g - prec * (b - centre))
+        size = 1.0
+        for _ in range(30):  # halve the step where the objective would fall
+            f_new = objective(b + size * step)
+            if not f_new < f - 1e-10 * abs(f):
+                break
+            size /= 2
+        b = b + size * step
+        f = objective(b)
+        if not np.abs(size * step).max(initial=0.0) >= tol:
+            break
+    return b
+
+
+def _distinct_situations(
+    s: _Situations, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct situations of respondents ``rows``: their design rows (G, J, K),
+    availability (G, J) and the weighted count of each alternative's choices (G, J); None when
+    two different situations share a fingerprint (then the caller sums every row)."""
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import fingerprints, in_threads, same_as
+
+    x, avail, y, w = _arrays(s)
+    n, n_s, n_j = len(rows), x.shape[1], x.shape[2]
+    if not n * n_s:
+        return None
+    words, wbits = x.view(np.uint64), w.view(np.uint64)
+    prints = np.empty((n, n_s), dtype=np.uint64)
+    in_threads(n, lambda i0, i1: fingerprints(words, avail, wbits, rows, prints, i0, i1))
+    code = np.asarray(pd.factorize(prints.ravel())[0], dtype=np.int64)
+    first = np.flatnonzero(code > np.concatenate(([-1], np.maximum.accumulate(code)[:-1])))
+    first_i, first_s = first // n_s, first % n_s
+    code2 = code.reshape(n, n_s)
+    checks = in_threads(
+        n, lambda i0, i1: same_as(words, avail, wbits, rows, first_i, first_s, code2, i0, i1)
+    )
+    if not all(checks):
+        return None
+    counts = np.bincount(
+        code * n_j + y[rows].ravel(), weights=w[rows].ravel(), minlength=len(first) * n_j
+    ).reshape(len(first), n_j)
+    at = rows[first_i]
+    return x[at, first_s], avail[at, first_s], counts
+
+
+def _column_scale(
+    s: _Situations, distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Range of each design column among the alternatives shown (1 when constant); from the
+    distinct situations of every respondent when found."""
     k = s.x.shape[-1]
-    rows = s.x[s.avail].reshape(-1, k)
+    if distinct is not None:
+        rows = distinct[0][distinct[1]].reshape(-1, k)
+    elif s.avail.all():  # every alternative available (no dual-response none): no copy
+        rows = s.x.reshape(-1, k)
+    else:
+        rows = s.x[s.avail].reshape(-1, k)
     rng = rows.max(axis=0) - rows.min(axis=0) if len(rows) else np.ones(k)
     return np.where(rng > 0, rng, 1.0)
 
 
 def _population(s: _Situations, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre and precision of the penalty (empirical Bayes), and every respondent's mode."""
-    scale = _column_scale(s)
-    pooled = _Situations(
-        s.x[pop].reshape(1, -1, *s.x.shape[2:]),
-        s.avail[pop].reshape(1, -1, s.avail.shape[2]),
-        s.y[pop].reshape(1, -1),
-        s.w[pop].reshape(1, -1),
-    )
+    everyone = _distinct_situations(s, np.arange(len(pop)))
+    scale = _column_scale(s, everyone)
     # aggregate MNL; a weak penalty (sd 10 per unit of column range) keeps it finite when a
     # level is never chosen
     k = s.x.shape[-1]
-    agg, _ = _modes(pooled, np.zeros(k), (scale / 10.0) ** 2)
-    centre = agg[0]
+    centre = _pooled_mode(
+        s,
+        np.flatnonzero(pop),
+        np.zeros(k),
+        (scale / 10.0) ** 2,
+        distinct=everyone if pop.all() else None,
+    )
     var = (1.0 / scale) ** 2  # start: sd 1 per unit of column range
     floor = (0.01 / scale) ** 2
-    full = s
+    rows = np.arange(len(pop))
     if pop.sum() > EB_SAMPLE:
         rows = np.sort(np.random.default_rng(0).choice(np.flatnonzero(pop), EB_SAMPLE, False))
-        s = _Situations(s.x[rows], s.avail[rows], s.y[rows], s.w[rows])
-        pop = np.ones(EB_SAMPLE, dtype=bool)
+    in_pop = pop[rows]
     b = None
     # Empirical-Bayes (EM) updates of the centre and spread. EM for variance components
     # creeps towards its fixed point, but the ranking of respondents' RLH settles within a few
     # updates, so a fixed number keeps the run time predictable (and the result deterministic).
     for _ in range(EB_UPDATES):
         # a few Newton steps from the previous modes suffice between updates of the penalty
-        b, hess = _modes(s, centre, 1.0 / var, start=b, max_iter=3)
-        post_var = np.diagonal(np.linalg.inv(hess[pop]), axis1=1, axis2=2)
-        centre = b[pop].mean(axis=0)
-        var = np.maximum(((b[pop] - centre) ** 2).mean(axis=0) + post_var.mean(axis=0), floor)
-    b, _ = _modes(full, centre, 1.0 / var, start=b if full is s else None)
+        b, hess = _modes(s, centre, 1.0 / var, start=b, max_iter=3, rows=rows)
+        post_var = np.diagonal(np.linalg.inv(hess[in_pop]), axis1=1, axis2=2)
+        centre = b[in_pop].mean(axis=0)
+        var = np.maximum(((b[in_pop] - centre) ** 2).mean(axis=0) + post_var.mean(axis=0), floor)
+    start = b if len(rows) == len(pop) else None
+    b, _ = _modes(s, centre, 1.0 / var, start=start, hessians=False)
     return centre, 1.0 / var, b
 
 
 def _rlh_of(b: np.ndarray, s: _Situations) -> np.ndarray:
+    # lazy: numba (0.4 s to import) loads when flags are computed, not with `import surveys`
+    from surveys.quality._kernels import chosen_loglik, in_threads
+
+    x, avail, y, w = _arrays(s)
     n_est = s.w.sum(axis=1)
-    ll = (s.w * _chosen_lp(_log_probs(b, s), s.y)).sum(axis=1)
+    ll = np.empty(len(x))
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    in_threads(len(x), lambda i0, i1: chosen_loglik(x, avail, y, w, b, ll, i0, i1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_est > 0, np.exp(ll / np.maximum(n_est, 1)), np.nan)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from surveys._text import member
 from surveys.dataset import ChoiceDataset
 from surveys.quality.answers import _duplicates, _durations, _positions, _repeats
 from surveys.quality.calibration import _check_design, _genuine_source, _rlh
@@ -122,7 +123,9 @@ def flag_quality(
           least this high: a p-value for "answered at random"); ``rlh_genuine_share`` (share of
           simulated genuine respondents whose RLH is this high or lower: a p-value for
           "answered genuinely"; flagged respondents have at most ``false_flag``) and
-          ``random_responder`` (RLH below the cutoff);
+          ``random_responder`` (RLH below the cutoff); RLH values within ``1e-9`` (relative)
+          of each other count as equal (the same answers to the same tasks give the same RLH,
+          whatever rounding separates two fits);
         - ``holdout_hit_rate`` (share of holdout tasks whose answer the respondent's own
           estimates predict: reported, not flagged), ``holdout_consistency`` (share of
           repeated holdout tasks, i.e. holdouts showing the same set of profiles, answered
@@ -227,17 +230,17 @@ def flag_quality(
         "random_seed": random_seed,
     }
 
-    duration, source, median = _durations(dataset, people, tasks.ids, included)
+    duration, source, median = _durations(tasks, people, included)
     out["duration_seconds"] = duration.reindex(ids)
     out["duration_source"] = source.reindex(ids)
     speeder = pd.Series(pd.NA, index=ids, dtype="boolean")
     if median is not None:
-        known = out["duration_seconds"].notna() & ids.isin(tasks.ids)
+        known = out["duration_seconds"].notna() & member(ids, tasks.ids)
         speeder[known] = out.loc[known, "duration_seconds"] < speeder_ratio * median
     out["speeder"] = speeder
     attrs["median_duration_seconds"] = median
 
-    pos = _positions(dataset, tasks.ids)
+    pos = _positions(tasks, dataset.study)
     for c in ("same_position_share", "straight_liner", "none_share", "always_none"):
         out[c] = pos[c].reindex(ids)
 
@@ -252,7 +255,7 @@ def flag_quality(
     out["holdout_consistency"] = rep["holdout_consistency"].reindex(ids)
     out["failed_repeat"] = rep["failed_repeat"].reindex(ids)
 
-    dup = _duplicates(dataset, people, tasks.ids, duplicate_ignore)
+    dup = _duplicates(tasks, people, duplicate_ignore)
     out["duplicate_of"] = dup["duplicate_of"].reindex(ids)
     out["duplicate"] = dup["duplicate"].reindex(ids)
 

@@ -75,10 +75,15 @@ def _blank(s: pd.Series) -> pd.Series:
 def _binary(people: pd.DataFrame, col: str, problems: list[str]) -> pd.Series:
     """A 0/1 answer as floats (NaN = not answered); other values are problems."""
     raw = people[col]
-    blank = _blank(raw)
-    text = raw.astype("string").str.strip().str.lower()
-    text = text.replace({"true": "1", "false": "0"})
-    num = pd.to_numeric(text.where(~blank), errors="coerce")
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        # numbers already (validation types answers that are all numbers): as they are
+        blank = raw.isna()
+        num = pd.Series(raw.to_numpy(dtype=float, na_value=np.nan), index=raw.index)
+    else:
+        blank = _blank(raw)
+        text = raw.astype("string").str.strip().str.lower()
+        text = text.replace({"true": "1", "false": "0"})
+        num = pd.to_numeric(text.where(~blank), errors="coerce")
     bad = ~blank & ~num.isin([0, 1])
     if bad.any():
         problems.append(

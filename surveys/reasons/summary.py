@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats
 
+from surveys._text import member
 from surveys.dataset import ChoiceDataset
 from surveys.reasons.answers import (
     NUMERIC_COVARIATES,
@@ -188,7 +189,8 @@ def summarize_reasons(
     notes: list[str] = []
     if included_only:
         n_all = len(people)
-        people = people[people["respondent_id"].isin(dataset.included_ids)].reset_index(drop=True)
+        kept = member(people["respondent_id"], dataset.included_ids)
+        people = people[kept].reset_index(drop=True)
         if len(people) < n_all:
             notes.append(
                 f"{n_all - len(people)} excluded respondent(s) not counted "

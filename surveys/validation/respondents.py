@@ -36,8 +36,12 @@ def _check_respondents(
     study: Study,
     source: str,
     rep: ProblemReport,
+    ids: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    ids = pd.unique(df.loc[live, "respondent_id"].dropna())
+    """The respondents table checked and typed; ``ids``: the choices' respondents (live rows,
+    in order of appearance), when known already."""
+    if ids is None:
+        ids = pd.unique(df.loc[live, "respondent_id"].dropna())
     if respondents is None:
         return pd.DataFrame({"respondent_id": pd.array(ids, dtype="string")})
     people = respondents.copy()

@@ -6,8 +6,9 @@ holdout tasks inferred from the study when the table does not mark them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,10 +42,12 @@ class _Structure:
         self.rows, self.task, self.version, self.alt, self.chosen = rows, task, version, alt, chosen
         self.holdout = holdout
         # respondents numbered in order of appearance
-        codes, uniq = pd.factorize(rid)
-        self.r = np.asarray(codes, dtype=np.int64)
-        self.names = rid_text[np.asarray(uniq, dtype=np.int64)] if len(uniq) else rid_text[:0]
+        codes, uniq = _appearance_codes(np.asarray(rid, dtype=np.int64))
+        self.r = codes
+        self.names = rid_text[uniq] if len(uniq) else rid_text[:0]
         self.appearance = self.r
+        #: how many tasks every respondent answered, when the check found them all alike
+        self.tasks_each: int | None = None
 
     def _name(self, r: int) -> str:
         return repr(self.names[r])
@@ -59,11 +62,27 @@ class _Structure:
         if not len(r):
             self.holdout = None
             return keep
+        sound = _sound_in_order(
+            r,
+            task,
+            alt,
+            self.chosen,
+            self.version,
+            n_alts,
+            study.none_option,
+            study.status_quo is not None,
+        )
+        if sound is not None:  # canonical order and nothing to report: the checks' results
+            self.appearance = self.r
+            self._g, self._keep = sound[0], keep
+            self._g_r, self._g_t, self._n_g = sound[1], sound[2], len(sound[1])
+            self.tasks_each = len(sound[1]) // (int(r[-1]) + 1)  # all alike
+            return keep
         n_r = int(r.max()) + 1
-        t_code, t_uniq = pd.factorize(task)
-        n_t = len(t_uniq)
+        t_code, n_t = _task_codes(task)
         key = (r * n_t + t_code) * (n_alts + 2) + alt
-        dup = pd.Series(key).duplicated(keep=False).to_numpy()
+        # a file in canonical order has increasing keys: no hashing to find none repeated
+        dup = _duplicated(key, keep=False)
         if dup.any():
             per_resp = np.bincount(r[dup], minlength=n_r)
             full = np.bincount(r, minlength=n_r)
@@ -94,20 +113,21 @@ class _Structure:
                     )
                 )
             rep.add_many("duplicated row", len(rp), msgs, self.names[np.unique(r[rp])])
-            keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
+            keep = ~_duplicated(key, keep="first")
         r, task, alt, chosen = r[keep], task[keep], alt[keep], self.chosen[keep]
         version, rows = self.version[keep], self.rows[keep]
         t_code = np.asarray(t_code)[keep]
 
         # tasks: (respondent, task) groups in order of first appearance
-        g, g_first = pd.factorize(r * n_t + t_code)
-        g = np.asarray(g, dtype=np.int64)
-        n_g = len(g_first)
-        first_pos = np.full(n_g, len(g), dtype=np.int64)
-        np.minimum.at(first_pos, g, np.arange(len(g)))
+        g = _pair_codes(r, t_code, n_t)
+        n_g = int(g.max()) + 1 if len(g) else 0
+        first_pos = _first_positions(g)
         g_r, g_t = r[first_pos], task[first_pos]
-        g_row = np.full(n_g, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(g_row, g, rows.astype(np.int64))
+        if len(rows) < 2 or (np.diff(rows) >= 0).all():  # file lines in order: the first is least
+            g_row = rows[first_pos].astype(np.int64)
+        else:
+            g_row = np.full(n_g, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(g_row, g, rows.astype(np.int64))
 
         def task_problem(kind: str, bad: np.ndarray, what: Callable[..., str]) -> None:
             where = np.flatnonzero(bad)
@@ -147,8 +167,7 @@ class _Structure:
 
         # respondents: one version, tasks 1..T without gaps, as many tasks as the others
         n_r = int(r.max()) + 1
-        n_versions = _distinct_per(r, version, n_r)
-        mixed = np.flatnonzero(n_versions > 1)
+        mixed = np.flatnonzero(_varies(r, version, n_r))
         rep.add_many(
             "mixed versions",
             len(mixed),
@@ -191,8 +210,7 @@ class _Structure:
         h = self.holdout[self._keep]
         valid = np.isin(h, [0.0, 1.0])
         g = self._g[valid]
-        n_values = _distinct_per(g, h[valid].astype(np.int64), self._n_g)
-        where = np.flatnonzero(n_values > 1)
+        where = np.flatnonzero(_varies(g, h[valid].astype(np.int64), self._n_g))
         self.rep.add_many(
             "bad holdout",
             len(where),
@@ -205,6 +223,128 @@ class _Structure:
         )
 
 
+def _sound_in_order(
+    r: np.ndarray,
+    task: np.ndarray,
+    alt: np.ndarray,
+    chosen: np.ndarray,
+    version: np.ndarray,
+    n_alts: int,
+    none: bool,
+    status_quo: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For rows in canonical order (respondents as numbered, tasks, alternatives: each key
+    greater than the one before) of which :meth:`_Structure.check` would report nothing, in
+    one compiled pass: ``(g, g_r, g_t)``, each row's task group and each group's respondent
+    and task; None otherwise (out of order, or something to report: the checks then say what).
+    """
+    g = np.empty(len(r), dtype=np.int64)
+    n_g = _structure_pass()(
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(task, dtype=np.int64),
+        np.ascontiguousarray(alt, dtype=np.int64),
+        np.ascontiguousarray(chosen, dtype=np.int64),
+        np.ascontiguousarray(version, dtype=np.int64),
+        n_alts,
+        none,
+        status_quo,
+        g,
+    )
+    if n_g < 0:
+        return None
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+    return g, r[starts].astype(np.int64), task[starts]
+
+
+@functools.cache
+def _structure_pass() -> Any:
+    """:func:`_structure_pass_py` compiled (numba loads on first use, not with ``import
+    surveys``)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_structure_pass_py)
+
+
+def _structure_pass_py(
+    r, task, alt, chosen, version, n_alts, none, status_quo, g
+):  # pragma: no cover
+    """The number of task groups (each row's group in ``g``), or -1 when the rows are not in
+    canonical order or :meth:`_Structure.check` would report a problem."""
+    n = len(r)
+    if n == 0 or r[0] != 0:
+        return -1
+    group = -1
+    tasks = 0  # tasks of the current respondent so far
+    n_tasks = -1  # every respondent's number of tasks
+    n_chosen = n_designed = has_none = has_sq = 0
+    for i in range(n + 1):
+        new_resp = i == 0 or i == n or r[i] != r[i - 1]
+        new_group = new_resp or task[i] != task[i - 1]
+        if i > 0 and new_group:  # the task group of row i - 1 is complete
+            if n_chosen != 1 or (n_designed != 0 and n_designed != n_alts):
+                return -1
+            if (none and has_none == 0) or (status_quo and has_sq == 0):
+                return -1
+        if i > 0 and new_resp:  # so is its respondent: as many tasks as the others
+            if n_tasks < 0:
+                n_tasks = tasks
+            elif tasks != n_tasks:
+                return -1
+        if i == n:
+            break
+        if i > 0:
+            if new_resp:
+                if r[i] != r[i - 1] + 1:  # respondents numbered as they first appear
+                    return -1
+            elif task[i] < task[i - 1] or (task[i] == task[i - 1] and alt[i] <= alt[i - 1]):
+                return -1  # out of order, or a row repeated
+            elif version[i] != version[i - 1]:
+                return -1
+        if new_resp:
+            tasks = 0
+        if new_group:
+            group += 1
+            tasks += 1
+            if task[i] != tasks:  # tasks 1, 2, ... without gaps
+                return -1
+            n_chosen = n_designed = has_none = has_sq = 0
+        g[i] = group
+        n_chosen += chosen[i]
+        if alt[i] < n_alts:
+            n_designed += 1
+        elif alt[i] == n_alts:
+            has_sq += 1
+        else:
+            has_none += 1
+    return group + 1
+
+
+@functools.cache
+def _design_pass() -> Any:
+    """:func:`_design_pass_py` compiled (numba loads on first use)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_design_pass_py)
+
+
+def _design_pass_py(pos, alt, version, task, idx, levels, n_alts):  # pragma: no cover
+    """Whether every designed row of ``pos`` is in the design (version, task, alternative)
+    and shows the attribute's level the design has there (``levels``: (V, T, J)); a blank
+    (negative) level is another check's business."""
+    n_v, n_t, n_j = levels.shape
+    for p in pos:
+        j = alt[p]
+        if j >= n_alts:
+            continue
+        v = int(version[p]) - 1
+        t = int(task[p]) - 1
+        if v < 0 or t < 0 or v >= n_v or t >= n_t or j >= n_j:
+            return False
+        if idx[p] >= 0 and idx[p] != levels[v, t, j]:
+            return False
+    return True
+
+
 def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
     """Number of distinct ``value`` in each group (hashing, no sort)."""
     if not len(group):
@@ -212,6 +352,65 @@ def _distinct_per(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.nda
     v_code, v_uniq = pd.factorize(value)
     pairs = pd.unique(group.astype(np.int64) * len(v_uniq) + v_code)
     return np.bincount(pairs // len(v_uniq), minlength=n_groups)
+
+
+def _varies(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """Whether ``value`` takes more than one value in each group (``group``: codes below
+    ``n_groups``): some value differs from one of its group's values (whichever the
+    assignment keeps: any member will do)."""
+    if not len(group):
+        return np.zeros(n_groups, dtype=bool)
+    member = np.zeros(n_groups, dtype=value.dtype)
+    member[group] = value
+    return np.bincount(group[value != member[group]], minlength=n_groups) > 0
+
+
+def _appearance_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize`` of integers: ``(codes, uniques)``, codes numbered in order of first
+    appearance; without hashing when they are numbered so already (as the codes of a column
+    read from a file are)."""
+    if len(x) and x.min() >= 0:
+        seen = np.maximum.accumulate(x)
+        if x[0] == 0 and (x[1:] <= seen[:-1] + 1).all():  # each new value the next number
+            return x, np.arange(int(seen[-1]) + 1)
+    codes, uniques = pd.factorize(x)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+
+
+def _task_codes(task: np.ndarray) -> tuple[np.ndarray, int]:
+    """An integer per task number (0, 1, ...) and how many there can be."""
+    if len(task) and 0 <= task.min() and task.max() < 1 << 20:
+        lo = int(task.min())
+        return task - lo, int(task.max()) - lo + 1
+    codes, uniques = pd.factorize(task)
+    return np.asarray(codes, dtype=np.int64), max(len(uniques), 1)
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, n_b: int) -> np.ndarray:
+    """Codes of the pairs ``(a, b)`` (``0 <= b < n_b``) numbered in order of first appearance;
+    without hashing when the rows are sorted by ``a``, then ``b``."""
+    if not len(a):
+        return np.zeros(0, dtype=np.int64)
+    da, db = np.diff(a), np.diff(b)
+    if ((da > 0) | ((da == 0) & (db >= 0))).all():
+        new = np.concatenate(([0], (da != 0) | (db != 0)))
+        return np.cumsum(new, dtype=np.int64)
+    return np.asarray(pd.factorize(a * n_b + b)[0], dtype=np.int64)
+
+
+def _first_positions(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears (codes that first appear in increasing order)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    before = np.concatenate(([-1], np.maximum.accumulate(codes)[:-1]))
+    return np.flatnonzero(codes > before)
+
+
+def _duplicated(key: np.ndarray, keep: str | bool) -> np.ndarray:
+    """``pandas.Series.duplicated`` of integer keys; no hashing when they increase."""
+    if len(key) < 2 or (np.diff(key) > 0).all():
+        return np.zeros(len(key), dtype=bool)
+    return np.asarray(pd.Series(key).duplicated(keep=keep))
 
 
 def _alt_name(code: int, n_alts: int) -> str:
@@ -230,23 +429,53 @@ def _check_design(
     task: np.ndarray,
     version: np.ndarray,
     rep: ProblemReport,
+    rid: np.ndarray,
+    rid_text: np.ndarray,
+    tasks_each: int | None = None,
 ) -> None:
-    """Rows ``pos`` (typed, structure checked) against what the design shows."""
+    """Rows ``pos`` (typed, structure checked) against what the design shows; ``rid`` are the
+    respondents' codes into ``rid_text``, row by row; ``tasks_each``: how many tasks every
+    respondent answered, when the structure check found them all alike."""
     n_alts = study.design.alternatives
     if not len(pos):
         return
-    rid_codes, uniq = pd.factorize(df["respondent_id"].to_numpy()[pos])
-    tasks_of = pd.Series(task[pos]).groupby(rid_codes, sort=False).nunique()
-    short = tasks_of[tasks_of < design.n_tasks]
+    if tasks_each is not None and tasks_each >= design.n_tasks:
+        # one compiled pass per attribute; the checks below run only to say what disagrees
+        agrees = _design_pass()
+        rows = np.ascontiguousarray(pos, dtype=np.int64)
+        a_codes = np.ascontiguousarray(alt, dtype=np.int64)
+        ver = np.ascontiguousarray(version, dtype=np.float64)
+        tsk = np.ascontiguousarray(task, dtype=np.float64)
+        if all(
+            agrees(
+                rows,
+                a_codes,
+                ver,
+                tsk,
+                np.ascontiguousarray(level_idx[attr.name], dtype=np.int64),
+                np.ascontiguousarray(design.levels[..., a], dtype=np.int64),
+                n_alts,
+            )
+            for a, attr in enumerate(study.attributes)
+            if attr.name in level_idx
+        ):
+            return
+    rid_codes, uniq_codes = _appearance_codes(np.asarray(rid, dtype=np.int64)[pos])
+    uniq = rid_text[uniq_codes]
+    # tasks per respondent: the (respondent, task) pairs, counted at their first rows
+    t_code, n_t = _task_codes(np.asarray(task[pos], dtype=np.int64))
+    pairs = _pair_codes(rid_codes, t_code, n_t)
+    tasks_of = np.bincount(rid_codes[_first_positions(pairs)], minlength=len(uniq))
+    short = np.flatnonzero(tasks_of < design.n_tasks)
     rep.add_many(
         "incomplete respondent",
         len(short),
         [
-            f"respondent {uniq[r]!r} answered {k} tasks; the design has {design.n_tasks} per "
-            "version (remove or complete partial interviews before import)"
-            for r, k in list(short.items())[:SHOWN]
+            f"respondent {uniq[r]!r} answered {tasks_of[r]} tasks; the design has "
+            f"{design.n_tasks} per version (remove or complete partial interviews before import)"
+            for r in short[:SHOWN]
         ],
-        uniq[short.index.to_numpy()],
+        uniq[short],
     )
     d = pos[alt[pos] < n_alts]
     v = version[d].astype(np.int64) - 1

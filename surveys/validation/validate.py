@@ -6,12 +6,14 @@ every problem reported at once; the clean table is built in canonical order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from surveys.dataset import ChoiceCodes, text_table
 from surveys.validation.cells import (
     _BLANK,
     _PADDED,
@@ -28,7 +30,13 @@ from surveys.validation.cells import (
 )
 from surveys.validation.report import ProblemReport
 from surveys.validation.respondents import _check_respondents
-from surveys.validation.structure import _check_design, _infer_holdouts, _Structure
+from surveys.validation.structure import (
+    _appearance_codes,
+    _check_design,
+    _first_positions,
+    _infer_holdouts,
+    _Structure,
+)
 from winback.errors import did_you_mean, list_valid
 from winback.study import Study
 
@@ -82,6 +90,29 @@ def validate_responses(
     --------
     >>> clean, people = validate_responses(frame, study, design=design)  # doctest: +SKIP
     """
+    clean, people, codes = validate_coded(
+        choices,
+        study,
+        design=design,
+        respondents=respondents,
+        source=source,
+        respondents_source=respondents_source,
+    )
+    return text_table(clean, codes.text_columns), people
+
+
+def validate_coded(
+    choices: pd.DataFrame,
+    study: Study,
+    *,
+    design: ChoiceDesign | None = None,
+    respondents: pd.DataFrame | None = None,
+    source: str = "responses",
+    respondents_source: str = "respondents",
+) -> tuple[pd.DataFrame, pd.DataFrame, ChoiceCodes]:
+    """:func:`validate_responses`, and the clean table's text columns as codes; the clean
+    table's text columns are categories of those codes (:func:`surveys.dataset.text_table`
+    makes them text, as :func:`validate_responses` returns them)."""
     rep = ProblemReport(source)
     df = choices.copy(deep=False)
     if ROW_COLUMN not in df.columns:
@@ -407,57 +438,105 @@ def validate_responses(
     )
     keep = st.check()
     if design is not None:
-        _check_design(df, pos[keep], study, design, level_idx, alt, task, version, rep)
+        _check_design(
+            df,
+            pos[keep],
+            study,
+            design,
+            level_idx,
+            alt,
+            task,
+            version,
+            rep,
+            rid.codes,
+            rid_text,
+            tasks_each=st.tasks_each,
+        )
     if st.holdout is not None:
         st.check_holdouts()
 
     # -- respondents ------------------------------------------------------------------------------
-    people = _check_respondents(df, live, respondents, study, respondents_source, rep)
+    codes = rid.codes[live]
+    codes = codes[codes >= 0]
+    live_ids = rid_text[codes[_first_positions(_appearance_codes(codes)[0])]]
+    people = _check_respondents(df, live, respondents, study, respondents_source, rep, ids=live_ids)
     rep.raise_if_any()
 
     # -- the clean table, in canonical order ------------------------------------------------------
     pos = pos[keep]
-    order = np.lexsort((alt[pos], task[pos], st.appearance[keep]))
-    pos = pos[order]
+    appearance = st.appearance[keep]
+    if not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
+        order = np.lexsort((alt[pos], task[pos], appearance))
+        pos, appearance = pos[order], appearance[order]
+    every_row = len(pos) == n and _is_identity(pos)
+
+    def kept(values: Any) -> Any:
+        """``values[pos]``; the values themselves when ``pos`` is every row in order (a clean
+        file)."""
+        return values if every_row else values[pos]
+
+    text_columns = ("respondent_id", "alt", *(a.name for a in study.attributes if not a.numeric))
+    codes = ChoiceCodes(
+        respondent=_small(appearance),  # respondents numbered as they appear, in that order
+        respondent_ids=tuple(str(t) for t in st.names),
+        alt=_small(kept(alt)),
+        alt_labels=tuple(alt_names),
+        levels={a: _small(np.maximum(kept(idx), -1)) for a, idx in level_idx.items()},
+        text_columns=text_columns,
+    )
+
+    def categorical(values: np.ndarray, texts: Any) -> pd.Categorical:
+        cats = pd.Index(np.asarray(list(texts), dtype=object), dtype=object)
+        return pd.Categorical.from_codes(values, categories=cats)
+
+    # text columns as categories of the codes: made text by text_table when someone reads them
     out: dict[str, Any] = {
-        "respondent_id": _string_array(rid_text[:-1], rid.codes[pos]),
-        "version": version[pos].astype(np.int64),
-        "task": task[pos].astype(np.int64),
-        "alt": _string_array(np.array(alt_names, dtype=object), alt[pos]),
+        "respondent_id": categorical(codes.respondent, st.names),
+        "version": kept(version).astype(np.int64),
+        "task": kept(task).astype(np.int64),
+        "alt": categorical(codes.alt, alt_names),
     }
     for a in study.attributes:
-        idx = level_idx[a.name][pos]
         if a.numeric:
+            idx = kept(level_idx[a.name])
             values = np.append(np.asarray(a.levels, dtype=float), np.nan)
             out[a.name] = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
         else:
-            out[a.name] = _string_array(np.array(a.levels, dtype=object), idx)
-    out["chosen"] = chosen[pos].astype(np.int64)
+            out[a.name] = categorical(codes.levels[a.name], a.levels)
+    out["chosen"] = kept(chosen).astype(np.int64)
     if holdout is not None:
-        out["holdout"] = holdout[pos].astype(np.int64)
+        out["holdout"] = kept(holdout).astype(np.int64)
     for c in ("would_buy", "task_position", "alt_position", "seconds"):
         if c in out_optional:
-            col = out_optional[c][pos]
+            col = kept(out_optional[c])
             out[c] = col if c == "seconds" else col.astype("Int64")
     clean = pd.DataFrame(out)
+    codes = dataclasses.replace(codes, table=clean)
     if holdout is None:
         clean.insert(
             len(names) + 5, "holdout", _infer_holdouts(clean, study, design, level_idx, pos)
         )
-    return clean, people
+    return clean, people, codes
 
 
-def _string_array(texts: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``texts[codes]`` as a pandas string array (negative codes: missing), built by Arrow."""
-    try:
-        import pyarrow as pa
-    except ImportError:  # pandas without pyarrow: its own string arrays
-        table = np.array([*texts.tolist(), None], dtype=object)
-        return pd.array(table[np.where(codes >= 0, codes, -1)], dtype="string")
-    codes = np.asarray(codes)
-    mask = codes < 0
-    dictionary = pa.DictionaryArray.from_arrays(
-        pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask),
-        pa.array(list(texts), type=pa.large_string()),
-    )
-    return pd.array(dictionary.cast(pa.large_string()), dtype="string")
+def _is_identity(pos: np.ndarray) -> bool:
+    """Whether ``pos`` is 0, 1, 2, ..."""
+    return bool(len(pos) == 0 or (np.diff(pos) == 1).all())
+
+
+def _small(codes: np.ndarray) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (a 200 MB export's codes stay
+    small)."""
+    top = int(codes.max()) if len(codes) else 0
+    for dtype in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes
+
+
+def _in_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """Whether the rows are sorted by ``a``, then ``b``, then ``c`` already."""
+    if len(a) < 2:
+        return True
+    da, db, dc = np.diff(a), np.diff(b), np.diff(c)
+    return bool(((da > 0) | ((da == 0) & ((db > 0) | ((db == 0) & (dc >= 0))))).all())

@@ -13,11 +13,42 @@ See ``docs/web-survey.md``. The web stack (Starlette, uvicorn, Jinja2) is import
 :func:`make_app` and the server helpers.
 """
 
-from surveys.web.export import read_survey, write_export
-from surveys.web.importer import UNFINISHED_REASON, survey_frames
-from surveys.web.limits import RateLimit, WebLimits
-from surveys.web.status import SurveyStatus, survey_status
-from surveys.web.survey import Survey, make_invites, open_survey, read_customer_list
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from surveys.web.export import read_survey, write_export
+    from surveys.web.importer import UNFINISHED_REASON, survey_frames
+    from surveys.web.limits import RateLimit, WebLimits
+    from surveys.web.status import SurveyStatus, survey_status
+    from surveys.web.survey import Survey, make_invites, open_survey, read_customer_list
+
+#: where each name lives; a name loads its module on first use, so the ``winback`` command
+#: (which registers ``winback field`` from :mod:`surveys.web.cli` for every command) does not
+#: load SQLAlchemy (0.3 s) unless the survey's database is used
+_MODULE_OF = {
+    "read_survey": "export",
+    "write_export": "export",
+    "UNFINISHED_REASON": "importer",
+    "survey_frames": "importer",
+    "RateLimit": "limits",
+    "WebLimits": "limits",
+    "SurveyStatus": "status",
+    "survey_status": "status",
+    "Survey": "survey",
+    "make_invites": "survey",
+    "open_survey": "survey",
+    "read_customer_list": "survey",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'surveys.web' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"surveys.web.{module}"), name)
 
 
 def make_app(

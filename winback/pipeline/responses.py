@@ -15,6 +15,7 @@ from surveys import read_responses
 from surveys.dataset import ChoiceDataset
 from surveys.quality import FLAG_COLUMNS, flag_quality, rlh_calibration
 from surveys.reasons import ReasonsSummary, summarize_reasons
+from surveys.responses import choices_for_csv
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, list_valid
@@ -127,7 +128,7 @@ def _input_bytes(path: str | Path) -> int:
 def _write_import(
     data: ChoiceDataset, reasons: ReasonsSummary, out: Path, format: str
 ) -> list[str]:
-    write_csv(data.choices, out / "responses.csv")
+    write_csv(choices_for_csv(data), out / "responses.csv")
     write_csv(data.respondents, out / "respondents.csv")
     write_csv(data.exclusions, out / "exclusions.csv")
     flags = data.flags

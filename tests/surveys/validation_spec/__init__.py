@@ -1,0 +1,1 @@
+"""Validation as it was before the integer fast paths: the specification of the new code."""
