@@ -112,15 +112,16 @@ def _utilities(
     t,
     e,
     kb,
+    use,
 ):  # pragma: no cover - compiled
-    """``t[r, :ds]``: utilities of every distinct row ``r`` for customer ``n``, draws ``s0..``
-    (rows beyond ``x``'s are work space). One-dimensional views of the draws keep every inner
-    loop contiguous, which is what lets the compiler vectorise it."""
+    """``t[r, :ds]``: utilities of the distinct rows ``use`` for customer ``n``, draws
+    ``s0..`` (rows beyond ``x``'s are work space). One-dimensional views of the draws keep every
+    inner loop contiguous, which is what lets the compiler vectorise it."""
     n_rows = x.shape[0]
     k_par = x.shape[1]
     i = who[n]
     if i >= 0:  # a respondent: their own part-worth draws
-        for r in range(n_rows):
+        for r in use:
             tr = t[r]
             xr = x[r]
             for j in range(ds):
@@ -133,7 +134,8 @@ def _utilities(
     n_q = base.shape[0]
     n_cov = w.shape[1]
     _normals(key, n, k_par, s_total, s0, ds, z, bad)
-    for q in range(n_q):
+    for qq in range(len(use) + n_q - n_rows):
+        q = use[qq] if qq < len(use) else n_rows + qq - len(use)  # then the constrained thetas
         tq = t[q]
         bq = base[q, s0 : s0 + ds]
         for j in range(ds):
@@ -157,7 +159,7 @@ def _utilities(
             for j in range(ds):
                 ec[j] += ep[j]
         f = con_sign[c] * con_inv[c]
-        for r in range(n_rows):
+        for r in use:
             xr = xcon[r, c] * f
             if xr != 0.0:
                 tr = t[r]
@@ -252,6 +254,7 @@ def score_chunk(
     e = np.empty((max(n_con, 1), db))
     kb = np.empty(db, dtype=np.int64)
     ev = np.empty((n_rows, db))
+    every_row = np.arange(n_rows)
     mx = np.empty(db)
     den = np.empty(db)
     pa = np.empty(db)
@@ -265,15 +268,17 @@ def score_chunk(
             for n in range(b0, b1):
                 if chosen[n] == -1:  # not scored (cannot be contacted, or no action)
                     continue
+                # every row, or only the rows of the customer's action
+                use = every_row if every else act_rows[act_ptr[chosen[n]] : act_ptr[chosen[n] + 1]]
                 _utilities(
                     n, s0, ds, key, s_total, who, rbeta, w, base, xg, xl, x, con_prev,
-                    con_sign, con_inv, xcon, z, bad, t, e, kb,
+                    con_sign, con_inv, xcon, z, bad, t, e, kb, use,
                 )  # fmt: skip
                 # calibration (scale times the market's exponent; none shifted), then one
                 # exponential per row, relative to the largest row of the draw
                 for j in range(ds):
                     mx[j] = -np.inf
-                for r in range(n_rows):
+                for r in use:
                     tr = t[r]
                     for j in range(ds):
                         tr[j] *= gs[j]
@@ -282,7 +287,7 @@ def score_chunk(
                             tr[j] += sh[j]
                     for j in range(ds):
                         mx[j] = max(mx[j], tr[j])
-                for r in range(n_rows):
+                for r in use:
                     tr = t[r]
                     for j in range(ds):
                         tr[j] -= mx[j]

@@ -116,9 +116,29 @@ def plan_campaign(
     lo = (1.0 - band) / 2.0
     s = scores.scorer.n_samples
 
+    # where every own product of the planned action is worth the same to the customer (one
+    # product, or the CRM's margin), profit on a draw is worth x p_return - contact cost: its
+    # band is the same affine map of p_return's (quantiles commute with it)
+    sc = scores.scorer
+    n_own = np.diff(sc.own_ptr)
+    one = np.where(n_own == 1, sc.own_margin[sc.own_ptr[:-1]], np.nan)
+    contact_act = np.minimum(alloc.action, len(n_own) - 1)
+    margin = np.where(np.isnan(sc.cust_margin), one[contact_act], sc.cust_margin)
+    worth = margin * sc.months - scores.incentive[contact_act]
+    affine = planned & np.isfinite(worth)
+    q = [lo, 1.0 - lo]
+
     def bands(n0: int, dp: np.ndarray, dv: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-        q = [lo, 1.0 - lo]
-        return n0, np.quantile(dp, q, axis=1).T, np.quantile(dv, q, axis=1).T
+        here = slice(n0, n0 + len(dp))
+        pb = np.full((len(dp), 2), np.nan)
+        vb = np.full((len(dp), 2), np.nan)
+        todo = planned[here]
+        if todo.any():
+            pb[todo] = np.quantile(dp[todo], q, axis=1).T
+        direct = todo & ~affine[here]
+        if direct.any():
+            vb[direct] = np.quantile(dv[direct], q, axis=1).T
+        return n0, pb, vb
 
     _, _, tot_p, tot_v, parts = scores.scorer.run(False, chosen, group, n_groups, bands)
     n = len(chosen)
@@ -129,6 +149,9 @@ def plan_campaign(
         n0, pb, vb = part
         p_band[n0 : n0 + len(pb)] = pb
         v_band[n0 : n0 + len(vb)] = vb
+    ends = worth[:, None] * p_band - scores.contact_cost
+    ends = np.where(worth[:, None] < 0, ends[:, ::-1], ends)
+    v_band[affine] = ends[affine]
     p_band[~planned] = np.nan
     v_band[~planned] = np.nan
     rows = np.arange(n)
