@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.campaign._kernels import bands_of
 from analysis.campaign.allocation import Allocation, allocate
 from analysis.campaign.control import control_group
 from analysis.campaign.scoring import DO_NOT_CONTACT, CampaignScores
@@ -129,15 +130,13 @@ def plan_campaign(
     q = [lo, 1.0 - lo]
 
     def bands(n0: int, dp: np.ndarray, dv: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        # in the worker thread, without the GIL (np.quantile holds it)
         here = slice(n0, n0 + len(dp))
         pb = np.full((len(dp), 2), np.nan)
         vb = np.full((len(dp), 2), np.nan)
         todo = planned[here]
-        if todo.any():
-            pb[todo] = np.quantile(dp[todo], q, axis=1).T
-        direct = todo & ~affine[here]
-        if direct.any():
-            vb[direct] = np.quantile(dv[direct], q, axis=1).T
+        bands_of(dp, todo, q[0], q[1], pb)
+        bands_of(dv, todo & ~affine[here], q[0], q[1], vb)
         return n0, pb, vb
 
     _, _, tot_p, tot_v, parts = scores.scorer.run(False, chosen, group, n_groups, bands)

@@ -326,6 +326,12 @@ def score_customers(
             "the preferences were made for another customer list (ids differ); make them with "
             "customer_preferences(model, customers) for this list."
         )
+    if prefs.upper is None and (prefs.who < 0).any():
+        raise WinbackError(
+            f"{int((prefs.who < 0).sum())} customers have no part-worth draws and there is no "
+            "upper-level model to predict them: make the preferences with "
+            "customer_preferences(model, customers)."
+        )
     acts = [a for a in actions if a.market is not None]
     names = [a.name for a in acts]
     if len(set(names)) != len(names) or DO_NOT_CONTACT in names:

@@ -470,7 +470,10 @@ def test_targeting_earns_nearly_the_oracle_and_more_than_any_single_offer(crm_fi
     ratio = targeted / oracle
     print(
         f"targeting {targeted:,.0f} = {ratio:.3f} of the oracle's {oracle:,.0f}; the best single "
-        f"offer ({best_single}) {single.max():,.0f} = {single.max() / oracle:.3f}"
+        f"offer ({best_single}) {single.max():,.0f} = {single.max() / oracle:.3f}; calibration "
+        f"scale {scale:.3f}, none shift {shift:.3f}; p_return by action, predicted "
+        f"{np.round(np.nanmean(scores.p_return[:, :-1], axis=0), 3)}, real "
+        f"{np.round(np.nanmean(truth.p_return[:, :-1], axis=0), 3)}"
     )
     assert ratio >= 0.9, (
         f"targeting earns {ratio:.3f} of the oracle ({targeted:,.0f} of {oracle:,.0f})"
@@ -555,3 +558,26 @@ def test_an_older_fit_whose_means_cannot_be_rebuilt_says_to_refit(crm_fit):
     )
     with pytest.raises(WinbackError, match="predates the recording of its covariates' centring"):
         customer_preferences(old, customers)
+
+
+def test_the_bands_kernel_equals_numpys_quantiles():
+    from analysis.campaign._kernels import bands_of
+
+    rng = np.random.default_rng(1)
+    cases = (
+        rng.random((64, 4000)),
+        np.round(rng.random((64, 4000)), 2),  # ties
+        rng.random((64, 37)),  # short rows: sorted whole
+        np.ones((3, 4000)),
+        rng.standard_normal((64, 4001)) ** 3,  # heavy tails
+        np.sort(rng.random((16, 4000)), axis=1),  # the sample sees ordered draws
+    )
+    for x in cases:
+        for q in (0.05, 0.001, 0.25):
+            out = np.full((len(x), 2), np.nan)
+            rows = np.ones(len(x), dtype=bool)
+            rows[0] = False
+            bands_of(x, rows, q, 1 - q, out)
+            ref = np.quantile(x[1:], [q, 1 - q], axis=1).T
+            assert np.isnan(out[0]).all()
+            assert np.abs(out[1:] - ref).max() < 1e-15, (x.shape, q, np.abs(out[1:] - ref).max())
