@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.campaign._kernels import normals_of
-from analysis.campaign.customers import Customers, _problem_rows
+from analysis.campaign.customers import RESPONDENT, Customers, _problem_rows
 from analysis.data import respondent_covariates
 from analysis.hb import constraint_plan
 from analysis.simulator import PartWorthDraws
@@ -455,6 +455,16 @@ def customer_preferences(
             matched.append(position[r])
         else:
             unknown += 1
+    if not matched and RESPONDENT not in customers.frame.columns:
+        same = sum(c in position for c in customers.ids)
+        if same:
+            log.warning(
+                "%s has no respondent_id column, so every customer is predicted; %d customer "
+                "id(s) are also respondent ids of the fit: if they are the same people, add a "
+                "respondent_id column and they keep their own part-worths",
+                customers.source,
+                same,
+            )
     if unknown:
         log.warning(
             "%s: %d customer(s) name a respondent_id that is not among the fit's %d "

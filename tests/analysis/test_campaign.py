@@ -581,3 +581,12 @@ def test_the_bands_kernel_equals_numpys_quantiles():
             ref = np.quantile(x[1:], [q, 1 - q], axis=1).T
             assert np.isnan(out[0]).all()
             assert np.abs(out[1:] - ref).max() < 1e-15, (x.shape, q, np.abs(out[1:] - ref).max())
+
+
+def test_customer_ids_that_are_respondent_ids_get_a_hint(crm_fit, caplog):
+    crm, model, _ = crm_fit
+    frame = crm.respondents.rename(columns={"respondent_id": "customer_id"}).head(20)
+    with caplog.at_level("WARNING", logger="winback"):
+        prefs = customer_preferences(model, read_customers(frame, name="crm.csv"))
+    assert prefs.n_predicted == 20
+    assert "crm.csv has no respondent_id column, so every customer is predicted; 20" in caplog.text
