@@ -468,12 +468,18 @@ def test_targeting_earns_nearly_the_oracle_and_more_than_any_single_offer(crm_fi
     single = real[:, :-1].sum(axis=0)
     best_single = scores.actions[int(single.argmax())]
     ratio = targeted / oracle
+    stated_plan = allocate(score_customers(prefs, customers, actions, business))
+    stated = real[np.arange(len(ok)), stated_plan.action].sum() / oracle
+    assert stated < ratio, (
+        f"targeting on stated predictions {stated:.3f} of the oracle, calibrated {ratio:.3f}"
+    )
     print(
         f"targeting {targeted:,.0f} = {ratio:.3f} of the oracle's {oracle:,.0f}; the best single "
         f"offer ({best_single}) {single.max():,.0f} = {single.max() / oracle:.3f}; calibration "
         f"scale {scale:.3f}, none shift {shift:.3f}; p_return by action, predicted "
         f"{np.round(np.nanmean(scores.p_return[:, :-1], axis=0), 3)}, real "
-        f"{np.round(np.nanmean(truth.p_return[:, :-1], axis=0), 3)}"
+        f"{np.round(np.nanmean(truth.p_return[:, :-1], axis=0), 3)}; on stated (uncalibrated) "
+        f"predictions targeting earns {stated:.3f}"
     )
     assert ratio >= 0.9, (
         f"targeting earns {ratio:.3f} of the oracle ({targeted:,.0f} of {oracle:,.0f})"
