@@ -359,6 +359,11 @@ def score_customers(
                 f"action '{a.name}': its market's rule is {a.market.rule!r}; a customer's "
                 'probability of returning is a logit probability: use rule = "logit".'
             )
+        if calibration is not None and not a.market.none:
+            raise WinbackError(
+                f"action '{a.name}': its market has no none alternative; a calibration shifts "
+                "none, so every market must include it (none = true)."
+            )
         exponents.add(a.market.exponent)
         x, own, has_none = _market_rows(prefs, a.market)
         if not own:
