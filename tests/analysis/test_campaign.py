@@ -158,7 +158,7 @@ def _reference(prefs, customers, actions, business, gain, shift, reach, incentiv
 # -- the customer list ---------------------------------------------------------------------------
 
 
-def test_a_bad_customer_list_gets_every_problem_with_file_column_and_row():
+def test_a_bad_customer_list_gets_every_problem_with_file_column_and_row(tmp_path):
     frame = _customers(8)
     frame.loc[2, "customer_id"] = ""
     frame.loc[5, "customer_id"] = "c4"
@@ -180,6 +180,16 @@ def test_a_bad_customer_list_gets_every_problem_with_file_column_and_row():
         _customers(4, contact_consent=["1", "0", "", "1"], do_not_contact=[0, 0, 0, 1]),
         segment="main_reason",
     )
+    # from a file: its lines, as an editor counts them
+    path = tmp_path / "lost_customers.csv"
+    path.write_text("customer_id,main_reason\nc1,moved\nc2,\n\nc1,outages\n", encoding="utf-8")
+    with pytest.raises(WinbackError) as err:
+        read_customers(path, segment="main_reason")
+    msg = str(err.value)
+    assert msg.startswith(
+        "lost_customers.csv: 'customer_id' repeated in 2 row(s): row 2 ('c1'), "
+        "row 5 ('c1'); blank segment 'main_reason' in 1 row(s): row 3"
+    ), msg
     assert ok.contactable.tolist() == [True, False, False, False], ok.contactable
     assert ok.why_not == ("", "no contact consent", "no contact consent", "do-not-contact flag")
 
