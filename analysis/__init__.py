@@ -1,5 +1,6 @@
 """HB multinomial logit estimation, diagnostics and part-worths; the market simulator, price
-curves and willingness to pay; the offer, tier and unbundling searches.
+curves and willingness to pay; the offer, tier and unbundling searches; the campaign (a
+preference for every CRM customer, scoring, allocation, control group).
 
 Examples
 --------
@@ -9,6 +10,16 @@ Examples
 """
 
 from analysis.calibration import CalibratedDraws, calibrate
+from analysis.campaign import (
+    Campaign,
+    CampaignScores,
+    CustomerPreferences,
+    Customers,
+    customer_preferences,
+    plan_campaign,
+    read_customers,
+    score_customers,
+)
 from analysis.convergence import ConvergenceReport, convergence_report
 from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.decision import Action, Decision, decide
@@ -49,8 +60,12 @@ from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 __all__ = [
     "Action",
     "CalibratedDraws",
+    "Campaign",
+    "CampaignScores",
     "ChoiceArrays",
     "ConvergenceReport",
+    "CustomerPreferences",
+    "Customers",
     "Decision",
     "HBModel",
     "HBSettings",
@@ -66,6 +81,7 @@ __all__ = [
     "build_model",
     "calibrate",
     "convergence_report",
+    "customer_preferences",
     "decide",
     "fit",
     "fit_arrays",
@@ -81,6 +97,7 @@ __all__ = [
     "optimize_tiers",
     "own_product",
     "partworth_table",
+    "plan_campaign",
     "population",
     "population_covariance",
     "predict",
@@ -88,9 +105,11 @@ __all__ = [
     "price_curve",
     "price_elasticities",
     "product_margin",
+    "read_customers",
     "read_market",
     "respondent_draws",
     "save_model",
+    "score_customers",
     "simulate",
     "source_of_volume",
     "unbundle",

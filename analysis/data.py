@@ -42,7 +42,11 @@ class ChoiceArrays:
         One row per observation: ``respondent_id``, ``task``, ``kind`` ("choice" or
         "dual": the would-you-buy follow-up), ``holdout``.
     covariates : ndarray, shape (n_respondents, n_covariates), optional
+        Centred: each column minus its mean over the respondents.
     covariate_names : tuple of str
+    covariate_means : ndarray, shape (n_covariates,), optional
+        The means the covariates were centred by (what a prediction for a new customer
+        subtracts from theirs); None in fits saved before they were recorded.
     """
 
     x: np.ndarray
@@ -54,6 +58,7 @@ class ChoiceArrays:
     obs: pd.DataFrame = field(repr=False)
     covariates: np.ndarray | None = None
     covariate_names: tuple[str, ...] = ()
+    covariate_means: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -79,6 +84,7 @@ class ChoiceArrays:
             self.obs[mask].reset_index(drop=True),
             self.covariates,
             self.covariate_names,
+            self.covariate_means,
         )
 
     def column_scale(self) -> np.ndarray:
@@ -178,7 +184,7 @@ def prepare_choice_data(
         y = np.concatenate([y, y2])
         resp = np.concatenate([resp, resp])
         obs = pd.concat([obs, obs.assign(kind="dual")], ignore_index=True)
-    cov, cov_names = _covariates(covariates, ids)
+    cov, cov_names, cov_means = _covariates(covariates, ids)
     return ChoiceArrays(
         x.astype(float),
         y.astype(int),
@@ -189,6 +195,7 @@ def prepare_choice_data(
         obs,
         cov,
         cov_names,
+        cov_means,
     )
 
 
@@ -310,9 +317,11 @@ def _check_status_quo_levels(ch: pd.DataFrame, study: Study) -> None:
 
 def _covariates(
     frame: pd.DataFrame | None, ids: Sequence[str]
-) -> tuple[np.ndarray | None, tuple[str, ...]]:
+) -> tuple[np.ndarray | None, tuple[str, ...], np.ndarray | None]:
+    """The covariates centred, their names and the means they were centred by (constant
+    columns left out)."""
     if frame is None:
-        return None, ()
+        return None, (), None
     f = frame.copy()
     if "respondent_id" in f.columns:
         f = f.set_index("respondent_id")
@@ -330,9 +339,11 @@ def _covariates(
         cols = [c for c in f.columns if f[c].isna().any()]
         raise WinbackError(f"covariates have missing values in {list_valid(cols)}.")
     values = f.to_numpy(dtype=float)
-    values = values - values.mean(axis=0)
+    means = values.mean(axis=0)
+    values = values - means
     keep = values.std(axis=0) > 0
-    return values[:, keep], tuple(c for c, k in zip(f.columns, keep, strict=True) if k)
+    names = tuple(c for c, k in zip(f.columns, keep, strict=True) if k)
+    return values[:, keep], names, means[keep]
 
 
 def arrays_from_long(

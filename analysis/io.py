@@ -5,7 +5,8 @@ The file is the model's DataTree (``posterior``, ``sample_stats``) written with
 holds everything needed to rebuild the :class:`analysis.HBModel` exactly:
 
 - ``winback/estimation``: the estimation arrays ``x``, ``y``, ``avail``, ``resp`` (and
-  respondent covariates), ``winback/obs`` their observation table;
+  respondent covariates, centred, with the means they were centred by), ``winback/obs`` their
+  observation table;
 - ``winback/choices``, ``winback/respondents``, ``winback/exclusions`` (and
   ``winback/flags``): the ChoiceDataset's tables, one variable per column with its pandas dtype;
 - root attributes: ``winback_version``, ``study_json`` (the parsed study file as JSON),
@@ -219,6 +220,8 @@ def _tree(model: HBModel) -> xr.DataTree:
     )
     if a.covariates is not None:
         est["covariates"] = (("respondent", "covariate"), a.covariates)
+    if a.covariate_means is not None:
+        est["covariate_means"] = ("covariate", np.asarray(a.covariate_means, dtype=float))
     groups[f"/{_OWN_GROUP}/estimation"] = est
     groups[f"/{_OWN_GROUP}/obs"] = _frame_to_dataset(a.obs)
     ds = model.dataset_
@@ -403,6 +406,8 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
     )
     est = own["estimation"].to_dataset()
     cov = est["covariates"].to_numpy() if "covariates" in est else None
+    # fits saved before the centring means were recorded have none (None)
+    cov_means = est["covariate_means"].to_numpy() if "covariate_means" in est else None
     arrays = ChoiceArrays(
         est["x"].to_numpy(),
         est["y"].to_numpy().astype(int),
@@ -413,6 +418,7 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
         _dataset_to_frame(own["obs"].to_dataset()),
         cov,
         tuple(json.loads(est.attrs.get("covariate_names", "[]"))),
+        cov_means,
     )
     idata = xr.DataTree.from_dict(
         {
