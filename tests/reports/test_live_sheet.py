@@ -158,6 +158,7 @@ def _cell(lay: LiveLayout, p: int, row: int) -> str:
 def test_stored_draws_and_monte_carlo_error() -> None:
     assert n_stored_draws(4000, 460) == 108
     assert n_stored_draws(100, 10) == 100  # every draw when they fit
+    assert n_stored_draws(4000, 10) == 200  # at most 200
     assert n_stored_draws(4000, 100_000) == 20  # never fewer than 20
     v = np.arange(100.0)[::-1]
     idx = stratified_draws(v, 10, random_seed=3)
