@@ -396,3 +396,42 @@ def test_stored_sample_within_the_documented_error_of_the_full_posterior(live, e
         )
         < 1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "action", ["New offer", "Offer no. 2", "Good / better / best", "Entry offer + add-ons",
+               "Today's offer", "No campaign"]
+)  # fmt: skip
+def test_every_kind_of_recommendation_opens_as_the_decision_scored_it(
+    run_folder, example_fit, tmp_path, action
+) -> None:
+    """Whichever action is recommended (an offer, the tiers, the entry menu, today's offer, no
+    campaign), the sheet's opening scenario rebuilt from the run's tables gives the decision's
+    own value on the full posterior (no campaign: today's offer, its alternative)."""
+    from reports.live_sample import read_live_sample
+    from winback.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run, ignore=shutil.ignore_patterns("report", "simulate"))
+    path = run / "recommend" / "decision.csv"
+    decision = pd.read_csv(path)
+    if action not in set(decision["action"]):
+        pytest.skip(f"the example run has no {action!r} candidate")
+    decision["recommended"] = decision["action"] == action
+    decision.to_csv(path, index=False)
+    market = read_market(run / "market.toml", example_fit[0].study)
+    sample = read_live_sample(RunFolder(run), example_fit[0], market, budget=2_000)
+    assert not sample.notes, sample.notes
+    row = decision.set_index("action")
+    kind = row.loc[action, "kind"]
+    shown = "Today's offer" if kind == "no campaign" else action
+    assert sample.scenario == shown
+    want = float(row.loc[shown, "value"])
+    assert sample.full["value"] == pytest.approx(want, rel=1e-9), (sample.full["value"], want)
+    assert sample.full["own"] == pytest.approx(float(row.loc[shown, "share_after"]), abs=1e-12)
+    today = [p.name for p in market.products if p.own]
+    switched_off = [p.name for p, on in zip(sample.products, sample.on, strict=True) if not on]
+    if kind in ("offer", "tiers", "entry"):
+        assert len(switched_off) == 1 and switched_off[0].startswith(today[0]), switched_off
+    else:
+        assert not switched_off
