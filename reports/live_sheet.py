@@ -1,25 +1,34 @@
-"""A live market simulator inside the workbook: pick levels from dropdowns, Excel computes shares.
+"""A live market simulator inside the workbook that agrees with the decision page.
 
-Three sheets:
+Three sheets, written from a :class:`~reports.live_sample.LiveSample` (a stored sample of the
+posterior draws of every respondent's part-worths, calibrated as the decision was):
 
-* ``Simulator``: one column per product; each attribute's level is picked from a dropdown (data
-  validation over the tested levels; a linear attribute such as price takes any number in the
-  tested range); the exponent; the stated preference share of every product and of none,
-  computed by formulas (never calibrated: the survey's preferences as stated).
-* ``Utilities``: one row per respondent, one column per level (posterior mean part-worths; the
-  reference level is 0; a linear attribute's column holds its slope), then per product the
-  formulas for its utility and the respondent's logit probabilities.
-* ``Levels``: the level lists the dropdowns and lookups use.
+* ``Simulator``: the page the reader uses. One column per product (ours first, then today's
+  products the recommendation takes off the market, switched off, then the competitors); for
+  each, whether it is on the market and its level of every attribute (dropdowns over the tested
+  levels; numeric attributes such as the price take any number in the tested range); a filter
+  by segment (the main reason for leaving, by default). Below, recalculated by the formulas:
+  every product's share (calibrated, or stated preference, as the decision's) with its band over
+  the stored draws; our products together: share, customers, revenue and profit per year (with
+  ``[business]``; the objective per lost customer without), each with its band and the Monte
+  Carlo error of the stored sample; the decision page's figures of the opening scenario beside
+  them; the business settings the formulas use.
+* ``Utilities`` (hidden): one row per stored draw and respondent, and the per-draw block
+  (:mod:`reports.live_tables`).
+* ``Levels`` (hidden): the dropdown lists, the encoding and cost tables, the products' design
+  rows, the respondents with their segment and weight.
 
-Recalculated (Excel, LibreOffice or the ``formulas`` package) the shares equal
-:func:`analysis.simulator.simulate` at the posterior mean part-worths with the logit rule, to
-1e-6 (tested). Every text cell from a study or respondent is written as text, never as a formula.
+It opens on the recommended action (the offer, the tier menu or the entry menu in place of
+today's product). Recalculated (Excel, LibreOffice or the ``formulas`` package) its figures
+equal :meth:`LiveSample.figures` (``analysis`` on the stored draws) to rounding, and the
+decision page's within the Monte Carlo error shown (tested). Every text cell from a study or
+respondent is written as text, never as a formula (:mod:`reports.live_text`).
 
 Examples
 --------
 >>> from openpyxl import Workbook
 >>> wb = Workbook()
->>> add_live_simulator(wb, draws.point(), market)  # doctest: +SKIP
+>>> add_live_simulator(wb, make_live_sample(draws, market))  # doctest: +SKIP
 >>> wb.save("simulator.xlsx")  # doctest: +SKIP
 """
 
@@ -28,171 +37,225 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from analysis.simulator import Market, PartWorthDraws, encode_products
-from conjoint.encoding import make_encoding
+from reports.live_layout import LEVELS, SIMULATOR, UTILITIES, LiveLayout, cell, col, span
+from reports.live_sample import ALL, LiveSample, make_live_sample
+from reports.live_tables import write_levels, write_utilities
+from reports.live_text import (
+    EXCEL_CELL_MAX,
+    _escape,
+    cut_marker,
+    excel_text,
+    read_excel_text,
+    set_text,
+)
 from winback.errors import WinbackError
+from winback.settings import band_label
 from winback.study import format_level
 
-__all__ = ["SHARE_LABEL", "add_live_simulator", "excel_text", "read_excel_text", "set_text"]
+__all__ = [
+    "CALIBRATED_LABEL",
+    "EXCEL_CELL_MAX",
+    "SHARE_LABEL",
+    "_escape",
+    "add_live_simulator",
+    "cut_marker",
+    "excel_text",
+    "read_excel_text",
+    "set_text",
+]
 
-#: the label of the Simulator's share row: the survey's preferences as stated, never calibrated
+#: the label of the Simulator's share row for a run without calibration
 SHARE_LABEL = "Stated preference share"
+#: ... and for a calibrated run
+CALIBRATED_LABEL = "Calibrated share"
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-#: characters a worksheet's XML cannot hold as they are (control characters, a carriage return,
-#: which XML turns into a line feed, and the non-characters U+FFFE and U+FFFF)
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
-#: text that Excel would read as an escape (``_x000D_``): its underscore is escaped itself
-_LOOKS_ESCAPED = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
-_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
-
-
-#: Excel's most characters in a cell
-EXCEL_CELL_MAX = 32_767
+_BLUE = "1F4E79"
+_TITLE = Font(bold=True, size=16, color=_BLUE)
+_HEADING = Font(bold=True, size=12, color=_BLUE)
+_BOLD = Font(bold=True)
+_NOTE = Font(italic=True, color="595959")
+_INPUT = PatternFill("solid", fgColor="FFF2CC")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+PCT = "0.0%"
+INT = "#,##0"
 
 
-def _escape(value: str) -> str:
-    value = _LOOKS_ESCAPED.sub("_x005F_", value)
-    return _NOT_XML.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
+def _money(currency: str, decimals: int) -> str:
+    fmt = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return f'{fmt} "{currency}"' if re.fullmatch(r"[A-Za-z]{1,5}", currency or "") else fmt
 
 
-def cut_marker(n_shown: int, n_total: int) -> str:
-    """What ends a text too long for one cell (the whole text stays in the CSV files)."""
-    return (
-        f" [... cut: the first {n_shown:,} of {n_total:,} characters; the whole text is in "
-        "the CSV files]"
-    )
-
-
-def excel_text(value: str) -> str:
-    """``value`` as a worksheet stores it so that Excel shows it exactly (ECMA-376's
-    ``_xHHHH_`` escapes for characters XML cannot hold, and for text that looks like one).
-
-    Text longer than a cell holds (32,767 characters, escapes counted) is cut and says so
-    (:func:`cut_marker`); openpyxl would cut it silently.
-    """
-    out = _escape(value)
-    if len(out) <= EXCEL_CELL_MAX:
-        return out
-    lo, hi = 0, len(value)  # the longest prefix that fits with the marker
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(_escape(value[:mid])) + len(cut_marker(mid, len(value))) <= EXCEL_CELL_MAX:
-            lo = mid
-        else:
-            hi = mid - 1
-    return _escape(value[:lo]) + cut_marker(lo, len(value))
-
-
-def read_excel_text(value: str) -> str:
-    """The text Excel shows for a stored cell value: the inverse of :func:`excel_text`."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value) if "_x" in value else value
-
-
-def set_text(cell: Any, value: Any) -> None:
-    """Write ``value`` into ``cell``; text is always text (never a formula) and shows exactly
-    as given (see :func:`excel_text`), numbers stay numbers."""
-    if isinstance(value, str):
-        cell.value = excel_text(value)
-        cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-    else:
-        cell.value = value
-
-
-def _level_value(v: Any) -> Any:
-    return float(v) if isinstance(v, float) else str(v)
+def _level_value(attr: Any, v: Any) -> Any:
+    return float(v) if attr.numeric else str(attr.levels[attr.index_of(v)])
 
 
 def add_live_simulator(
-    wb: Any, draws: PartWorthDraws, market: Market, *, title: str = "Market simulator"
-) -> None:
+    wb: Any,
+    sample: LiveSample | PartWorthDraws,
+    market: Market | None = None,
+    *,
+    title: str = "What if? The market simulator",
+) -> LiveLayout:
     """Add the ``Simulator``, ``Utilities`` and ``Levels`` sheets to an openpyxl workbook.
 
-    ``draws`` should be one sample (``PartWorthDraws.point()``: the posterior means); with more
-    samples their mean is used. The market gives the starting products (their levels fill the
-    dropdowns); the logit rule with the market's exponent is used (the workbook states it).
+    Parameters
+    ----------
+    wb : openpyxl Workbook
+    sample : LiveSample or PartWorthDraws
+        The stored sample (:func:`reports.live_sample.make_live_sample`); part-worth draws
+        are taken as they are (stated preference shares, opening on ``market``).
+    market : Market, optional
+        Today's market, needed with part-worth draws only.
+    title : str
+
+    Returns
+    -------
+    LiveLayout
+        Where every input and result cell is.
+
+    Raises
+    ------
+    WinbackError
+        Part-worths of another study, a level the study does not have, or a market that
+        extrapolates beyond the tested range.
     """
-    study = draws.study
-    enc = make_encoding(study)
-    names = list(draws.names)
-    if list(enc.names) != names:
-        raise WinbackError("The part-worths do not belong to this study (parameters differ).")
-    beta = draws.beta.mean(axis=0)  # (R, K)
-    n_resp = beta.shape[0]
-    encode_products(study, market.products)  # checks every level up front
-    if market.extrapolate:
+    if isinstance(sample, PartWorthDraws):
+        if market is None:
+            raise WinbackError("add_live_simulator: part-worth draws need today's market.")
+        sample = make_live_sample(sample, market)
+    if sample.today.extrapolate:
         raise WinbackError("The live simulator sheet keeps numeric levels inside the tested range.")
+    encode_products(sample.study, sample.products)  # every level checked up front
+    lay = LiveLayout.of(sample)
+    lv = wb.create_sheet(LEVELS)
+    ut = wb.create_sheet(UTILITIES)
+    ws = wb.create_sheet(SIMULATOR, 0)
+    write_levels(lv, sample, lay)
+    write_utilities(ut, sample, lay)
+    _write_simulator(ws, sample, lay, title)
+    lv.sheet_state = "hidden"
+    ut.sheet_state = "hidden"
+    ut.freeze_panes = "C2"
+    return lay
 
-    # -- Levels sheet: one row per attribute ---------------------------------------------------
-    lv = wb.create_sheet("Levels")
-    set_text(lv.cell(1, 1), "attribute")
-    set_text(lv.cell(1, 2), "levels (the dropdowns list these)")
-    for a, attr in enumerate(study.attributes, start=2):
-        set_text(lv.cell(a, 1), attr.name)
-        for j, v in enumerate(attr.levels, start=2):
-            set_text(lv.cell(a, j), _level_value(v))
 
-    # -- Utilities sheet: respondent x level ---------------------------------------------------
-    ut = wb.create_sheet("Utilities")
-    set_text(ut.cell(1, 1), "respondent_id")
-    col = 2
-    starts: dict[str, int] = {}
-    for a, attr in enumerate(study.attributes):
-        starts[attr.name] = col
-        table = enc.tables[a]  # (levels, K): the part-worth of level l is table[l] @ beta
-        if attr.coding == "linear":
-            set_text(ut.cell(1, col), f"{attr.name} (per unit)")
-            j = names.index(attr.name)  # a linear attribute's one parameter bears its name
-            for r in range(n_resp):
-                ut.cell(r + 2, col, float(beta[r, j]))
-            col += 1
-        else:
-            vals = beta @ table.T  # (R, levels)
-            for li, v in enumerate(attr.levels):
-                set_text(ut.cell(1, col + li), f"{attr.name}: {format_level(v)}")
-                for r in range(n_resp):
-                    ut.cell(r + 2, col + li, float(vals[r, li]))
-            col += attr.n_levels
-    none_col = None
-    if market.none:
-        none_col = col
-        set_text(ut.cell(1, col), "none")
-        for r in range(n_resp):
-            ut.cell(r + 2, col, float(beta[r, names.index("none")]))
-        col += 1
-    last_level_col = get_column_letter(col - 1)
-    for r, rid in enumerate(draws.respondent_ids):
-        set_text(ut.cell(r + 2, 1), str(rid))
+def _words(sample: LiveSample) -> dict[str, str]:
+    """The labels of the sheet, by what the shares are."""
+    cal = sample.calibration
+    if cal is not None:
+        c = cal.calibration
+        observed = ", ".join(f"{k} {v:.1%}" for k, v in c.observed)
+        what = (
+            f"calibrated to the observed {observed} among {c.n:,} lost customers"
+            + (f" ({c.source})" if c.source else "")
+            + (
+                f"; availability {c.availability:.0%}: the share of lost customers the offer "
+                "reaches (the others stay away)"
+                if c.availability < 1
+                else ""
+            )
+        )
+        return {
+            "share": CALIBRATED_LABEL,
+            "kind": "calibrated shares among all lost customers",
+            "basis": f"Calibrated shares: the survey's stated preferences {what}.",
+            "customers": "Customers won back (N x calibrated share)",
+            "profit": "Profit per year (after incentives and contact costs)",
+        }
+    return {
+        "share": SHARE_LABEL,
+        "kind": "stated preference shares",
+        "basis": (
+            "Stated preference shares: what the lost customers surveyed chose between offers, "
+            "not calibrated to observed behaviour (real take-up is usually lower)."
+        ),
+        "customers": "Customers choosing our offers (N x stated preference share)",
+        "profit": "Profit per year at stated preference shares",
+    }
 
-    # -- Simulator sheet -------------------------------------------------------------------------
-    ws = wb.create_sheet("Simulator", 0)
-    set_text(ws.cell(1, 1), title)
-    set_text(
-        ws.cell(2, 1),
-        "Pick each product's levels from the dropdowns; the stated preference shares (logit "
-        "rule, posterior mean part-worths of every respondent; not calibrated to observed "
-        "behaviour) recalculate below.",
+
+def _write_simulator(ws: Any, sample: LiveSample, lay: LiveLayout, title: str) -> None:
+    study = sample.study
+    words = _words(sample)
+    currency = study.currency
+    n_p = lay.n_products
+    last_col = lay.none_col if lay.none else lay.none_col - 1
+    width = max(last_col, 5)
+
+    def text(r: int, c: int, value: str, font: Font | None = None, *, wrap: bool = False) -> Any:
+        x = ws.cell(r, c)
+        set_text(x, value)
+        if font is not None:
+            x.font = font
+        if wrap:
+            x.alignment = _WRAP
+            ws.merge_cells(start_row=r, start_column=c, end_row=r, end_column=width)
+        return x
+
+    text(1, 1, title, _TITLE)
+    text(
+        2,
+        1,
+        "Change our offers' levels and prices in the yellow cells (and which products are on "
+        "the market, and which lost customers are in view): every figure below recalculates "
+        f"from {sample.n_draws:,} stored posterior draws of each of the "
+        f"{sample.draws.n_respondents:,} respondents' part-worths. {words['basis']}",
+        wrap=True,
     )
-    set_text(ws.cell(4, 1), "Attribute")
-    n_prod = len(market.products)
-    first_attr_row = 5
-    attr_rows: dict[str, int] = {}
-    for p, prod in enumerate(market.products):
-        set_text(ws.cell(4, 2 + p), prod.name)
+    ws.row_dimensions[2].height = 62
+    text(3, 1, sample.note, wrap=True)
+    ws.row_dimensions[3].height = 32
+
+    # who is in view
+    text(lay.segment_row, 1, "Lost customers in view", _BOLD)
+    seg = ws.cell(lay.segment_row, 2)
+    set_text(seg, ALL)
+    if sample.segments:
+        seg.fill = _INPUT
+        n_seg = 1 + len(set(sample.segments))
+        dv = DataValidation(
+            type="list",
+            formula1=f"={span(2, lay.segment_list_row, 1 + n_seg, lay.segment_list_row, LEVELS)}",
+            allow_blank=False,
+            showErrorMessage=True,
+            error="Pick all lost customers or one segment from the list",
+        )
+        ws.add_data_validation(dv)
+        dv.add(seg)
+        text(lay.segment_row, 3, f"(filter by {str(sample.segment).replace('_', ' ')})", _NOTE)
+    text(lay.n_view_row, 1, f"Respondents in view (of {sample.draws.n_respondents:,})")
+    ws.cell(lay.n_view_row, 2, f"={lay.count_cell}").number_format = INT
+    if lay.money:
+        text(lay.n_view_row + 1, 1, "Lost customers in scope (N x their share of respondents)")
+        n = cell(2, lay.business_rows["lost_customers"])
+        ws.cell(lay.n_view_row + 1, 2, f"={n}*{lay.weight_sum_cell}").number_format = INT
+
+    # the products and their levels
+    text(lay.head_row, 1, "Product", _BOLD)
+    text(lay.on_row, 1, "On the market")
+    text(lay.ours_row, 1, "Ours")
+    on_dv = DataValidation(type="list", formula1='"Yes,No"', allow_blank=False)
+    ws.add_data_validation(on_dv)
+    for p, prod in enumerate(sample.products):
+        c = lay.product_col(p)
+        text(lay.head_row, c, prod.name, _BOLD).alignment = _WRAP
+        on = ws.cell(lay.on_row, c, "Yes" if sample.on[p] else "No")
+        on.fill = _INPUT
+        on_dv.add(on)
+        ws.cell(lay.ours_row, c, "Yes" if prod.own else "No")
+    if lay.none:
+        text(
+            lay.head_row, lay.none_col, "None of these (stay where they are)", _BOLD
+        ).alignment = _WRAP
+    ws.row_dimensions[lay.head_row].height = 32
     for a, attr in enumerate(study.attributes):
-        row = first_attr_row + a
-        attr_rows[attr.name] = row
-        set_text(ws.cell(row, 1), attr.display)
-        lv_row = a + 2
-        lv_range = f"Levels!$B${lv_row}:${get_column_letter(1 + attr.n_levels)}${lv_row}"
-        if attr.coding == "linear":
+        r = lay.attr_row(a)
+        text(r, 1, attr.display + (f" ({attr.unit})" if attr.unit else ""))
+        if attr.numeric:
             lo = min(float(v) for v in attr.levels)
             hi = max(float(v) for v in attr.levels)
             dv = DataValidation(
@@ -205,88 +268,206 @@ def add_live_simulator(
                 error=f"{attr.display}: a number from {format_level(lo)} to {format_level(hi)}",
             )
         else:
-            dv = DataValidation(type="list", formula1=f"={lv_range}", allow_blank=False)
+            lst = span(2, lay.list_row(a), 1 + attr.n_levels, lay.list_row(a), LEVELS)
+            dv = DataValidation(type="list", formula1=f"={lst}", allow_blank=False)
             dv.error = f"Pick one of the tested levels of {attr.display}"
             dv.showErrorMessage = True
         ws.add_data_validation(dv)
-        for p, prod in enumerate(market.products):
-            cell = ws.cell(row, 2 + p)
-            value = prod.levels[attr.name]
-            if attr.coding != "linear":
-                value = attr.levels[attr.index_of(value)]
-            set_text(cell, _level_value(value))
-            dv.add(cell)
-    exp_row = first_attr_row + len(study.attributes) + 1
-    set_text(ws.cell(exp_row, 1), "Exponent (scale of the logit rule)")
-    ws.cell(exp_row, 2, float(market.exponent))
-    # hidden helper rows: the position of each chosen level in its list
-    pos_row0 = exp_row + 2
-    set_text(ws.cell(pos_row0 - 1, 1), "level positions (helper rows)")
-    for a, attr in enumerate(study.attributes):
-        if attr.coding == "linear":
+        for p, prod in enumerate(sample.products):
+            x = ws.cell(r, lay.product_col(p))
+            set_text(x, _level_value(attr, prod.levels[attr.name]))
+            x.fill = _INPUT
+            if attr.name == study.price_attribute:
+                x.number_format = _money(currency, 2)
+            dv.add(x)
+    if lay.money:
+        _margins(ws, sample, lay, text)
+
+    # the shares of every product, with their bands
+    lo = (1.0 - sample.band) / 2.0
+    bl = band_label(sample.band)
+    text(lay.share_row, 1, f"{words['share']} (mean over the stored draws)", _BOLD)
+    text(lay.lower_row, 1, f"lower end of the {bl}")
+    text(lay.upper_row, 1, f"upper end of the {bl}")
+    cols = [(lay.product_col(p), lay.draw_share_col(p)) for p in range(n_p)]
+    if lay.none:
+        cols.append((lay.none_col, lay.draw_none_col))
+    for c, dc in cols:
+        rng = lay.draw_range(dc)
+        for r, f in (
+            (lay.share_row, f"=AVERAGE({rng})"),
+            (lay.lower_row, f"=PERCENTILE({rng},{lo!r})"),
+            (lay.upper_row, f"=PERCENTILE({rng},{1.0 - lo!r})"),
+        ):
+            ws.cell(r, c, f).number_format = PCT
+
+    # our products together, and the decision page beside
+    first = min(lay.total_rows.values()) - 1
+    text(first, 1, "Our products together", _HEADING)
+    for c, h in enumerate(("mean", f"{bl}: lower", f"{bl}: upper", "Monte Carlo error (±)"), 2):
+        text(first, c, h, _BOLD)
+    labels = {
+        "own": f"{words['share']}, our products together",
+        "customers": words["customers"],
+        "revenue_year": "Revenue per year",
+        "profit_year": words["profit"],
+        "value": _objective_label(sample.objective, currency),
+    }
+    fmts = {
+        "own": PCT,
+        "customers": INT,
+        "revenue_year": _money(currency, 0),
+        "profit_year": _money(currency, 0),
+        "value": PCT if sample.objective == "share" else _money(currency, 2),
+    }
+    s, d = sample.n_draws, sample.n_posterior
+    for key, r in lay.total_rows.items():
+        text(r, 1, labels[key])
+        dc = lay.draw_measure_col(key)
+        rng = lay.draw_range(dc)
+        r0, r1 = lay.draw_rows
+        if s >= d or s < 2:
+            mc = "=0"
+        else:
+            a0, a1 = f"{col(dc)}{r0}:{col(dc)}{r1 - 1}", f"{col(dc)}{r0 + 1}:{col(dc)}{r1}"
+            mc = (
+                f"=2*SQRT({1.0 - s / d!r}*SUMPRODUCT(({UTILITIES}!{a1}-{UTILITIES}!{a0})^2)"
+                f"/{2 * s * (s - 1)})"
+            )
+        for c, f in enumerate(
+            (
+                f"=AVERAGE({rng})",
+                f"=PERCENTILE({rng},{lo!r})",
+                f"=PERCENTILE({rng},{1.0 - lo!r})",
+                mc,
+            ),
+            2,
+        ):
+            ws.cell(r, c, f).number_format = fmts[key]
+    first = min(lay.decision_rows.values()) - 1
+    text(first, 1, f"On the decision page: {sample.scenario}", _HEADING)
+    text(first, 2, f"(all {d:,} posterior draws; fixed, for comparison)", _NOTE)
+    for key, r in lay.decision_rows.items():
+        text(r, 1, labels[key])
+        for c, suffix in enumerate(("", "_lower", "_upper"), 2):
+            v = sample.full.get(key + suffix)
+            if v is not None:
+                ws.cell(r, c, float(v)).number_format = fmts[key]
+
+    _business(ws, sample, lay, text)
+    _notes(ws, sample, lay, text)
+    ws.column_dimensions["A"].width = 46
+    for c in range(2, width + 1):
+        ws.column_dimensions[col(c)].width = 20
+    ws.freeze_panes = ws.cell(lay.on_row, 2)
+    ws.print_area = f"A1:{col(width)}{ws.max_row}"
+
+
+def _objective_label(objective: str, currency: str) -> str:
+    return {
+        "share": "Share of lost customers choosing our products",
+        "revenue": f"Revenue per lost customer per month ({currency})",
+        "profit": f"Profit per lost customer per month, price - cost ({currency})",
+    }.get(objective, objective)
+
+
+def _margins(ws: Any, sample: LiveSample, lay: LiveLayout, text: Any) -> None:
+    """Our products' monthly margin: ``[business] margin`` when it names the product, else the
+    price minus the unit cost of the levels picked (the study's ``[costs]``)."""
+    study = sample.study
+    business = study.business
+    assert business is not None
+    text(lay.margin_row, 1, "Monthly margin (ours: price - cost, or as given)")
+    pa = study.price_attribute
+    for p, prod in enumerate(sample.products):
+        if not prod.own:
             continue
-        row = pos_row0 + a
-        set_text(ws.cell(row, 1), f"position: {attr.name}")
-        lv_row = a + 2
-        lv_range = f"Levels!$B${lv_row}:${get_column_letter(1 + attr.n_levels)}${lv_row}"
-        for p in range(n_prod):
-            c = get_column_letter(2 + p)
-            ws.cell(row, 2 + p, f"=MATCH({c}${attr_rows[attr.name]},{lv_range},0)")
-        ws.row_dimensions[row].hidden = True
+        c = lay.product_col(p)
+        given = business.margin_of(prod.name)
+        if given is not None:
+            x = ws.cell(lay.margin_row, c, float(given))
+        elif pa is not None and study.costs is not None:
+            price = cell(c, lay.attr_row(study.attribute_names.index(pa)))
+            x = ws.cell(
+                lay.margin_row, c, f"={price}-{cell(lay.unit_cost_col, lay.product_row(p), LEVELS)}"
+            )
+        else:
+            raise WinbackError(
+                f"no monthly margin for '{prod.name}': give it in [business] margin or give the "
+                "study [costs] and a price attribute."
+            )
+        x.number_format = _money(study.currency, 2)
 
-    # per-respondent formulas on Utilities: utility, then probabilities
-    u_col0 = col
-    p_col0 = u_col0 + n_prod + 2
-    for p, prod in enumerate(market.products):
-        set_text(ut.cell(1, u_col0 + p), f"utility: {prod.name}")
-        set_text(ut.cell(1, p_col0 + p), f"probability: {prod.name}")
-    max_col = u_col0 + n_prod
-    set_text(ut.cell(1, max_col), "max utility")
-    denom_col = max_col + 1
-    set_text(ut.cell(1, denom_col), "sum of exp")
-    none_p_col = p_col0 + n_prod
-    if none_col is not None:
-        set_text(ut.cell(1, none_p_col), "probability: none")
-    e = f"Simulator!$B${exp_row}"
-    for r in range(n_resp):
-        row = r + 2
-        rng_ = f"$B{row}:${last_level_col}{row}"
-        for p in range(n_prod):
-            pc = get_column_letter(2 + p)
-            terms = []
-            for a, attr in enumerate(study.attributes):
-                start = starts[attr.name] - 1  # offset inside B..last
-                if attr.coding == "linear":
-                    terms.append(f"INDEX({rng_},1,{start})*Simulator!${pc}${attr_rows[attr.name]}")
-                else:
-                    terms.append(f"INDEX({rng_},1,{start - 1}+Simulator!${pc}${pos_row0 + a})")
-            ut.cell(row, u_col0 + p, f"={e}*(" + "+".join(terms) + ")")
-        ucells = [f"{get_column_letter(u_col0 + p)}{row}" for p in range(n_prod)]
-        if none_col is not None:
-            ucells.append(f"{e}*{get_column_letter(none_col)}{row}")
-        ut.cell(row, max_col, f"=MAX({','.join(ucells)})")
-        mx = f"${get_column_letter(max_col)}{row}"
-        ut.cell(row, denom_col, "=" + "+".join(f"EXP({u}-{mx})" for u in ucells))
-        dn = f"${get_column_letter(denom_col)}{row}"
-        for p, u in enumerate(ucells[:n_prod]):
-            ut.cell(row, p_col0 + p, f"=EXP({u}-{mx})/{dn}")
-        if none_col is not None:
-            ut.cell(row, none_p_col, f"=EXP({ucells[-1]}-{mx})/{dn}")
 
-    share_row = pos_row0 + len(study.attributes) + 1
-    set_text(ws.cell(share_row, 1), SHARE_LABEL)
-    last = n_resp + 1
-    for p in range(n_prod):
-        pcol = get_column_letter(p_col0 + p)
-        c = ws.cell(share_row, 2 + p, f"=AVERAGE(Utilities!{pcol}2:{pcol}{last})")
-        c.number_format = "0.0%"
-    if none_col is not None:
-        set_text(ws.cell(share_row + 1, 1), "None of these (stay where they are)")
-        pcol = get_column_letter(none_p_col)
-        c = ws.cell(share_row + 1, 2, f"=AVERAGE(Utilities!{pcol}2:{pcol}{last})")
-        c.number_format = "0.0%"
-    ws.column_dimensions["A"].width = 38
-    for p in range(n_prod):
-        ws.column_dimensions[get_column_letter(2 + p)].width = 24
-    ws.freeze_panes = "B5"
-    ut.freeze_panes = "B2"
+def _business(ws: Any, sample: LiveSample, lay: LiveLayout, text: Any) -> None:
+    rows = lay.business_rows
+    first = min(rows.values()) - 1
+    text(first, 1, "Settings the formulas use (the study file's)", _HEADING)
+    b = sample.study.business
+    cur = sample.study.currency
+    values: dict[str, tuple[str, float, str]] = {}
+    if b is not None and lay.money:
+        values = {
+            "lost_customers": ("Lost customers in scope (N)", float(b.lost_customers), INT),
+            "months_retained": (
+                f"Months a returning customer pays within {b.horizon_months} months",
+                float(b.months_retained),
+                "0.00",
+            ),
+            "horizon_months": ("Horizon (months)", float(b.horizon_months), "0"),
+            "incentive": ("Incentive per returning customer", float(b.incentive), _money(cur, 2)),
+            "contact_cost": (
+                "Contact cost per lost customer reached",
+                float(b.contact_cost),
+                _money(cur, 2),
+            ),
+        }
+    values["reach"] = (
+        "Share of lost customers the offer reaches (availability)"
+        if sample.calibration is not None
+        else "Share of lost customers the offer reaches (1: stated preference shares)",
+        float(sample.reach),
+        "0%",
+    )
+    for key, r in rows.items():
+        label, v, fmt = values[key]
+        text(r, 1, label)
+        ws.cell(r, 2, v).number_format = fmt
+
+
+def _notes(ws: Any, sample: LiveSample, lay: LiveLayout, text: Any) -> None:
+    r = lay.notes_row
+    text(r, 1, "How this sheet computes", _HEADING)
+    s, d = sample.n_draws, sample.n_posterior
+    lines = [
+        f"Every share is of the kind the decision page shows ({_words(sample)['kind']}), "
+        f"computed on "
+        f"{s:,} of the {d:,} posterior draws of every respondent's part-worths (the hidden "
+        "sheets Utilities and Levels; unhide them to audit). For each draw and respondent the "
+        "logit rule gives the probability of every product and of none"
+        + (
+            "; the part-worths are calibrated on each draw exactly as the decision's (times "
+            "the draw's scale, none shifted), and our products' shares are times the "
+            "availability."
+            if sample.calibration is not None
+            else "."
+        ),
+        "A share is the weighted mean over the respondents in view; the figures are the mean "
+        f"over the stored draws and their {band_label(sample.band)} the "
+        f"{(1 - sample.band) / 2:.0%} and {(1 + sample.band) / 2:.0%} points over them.",
+        "The stored draws are a stratified sample: all posterior draws sorted by the "
+        "recommendation's value, cut into equal groups, one draw from each. The Monte Carlo "
+        "error (two standard errors of the stored sample's mean against all posterior draws) "
+        "is estimated from the stored draws for whatever is on the sheet; on opening the sheet "
+        "agrees with the decision page within it.",
+    ]
+    if sample.study.business is not None and lay.money:
+        lines.append(
+            "Customers = N x share; profit per year = (customers x (margin x months paid - "
+            "incentive) - contact cost x N x reach) x 12 / horizon (docs/decision.md)."
+        )
+    lines += list(sample.notes)
+    for i, line in enumerate(lines, start=1):
+        x = text(r + i, 1, line, wrap=True)
+        x.font = _NOTE
+        ws.row_dimensions[r + i].height = 46

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.io import load_model
-from analysis.simulator import PartWorthDraws, read_market
+from analysis.simulator import read_market
+from reports.live_sample import read_live_sample
 from winback._io import unescape_frame
 from winback.errors import ParameterError, WinbackError
 from winback.run_folder import (
@@ -130,8 +131,9 @@ class ReportData:
     market_products : DataFrame or None
         The products of ``market.toml`` (``product, own`` and one column per attribute).
     simulator_draws, market : object or None
-        Posterior-mean part-worths (:class:`analysis.simulator.PartWorthDraws`) and the
-        :class:`analysis.simulator.Market` for the live simulator sheets.
+        The live simulator's stored sample of posterior draws, calibrated as the decision's
+        and opening on the recommendation (:class:`reports.live_sample.LiveSample`), and
+        today's :class:`analysis.simulator.Market`.
     notes : tuple of str
         What is missing or doubtful, in words (shown on the summary).
     run_dir : str
@@ -411,8 +413,11 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         fit_settings["constraints"] = dict(getattr(s, "constraints", {}) or {})
         if rf.market_file.is_file():
             market = read_market(rf.market_file, model.study)
-            draws = PartWorthDraws.from_model(model).point()
             products = _market_products(market)
+            try:  # the stored draws of the live simulator, calibrated as the decision's
+                draws = read_live_sample(rf, model, market)
+            except WinbackError as exc:
+                notes.append(f"The live simulator sheets are left out: {exc}")
         else:
             notes.append("No market.toml in the run: the live simulator sheets are left out.")
     elif not fit_file.is_file():

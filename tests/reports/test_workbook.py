@@ -1,5 +1,5 @@
 """The leadership workbook from a run folder: sheets, native charts, text safety, missing parts,
-no overwrite, the live simulator recalculated, and `winback report`.
+no overwrite, and `winback report` (the live simulator: test_live_sheet.py).
 
 One small run folder is built per session from the shared example fit (conftest.example_fit):
 design diagnostics, import with quality flags, fit files, simulate and recommend.
@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from reports.live_sheet import SHARE_LABEL
 from reports.workbook import LIVE_SHEETS, SHEETS, read_run_folder, write_workbook
 from tests.reports.conftest import VERBATIM
 from winback.errors import WinbackError
@@ -115,27 +114,6 @@ def test_refuses_to_overwrite_without_force(run_folder, tmp_path) -> None:
     write_workbook(path, data, force=True)
     with pytest.raises(WinbackError, match=r"\.xlsx"):
         write_workbook(tmp_path / "r.csv", data)
-
-
-def test_live_simulator_of_the_workbook_recalculates_to_the_python_simulator(report) -> None:
-    formulas = pytest.importorskip("formulas")
-    from analysis.simulator import simulate
-
-    data = read_run_folder(report.parent.parent)
-    solution = formulas.ExcelModel().loads(str(report)).finish().calculate()
-    sol = {str(k).upper(): v for k, v in solution.items()}
-    want = simulate(data.simulator_draws, data.market).shares.set_index("product")["share"]
-    ws = load_workbook(report)["Simulator"]
-    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == SHARE_LABEL)
-
-    def value(ref: str) -> float:
-        v = sol[f"'[{report.name}]SIMULATOR'!{ref}".upper()]
-        return float(v.value[0, 0] if hasattr(v, "value") else v)
-
-    got = {p.name: value(f"{chr(ord('B') + i)}{row}") for i, p in enumerate(data.market.products)}
-    got["none"] = value(f"B{row + 1}")
-    for name, v in got.items():
-        assert v == pytest.approx(want[name], abs=1e-6), f"{name}: sheet {v} vs Python {want[name]}"
 
 
 def test_report_command(run_folder, tmp_path, capsys) -> None:
