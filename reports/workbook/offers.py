@@ -28,6 +28,7 @@ from reports.workbook.basis import (
     replaced_product,
     share_word,
 )
+from reports.workbook.compact import offers_top, tiers_top, unbundling_top
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
 from reports.workbook.decision_sheet import calibrated_shares_table
 from reports.workbook.styles import (
@@ -147,6 +148,7 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
         + (f" ({calibration_words(data)})" if calibrated(data) else "")
         + "; the Decision sheet puts every candidate on one scale.",
     )
+    offers_top(s, ctx)
     of = data.offers
     if _present(of) and of is not None:
         t, derived = _with_derived_bands(data, of)
@@ -173,9 +175,21 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
         )
         label = f"own products' {sw}" if len(today) > 1 else sw
         s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx, label))
+    s.finish()
+
+
+def _sheet_unbundling(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Unbundling: an entry offer with add-ons instead of the bundle",
+        "The bundle without some of its parts at a lower entry price, the parts sold as "
+        f"add-ons; {share_word(data)}s with {band_label(data.recommend_band)}s, against "
+        "today's market (all our own products, named).",
+    )
+    unbundling_top(s, ctx)
     ub = data.unbundling
     if _present(ub) and ub is not None:
-        s.heading("Unbundling: an entry offer with add-ons instead of the bundle")
         s.table(ub, formats=_offer_formats(ctx, ub), labels=_offer_labels(ctx))
         us = data.unbundling_summary
         if _present(us) and us is not None and "measure" in us.columns:
@@ -193,8 +207,10 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
                 formats={"price": ctx.money, "take_rate": PCT, "lower": PCT, "upper": PCT},
                 labels={"lower": "band from", "upper": "band to"},
             )
-    elif _present(of):
+    elif _present(data.offers):
         s.note("No unbundling in this run (no components to take out of the bundle).")
+    else:
+        _missing(s, "unbundling search", "recommend/unbundling.csv")
     s.finish()
 
 
@@ -208,6 +224,7 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
         f"{share_word(data).capitalize()}s with {band_label(data.recommend_band)}s; then where "
         "each added tier's takers come from and what the tiers take from each other.",
     )
+    tiers_top(s, ctx)
     t = data.tiers
     if not _present(t) or t is None:
         _missing(s, "tier search", "recommend/tiers.csv")
