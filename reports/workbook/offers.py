@@ -40,6 +40,7 @@ from reports.workbook.styles import (
     _missing,
     _Sheet,
 )
+from surveys.reasons import REASON_LABELS
 from winback.settings import band_label
 
 
@@ -145,7 +146,7 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
         "today's own offer), ranked by the objective, each with its "
         f"{band_label(data.recommend_band)}, the probability that it beats today's offer and "
         f"that it is the best of the list. Shares are {sw}s"
-        + (f" ({calibration_words(data)})" if calibrated(data) else "")
+        + (f" ({calibration_words(data, plain=True)})" if calibrated(data) else "")
         + "; the Decision sheet puts every candidate on one scale.",
     )
     offers_top(s, ctx)
@@ -174,6 +175,8 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
             "worth winning back: margin above zero and the share gain's band above zero."
         )
         label = f"own products' {sw}" if len(today) > 1 else sw
+        if "segment" in sg.columns:  # reasons for leaving by their labels, not their codes
+            sg = sg.assign(segment=[REASON_LABELS.get(str(x), str(x)) for x in sg["segment"]])
         s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx, label))
     s.finish()
 
@@ -374,6 +377,7 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
     chart.y_axis.numFmt = "0%"
     s.ws.add_chart(chart, f"{get_column_letter(wide.shape[1] + 2)}{h}")
     s.row = max(s.row, h + 20)
+    s.end_print()  # the chart is the page; every point follows, not printed
     s.heading("Every point with its band")
     s.table(
         pc,

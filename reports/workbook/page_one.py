@@ -269,7 +269,7 @@ def confidence(ctx: _Ctx, d: pd.DataFrame) -> ConfidenceWords:
     if len(rest):
         r = rest.iloc[0]
         p = float(r.get("prob_recommended_better", math.nan))
-        other = str(r["action"])
+        other = _short(ctx, r)
         if math.isfinite(p):
             reasons.append(
                 f"It beats the next best option ({other}) in {p:.0%} of the simulated outcomes."
@@ -301,6 +301,22 @@ def confidence(ctx: _Ctx, d: pd.DataFrame) -> ConfidenceWords:
             "Low: the statistical model has not settled, so the figures may still change."
         )
     return ConfidenceWords(("low", "moderate", "high")[level], tuple(reasons))
+
+
+def _short(ctx: _Ctx, r: pd.Series) -> str:
+    """A candidate action named plainly: ``a single new offer at EUR 55 a month``."""
+    kind = str(r.get("kind", ""))
+    products = _products(ctx, r)
+    price = _price_col(ctx.data, pd.DataFrame([products[0][1]])) if products else None
+    if kind == "offer" and products and price:
+        return f"a single new offer at {_money(ctx, products[0][1][price])}{_period(ctx)}"
+    words = {
+        "tiers": "good / better / best tiers",
+        "entry": "an entry offer with add-ons",
+        "keep": "today's offer unchanged",
+        "no campaign": "no campaign",
+    }
+    return words.get(kind, str(r.get("action", "")))
 
 
 def _next_step(ctx: _Ctx, b: pd.Series, sure: ConfidenceWords) -> str:

@@ -217,9 +217,9 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
     s = _Sheet(ws)
     s.title(
         "What matters most: attribute importance",
-        "Importance = the range of an attribute's utilities (best minus worst level) as a share "
-        "of the sum of all ranges, per respondent and posterior draw, then averaged; in percent, "
-        f"with the {band_label(data.fit_band, 'interval')}.",
+        "How much each feature sways the choice: the gap between its best and worst level as a "
+        "share of all features' gaps, averaged over respondents; in percent, with the "
+        f"{band_label(data.fit_band, 'interval')} (the Methods sheet has the formula).",
     )
     imp = data.importances
     if not _present(imp) or imp is None:
