@@ -131,7 +131,13 @@ RECOMMEND = Stage(
 )
 REPORT = Stage(
     "report",
-    ("winback_report.xlsx", "importances.png", "price_curves.png", "tier_shares.png"),
+    (
+        "winback_report.xlsx",
+        "importances.png",
+        "price_curves.png",
+        "tier_shares.png",
+        "winback_report.pdf",
+    ),
 )
 STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, REPORT)
 _BY_NAME = {s.name: s for s in STAGES}

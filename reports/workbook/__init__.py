@@ -55,21 +55,35 @@ from reports.waves_sheet import add_wave_comparison
 from reports.workbook.context import _Ctx
 from reports.workbook.facts import ReportData, read_run_folder
 from reports.workbook.facts import _read_table as _read_table
-from reports.workbook.spec import LIVE_SHEETS, REPORT_SHEETS, SHEETS, print_settings
+from reports.workbook.spec import (
+    LIVE_SHEETS,
+    REPORT_SHEETS,
+    SHEETS,
+    apply_audiences,
+    sheet_order,
+)
 from reports.workbook.styles import _money_format
 from reports.workbook.styles import _Sheet as _Sheet
 from winback._io import atomic_write_bytes, check_outputs_free
 from winback.errors import WinbackError
 
-__all__ = ["LIVE_SHEETS", "SHEETS", "ReportData", "read_run_folder", "write_workbook"]
+__all__ = [
+    "LIVE_SHEETS",
+    "SHEETS",
+    "ReportData",
+    "read_run_folder",
+    "sheet_order",
+    "write_workbook",
+]
 
 log = logging.getLogger("winback")
 
 
 def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) -> Workbook:
-    """The workbook of ``data``: the sheets of :data:`~reports.workbook.spec.REPORT_SHEETS` in
-    order, the live simulator's and the wave comparison when there, each with its print
-    settings."""
+    """The workbook of ``data``: the sheets of :data:`~reports.workbook.spec.REPORT_SHEETS`, the
+    live simulator's and the wave comparison when there, in the order of
+    :func:`~reports.workbook.spec.sheet_order`, leadership pages printed and analyst pages
+    hidden from the default print (:func:`~reports.workbook.spec.apply_audiences`)."""
     currency = str(data.study.get("currency") or "")
     ctx = _Ctx(data, currency, _money_format(currency))
     wb = Workbook()
@@ -89,16 +103,15 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
     for spec in sorted(REPORT_SHEETS, key=lambda spec: spec.build_last):  # stable: in order
         if spec.build is not None:
             spec.build(sheets[spec.title], ctx)
-    order = list(SHEETS) + (list(LIVE_SHEETS) if live else [])
-    for i, name in enumerate(n for n in order if n in wb.sheetnames):
-        wb.move_sheet(name, i - wb.sheetnames.index(name))
-    wb.active = 0
     if wave_comparison is not None:
         add_wave_comparison(wb, wave_comparison)
-    for ws in wb.worksheets:
-        settings = print_settings(ws.title)
-        if settings is not None:
-            settings.apply(ws)
+    order = sheet_order(live=live, waves=wave_comparison is not None)
+    for i, name in enumerate(n for n in order if n in wb.sheetnames):
+        wb.move_sheet(name, i - wb.sheetnames.index(name))
+    apply_audiences(wb)
+    wb.active = 0
+    for ws in wb.worksheets:  # page one is the tab open (and the only one selected)
+        ws.sheet_view.tabSelected = ws is wb.worksheets[0]
     return wb
 
 

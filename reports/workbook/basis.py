@@ -56,8 +56,9 @@ def _pct(x: Any) -> str:
     return f"{float(x):.1%}"
 
 
-def calibration_words(data: ReportData) -> str | None:
-    """The observation the shares are calibrated to, in words (None without calibration)."""
+def calibration_words(data: ReportData, *, plain: bool = False) -> str | None:
+    """The observation the shares are calibrated to, in words (None without calibration);
+    ``plain`` leaves out how it was fitted (for leadership pages)."""
     cal = calibration_record(data)
     if cal is None:
         return None
@@ -81,7 +82,7 @@ def calibration_words(data: ReportData) -> str | None:
         )
     adjust = {"none_shift": "a shift of the none utility", "scale": "a scale factor",
               "scale_and_none": "a scale factor and a shift of the none utility"}  # fmt: skip
-    if cal.get("adjust") in adjust:
+    if cal.get("adjust") in adjust and not plain:
         txt += f"; fitted on every posterior draw: {adjust[str(cal['adjust'])]}"
     return txt
 

@@ -9,6 +9,7 @@ from a share band, quality-flag columns, exclusion counts and the convergence ve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,19 @@ def _per(data: ReportData) -> str:
         if a["name"] == price and "/" in unit:
             return f" per {unit.split('/', 1)[1].strip()}"
     return ""
+
+
+def relabel(data: ReportData, text: str) -> str:
+    """``text`` with every attribute's name followed by a level replaced by its label and a
+    colon (``speed 300 Mbps`` reads ``Broadband speed: 300 Mbps``): descriptions written by the
+    searches name attributes by their codes."""
+    names = sorted(
+        (a for a in data.study.get("attributes", []) if a.get("label")),
+        key=lambda a: -len(a["name"]),
+    )
+    for a in names:
+        text = re.sub(rf"(?<![\w]){re.escape(a['name'])} (?=\S)", f"{a['label']}: ", text)
+    return text
 
 
 def _fmt_level(v: Any) -> str:

@@ -25,7 +25,7 @@ from reports.workbook.basis import (
     calibration_record,
     share_word,
 )
-from reports.workbook.context import _bool_series, _Ctx, _per, _present
+from reports.workbook.context import _bool_series, _Ctx, _per, _present, relabel
 from reports.workbook.facts import ReportData
 from reports.workbook.styles import INT, PCT, _Sheet
 from winback.settings import band_label
@@ -131,7 +131,7 @@ def headline(ctx: _Ctx) -> str | None:
     sc = scale(ctx)
     bl = band_label(ctx.data.recommend_band)
     cal = calibrated(ctx.data)
-    txt = f"Recommendation: {b['action']}: {b['description']}."
+    txt = f"Recommendation: {b['action']}: {relabel(ctx.data, str(b['description']))}."
     if b.get("kind") == "no campaign":
         return txt + " No candidate is expected to pay back its incentives and contact costs."
     txt += " Expected" + ("" if cal else " at stated preference shares") + ": "

@@ -252,10 +252,69 @@ def _validation_text(data: ReportData) -> list[str]:
     ]
 
 
+#: the words of the workbook and of statistics, in plain language (the Methods sheet's glossary)
+GLOSSARY = (
+    ("stated preference share", "The share of lost customers who would choose an offer in the "
+     "survey's choice tasks: what they say, not yet what they do."),
+    ("calibrated share", "A stated preference share adjusted so that today's market reproduces "
+     "an observed win-back rate or take-up; customers and money rest on them when a run is "
+     "calibrated."),
+    ("band", "The range a figure lies in with the probability its label names, given the "
+     "survey's answers (the uncertainty of the estimate)."),
+    ("posterior draw", "One of the thousands of equally plausible sets of figures the "
+     "estimation produces; every figure is computed on each and then summarised."),
+    ("part-worth (utility)", "What a feature's level adds to an offer's appeal for one customer, "
+     "on the logit scale; only differences within a feature matter."),
+    ("importance", "How much a feature's range of levels moves the choice, as a share of all "
+     "features' ranges."),
+    ("willingness to pay (WTP)", "The price rise that leaves a customer as keen on the offer "
+     "with a change as without it. Ratio: utility gained / price slope, median over "
+     "respondents. Compensating variation: the change of the whole market's appeal in money. "
+     "Simulated: the price change that keeps the offer's share. They answer different "
+     "questions, so they differ."),
+    ("none option", "'None of these': the customer stays where they are."),
+    ("source of volume", "Where an offer's customers would otherwise be: staying away (none), "
+     "with a competitor, or with another of our own products (cannibalisation)."),
+    ("net gain / net volume", "What an action adds against today's offer, in money / in "
+     "customers from none and competitors (what it takes from our own products deducted)."),
+    ("reach (availability)", "The share of lost customers a campaign can contact."),
+    ("HB-MNL", "Hierarchical Bayes multinomial logit: the model estimating every respondent's "
+     "part-worths, borrowing strength from the others."),
+    ("convergence: R-hat, ESS, divergences, E-BFMI", "Checks that the estimation explored its "
+     "answer well: R-hat near 1 (chains agree), effective sample size (ESS) large enough, no "
+     "divergent transitions, E-BFMI above 0.3. A verdict of WARNING or FAIL says what to rerun "
+     "(Diagnostics sheet)."),
+    ("hit rate / RLH", "Validation: how often the model picks the option a respondent chose in "
+     "held-out tasks / the root likelihood, the geometric mean probability it gave their "
+     "choices (random responders have an RLH near 1 / number of options)."),
+    ("exhaustive search (proven)", "Every candidate offer, tier menu or unbundling was "
+     "evaluated, so the best found is the best there is over the tested levels and prices."),
+    ("D-error, efficiency", "Survey design quality: how precisely the choice tasks can measure "
+     "the part-worths (lower D-error, higher efficiency is better)."),
+)  # fmt: skip
+
+
 def _sheet_methods(ws: Worksheet, ctx: _Ctx) -> None:
     ws.column_dimensions["A"].width = 120
     s = _Sheet(ws, span=1)
-    s.title("Methods", "What was done, with the formulas written out and references.")
+    s.title(
+        "Methods",
+        "What was done, with the formulas written out and references; a glossary of the "
+        "workbook's words first.",
+    )
+    s.heading("Glossary")
+    is_calibrated = calibrated(ctx.data)
+    for term, meaning in GLOSSARY:
+        if term == "calibrated share" and not is_calibrated:
+            term, meaning = (
+                "calibration",
+                (
+                    "Anchoring the survey's shares to an observed win-back rate or take-up (a "
+                    "[calibration] table); none in this run, so every share is stated."
+                ),
+            )
+        s.para(f"{term}: {meaning}")
+    s.blank()
     for heading, paras in _methods_text(ctx.data):
         s.heading(heading)
         for p in paras:

@@ -28,6 +28,7 @@ from reports.workbook.basis import (
     replaced_product,
     share_word,
 )
+from reports.workbook.compact import offers_top, tiers_top, unbundling_top
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
 from reports.workbook.decision_sheet import calibrated_shares_table
 from reports.workbook.styles import (
@@ -39,6 +40,7 @@ from reports.workbook.styles import (
     _missing,
     _Sheet,
 )
+from surveys.reasons import REASON_LABELS
 from winback.settings import band_label
 
 
@@ -144,9 +146,10 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
         "today's own offer), ranked by the objective, each with its "
         f"{band_label(data.recommend_band)}, the probability that it beats today's offer and "
         f"that it is the best of the list. Shares are {sw}s"
-        + (f" ({calibration_words(data)})" if calibrated(data) else "")
+        + (f" ({calibration_words(data, plain=True)})" if calibrated(data) else "")
         + "; the Decision sheet puts every candidate on one scale.",
     )
+    offers_top(s, ctx)
     of = data.offers
     if _present(of) and of is not None:
         t, derived = _with_derived_bands(data, of)
@@ -172,10 +175,24 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
             "worth winning back: margin above zero and the share gain's band above zero."
         )
         label = f"own products' {sw}" if len(today) > 1 else sw
+        if "segment" in sg.columns:  # reasons for leaving by their labels, not their codes
+            sg = sg.assign(segment=[REASON_LABELS.get(str(x), str(x)) for x in sg["segment"]])
         s.table(sg, formats=_offer_formats(ctx, sg), labels=_offer_labels(ctx, label))
+    s.finish()
+
+
+def _sheet_unbundling(ws: Worksheet, ctx: _Ctx) -> None:
+    data = ctx.data
+    s = _Sheet(ws)
+    s.title(
+        "Unbundling: an entry offer with add-ons instead of the bundle",
+        "The bundle without some of its parts at a lower entry price, the parts sold as "
+        f"add-ons; {share_word(data)}s with {band_label(data.recommend_band)}s, against "
+        "today's market (all our own products, named).",
+    )
+    unbundling_top(s, ctx)
     ub = data.unbundling
     if _present(ub) and ub is not None:
-        s.heading("Unbundling: an entry offer with add-ons instead of the bundle")
         s.table(ub, formats=_offer_formats(ctx, ub), labels=_offer_labels(ctx))
         us = data.unbundling_summary
         if _present(us) and us is not None and "measure" in us.columns:
@@ -193,8 +210,10 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
                 formats={"price": ctx.money, "take_rate": PCT, "lower": PCT, "upper": PCT},
                 labels={"lower": "band from", "upper": "band to"},
             )
-    elif _present(of):
+    elif _present(data.offers):
         s.note("No unbundling in this run (no components to take out of the bundle).")
+    else:
+        _missing(s, "unbundling search", "recommend/unbundling.csv")
     s.finish()
 
 
@@ -208,6 +227,7 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
         f"{share_word(data).capitalize()}s with {band_label(data.recommend_band)}s; then where "
         "each added tier's takers come from and what the tiers take from each other.",
     )
+    tiers_top(s, ctx)
     t = data.tiers
     if not _present(t) or t is None:
         _missing(s, "tier search", "recommend/tiers.csv")
@@ -357,6 +377,7 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
     chart.y_axis.numFmt = "0%"
     s.ws.add_chart(chart, f"{get_column_letter(wide.shape[1] + 2)}{h}")
     s.row = max(s.row, h + 20)
+    s.end_print()  # the chart is the page; every point follows, not printed
     s.heading("Every point with its band")
     s.table(
         pc,

@@ -11,18 +11,38 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.workbook.context import _Ctx, _label, _present
-from reports.workbook.styles import _WRAP, INT, NUM1, NUM3, PCT, _bar_chart, _missing, _Sheet
+from reports.workbook.styles import (
+    _HEADER_FILL,
+    _HEADER_FONT,
+    INT,
+    NUM1,
+    NUM3,
+    PCT,
+    _bar_chart,
+    _missing,
+    _Sheet,
+)
 from surveys.reasons import REASON_LABELS, TEXT_COLUMNS
 from winback.settings import band_label
+
+#: quotes per main reason on the printed Reasons page (all of them follow, not printed)
+QUOTES_PER_REASON = 2
+
+
+def _reason_labels(ctx: _Ctx) -> dict[str, str]:
+    rs = ctx.data.reasons
+    labels = dict(REASON_LABELS)
+    if _present(rs) and rs is not None and {"reason", "label"} <= set(rs.columns):
+        labels |= dict(zip(rs["reason"].astype(str), rs["label"].astype(str), strict=False))
+    return labels
 
 
 def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
-    s = _Sheet(ws)
+    s = _Sheet(ws, span=6)
     s.title(
         "Why customers left",
         "Share of respondents who named each reason (several answers allowed), with its "
@@ -32,9 +52,7 @@ def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
     rs = data.reasons
     if _present(rs) and rs is not None:
         cols = [
-            c
-            for c in ("label", "reason", "n_selected", "n", "share", "lower", "upper")
-            if c in rs.columns
+            c for c in ("label", "n_selected", "n", "share", "lower", "upper") if c in rs.columns
         ]
         t = (
             rs[cols].sort_values("share", ascending=False, kind="stable")
@@ -44,37 +62,36 @@ def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
         h, first, last = s.table(
             t,
             formats={"share": PCT, "lower": PCT, "upper": PCT, "n_selected": INT, "n": INT},
-            labels={"label": "reason for leaving", "reason": "code", "n_selected": "respondents",
+            labels={"label": "reason for leaving", "n_selected": "respondents",
                     "n": "of", "lower": "interval from", "upper": "interval to"},
             freeze=True,
         )  # fmt: skip
         if "share" in cols and "label" in cols:
-            _bar_chart(
+            chart = _bar_chart(
                 s.ws,
                 data_col=1 + cols.index("share"),
                 cat_col=1 + cols.index("label"),
                 header=h,
                 last=last,
                 title="Why they left (share of respondents)",
-                anchor=f"{get_column_letter(len(cols) + 2)}{h}",
+                anchor=f"A{s.row}",
                 horizontal=True,
                 number_format="0%",
             )
+            chart.height = 6.5
+            s.row += 14  # room for the chart
     else:
         _missing(s, "reasons for leaving", "import/reasons.csv")
     resp = data.respondents
+    labels = _reason_labels(ctx)
     if resp is not None and "main_reason" in resp.columns:
-        labels = {}
-        if _present(rs) and rs is not None and {"reason", "label"} <= set(rs.columns):
-            labels = dict(zip(rs["reason"].astype(str), rs["label"].astype(str), strict=False))
         mr = resp["main_reason"].astype(str).str.strip()
         mr = mr[mr != ""]
         if len(mr):
             counts = mr.value_counts()
             t = pd.DataFrame(
                 {
-                    "main reason": [labels.get(k, REASON_LABELS.get(k, k)) for k in counts.index],
-                    "code": list(counts.index),
+                    "main reason": [labels.get(k, k) for k in counts.index],
                     "respondents": counts.to_numpy(),
                     "share": counts.to_numpy() / counts.sum(),
                 }
@@ -82,31 +99,65 @@ def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
             s.heading("The main reason (one per respondent)")
             s.table(t, formats={"share": PCT, "respondents": INT})
     if resp is not None:
-        text_cols = [c for c in resp.columns if c in TEXT_COLUMNS or c.endswith("_text")]
-        if text_cols:
-            keep = resp[text_cols].fillna("").astype(str).apply(lambda c: c.str.strip() != "")
-            rows = resp[keep.any(axis=1)]
-            s.heading(f"In their own words ({len(rows):,} respondents wrote something)")
-            if len(rows):
-                first_cols = [c for c in ("respondent_id", "main_reason") if c in resp.columns]
-                s.table(
-                    rows[first_cols + text_cols].fillna(""),
-                    labels={
-                        "what_happened": "what happened",
-                        "bring_back": "what would bring them back",
-                    },
-                )
-                for c in range(len(first_cols) + 1, len(first_cols) + len(text_cols) + 1):
-                    s.widths[c] = 50
-                    for r in range(s.row - len(rows) - 1, s.row - 1):
-                        s.ws.cell(r, c).alignment = _WRAP
-            else:
-                s.note("Nobody wrote an answer to the open questions.")
-    elif not _present(rs):
-        pass
-    else:
+        _verbatims(s, ctx, resp, labels)
+    elif _present(rs):
         s.note("Verbatims: no import/respondents.csv in this run.")
     s.finish()
+
+
+def _verbatims(s: _Sheet, ctx: _Ctx, resp: pd.DataFrame, labels: dict[str, str]) -> None:
+    """A few quotes for the main reasons on the printed page, then every answer (not printed):
+    the main reason, what happened, what would bring them back, other texts and the id."""
+    text_cols = [c for c in resp.columns if c in TEXT_COLUMNS or c.endswith("_text")]
+    if not text_cols:
+        return
+    keep = resp[text_cols].fillna("").astype(str).apply(lambda c: c.str.strip() != "")
+    rows = resp[keep.any(axis=1)]
+    s.heading(f"In their own words ({len(rows):,} respondents wrote something)")
+    if rows.empty:
+        s.note("Nobody wrote an answer to the open questions.")
+        return
+    main = rows["main_reason"].astype(str) if "main_reason" in rows.columns else None
+    first = text_cols[0]
+    if main is not None and first in rows.columns:
+        for code in main.value_counts().index[:3]:
+            said = rows.loc[(main == code) & keep.loc[rows.index, first], first].astype(str)
+            for quote in said.drop_duplicates().head(QUOTES_PER_REASON):
+                s.para(f"•  \u201c{quote.strip()}\u201d ({labels.get(code, code).lower()})")
+    s.note("Every answer follows below in the workbook (not printed).")
+    s.end_print()
+    s.blank()
+    # every answer: the main reason, then each open answer over merged columns
+    spans = {"what_happened": (2, 4), "bring_back": (5, 6)}
+    header = ["main reason", "what happened", None, None, "what would bring them back", None]
+    others = [c for c in text_cols if c not in spans]
+    header += [c.replace("_", " ") for c in others] + ["respondent id"]
+    for j, text in enumerate(header, start=1):
+        if text is None:
+            continue
+        c = s.put(s.row, j, text)
+        c.font = _HEADER_FONT
+        c.fill = _HEADER_FILL
+    for a, b in spans.values():
+        s.ws.merge_cells(start_row=s.row, start_column=a, end_row=s.row, end_column=b)
+    s.row += 1
+    extra = 7
+    for _, r in rows.iterrows():
+        code = str(r.get("main_reason", "") or "")
+        s.put(s.row, 1, labels.get(code, code))
+        for col, (a, b) in spans.items():
+            if col in r.index:
+                text = str(r[col] if pd.notna(r[col]) else "")
+                cell = s.put(s.row, a, text)
+                s.ws.merge_cells(start_row=s.row, start_column=a, end_row=s.row, end_column=b)
+                s.wrap(cell, text)
+        for j, col in enumerate(others, start=extra):
+            text = str(r[col] if pd.notna(r[col]) else "")
+            cell = s.put(s.row, j, text)
+            s.widths[j] = max(s.widths.get(j, 0), 30)
+            s.wrap(cell, text)
+        s.put(s.row, extra + len(others), str(r.get("respondent_id", "")))
+        s.row += 1
 
 
 def _sheet_partworths(ws: Worksheet, ctx: _Ctx) -> None:
@@ -166,9 +217,9 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
     s = _Sheet(ws)
     s.title(
         "What matters most: attribute importance",
-        "Importance = the range of an attribute's utilities (best minus worst level) as a share "
-        "of the sum of all ranges, per respondent and posterior draw, then averaged; in percent, "
-        f"with the {band_label(data.fit_band, 'interval')}.",
+        "How much each feature sways the choice: the gap between its best and worst level as a "
+        "share of all features' gaps, averaged over respondents; in percent, with the "
+        f"{band_label(data.fit_band, 'interval')} (the Methods sheet has the formula).",
     )
     imp = data.importances
     if not _present(imp) or imp is None:
@@ -177,10 +228,11 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
         return
     t = imp.sort_values("mean", ascending=False, kind="stable").copy()
     t.insert(0, "label", [_label(data, str(a)) for a in t["attribute"]])
+    t = t.drop(columns="attribute")
     h, first, last = s.table(
         t,
         formats={"mean": NUM1, "lower": NUM1, "upper": NUM1},
-        labels={"label": "attribute", "attribute": "name", "mean": "importance (%)",
+        labels={"label": "attribute", "mean": "importance (%)",
                 "lower": "interval from", "upper": "interval to"},
         freeze=True,
     )  # fmt: skip
@@ -192,10 +244,11 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
         header=h,
         last=last,
         title="Attribute importance (%)",
-        anchor=f"{get_column_letter(len(cols) + 2)}{h}",
+        anchor=f"A{s.row}",
         horizontal=True,
         number_format="0",
     )
+    s.row += 20
     s.finish()
 
 

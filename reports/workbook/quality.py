@@ -120,7 +120,14 @@ def _sheet_diagnostics(ws: Worksheet, ctx: _Ctx) -> None:
         s.finish()
         return
     s.heading("Verdict")
-    s.para(_verdict_words(str(fd.get("verdict", "unknown"))), bold=True)
+    verdict = str(fd.get("verdict", "unknown"))
+    s.para(_verdict_words(verdict), bold=True)
+    if verdict.lower() in ("warn", "fail") and fd.get("advice"):
+        s.para(
+            "Page one states this only as reduced confidence. What to do: "
+            + "; ".join(str(x) for x in fd["advice"])
+            + " Then rerun winback simulate, recommend and report on the new fit."
+        )
     s.blank()
     rows: list[tuple[str, Any, str | None]] = [
         ("R-hat, largest (population)", fd.get("rhat_max"), NUM3),
@@ -139,7 +146,7 @@ def _sheet_diagnostics(ws: Worksheet, ctx: _Ctx) -> None:
     ]
     s.pairs([r for r in rows if r[1] is not None])
     s.blank()
-    for label, key in (("Checks that did not pass", "reasons"), ("Advice", "advice")):
+    for label, key in (("Checks that did not pass", "reasons"), ("What to do", "advice")):
         items = fd.get(key) or []
         s.heading(label)
         if items:

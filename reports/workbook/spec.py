@@ -1,11 +1,14 @@
 """The workbook's sheets, in order, each with its builder, its audience and its print settings.
 
 :data:`REPORT_SHEETS` are the sheets :func:`reports.workbook.write_workbook` builds here, in the
-order they appear; :data:`LIVE_SHEET_SPECS` follow when the run has a fit and a market (written
-together by :func:`reports.live_sheet.add_live_simulator`), then :data:`WAVE_SHEET` when waves
-are compared (:func:`reports.waves_sheet.add_wave_comparison`). A leadership page is read by
-the people deciding; an analyst page holds the detail behind it. Printed or converted to PDF,
-each sheet with print settings is one page wide; the others keep Excel's defaults.
+order they appear; the live simulator's :data:`LIVE_SHEET_SPECS` (written together by
+:func:`reports.live_sheet.add_live_simulator`) and :data:`WAVE_SHEET`
+(:func:`reports.waves_sheet.add_wave_comparison`) take their places when present
+(:func:`sheet_order`). A leadership page is read by the people deciding: it is visible, has a
+print area and prints one page wide at no less than 9 pt; an analyst page holds the detail
+behind it and is hidden from the default print (:func:`apply_audiences`: a hidden tab, which
+Excel's and LibreOffice's printing and PDF export both leave out). Sheets with print settings
+are one page wide; the others keep Excel's defaults.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.waves_sheet import SHEET_TITLE as WAVES_TITLE
@@ -25,6 +29,7 @@ from reports.workbook.offers import (
     _sheet_price_curves,
     _sheet_source_of_volume,
     _sheet_tiers,
+    _sheet_unbundling,
 )
 from reports.workbook.preferences import (
     _sheet_importances,
@@ -33,21 +38,30 @@ from reports.workbook.preferences import (
     _sheet_wtp,
 )
 from reports.workbook.quality import _sheet_design_quality, _sheet_diagnostics
+from reports.workbook.styles import FONT, set_print_area
 from reports.workbook.summary import _sheet_summary
 
 __all__ = [
     "LIVE_SHEETS",
     "LIVE_SHEET_SPECS",
+    "MIN_PRINT_SCALE",
+    "ONE_PAGE",
     "ONE_PAGE_WIDE",
     "REPORT_SHEETS",
     "SHEETS",
     "WAVE_SHEET",
     "PrintSettings",
     "SheetSpec",
+    "apply_audiences",
+    "audience",
     "print_settings",
+    "sheet_order",
 ]
 
 Audience = Literal["leadership", "analyst"]
+
+#: the print scale below which a leadership page would print body text under 9 pt (11 pt text)
+MIN_PRINT_SCALE = 9 / 11
 
 
 @dataclass(frozen=True)
@@ -62,9 +76,11 @@ class PrintSettings:
     side_margin: float = 0.4
     top_bottom_margin: float = 0.5
     footer: str = "&A, page &P of &N"
+    footer_size: int = 11
 
-    def apply(self, ws: Worksheet) -> None:
-        """Set these print settings on the worksheet ``ws``."""
+    def apply(self, ws: Worksheet, *, print_area: bool = False) -> None:
+        """Set these print settings on the worksheet ``ws``; with ``print_area``, a print area
+        over the sheet's content (charts included) unless its builder set one."""
         ws.page_setup.orientation = self.orientation
         ws.page_setup.paperSize = self.paper_size
         ws.page_setup.fitToWidth = self.fit_to_width
@@ -73,10 +89,16 @@ class PrintSettings:
         ws.page_margins.left = ws.page_margins.right = self.side_margin
         ws.page_margins.top = ws.page_margins.bottom = self.top_bottom_margin
         ws.oddFooter.center.text = self.footer
+        ws.oddFooter.center.size = self.footer_size
+        ws.oddFooter.center.font = FONT
+        if print_area and not ws.print_area:
+            set_print_area(ws)
 
 
 #: one page wide, landscape A4, so no column is cut off
 ONE_PAGE_WIDE = PrintSettings()
+#: one page (page one: the decision), landscape A4
+ONE_PAGE = PrintSettings(fit_to_height=1)
 
 
 @dataclass(frozen=True)
@@ -90,7 +112,10 @@ class SheetSpec:
     build : callable or None
         ``build(worksheet, ctx)`` writes the sheet; None for sheets another module writes.
     audience : {"leadership", "analyst"}
-        Who the page is for.
+        Who the page is for. Leadership pages are visible and printed (a print area over
+        what they show); analyst pages are hidden from the default print (their tabs are
+        hidden: right-click any tab and choose Unhide to see them), Excel and LibreOffice
+        printing or converting the workbook leave them out.
     printing : PrintSettings or None
         None keeps Excel's defaults (the big data sheets behind the live simulator).
     build_last : bool
@@ -104,39 +129,80 @@ class SheetSpec:
     build_last: bool = False
 
 
-#: the sheets built from a run folder, in order
+#: the sheets built from a run folder, leadership pages first, in order
 REPORT_SHEETS = (
-    SheetSpec("Summary", _sheet_summary, "leadership", build_last=True),
-    SheetSpec("Decision", _sheet_decision, "leadership"),
+    SheetSpec("Summary", _sheet_summary, "leadership", ONE_PAGE, build_last=True),
     SheetSpec("Reasons", _sheet_reasons, "leadership"),
-    SheetSpec("Part-worths", _sheet_partworths, "analyst"),
     SheetSpec("Importances", _sheet_importances, "leadership"),
-    SheetSpec("WTP", _sheet_wtp, "analyst"),
     SheetSpec("Offers", _sheet_offers, "leadership"),
     SheetSpec("Tiers", _sheet_tiers, "leadership"),
+    SheetSpec("Unbundling", _sheet_unbundling, "leadership"),
+    SheetSpec("Price curves", _sheet_price_curves, "leadership"),
+    SheetSpec("Decision", _sheet_decision, "analyst"),
     SheetSpec("Source of volume", _sheet_source_of_volume, "analyst"),
-    SheetSpec("Price curves", _sheet_price_curves, "analyst"),
+    SheetSpec("WTP", _sheet_wtp, "analyst"),
+    SheetSpec("Part-worths", _sheet_partworths, "analyst"),
     SheetSpec("Design & quality", _sheet_design_quality, "analyst"),
     SheetSpec("Diagnostics", _sheet_diagnostics, "analyst"),
     SheetSpec("Methods", _sheet_methods, "analyst"),
 )
-#: the live simulator's sheets (after the report sheets, when present)
+#: the live simulator's sheets (when present): the simulator after the leadership pages, its
+#: data sheets last
 LIVE_SHEET_SPECS = (
     SheetSpec("Simulator", None, "leadership"),
     SheetSpec("Utilities", None, "analyst", printing=None),
     SheetSpec("Levels", None, "analyst", printing=None),
 )
-#: the wave comparison (last, when waves are compared)
+#: the wave comparison (after the leadership pages, when waves are compared)
 WAVE_SHEET = SheetSpec(WAVES_TITLE, None, "leadership")
 
-#: the workbook's sheets, in order (the live simulator's three sheets follow when present)
+#: the sheets built from a run folder, in workbook order
 SHEETS = tuple(spec.title for spec in REPORT_SHEETS)
 LIVE_SHEETS = tuple(spec.title for spec in LIVE_SHEET_SPECS)
 
 _BY_TITLE = {spec.title: spec for spec in (*REPORT_SHEETS, *LIVE_SHEET_SPECS, WAVE_SHEET)}
+_ORDER = (
+    *(s for s in REPORT_SHEETS if s.audience == "leadership"),
+    LIVE_SHEET_SPECS[0],
+    WAVE_SHEET,
+    *(s for s in REPORT_SHEETS if s.audience == "analyst"),
+    *LIVE_SHEET_SPECS[1:],
+)
+
+
+def sheet_order(*, live: bool, waves: bool = False) -> list[str]:
+    """The workbook's sheets in order: the leadership pages (the simulator and the wave
+    comparison among them when present), then the analyst pages.
+
+    Examples
+    --------
+    >>> sheet_order(live=False)[:3]
+    ['Summary', 'Reasons', 'Importances']
+    """
+    skip = set() if live else set(LIVE_SHEETS)
+    if not waves:
+        skip.add(WAVE_SHEET.title)
+    return [s.title for s in _ORDER if s.title not in skip]
+
+
+def audience(title: str) -> Audience:
+    """Who the sheet ``title`` is for (leadership for a sheet not listed here)."""
+    spec = _BY_TITLE.get(title)
+    return spec.audience if spec is not None else "leadership"
 
 
 def print_settings(title: str) -> PrintSettings | None:
     """The print settings of the sheet ``title`` (one page wide for a sheet not listed here)."""
     spec = _BY_TITLE.get(title)
     return spec.printing if spec is not None else ONE_PAGE_WIDE
+
+
+def apply_audiences(wb: Workbook) -> None:
+    """Print settings on every sheet; leadership pages visible with a print area, analyst
+    pages hidden from the default print (the first sheet stays active and visible)."""
+    for ws in wb.worksheets:
+        settings = print_settings(ws.title)
+        lead = audience(ws.title) == "leadership"
+        if settings is not None:
+            settings.apply(ws, print_area=lead)
+        ws.sheet_state = "visible" if lead else "hidden"

@@ -1,8 +1,12 @@
-"""The ``Summary`` sheet: page 1 of the leadership workbook.
+"""The ``Summary`` sheet: page one of the leadership workbook.
 
-The answer in brief (who answered, why they left, what to offer, the tiers, the unbundled entry
-offer, how sure we are), the key numbers with their bands (labelled with the probability the run
-used), the offers side by side, the caveats in plain words and where to find the details.
+Its printed part is the decision (:mod:`~reports.workbook.page_one`: one box with what to offer,
+to whom, at what price, the expected customers and profit with their band, the cost, how sure we
+are and the next step; then why). Below it, not printed, the detail for analysts: the key
+numbers as number cells with their bands (labelled with the probability the run used), the
+runners-up, the answer in brief, the offers side by side, the caveats in plain words and where
+to find the details. A run written before the one recommendation gets the former answer (what
+each search found) and prints whole.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from reports.workbook.context import (
 )
 from reports.workbook.decision import decision_table, recommended, summary_decision
 from reports.workbook.facts import ReportData
+from reports.workbook.page_one import page_one
 from reports.workbook.styles import PCT, _Sheet
 from winback.settings import band_label
 
@@ -329,22 +334,27 @@ def _side_by_side(ctx: _Ctx) -> dict[str, pd.Series]:
 
 def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
-    for c, w in zip("ABCDEF", (46, 20, 20, 20, 20, 20), strict=True):
+    # page one: a label column and six text columns, one A4 landscape page wide at full size
+    for c, w in zip("ABCDEFG", (20, 16, 16, 16, 16, 16, 16), strict=True):
         ws.column_dimensions[c].width = w
-    s = _Sheet(ws, span=6)
+    s = _Sheet(ws, span=7, max_width=16)
     name = data.study.get("name") or Path(data.run_dir).name or "Win-back study"
+    has_decision = decision_table(data) is not None
     s.title(
-        f"{name}: why lost customers left and what would win them back",
-        "Page 1 of the leadership workbook: the answer, the key numbers and the caveats. "
-        "The other sheets hold the detail.",
+        f"{name}: the decision" if has_decision else f"{name}: what would win lost customers back",
+        str(data.study.get("description") or "") or None,
     )
     ws.freeze_panes = "A2"
-    if data.study.get("description"):
-        s.note(str(data.study["description"]))
+    if page_one(s, ctx):
+        s.blank()
+        s.heading("Behind page one (for the analysts; not printed)")
+        s.note(
+            "The recommendation with every figure as a number, the runners-up, the offers side "
+            "by side and the caveats. The hidden analyst pages hold the rest."
+        )
 
     # -- the one recommendation (runs written before it: the searches' answers below) ---------
     decided = summary_decision(s, ctx)
-
     # -- the answer in brief -------------------------------------------------------------------
     s.heading("The answer in brief")
     brief: list[str] = []
@@ -469,15 +479,18 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
     s.heading("Where to find the details")
     s.pairs(
         [
+            ("Leadership pages", "printed: this page, then", None),
             ("Reasons", "why they left, with the customers' own words", None),
-            ("Part-worths / Importances", "what each feature and price level is worth to them", None),
-            ("WTP", "willingness to pay for each change of our offer", None),
-            ("Decision", "every candidate on one scale, with bands; where customers come from", None),
-            ("Offers / Tiers", "the best offers, by reason for leaving too; tiers; unbundling", None),
-            ("Source of volume / Price curves", "where customers come from; demand at each price", None),
-            ("Design & quality / Diagnostics", "how good the survey design and data are; convergence", None),
-            ("Methods", "what was done, with formulas and references", None),
+            ("Importances", "what matters most to them", None),
+            ("Offers / Tiers / Unbundling", "the best offers, by reason for leaving too; tiers; the entry offer", None),
+            ("Price curves", "demand at each price", None),
             ("Simulator", "try your own offers: pick levels, the shares recalculate", None),
+            ("Analyst pages", "hidden tabs (right-click a tab, Unhide), not printed:", None),
+            ("Decision", "every candidate on one scale, with bands; where customers come from", None),
+            ("Source of volume", "where an offer's customers come from", None),
+            ("WTP / Part-worths", "willingness to pay, three ways; what each level is worth", None),
+            ("Design & quality / Diagnostics", "how good the survey design and data are; convergence, with what to do", None),
+            ("Methods", "what was done, with formulas, references and a glossary", None),
         ]
     )  # fmt: skip
     s.finish()

@@ -295,7 +295,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.pipeline import run_report
 
-    run = run_report(args.run_dir, args.out, force=args.force)
+    run = run_report(args.run_dir, args.out, force=args.force, pdf=args.pdf)
     if not args.quiet:
         print(run.data)
         _print_written(run.files, run.out)

@@ -375,6 +375,12 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
         "the plots go beside it",
     )
     rp.add_argument("--force", action="store_true", help="replace an earlier workbook and plots")
+    rp.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write the leadership pages as PDF beside the workbook (winback_report.pdf), "
+        "rendered by LibreOffice (soffice), which must be installed",
+    )
 
 
 # --------------------------------------------------------------------------------------------
