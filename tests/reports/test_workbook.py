@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from reports.live_sheet import SHARE_LABEL
 from reports.workbook import LIVE_SHEETS, SHEETS, read_run_folder, sheet_order, write_workbook
 from tests.reports.conftest import VERBATIM
 from winback.errors import WinbackError
