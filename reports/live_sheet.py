@@ -356,9 +356,17 @@ def _write_simulator(ws: Any, sample: LiveSample, lay: LiveLayout, title: str) -
 
     _business(ws, sample, lay, text)
     _notes(ws, sample, lay, text)
-    ws.column_dimensions["A"].width = 46
+    # one A4 landscape page wide at 9 pt or more: narrow columns, long level names wrap
+    ws.column_dimensions["A"].width = 34
     for c in range(2, width + 1):
-        ws.column_dimensions[col(c)].width = 20
+        ws.column_dimensions[col(c)].width = 14
+    for row in ws.iter_rows(min_col=2, max_col=width):
+        for x in row:
+            if isinstance(x.value, str) and not str(x.value).startswith("=") and len(x.value) > 13:
+                a = x.alignment
+                x.alignment = Alignment(
+                    horizontal=a.horizontal, vertical=a.vertical, wrap_text=True
+                )
     ws.freeze_panes = ws.cell(lay.on_row, 2)
     ws.print_area = f"A1:{col(width)}{ws.max_row}"
 
