@@ -472,14 +472,18 @@ def read_live_sample(
     run: RunFolder, model: HBModel, market: Market, *, budget: int = ROW_BUDGET
 ) -> LiveSample:
     """The live sheet's stored sample of a run folder: the fit's posterior draws (``fit.nc``),
-    the run's study file for ``[costs]``, ``[business]`` and ``[calibration]`` (as ``winback
-    recommend`` used them), ``recommend/run.json``'s settings (calibration, seed, weights,
+    the study file ``winback recommend`` used (its ``run.json`` records it; else the run's
+    ``study.toml``) for ``[costs]``, ``[business]`` and ``[calibration]``, ``recommend/run.json``'s settings (calibration, seed, weights,
     band, objective), ``decision.csv`` and the search tables for the opening scenario, and the
     reasons' labels for the segment filter. Folders written before any of these still give a
     sample (stated preference shares, opening on today's market)."""
+    record = run.record(RECOMMEND)
+    settings = dict(record.settings) if record is not None else {}
     study = model.study
-    if run.study_file.is_file():
-        given = load_study(run.study_file)
+    recorded = run.folder(RECOMMEND) / str(settings.get("study") or "")
+    study_file = recorded if settings.get("study") and recorded.is_file() else run.study_file
+    if study_file.is_file():  # the study file recommend used, else the run's
+        given = load_study(study_file)
         study = replace(
             study, costs=given.costs, business=given.business, calibration=given.calibration
         )
@@ -488,8 +492,6 @@ def read_live_sample(
         people = pd.read_csv(run.file(IMPORT, "respondents.csv"), dtype=str, keep_default_na=False)
         if "respondent_id" in people.columns:
             draws = replace(draws, respondents=people.set_index("respondent_id"))
-    record = run.record(RECOMMEND)
-    settings = dict(record.settings) if record is not None else {}
     labels = dict(REASON_LABELS)
     reasons = _csv(run.file(IMPORT, "reasons.csv"))
     if reasons is not None and {"reason", "label"} <= set(reasons.columns):

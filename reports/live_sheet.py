@@ -131,8 +131,8 @@ def add_live_simulator(
         raise WinbackError("The live simulator sheet keeps numeric levels inside the tested range.")
     encode_products(sample.study, sample.products)  # every level checked up front
     lay = LiveLayout.of(sample)
-    lv = wb.create_sheet(LEVELS)
     ut = wb.create_sheet(UTILITIES)
+    lv = wb.create_sheet(LEVELS)
     ws = wb.create_sheet(SIMULATOR, 0)
     write_levels(lv, sample, lay)
     write_utilities(ut, sample, lay)
@@ -367,7 +367,6 @@ def _write_simulator(ws: Any, sample: LiveSample, lay: LiveLayout, title: str) -
                 x.alignment = Alignment(
                     horizontal=a.horizontal, vertical=a.vertical, wrap_text=True
                 )
-    ws.freeze_panes = ws.cell(lay.on_row, 2)
     ws.print_area = f"A1:{col(width)}{ws.max_row}"
 
 

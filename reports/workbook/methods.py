@@ -93,8 +93,9 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "Source of volume: the market without the offer against the market with it, "
                 "per draw: share taken from none (lost customers who would otherwise stay "
                 "away), competitors and our own offers.",
-                "The live Simulator sheet uses the logit rule at the posterior mean "
-                "part-worths, recalculated by Excel.",
+                "The live Simulator sheet uses the logit rule on a stored stratified sample "
+                "of posterior draws, calibrated as the decision's, recalculated by Excel; it "
+                "shows its own Monte Carlo error against the full posterior.",
             ],
         ),
         (

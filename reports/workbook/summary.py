@@ -468,9 +468,10 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
     cav.append(basis_sentence(data))
     if calibrated(data):
         cav.append(
-            "Today's market on the Source of volume and Price curves sheets, and the live "
-            "Simulator, show stated preference shares (the Decision and Source of volume sheets "
-            "put stated and calibrated shares side by side)."
+            "Today's market on the Source of volume and Price curves sheets shows stated "
+            "preference shares (the Decision and Source of volume sheets put stated and "
+            "calibrated shares side by side); the live Simulator shows calibrated shares, as "
+            "the decision."
         )
     cav.extend(data.notes)
     cav.extend(ctx.notes)
