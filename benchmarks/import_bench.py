@@ -24,9 +24,12 @@ import is printed beside its wall time):
   imports to time the stages (pandas, ``surveys``, ``winback.cli``) are loaded before the
   clock starts, as pandas is for the peer; numba loads inside the timed call (on first use).
 
-Runs alternate (peer, winback, peer, winback, ...) and the fastest of ``--repeat`` runs is kept,
+- before: the same command at ``--before`` (default the revision before the speed work),
+  taken out of git into a temporary folder.
+
+Runs alternate (peer, winback, before, peer, ...) and the fastest of ``--repeat`` runs is kept,
 because the machine is shared. Run ``python benchmarks/import_bench.py [--sizes 20 200]
-[--no-write]``; a dated section is appended to ``benchmarks/RESULTS.md``.
+[--before REV|none] [--no-write]``; a dated section is appended to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -38,12 +41,16 @@ import os
 import platform
 import subprocess
 import sys
+import tarfile
 import tempfile
 import textwrap
+from io import BytesIO
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+#: the revision before issue 14's speed work (item 4), timed beside by default
+BEFORE_REV = "1f6df45"
 #: respondents per target size (MB of responses.csv + respondents.csv)
 RESPONDENTS = {20: 5_200, 200: 52_000}
 
@@ -110,6 +117,27 @@ WINBACK = textwrap.dedent(
 )
 
 
+BEFORE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import pandas
+    from winback.cli import main
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    folder, out = sys.argv[1], sys.argv[2]
+    t, c = time.perf_counter(), cpu()
+    code = main(["-q", "import", folder + "/study.toml", folder + "/responses.csv",
+                 "--design", folder + "/design", "--out", out, "--force"])
+    seconds, cpu_seconds = time.perf_counter() - t, cpu() - c
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "rss_mb": rss, "code": code}))
+    """
+)
+
+
 def make_files(folder: Path, n_respondents: int) -> float:
     """Write study.toml, design/ and the simulated responses; returns the MB of the two CSVs."""
     from surveys.fieldwork import simulate_fieldwork
@@ -129,8 +157,8 @@ def make_files(folder: Path, n_respondents: int) -> float:
     return sum((folder / f).stat().st_size for f in ("responses.csv", "respondents.csv")) / 1e6
 
 
-def _run(script: str, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+def _run(script: str, *args: str, source: Path = ROOT) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=False
     )
@@ -140,21 +168,35 @@ def _run(script: str, *args: str) -> dict:
     return result
 
 
-def measure(folder: Path, repeat: int) -> dict:
+def measure(folder: Path, repeat: int, before: Path | None = None) -> dict:
     best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as out:
+        runs = [
+            ("pandas", PEER, (str(folder), "plain"), ROOT),
+            ("pandas text", PEER, (str(folder), "text"), ROOT),
+            ("winback", WINBACK, (str(folder), str(Path(out) / "import")), ROOT),
+        ]
+        if before is not None:
+            runs.append(("before", BEFORE, (str(folder), str(Path(out) / "before")), before))
         for _ in range(repeat):
-            for name, script, args in (
-                ("pandas", PEER, (str(folder), "plain")),
-                ("pandas text", PEER, (str(folder), "text")),
-                ("winback", WINBACK, (str(folder), str(Path(out) / "import"))),
-            ):
-                r = _run(script, *args)
-                if name == "winback" and r["code"] != 0:
-                    raise RuntimeError(f"winback import exited {r['code']}")
+            for name, script, args, source in runs:
+                r = _run(script, *args, source=source)
+                if name in ("winback", "before") and r["code"] != 0:
+                    raise RuntimeError(f"{name}: winback import exited {r['code']}")
                 if name not in best or r["seconds"] < best[name]["seconds"]:
                     best[name] = r
     return best
+
+
+def _checkout(rev: str, folder: Path) -> Path:
+    """winback's packages at git revision ``rev``, extracted into ``folder``."""
+    blob = subprocess.run(
+        ["git", "archive", rev, "analysis", "conjoint", "surveys", "winback", "reports"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=BytesIO(blob)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,38 +204,53 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[20, 200], choices=sorted(RESPONDENTS))
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--data", type=Path, help="folder for the generated files (kept)")
+    p.add_argument(
+        "--before",
+        default=BEFORE_REV,
+        help="git revision of winback timed beside (the import before the speed work; 'none' "
+        f"to skip; default {BEFORE_REV})",
+    )
     p.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = p.parse_args(argv)
     data = args.data or Path(tempfile.mkdtemp(prefix="winback-import-bench-"))
     rows = []
-    for size in args.sizes:
-        folder = data / f"{size}mb"
-        if not (folder / "responses.csv").exists():
-            mb = make_files(folder, RESPONDENTS[size])
-        else:
-            mb = (
-                sum((folder / f).stat().st_size for f in ("responses.csv", "respondents.csv")) / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        before = None if args.before == "none" else _checkout(args.before, Path(tmp))
+        for size in args.sizes:
+            folder = data / f"{size}mb"
+            if not (folder / "responses.csv").exists():
+                mb = make_files(folder, RESPONDENTS[size])
+            else:
+                mb = sum((folder / f).stat().st_size for f in ("responses.csv", "respondents.csv"))
+                mb /= 1e6
+            best = measure(folder, args.repeat, before)
+            peer, text, wb = best["pandas"], best["pandas text"], best["winback"]
+            ratio = wb["seconds"] / peer["seconds"]
+            stages = ", ".join(f"{k} {v:.2f} s" for k, v in wb["stages"].items())
+            rest = wb["seconds"] - sum(wb["stages"].values())
+            old = best.get("before")
+            print(
+                f"{size} MB ({mb:.1f} MB, {RESPONDENTS[size]:,} respondents): pandas.read_csv "
+                f"{peer['seconds']:.2f} s ({peer['rss_mb']:.0f} MB), as text "
+                f"{text['seconds']:.2f} s ({text['rss_mb']:.0f} MB); winback import "
+                f"{wb['seconds']:.2f} s (CPU {wb['cpu']:.2f} s, {wb['rss_mb']:.0f} MB); ratio "
+                f"{ratio:.1f} (target <= 10)"
+                + (
+                    f"; before ({args.before}) {old['seconds']:.2f} s (CPU {old['cpu']:.2f} s, "
+                    f"{old['rss_mb']:.0f} MB), ratio {old['seconds'] / peer['seconds']:.1f}"
+                    if old
+                    else ""
+                )
+                + f"\n    stages: {stages}, other {rest:.2f} s",
+                flush=True,
             )
-        best = measure(folder, args.repeat)
-        peer, text, wb = best["pandas"], best["pandas text"], best["winback"]
-        ratio = wb["seconds"] / peer["seconds"]
-        stages = ", ".join(f"{k} {v:.2f} s" for k, v in wb["stages"].items())
-        rest = wb["seconds"] - sum(wb["stages"].values())
-        print(
-            f"{size} MB ({mb:.1f} MB, {RESPONDENTS[size]:,} respondents): pandas.read_csv "
-            f"{peer['seconds']:.2f} s ({peer['rss_mb']:.0f} MB), as text {text['seconds']:.2f} s "
-            f"({text['rss_mb']:.0f} MB); winback import {wb['seconds']:.2f} s "
-            f"(CPU {wb['cpu']:.2f} s, {wb['rss_mb']:.0f} MB); ratio {ratio:.1f} (target <= 10)\n"
-            f"    stages: {stages}, other {rest:.2f} s",
-            flush=True,
-        )
-        rows.append((size, mb, peer, text, wb, ratio, stages, rest))
+            rows.append((size, mb, peer, text, wb, ratio, stages, rest, old))
     if not args.no_write:
-        _write_results(rows, args.repeat)
+        _write_results(rows, args.repeat, args.before)
     return 0
 
 
-def _write_results(rows: list, repeat: int) -> None:
+def _write_results(rows: list, repeat: int, rev: str) -> None:
     lines = [
         "",
         f"## Import speed (`benchmarks/import_bench.py`), {dt.date.today().isoformat()}",
@@ -201,19 +258,26 @@ def _write_results(rows: list, repeat: int) -> None:
         f"Python {platform.python_version()}, fastest of {repeat} alternating runs, each in a "
         "fresh process; peak memory is the process's maximum RSS (Python and pandas included); "
         "CPU is the process's user + system time (all threads). "
-        "Ratio = winback import / `pandas.read_csv` with its defaults (wall times).",
+        "Ratio = winback import / `pandas.read_csv` with its defaults (wall times); before = "
+        f"winback at {rev}, the revision before the speed work, on the same files in the same "
+        "run.",
         "",
         "| files | pandas.read_csv | read_csv, every cell text | winback import | ratio | "
-        "stages of the import |",
-        "|---|---|---|---|---|---|",
+        "before | ratio before | stages of the import |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for size, mb, peer, text, wb, ratio, stages, rest in rows:
+    for size, mb, peer, text, wb, ratio, stages, rest, old in rows:
+        before = (
+            f"{old['seconds']:.2f} s (CPU {old['cpu']:.2f} s), {old['rss_mb']:.0f} MB | "
+            f"{old['seconds'] / peer['seconds']:.1f}"
+            if old
+            else "- | -"
+        )
         lines.append(
             f"| {mb:.1f} MB, {RESPONDENTS[size]:,} respondents | {peer['seconds']:.2f} s, "
             f"{peer['rss_mb']:.0f} MB | {text['seconds']:.2f} s, {text['rss_mb']:.0f} MB | "
             f"{wb['seconds']:.2f} s (CPU {wb['cpu']:.2f} s), {wb['rss_mb']:.0f} MB | "
-            f"**{ratio:.1f}** | {stages}, "
-            f"other {rest:.2f} s |"
+            f"**{ratio:.1f}** | {before} | {stages}, other {rest:.2f} s |"
         )
     with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
