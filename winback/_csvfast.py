@@ -69,7 +69,9 @@ def table_bytes(
         base[c] = at
         sep = line_end if c == len(raws) - 1 else ","
         uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
-        text = _quoted(_cell_texts(uniques, guard), line_end)
+        text = _cell_texts(uniques, guard)
+        if not _is_number(uniques["value"].dtype):  # numbers hold no comma, quote or line end
+            text = _quoted(text, line_end)
         cells.append(text + sep)
         at += len(text)
     # every distinct cell's bytes in one buffer (Arrow encodes the texts without a loop)
@@ -147,6 +149,12 @@ def _cell_texts(uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFr
         if dtype.kind == "f":
             text[np.isnan(values)] = ""
         return text
+    numbers = _NUMPY_OF.get(type(dtype))
+    if numbers is not None:  # nullable numbers and booleans: as numpy prints them, NA empty
+        missing = s.isna().to_numpy()
+        text = s.to_numpy(dtype=numbers, na_value=numbers(0)).astype(str).astype(object)
+        text[missing] = ""
+        return text
     if isinstance(dtype, pd.StringDtype) or dtype.kind == "O" or _text_categories(dtype):
         text = guard(uniques)["value"].to_numpy(dtype=object, na_value=None)
         return np.array(["" if t is None else t for t in text], dtype=object)
@@ -159,11 +167,23 @@ def _cell_texts(uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFr
     return np.array(rows, dtype=object)
 
 
+#: the numpy type of each nullable dtype's values
+_NUMPY_OF: dict[type, type] = {
+    pd.Float64Dtype: np.float64,
+    pd.BooleanDtype: np.bool_,
+    **dict.fromkeys(_NULLABLE_INTS, np.int64),
+}
+
+
 def _text_categories(dtype: object) -> bool:
     return isinstance(dtype, pd.CategoricalDtype) and (
         isinstance(dtype.categories.dtype, pd.StringDtype)
         or pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
     )
+
+
+def _is_number(dtype: object) -> bool:
+    return (isinstance(dtype, np.dtype) and dtype.kind in "fiub") or type(dtype) in _NUMPY_OF
 
 
 def _quoted(text: np.ndarray, line_end: str) -> np.ndarray:
