@@ -156,16 +156,23 @@ def validate_coded(
 
     # -- respondent ids: kept exactly as written ------------------------------------------------
     rid = _Codes(df["respondent_id"])
-    rid_text = np.array(
-        [None if _missing(u) else str(u) for u in rid.uniques] + [None], dtype=object
-    )
-    hdr = rid.map(lambda u: not _missing(u) and str(u).strip() == "respondent_id", bool)
+    if all(type(u) is str for u in rid.uniques):  # as read from a file: text, each id once
+        rid_text = np.array([*rid.uniques, None], dtype=object)
+        stripped = [u.strip() for u in rid.uniques]
+        hdr = np.array([t == "respondent_id" for t in stripped] + [False])[rid.codes]
+        blank_id = np.array([not t for t in stripped] + [True])[rid.codes]
+    else:
+        rid_text = np.array(
+            [None if _missing(u) else str(u) for u in rid.uniques] + [None], dtype=object
+        )
+        hdr = rid.map(lambda u: not _missing(u) and str(u).strip() == "respondent_id", bool)
+        blank_id = rid.map(_blank_value, bool)
     if hdr.any():
         rep.add_rows(
             "repeated header", df[hdr], lambda r: f"row {r[ROW_COLUMN]} repeats the header"
         )
     live = ~hdr  # rows that are data
-    blank_id = rid.map(_blank_value, bool) & live
+    blank_id &= live
     rep.add_rows(
         "missing respondent_id",
         df[blank_id],
