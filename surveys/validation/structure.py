@@ -256,6 +256,13 @@ def _sound_in_order(
     return g, r[starts].astype(np.int64), task[starts]
 
 
+def warm_up() -> None:
+    """Load the structure pass's compiled code now (and with it numba: its import, LLVM and
+    its typing set-up, about 0.4 s once per process)."""
+    one = np.ones(1, dtype=np.int64)
+    _structure_pass()(one - 1, one, one - 1, one, one, 1, False, False, one - 1)
+
+
 @functools.cache
 def _structure_pass() -> Any:
     """:func:`_structure_pass_py` compiled (numba loads on first use, not with ``import
