@@ -459,7 +459,7 @@ def validate_coded(
             rid_text,
             tasks_each=st.tasks_each,
         )
-    if st.holdout is not None:
+    if st.holdout is not None and not st.sound:  # (the compiled pass checked them)
         st.check_holdouts()
 
     # -- respondents ------------------------------------------------------------------------------
@@ -472,7 +472,7 @@ def validate_coded(
     # -- the clean table, in canonical order ------------------------------------------------------
     pos = pos[keep]
     appearance = st.appearance[keep]
-    if not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
+    if not st.sound and not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
         order = np.lexsort((alt[pos], task[pos], appearance))
         pos, appearance = pos[order], appearance[order]
     every_row = len(pos) == n and _is_identity(pos)
