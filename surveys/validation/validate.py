@@ -156,7 +156,8 @@ def validate_coded(
 
     # -- respondent ids: kept exactly as written ------------------------------------------------
     rid = _Codes(df["respondent_id"])
-    if all(type(u) is str for u in rid.uniques):  # as read from a file: text, each id once
+    text_ids = all(type(u) is str for u in rid.uniques)
+    if text_ids:  # as read from a file: text, each id once
         rid_text = np.array([*rid.uniques, None], dtype=object)
         stripped = [u.strip() for u in rid.uniques]
         hdr = np.array([t == "respondent_id" for t in stripped] + [False])[rid.codes]
@@ -183,8 +184,9 @@ def validate_coded(
         ),
     )
     untyped = blank_id.copy()
-    ids = pd.Series(rid_text[rid.codes], index=df.index, dtype=object)
-    df["respondent_id"] = ids  # text (categorical input: its categories' text)
+    if not (text_ids and isinstance(df["respondent_id"].dtype, pd.CategoricalDtype)):
+        # as text (a categorical of text, as read from a file, shows its text as it is)
+        df["respondent_id"] = pd.Series(rid_text[rid.codes], index=df.index, dtype=object)
 
     def report(kind: str, mask: np.ndarray, fmt: Callable[..., str]) -> None:
         mask = mask & live
@@ -429,7 +431,9 @@ def validate_coded(
     # The structure checks need clean ids and types: respondents with a row that lacks them are
     # left out of those checks (their problems are already reported), everyone else is checked.
     bad_people = np.unique(rid.codes[untyped & live])
-    ok = live & ~untyped & ~np.isin(rid.codes, bad_people)
+    ok = live & ~untyped
+    if len(bad_people):
+        ok &= ~np.isin(rid.codes, bad_people)
     pos = np.flatnonzero(ok)
     st = _Structure(
         rep,
