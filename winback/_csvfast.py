@@ -116,7 +116,14 @@ def _raw_codes(s: pd.Series) -> np.ndarray | None:
         if dtype.kind == "f":  # by the bits: -0.0 and 0.0 print differently
             return _factorize(np.ascontiguousarray(s.to_numpy()).view(f"i{dtype.itemsize}"))
         if dtype.kind in "iub":
-            return _factorize(s.to_numpy())
+            values = s.to_numpy()
+            if dtype.kind == "b":
+                return values.astype(np.int64)
+            lo = int(values.min()) if len(values) else 0
+            small = dtype.kind == "i" and len(values) and int(values.max()) - lo < 1 << 16
+            if small:  # whole numbers in a short range: as
+                return values.astype(np.int64) - lo  # they are (equal numbers print alike)
+            return _factorize(values)
         if dtype.kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
             return _factorize(s)  # every missing value (None, NaN, NA) prints empty
         return None  # other objects (1, 1.0 and True are one value to pandas), datetimes, ...
