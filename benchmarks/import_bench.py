@@ -159,8 +159,13 @@ def make_files(folder: Path, n_respondents: int) -> float:
 
 def _run(script: str, *args: str, source: Path = ROOT) -> dict:
     env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=False
+    done = subprocess.run(  # in the source folder: `python -c` puts the working folder first
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=source,
     )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed:\n{done.stderr}")

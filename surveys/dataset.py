@@ -199,7 +199,8 @@ class ChoiceDataset:
         return replace(self, _exclusions=ex.reset_index(drop=True))
 
     def with_flags(self, flags: pd.DataFrame) -> ChoiceDataset:
-        missing = sorted(set(self.respondent_ids) - set(flags["respondent_id"]))
+        ids = self._respondents["respondent_id"]
+        missing = sorted(ids[~member(ids, flags["respondent_id"])].astype(str))
         if missing:
             raise WinbackError(f"flags lack respondent(s) {list_valid(missing[:10])}.")
         return replace(self, _flags=flags.copy())

@@ -8,6 +8,8 @@ layout, then validated the same way.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from surveys._csv import SEPARATORS, file_sha256, read_csv_text
 from surveys._text import member
 from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
 from surveys.formats import cbctools, qualtrics, sawtooth
+from surveys.validation.structure import warm_up
 from surveys.validation.validate import validate_coded
 from winback._io import check_outputs_free, write_csv
 from winback.errors import WinbackError, list_valid
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
 
 FORMATS = ("winback", "qualtrics", "sawtooth", "cbctools", "db")
+log = logging.getLogger("winback")
 
 
 def read_winback(
@@ -35,6 +39,8 @@ def read_winback(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
     path = Path(path)
+    # numba's set-up (about 0.4 s once per process, mostly outside the GIL) while Arrow parses
+    threading.Thread(target=_warm_up, daemon=True, name="winback-warm-up").start()
     choices = read_csv_text(path, categorical=True)
     sources = {str(path): choices.attrs.pop("sha256", None) or file_sha256(path)}
     people = None
@@ -45,6 +51,13 @@ def read_winback(
         people = read_csv_text(respondents)
         sources[str(respondents)] = people.attrs.pop("sha256", None) or file_sha256(respondents)
     return choices, people, sources
+
+
+def _warm_up() -> None:
+    try:
+        warm_up()
+    except Exception:  # only a head start: the code loads (and says what is wrong) when used
+        log.debug("warm-up of the compiled checks failed", exc_info=True)
 
 
 def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]:

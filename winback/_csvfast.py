@@ -69,7 +69,9 @@ def table_bytes(
         base[c] = at
         sep = line_end if c == len(raws) - 1 else ","
         uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
-        text = _quoted(_cell_texts(uniques, guard), line_end)
+        text = _cell_texts(uniques, guard)
+        if not _is_number(uniques["value"].dtype):  # numbers hold no comma, quote or line end
+            text = _quoted(text, line_end)
         cells.append(text + sep)
         at += len(text)
     # every distinct cell's bytes in one buffer (Arrow encodes the texts without a loop)
@@ -114,7 +116,14 @@ def _raw_codes(s: pd.Series) -> np.ndarray | None:
         if dtype.kind == "f":  # by the bits: -0.0 and 0.0 print differently
             return _factorize(np.ascontiguousarray(s.to_numpy()).view(f"i{dtype.itemsize}"))
         if dtype.kind in "iub":
-            return _factorize(s.to_numpy())
+            values = s.to_numpy()
+            if dtype.kind == "b":
+                return values.astype(np.int64)
+            lo = int(values.min()) if len(values) else 0
+            small = dtype.kind == "i" and len(values) and int(values.max()) - lo < 1 << 16
+            if small:  # whole numbers in a short range: as
+                return values.astype(np.int64) - lo  # they are (equal numbers print alike)
+            return _factorize(values)
         if dtype.kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
             return _factorize(s)  # every missing value (None, NaN, NA) prints empty
         return None  # other objects (1, 1.0 and True are one value to pandas), datetimes, ...
@@ -147,6 +156,12 @@ def _cell_texts(uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFr
         if dtype.kind == "f":
             text[np.isnan(values)] = ""
         return text
+    numbers = _NUMPY_OF.get(type(dtype))
+    if numbers is not None:  # nullable numbers and booleans: as numpy prints them, NA empty
+        missing = s.isna().to_numpy()
+        text = s.to_numpy(dtype=numbers, na_value=numbers(0)).astype(str).astype(object)
+        text[missing] = ""
+        return text
     if isinstance(dtype, pd.StringDtype) or dtype.kind == "O" or _text_categories(dtype):
         text = guard(uniques)["value"].to_numpy(dtype=object, na_value=None)
         return np.array(["" if t is None else t for t in text], dtype=object)
@@ -159,11 +174,23 @@ def _cell_texts(uniques: pd.DataFrame, guard: Callable[[pd.DataFrame], pd.DataFr
     return np.array(rows, dtype=object)
 
 
+#: the numpy type of each nullable dtype's values
+_NUMPY_OF: dict[type, type] = {
+    pd.Float64Dtype: np.float64,
+    pd.BooleanDtype: np.bool_,
+    **dict.fromkeys(_NULLABLE_INTS, np.int64),
+}
+
+
 def _text_categories(dtype: object) -> bool:
     return isinstance(dtype, pd.CategoricalDtype) and (
         isinstance(dtype.categories.dtype, pd.StringDtype)
         or pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
     )
+
+
+def _is_number(dtype: object) -> bool:
+    return (isinstance(dtype, np.dtype) and dtype.kind in "fiub") or type(dtype) in _NUMPY_OF
 
 
 def _quoted(text: np.ndarray, line_end: str) -> np.ndarray:

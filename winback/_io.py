@@ -106,15 +106,34 @@ def _guard_column(s: pd.Series, pattern: str, *, add: bool) -> pd.Series:
         if new.duplicated().any():  # two categories become one text: as plain text
             return _guard_column(s.astype(object), pattern, add=add)
         return s.cat.rename_categories(new.to_numpy(dtype=object))
-    try:
-        hit = s.str.match(pattern, na=False)  # cells that are not text give NA: never matched
-    except AttributeError:  # an object column without any text
+    hit = _matches(s, pattern)
+    if hit is None:  # an object column without any text
         return s
     if not hit.any():
         return s
     out = s.copy()
     out[hit] = "'" + s[hit] if add else s[hit].str.slice(1)
     return out
+
+
+def _matches(s: pd.Series, pattern: str) -> pd.Series | None:
+    """Which cells match ``pattern`` at their start (cells that are not text never do); None
+    for a column without any text. Text is matched by Arrow's regular expressions (one call,
+    not one Python call per cell); a column that is not all text, cell by cell by pandas."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    except (ImportError, pa.ArrowException, TypeError, ValueError):
+        pass  # not all text: pandas, cell by cell
+    else:
+        hit = pc.match_substring_regex(values, "^(?:" + pattern + ")").fill_null(False)
+        return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index)
+    try:
+        return s.str.match(pattern, na=False)  # cells that are not text give NA: never matched
+    except AttributeError:
+        return None
 
 
 #: text a spreadsheet would run (a trigger first), or text that looks guarded already (any

@@ -111,7 +111,10 @@ def _main_reasons(people: pd.DataFrame, codes: list[str], problems: list[str]) -
     valid = list(dict.fromkeys([*REASON_LABELS, *codes]))
     lookup = {c.lower(): c for c in valid} | {_label(c).lower(): c for c in valid}
     key = raw.astype("string").str.strip().str.lower()
-    code = key.map(lambda k: lookup.get(k, pd.NA) if isinstance(k, str) else pd.NA)
+    # each distinct answer looked up once
+    k_codes, k_uniques = pd.factorize(key, use_na_sentinel=True)
+    table = [lookup.get(k, pd.NA) if isinstance(k, str) else pd.NA for k in k_uniques]
+    code = pd.Series(np.array([*table, pd.NA], dtype=object)[k_codes], index=key.index)
     bad = ~blank & code.isna()
     if bad.any():
         problems.append(

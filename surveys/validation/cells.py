@@ -33,7 +33,7 @@ class _Codes:
 
     def __init__(self, s: pd.Series) -> None:
         if isinstance(s.dtype, pd.CategoricalDtype):
-            self.codes = np.asarray(s.cat.codes, dtype=np.int64)
+            self.codes = np.asarray(s.cat.codes)  # int8 to int32: cheap to look up with
             self.uniques = np.asarray(s.cat.categories, dtype=object)
         else:
             codes, uniques = pd.factorize(s, use_na_sentinel=True)

@@ -55,9 +55,12 @@ def _check_respondents(
     people = people.reset_index(drop=True)
     # ids kept exactly as written: ' 17' and '17' are two respondents
     pid = people["respondent_id"]
-    people["respondent_id"] = pd.array(
-        [None if _missing(v) else str(v) for v in pid], dtype="string"
-    )
+    if isinstance(pid.dtype, pd.StringDtype):  # text already (as read from a file)
+        people["respondent_id"] = pid.astype("string")
+    else:
+        people["respondent_id"] = pd.array(
+            [None if _missing(v) else str(v) for v in pid], dtype="string"
+        )
     blank_pid = people["respondent_id"].isna() | (people["respondent_id"] == "")
     rep.add_rows(
         "missing respondent_id",

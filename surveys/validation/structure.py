@@ -48,6 +48,8 @@ class _Structure:
         self.appearance = self.r
         #: how many tasks every respondent answered, when the check found them all alike
         self.tasks_each: int | None = None
+        #: whether the one compiled pass found the rows in order and nothing to report
+        self.sound = False
 
     def _name(self, r: int) -> str:
         return repr(self.names[r])
@@ -71,12 +73,14 @@ class _Structure:
             n_alts,
             study.none_option,
             study.status_quo is not None,
+            self.holdout,
         )
         if sound is not None:  # canonical order and nothing to report: the checks' results
             self.appearance = self.r
             self._g, self._keep = sound[0], keep
             self._g_r, self._g_t, self._n_g = sound[1], sound[2], len(sound[1])
             self.tasks_each = len(sound[1]) // (int(r[-1]) + 1)  # all alike
+            self.sound = True  # holdout marks (when given) checked too; rows in order
             return keep
         n_r = int(r.max()) + 1
         t_code, n_t = _task_codes(task)
@@ -232,13 +236,16 @@ def _sound_in_order(
     n_alts: int,
     none: bool,
     status_quo: bool,
+    holdout: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """For rows in canonical order (respondents as numbered, tasks, alternatives: each key
-    greater than the one before) of which :meth:`_Structure.check` would report nothing, in
-    one compiled pass: ``(g, g_r, g_t)``, each row's task group and each group's respondent
-    and task; None otherwise (out of order, or something to report: the checks then say what).
+    greater than the one before) of which :meth:`_Structure.check` (and, with ``holdout``,
+    :meth:`_Structure.check_holdouts`) would report nothing, in one compiled pass: ``(g, g_r,
+    g_t)``, each row's task group and each group's respondent and task; None otherwise (out of
+    order, or something to report: the checks then say what).
     """
     g = np.empty(len(r), dtype=np.int64)
+    marks = np.zeros(0) if holdout is None else np.ascontiguousarray(holdout, dtype=np.float64)
     n_g = _structure_pass()(
         np.ascontiguousarray(r, dtype=np.int64),
         np.ascontiguousarray(task, dtype=np.int64),
@@ -248,12 +255,20 @@ def _sound_in_order(
         n_alts,
         none,
         status_quo,
+        marks,
         g,
     )
     if n_g < 0:
         return None
     starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
     return g, r[starts].astype(np.int64), task[starts]
+
+
+def warm_up() -> None:
+    """Load the structure pass's compiled code now (and with it numba: its import, LLVM and
+    its typing set-up, about 0.4 s once per process)."""
+    one = np.ones(1, dtype=np.int64)
+    _structure_pass()(one - 1, one, one - 1, one, one, 1, False, False, np.zeros(1), one - 1)
 
 
 @functools.cache
@@ -266,13 +281,16 @@ def _structure_pass() -> Any:
 
 
 def _structure_pass_py(
-    r, task, alt, chosen, version, n_alts, none, status_quo, g
+    r, task, alt, chosen, version, n_alts, none, status_quo, holdout, g
 ):  # pragma: no cover
     """The number of task groups (each row's group in ``g``), or -1 when the rows are not in
-    canonical order or :meth:`_Structure.check` would report a problem."""
+    canonical order or :meth:`_Structure.check` would report a problem (or, when ``holdout``
+    holds the rows' marks, :meth:`_Structure.check_holdouts`: a mark other than 0 or 1, or
+    marks that differ within a task)."""
     n = len(r)
     if n == 0 or r[0] != 0:
         return -1
+    marks = len(holdout) == n
     group = -1
     tasks = 0  # tasks of the current respondent so far
     n_tasks = -1  # every respondent's number of tasks
@@ -299,6 +317,11 @@ def _structure_pass_py(
             elif task[i] < task[i - 1] or (task[i] == task[i - 1] and alt[i] <= alt[i - 1]):
                 return -1  # out of order, or a row repeated
             elif version[i] != version[i - 1]:
+                return -1
+        if marks:
+            if holdout[i] != 0.0 and holdout[i] != 1.0:
+                return -1
+            if not new_group and holdout[i] != holdout[i - 1]:
                 return -1
         if new_resp:
             tasks = 0

@@ -156,16 +156,24 @@ def validate_coded(
 
     # -- respondent ids: kept exactly as written ------------------------------------------------
     rid = _Codes(df["respondent_id"])
-    rid_text = np.array(
-        [None if _missing(u) else str(u) for u in rid.uniques] + [None], dtype=object
-    )
-    hdr = rid.map(lambda u: not _missing(u) and str(u).strip() == "respondent_id", bool)
+    text_ids = all(type(u) is str for u in rid.uniques)
+    if text_ids:  # as read from a file: text, each id once
+        rid_text = np.array([*rid.uniques, None], dtype=object)
+        stripped = [u.strip() for u in rid.uniques]
+        hdr = np.array([t == "respondent_id" for t in stripped] + [False])[rid.codes]
+        blank_id = np.array([not t for t in stripped] + [True])[rid.codes]
+    else:
+        rid_text = np.array(
+            [None if _missing(u) else str(u) for u in rid.uniques] + [None], dtype=object
+        )
+        hdr = rid.map(lambda u: not _missing(u) and str(u).strip() == "respondent_id", bool)
+        blank_id = rid.map(_blank_value, bool)
     if hdr.any():
         rep.add_rows(
             "repeated header", df[hdr], lambda r: f"row {r[ROW_COLUMN]} repeats the header"
         )
     live = ~hdr  # rows that are data
-    blank_id = rid.map(_blank_value, bool) & live
+    blank_id &= live
     rep.add_rows(
         "missing respondent_id",
         df[blank_id],
@@ -176,8 +184,9 @@ def validate_coded(
         ),
     )
     untyped = blank_id.copy()
-    ids = pd.Series(rid_text[rid.codes], index=df.index, dtype=object)
-    df["respondent_id"] = ids  # text (categorical input: its categories' text)
+    if not (text_ids and isinstance(df["respondent_id"].dtype, pd.CategoricalDtype)):
+        # as text (a categorical of text, as read from a file, shows its text as it is)
+        df["respondent_id"] = pd.Series(rid_text[rid.codes], index=df.index, dtype=object)
 
     def report(kind: str, mask: np.ndarray, fmt: Callable[..., str]) -> None:
         mask = mask & live
@@ -422,7 +431,9 @@ def validate_coded(
     # The structure checks need clean ids and types: respondents with a row that lacks them are
     # left out of those checks (their problems are already reported), everyone else is checked.
     bad_people = np.unique(rid.codes[untyped & live])
-    ok = live & ~untyped & ~np.isin(rid.codes, bad_people)
+    ok = live & ~untyped
+    if len(bad_people):
+        ok &= ~np.isin(rid.codes, bad_people)
     pos = np.flatnonzero(ok)
     st = _Structure(
         rep,
@@ -452,7 +463,7 @@ def validate_coded(
             rid_text,
             tasks_each=st.tasks_each,
         )
-    if st.holdout is not None:
+    if st.holdout is not None and not st.sound:  # (the compiled pass checked them)
         st.check_holdouts()
 
     # -- respondents ------------------------------------------------------------------------------
@@ -465,7 +476,7 @@ def validate_coded(
     # -- the clean table, in canonical order ------------------------------------------------------
     pos = pos[keep]
     appearance = st.appearance[keep]
-    if not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
+    if not st.sound and not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
         order = np.lexsort((alt[pos], task[pos], appearance))
         pos, appearance = pos[order], appearance[order]
     every_row = len(pos) == n and _is_identity(pos)
