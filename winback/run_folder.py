@@ -2,7 +2,7 @@
 
 A run folder holds the study (``study.toml``), the market (``market.toml``) and one folder per
 stage: ``design/``, ``fieldwork/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``,
-``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
+``target/`` (the campaign), ``outcomes/`` (what the campaign did), ``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
 command, its settings, the study's SHA-256, winback's version, the time), and reads the stages
 before it through :class:`RunFolder`, which knows every file name. A stage folder may also be
 written on its own (``winback fit --out my-fit``); it carries its ``run.json`` all the same.
@@ -139,7 +139,20 @@ REPORT = Stage(
         "winback_report.pdf",
     ),
 )
-STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, REPORT)
+#: the campaign plan for the CRM list (``winback target``)
+TARGET = Stage("target", ("campaign.csv", "campaign_summary.csv", "actions.csv"))
+#: what a campaign's outcome says, and the calibration it gives (``winback outcomes``)
+OUTCOMES = Stage(
+    "outcomes",
+    (
+        "outcomes_by_action.csv",
+        "outcomes_by_segment.csv",
+        "calibration_curve.csv",
+        "uplift.csv",
+        "calibration.toml",
+    ),
+)
+STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, TARGET, OUTCOMES, REPORT)
 _BY_NAME = {s.name: s for s in STAGES}
 
 
