@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
+from scipy.special import ndtri
 
 from conjoint.encoding import parameter_attribute
 from winback.study import Priors, Study
@@ -14,9 +13,12 @@ from winback.study import Priors, Study
 
 def _standard_normal(n: int, k: int, seed: int) -> np.ndarray:
     """Scrambled-Halton quasi-random standard normal draws (better coverage than pseudo-random)."""
+    # lazy: scipy.stats takes 0.5 s to import; only designs with prior draws need it
+    from scipy.stats import qmc
+
     u = qmc.Halton(d=k, scramble=True, seed=seed).random(n)
     u = np.clip(u, 1e-12, 1 - 1e-12)
-    return stats.norm.ppf(u)
+    return np.asarray(ndtri(u))
 
 
 def prior_draws(study: Study, priors: Priors | None = None, seed: int = 1) -> np.ndarray:

@@ -7,20 +7,65 @@ The hand-off to ``analysis`` is the :class:`ChoiceDataset`::
     data = flag_quality(data)
 """
 
-from surveys.dataset import ChoiceDataset
-from surveys.fielding import write_qualtrics_questions, write_question_list, write_versions_csv
-from surveys.fieldwork import simulate_fieldwork
-from surveys.quality import flag_quality, quality_report, rlh_calibration
-from surveys.questionnaire import (
-    Question,
-    Questionnaire,
-    default_questionnaire,
-    parse_questionnaire,
-    simulate_respondents,
-)
-from surveys.reasons import ReasonsSummary, reason_covariates, summarize_reasons
-from surveys.responses import FORMATS, make_dataset, read_responses, write_responses
-from surveys.validation import validate_responses
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from surveys.dataset import ChoiceDataset
+    from surveys.fielding import (
+        write_qualtrics_questions,
+        write_question_list,
+        write_versions_csv,
+    )
+    from surveys.fieldwork import simulate_fieldwork
+    from surveys.quality import flag_quality, quality_report, rlh_calibration
+    from surveys.questionnaire import (
+        Question,
+        Questionnaire,
+        default_questionnaire,
+        parse_questionnaire,
+        simulate_respondents,
+    )
+    from surveys.reasons import ReasonsSummary, reason_covariates, summarize_reasons
+    from surveys.responses import FORMATS, make_dataset, read_responses, write_responses
+    from surveys.validation import validate_responses
+
+#: where each name lives; a name loads its module on first use, so the ``winback`` command
+#: (which registers ``winback field`` from :mod:`surveys.web.cli`) answers ``--version`` and
+#: ``--help`` without loading pandas and scipy
+_MODULE_OF = {
+    "ChoiceDataset": "dataset",
+    "write_qualtrics_questions": "fielding",
+    "write_question_list": "fielding",
+    "write_versions_csv": "fielding",
+    "simulate_fieldwork": "fieldwork",
+    "flag_quality": "quality",
+    "quality_report": "quality",
+    "rlh_calibration": "quality",
+    "Question": "questionnaire",
+    "Questionnaire": "questionnaire",
+    "default_questionnaire": "questionnaire",
+    "parse_questionnaire": "questionnaire",
+    "simulate_respondents": "questionnaire",
+    "ReasonsSummary": "reasons",
+    "reason_covariates": "reasons",
+    "summarize_reasons": "reasons",
+    "FORMATS": "responses",
+    "make_dataset": "responses",
+    "read_responses": "responses",
+    "write_responses": "responses",
+    "validate_responses": "validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'surveys' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"surveys.{module}"), name)
+
 
 __all__ = [
     "FORMATS",

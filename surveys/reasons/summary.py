@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 from surveys._text import member
 from surveys.dataset import ChoiceDataset
@@ -235,7 +235,7 @@ def summarize_reasons(
         blank = int(main.isna().sum())
         if blank:
             notes.append(f"{blank} respondent(s) gave no main reason.")
-    z = float(stats.norm.ppf(0.5 + band / 2.0))
+    z = float(ndtri(0.5 + band / 2.0))
 
     shares = _shares(answers, w, z)
     main_table = _main_table(main, codes, w, z) if main is not None else _empty_shares()

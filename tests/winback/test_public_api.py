@@ -101,3 +101,30 @@ def test_each_package_exports_its_verbs(package: str) -> None:
     mod = importlib.import_module(package)
     missing = [v for v in VERBS[package] if v not in getattr(mod, "__all__", ())]
     assert not missing, f"`from {package} import ...` lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--version"], ["--help"], ["fit", "--help"], ["field", "--help"]]
+)
+def test_cli_answers_without_heavy_imports(argv: list[str]) -> None:
+    """``winback --version`` and ``--help`` answer at once: no pandas, scipy, pymc, numba or
+    SQLAlchemy is imported for them (issue 19 item 5; 3.4 s before, about 0.06 s after)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from winback.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "               & {'pandas', 'scipy', 'pymc', 'pytensor', 'numba', 'sqlalchemy', 'numpy'})\n"
+        "print('HEAVY', ','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    heavy = out.rsplit("HEAVY", 1)[1].strip()
+    assert heavy == "", f"`winback {' '.join(argv)}` imported {heavy}"
