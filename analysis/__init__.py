@@ -1,4 +1,4 @@
-"""HB multinomial logit estimation, diagnostics and part-worths; the market simulator, price
+"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL and counts; the market simulator, price
 curves and willingness to pay; the offer, tier and unbundling searches; the campaign (a
 preference for every CRM customer, scoring, allocation, control group).
 
@@ -26,6 +26,7 @@ from analysis.decision import Action, Decision, decide
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
 from analysis.model import HBModel, fit, partworth_table
+from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.money import money_draws, money_table, product_margin
 from analysis.offers import (
     OfferPairSearch,
@@ -56,6 +57,7 @@ from analysis.simulator import (
     source_of_volume,
 )
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
+from surveys.counts import counts
 
 __all__ = [
     "Action",
@@ -69,6 +71,7 @@ __all__ = [
     "Decision",
     "HBModel",
     "HBSettings",
+    "MNLResult",
     "Market",
     "OfferPairSearch",
     "OfferSearch",
@@ -80,11 +83,15 @@ __all__ = [
     "arrays_from_long",
     "build_model",
     "calibrate",
+    "compare_mnl_hb",
     "convergence_report",
+    "counts",
     "customer_preferences",
     "decide",
     "fit",
     "fit_arrays",
+    "fit_mnl",
+    "fit_mnl_arrays",
     "fit_statistics",
     "holdout_validation",
     "importances",

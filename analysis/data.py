@@ -358,32 +358,39 @@ def arrays_from_long(
     data sets. Tasks may have different numbers of alternatives and respondents different
     numbers of tasks.
     """
-    df = frame.copy()
-    df[choice] = df[choice].map(
-        lambda v: 1 if str(v).strip().upper() in ("1", "TRUE", "T", "YES") else 0
-    )
-    ids = list(pd.unique(df[respondent].astype(str)))
-    order = {r: i for i, r in enumerate(ids)}
-    df["_r"] = df[respondent].astype(str).map(order)
-    groups = df.groupby(["_r", task], sort=True)
-    n_alt = int(groups.size().max())
-    n = groups.ngroups
+    flag = frame[choice].astype(str).str.strip().str.upper()
+    chosen = flag.isin(["1", "TRUE", "T", "YES"]).to_numpy()
+    r_codes, r_ids = pd.factorize(frame[respondent].astype(str))
+    t_codes, t_values = pd.factorize(frame[task], sort=True)
+    ids = [str(r) for r in r_ids]
+    # rows grouped by (respondent, task), in their order within a task (as groupby would)
+    order = np.lexsort((np.arange(len(frame)), t_codes, r_codes))
+    r_sorted, t_sorted = r_codes[order], t_codes[order]
+    new_task = np.ones(len(order), dtype=bool)
+    new_task[1:] = (r_sorted[1:] != r_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
+    starts = np.flatnonzero(new_task)
+    group = np.cumsum(new_task) - 1
+    pos = np.arange(len(order)) - starts[group]
+    n = len(starts)
+    n_alt = int(pos.max()) + 1 if len(pos) else 0
     k = len(columns)
     x = np.zeros((n, n_alt, k))
+    x[group, pos] = frame[list(columns)].to_numpy(dtype=float)[order]
     avail = np.zeros((n, n_alt), dtype=bool)
+    avail[group, pos] = True
+    picked = chosen[order]
+    n_chosen = np.bincount(group, weights=picked, minlength=n).astype(int)
+    bad = np.flatnonzero(n_chosen != 1)
+    if len(bad):
+        i = int(bad[0])
+        raise WinbackError(
+            f"respondent {ids[r_sorted[starts[i]]]!r} task {t_values[t_sorted[starts[i]]]}: "
+            f"{n_chosen[i]} chosen rows."
+        )
     y = np.zeros(n, dtype=int)
-    resp = np.zeros(n, dtype=int)
-    tasks = []
-    for i, ((r, t), g) in enumerate(groups):
-        m = len(g)
-        x[i, :m] = g[list(columns)].to_numpy(dtype=float)
-        avail[i, :m] = True
-        c = g[choice].to_numpy()
-        if c.sum() != 1:
-            raise WinbackError(f"respondent {ids[r]!r} task {t}: {int(c.sum())} chosen rows.")
-        y[i] = int(np.argmax(c))
-        resp[i] = r
-        tasks.append(t)
+    y[group[picked]] = pos[picked]
+    resp = r_sorted[starts].astype(int)
+    tasks = list(t_values[t_sorted[starts]])
     obs = pd.DataFrame(
         {"respondent_id": [ids[r] for r in resp], "task": tasks, "kind": "choice", "holdout": 0}
     )
