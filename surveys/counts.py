@@ -13,10 +13,13 @@ a balanced design keeps small and a model removes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from surveys._text import member
 from surveys.dataset import ChoiceDataset
 from surveys.reasons.shares import wilson_interval
 from winback.errors import WinbackError, did_you_mean, list_valid
@@ -86,37 +89,45 @@ def counts(
     z = float(ndtri(0.5 + band / 2.0))
     study = dataset.study
     ids = dataset.included_ids
-    ch = dataset.included_choices()
-    if ch.empty:
+    rows_of = _rows(dataset)
+    resp, resp_ids = rows_of.respondent, rows_of.respondent_ids
+    included = member(list(resp_ids), ids)
+    ch = dataset._choices  # read only
+    keep = included[resp] & (ch["holdout"].to_numpy() == 0)
+    if not keep.any():
         raise WinbackError(f"no estimation tasks among the {len(ids)} included respondents.")
-    groups: list[tuple[str, np.ndarray]] = [(ALL, np.ones(len(ch), dtype=bool))]
+    # each respondent's group: 0 for everyone, then one per segment value
+    groups: list[tuple[str, np.ndarray]] = [(ALL, keep)]
     n_people = {ALL: len(ids)}
     if segment is not None:
         values = _segment_values(dataset, segment, ids)
-        row_value = ch["respondent_id"].astype(str).map(values).to_numpy()
         order = sorted(v for v in set(values.values()) if v != MISSING)
         if MISSING in values.values():
             order.append(MISSING)
+        code = {v: i for i, v in enumerate(order)}
+        of_resp = np.array([code.get(values.get(r, ""), -1) for r in resp_ids], dtype=np.int64)
+        row_group = of_resp[resp]
         for v in order:
-            groups.append((v, row_value == v))
+            groups.append((v, keep & (row_group == code[v])))
             n_people[v] = sum(1 for x in values.values() if x == v)
-    alt = ch["alt"].astype(str).to_numpy()
-    designed = ~np.isin(alt, ["none", "status_quo"])
+    labels = np.asarray(rows_of.alt_labels, dtype=object)
+    special = {name: np.flatnonzero(labels == name) for name in ("none", "status_quo")}
+    is_none = np.isin(rows_of.alt, special["none"])
+    is_sq = np.isin(rows_of.alt, special["status_quo"])
+    designed = ~(is_none | is_sq)
     chosen = ch["chosen"].to_numpy() == 1
-    level_index = {a.name: _level_index(ch[a.name], a) for a in study.attributes}
     rows: list[dict[str, object]] = []
     for name, mask in groups:
         m = mask & designed
         for a in study.attributes:
-            idx = level_index[a.name][m]
-            picked = chosen[m]
-            shown = np.bincount(idx[idx >= 0], minlength=a.n_levels)
-            won = np.bincount(idx[(idx >= 0) & picked], minlength=a.n_levels)
+            idx = rows_of.levels[a.name]
+            shown = np.bincount(idx[m & (idx >= 0)], minlength=a.n_levels)
+            won = np.bincount(idx[m & chosen & (idx >= 0)], minlength=a.n_levels)
             for i, v in enumerate(a.levels):
                 rows.append(_row(name, n_people[name], a.name, format_level(v), shown[i], won[i], z))
         n_tasks = int((chosen & mask).sum())  # one chosen row per task
         if study.none_option:
-            k = int((chosen & mask & (alt == "none")).sum())
+            k = int((chosen & mask & is_none).sum())
             rows.append(_row(name, n_people[name], "none", "none", n_tasks, k, z))
         elif study.dual_response_none:
             wb = pd.to_numeric(ch["would_buy"], errors="coerce").to_numpy(dtype=float)
@@ -124,9 +135,45 @@ def counts(
             k = int((wb[answered] == 0).sum())
             rows.append(_row(name, n_people[name], "none", "none", int(answered.sum()), k, z))
         if study.status_quo is not None:
-            k = int((chosen & mask & (alt == "status_quo")).sum())
+            k = int((chosen & mask & is_sq).sum())
             rows.append(_row(name, n_people[name], "status_quo", "status_quo", n_tasks, k, z))
     return pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The choice table's rows as codes: respondent, alternative, each attribute's level."""
+
+    respondent: np.ndarray
+    respondent_ids: tuple[str, ...]
+    alt: np.ndarray
+    alt_labels: tuple[str, ...]
+    levels: dict[str, np.ndarray]
+
+
+def _rows(dataset: ChoiceDataset) -> _Rows:
+    """Validation's codes when the dataset has them (no text hashed again), else codes made
+    from the table's text."""
+    coded = dataset._coded
+    study = dataset.study
+    if coded is not None:
+        return _Rows(
+            np.asarray(coded.respondent, dtype=np.int64),
+            tuple(coded.respondent_ids),
+            np.asarray(coded.alt, dtype=np.int64),
+            tuple(str(a) for a in coded.alt_labels),
+            {a.name: np.asarray(coded.levels[a.name], dtype=np.int64) for a in study.attributes},
+        )
+    ch = dataset._choices
+    r_codes, r_ids = pd.factorize(ch["respondent_id"].astype(str))
+    a_codes, a_labels = pd.factorize(ch["alt"].astype(str))
+    return _Rows(
+        np.asarray(r_codes, dtype=np.int64),
+        tuple(str(r) for r in r_ids),
+        np.asarray(a_codes, dtype=np.int64),
+        tuple(str(a) for a in a_labels),
+        {a.name: _level_index(ch[a.name], a) for a in study.attributes},
+    )
 
 
 def _row(

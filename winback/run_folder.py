@@ -81,6 +81,7 @@ IMPORT = Stage(
         "respondents.csv",
         "exclusions.csv",
         "quality.csv",
+        "counts.csv",
         "reasons.csv",
         "reasons.txt",
         "import.json",

@@ -12,6 +12,7 @@ import pandas as pd
 from conjoint.design import ChoiceDesign
 from conjoint.export import read_design_csv
 from surveys import read_responses
+from surveys.counts import counts
 from surveys.dataset import ChoiceDataset
 from surveys.quality import FLAG_COLUMNS, flag_quality, rlh_calibration
 from surveys.reasons import ReasonsSummary, summarize_reasons
@@ -97,7 +98,8 @@ def run_import(
     """Read, validate and quality-flag responses; write canonical files and the reasons summary.
 
     Files in ``out``: ``responses.csv`` and ``respondents.csv`` (canonical), ``exclusions.csv``,
-    ``quality.csv`` (one row of flags per respondent), ``reasons.csv`` and ``reasons.txt`` (why
+    ``quality.csv`` (one row of flags per respondent), ``counts.csv`` (how often each level was
+    chosen when shown: :func:`surveys.counts.counts`), ``reasons.csv`` and ``reasons.txt`` (why
     they left), ``import.json`` (counts, flags, source files and their SHA-256), ``run.json``.
     """
     out = check_output_dir(out, force=force, owned=IMPORT.owned, need_bytes=_input_bytes(responses))
@@ -134,6 +136,8 @@ def _write_import(
     flags = data.flags
     if flags is not None:
         write_csv(flags, out / "quality.csv")
+    # the first table of a run: how often each level was chosen when shown
+    write_csv(counts(data, band=reasons.band), out / "counts.csv")
     write_csv(reasons.shares, out / "reasons.csv")
     atomic_write_text(out / "reasons.txt", reasons.report() + "\n")
     summary = data.summary()
