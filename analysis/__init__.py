@@ -25,8 +25,8 @@ from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.decision import Action, Decision, decide
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
-from analysis.model import HBModel, fit, partworth_table
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
+from analysis.model import HBModel, fit, partworth_table
 from analysis.money import money_draws, money_table, product_margin
 from analysis.offers import (
     OfferPairSearch,

@@ -323,9 +323,7 @@ def fit_mnl_arrays(
         )
     cov = np.linalg.inv(info)
     robust_cov = _cluster_sandwich(cov, scores, arrays.resp) if robust else None
-    n_tasks = (
-        int((arrays.obs["kind"] == "choice").sum()) if "kind" in arrays.obs else arrays.n_obs
-    )
+    n_tasks = int((arrays.obs["kind"] == "choice").sum()) if "kind" in arrays.obs else arrays.n_obs
     return MNLResult(
         names=tuple(arrays.names),
         coef=beta,
@@ -333,7 +331,7 @@ def fit_mnl_arrays(
         robust_cov=robust_cov,
         log_likelihood=float(ll),
         log_likelihood_null=float(ll_null),
-        n_respondents=int(len(np.unique(arrays.resp))),
+        n_respondents=len(np.unique(arrays.resp)),
         n_tasks=n_tasks,
         n_obs=arrays.n_obs,
         converged=converged,
@@ -381,8 +379,7 @@ def _cluster_sandwich(cov: np.ndarray, scores: np.ndarray, cluster: np.ndarray) 
     g = len(codes)
     if g < 2:
         raise WinbackError(
-            "robust standard errors need at least two respondents; there is one (use "
-            "robust=False)."
+            "robust standard errors need at least two respondents; there is one (use robust=False)."
         )
     sums = np.zeros((g, scores.shape[1]))
     np.add.at(sums, inverse, scores)

@@ -123,8 +123,10 @@ def counts(
             idx = rows_of.levels[a.name]
             shown = np.bincount(idx[m & (idx >= 0)], minlength=a.n_levels)
             won = np.bincount(idx[m & chosen & (idx >= 0)], minlength=a.n_levels)
-            for i, v in enumerate(a.levels):
-                rows.append(_row(name, n_people[name], a.name, format_level(v), shown[i], won[i], z))
+            for i, level in enumerate(a.levels):
+                rows.append(
+                    _row(name, n_people[name], a.name, format_level(level), shown[i], won[i], z)
+                )
         n_tasks = int((chosen & mask).sum())  # one chosen row per task
         if study.none_option:
             k = int((chosen & mask & is_none).sum())

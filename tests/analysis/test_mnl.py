@@ -134,11 +134,15 @@ def _brute_force_sandwich(arr: ChoiceArrays, beta: np.ndarray) -> np.ndarray:
     for a in range(k):
         for c in range(k):
             hess[a, c] = (
-                loglik(beta + h * (eye[a] + eye[c]), all_rows)
-                - loglik(beta + h * (eye[a] - eye[c]), all_rows)
-                - loglik(beta - h * (eye[a] - eye[c]), all_rows)
-                + loglik(beta - h * (eye[a] + eye[c]), all_rows)
-            ) / (4 * h * h) / (np.linalg.norm(eye[a]) * np.linalg.norm(eye[c]))
+                (
+                    loglik(beta + h * (eye[a] + eye[c]), all_rows)
+                    - loglik(beta + h * (eye[a] - eye[c]), all_rows)
+                    - loglik(beta - h * (eye[a] - eye[c]), all_rows)
+                    + loglik(beta - h * (eye[a] + eye[c]), all_rows)
+                )
+                / (4 * h * h)
+                / (np.linalg.norm(eye[a]) * np.linalg.norm(eye[c]))
+            )
     groups = np.unique(arr.resp)
     meat = np.zeros((k, k))
     for g in groups:
@@ -193,10 +197,14 @@ def test_mnl_recovers_known_part_worths_within_three_standard_errors():
     lines = []
     for name, truth in SMALL_TRUTH.items():
         est, se = tab.loc[name, "estimate"], tab.loc[name, "se"]
-        lines.append(f"{name}: truth {truth:.3f}  est {est:.3f} (se {se:.3f}), "
-                     f"{(est - truth) / se:+.2f} se")
-    off = [ln for ln, (n, t) in zip(lines, SMALL_TRUTH.items(), strict=True)
-           if abs(tab.loc[n, "estimate"] - t) > 3 * tab.loc[n, "se"]]
+        lines.append(
+            f"{name}: truth {truth:.3f}  est {est:.3f} (se {se:.3f}), {(est - truth) / se:+.2f} se"
+        )
+    off = [
+        ln
+        for ln, (n, t) in zip(lines, SMALL_TRUTH.items(), strict=True)
+        if abs(tab.loc[n, "estimate"] - t) > 3 * tab.loc[n, "se"]
+    ]
     assert not off, "\n".join(["beyond 3 standard errors:", *off, "", *lines])
     ratio = tab["robust_se"] / tab["classical_se"]
     assert ratio.between(0.85, 1.15).all(), f"robust / classical: {ratio.round(3).to_dict()}"

@@ -105,9 +105,7 @@ def test_counts_equal_a_hand_count():
         ("service", "price", "20"): (2, 1),
         ("service", "none", "none"): (2, 0),
     }
-    got = {
-        (r.segment, r.attribute, r.level): (r.shown, r.chosen) for r in tab.itertuples()
-    }
+    got = {(r.segment, r.attribute, r.level): (r.shown, r.chosen) for r in tab.itertuples()}
     assert got == hand, f"winback {got}\nby hand {hand}"
     assert tab.groupby("segment")["respondents"].first().to_dict() == {
         "all": 2,
