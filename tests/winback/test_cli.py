@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surveys.counts import COUNT_COLUMNS
 from tests.conftest import BENCH_STUDY, SMALL_STUDY, SMALL_TRUTH
 from winback.cli import main
 
@@ -244,11 +245,15 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
         "respondents.csv",
         "exclusions.csv",
         "quality.csv",
+        "counts.csv",
         "reasons.csv",
         "reasons.txt",
         "import.json",
         "run.json",
     }
+    counted = pd.read_csv(out / "counts.csv")
+    assert list(counted.columns) == list(COUNT_COLUMNS)
+    assert set(counted["attribute"]) == {a.name for a in study.attributes} | {"none"}
     record = json.loads((out / "run.json").read_text())
     assert record["command"] == "import" and record["settings"]["format"] == "qualtrics"
     assert record["settings"]["responses"] == os.path.relpath(export, out), record
