@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -67,14 +69,14 @@ _WHY_NOT = {
 }
 _TOTAL = ("All customers", "All actions")
 #: the columns' widths: one A4 landscape page wide at full size (LibreOffice's widest font)
-_WIDTHS = (24, 20, 10, 10, 10, 10, 13, 13, 13)
+_WIDTHS = (22, 22, 9, 9, 9, 9, 13, 13, 13)
 #: the chart's width and height (cm)
 _CHART_CM = (16.0, 5.5)
 #: the printed height of an A4 landscape page within the margins (points), and how many units
 #: of column width it holds at full size: Excel (7 pixels a unit at 96 dpi) and LibreOffice
 #: (measured: its units are wider; pages are scaled down more)
 _PAGE_POINTS = 595.3 - 2 * 0.5 * 72
-_PAGE_UNITS = (143.0, 106.0)
+_PAGE_UNITS = ((143.0, 0.02), (108.0, 0.06))
 #: rows of the list of first customers to contact (below the printed part)
 _FIRST = 10
 
@@ -338,18 +340,26 @@ def _heights(s: _Sheet) -> list[float]:
 
 def _unbroken(s: _Sheet, height_cm: float) -> None:
     """Move :attr:`_Sheet.row` down (blank rows) so that a chart ``height_cm`` tall anchored
-    there is not cut by a page break, in Excel or in LibreOffice (whose column widths print
-    wider, so its pages are scaled down more and hold more rows). Fit-to-width printing ignores
-    manual page breaks, so the chart is placed where none of the automatic ones falls."""
+    there is not cut by a page break, in Excel or in LibreOffice.
+
+    Fit-to-width printing ignores manual page breaks, so the chart goes where no automatic one
+    can fall: a page holds :data:`_PAGE_POINTS` divided by the print scale, which is the page's
+    width in units of column width (:data:`_PAGE_UNITS`: Excel's, and LibreOffice's, whose
+    units print wider and which rounds, known within a margin) over the columns' total width
+    (final: the sheet is written twice, see :func:`_sheet_campaign`).
+    """
     top = sum(_heights(s))
     chart = height_cm / 2.54 * 72
     width = sum(
         s.ws.column_dimensions[get_column_letter(c)].width or 8.43
         for c in range(1, len(_WIDTHS) + 1)
     )
-    pages = [_PAGE_POINTS / min(1.0, units / width) for units in _PAGE_UNITS]
+    spans = []  # where the k-th page break may fall, per renderer: (earliest, latest)
+    for units, margin in _PAGE_UNITS:
+        page = _PAGE_POINTS / min(1.0, units / width)
+        spans += [(k * page * (1 - margin), k * page * (1 + margin)) for k in range(1, 12)]
     start = top
-    while any(start // p != (start + chart) // p for p in pages) and start < top + 3 * max(pages):
+    while any(start < hi and start + chart > lo for lo, hi in spans) and start < top + 2000:
         start += LINE_HEIGHT
     s.row += math.ceil((start - top) / LINE_HEIGHT - 1e-9)
 
@@ -418,8 +428,8 @@ def _first_customers(s: _Sheet, ctx: _Ctx, labels: dict[str, str]) -> None:
     s.note("The whole list, one row per customer, is target/campaign.csv.")
     s.table(
         top,
-        formats={"p_return": PCT, "profit": ctx.money, "profit_lower": ctx.money,
-                 "profit_upper": ctx.money},
+        formats={"p_return": PCT, "profit": ctx.money0, "profit_lower": ctx.money0,
+                 "profit_upper": ctx.money0},
         labels={"customer_id": "customer", "p_return": "chance of coming back",
                 "profit": "expected profit", "profit_lower": "profit from",
                 "profit_upper": "profit to"},
@@ -451,11 +461,27 @@ def _box(ctx: _Ctx, total: pd.Series) -> list[tuple[str, str, bool]]:
 
 
 def _sheet_campaign(ws: Worksheet, ctx: _Ctx) -> None:
-    """The Campaign sheet (see the module's description); a note when the plan is unreadable."""
+    """The Campaign sheet (see the module's description); a note when the plan is unreadable.
+
+    Written twice: first on a scratch sheet to learn the columns' final widths (tables widen
+    them for their numbers), then here with those widths, so that the chart is placed where no
+    page break cuts it (:func:`_unbroken`).
+    """
+    scratch = Workbook().active
+    assert scratch is not None
+    _write(scratch, ctx, _WIDTHS)
+    widths = [
+        scratch.column_dimensions[get_column_letter(c)].width or w
+        for c, w in enumerate(_WIDTHS, start=1)
+    ]
+    _write(ws, ctx, widths)
+
+
+def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
     data = ctx.data
-    for c, w in enumerate(_WIDTHS, start=1):
+    for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
-    s = _Sheet(ws, span=len(_WIDTHS), max_width=24)
+    s = _Sheet(ws, span=len(_WIDTHS), max_width=22)
     s.title(
         "Campaign: whom to win back, with which offer",
         "The plan for the CRM list of lost customers: each customer gets the action expected to "
