@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment
+from openpyxl.styles import Alignment, Border, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -36,7 +36,6 @@ from analysis.campaign.scoring import DO_NOT_CONTACT
 from reports.workbook.context import _Ctx, _present
 from reports.workbook.decision import big_money, count
 from reports.workbook.facts import ReportData
-from reports.workbook.page_one import _BOX_BORDER, _BOX_FILL
 from reports.workbook.styles import (
     _BODY,
     _BOLD,
@@ -68,8 +67,12 @@ _WHY_NOT = {
     "beyond the incentive budget": "are beyond the incentive budget",
 }
 _TOTAL = ("All customers", "All actions")
+#: the box's look (page one's)
+_BOX_FILL = PatternFill("solid", fgColor="DDEBF7")
+_EDGE = Side(style="thin", color="1F4E79")
+_BOX_BORDER = Border(left=_EDGE, right=_EDGE, top=_EDGE, bottom=_EDGE)
 #: the columns' widths: one A4 landscape page wide at full size (LibreOffice's widest font)
-_WIDTHS = (22, 22, 9, 9, 9, 9, 13, 13, 13)
+_WIDTHS = (26, 22, 9, 9, 9, 9, 13, 13, 13)
 #: the chart's width and height (cm)
 _CHART_CM = (16.0, 5.5)
 #: the printed height of an A4 landscape page within the margins (points), and how many units
@@ -173,15 +176,15 @@ def _band_words(ctx: _Ctx, total: pd.Series, key: str, f: Any) -> str:
 
 
 def campaign_headline(ctx: _Ctx) -> str | None:
-    """One line for page one: ``contact 1,800 customers, expected 131 won back (90% band 124
-    to 140)``; None without a plan."""
+    """One line for page one: ``Contact 1,080 customers, expected 771 won back (90% band 759 to
+    786): see the Campaign page.``; None without a plan."""
     total = campaign_total(ctx.data)
     if total is None:
         return None
     return (
-        f"Contact {count(total['contacted'])} customers on the CRM list, expected "
-        f"{count(total['won_back'])} won back{_band_words(ctx, total, 'won_back', count)} "
-        "(Campaign page)."
+        f"Contact {count(total['contacted'])} customers, expected "
+        f"{count(total['won_back'])} won back{_band_words(ctx, total, 'won_back', count)}: "
+        "see the Campaign page."
     )
 
 
@@ -404,12 +407,18 @@ def _action_lines(ctx: _Ctx) -> list[str]:
             continue
         what = desc.get(a)
         head = f"{a}: {what[0].upper()}{what[1:]}." if what else f"{a}."
+        back = r["won_back"]
+        back_words = f"about {count(back)}" if back >= 0.5 else "fewer than one customer"
         out.append(
-            f"{head} {count(r['contacted'])} customers contacted, about "
-            f"{count(r['won_back'])} expected back, profit "
-            f"{big_money(ctx.currency, r['profit'])}."
+            f"{head} {_customers(r['contacted'])} contacted, {back_words} expected back, "
+            f"profit {big_money(ctx.currency, r['profit'])}."
         )
     return out
+
+
+def _customers(n: float) -> str:
+    """``1 customer``, ``1,080 customers``."""
+    return f"{count(n)} customer" + ("" if round(float(n)) == 1 else "s")
 
 
 def _first_customers(s: _Sheet, ctx: _Ctx, labels: dict[str, str]) -> None:
@@ -481,7 +490,7 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
     data = ctx.data
     for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
-    s = _Sheet(ws, span=len(_WIDTHS), max_width=22)
+    s = _Sheet(ws, span=len(_WIDTHS), max_width=26)
     s.title(
         "Campaign: whom to win back, with which offer",
         "The plan for the CRM list of lost customers: each customer gets the action expected to "
@@ -530,6 +539,7 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
         number_format="#,##0",
     )
     chart.width, chart.height = _CHART_CM
+    chart.x_axis.tickLblSkip = 1  # every segment named, however many
     s.row += math.ceil(_CHART_CM[1] / 2.54 * 72 / LINE_HEIGHT) + 1
 
     s.heading(f"By {what} and action, with {bl}s")

@@ -165,6 +165,10 @@ def test_the_campaign_page_shows_the_plans_totals(campaign_run, campaign_book) -
     for phrase in ("have not agreed to be contacted", "At most 200 customers contacted",
                    "control group", "winback outcomes"):  # fmt: skip
         assert phrase in text, f"{phrase!r} not on the page"
+    # page one's box names the campaign in one line
+    page_one = " ".join(str(v) for r in _rows(campaign_book, "Summary") for v in r if v)
+    line = f"Contact {total['contacted']:,.0f} customers, expected {total['won_back']:,.0f} won"
+    assert line in page_one, f"{line!r} not on page one"
 
 
 def test_without_target_there_is_no_campaign_page(report, tmp_path) -> None:
@@ -212,8 +216,8 @@ def test_the_campaign_page_prints_one_page_wide_in_plain_words(campaign_sheet) -
             need = text_width(shown(c.value, c.number_format))
             if need > width + 0.01:
                 problems.append(f"{where}: #### ({need:.0f} wide in {width:.0f})")
-        elif JARGON.search(str(c.value)):
-            problems.append(f"{where}: code {JARGON.search(str(c.value)).group(0)!r}")
+        elif hit := JARGON.search(str(c.value)):
+            problems.append(f"{where}: code {hit.group(0)!r}")
     assert not problems, f"{len(problems)} problems: {problems[:10]}"
 
 
@@ -227,6 +231,7 @@ def test_actions_and_page_one_line_in_words(campaign_run) -> None:
     assert "outage_credit" not in text and "speed 1" not in text, text
     assert "priority support at EUR 60" in text, f"plain words changed: {text}"
     line = campaign_headline(ctx)
+    assert data.campaign_summary is not None
     total = data.campaign_summary.iloc[-1]
     assert line is not None and f"Contact {total['contacted']:,.0f} customers" in line, line
 
