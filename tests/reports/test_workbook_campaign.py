@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from reports.workbook import read_run_folder, sheet_order, write_workbook
+from reports.workbook import _build, read_run_folder, sheet_order, write_workbook
 from reports.workbook.campaign import (
     SHEET_TITLE,
     _sheet_campaign,
@@ -255,3 +255,35 @@ def test_the_campaign_page_renders_at_9_points_with_its_chart_whole(campaign_she
     hits = sorted({m.group(0) for m in JARGON.finditer(flat)})
     assert not hits, f"codes or jargon printed: {hits}"
     assert not re.search(r"#{3,}", flat), "a number shows as ####"
+
+
+def test_a_plan_without_segments_list_or_settings_still_reads_plainly(campaign_run) -> None:
+    """Only the summary, one segment ("all"), no run.json: the page still says it all, the
+    basis unnamed rather than guessed, and the workbook without the plan's columns leaves the
+    page out with a note on page one."""
+    import dataclasses
+
+    data = read_run_folder(campaign_run, live=False)
+    assert data.campaign_summary is not None
+    s = data.campaign_summary.copy()
+    rows = s.iloc[:-1].groupby("action", sort=False).sum(numeric_only=True).reset_index()
+    rows.insert(0, "segment", "all")
+    summary = pd.concat([rows, s.iloc[[-1]]], ignore_index=True)
+    bare = dataclasses.replace(
+        data, campaign_summary=summary, campaign=None, campaign_actions=None, campaign_settings={}
+    )
+    wb = Workbook()
+    ws = wb.active
+    _sheet_campaign(ws, _Ctx(bare, "EUR", _money_format("EUR")))
+    text = " ".join(str(c.value) for r in ws.iter_rows() for c in r if c.value is not None)
+    total = summary.iloc[-1]
+    assert f"{total['contacted']:,.0f} of the 300 lost customers" in text, text[:500]
+    assert "Expected result " in text and "calibrated" not in text.split("Not contacted")[0]
+    assert "All customers" in text and " all " not in f" {text} ", "the segment 'all' in words"
+    broken = dataclasses.replace(data, campaign_summary=summary.drop(columns="won_back"))
+    book = _build(broken, None)
+    assert SHEET_TITLE not in book.sheetnames, book.sheetnames
+    summary_text = " ".join(
+        str(c.value) for r in book["Summary"].iter_rows() for c in r if c.value is not None
+    )
+    assert "The Campaign page is left out" in summary_text
