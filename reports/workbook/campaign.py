@@ -49,7 +49,14 @@ from reports.workbook.styles import (
 from surveys.reasons import REASON_LABELS
 from winback.settings import band_label
 
-__all__ = ["SHEET_TITLE", "campaign_headline", "campaign_total", "has_campaign"]
+__all__ = [
+    "SHEET_TITLE",
+    "campaign_headline",
+    "campaign_total",
+    "has_campaign",
+    "plain_description",
+    "segment_labels",
+]
 
 SHEET_TITLE = "Campaign"
 #: the columns of ``campaign_summary.csv`` the page needs
@@ -71,13 +78,15 @@ _TOTAL = ("All customers", "All actions")
 _BOX_FILL = PatternFill("solid", fgColor="DDEBF7")
 _EDGE = Side(style="thin", color="1F4E79")
 _BOX_BORDER = Border(left=_EDGE, right=_EDGE, top=_EDGE, bottom=_EDGE)
-#: the columns' widths: one A4 landscape page wide at full size (LibreOffice's widest font)
+#: the columns' widths (tables may widen them for big numbers): one A4 landscape page wide,
+#: printed at 9 pt or more in Excel and in LibreOffice
 _WIDTHS = (26, 22, 9, 9, 9, 9, 13, 13, 13)
 #: the chart's width and height (cm)
 _CHART_CM = (16.0, 5.5)
 #: the printed height of an A4 landscape page within the margins (points), and how many units
-#: of column width it holds at full size: Excel (7 pixels a unit at 96 dpi) and LibreOffice
-#: (measured: its units are wider; pages are scaled down more)
+#: of column width it holds at full size with the share it may be off by: Excel (7 pixels a
+#: unit at 96 dpi) and LibreOffice (measured: its units print wider, so its pages are scaled
+#: down more and hold more rows)
 _PAGE_POINTS = 595.3 - 2 * 0.5 * 72
 _PAGE_UNITS = ((143.0, 0.02), (108.0, 0.06))
 #: rows of the list of first customers to contact (below the printed part)
