@@ -14,7 +14,10 @@ into a :class:`ReportData`; ``write_workbook(path, data)`` writes the workbook:
   ``Reasons``, ``Part-worths``, ``Importances``, ``WTP``, ``Offers``, ``Tiers``,
   ``Source of volume``, ``Price curves``, ``Design & quality``, ``Diagnostics``, ``Methods``;
 * the live simulator (``Simulator``, ``Utilities``, ``Levels``: see :mod:`reports.live_sheet`)
-  when the fit and a market are there.
+  when the fit and a market are there;
+* ``Campaign`` (the plan of ``winback target``: whom to contact with which offer, the control
+  group, the expected customers won back and profit with bands, see
+  :mod:`~reports.workbook.campaign`) when the run folder has ``target/``.
 
 Only ``fit/`` is required; any other part missing from the run folder is explained on its sheet
 and on the summary, never a crash. Charts are native Excel charts (they stay linked to the
@@ -52,10 +55,12 @@ from openpyxl import Workbook
 
 from reports.live_sheet import add_live_simulator
 from reports.waves_sheet import add_wave_comparison
+from reports.workbook.campaign import has_campaign
 from reports.workbook.context import _Ctx
 from reports.workbook.facts import ReportData, read_run_folder
 from reports.workbook.facts import _read_table as _read_table
 from reports.workbook.spec import (
+    CAMPAIGN_SHEET,
     LIVE_SHEETS,
     REPORT_SHEETS,
     SHEETS,
@@ -81,7 +86,7 @@ log = logging.getLogger("winback")
 
 def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) -> Workbook:
     """The workbook of ``data``: the sheets of :data:`~reports.workbook.spec.REPORT_SHEETS`, the
-    live simulator's and the wave comparison when there, in the order of
+    live simulator's, the campaign's and the wave comparison when there, in the order of
     :func:`~reports.workbook.spec.sheet_order`, leadership pages printed and analyst pages
     hidden from the default print (:func:`~reports.workbook.spec.apply_audiences`)."""
     currency = str(data.study.get("currency") or "")
@@ -99,13 +104,20 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
             for name in LIVE_SHEETS:
                 if name in wb.sheetnames:
                     wb.remove(wb[name])
-    sheets = {spec.title: wb.create_sheet(spec.title) for spec in REPORT_SHEETS}
-    for spec in sorted(REPORT_SHEETS, key=lambda spec: spec.build_last):  # stable: in order
+    campaign = has_campaign(data)  # the Campaign page only for a run with target/
+    if data.campaign_summary is not None and not campaign:
+        ctx.notes.append(
+            "The Campaign page is left out: target/campaign_summary.csv is empty or lacks "
+            "columns (rerun winback target)."
+        )
+    specs = (*REPORT_SHEETS, CAMPAIGN_SHEET) if campaign else REPORT_SHEETS
+    sheets = {spec.title: wb.create_sheet(spec.title) for spec in specs}
+    for spec in sorted(specs, key=lambda spec: spec.build_last):  # stable: in order
         if spec.build is not None:
             spec.build(sheets[spec.title], ctx)
     if wave_comparison is not None:
         add_wave_comparison(wb, wave_comparison)
-    order = sheet_order(live=live, waves=wave_comparison is not None)
+    order = sheet_order(live=live, waves=wave_comparison is not None, campaign=campaign)
     for i, name in enumerate(n for n in order if n in wb.sheetnames):
         wb.move_sheet(name, i - wb.sheetnames.index(name))
     apply_audiences(wb)

@@ -1,8 +1,8 @@
 """Reading a run folder into the tables the workbook shows.
 
 :func:`read_run_folder` reads the CSV, JSON and text files a winback run folder holds
-(``design/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``, ``study.toml`` and
-``market.toml``) into a :class:`ReportData`, with the probability of every band and interval the
+(``design/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``, ``target/``,
+``study.toml`` and ``market.toml``) into a :class:`ReportData`, with the probability of every band and interval the
 run used, and notes on what is missing. Text cells are unescaped and ids stay text; nothing here
 writes a worksheet.
 """
@@ -28,6 +28,7 @@ from winback.run_folder import (
     RECOMMEND,
     RECORD,
     SIMULATE,
+    TARGET,
     RunFolder,
     Stage,
 )
@@ -39,7 +40,13 @@ __all__ = ["ReportData", "read_run_folder"]
 
 #: the band probabilities of runs written before ``run.json`` recorded them: the fit's tables
 #: and the reasons' intervals had their own defaults then (0.94 and 0.95), the simulator 0.9
-_FORMER_BANDS = {FIT.name: 0.94, IMPORT.name: 0.95, SIMULATE.name: BAND, RECOMMEND.name: BAND}
+_FORMER_BANDS = {
+    FIT.name: 0.94,
+    IMPORT.name: 0.95,
+    SIMULATE.name: BAND,
+    RECOMMEND.name: BAND,
+    TARGET.name: BAND,
+}
 
 
 #: columns read as text whatever they hold (ids and labels keep leading zeros, "None" stays)
@@ -72,6 +79,8 @@ _TEXT_COLUMNS = (
     "basis",
     "own_before",
     "own_after",
+    "customer_id",
+    "products",
 )
 
 
@@ -128,6 +137,14 @@ class ReportData:
     simulate_settings, recommend_settings : dict
         The ``settings`` of ``simulate/run.json`` and ``recommend/run.json`` (``basis``,
         ``calibration``, ``objective``, ``product``, ...); empty for folders without records.
+    campaign, campaign_summary, campaign_actions : DataFrame or None
+        ``target/campaign.csv`` (one row per customer of the CRM list: the planned action,
+        control group, probability of returning and profit with bands, the reason),
+        ``target/campaign_summary.csv`` (by segment and action, the total last) and
+        ``target/actions.csv``; None without ``target/`` (``winback target``).
+    campaign_settings : dict
+        The ``settings`` of ``target/run.json`` (``band``, ``basis``, ``control_share``, the
+        limits, ``segment``); empty without it.
     market_products : DataFrame or None
         The products of ``market.toml`` (``product, own`` and one column per attribute).
     simulator_draws, market : object or None
@@ -137,8 +154,8 @@ class ReportData:
     notes : tuple of str
         What is missing or doubtful, in words (shown on the summary).
     run_dir : str
-    simulate_band, recommend_band, fit_band, reasons_band : float
-        Probability of the bands of ``simulate/``, ``recommend/``, the fit's importances and
+    simulate_band, recommend_band, fit_band, reasons_band, campaign_band : float
+        Probability of the bands of ``simulate/``, ``recommend/``, ``target/``, the fit's importances and
         population, and the reasons for leaving, as each stage's ``run.json`` records them
         (for runs written before records: the defaults of the time).
     """
@@ -184,6 +201,10 @@ class ReportData:
     simulate_settings: dict[str, Any] = field(default_factory=dict)
     recommend_settings: dict[str, Any] = field(default_factory=dict)
     recommend_text: str | None = None
+    campaign: pd.DataFrame | None = None
+    campaign_summary: pd.DataFrame | None = None
+    campaign_actions: pd.DataFrame | None = None
+    campaign_settings: dict[str, Any] = field(default_factory=dict)
     market_products: pd.DataFrame | None = None
     simulator_draws: Any = None
     market: Any = None
@@ -193,6 +214,7 @@ class ReportData:
     recommend_band: float = BAND
     fit_band: float = BAND
     reasons_band: float = BAND
+    campaign_band: float = BAND
 
     def __repr__(self) -> str:
         have = [
@@ -340,7 +362,7 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
     ----------
     run_dir : str or Path
         A folder with ``fit/`` (required: ``partworths.csv``) and any of ``study.toml``,
-        ``market.toml``, ``design/``, ``import/``, ``simulate/``, ``recommend/``.
+        ``market.toml``, ``design/``, ``import/``, ``simulate/``, ``recommend/``, ``target/``.
     live : bool
         Load ``fit/fit.nc`` and ``market.toml`` for the live simulator sheets (and the study
         and sampler settings). A fit whose input files changed since fitting is still read; the
@@ -471,6 +493,10 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         simulate_settings=_settings(rf, SIMULATE),
         recommend_settings=_settings(rf, RECOMMEND),
         recommend_text=_read_text(f(r, "recommend.txt")),
+        campaign=_read_table(f(TARGET, "campaign.csv")),
+        campaign_summary=_read_table(f(TARGET, "campaign_summary.csv")),
+        campaign_actions=_read_table(f(TARGET, "actions.csv")),
+        campaign_settings=_settings(rf, TARGET),
         market_products=products,
         simulator_draws=draws,
         market=market,
@@ -480,4 +506,5 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         recommend_band=_read_band(rf, RECOMMEND),
         fit_band=_read_band(rf, FIT),
         reasons_band=_read_band(rf, IMPORT),
+        campaign_band=_read_band(rf, TARGET),
     )

@@ -18,6 +18,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Border, PatternFill, Side
 
 from reports.workbook.basis import calibrated, calibration_record
+from reports.workbook.campaign import campaign_headline
 from reports.workbook.context import (
     _and,
     _bool_series,
@@ -476,6 +477,9 @@ def page_one(s: _Sheet, ctx: _Ctx) -> bool:
     if cost:
         rows.append(("What it costs", cost, False))
     rows.append(("How sure we are", sure.sentence(), False))
+    campaign = campaign_headline(ctx)  # the plan for the CRM list, when the run has one
+    if campaign:
+        rows.append(("Campaign", campaign, False))
     rows.append(("Next step", _next_step(ctx, b, sure), True))
     for label, text, bold in rows:
         _box_row(s, label, text, bold=bold)

@@ -3,7 +3,8 @@
 :data:`REPORT_SHEETS` are the sheets :func:`reports.workbook.write_workbook` builds here, in the
 order they appear; the live simulator's :data:`LIVE_SHEET_SPECS` (written together by
 :func:`reports.live_sheet.add_live_simulator`) and :data:`WAVE_SHEET`
-(:func:`reports.waves_sheet.add_wave_comparison`) take their places when present
+(:func:`reports.waves_sheet.add_wave_comparison`) and :data:`CAMPAIGN_SHEET` (the campaign plan
+of ``target/``, :mod:`reports.workbook.campaign`) take their places when present
 (:func:`sheet_order`). A leadership page is read by the people deciding: it is visible, has a
 print area and prints one page wide at no less than 9 pt; an analyst page holds the detail
 behind it and is hidden from the default print (:func:`apply_audiences`: a hidden tab, which
@@ -21,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.waves_sheet import SHEET_TITLE as WAVES_TITLE
+from reports.workbook.campaign import _sheet_campaign
 from reports.workbook.context import _Ctx
 from reports.workbook.decision_sheet import _sheet_decision
 from reports.workbook.methods import _sheet_methods
@@ -42,6 +44,7 @@ from reports.workbook.styles import FONT, set_print_area
 from reports.workbook.summary import _sheet_summary
 
 __all__ = [
+    "CAMPAIGN_SHEET",
     "LIVE_SHEETS",
     "LIVE_SHEET_SPECS",
     "MIN_PRINT_SCALE",
@@ -153,6 +156,8 @@ LIVE_SHEET_SPECS = (
     SheetSpec("Utilities", None, "analyst", printing=None),
     SheetSpec("Levels", None, "analyst", printing=None),
 )
+#: the campaign plan (``target/``, when the run has one): after the simulator
+CAMPAIGN_SHEET = SheetSpec("Campaign", _sheet_campaign, "leadership")
 #: the wave comparison (after the leadership pages, when waves are compared)
 WAVE_SHEET = SheetSpec(WAVES_TITLE, None, "leadership")
 
@@ -160,19 +165,22 @@ WAVE_SHEET = SheetSpec(WAVES_TITLE, None, "leadership")
 SHEETS = tuple(spec.title for spec in REPORT_SHEETS)
 LIVE_SHEETS = tuple(spec.title for spec in LIVE_SHEET_SPECS)
 
-_BY_TITLE = {spec.title: spec for spec in (*REPORT_SHEETS, *LIVE_SHEET_SPECS, WAVE_SHEET)}
+_BY_TITLE = {
+    spec.title: spec for spec in (*REPORT_SHEETS, *LIVE_SHEET_SPECS, CAMPAIGN_SHEET, WAVE_SHEET)
+}
 _ORDER = (
     *(s for s in REPORT_SHEETS if s.audience == "leadership"),
     LIVE_SHEET_SPECS[0],
+    CAMPAIGN_SHEET,
     WAVE_SHEET,
     *(s for s in REPORT_SHEETS if s.audience == "analyst"),
     *LIVE_SHEET_SPECS[1:],
 )
 
 
-def sheet_order(*, live: bool, waves: bool = False) -> list[str]:
-    """The workbook's sheets in order: the leadership pages (the simulator and the wave
-    comparison among them when present), then the analyst pages.
+def sheet_order(*, live: bool, waves: bool = False, campaign: bool = False) -> list[str]:
+    """The workbook's sheets in order: the leadership pages (the simulator, the campaign and
+    the wave comparison among them when present), then the analyst pages.
 
     Examples
     --------
@@ -182,6 +190,8 @@ def sheet_order(*, live: bool, waves: bool = False) -> list[str]:
     skip = set() if live else set(LIVE_SHEETS)
     if not waves:
         skip.add(WAVE_SHEET.title)
+    if not campaign:
+        skip.add(CAMPAIGN_SHEET.title)
     return [s.title for s in _ORDER if s.title not in skip]
 
 
