@@ -143,6 +143,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         random_seed=args.seed,
         force=args.force,
         calibration=args.calibration,
+        calibration_file=args.calibration_file,
     )
     if not args.quiet:
         print(run.report())
@@ -184,6 +185,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         force=args.force,
         calibration=args.calibration,
         order=_order_option(args.order),
+        calibration_file=args.calibration_file,
     )
     if not args.quiet:
         print(run.report())

@@ -403,6 +403,14 @@ def _add_calibration(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="leave the [calibration] of the market or study file out: stated preference shares",
     )
+    p.add_argument(
+        "--calibration",
+        dest="calibration_file",
+        type=Path,
+        metavar="FILE",
+        help="the [calibration] of this TOML file instead of the market or study file's (e.g. "
+        "the outcomes/calibration.toml winback outcomes wrote)",
+    )
 
 
 def _add_band(p: argparse.ArgumentParser, what: str) -> None:
