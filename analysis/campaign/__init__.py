@@ -19,9 +19,9 @@ See ``docs/campaign.md`` for the formulas.
 
 from analysis.campaign.allocation import Allocation, allocate
 from analysis.campaign.control import control_group
+from analysis.campaign.customers import Customers, read_customers
 from analysis.campaign.outcome_fit import OutcomeCalibration, fit_outcome_calibration
 from analysis.campaign.outcomes import Outcomes, measure_outcomes
-from analysis.campaign.customers import Customers, read_customers
 from analysis.campaign.plan import Campaign, plan_campaign
 from analysis.campaign.preferences import CustomerPreferences, UpperLevel, customer_preferences
 from analysis.campaign.results import CampaignResults, read_results
@@ -34,9 +34,9 @@ __all__ = [
     "CampaignResults",
     "CampaignScores",
     "CustomerPreferences",
+    "Customers",
     "OutcomeCalibration",
     "Outcomes",
-    "Customers",
     "UpperLevel",
     "allocate",
     "control_group",

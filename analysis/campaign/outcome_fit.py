@@ -198,14 +198,14 @@ def fit_outcome_calibration(
                             options={"xatol": 1e-6})  # fmt: skip
         theta[0] = r.x
     if adjust == "scale_and_none":
+        simplex = theta + np.array([[0.0, 0.0], [0.3, 0.0], [0.0, 0.3]])
         res = minimize(
             nll,
             theta,
             method="Nelder-Mead",
             bounds=[_LOG_S, _SHIFT],
-            options={"xatol": 1e-6, "fatol": 1e-8, "initial_simplex": [theta, theta + [0.3, 0],
-                                                                        theta + [0, 0.3]]},
-        )  # fmt: skip
+            options={"xatol": 1e-6, "fatol": 1e-8, "initial_simplex": simplex},
+        )
         theta = res.x
     f0 = nll(theta)
     hess = np.zeros((2, 2))
@@ -227,7 +227,7 @@ def fit_outcome_calibration(
     if not np.all(np.linalg.eigvalsh(sub) > 0):
         raise WinbackError(
             "the outcomes do not identify the adjustment (the likelihood is flat or not at a "
-            f"maximum: information {np.round(sub, 3).tolist()}); try adjust = \"none_shift\"."
+            f'maximum: information {np.round(sub, 3).tolist()}); try adjust = "none_shift".'
         )
     cov = np.zeros((2, 2))
     cov[np.ix_(free, free)] = np.linalg.inv(sub)

@@ -166,9 +166,7 @@ class Outcomes:
         return self.report()
 
 
-def _groups(
-    values: np.ndarray, chosen: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _groups(values: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Names, index per customer, and the group index (-1 where not chosen)."""
     names, idx = np.unique(values.astype(str), return_inverse=True)
     return names, idx, np.where(chosen >= 0, idx, -1)
@@ -396,7 +394,9 @@ def measure_outcomes(
     }
     used = chosen >= 0
     if not used.any():
-        raise WinbackError(f"{results.source}: no customer of the plan was contacted (contacted = 1).")
+        raise WinbackError(
+            f"{results.source}: no customer of the plan was contacted (contacted = 1)."
+        )
 
     cal = fit_outcome_calibration(scores, chosen, y, adjust=adjust)
     scale, shift = outcome_adjustments(

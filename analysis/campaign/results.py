@@ -232,7 +232,9 @@ def read_results(
         known = set(map(str, plan_ids))
         unknown = tuple(v for v in out["customer_id"] if v not in known)
         if unknown:
-            shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else "")
+            shown = ", ".join(unknown[:5]) + (
+                f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else ""
+            )
             log.warning(
                 "%s: %d customer(s) are not in the campaign plan (%s); they are left out of "
                 "every comparison.",

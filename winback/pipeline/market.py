@@ -108,11 +108,7 @@ def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
             "adjust": cal.adjust,
             "draws_scaled": cal.n_scaled,
             "source": c.source,
-            **(
-                {k: getattr(c, k) for k in OUTCOME_KEYS}
-                if c.kind == "outcomes"
-                else {}
-            ),
+            **({k: getattr(c, k) for k in OUTCOME_KEYS} if c.kind == "outcomes" else {}),
         },
     }
 

@@ -338,7 +338,7 @@ def _parse_outcomes(
     rho = _get(raw, "correlation", float, 0.0, where, p,
                lambda v: None if -1.0 < v < 1.0 else "must be strictly between -1 and 1.")  # fmt: skip
     if adjust == "none_shift" and (scale != 1.0 or scale_sd > 0.0):
-        p.add(f"{where}: adjust = \"none_shift\" fits no scale: scale must be 1 and scale_sd 0.")
+        p.add(f'{where}: adjust = "none_shift" fits no scale: scale must be 1 and scale_sd 0.')
     if adjust == "scale" and (shift != 0.0 or shift_sd > 0.0):
         p.add(f"{where}: adjust = \"scale\" fits no none shift: none_shift and none_shift_sd "
               "must be 0.")  # fmt: skip
