@@ -44,7 +44,7 @@ from analysis.campaign.plan import Campaign
 from analysis.campaign.results import CampaignResults
 from analysis.campaign.scoring import DO_NOT_CONTACT, CampaignScores
 from winback.errors import WinbackError
-from winback.settings import band_label, check_band
+from winback.settings import BAND, band_label, check_band
 
 __all__ = ["Outcomes", "measure_outcomes", "wilson"]
 
@@ -308,7 +308,7 @@ def _uplift(
 
 
 def measure_outcomes(
-    campaign: Campaign,
+    campaign: Campaign | pd.DataFrame,
     scores: CampaignScores,
     results: CampaignResults,
     *,
@@ -321,8 +321,9 @@ def measure_outcomes(
 
     Parameters
     ----------
-    campaign : Campaign
-        :func:`plan_campaign` (its ``table``: segment, planned action, control group).
+    campaign : Campaign or DataFrame
+        :func:`plan_campaign`, or its ``table`` (``campaign.csv``: ``customer_id, action,
+        control, contact``).
     scores : CampaignScores
         The scores the plan was made from (:func:`score_customers`, the same customer list in
         the same order): its predictions and their draws.
@@ -345,8 +346,12 @@ def measure_outcomes(
     >>> outcomes = measure_outcomes(campaign, scores, results)  # doctest: +SKIP
     >>> print(outcomes.report())  # doctest: +SKIP
     """
-    band = check_band(campaign.band if band is None else band)
-    table = campaign.table
+    if isinstance(campaign, Campaign):
+        band = campaign.band if band is None else band
+        table = campaign.table
+    else:
+        table = campaign
+    band = check_band(BAND if band is None else band)
     ids = table["customer_id"].astype(str).to_numpy(dtype=object)
     if tuple(ids) != tuple(scores.customers.ids):
         raise WinbackError(

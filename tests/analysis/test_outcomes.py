@@ -166,7 +166,7 @@ def test_after_outcomes_predicted_real_winback_is_within_003_of_the_truth(campai
 
 
 def test_the_uplift_band_covers_the_true_uplift(campaign_outcome):
-    """The measured uplift's band on this outcome, and its coverage over 300 outcomes drawn
+    """The measured uplift's band on this outcome, and its coverage over 150 outcomes drawn
     again (the difference of proportions within strata, contacted against held out)."""
     _, _, customers, _, _, scores, plan, truth, _, out, _ = campaign_outcome
     t = plan.table
@@ -199,7 +199,7 @@ def test_the_uplift_band_covers_the_true_uplift(campaign_outcome):
     p_real = np.nan_to_num(p_real)
     rng = np.random.default_rng(11)
     hits: dict[tuple[str, str], int] = {k: 0 for k in true}
-    n_rep = 300
+    n_rep = 150
     for _ in range(n_rep):
         y = rng.random(len(t)) < p_real
         u = _uplift(seg, names, contact, held, y, out.band)
@@ -274,6 +274,64 @@ def test_outcome_calibration_table_is_checked_and_old_kinds_stay_valid():
         read_calibration({"kind": "winback_rate", "observed": 0.1, "n": 10, "scale": 2.0}, "x")
     old = parse_study(
         '[study]\nname = "x"\nnone_option = true\n[[attributes]]\nname = "a"\n'
-        'levels = ["p", "q"]\n[calibration]\nobserved = 0.18\nn = 2400\n'
+        'levels = ["p", "q", "r"]\n[[attributes]]\nname = "b"\nlevels = ["s", "t"]\n'
+        "[calibration]\nobserved = 0.18\nn = 2400\n"
     )
     assert old.calibration == Calibration("winback_rate", (("winback", 0.18),), 2400)
+
+
+def test_the_outcomes_command_writes_the_stage_and_its_calibration_is_read_back(
+    campaign_outcome, tmp_path, capsys
+):
+    import shutil
+    from importlib import resources
+
+    from analysis.io import save_model
+    from winback.cli import main
+    from winback.example import example_study_text
+    from winback.pipeline.outcomes import plan_actions_table
+    from winback.run_folder import OUTCOMES, TARGET, RunFolder, read_record, write_record
+
+    crm, model, _, _, actions, _, plan, _, results, out, _ = campaign_outcome
+    run = RunFolder(tmp_path / "run")
+    (run.root / "fit").mkdir(parents=True)
+    (run.root / "target").mkdir()
+    run.study_file.write_text(example_study_text(), encoding="utf-8")
+    market = resources.files("winback.examples").joinpath("broadband_market.toml")
+    shutil.copyfile(str(market), run.market_file)
+    save_model(model, run.root / "fit" / "fit.nc")
+    crm.customers.to_csv(tmp_path / "lost_customers.csv", index=False)
+    plan.table.to_csv(run.file(TARGET, "campaign.csv"), index=False)
+    plan_actions_table(actions, crm.study).to_csv(run.file(TARGET, "actions.csv"), index=False)
+    write_record(
+        run.folder(TARGET),
+        "target",
+        {"band": 0.9, "segment": "main_reason", "random_seed": 3, "basis": "stated"},
+        crm.study,
+        paths={"customers": tmp_path / "lost_customers.csv"},
+    )
+    frame = results.frame.assign(contacted=results.frame["contacted"].astype(int),
+                                 returned=results.frame["returned"].astype(int))  # fmt: skip
+    frame.to_csv(tmp_path / "results.csv", index=False)
+    dest = run.folder(OUTCOMES)
+    args = [str(run.study_file), str(run.root), str(tmp_path / "results.csv"), "--out", str(dest)]
+    assert main(["outcomes", *args]) == 0
+    text = capsys.readouterr().out
+    assert "Calibration from the outcomes: real utility = " in text, text
+    for name in OUTCOMES.owned:
+        assert (dest / name).is_file(), name
+    assert read_record(dest).command == "outcomes"
+    again = read_calibration_file(dest / "calibration.toml")
+    assert abs(again.scale - out.calibration.scale) < 1e-9, (again, out.calibration)
+    by_action = pd.read_csv(dest / "outcomes_by_action.csv")
+    assert np.allclose(by_action["calibrated"], out.by_action["calibrated"]), by_action
+    # checked before the work: the folder is not replaced without --force
+    assert main(["outcomes", *args]) != 0
+    assert "refusing to overwrite earlier results" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,action,contacted,returned\nC000001,,1,2\n", encoding="utf-8")
+    o2 = str(tmp_path / "o2")
+    assert main(["outcomes", str(run.study_file), str(run.root), str(bad), "--out", o2]) != 0
+    err = capsys.readouterr().err
+    assert "bad.csv: 'returned' must be 0 or 1" in err and "row 2 ('2')" in err, err
+    assert not (tmp_path / "o2").exists()
