@@ -2,7 +2,8 @@
 its plan predicted, and the calibration it gives the next run.
 
 Reads the plan (``RUN_DIR/target/campaign.csv`` with ``actions.csv`` and the target stage's
-``run.json``), the fit (``RUN_DIR/fit``) and the results file; scores the planned customers
+``run.json``: its settings ``customers``, ``segment``, ``random_seed`` (of the preferences),
+``n_draws``, ``basis``, ``calibration_file`` and ``band`` where recorded), the fit (``RUN_DIR/fit``) and the results file; scores the planned customers
 again with :func:`analysis.campaign.score_customers` (the same customers, draws, seed and
 calibration as the plan: the plan's predictions with their draws) and writes the ``outcomes``
 stage (:data:`winback.run_folder.OUTCOMES`). See ``docs/campaign.md``.
@@ -233,7 +234,9 @@ def run_outcomes(
     cal = None
     if settings.get("basis", "calibrated") == "calibrated":
         draws = PartWorthDraws.from_model(model, n_draws)
-        cal = market_calibration(draws, today, study, random_seed=seed)
+        given = settings.get("calibration_file")  # the plan's --calibration FILE, if any
+        override = (run.folder(TARGET) / str(given)).resolve() if given else None
+        cal = market_calibration(draws, today, study, random_seed=seed, override=override)
     if study.business is None:
         raise WinbackError(f"{study_file} has no [business] table: the plan needs one.")
     scores = score_customers(prefs, crm, acts, study.business, calibration=cal, band=band)
