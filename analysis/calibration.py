@@ -14,6 +14,10 @@ constants). Every share simulated with the adjusted draws is then a *calibrated*
 bands from the draws and the observation's own sampling error (a binomial draw of the observed
 rate per posterior draw). Logit rule only. See ``docs/decision.md``.
 
+A calibration learned from a campaign's outcomes (``kind = "outcomes"``, written by ``winback
+outcomes``) carries the scale and none shift themselves, with their uncertainty: nothing is
+fitted, every draw gets its own pair (:func:`outcome_adjustments`). See ``docs/campaign.md``.
+
 Examples
 --------
 >>> cal = calibrate(draws, today, study.calibration)  # doctest: +SKIP
@@ -35,7 +39,7 @@ from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, check_band
 from winback.study import Calibration
 
-__all__ = ["CalibratedDraws", "calibrate"]
+__all__ = ["CalibratedDraws", "calibrate", "outcome_adjustments"]
 
 _NONE = "none"
 
@@ -190,6 +194,32 @@ class CalibratedDraws:
         )
 
 
+def outcome_adjustments(
+    calibration: Calibration, n_draws: int, *, random_seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scale and none shift of every posterior draw for a calibration fitted from a
+    campaign's outcomes (``kind = "outcomes"``): draw ``d`` gets its own pair from the normal
+    distribution of ``(log scale, none shift)`` with the fitted values as mean and the standard
+    errors and correlation the calibration carries (``scale_sd`` taken to the log scale by the
+    delta method: ``sd(log s) = scale_sd / scale``), seeded by ``random_seed``. Without
+    uncertainty every draw gets the fitted values."""
+    if calibration.kind != "outcomes":
+        raise WinbackError(
+            f"a calibration of kind {calibration.kind!r} is fitted to its observation "
+            "(analysis.calibrate), not given."
+        )
+    sd = np.array([calibration.scale_sd / calibration.scale, calibration.none_shift_sd])
+    mean = np.array([np.log(calibration.scale), calibration.none_shift])
+    if not sd.any():
+        return np.full(n_draws, calibration.scale), np.full(n_draws, calibration.none_shift)
+    rho = calibration.correlation
+    # a lower Cholesky factor of the 2 x 2 covariance, written out (one of the sds may be 0)
+    chol = np.array([[sd[0], 0.0], [rho * sd[1], np.sqrt(1.0 - rho**2) * sd[1]]])
+    z = np.random.default_rng(random_seed).standard_normal((n_draws, 2))
+    x = mean + z @ chol.T
+    return np.exp(x[:, 0]), x[:, 1]
+
+
 def _targets(cal: Calibration, market: Market, n_draws: int, seed: int) -> tuple[list, np.ndarray]:
     """Which alternatives each observed share refers to, and the shares each draw is fitted
     to: the observation plus its binomial (multinomial) sampling error at ``n``."""
@@ -241,7 +271,9 @@ def calibrate(
         Must include none. For ``winback_rate`` the own products are what customers came back
         to; for ``take_up`` every observed name is a product of the market or ``none``.
     calibration : Calibration
-        ``study.calibration``.
+        ``study.calibration``. A calibration fitted from a campaign's outcomes (``kind =
+        "outcomes"``) is not fitted again: every draw gets its adjustment from
+        :func:`outcome_adjustments` (``market`` gives only the exponent).
     weights : str or array, optional
         Respondent weights (as in :func:`analysis.simulate`).
     random_seed : int
@@ -254,6 +286,18 @@ def calibrate(
     if not market.none:
         raise WinbackError("calibration needs a market with none (none = true).")
     draws = source
+    if calibration.fitted:  # kind = "outcomes": the adjustment is given, with its uncertainty
+        n = draws.beta.shape[0]
+        scale, shift = outcome_adjustments(calibration, n, random_seed=random_seed)
+        return CalibratedDraws(
+            draws,
+            scale,
+            shift,
+            calibration,
+            np.zeros((n, 0)),
+            exponent=market.exponent,
+            adjust=calibration.resolved_adjust,
+        )
     x, _ = encode_products(draws.study, market.products, extrapolate=market.extrapolate)
     u = utilities(draws, x, none=True) * market.exponent
     w = respondent_weights(draws, weights)

@@ -151,6 +151,8 @@ OUTCOMES = Stage(
         "calibration_curve.csv",
         "uplift.csv",
         "calibration.toml",
+        "outcomes_summary.csv",
+        "outcomes.txt",
     ),
 )
 STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, TARGET, OUTCOMES, REPORT)

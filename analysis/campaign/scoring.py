@@ -72,6 +72,7 @@ class _Scorer:
     months: float
     reach: float
     contact: float
+    exponent: float = 1.0  # the markets' exponent: the stated gain (uncalibrated)
 
     def run(
         self,
@@ -431,6 +432,7 @@ def score_customers(
         months=float(business.months_retained),
         reach=reach,
         contact=float(business.contact_cost),
+        exponent=float(calibration.exponent if calibration is not None else next(iter(exponents))),
     )
     if len(none_rows) > 1:  # pragma: no cover - one none row by construction
         raise WinbackError("more than one none row.")

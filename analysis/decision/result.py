@@ -136,7 +136,12 @@ class Decision:
         if cal is None:
             return "an observation"
         c = cal.calibration
-        if c.kind == "winback_rate":
+        if c.kind == "outcomes":
+            obs = (
+                f"a past campaign's outcomes (scale {c.scale:.3f}, none shift "
+                f"{c.none_shift:+.3f} fitted to what its contacted customers did)"
+            )
+        elif c.kind == "winback_rate":
             obs = f"a win-back rate of {c.observed[0][1]:.1%}"
         else:
             obs = "the observed take-up " + ", ".join(f"{n} {v:.1%}" for n, v in c.observed)

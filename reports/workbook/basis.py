@@ -65,6 +65,12 @@ def calibration_words(data: ReportData, *, plain: bool = False) -> str | None:
     observed = cal.get("observed") or {}
     n = cal.get("n")
     n_txt = f"{int(n):,} lost customers" if isinstance(n, int | float) else "an unknown number"
+    if cal.get("kind") == "outcomes":
+        what = f"to what {n_txt} contacted in a past campaign did (winback outcomes)"
+        txt = f"calibrated {what}"
+        if cal.get("source"):
+            txt += f" (source: {cal['source']})"
+        return txt
     if cal.get("kind") == "winback_rate" and len(observed) == 1:
         rate = next(iter(observed.values()))
         what = f"the observed win-back rate of {_pct(rate)} among {n_txt} contacted"

@@ -18,6 +18,7 @@ from winback.cli.commands import (
     _cmd_fit,
     _cmd_import,
     _cmd_inspect,
+    _cmd_outcomes,
     _cmd_predict,
     _cmd_recommend,
     _cmd_report,
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _cmd_report,
         "run": _cmd_run,
         "compare-waves": _cmd_compare_waves,
+        "outcomes": _cmd_outcomes,
         "field": run_field,
     }[args.command]
     try:

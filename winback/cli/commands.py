@@ -143,6 +143,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         random_seed=args.seed,
         force=args.force,
         calibration=args.calibration,
+        calibration_file=args.calibration_file,
     )
     if not args.quiet:
         print(run.report())
@@ -184,6 +185,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         force=args.force,
         calibration=args.calibration,
         order=_order_option(args.order),
+        calibration_file=args.calibration_file,
     )
     if not args.quiet:
         print(run.report())
@@ -353,3 +355,24 @@ def _band_option(args: argparse.Namespace) -> float:
         )
         return float(args.interval)
     return float(args.band)
+
+
+def _cmd_outcomes(args: argparse.Namespace) -> int:
+    """``winback outcomes STUDY RUN_DIR results.csv --out DIR``."""
+    # lazy: each command loads only its own stage (`winback --version` at once)
+    from winback.pipeline import run_outcomes
+
+    run = run_outcomes(
+        args.study,
+        args.run_dir,
+        args.results,
+        args.out,
+        band=args.band,
+        force=args.force,
+        customers=args.customers,
+        adjust=args.adjust,
+    )
+    if not args.quiet:
+        print(run.report())
+        _print_written(run.files, run.out)
+    return 0

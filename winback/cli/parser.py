@@ -351,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
     _add_report_parser(sub)  # winback report RUN_DIR: the leadership workbook
+    _add_outcomes_parser(sub)  # winback outcomes: stated against revealed, the calibration
     _add_wave_parsers(sub)  # winback run, winback compare-waves
 
     # lazy: each command loads only its own stage (`winback --version` at once)
@@ -359,6 +360,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_field_parser(sub)  # winback field serve|invite|status|export: the own web survey
     return p
+
+
+def _add_outcomes_parser(sub: argparse._SubParsersAction) -> None:
+    o = sub.add_parser(
+        "outcomes",
+        help="a campaign's outcomes against its plan: win-back, uplift, Brier score, and the "
+        "calibration for the next run",
+    )
+    o.add_argument("study", type=Path, help="the study file (study.toml)")
+    o.add_argument("run_dir", type=Path, help="the run folder with fit/ and target/")
+    o.add_argument(
+        "results",
+        type=Path,
+        help="results.csv: customer_id, action (blank or control: held out), contacted, returned",
+    )
+    o.add_argument("--out", type=Path, required=True, help="output folder (RUN_DIR/outcomes)")
+    o.add_argument(
+        "--band", type=_band, default=None, help="probability of every band (the plan's)"
+    )
+    o.add_argument(
+        "--customers",
+        type=Path,
+        help="the CRM list the plan was made from (default: the one target recorded)",
+    )
+    o.add_argument(
+        "--adjust",
+        choices=["scale_and_none", "none_shift", "scale"],
+        default="scale_and_none",
+        help="what the outcomes calibrate: scale and none shift (default), or one of them",
+    )
+    o.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
 
 def _add_report_parser(sub: argparse._SubParsersAction) -> None:
@@ -402,6 +434,14 @@ def _add_calibration(p: argparse.ArgumentParser) -> None:
         dest="calibration",
         action="store_false",
         help="leave the [calibration] of the market or study file out: stated preference shares",
+    )
+    p.add_argument(
+        "--calibration",
+        dest="calibration_file",
+        type=Path,
+        metavar="FILE",
+        help="the [calibration] of this TOML file instead of the market or study file's (e.g. "
+        "the outcomes/calibration.toml winback outcomes wrote)",
     )
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         run_recommend,
         run_simulate,
     )
+    from winback.pipeline.outcomes import OutcomesRun, run_outcomes
     from winback.pipeline.report import ReportRun, run_report
     from winback.pipeline.responses import (
         ImportRun,
@@ -48,6 +49,8 @@ _STAGE_OF = {
     "default_components": "market",
     "run_recommend": "market",
     "run_simulate": "market",
+    "OutcomesRun": "outcomes",
+    "run_outcomes": "outcomes",
     "ReportRun": "report",
     "run_report": "report",
     "ImportRun": "responses",
@@ -69,6 +72,7 @@ __all__ = [
     "DesignRun",
     "FitRun",
     "ImportRun",
+    "OutcomesRun",
     "RecommendRun",
     "ReportRun",
     "SimulateRun",
@@ -79,6 +83,7 @@ __all__ = [
     "run_design",
     "run_fit",
     "run_import",
+    "run_outcomes",
     "run_predict",
     "run_recommend",
     "run_report",

@@ -37,7 +37,8 @@ from winback.errors import ParameterError
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
 from winback.settings import BAND, check_band, default_objective, resolve_band
-from winback.study import Study
+from winback.study import Calibration, Study, read_calibration_file
+from winback.study.business import OUTCOME_KEYS
 
 #: the files of a simulate folder and of a recommend folder
 SIMULATE_FILES = SIMULATE.files
@@ -55,12 +56,24 @@ def _market_settings(market: Market) -> dict[str, Any]:
 
 
 def market_calibration(
-    draws: PartWorthDraws, market: Market, study: Study, *, use: bool = True, random_seed: int = 1
+    draws: PartWorthDraws,
+    market: Market,
+    study: Study,
+    *,
+    use: bool = True,
+    random_seed: int = 1,
+    override: str | Path | Calibration | None = None,
 ) -> CalibratedDraws | None:
-    """The calibration of a run: the market file's ``[calibration]`` if it has one, else the
-    study file's, fitted on today's market (``None`` without either, or with ``use=False``).
-    Calibration is fitted with the logit rule: another rule is refused before any work."""
-    cal = market.calibration or study.calibration
+    """The calibration of a run: ``override`` (a ``--calibration FILE``, e.g. the
+    ``outcomes/calibration.toml`` of ``winback outcomes``) if given, else the market file's
+    ``[calibration]`` if it has one, else the study file's, fitted on today's market (``None``
+    without any, or with ``use=False``). Calibration is fitted with the logit rule: another
+    rule is refused before any work."""
+    if override is not None and not use:
+        raise ParameterError("--calibration FILE and --no-calibration contradict each other.")
+    if isinstance(override, str | Path):
+        override = read_calibration_file(override)
+    cal = override or market.calibration or study.calibration
     if cal is None or not use:
         return None
     if market.rule != "logit":
@@ -70,6 +83,15 @@ def market_calibration(
             "without calibration (--no-calibration)."
         )
     return calibrate(draws, market, cal, random_seed=random_seed)
+
+
+def _override(calibration_file: str | Path | None, use: bool) -> Calibration | None:
+    """A ``--calibration FILE``, read and checked before any work."""
+    if calibration_file is None:
+        return None
+    if not use:
+        raise ParameterError("--calibration FILE and --no-calibration contradict each other.")
+    return read_calibration_file(calibration_file)
 
 
 def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
@@ -86,6 +108,7 @@ def _calibration_settings(cal: CalibratedDraws | None) -> dict[str, Any]:
             "adjust": cal.adjust,
             "draws_scaled": cal.n_scaled,
             "source": c.source,
+            **({k: getattr(c, k) for k in OUTCOME_KEYS} if c.kind == "outcomes" else {}),
         },
     }
 
@@ -139,6 +162,7 @@ def run_simulate(
     force: bool = False,
     interval: float | None = None,
     calibration: bool = True,
+    calibration_file: str | Path | None = None,
 ) -> SimulateRun:
     """``winback simulate``: shares with bands, source of volume of each own product, price
     curves and elasticities, willingness to pay for changes to each own product.
@@ -154,16 +178,21 @@ def run_simulate(
     stated, share, lower, upper``: stated and calibrated side by side) and ``calibration.csv``
     (what was fitted); with ``[business]`` also ``money.csv`` (customers, revenue and profit
     per year of today's own products, calibrated where calibration is given).
+    ``calibration_file``: a TOML file's ``[calibration]`` instead (``winback outcomes``'s
+    ``calibration.toml``).
     """
     band = resolve_band(band, interval, where="run_simulate")
     out = check_output_dir(out, force=force, owned=SIMULATE.owned)
+    override = _override(calibration_file, calibration)
     model = load_fit_for(study_path, fit_dir)
     draws = PartWorthDraws.from_model(model)
     market = read_market(market_path, model.study)
     for column in (weights, segment):  # a misspelt column fails before the search
         if column is not None:
             draws.column(column)
-    cal = market_calibration(draws, market, model.study, use=calibration, random_seed=random_seed)
+    cal = market_calibration(
+        draws, market, model.study, use=calibration, random_seed=random_seed, override=override
+    )
     sim = simulate(
         draws, market, weights=weights, segment=segment, band=band, random_seed=random_seed
     )
@@ -235,6 +264,8 @@ def run_simulate(
         "random_seed": random_seed,
     }
     inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
+    if calibration_file is not None:
+        inputs["calibration_file"] = calibration_file
     with staged_output(out, force=force, owned=SIMULATE.owned) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)
@@ -308,6 +339,7 @@ def run_recommend(
     force: bool = False,
     calibration: bool = True,
     order: dict[str, list[str]] | None = None,
+    calibration_file: str | Path | None = None,
 ) -> RecommendRun:
     """``winback recommend``: the best offer (replacing the own product), good/better/best tiers
     and an unbundled entry offer with add-ons, each with posterior bands, and one
@@ -329,6 +361,7 @@ def run_recommend(
     """
     band = check_band(band)
     out = check_output_dir(out, force=force, owned=RECOMMEND.owned)
+    override = _override(calibration_file, calibration)
     model = load_fit_for(study_path, fit_dir)
     study = model.study
     if objective is None:
@@ -340,7 +373,9 @@ def run_recommend(
     for column in (weights, segment):  # a misspelt column fails before the search
         if column is not None:
             draws.column(column)
-    cal = market_calibration(draws, market, study, use=calibration, random_seed=random_seed)
+    cal = market_calibration(
+        draws, market, study, use=calibration, random_seed=random_seed, override=override
+    )
     search_draws = cal.adjusted() if cal is not None else draws
     offers = optimize_offer(
         search_draws,
@@ -447,6 +482,8 @@ def run_recommend(
         "random_seed": random_seed,
     }
     inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
+    if calibration_file is not None:
+        inputs["calibration_file"] = calibration_file
     with staged_output(out, force=force, owned=RECOMMEND.owned) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)

@@ -13,7 +13,7 @@ The package is the foundation every stage builds on: :mod:`~winback.study.model`
 
 from __future__ import annotations
 
-from winback.study.business import Business, Calibration, read_calibration
+from winback.study.business import Business, Calibration, read_calibration, read_calibration_file
 from winback.study.model import (
     ALGORITHMS,
     CODINGS,
@@ -70,5 +70,6 @@ __all__ = [
     "parameter_layout",
     "parse_study",
     "read_calibration",
+    "read_calibration_file",
     "study_from_dict",
 ]

@@ -17,9 +17,12 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from winback.errors import WinbackError, list_valid
@@ -33,9 +36,23 @@ BUSINESS_KEYS = (
     "incentive",
     "margin",
 )
-CALIBRATION_KEYS = ("kind", "observed", "n", "availability", "adjust", "source")
+CALIBRATION_KEYS = (
+    "kind",
+    "observed",
+    "n",
+    "availability",
+    "adjust",
+    "source",
+    "scale",
+    "none_shift",
+    "scale_sd",
+    "none_shift_sd",
+    "correlation",
+)
+#: the keys of a calibration fitted from a campaign's outcomes (``kind = "outcomes"``) only
+OUTCOME_KEYS = ("scale", "none_shift", "scale_sd", "none_shift_sd", "correlation")
 #: what a calibration observation is
-CALIBRATION_KINDS = ("winback_rate", "take_up")
+CALIBRATION_KINDS = ("winback_rate", "take_up", "outcomes")
 #: how the stated utilities are adjusted to reproduce it (on every posterior draw)
 ADJUSTMENTS = ("auto", "none_shift", "scale", "scale_and_none")
 
@@ -93,12 +110,15 @@ class Calibration:
 
     Attributes
     ----------
-    kind : {"winback_rate", "take_up"}
+    kind : {"winback_rate", "take_up", "outcomes"}
         ``winback_rate``: the share of lost customers contacted in a past campaign who came back
         (``observed`` one number). ``take_up``: today's offers' observed shares among lost
         customers (``observed`` a table product = share, none included as ``none``).
+        ``outcomes``: the adjustment itself, fitted from a campaign's outcomes by ``winback
+        outcomes`` (``scale`` and ``none_shift`` with their uncertainty; nothing left to fit).
     observed : tuple of (name, share)
-        ``(("winback", rate),)`` or one entry per product.
+        ``(("winback", rate),)`` or one entry per product (``outcomes``: the realised win-back
+        rate of the contacted customers, for the record, or empty).
     n : int
         Lost customers the observation is based on (its sampling error enters the bands).
     availability : float
@@ -109,6 +129,12 @@ class Calibration:
         several.
     source : str
         Where the observation comes from, in words (shown beside calibrated figures).
+    scale, none_shift : float
+        ``outcomes`` only: the fitted scale of every utility and shift of the none utility.
+    scale_sd, none_shift_sd, correlation : float
+        ``outcomes`` only: their uncertainty (standard errors; the correlation of the log scale
+        and the none shift): every posterior draw gets its own pair from the normal
+        distribution of ``(log scale, none shift)`` they describe (``analysis.calibrate``).
     """
 
     kind: str
@@ -117,6 +143,11 @@ class Calibration:
     availability: float = 1.0
     adjust: str = "auto"
     source: str = ""
+    scale: float = 1.0
+    none_shift: float = 0.0
+    scale_sd: float = 0.0
+    none_shift_sd: float = 0.0
+    correlation: float = 0.0
 
     @property
     def n_observed(self) -> int:
@@ -127,7 +158,38 @@ class Calibration:
         """The adjustment actually fitted (``auto`` resolved)."""
         if self.adjust != "auto":
             return self.adjust
+        if self.kind == "outcomes":
+            return "scale_and_none"
         return "none_shift" if self.n_observed == 1 else "scale_and_none"
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the adjustment is given (``outcomes``) rather than fitted to an observation."""
+        return self.kind == "outcomes"
+
+    def to_toml(self) -> str:
+        """The ``[calibration]`` table as TOML text (a study file, a market file or ``--calibration
+        FILE`` reads it back as it is)."""
+        lines = ["[calibration]", f"kind = {_toml_text(self.kind)}"]
+        if self.kind == "take_up":
+            inner = ", ".join(f"{_toml_text(k)} = {v!r}" for k, v in self.observed)
+            lines.append(f"observed = {{ {inner} }}")
+        elif self.observed:
+            lines.append(f"observed = {self.observed[0][1]!r}")
+        lines.append(f"n = {self.n}")
+        if self.kind == "outcomes":
+            for key in OUTCOME_KEYS:
+                lines.append(f"{key} = {float(getattr(self, key))!r}")
+        lines.append(f"availability = {self.availability!r}")
+        lines.append(f"adjust = {_toml_text(self.adjust)}")
+        if self.source:
+            lines.append(f"source = {_toml_text(self.source)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_text(v: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(v, ensure_ascii=False)
 
 
 def _share(value: Any) -> str | None:
@@ -206,6 +268,12 @@ def parse_calibration(raw: Any, p: _Problems) -> Calibration | None:
     availability = _get(raw, "availability", float, 1.0, where, p,
                         lambda v: None if 0.0 < v <= 1.0 else "must be a share in (0, 1].")  # fmt: skip
     source = _get(raw, "source", str, "", where, p)
+    if kind == "outcomes":
+        return _parse_outcomes(raw, where, p, n, availability, adjust, source)
+    given = [k for k in OUTCOME_KEYS if k in raw]
+    if given:
+        p.add(f"{where}: {list_valid(given)} belong to kind = \"outcomes\" (a calibration "
+              "fitted by winback outcomes), not to kind = " + json.dumps(kind) + ".")  # fmt: skip
     observed: list[tuple[str, float]] = []
     obs = raw.get("observed")
     if obs is None:
@@ -244,6 +312,80 @@ def parse_calibration(raw: Any, p: _Problems) -> Calibration | None:
         adjust=adjust,
         source=source,
     )
+
+
+def _parse_outcomes(
+    raw: Mapping[str, Any],
+    where: str,
+    p: _Problems,
+    n: int,
+    availability: float,
+    adjust: str,
+    source: str,
+) -> Calibration | None:
+    """``kind = "outcomes"``: the adjustment ``winback outcomes`` fitted, with its uncertainty."""
+    missing = [k for k in ("scale", "none_shift") if k not in raw]
+    if missing:
+        p.add(f"{where}: with kind = \"outcomes\", {list_valid(missing)} required: the scale "
+              "of the utilities and the shift of the none utility winback outcomes fitted "
+              "(copy its outcomes/calibration.toml).")  # fmt: skip
+    scale = _get(raw, "scale", float, 1.0, where, p,
+                 lambda v: None if 0.0 < v <= 100.0 else "must be a positive number (at most 100).")  # fmt: skip
+    shift = _get(raw, "none_shift", float, 0.0, where, p,
+                 lambda v: None if abs(v) <= 60.0 else "must be a number in [-60, 60].")  # fmt: skip
+    scale_sd = _get(raw, "scale_sd", float, 0.0, where, p, _not_negative)
+    shift_sd = _get(raw, "none_shift_sd", float, 0.0, where, p, _not_negative)
+    rho = _get(raw, "correlation", float, 0.0, where, p,
+               lambda v: None if -1.0 < v < 1.0 else "must be strictly between -1 and 1.")  # fmt: skip
+    if adjust == "none_shift" and (scale != 1.0 or scale_sd > 0.0):
+        p.add(f'{where}: adjust = "none_shift" fits no scale: scale must be 1 and scale_sd 0.')
+    if adjust == "scale" and (shift != 0.0 or shift_sd > 0.0):
+        p.add(f"{where}: adjust = \"scale\" fits no none shift: none_shift and none_shift_sd "
+              "must be 0.")  # fmt: skip
+    observed: tuple[tuple[str, float], ...] = ()
+    obs = raw.get("observed")
+    if obs is not None:
+        if isinstance(obs, int | float) and not isinstance(obs, bool) and 0.0 <= obs <= 1.0:
+            observed = (("winback", float(obs)),)
+        else:
+            p.add(f"{where}: with kind = \"outcomes\", 'observed' is the realised win-back rate "
+                  f"of the contacted customers, a share in [0, 1], got {obs!r}.")  # fmt: skip
+    return Calibration(
+        kind="outcomes",
+        observed=observed,
+        n=n,
+        availability=availability,
+        adjust=adjust,
+        source=source,
+        scale=scale,
+        none_shift=shift,
+        scale_sd=scale_sd,
+        none_shift_sd=shift_sd,
+        correlation=rho,
+    )
+
+
+def read_calibration_file(path: str | Path) -> Calibration:
+    """The ``[calibration]`` table of a TOML file on its own (``--calibration FILE``: the
+    ``outcomes/calibration.toml`` that ``winback outcomes`` writes, or any file with a
+    ``[calibration]`` table), checked as the study file's."""
+    path = Path(path)
+    if not path.is_file():
+        raise WinbackError(f"no calibration file at {path}.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise WinbackError(f"{path} is not a valid TOML file: {exc}.") from None
+    if "calibration" not in data:
+        raise WinbackError(
+            f"{path} has no [calibration] table (tables: {list_valid(list(data))}); give the "
+            "outcomes/calibration.toml winback outcomes wrote, or a file with a [calibration] "
+            "table as in a study file."
+        )
+    cal = read_calibration(data["calibration"], str(path))
+    if cal is None:  # pragma: no cover - read_calibration raises on every way to get None
+        raise WinbackError(f"{path}: the [calibration] table holds no observation.")
+    return cal
 
 
 def read_calibration(raw: Any, source: str) -> Calibration | None:
