@@ -33,6 +33,7 @@ from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_b
 from reports.workbook.decision_sheet import calibrated_shares_table
 from reports.workbook.images import add_figure, column_at, price_curves_figure
 from reports.workbook.price_curve import price_page, recommended_price_curve
+from reports.workbook.recommendation import sources_top
 from reports.workbook.styles import (
     INT,
     NUM2,
@@ -284,13 +285,19 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
 def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws)
-    s.title(
-        "Source of volume and market shares",
-        "Where our offer's customers would otherwise go (the market without it against the "
+    top = sources_top(s, ctx)  # the recommendation's, printed; today's bundle's follow
+    what = (
+        "Where today's offer's customers would otherwise go (the market without it against the "
         "market with it), in stated preference shares: none = lost customers who would "
         "otherwise stay away, competitor = taken from a competitor, own = taken from another "
-        "of our offers. The Decision sheet has the source of volume of every candidate action.",
+        "of our offers. The Decision sheet has the source of volume of every candidate action."
     )
+    if top:
+        s.end_print()
+        s.heading("Today's offer: source of volume and market shares (not printed)")
+        s.note(what)
+    else:
+        s.title("Source of volume and market shares", what)
     sv = data.source_of_volume
     if _present(sv) and sv is not None:
         h, first, last = s.table(

@@ -140,7 +140,8 @@ def recommended_price_curve(sample: LiveSample) -> PriceCurve | None:
     per_year = "customers" in base
     rows = []
     for p in _prices(sample, (today_price, rec_price)):
-        m = sample.market(**{prod.name: {price: float(p)}})
+        levels: dict[str, dict[str, float]] = {prod.name: {price: float(p)}}
+        m = sample.market(None, **levels)  # type: ignore[arg-type]
         f = sample.figures(m)
         draws = {k: f[k] for k in _YEAR} if per_year else _per_customer(sample, m, f["shares"])
         row: dict[str, float] = {"price": float(p)}
@@ -269,7 +270,9 @@ def _chart(
     ch.x_axis.numFmt = "0"
     ch.x_axis.majorGridlines = None
     # one legend entry for the band (its two lines look the same)
-    ch.legend = Legend(legendPos="b", txPr=_chart_text(), legendEntry=[LegendEntry(idx=2, delete=True)])
+    ch.legend = Legend(
+        legendPos="b", txPr=_chart_text(), legendEntry=[LegendEntry(idx=2, delete=True)]
+    )
     return ch
 
 
@@ -282,8 +285,10 @@ def price_page(s: _Sheet, ctx: _Ctx, curve: PriceCurve) -> None:
     words = _words(curve, ctx)
     price = _label(data, str(data.study.get("price_attribute") or "price")).lower()
     cur = f"{ctx.currency} " if ctx.currency else ""
-    others = "" if len(t) and curve.product == curve.action else (
-        ", the action's other products held at their recommended prices"
+    others = (
+        ""
+        if len(t) and curve.product == curve.action
+        else (", the action's other products held at their recommended prices")
     )
     s.title(
         f"Price: {curve.action} against the price of {curve.product}",
@@ -369,7 +374,7 @@ def _spans(n_cols: int, n: int) -> list[int]:
     return [1, *(first + 1 + 3 * i for i in range(n - 1)), n_cols + 1]
 
 
-def _tested(data) -> list[float]:  # noqa: ANN001
+def _tested(data) -> list[float]:
     price = data.study.get("price_attribute")
     for a in data.study.get("attributes", []):
         if a["name"] == price:
