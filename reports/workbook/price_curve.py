@@ -141,7 +141,7 @@ def recommended_price_curve(sample: LiveSample) -> PriceCurve | None:
     rows = []
     for p in _prices(sample, (today_price, rec_price)):
         levels: dict[str, dict[str, float]] = {prod.name: {price: float(p)}}
-        m = sample.market(None, **levels)  # type: ignore[arg-type]
+        m = sample.market(None, **levels)
         f = sample.figures(m)
         draws = {k: f[k] for k in _YEAR} if per_year else _per_customer(sample, m, f["shares"])
         row: dict[str, float] = {"price": float(p)}
