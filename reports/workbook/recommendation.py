@@ -249,8 +249,15 @@ def wtp_explanation(s: _Sheet, ctx: _Ctx) -> None:
         "tested prices): an improvement of an offer already at the highest tested price.",
     ]
     if {"ratio", "compensating_variation"} <= set(wide.columns):
+        cvb = w[w["method"].astype(str) == "compensating_variation"].set_index(keys)
+        inside = (cvb["wtp"] >= cvb["lower"]) & (cvb["wtp"] <= cvb["upper"])
         both = wide.dropna(subset=["ratio", "compensating_variation"])
-        both = both[both["compensating_variation"].abs() > 1e-9]
+        # where the mean is inside its band and has the ratio's sign (see the next point)
+        both = both[
+            (both["compensating_variation"].abs() > 1e-9)
+            & (np.sign(both["ratio"]) == np.sign(both["compensating_variation"]))
+            & inside.reindex(both.index).fillna(False).to_numpy(dtype=bool)
+        ]
         if len(both):
             fold = (both["ratio"] / both["compensating_variation"]).abs()
             k = fold.idxmax()
