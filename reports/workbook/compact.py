@@ -15,6 +15,7 @@ import pandas as pd
 
 from reports.workbook.basis import share_word
 from reports.workbook.context import _Ctx, _current_product, _fmt_level, _label, _present
+from reports.workbook.images import add_figure_rows, tier_shares_figure
 from reports.workbook.styles import PCT, _Sheet
 from winback.settings import band_label
 
@@ -22,6 +23,8 @@ __all__ = ["offers_top", "tiers_top", "unbundling_top"]
 
 #: how many of the ranked offers the printed page shows
 TOP_OFFERS = 3
+#: the width of the tiers' plot with its bands on the printed page (cm; a page of its own)
+TIER_FIGURE_CM = 16.0
 
 
 def _today(ctx: _Ctx) -> tuple[str, pd.Series] | None:
@@ -118,6 +121,7 @@ def tiers_top(s: _Sheet, ctx: _Ctx) -> None:
     cols += [(f"Tier: {r['tier']}", r) for _, r in t.iterrows()]
     s.heading("The tiers against today's offer")
     _side_by_side(s, ctx, cols)
+    add_figure_rows(s, tier_shares_figure(ctx.data, ctx.currency), TIER_FIGURE_CM, new_page=True)
     _end(s, "The tiers' full table, the menu against today's market, upgrade paths and "
             "cannibalisation")  # fmt: skip
 

@@ -31,12 +31,16 @@ from reports.workbook.basis import (
 from reports.workbook.compact import offers_top, tiers_top, unbundling_top
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
 from reports.workbook.decision_sheet import calibrated_shares_table
+from reports.workbook.images import add_figure, column_at, price_curves_figure
+from reports.workbook.price_curve import price_page, recommended_price_curve
+from reports.workbook.recommendation import sources_top
 from reports.workbook.styles import (
     INT,
     NUM2,
     PCT,
     _bar_chart,
     _chart_style,
+    _chart_text,
     _missing,
     _Sheet,
 )
@@ -281,13 +285,19 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
 def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws)
-    s.title(
-        "Source of volume and market shares",
-        "Where our offer's customers would otherwise go (the market without it against the "
+    top = sources_top(s, ctx)  # the recommendation's, printed; today's bundle's follow
+    what = (
+        "Where today's offer's customers would otherwise go (the market without it against the "
         "market with it), in stated preference shares: none = lost customers who would "
         "otherwise stay away, competitor = taken from a competitor, own = taken from another "
-        "of our offers. The Decision sheet has the source of volume of every candidate action.",
+        "of our offers. The Decision sheet has the source of volume of every candidate action."
     )
+    if top:
+        s.end_print()
+        s.heading("Today's offer: source of volume and market shares (not printed)")
+        s.note(what)
+    else:
+        s.title("Source of volume and market shares", what)
     sv = data.source_of_volume
     if _present(sv) and sv is not None:
         h, first, last = s.table(
@@ -343,12 +353,17 @@ def _sheet_source_of_volume(ws: Worksheet, ctx: _Ctx) -> None:
 def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws)
-    s.title(
-        "Demand and revenue against price",
-        "Each product's stated preference share and revenue per lost customer at each price, every "
-        f"other product held fixed, with {band_label(data.simulate_band)}s; then price "
-        "elasticities.",
-    )
+    sample = data.simulator_draws
+    curve = recommended_price_curve(sample) if sample is not None else None
+    if curve is not None:
+        price_page(s, ctx, curve)
+    else:
+        s.title(
+            "Demand and revenue against price",
+            f"Each product's {STATED} and revenue per lost customer at each price, every "
+            f"other product held fixed, with {band_label(data.simulate_band)}s; then price "
+            "elasticities.",
+        )
     pc = data.price_curves
     if not _present(pc) or pc is None or not {"price", "share"} <= set(pc.columns):
         _missing(s, "price curves", "simulate/price_curves.csv: needs a price attribute")
@@ -361,11 +376,11 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
         .sort_index()
     )
     wide = wide[list(dict.fromkeys(prod))].reset_index()
-    s.heading(f"{STATED.capitalize()} by price (chart data)")
+    s.heading(f"Today's products: {STATED} by price (chart data)")
     h, first, last = s.table(
         wide,
         formats={"price": ctx.money} | {c: PCT for c in wide.columns if c != "price"},
-        freeze=True,
+        freeze=curve is None,
     )
     chart = LineChart()
     _chart_style(chart, f"{STATED.capitalize()} against price", STATED, "price")
@@ -375,9 +390,15 @@ def _sheet_price_curves(ws: Worksheet, ctx: _Ctx) -> None:
     )
     chart.set_categories(Reference(s.ws, min_col=1, min_row=first, max_row=last))
     chart.y_axis.numFmt = "0%"
-    s.ws.add_chart(chart, f"{get_column_letter(wide.shape[1] + 2)}{h}")
-    s.row = max(s.row, h + 20)
-    s.end_print()  # the chart is the page; every point follows, not printed
+    chart.legend.txPr = _chart_text()
+    # below the table (beside it, the page would print below 9 pt), the bands beside it
+    s.ws.add_chart(chart, f"A{s.row}")
+    fig = price_curves_figure(data, ctx.currency)
+    if fig is not None:
+        add_figure(s.ws, fig, f"{get_column_letter(column_at(s, 18.5))}{s.row}", 15.0)
+    s.row += 20
+    if curve is None:
+        s.end_print()  # the chart is the page; every point follows, not printed
     s.heading("Every point with its band")
     s.table(
         pc,

@@ -14,6 +14,8 @@ import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.workbook.context import _Ctx, _label, _present
+from reports.workbook.images import add_figure_rows, importances_figure
+from reports.workbook.recommendation import wtp_explanation, wtp_top
 from reports.workbook.styles import (
     _HEADER_FILL,
     _HEADER_FONT,
@@ -30,6 +32,8 @@ from winback.settings import band_label
 
 #: quotes per main reason on the printed Reasons page (all of them follow, not printed)
 QUOTES_PER_REASON = 2
+#: the width of the importances' plot with its intervals (cm; a printed page of its own)
+IMPORTANCE_FIGURE_CM = 16.0
 
 
 def _reason_labels(ctx: _Ctx) -> dict[str, str]:
@@ -236,19 +240,10 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
                 "lower": "interval from", "upper": "interval to"},
         freeze=True,
     )  # fmt: skip
-    cols = list(t.columns)
-    _bar_chart(
-        s.ws,
-        data_col=1 + cols.index("mean"),
-        cat_col=1,
-        header=h,
-        last=last,
-        title="Attribute importance (%)",
-        anchor=f"A{s.row}",
-        horizontal=True,
-        number_format="0",
-    )
-    s.row += 20
+    wtp_top(s, ctx)
+    # the intervals need the plot (a native bar chart draws the means only): its own page
+    add_figure_rows(s, importances_figure(data), IMPORTANCE_FIGURE_CM, new_page=True)
+    s.end_print()  # paragraphs no wider than the tables
     s.finish()
 
 
@@ -280,4 +275,5 @@ def _sheet_wtp(ws: Worksheet, ctx: _Ctx) -> None:
                 "outside_range": "draws outside the tested prices"},
         freeze=True,
     )  # fmt: skip
+    wtp_explanation(s, ctx)
     s.finish()

@@ -19,6 +19,7 @@ import pandas as pd
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
 from openpyxl.drawing.text import (
     CharacterProperties,
     Paragraph,
@@ -363,7 +364,7 @@ def _column_cm(ws: Any, col: int) -> float:
 
 
 def content_extent(ws: Any, last_row: int | None = None) -> tuple[int, int]:
-    """The last row and column holding a value or a chart (within ``last_row``)."""
+    """The last row and column holding a value, a chart or an image (within ``last_row``)."""
     max_row, max_col = 1, 1
     for row in ws.iter_rows(max_row=last_row):
         for c in row:
@@ -373,28 +374,48 @@ def content_extent(ws: Any, last_row: int | None = None) -> tuple[int, int]:
     for m in ws.merged_cells.ranges:
         if last_row is None or m.min_row <= last_row:
             max_col = max(max_col, m.max_col)
-    for chart in ws._charts:
-        anchor = chart.anchor
+    # charts (sizes in cm) and images (in pixels at 96 an inch)
+    drawings = [(c.anchor, c.width, c.height) for c in ws._charts]
+    drawings += [(i.anchor, i.width / 96 * 2.54, i.height / 96 * 2.54) for i in ws._images]
+    for anchor, w_cm, h_cm in drawings:
+        if isinstance(anchor, TwoCellAnchor):  # from cell to cell: the cells it spans
+            top, end = anchor._from.row + 1, anchor.to.row + (1 if anchor.to.rowOff else 0)
+            if last_row is not None and top > last_row:
+                continue
+            max_col = max(max_col, anchor.to.col + (1 if anchor.to.colOff else 0))
+            if last_row is None:
+                max_row = max(max_row, end)
+            continue
         if not isinstance(anchor, str):
             continue
         col, row = coordinate_from_string(anchor)
         first = column_index_from_string(col)
         if last_row is not None and row > last_row:
             continue
-        # the columns and rows the chart covers
+        # the columns and rows the drawing covers
         width, c = 0.0, first
-        while width < chart.width:
+        while width < w_cm:
             width += _column_cm(ws, c)
             c += 1
         max_col = max(max_col, c - 1)
         height, r = 0.0, row
-        while height < chart.height:
+        while height < h_cm:
             h = ws.row_dimensions[r].height or LINE_HEIGHT
             height += h / 72 * 2.54
             r += 1
         if last_row is None:
             max_row = max(max_row, r - 1)
     return (max_row if last_row is None else last_row), max_col
+
+
+def span_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> TwoCellAnchor:
+    """A drawing's anchor from the top left of cell (``first_row``, ``first_col``) to the top
+    left of (``end_row``, ``end_col``), 1-based: it takes the size of those columns and rows in
+    whatever font the viewer measures them (a chart beside or below a table keeps its place)."""
+    return TwoCellAnchor(
+        _from=AnchorMarker(col=first_col - 1, row=first_row - 1),
+        to=AnchorMarker(col=end_col - 1, row=end_row - 1),
+    )
 
 
 def set_print_area(ws: Any, last_row: int | None = None) -> None:

@@ -26,9 +26,6 @@ from winback.errors import WinbackError
 MAX_PAGES = 15
 #: the smallest font size on a printed page (points; pdfplumber's sizes carry two decimals)
 MIN_POINTS = 8.95
-#: sheets whose printed layout issue 17's other items redraw (the price curves with bands and a
-#: marker at today's price, item 4): measured and reported, not yet held to 9 pt
-REDRAWN = {"Price curves"}
 #: words a leadership page never shows: statistical jargon, codes and raw booleans
 JARGON = re.compile(
     r"\bRLH\b|r_hat|R-hat|\bESS\b|part-worth|posterior|\bHB\b|logit|WARNING|convergence|"
@@ -95,12 +92,29 @@ def test_page_one_is_the_decision_in_plain_words(pages, run_folder) -> None:
 def test_nothing_prints_below_9_points(pages) -> None:
     small = {}
     for i, p in enumerate(pages, start=1):
-        if p["sheet"] in REDRAWN or not p["sizes"]:
+        if not p["sizes"]:
             continue
         if min(p["sizes"]) < MIN_POINTS:
             small[f"page {i} ({p['sheet']})"] = min(p["sizes"])
     assert not small, f"text below {MIN_POINTS} pt: {small}"
     assert min(pages[0]["sizes"]) >= 9.5, f"page one's smallest text {min(pages[0]['sizes'])} pt"
+
+
+@needs_soffice
+def test_the_recommendation_s_charts_print_in_plain_words(pages) -> None:
+    """The pages of issue 17's charts (where the customers come from, the price curves, the
+    one WTP) print, without jargon or codes."""
+    sheets = {p["sheet"] for p in pages}
+    for name in ("Source of volume", "Price curves", "Importances"):
+        assert name in sheets, f"{name} does not print: {sorted(sheets)}"
+    for p in pages:
+        if p["sheet"] not in ("Source of volume", "Price curves", "Importances"):
+            continue
+        flat = " ".join(p["text"].split())
+        hits = sorted({m.group(0) for m in JARGON.finditer(flat)})
+        assert not hits, f"{p['sheet']} shows jargon or codes {hits}: {flat[:600]}"
+    price = " ".join(" ".join(p["text"].split()) for p in pages if p["sheet"] == "Price curves")
+    assert "today's price" in price and "recommended price" in price, price[:600]
 
 
 def _print_cells(ws):
@@ -137,7 +151,7 @@ def test_no_cell_shows_hashes_codes_or_cut_off_text(report) -> None:
     wb = load_workbook(report)
     problems = []
     for ws in wb.worksheets:
-        if audience(ws.title) != "leadership" or ws.title in ("Simulator", *REDRAWN):
+        if audience(ws.title) != "leadership" or ws.title == "Simulator":
             continue
         merged = {(m.min_row, m.min_col): m for m in ws.merged_cells.ranges}
         for c in _print_cells(ws):

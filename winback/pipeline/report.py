@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports.plots import plot_importances, plot_price_curves, plot_tier_shares
 from reports.workbook import ReportData, read_run_folder, write_workbook
-from reports.workbook.basis import share_word
+from reports.workbook.images import REPORT_FIGURES
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_bytes, check_outputs_free
 from winback.errors import WinbackError
@@ -175,30 +173,20 @@ def run_report(
         check_output_file(workbook, force=force, option="--out")
     data = read_run_folder(run)
     currency = str(data.study.get("currency") or "")
-    plots: list[tuple[str, Callable[[], Figure]]] = []
-    if data.importances is not None and not data.importances.empty:
-        plots.append((REPORT_PLOTS[0], lambda: plot_importances(data.importances)))
-    if data.price_curves is not None and not data.price_curves.empty:
-        plots.append(
-            (REPORT_PLOTS[1], lambda: plot_price_curves(data.price_curves, currency=currency))
-        )
-    if data.tiers is not None and not data.tiers.empty:
-        label = share_word(data)  # the tiers' shares: calibrated when the searches were
-        plots.append(
-            (
-                REPORT_PLOTS[2],
-                lambda: plot_tier_shares(data.tiers, currency=currency, share_label=label),
-            )
-        )
+    plots: list[tuple[str, Figure]] = []
+    for name in REPORT_PLOTS:  # the figures the workbook embeds, as files
+        fig = REPORT_FIGURES[name](data, currency)
+        if fig is not None:
+            plots.append((name, fig))
     if not own_folder:
         extra = [folder / pdf_name] if pdf_name else []
         check_outputs_free([workbook, *(folder / name for name, _ in plots), *extra], force)
 
     def write(into: Path) -> None:
         write_workbook(into / workbook.name, data, wave_comparison=wave_comparison, force=force)
-        for name, make in plots:
+        for name, fig in plots:
             buf = BytesIO()
-            make().savefig(buf, format="png", dpi=150)
+            fig.savefig(buf, format="png", dpi=150)
             atomic_write_bytes(into / name, buf.getvalue())
         if pdf_name:
             render_pdf(into / workbook.name, into / pdf_name)
