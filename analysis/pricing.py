@@ -265,6 +265,10 @@ def market_wtp(
       solved per draw inside the tested price range by Newton steps kept in a bisection
       bracket; NaN with flag ``outside_range`` where the price would have to leave it).
 
+    ``wtp`` is the posterior median of the draws' values, ``lower``/``upper`` the band around
+    it: a mean would not do, as one respondent-draw with a price slope near zero can carry a
+    draw's compensating variation to thousands and the mean outside its own band.
+
     Flags: ``positive_slope_share`` (respondent-draws whose price slope is not negative: their
     ratios are not WTPs) and ``outside_range`` (share of draws where the simulated WTP would
     need extrapolation).
@@ -354,7 +358,7 @@ def market_wtp(
                         "from_level": label_from,
                         "to_level": label_to,
                         "method": method,
-                        "wtp": float(ok.mean()) if ok.size else float("nan"),
+                        "wtp": float(np.median(ok)) if ok.size else float("nan"),
                         "lower": float(lo),
                         "upper": float(hi),
                         "positive_slope_share": pos,
