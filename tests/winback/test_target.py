@@ -257,9 +257,7 @@ def test_a_bad_crm_list_is_refused_with_file_row_and_value(
     assert not out.exists()
 
 
-def test_outputs_and_run_folder_are_checked_before_any_work(
-    run_dir, tmp_path, capsys, monkeypatch
-):
+def test_outputs_and_run_folder_are_checked_before_any_work(run_dir, tmp_path, capsys, monkeypatch):
     import winback.pipeline.target as target
 
     def never(*a, **k):

@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--force", action="store_true", help="replace an earlier demo run")
     m.add_argument("--draws", type=_positive_int, default=2000, help="HB draws per chain (2000)")
-    m.add_argument("--tune", type=_positive_int, default=1000, help="HB warm-up per chain (1000)")
+    m.add_argument("--tune", type=_positive_int, default=1500, help="HB warm-up per chain (1500)")
     m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
