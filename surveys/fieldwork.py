@@ -6,6 +6,7 @@ responders and speeders, for tests, the demo and users' first notebook.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
@@ -208,7 +209,7 @@ def _respondent_ids(respondents: int | Sequence[str]) -> list[str]:
     if isinstance(respondents, str):
         raise WinbackError("respondents must be a list of ids, not one string.")
     ids = [str(r) for r in respondents]
-    dups = sorted({r for r in ids if ids.count(r) > 1})
+    dups = sorted(r for r, k in Counter(ids).items() if k > 1)
     if dups:
         raise WinbackError(f"respondent ids must be unique; repeated: {list_valid(dups[:5])}.")
     if not ids:
@@ -497,6 +498,34 @@ def _simulate_extra(q: Question, n: int, rng: np.random.Generator) -> dict[str, 
     return {q.id: text}
 
 
+def true_partworths(
+    study: Study,
+    people: pd.DataFrame,
+    true_means: dict[str, float],
+    true_sd: dict[str, float],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """True part-worths (person, parameter) of simulated lost customers, by why they left.
+
+    Normal around ``true_means`` with ``true_sd``; those who ticked a price rise
+    (``reason_price_rise``) are 40% more price sensitive, those who ticked outages
+    (``reason_outages``) value the outage credit twice as much. The rule of
+    :func:`simulate_fieldwork`, also used for the demo's CRM population.
+    """
+    names = parameter_names(study)
+    mean = np.array([true_means[n] for n in names])
+    sd = np.array([true_sd[n] for n in names])
+    betas = mean + rng.standard_normal((len(people), len(names))) * sd
+    if "price" in names and "reason_price_rise" in people:
+        betas[people["reason_price_rise"].to_numpy(dtype=float) == 1, names.index("price")] *= 1.4
+    credit = [n for n in names if n.startswith("outage_credit[")]
+    if credit and "reason_outages" in people:
+        rows = people["reason_outages"].to_numpy(dtype=float) == 1
+        for c in credit:
+            betas[rows, names.index(c)] *= 2.0
+    return betas
+
+
 def simulate_fieldwork(
     design: ChoiceDesign,
     true_means: dict[str, float],
@@ -522,16 +551,7 @@ def simulate_fieldwork(
     people = simulate_respondents(study, n_respondents, random_seed=random_seed)
     ids = people["respondent_id"].astype(str).tolist()
     names = parameter_names(study)
-    mean = np.array([true_means[n] for n in names])
-    sd = np.array([true_sd[n] for n in names])
-    betas = mean + rng.standard_normal((len(ids), len(names))) * sd
-    if "price" in names and "reason_price_rise" in people:
-        betas[people["reason_price_rise"].to_numpy(dtype=float) == 1, names.index("price")] *= 1.4
-    credit = [n for n in names if n.startswith("outage_credit[")]
-    if credit and "reason_outages" in people:
-        rows = people["reason_outages"].to_numpy(dtype=float) == 1
-        for c in credit:
-            betas[rows, names.index(c)] *= 2.0
+    betas = true_partworths(study, people, true_means, true_sd, rng)
     truth = pd.DataFrame(betas, index=pd.Index(ids, name="respondent_id"), columns=names)
     own_sq = study.status_quo is not None and study.status_quo.per_respondent
     choices = simulate_choices(design, truth, random_seed, respondents=people if own_sq else None)

@@ -36,13 +36,17 @@ from conjoint import ChoiceDesign, make_design, simulate_choices
 from conjoint.encoding import parameter_names
 from surveys import make_dataset
 from surveys.dataset import ChoiceDataset
+from surveys.fieldwork import simulate_respondents, true_partworths
 from winback._io import check_outputs_free, write_csv
 from winback.example import TRUE_MEANS, make_example_study
 from winback.study import Calibration, Study
 
 __all__ = [
     "CRM_COVARIATES",
+    "DEMO_COVARIATES",
     "ExampleCRM",
+    "FieldworkCRM",
+    "crm_from_fieldwork",
     "example_campaign_actions",
     "example_market",
     "make_example_crm",
@@ -51,6 +55,9 @@ __all__ = [
 
 #: the respondent columns the example's HB fit uses as covariates
 CRM_COVARIATES = ("main_reason", "previous_plan", "tenure_years")
+
+#: the CRM columns the demo's fit uses as covariates (what its fieldwork's truth depends on)
+DEMO_COVARIATES = ("reason_price_rise", "reason_outages")
 
 REASONS = ("price_rise", "outages", "support", "moved")
 REASON_SHARES = (0.45, 0.25, 0.15, 0.15)
@@ -341,3 +348,120 @@ def write_example_crm(folder: str | Path, crm: ExampleCRM, *, force: bool = Fals
     check_outputs_free([path], force)
     write_csv(crm.customers, path)
     return path
+
+
+@dataclass(frozen=True)
+class FieldworkCRM:
+    """The CRM list around simulated fieldwork (:func:`crm_from_fieldwork`).
+
+    Attributes
+    ----------
+    customers : DataFrame
+        ``lost_customers.csv``: ``customer_id, respondent_id, previous_plan, price_paid,
+        tenure_months, months_since_leaving, main_reason``, the ``reason_*`` flags,
+        ``segment, monthly_margin, contact_consent, do_not_contact``.
+    stated : DataFrame
+        Every customer's true stated part-worths (index ``customer_id``): the respondents'
+        those their answers were simulated from.
+    """
+
+    customers: pd.DataFrame = field(repr=False)
+    stated: pd.DataFrame = field(repr=False)
+
+    def __repr__(self) -> str:
+        n_resp = int(self.customers["respondent_id"].notna().sum())
+        return (
+            f"FieldworkCRM: {len(self.customers):,} lost customers, {n_resp:,} of them "
+            "survey respondents"
+        )
+
+
+_CRM_ANSWERS = ("previous_plan", "price_paid", "tenure_months", "main_reason")
+
+
+def crm_from_fieldwork(
+    study: Study,
+    people: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    true_means: dict[str, float],
+    true_sd: dict[str, float],
+    n_customers: int = 20_000,
+    random_seed: int = 1,
+) -> FieldworkCRM:
+    """A CRM list of lost customers in which simulated fieldwork's respondents are customers.
+
+    The respondents (``people``, from :func:`surveys.fieldwork.simulate_fieldwork`) keep their
+    answers (plan, price paid, tenure, reasons for leaving) and their ``respondent_id``; the
+    other customers are drawn from the same population (:func:`surveys.fieldwork.
+    simulate_respondents`) with part-worths by the same rule
+    (:func:`surveys.fieldwork.true_partworths`: truth depends on why they left). Respondents
+    sit at random places in the list. The CRM adds months since leaving, a monthly margin for
+    about 5% (a legacy discount), contact consent (about 92%) and a do-not-contact flag
+    (about 3%).
+
+    Parameters
+    ----------
+    study : Study
+    people, truth : DataFrame
+        The fieldwork's respondents and their true part-worths (index ``respondent_id``).
+    true_means, true_sd : dict
+        The population the fieldwork was simulated from.
+    n_customers : int
+        Lost customers in the list (at least the respondents).
+    random_seed : int
+
+    Returns
+    -------
+    FieldworkCRM
+
+    Examples
+    --------
+    >>> crm = crm_from_fieldwork(study, people, truth, true_means=ex.true_means,
+    ...                          true_sd=ex.true_sd, n_customers=5000)  # doctest: +SKIP
+    """
+    n_resp = len(people)
+    if n_customers < n_resp:
+        raise ValueError(
+            f"n_customers ({n_customers}) must be at least the respondents ({n_resp})."
+        )
+    rng = np.random.default_rng(random_seed)
+    ids = [f"C{i + 1:06d}" for i in range(n_customers)]
+    at = np.sort(rng.choice(n_customers, size=n_resp, replace=False))
+    rest = np.setdiff1d(np.arange(n_customers), at)
+    others = simulate_respondents(
+        study, [ids[i] for i in rest], random_seed=int(rng.integers(2**31))
+    )
+    columns = [
+        *_CRM_ANSWERS,
+        *(c for c in people.columns if str(c).startswith("reason_") and c != "reason_other_text"),
+        "segment",
+    ]
+    cols = [c for c in columns if c in people.columns and c in others.columns]
+    frame = pd.DataFrame(index=range(n_customers))
+    frame["customer_id"] = pd.array(ids, dtype="string")
+    rid = pd.array([None] * n_customers, dtype="string")
+    rid[at] = people["respondent_id"].astype(str).to_numpy()
+    frame["respondent_id"] = rid
+    for c in cols:
+        values = np.empty(n_customers, dtype=object)
+        values[at] = people[c].astype(object).to_numpy()
+        values[rest] = others[c].astype(object).to_numpy()
+        frame[c] = pd.Series(values).convert_dtypes()
+        if c == "tenure_months":
+            frame.insert(list(frame.columns).index(c) + 1, "months_since_leaving", 0)
+    frame["months_since_leaving"] = rng.integers(1, 25, size=n_customers)
+    margin = np.where(
+        rng.random(n_customers) < 0.05, np.round(rng.uniform(8.0, 16.0, n_customers), 2), np.nan
+    )
+    frame["monthly_margin"] = pd.array(margin, dtype="Float64")
+    frame["contact_consent"] = (rng.random(n_customers) > 0.08).astype(int)
+    frame["do_not_contact"] = (rng.random(n_customers) < 0.03).astype(int)
+    names = list(truth.columns)
+    stated = np.empty((n_customers, len(names)))
+    stated[at] = truth.loc[people["respondent_id"].astype(str)].to_numpy(dtype=float)
+    stated[rest] = true_partworths(study, others, true_means, true_sd, rng)
+    return FieldworkCRM(
+        customers=frame,
+        stated=pd.DataFrame(stated, index=pd.Index(ids, name="customer_id"), columns=names),
+    )

@@ -2,7 +2,8 @@
 
 A run folder holds the study (``study.toml``), the market (``market.toml``) and one folder per
 stage: ``design/``, ``fieldwork/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``,
-``target/`` (the campaign), ``outcomes/`` (what the campaign did), ``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
+``crm/`` (the demo's CRM list), ``target/`` (the campaign), ``outcomes/`` (what the campaign
+did), ``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
 command, its settings, the study's SHA-256, winback's version, the time), and reads the stages
 before it through :class:`RunFolder`, which knows every file name. A stage folder may also be
 written on its own (``winback fit --out my-fit``); it carries its ``run.json`` all the same.
@@ -128,6 +129,7 @@ RECOMMEND = Stage(
         "decision_sources.csv",
         "calibration.csv",
         "recommend.txt",
+        "decision_actions.json",
     ),
 )
 REPORT = Stage(
@@ -140,8 +142,10 @@ REPORT = Stage(
         "winback_report.pdf",
     ),
 )
+#: the CRM list of lost customers (the demo's simulated one; yours is wherever you keep it)
+CRM = Stage("crm", ("lost_customers.csv",))
 #: the campaign plan for the CRM list (``winback target``)
-TARGET = Stage("target", ("campaign.csv", "campaign_summary.csv", "actions.csv"))
+TARGET = Stage("target", ("campaign.csv", "campaign_summary.csv", "actions.csv", "actions.json"))
 #: what a campaign's outcome says, and the calibration it gives (``winback outcomes``)
 OUTCOMES = Stage(
     "outcomes",
@@ -155,7 +159,7 @@ OUTCOMES = Stage(
         "outcomes.txt",
     ),
 )
-STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, TARGET, OUTCOMES, REPORT)
+STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, CRM, TARGET, OUTCOMES, REPORT)
 _BY_NAME = {s.name: s for s in STAGES}
 
 

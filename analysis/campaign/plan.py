@@ -29,7 +29,8 @@ class Campaign:
     ----------
     table : DataFrame
         One row per customer, in the CRM list's order: ``customer_id, segment, action, kind,
-        products, description, control, contact`` (contacted: an action and not held out),
+        products, levels`` (JSON: each own product's levels), ``price`` (of a one-product
+        action), ``description, control, contact`` (contacted: an action and not held out),
         ``p_return`` with ``_lower`` / ``_upper``, ``ltv``, ``profit`` with ``_lower`` /
         ``_upper`` (the planned action's; blank for "Do not contact"), ``reason``.
     summary : DataFrame
@@ -159,6 +160,9 @@ def plan_campaign(
     ltv = np.where(planned, scores.ltv[rows, alloc.action], np.nan)
     products = np.asarray([", ".join(x) for x in scores.products], dtype=object)
     descriptions = np.asarray(scores.descriptions, dtype=object)
+    n_a = len(scores.actions)
+    levels = np.asarray(scores.levels if scores.levels else [""] * n_a, dtype=object)
+    prices = scores.prices if len(scores.prices) == n_a else np.full(n_a, np.nan)
     reason = np.asarray(alloc.reason, dtype=object)
     reason = np.where(held, "control group (held out to measure the uplift)", reason)
     table = pd.DataFrame(
@@ -168,6 +172,8 @@ def plan_campaign(
             "action": names[alloc.action],
             "kind": np.asarray(scores.kinds, dtype=object)[alloc.action],
             "products": products[alloc.action],
+            "levels": levels[alloc.action],
+            "price": prices[alloc.action],
             "description": descriptions[alloc.action],
             "control": held,
             "contact": contacted,

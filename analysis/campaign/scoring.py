@@ -17,6 +17,7 @@ draw. Customers who cannot be contacted are not scored (NaN). See ``docs/campaig
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,10 +32,11 @@ from analysis.campaign.customers import Customers
 from analysis.campaign.preferences import CustomerPreferences
 from analysis.decision import Action
 from analysis.money import product_margin
-from analysis.simulator import NONE, Market, encode_products
+from analysis.offers.objectives import price_of
+from analysis.simulator import NONE, Market, Product, encode_products
 from winback.errors import ParameterError, WinbackError, list_valid
 from winback.settings import BAND, check_band
-from winback.study import Business
+from winback.study import Business, Study
 
 __all__ = ["DO_NOT_CONTACT", "CampaignScores", "score_customers"]
 
@@ -159,6 +161,14 @@ class CampaignScores:
         If every contactable customer got the action: customers won back and profit, per draw.
     basis : {"calibrated", "stated"}
     band : float
+    products : tuple of tuple of str
+        Each action's own products.
+    levels : tuple of str
+        Each action's own products and their levels as JSON text (:func:`levels_json`; ``""``
+        for "Do not contact").
+    prices : ndarray (action,)
+        The monthly price of an action that offers one product (NaN for a menu of several,
+        for "Do not contact" and without a price attribute).
     """
 
     actions: tuple[str, ...]
@@ -176,6 +186,8 @@ class CampaignScores:
     band: float = BAND
     products: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
     scorer: _Scorer | None = field(default=None, repr=False)
+    levels: tuple[str, ...] = field(default=(), repr=False)
+    prices: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     @property
     def n_customers(self) -> int:
@@ -222,6 +234,25 @@ class CampaignScores:
             f"({n_ok:,} contactable) x {len(self.actions)} actions "
             f"({', '.join(self.actions)}); next: analysis.campaign.plan_campaign(scores)"
         )
+
+
+def levels_json(study: Study, products: Sequence[Product]) -> str:
+    """Products and their levels in machine form: JSON text ``{"<product>": {"<attribute>":
+    level, ...}, ...}`` in the study's attribute order, numbers as numbers, labels as text."""
+
+    def plain(v: object) -> object:
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        if isinstance(v, int | np.integer):
+            return int(v)
+        if isinstance(v, float | np.floating):
+            return float(v)
+        return str(v)
+
+    return json.dumps(
+        {p.name: {a: plain(p.levels[a]) for a in study.attribute_names} for p in products},
+        ensure_ascii=False,
+    )
 
 
 def _market_rows(prefs: CustomerPreferences, market: Market) -> tuple[np.ndarray, list[int], bool]:
@@ -352,6 +383,8 @@ def score_customers(
     own_margin: list[float] = []
     none_rows: set[int] = set()
     products: list[tuple[str, ...]] = []
+    levels: list[str] = []
+    prices: list[float] = []
     exponents = set()
     for a in acts:
         assert a.market is not None
@@ -383,6 +416,9 @@ def score_customers(
         for j in own:
             own_margin.append(product_margin(prefs.study, business, a.market.products[j]))
         products.append(tuple(a.market.products[j].name for j in own))
+        levels.append(levels_json(prefs.study, [a.market.products[j] for j in own]))
+        one = len(own) == 1
+        prices.append(price_of(prefs.study, a.market.products[own[0]]) if one else np.nan)
     if len(exponents) > 1 and calibration is None:
         raise ParameterError(
             f"the actions' markets have different exponents {sorted(exponents)}; use one."
@@ -471,4 +507,6 @@ def score_customers(
         band=band,
         products=(*products, ()),
         scorer=scorer,
+        levels=(*levels, ""),
+        prices=np.array([*prices, np.nan], dtype=float),
     )

@@ -20,8 +20,11 @@ See ``docs/decision.md`` for the formulas.
 """
 
 from analysis.decision.actions import (
+    ACTIONS_FORMAT,
     KINDS,
     Action,
+    action_records,
+    actions_from_records,
     entry_action,
     keep_action,
     no_campaign_action,
@@ -32,9 +35,12 @@ from analysis.decision.result import Decision
 from analysis.decision.scoring import decide
 
 __all__ = [
+    "ACTIONS_FORMAT",
     "KINDS",
     "Action",
     "Decision",
+    "action_records",
+    "actions_from_records",
     "decide",
     "entry_action",
     "keep_action",

@@ -6,7 +6,7 @@ today's offer and no campaign.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,10 +15,21 @@ from analysis.offers import OfferSearch
 from analysis.offers.objectives import price_of
 from analysis.simulator import Market, Product
 from analysis.tiers import TierSearch, Unbundling
-from winback.errors import WinbackError
+from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
 
 KINDS = ("offer", "tiers", "entry", "keep", "no campaign")
+#: the layout version of :func:`action_records` (a reader refuses a newer one)
+ACTIONS_FORMAT = 1
+_OPTIONS = (
+    "rule",
+    "exponent",
+    "none",
+    "rfc_draws",
+    "attribute_variability",
+    "product_variability",
+    "extrapolate",
+)
 
 
 @dataclass(frozen=True)
@@ -171,3 +182,108 @@ def entry_action(unb: Unbundling, study: Study, bundle: str) -> Action | None:
         f"best of {unb.n_candidates:,} menus, every one evaluated",
         True,
     )
+
+
+def _plain_level(v: Any) -> Any:
+    """A level as JSON holds it: numbers as numbers, labels as text."""
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return float(v)
+    return str(v)
+
+
+def _product_record(p: Product) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "own": bool(p.own),
+        "status_quo": bool(p.status_quo),
+        **{str(k): _plain_level(v) for k, v in p.levels.items()},
+    }
+
+
+def action_records(
+    actions: Sequence[Action], today: Market, recommended: str | None = None
+) -> dict[str, Any]:
+    """The candidate actions as JSON-ready data, complete enough to rebuild them exactly
+    (:func:`actions_from_records`): each action's name, kind, description, search, own
+    products and its whole market (every product with its levels, as in a market file), with
+    today's market options (``recommend/decision_actions.json``)."""
+    return {
+        "format": ACTIONS_FORMAT,
+        "options": {k: getattr(today, k) for k in _OPTIONS},
+        "today": [_product_record(p) for p in today.products],
+        "recommended": recommended,
+        "actions": [
+            {
+                "name": a.name,
+                "kind": a.kind,
+                "products": list(a.products),
+                "description": a.description,
+                "search": a.search,
+                "proven": bool(a.proven),
+                "market": None
+                if a.market is None
+                else [_product_record(p) for p in a.market.products],
+            }
+            for a in actions
+        ],
+    }
+
+
+def actions_from_records(
+    data: Mapping[str, Any], study: Study, today: Market, *, source: str = "decision_actions.json"
+) -> list[Action]:
+    """Rebuild the actions :func:`action_records` wrote, on today's market ``today`` (its
+    options and calibration; refused when the market differs from the one the actions were
+    made on). Every product's levels are checked against ``study`` as a market file's are."""
+    fmt = data.get("format") if isinstance(data, Mapping) else None
+    if not isinstance(fmt, int) or fmt < 1:
+        raise WinbackError(f"{source}: no valid 'format'; rerun winback recommend.")
+    if fmt > ACTIONS_FORMAT:
+        raise WinbackError(
+            f"{source} was written by a newer winback (format {fmt}; this one reads up to "
+            f"{ACTIONS_FORMAT}): upgrade winback to read it."
+        )
+    options = dict(data.get("options") or {})
+    mine = {k: getattr(today, k) for k in _OPTIONS}
+    then = Market.from_dict({"products": list(data.get("today") or []), "options": options}, study)
+    if then.products != today.products or options != mine:
+        raise WinbackError(
+            f"{source} was made on another market than today's (products "
+            f"{list_valid(then.names)}, options {options}; today: products "
+            f"{list_valid(today.names)}, options {mine}): rerun winback recommend on this "
+            "market file."
+        )
+    out = []
+    for i, rec in enumerate(data.get("actions") or [], start=1):
+        name = str(rec.get("name", ""))
+        kind = str(rec.get("kind", ""))
+        if kind not in KINDS:
+            raise WinbackError(
+                f"{source}: action {i} ({name!r}) has kind {kind!r}; valid: {list_valid(KINDS)}."
+            )
+        market = None
+        if rec.get("market") is not None:
+            parsed = Market.from_dict(
+                {"products": list(rec["market"]), "options": options},
+                study,
+                source=f"{source}: action '{name}'",
+            )
+            market = replace(parsed, calibration=today.calibration)
+        out.append(
+            Action(
+                name,
+                kind,
+                market,
+                tuple(str(p) for p in rec.get("products") or ()),
+                str(rec.get("description", "")),
+                str(rec.get("search", "")),
+                bool(rec.get("proven", True)),
+            )
+        )
+    if not out:
+        raise WinbackError(f"{source}: no actions; rerun winback recommend.")
+    return out

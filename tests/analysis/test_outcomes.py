@@ -286,10 +286,12 @@ def test_the_outcomes_command_writes_the_stage_and_its_calibration_is_read_back(
     import shutil
     from importlib import resources
 
+    from analysis.decision import action_records
     from analysis.io import save_model
+    from analysis.simulator import read_market
+    from winback._io import write_json
     from winback.cli import main
     from winback.example import example_study_text
-    from winback.pipeline.outcomes import plan_actions_table
     from winback.run_folder import OUTCOMES, TARGET, RunFolder, read_record, write_record
 
     crm, model, _, _, actions, _, plan, _, results, out, _ = campaign_outcome
@@ -302,7 +304,8 @@ def test_the_outcomes_command_writes_the_stage_and_its_calibration_is_read_back(
     save_model(model, run.root / "fit" / "fit.nc")
     crm.customers.to_csv(tmp_path / "lost_customers.csv", index=False)
     plan.table.to_csv(run.file(TARGET, "campaign.csv"), index=False)
-    plan_actions_table(actions, crm.study).to_csv(run.file(TARGET, "actions.csv"), index=False)
+    today = read_market(run.market_file, crm.study)
+    write_json(action_records(actions, today), run.file(TARGET, "actions.json"))
     write_record(
         run.folder(TARGET),
         "target",

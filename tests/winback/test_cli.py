@@ -174,6 +174,18 @@ def test_console_script_design_and_demo(tmp_path):
     tiers = pd.read_csv(demo / "recommend" / "tiers.csv")
     assert tiers["tier"].tolist() == ["Good", "Better", "Best"], tiers
     assert "Unbundling" in r.stdout and "TierSearch" in r.stdout
+    # issue 18: a CRM list with the respondents among 20,000 lost customers, and the campaign
+    crm = pd.read_csv(demo / "crm" / "lost_customers.csv", dtype=str)
+    people = pd.read_csv(demo / "fieldwork" / "respondents.csv", dtype=str)
+    assert len(crm) == 20_000 and crm["customer_id"].is_unique
+    linked = set(crm["respondent_id"].dropna())
+    assert linked == set(people["respondent_id"]), len(linked)
+    campaign = pd.read_csv(demo / "target" / "campaign.csv", dtype={"customer_id": str})
+    assert campaign["customer_id"].tolist() == crm["customer_id"].tolist()
+    assert int(campaign["control"].sum()) > 0 and int(campaign["contact"].sum()) > 0
+    assert "Campaign for 20,000 lost customers of lost_customers.csv" in r.stdout
+    fit_record = json.loads((demo / "fit" / "run.json").read_text())
+    assert "reason_price_rise" in json.dumps(fit_record["settings"]), fit_record["settings"]
     # issue 6: the demo ends with the leadership workbook and its plots
     from openpyxl import load_workbook
 
@@ -279,8 +291,8 @@ def test_import_command_reads_a_qualtrics_export_and_writes_canonical_files(tmp_
 
 def test_cli_hb_defaults_match_hbsettings() -> None:
     """`winback fit` defaults to the same sampler settings as analysis.fit; `winback demo` and
-    run_demo share theirs (twice the draws and warm-up, so that the demo's own fit passes the
-    convergence checks: docs/cli.md)."""
+    run_demo share theirs (twice the draws and three times the warm-up, so that the demo's own
+    fit with its covariates passes the convergence checks: docs/cli.md)."""
     import inspect
 
     from analysis import HBSettings
@@ -295,7 +307,7 @@ def test_cli_hb_defaults_match_hbsettings() -> None:
     args = parser.parse_args(["demo"])
     demo = {k: v.default for k, v in inspect.signature(run_demo).parameters.items()}
     got = (args.draws, args.tune, args.chains)
-    assert got == (demo["draws"], demo["tune"], demo["chains"]) == (2000, 1000, 4), got
+    assert got == (demo["draws"], demo["tune"], demo["chains"]) == (2000, 1500, 4), got
 
 
 @pytest.fixture(scope="module")

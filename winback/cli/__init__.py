@@ -24,6 +24,7 @@ from winback.cli.commands import (
     _cmd_report,
     _cmd_run,
     _cmd_simulate,
+    _cmd_target,
 )
 from winback.cli.parser import build_parser, log
 from winback.errors import WinbackError
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": _cmd_predict,
         "simulate": _cmd_simulate,
         "recommend": _cmd_recommend,
+        "target": _cmd_target,
         "demo": _cmd_demo,
         "report": _cmd_report,
         "run": _cmd_run,

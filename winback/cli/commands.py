@@ -194,6 +194,31 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_target(args: argparse.Namespace) -> int:
+    # lazy: each command loads only its own stage (`winback --version` at once)
+    from winback.pipeline import run_target
+
+    run = run_target(
+        args.study,
+        args.run_dir,
+        args.customers,
+        args.out,
+        max_contacts=args.max_contacts,
+        budget=args.budget,
+        control_share=args.control_share,
+        band=_band_option(args),
+        seed=args.seed,
+        calibration=args.calibration,
+        segment=args.segment,
+        n_draws=args.draws,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(run.report())
+        _print_written(run.files, run.out)
+    return 0
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.pipeline import run_fit
@@ -277,14 +302,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if run.recommend_run is not None:
             print()
             print(run.recommend_run.report())
+        if run.target_run is not None:
+            print()
+            print(run.target_run.report())
         print()
         print(
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
             "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
             "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP), "
-            "recommend/ (offers, tiers, unbundling and the one recommendation) and report/ (the "
-            "leadership workbook "
+            "recommend/ (offers, tiers, unbundling and the one recommendation), crm/ (a "
+            "simulated CRM list of lost customers), target/ (the campaign: each customer's "
+            "action, a control group) and report/ (the leadership workbook "
             "winback_report.xlsx and its plots)"
         )
     return 0

@@ -337,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--seed", type=int, default=1, help="random seed (1)")
     rc.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
+    _add_target_parser(sub)  # winback target: the campaign for the CRM list
+
     m = sub.add_parser("demo", help="run the whole pipeline on the embedded example study")
     m.add_argument(
         "--out",
@@ -346,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--force", action="store_true", help="replace an earlier demo run")
     m.add_argument("--draws", type=_positive_int, default=2000, help="HB draws per chain (2000)")
-    m.add_argument("--tune", type=_positive_int, default=1000, help="HB warm-up per chain (1000)")
+    m.add_argument("--tune", type=_positive_int, default=1500, help="HB warm-up per chain (1500)")
     m.add_argument("--chains", type=_positive_int, default=4, help="HB chains (4)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
@@ -360,6 +362,85 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_field_parser(sub)  # winback field serve|invite|status|export: the own web survey
     return p
+
+
+def _count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {v}")
+    return v
+
+
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {v}")
+    return v
+
+
+def _amount(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text!r}")
+    return v
+
+
+def _add_target_parser(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser(
+        "target",
+        help="the campaign for the CRM list: whom to win back with which offer, a control group",
+    )
+    t.add_argument("study", type=Path, help="the study file (study.toml, with [business])")
+    t.add_argument(
+        "run_dir", type=Path, help="the run folder (holding fit/, market.toml and recommend/)"
+    )
+    t.add_argument(
+        "--customers",
+        type=Path,
+        required=True,
+        help="the CRM list of lost customers (lost_customers.csv)",
+    )
+    t.add_argument("--out", type=Path, required=True, help="output folder (e.g. RUN_DIR/target)")
+    t.add_argument(
+        "--max-contacts", type=_count, metavar="N", help="contact at most N customers (no limit)"
+    )
+    t.add_argument(
+        "--budget",
+        type=_amount,
+        metavar="X",
+        help="at most X expected incentive paid in all (no limit)",
+    )
+    t.add_argument(
+        "--control-share",
+        type=_share,
+        default=0.1,
+        metavar="S",
+        help="share of the customers to contact held out as the control group (0.1)",
+    )
+    t.add_argument(
+        "--segment",
+        metavar="COL",
+        help="a column of the CRM list: the control group's strata and the summary's rows",
+    )
+    t.add_argument(
+        "--draws",
+        type=_positive_int,
+        metavar="N",
+        help="use N posterior draws, evenly thinned (default all)",
+    )
+    _add_band(t, "every probability and profit")
+    _add_calibration(t)
+    t.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    t.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
 
 def _add_outcomes_parser(sub: argparse._SubParsersAction) -> None:

@@ -2,7 +2,7 @@
 
 One module per stage: :mod:`~winback.pipeline.design`, :mod:`~winback.pipeline.responses`
 (import), :mod:`~winback.pipeline.fit`, :mod:`~winback.pipeline.market` (simulate and
-recommend), :mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on
+recommend), :mod:`~winback.pipeline.target` (the campaign), :mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on
 the example study). Each writes its folder through :class:`winback.run_folder.RunFolder`'s
 names, with a ``run.json`` recording what made it.
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         exclude_flagged,
         run_import,
     )
+    from winback.pipeline.target import TargetRun, run_target
 
 _STAGE_OF = {
     "DemoRun": "demo",
@@ -57,6 +58,8 @@ _STAGE_OF = {
     "check_flag_names": "responses",
     "exclude_flagged": "responses",
     "run_import": "responses",
+    "TargetRun": "target",
+    "run_target": "target",
 }
 
 
@@ -76,6 +79,7 @@ __all__ = [
     "RecommendRun",
     "ReportRun",
     "SimulateRun",
+    "TargetRun",
     "check_flag_names",
     "default_components",
     "exclude_flagged",
@@ -88,5 +92,6 @@ __all__ = [
     "run_recommend",
     "run_report",
     "run_simulate",
+    "run_target",
     "write_fit",
 ]

@@ -15,12 +15,15 @@ from surveys.fieldwork import simulate_fieldwork
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.example import example_study_text, make_example_study
+from winback.example_crm import DEMO_COVARIATES, crm_from_fieldwork
 from winback.pipeline.design import DesignRun, run_design
 from winback.pipeline.fit import FitRun, write_fit
 from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
+from winback.pipeline.target import TargetRun, run_target
 from winback.run_folder import (
+    CRM,
     DESIGN,
     FIELDWORK,
     FIT,
@@ -30,11 +33,16 @@ from winback.run_folder import (
     REPORT,
     SIMULATE,
     STUDY_FILE,
+    TARGET,
     RunFolder,
     write_record,
 )
 
 log = logging.getLogger("winback")
+
+#: posterior draws the demo's campaign scores (evenly thinned from the fit's 8,000): on all of
+#: them the 20,000 customers took 42 s of CPU, on 2,000 13 s (2026-12-06, imports included)
+TARGET_DRAWS = 2000
 
 #: what a demo folder holds (and replaces as a whole with --force)
 DEMO_ENTRIES = (
@@ -46,6 +54,8 @@ DEMO_ENTRIES = (
     FIT.name,
     SIMULATE.name,
     RECOMMEND.name,
+    CRM.name,
+    TARGET.name,
     REPORT.name,
     "run.json",
 )
@@ -64,6 +74,8 @@ class DemoRun:
     simulate_run: SimulateRun | None = None
     recommend_run: RecommendRun | None = None
     report_run: ReportRun | None = None
+    target_run: TargetRun | None = None
+    crm_truth: pd.DataFrame | None = None  # every CRM customer's true stated part-worths
 
 
 def run_demo(
@@ -72,8 +84,9 @@ def run_demo(
     force: bool = False,
     progress: bool = False,
     draws: int = 2000,
-    tune: int = 1000,
+    tune: int = 1500,
     chains: int = 4,
+    n_customers: int = 20_000,
 ) -> DemoRun:
     """The whole pipeline on the embedded example study.
 
@@ -85,13 +98,25 @@ def run_demo(
     market (``market.toml``, ``simulate/``: shares by main reason for leaving, source of volume,
     price curves, elasticities, willingness to pay) and the recommendations (``recommend/``: the
     profit-best offers overall and by reason for leaving, good/better/best tiers, the unbundled
-    entry offer with add-ons) and the leadership workbook with its plots (``report/``). Each
+    entry offer with add-ons), the CRM list (``crm/lost_customers.csv``: ``n_customers`` lost
+    customers, the respondents among them, the others simulated from the same population) and
+    the campaign for it (``target/``: each customer's best action, a control group), and the
+    leadership workbook with its plots (``report/``). The fit's population mean depends on the
+    reasons for leaving the CRM list carries (``DEMO_COVARIATES``), so the customers who did
+    not answer get predictions that depend on why they left. Each
     stage folder has its ``run.json``; the folder's own ``run.json`` records the demo's
     settings.
     """
     final = check_output_dir(out, force=force, owned=DEMO_ENTRIES)
     with staged_output(final, force=force, owned=DEMO_ENTRIES) as staging:
-        run = _demo_into(staging, progress=progress, draws=draws, tune=tune, chains=chains)
+        run = _demo_into(
+            staging,
+            progress=progress,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            n_customers=n_customers,
+        )
     if final.exists():
         log.info("demo written to %s", final)
     return _moved(run, staging, final)
@@ -122,7 +147,9 @@ def _moved[Run](run: Run, old: Path, new: Path) -> Run:
     return moved  # type: ignore[return-value]
 
 
-def _demo_into(out: Path, *, progress: bool, draws: int, tune: int, chains: int) -> DemoRun:
+def _demo_into(
+    out: Path, *, progress: bool, draws: int, tune: int, chains: int, n_customers: int
+) -> DemoRun:
     folder = RunFolder(out)
     ex = make_example_study()
     study = ex.study
@@ -165,6 +192,7 @@ def _demo_into(out: Path, *, progress: bool, draws: int, tune: int, chains: int)
         draws=draws,
         tune=tune,
         chains=chains,
+        covariates=list(DEMO_COVARIATES),
         random_seed=study.design.seed,
         progress=progress,
     )
@@ -187,14 +215,60 @@ def _demo_into(out: Path, *, progress: bool, draws: int, tune: int, chains: int)
         folder.folder(RECOMMEND),
         segment="main_reason",
     )
+    # the CRM list: the respondents among lost customers simulated from the same population
+    crm = crm_from_fieldwork(
+        study,
+        people,
+        truth,
+        true_means=ex.true_means,
+        true_sd=ex.true_sd,
+        n_customers=n_customers,
+        random_seed=study.design.seed,
+    )
+    folder.folder(CRM).mkdir(parents=True, exist_ok=True)
+    crm_file = folder.file(CRM, "lost_customers.csv")
+    write_csv(crm.customers, crm_file)
+    write_record(
+        folder.folder(CRM),
+        "crm_from_fieldwork",
+        {"n_customers": n_customers, "random_seed": study.design.seed},
+        study,
+    )
+    log.info("simulated CRM list: %d lost customers in %s", n_customers, crm_file)
+    # whom to win back with which action (target/)
+    target_run = run_target(
+        folder.study_file,
+        out,
+        crm_file,
+        folder.folder(TARGET),
+        segment="main_reason",
+        n_draws=TARGET_DRAWS,
+    )
     # the leadership workbook and its plots (report/)
     report_run = run_report(out)
     write_record(
         out,
         "demo",
-        {"draws": draws, "tune": tune, "chains": chains, "n_respondents": 500},
+        {
+            "draws": draws,
+            "tune": tune,
+            "chains": chains,
+            "n_respondents": 500,
+            "covariates": list(DEMO_COVARIATES),
+            "n_customers": n_customers,
+        },
         study,
     )
     return DemoRun(
-        design_run, import_run, out, truth, planted, fit_run, sim_run, rec_run, report_run
+        design_run,
+        import_run,
+        out,
+        truth,
+        planted,
+        fit_run,
+        sim_run,
+        rec_run,
+        report_run,
+        target_run,
+        crm.stated,
     )

@@ -11,7 +11,9 @@ import pandas as pd
 
 from analysis.calibration import CalibratedDraws, calibrate
 from analysis.decision import (
+    Action,
     Decision,
+    action_records,
     decide,
     entry_action,
     keep_action,
@@ -32,7 +34,7 @@ from analysis.simulator import (
 )
 from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 from winback._folders import check_output_dir, staged_output
-from winback._io import atomic_write_text, write_csv
+from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import ParameterError
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
@@ -43,6 +45,8 @@ from winback.study.business import OUTCOME_KEYS
 #: the files of a simulate folder and of a recommend folder
 SIMULATE_FILES = SIMULATE.files
 RECOMMEND_FILES = RECOMMEND.files
+#: the decision's candidate actions, machine-readable (what ``winback target`` scores)
+ACTIONS_FILE = "decision_actions.json"
 
 
 def _market_settings(market: Market) -> dict[str, Any]:
@@ -291,6 +295,7 @@ class RecommendRun:
     out: Path
     files: tuple[Path, ...]
     decision: Decision | None = None
+    actions: tuple[Action, ...] = ()  # the decision's candidates (decision_actions.json)
 
     def report(self) -> str:
         parts = [self.decision.text()] if self.decision is not None else []
@@ -447,6 +452,7 @@ def run_recommend(
             actions.append(entry)
     if study.business is not None:
         actions.append(no_campaign_action())
+    records: dict[str, Any] | None = None
     if market.none:
         decision: Decision | None = decide(
             draws,
@@ -462,6 +468,7 @@ def run_recommend(
         assert decision is not None
         tables["decision.csv"] = decision.table
         tables["decision_sources.csv"] = decision.sources
+        records = action_records(actions, market, decision.recommended)
     else:
         decision = None
     if cal is not None:
@@ -488,6 +495,16 @@ def run_recommend(
         for name, frame in tables.items():
             write_csv(frame, stage / name)
         atomic_write_text(stage / "recommend.txt", report + "\n")
+        if records is not None:  # the candidates, to rebuild exactly (winback target)
+            write_json(records, stage / ACTIONS_FILE)
         write_record(stage, "recommend", settings, study, paths=inputs)
-    names = [*tables, "recommend.txt"]
-    return RecommendRun(offers, tiers, unb, out, tuple(out / n for n in names), decision)
+    names = [*tables, "recommend.txt", *([ACTIONS_FILE] if records is not None else [])]
+    return RecommendRun(
+        offers,
+        tiers,
+        unb,
+        out,
+        tuple(out / n for n in names),
+        decision,
+        tuple(actions) if records is not None else (),
+    )

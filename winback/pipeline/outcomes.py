@@ -1,17 +1,15 @@
 """``winback outcomes STUDY RUN_DIR results.csv --out DIR``: what a campaign did against what
 its plan predicted, and the calibration it gives the next run.
 
-Reads the plan (``RUN_DIR/target/campaign.csv`` with ``actions.csv`` and the target stage's
+Reads the plan (``RUN_DIR/target/campaign.csv`` with ``actions.json`` and the target stage's
 ``run.json``: its settings ``customers``, ``segment``, ``random_seed`` (of the preferences),
 ``n_draws``, ``basis``, ``calibration_file`` and ``band`` where recorded), the fit (``RUN_DIR/fit``) and the results file; scores the planned customers
 again with :func:`analysis.campaign.score_customers` (the same customers, draws, seed and
 calibration as the plan: the plan's predictions with their draws) and writes the ``outcomes``
 stage (:data:`winback.run_folder.OUTCOMES`). See ``docs/campaign.md``.
 
-``actions.csv`` (the contract with ``winback target``): one row per product of every action's
-market (an action's market is today's market with the action's offers), columns ``action,
-kind, description, product, own`` and one column per attribute of the study holding the
-product's level (the price as a number).
+The candidate actions are rebuilt exactly as the target stage scored them, from its
+``actions.json`` (a copy of recommend's ``decision_actions.json``: every action's whole market).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.campaign import (
-    DO_NOT_CONTACT,
     Outcomes,
     customer_preferences,
     measure_outcomes,
@@ -34,7 +31,7 @@ from analysis.campaign import (
     score_customers,
 )
 from analysis.decision import Action
-from analysis.simulator import Market, PartWorthDraws, Product, read_market
+from analysis.simulator import PartWorthDraws, read_market
 from surveys._csv import read_csv_text
 from surveys.validation import ROW_COLUMN
 from winback._folders import check_output_dir, staged_output
@@ -42,15 +39,14 @@ from winback._io import atomic_write_text, write_csv
 from winback.errors import WinbackError, list_valid
 from winback.pipeline.fit import load_fit_for
 from winback.pipeline.market import market_calibration
+from winback.pipeline.target import PLAN_ACTIONS_FILE, read_actions_file
 from winback.run_folder import FIT, OUTCOMES, TARGET, RunFolder, write_record
 from winback.settings import BAND, check_band
-from winback.study import Study
 
-__all__ = ["OutcomesRun", "plan_actions_table", "read_plan_actions", "run_outcomes"]
+__all__ = ["OutcomesRun", "run_outcomes"]
 
 log = logging.getLogger("winback")
 PLAN_COLUMNS = ("customer_id", "segment", "action", "control", "contact", "p_return")
-ACTION_COLUMNS = ("action", "kind", "description", "product", "own")
 
 
 @dataclass(frozen=True)
@@ -73,73 +69,6 @@ def _flag(values: pd.Series, what: str) -> np.ndarray:
         bad = values[~(yes | no)].tolist()[:5]
         raise WinbackError(f"{what} must be 0/1 (true/false), got {bad}.")
     return yes
-
-
-def plan_actions_table(actions: Sequence[Action], study: Study) -> pd.DataFrame:
-    """The actions as ``actions.csv`` holds them for :func:`read_plan_actions`: one row per
-    product of every action's market, ``action, kind, description, product, own`` and the
-    level of every attribute."""
-    rows = []
-    for a in actions:
-        if a.market is None:
-            continue
-        for p in a.market.products:
-            levels = dict(p.levels)
-            rows.append(
-                {
-                    "action": a.name,
-                    "kind": a.kind,
-                    "description": a.description,
-                    "product": p.name,
-                    "own": int(p.own),
-                    **{at.name: levels[at.name] for at in study.attributes},
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def read_plan_actions(path: str | Path, study: Study, market: Market) -> list[Action]:
-    """The campaign's candidate actions from ``actions.csv`` (see the module notes): each a
-    market of the listed products with today's market's options (logit rule)."""
-    path = Path(path)
-    if not path.is_file():
-        raise WinbackError(f"no actions file at {path}: run winback target first.")
-    frame = read_csv_text(path).drop(columns=[ROW_COLUMN], errors="ignore")
-    attrs = [a.name for a in study.attributes]
-    missing = [c for c in (*ACTION_COLUMNS, *attrs) if c not in frame.columns]
-    if missing:
-        raise WinbackError(
-            f"{path}: no column {list_valid(missing)}; winback outcomes rebuilds every action's "
-            f"market from one row per product with {list_valid(ACTION_COLUMNS)} and the level "
-            "of every attribute. Rerun winback target with this winback."
-        )
-    own = _flag(frame["own"], f"{path}: 'own'")
-    out = []
-    for name, part in frame.groupby("action", sort=False):
-        if str(name) == DO_NOT_CONTACT:
-            continue
-        products = []
-        for i, r in part.iterrows():
-            levels: dict[str, object] = {}
-            for a in study.attributes:
-                v = str(r[a.name]).strip()
-                levels[a.name] = float(v) if a.numeric else v
-            products.append(Product(str(r["product"]), levels, own=bool(own[i])))
-        mk = Market(tuple(products), exponent=market.exponent, none=market.none)
-        first = part.iloc[0]
-        out.append(
-            Action(
-                str(name),
-                str(first["kind"]),
-                mk,
-                tuple(p.name for p in products if p.own),
-                str(first["description"]),
-                "winback target",
-            )
-        )
-    if not out:
-        raise WinbackError(f"{path}: no action besides '{DO_NOT_CONTACT}'.")
-    return out
 
 
 def _read_plan(path: Path) -> pd.DataFrame:
@@ -176,7 +105,7 @@ def run_outcomes(
     ----------
     study_file : str or Path
     run_dir : str or Path
-        The run folder with ``fit/`` and ``target/`` (``campaign.csv``, ``actions.csv``,
+        The run folder with ``fit/`` and ``target/`` (``campaign.csv``, ``actions.json``,
         ``run.json``).
     results_csv : str or Path
         What happened (:func:`analysis.campaign.read_results`).
@@ -189,7 +118,7 @@ def run_outcomes(
     customers : str or Path, optional
         The CRM list the plan was made from (default: the one the target stage recorded).
     actions : sequence of Action, optional
-        The plan's candidate actions (default: ``target/actions.csv``).
+        The plan's candidate actions (default: ``target/actions.json``).
     adjust : {"scale_and_none", "none_shift", "scale"}
     random_seed : int
         Seed of the calibration's per-draw adjustments.
@@ -226,7 +155,7 @@ def run_outcomes(
     acts = (
         list(actions)
         if actions is not None
-        else read_plan_actions(run.file(TARGET, "actions.csv"), study, today)
+        else read_actions_file(run.file(TARGET, PLAN_ACTIONS_FILE), study, today)[0]
     )
     n_draws = settings.get("n_draws")
     seed = int(settings.get("random_seed", 1))
@@ -244,7 +173,7 @@ def run_outcomes(
     unknown = sorted(set(plan["action"]) - set(names))
     if unknown:
         raise WinbackError(
-            f"campaign.csv plans actions {unknown} that actions.csv does not describe."
+            f"campaign.csv plans actions {unknown} that {PLAN_ACTIONS_FILE} does not describe."
         )
     planned = plan["action"].map(names).to_numpy(dtype=int)
     rows = np.arange(len(plan))
