@@ -174,6 +174,30 @@ def test_target_command_and_api_write_the_same_campaign(run_dir, tmp_path, capsy
     p_cal = float(np.nanmean(api.scores.p_return[:, :-1]))
     p_st = float(np.nanmean(stated.scores.p_return[:, :-1]))
     assert p_st > p_cal, f"stated p_return {p_st:.3f} not above calibrated {p_cal:.3f}"
+    # --calibration FILE (what winback outcomes writes): applied as given, recorded in run.json
+    cal_file = tmp_path / "calibration.toml"
+    cal_file.write_text(
+        '[calibration]\nkind = "outcomes"\nn = 500\nscale = 0.5\nnone_shift = 2.0\n',
+        encoding="utf-8",
+    )
+    args = [str(run_dir / "study.toml"), str(run_dir), "--customers",
+            str(run_dir / "crm" / "lost_customers.csv"), "--out", str(tmp_path / "outc"),
+            "--calibration", str(cal_file)]  # fmt: skip
+    assert main(["target", *args]) == 0, capsys.readouterr().err
+    rec = json.loads((tmp_path / "outc" / "run.json").read_text(encoding="utf-8"))["settings"]
+    assert rec["calibration_file"] == os.path.relpath(cal_file, tmp_path / "outc"), rec
+    given = run_target(
+        run_dir / "study.toml",
+        run_dir,
+        run_dir / "crm" / "lost_customers.csv",
+        tmp_path / "given",
+        calibration_file=cal_file,
+    )
+    p_out = float(np.nanmean(given.scores.p_return[:, :-1]))
+    assert p_out < p_st, f"none 2.0 more attractive: p_return {p_out:.3f}, stated {p_st:.3f}"
+    assert given.campaign.basis == "calibrated", given.campaign.basis
+    assert main(["target", *args, "--no-calibration", "--force"]) != 0
+    assert "contradict" in capsys.readouterr().err
 
 
 def test_recommend_writes_the_actions_target_rebuilds_exactly(run_dir, tmp_path):

@@ -209,6 +209,7 @@ def _cmd_target(args: argparse.Namespace) -> int:
         band=_band_option(args),
         seed=args.seed,
         calibration=args.calibration,
+        calibration_file=args.calibration_file,
         segment=args.segment,
         n_draws=args.draws,
         force=args.force,

@@ -35,7 +35,12 @@ from winback._folders import check_output_dir, staged_output
 from winback._io import write_csv, write_json
 from winback.errors import ParameterError, WinbackError
 from winback.pipeline.fit import load_fit_for
-from winback.pipeline.market import ACTIONS_FILE, _calibration_settings, market_calibration
+from winback.pipeline.market import (
+    ACTIONS_FILE,
+    _calibration_settings,
+    _override,
+    market_calibration,
+)
 from winback.run_folder import FIT, RECOMMEND, TARGET, RunFolder, write_record
 from winback.settings import BAND, band_label, check_band
 from winback.study import Study, format_level
@@ -242,6 +247,7 @@ def run_target(
     band: float | None = None,
     seed: int = 1,
     calibration: bool = True,
+    calibration_file: str | Path | None = None,
     segment: str | None = None,
     n_draws: int | None = None,
     force: bool = False,
@@ -300,6 +306,7 @@ def run_target(
     band = check_band(BAND if band is None else band)
     _check_limits(max_contacts, budget, control_share, n_draws)
     out = check_output_dir(out, force=force, owned=TARGET.owned)
+    override = _override(calibration_file, calibration)
     run, actions_file = _run_inputs(run_dir, study_file)
     customers = read_customers(customers_csv, segment=segment)
     model = load_fit_for(study_file, run.folder(FIT))
@@ -313,7 +320,9 @@ def run_target(
     actions, recommended, records = read_actions_file(actions_file, study, today)
     prefs = customer_preferences(model, customers, n_draws=n_draws, random_seed=seed)
     draws = PartWorthDraws.from_model(model, n_draws)
-    cal = market_calibration(draws, today, study, use=calibration, random_seed=seed)
+    cal = market_calibration(
+        draws, today, study, use=calibration, random_seed=seed, override=override
+    )
     # the expensive part: every customer x action on every draw, then the plan's bands
     scores = score_customers(prefs, customers, actions, study.business, calibration=cal, band=band)
     campaign = plan_campaign(
@@ -353,6 +362,7 @@ def run_target(
         "market": run.market_file,
         "recommend": run.folder(RECOMMEND),
         "customers": customers_csv,
+        **({"calibration_file": calibration_file} if calibration_file is not None else {}),
     }
     tables = {
         "campaign.csv": campaign.table,
