@@ -271,8 +271,9 @@ class LatentClassResult:
     def _sample(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:
         c, k = self.coef.shape
         theta = np.concatenate([self.coef.ravel(), self.share_logits[1:]])
-        sd = np.linalg.cholesky(self.cov + 1e-12 * np.eye(len(theta)))
-        thetas = theta + rng.standard_normal((n_draws, len(theta))) @ sd.T
+        vals, vecs = np.linalg.eigh(self.cov)  # the covariance's square root, safe if singular
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        thetas = theta + rng.standard_normal((n_draws, len(theta))) @ root.T
         coefs = thetas[:, : c * k].reshape(n_draws, c, k)
         cum = self.membership.cumsum(axis=1)
         u = rng.random((n_draws, self.n_respondents, 1))
@@ -368,7 +369,11 @@ def fit_latent_class_arrays(
     if arrays.n_obs == 0:
         raise WinbackError("no choice tasks to fit.")
     _check_identified(arrays.x, arrays.avail, arrays.names)
-    n_resp = len(np.unique(arrays.resp))
+    present, resp = np.unique(arrays.resp, return_inverse=True)
+    if len(present) < arrays.n_respondents:  # respondents without observations: left out
+        ids = tuple(arrays.respondent_ids[i] for i in present)
+        arrays = replace(arrays, resp=resp.astype(int), respondent_ids=ids)
+    n_resp = len(present)
     if classes > n_resp:
         raise ParameterError(f"classes ({classes}) exceeds the respondents ({n_resp}).")
     lik = Likelihood(arrays)

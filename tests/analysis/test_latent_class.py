@@ -277,6 +277,8 @@ def test_bad_settings_and_empty_classes_are_reported(two_classes):
         fit_latent_class_arrays(two_classes, 2, starts=0)
     with pytest.raises(ParameterError, match=r"classes \(5\) exceeds the respondents \(3\)"):
         fit_latent_class_arrays(_two_classes(3, 4), 5)
+    part = fit_latent_class_arrays(two_classes.subset(two_classes.resp < 50), 1, starts=1)
+    assert part.n_respondents == 50 and len(part.memberships()) == 50  # the others left out
     res = fit_latent_class_arrays(two_classes, 1, starts=1)
     with pytest.raises(WinbackError, match="need the study"):
         res.draws()
