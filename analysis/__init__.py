@@ -1,4 +1,4 @@
-"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL and counts; the market simulator, price
+"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL, latent classes and counts; the market simulator, price
 curves and willingness to pay; the offer, tier and unbundling searches; the campaign (a
 preference for every CRM customer, scoring, allocation, control group).
 
@@ -25,6 +25,13 @@ from analysis.data import ChoiceArrays, arrays_from_long, prepare_choice_data
 from analysis.decision import Action, Decision, decide
 from analysis.hb import HBSettings, build_model, fit_arrays
 from analysis.io import load_model, save_model
+from analysis.latent_class import (
+    ClassChoice,
+    LatentClassResult,
+    choose_classes,
+    fit_latent_class,
+    fit_latent_class_arrays,
+)
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.model import HBModel, fit, partworth_table
 from analysis.money import money_draws, money_table, product_margin
@@ -65,12 +72,14 @@ __all__ = [
     "Campaign",
     "CampaignScores",
     "ChoiceArrays",
+    "ClassChoice",
     "ConvergenceReport",
     "CustomerPreferences",
     "Customers",
     "Decision",
     "HBModel",
     "HBSettings",
+    "LatentClassResult",
     "MNLResult",
     "Market",
     "OfferPairSearch",
@@ -83,6 +92,7 @@ __all__ = [
     "arrays_from_long",
     "build_model",
     "calibrate",
+    "choose_classes",
     "compare_mnl_hb",
     "convergence_report",
     "counts",
@@ -90,6 +100,8 @@ __all__ = [
     "decide",
     "fit",
     "fit_arrays",
+    "fit_latent_class",
+    "fit_latent_class_arrays",
     "fit_mnl",
     "fit_mnl_arrays",
     "fit_statistics",
