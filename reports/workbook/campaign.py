@@ -185,15 +185,17 @@ def _band_words(ctx: _Ctx, total: pd.Series, key: str, f: Any) -> str:
 
 
 def campaign_headline(ctx: _Ctx) -> str | None:
-    """One line for page one: ``Contact 1,080 customers, expected 771 won back (90% band 759 to
-    786): see the Campaign page.``; None without a plan."""
+    """One line for page one: ``Of the 1,500 lost customers on the CRM list, contact 1,080,
+    expected 771 won back (90% band 759 to 786): see the Campaign page.``; None without a
+    plan. It names its own population: the CRM list, not the lost customers in scope that the
+    decision's figures count."""
     total = campaign_total(ctx.data)
     if total is None:
         return None
     return (
-        f"Contact {count(total['contacted'])} customers, expected "
-        f"{count(total['won_back'])} won back{_band_words(ctx, total, 'won_back', count)}: "
-        "see the Campaign page."
+        f"Of the {count(total['customers'])} lost customers on the CRM list, contact "
+        f"{count(total['contacted'])}, expected {count(total['won_back'])} won back"
+        f"{_band_words(ctx, total, 'won_back', count)}: see the Campaign page."
     )
 
 
@@ -425,6 +427,10 @@ def _action_lines(ctx: _Ctx) -> list[str]:
     return out
 
 
+#: the actions listed in words on the printed page (those with the most customers contacted)
+_ACTIONS_PRINTED = 4
+
+
 def _customers(n: float) -> str:
     """``1 customer``, ``1,080 customers``."""
     return f"{count(n)} customer" + ("" if round(float(n)) == 1 else "s")
@@ -533,7 +539,14 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
     lines = _action_lines(ctx)
     if lines:
         s.heading("The actions")
-        s.bullets(lines)
+        shown = lines[:_ACTIONS_PRINTED]
+        if len(lines) > len(shown):
+            rest = len(lines) - len(shown)
+            shown.append(
+                f"{rest} more action{'s' if rest > 1 else ''} with fewer customers: see the "
+                "table by action below (not printed)."
+            )
+        s.bullets(shown)
     s.blank()
     _unbroken(s, _CHART_CM[1])
     chart = _bar_chart(
@@ -551,7 +564,13 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
     chart.x_axis.tickLblSkip = 1  # every segment named, however many
     s.row += math.ceil(_CHART_CM[1] / 2.54 * 72 / LINE_HEIGHT) + 1
 
-    s.heading(f"By {what} and action, with {bl}s")
+    s.note(
+        f"Expected won back and profit by {what} and action, each with its {bl}, follow below "
+        "in the workbook (not printed)."
+    )
+    s.end_print()  # the page prints on at most two pages; the detail is for the analyst
+    s.blank()
+    s.heading(f"By {what} and action, with {bl}s (not printed)")
     detail = _detail(ctx, labels)
     h, first, last = s.table(
         detail,
@@ -573,7 +592,6 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
         "counted. The total's band is that of the total itself, not the sum of the rows' "
         "bands."
     )
-    s.end_print()
     s.blank()
     _first_customers(s, ctx, labels)
     s.finish()

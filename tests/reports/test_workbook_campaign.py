@@ -167,7 +167,10 @@ def test_the_campaign_page_shows_the_plans_totals(campaign_run, campaign_book) -
         assert phrase in text, f"{phrase!r} not on the page"
     # page one's box names the campaign in one line
     page_one = " ".join(str(v) for r in _rows(campaign_book, "Summary") for v in r if v)
-    line = f"Contact {total['contacted']:,.0f} customers, expected {total['won_back']:,.0f} won"
+    line = (
+        f"Of the {total['customers']:,.0f} lost customers on the CRM list, contact "
+        f"{total['contacted']:,.0f}, expected {total['won_back']:,.0f} won"
+    )
     assert line in page_one, f"{line!r} not on page one"
 
 
@@ -233,7 +236,11 @@ def test_actions_and_page_one_line_in_words(campaign_run) -> None:
     line = campaign_headline(ctx)
     assert data.campaign_summary is not None
     total = data.campaign_summary.iloc[-1]
-    assert line is not None and f"Contact {total['contacted']:,.0f} customers" in line, line
+    want = (
+        f"Of the {total['customers']:,.0f} lost customers on the CRM list, contact "
+        f"{total['contacted']:,.0f},"
+    )
+    assert line is not None and want in line, line
 
 
 @needs_soffice
