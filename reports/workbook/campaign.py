@@ -548,7 +548,9 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
             )
         s.bullets(shown)
     s.blank()
-    _unbroken(s, _CHART_CM[1])
+    # tall enough for every segment's name (LibreOffice skips labels that do not fit)
+    height = max(_CHART_CM[1], 2.5 + 0.8 * (last - h))
+    _unbroken(s, height)
     chart = _bar_chart(
         ws,
         data_col=1 + list(seg.columns).index("profit"),
@@ -560,9 +562,9 @@ def _write(ws: Worksheet, ctx: _Ctx, widths: Sequence[float]) -> None:
         horizontal=True,
         number_format="#,##0",
     )
-    chart.width, chart.height = _CHART_CM
+    chart.width, chart.height = _CHART_CM[0], height
     chart.x_axis.tickLblSkip = 1  # every segment named, however many
-    s.row += math.ceil(_CHART_CM[1] / 2.54 * 72 / LINE_HEIGHT) + 1
+    s.row += math.ceil(height / 2.54 * 72 / LINE_HEIGHT) + 1
 
     s.note(
         f"Expected won back and profit by {what} and action, each with its {bl}, follow below "
