@@ -14,6 +14,7 @@ from io import BytesIO
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from openpyxl.drawing.image import Image
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
@@ -26,6 +27,7 @@ from reports.workbook.styles import LINE_HEIGHT, _Sheet
 
 __all__ = [
     "DPI",
+    "MIN_FIGURE_POINTS",
     "REPORT_FIGURES",
     "add_figure",
     "add_figure_rows",
@@ -37,6 +39,10 @@ __all__ = [
 
 #: resolution of the embedded images and of the PNG files
 DPI = 150
+#: the smallest text of an embedded figure, in points at the size it is embedded: a leadership
+#: page prints at no less than 9/11 of its size (``spec.MIN_PRINT_SCALE``), so 11 pt prints at
+#: 9 pt or more
+MIN_FIGURE_POINTS = 11.0
 
 
 def importances_figure(data: ReportData, title: str | None = None) -> Figure | None:
@@ -80,11 +86,28 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _at_least(fig: Figure, points: float) -> None:
+    """Every text of ``fig`` at ``points`` or more: tick labels through their axes' settings
+    (redrawn from them), every other text directly."""
+    for ax in fig.axes:
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            for which, ticks in (
+                ("major", axis.get_major_ticks()),
+                ("minor", axis.get_minor_ticks()),
+            ):
+                if ticks and ticks[0].label1.get_fontsize() < points:
+                    ax.tick_params(axis=name, which=which, labelsize=points)
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_fontsize() < points:
+            text.set_fontsize(points)
+
+
 def add_figure(ws: Any, fig: Figure, anchor: str, width_cm: float) -> Image:
     """Embed ``fig`` in ``ws`` at the cell ``anchor``, ``width_cm`` wide (its aspect kept):
     the figure is drawn at that size, so its text prints at its own point size."""
     w_in, h_in = fig.get_size_inches()
     fig.set_size_inches(width_cm / 2.54, width_cm / 2.54 * h_in / w_in)
+    _at_least(fig, MIN_FIGURE_POINTS)  # a page may print at 9/11 of its size: 11 pt prints >= 9
     w_in, h_in = fig.get_size_inches()
     img = Image(BytesIO(figure_png(fig)))
     px = width_cm / 2.54 * 96  # Excel's 96 pixels an inch

@@ -111,3 +111,25 @@ def test_leadership_wtp_is_the_analyst_sheet_row(sheets) -> None:
     sentence = " ".join(str(r[0]) for r in sheets["Importances"] if r and r[0])
     assert f"about EUR {wtp:,.2f} per month more" in sentence, sentence[-600:]
     assert "Why the three methods differ" in [r[0] for r in rows if r], "no explanation"
+
+
+def test_embedded_figures_print_their_text_at_9_points_or_more() -> None:
+    """A leadership page prints at no less than 9/11 of its size, so an embedded figure's text
+    is at least 11 pt at the size it is embedded (matplotlib's 'small' legend and tick labels
+    included)."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+    from openpyxl import Workbook
+
+    from reports.workbook.images import MIN_FIGURE_POINTS, add_figure
+    from reports.workbook.spec import MIN_PRINT_SCALE
+
+    fig = Figure(figsize=(7.5, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [3, 4], label="a line")
+    ax.legend(fontsize="small")
+    ax.tick_params(labelsize=7)
+    add_figure(Workbook().active, fig, "A1", 16.0)
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
+    printed = min(sizes) * MIN_PRINT_SCALE
+    assert min(sizes) >= MIN_FIGURE_POINTS and printed >= 9 - 1e-9, (sorted(set(sizes)), printed)
