@@ -143,7 +143,7 @@ REPORT = Stage(
     ),
 )
 #: the CRM list of lost customers (the demo's simulated one; yours is wherever you keep it)
-CRM = Stage("crm", ("lost_customers.csv",))
+CRM = Stage("crm", ("lost_customers.csv", "campaign_results.csv"))
 #: the campaign plan for the CRM list (``winback target``)
 TARGET = Stage("target", ("campaign.csv", "campaign_summary.csv", "actions.csv", "actions.json"))
 #: what a campaign's outcome says, and the calibration it gives (``winback outcomes``)

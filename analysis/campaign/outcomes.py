@@ -27,7 +27,7 @@ See ``docs/campaign.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -408,7 +408,12 @@ def measure_outcomes(
         cal.calibration(), scores.scorer.n_samples, random_seed=random_seed
     )
     cal_scorer = adjusted(scores.scorer, scale, shift)
-    p_plan = np.where(used, scores.p_return[np.arange(n), np.maximum(chosen, 0)], np.nan)
+    # the outcomes are of customers the contact reached: the plan's probability given reached
+    # (its p_return is per contact attempt, times the calibration's availability)
+    reach = float(scores.scorer.reach)
+    plan_scorer = replace(scores.scorer, reach=1.0)
+    p_return = scores.p_return[np.arange(n), np.maximum(chosen, 0)] / reach
+    p_plan = np.where(used, p_return, np.nan)
     p_cal = mean_p(cal_scorer, chosen)
 
     tables = {}
@@ -417,7 +422,7 @@ def measure_outcomes(
         g = np.where(group >= 0, group, 0).astype(np.int64)
         cnt = np.bincount(g[used], minlength=len(names)).astype(float)
         draws = []
-        for sc in (scores.scorer, cal_scorer):
+        for sc in (plan_scorer, cal_scorer):
             # the draws' sums over each group's customers, and over all: rates per draw
             _, _, tot, _, _ = sc.run(False, chosen, g, len(names))
             with np.errstate(invalid="ignore", divide="ignore"):

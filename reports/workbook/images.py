@@ -90,15 +90,13 @@ def _at_least(fig: Figure, points: float) -> None:
     """Every text of ``fig`` at ``points`` or more: tick labels through their axes' settings
     (redrawn from them), every other text directly."""
     for ax in fig.axes:
-        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            for which, ticks in (
-                ("major", axis.get_major_ticks()),
-                ("minor", axis.get_minor_ticks()),
-            ):
-                if ticks and ticks[0].label1.get_fontsize() < points:
-                    ax.tick_params(axis=name, which=which, labelsize=points)
+        for which in ("major", "minor"):
+            for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+                ticks = axis.get_major_ticks() if which == "major" else axis.get_minor_ticks()
+                if ticks and float(ticks[0].label1.get_fontsize()) < points:
+                    ax.tick_params(axis=name, which=which, labelsize=points)  # type: ignore[arg-type]
     for text in fig.findobj(Text):
-        if text.get_text() and text.get_fontsize() < points:
+        if isinstance(text, Text) and text.get_text() and float(text.get_fontsize()) < points:
             text.set_fontsize(points)
 
 

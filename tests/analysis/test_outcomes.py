@@ -338,3 +338,20 @@ def test_the_outcomes_command_writes_the_stage_and_its_calibration_is_read_back(
     err = capsys.readouterr().err
     assert "bad.csv: 'returned' must be 0 or 1" in err and "row 2 ('2')" in err, err
     assert not (tmp_path / "o2").exists()
+
+
+def test_the_plans_predictions_are_compared_given_the_contact_reached(campaign_outcome):
+    """The plan's p_return is per contact attempt (times the calibration's availability); the
+    outcomes are of customers reached. With a reach of 0.5 the comparison and the fitted
+    calibration are those of reach 1: the predictions are divided by the reach."""
+    from dataclasses import replace
+
+    _, _, _, _, _, scores, plan, _, results, out, _ = campaign_outcome
+    half = replace(scores, p_return=scores.p_return * 0.5, scorer=replace(scores.scorer, reach=0.5))
+    again = measure_outcomes(plan, half, results)
+    a, b = out.by_action, again.by_action
+    assert np.allclose(a["predicted"], b["predicted"], rtol=1e-9), (a["predicted"], b["predicted"])
+    assert abs(again.calibration.scale - out.calibration.scale) < 1e-6, (
+        again.calibration,
+        out.calibration,
+    )

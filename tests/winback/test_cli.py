@@ -184,6 +184,12 @@ def test_console_script_design_and_demo(tmp_path):
     assert campaign["customer_id"].tolist() == crm["customer_id"].tolist()
     assert int(campaign["control"].sum()) > 0 and int(campaign["contact"].sum()) > 0
     assert "Campaign for 20,000 lost customers of lost_customers.csv" in r.stdout
+    # ... and what it would do under the known real behaviour, for `winback outcomes`
+    from analysis.campaign import read_results
+
+    results = read_results(demo / "crm" / "campaign_results.csv", plan_ids=campaign["customer_id"])
+    planned = int(campaign["contact"].sum() + campaign["control"].sum())
+    assert len(results.frame) == planned, (len(results.frame), planned)
     fit_record = json.loads((demo / "fit" / "run.json").read_text())
     assert "reason_price_rise" in json.dumps(fit_record["settings"]), fit_record["settings"]
     # issue 6: the demo ends with the leadership workbook and its plots

@@ -11,17 +11,24 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import fit
+from analysis.simulator import read_market
 from surveys.fieldwork import simulate_fieldwork
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.example import example_study_text, make_example_study
 from winback.example_crm import DEMO_COVARIATES, crm_from_fieldwork
+from winback.example_outcomes import REAL_NONE_SHIFT, REAL_SCALE, simulate_campaign_results
 from winback.pipeline.design import DesignRun, run_design
 from winback.pipeline.fit import FitRun, write_fit
 from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
-from winback.pipeline.target import TargetRun, run_target
+from winback.pipeline.target import (
+    PLAN_ACTIONS_FILE,
+    TargetRun,
+    read_actions_file,
+    run_target,
+)
 from winback.run_folder import (
     CRM,
     DESIGN,
@@ -231,7 +238,12 @@ def _demo_into(
     write_record(
         folder.folder(CRM),
         "crm_from_fieldwork",
-        {"n_customers": n_customers, "random_seed": study.design.seed},
+        {
+            "n_customers": n_customers,
+            "random_seed": study.design.seed,
+            "real_scale": REAL_SCALE,
+            "real_none_shift": REAL_NONE_SHIFT,
+        },
         study,
     )
     log.info("simulated CRM list: %d lost customers in %s", n_customers, crm_file)
@@ -243,6 +255,25 @@ def _demo_into(
         folder.folder(TARGET),
         segment="main_reason",
         n_draws=TARGET_DRAWS,
+    )
+    # what the campaign would do under a known real behaviour (stated x 0.6, none + 1.0): the
+    # results a CRM team reports afterwards, for `winback outcomes` (crm/campaign_results.csv)
+    today = read_market(folder.market_file, study)
+    actions, _, _ = read_actions_file(folder.file(TARGET, PLAN_ACTIONS_FILE), study, today)
+    outcome = simulate_campaign_results(
+        study,
+        crm.stated,
+        target_run.campaign.table,
+        actions,
+        target_run.customers,
+        random_seed=study.design.seed,
+    )
+    write_csv(outcome.results, folder.file(CRM, "campaign_results.csv"))
+    log.info(
+        "simulated the campaign's outcome (real behaviour: stated x %.1f, none + %.1f) in %s",
+        outcome.real_scale,
+        outcome.real_none_shift,
+        folder.file(CRM, "campaign_results.csv"),
     )
     # the leadership workbook and its plots (report/)
     report_run = run_report(out)
