@@ -108,6 +108,32 @@ def _problem_rows(what: str, rows: np.ndarray, values: Sequence[object] | None =
     return f"{what} in {n:,} row(s): {', '.join(shown)}{more}"
 
 
+def source_table(
+    source: str | Path | pd.DataFrame, name: str | None, *, what: str, table: str
+) -> tuple[pd.DataFrame, str, np.ndarray]:
+    """A CSV file (read as text, exactly as written) or a table: the frame without the row
+    column and with its column names stripped, the name messages use (``name``, else the
+    file's, else ``table``) and each row's line in the file (data from line 2 for a table)."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        label = name or table
+        rows = (
+            frame[ROW_COLUMN].to_numpy(dtype=int)
+            if ROW_COLUMN in frame.columns
+            else np.arange(len(frame)) + 2
+        )
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise WinbackError(f"no {what} at {path}.")
+        frame = read_csv_text(path)
+        label = name or path.name
+        rows = frame[ROW_COLUMN].to_numpy(dtype=int)
+    frame = frame.drop(columns=[ROW_COLUMN], errors="ignore").reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, label, rows
+
+
 def _flag(
     col: pd.Series, name: str, rows: np.ndarray, problems: list[str], missing: bool
 ) -> np.ndarray:
@@ -162,23 +188,7 @@ def read_customers(
     >>> from analysis.campaign import read_customers
     >>> customers = read_customers("lost_customers.csv", segment="main_reason")  # doctest: +SKIP
     """
-    if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-        label = name or "customers"
-        rows = (
-            frame[ROW_COLUMN].to_numpy(dtype=int)
-            if ROW_COLUMN in frame.columns
-            else np.arange(len(frame)) + 2
-        )
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise WinbackError(f"no customer file at {path}.")
-        frame = read_csv_text(path)
-        label = name or path.name
-        rows = frame[ROW_COLUMN].to_numpy(dtype=int)
-    frame = frame.drop(columns=[ROW_COLUMN], errors="ignore").reset_index(drop=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame, label, rows = source_table(source, name, what="customer file", table="customers")
     columns = list(frame.columns)
     problems: list[str] = []
     if ID not in frame.columns:

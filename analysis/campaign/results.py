@@ -27,9 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.campaign.customers import _problem_rows
-from surveys._csv import read_csv_text
-from surveys.validation import ROW_COLUMN
+from analysis.campaign.customers import _FALSE, _TRUE, _problem_rows, source_table
 from winback.errors import WinbackError, did_you_mean, list_valid
 
 __all__ = ["CONTROL", "CampaignResults", "read_results"]
@@ -38,8 +36,6 @@ log = logging.getLogger("winback")
 
 #: the ``action`` of a customer held out (blank says the same)
 CONTROL = "control"
-_TRUE = {"1", "true", "yes", "y", "t"}
-_FALSE = {"0", "false", "no", "n", "f"}
 REQUIRED = ("customer_id", "action", "contacted", "returned")
 NUMBERS = ("revenue", "months_retained")
 
@@ -135,23 +131,7 @@ def read_results(
     >>> from analysis.campaign import read_results
     >>> results = read_results("results.csv", actions=campaign.table["action"].unique())  # doctest: +SKIP
     """
-    if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-        label = name or "results"
-        rows = (
-            frame[ROW_COLUMN].to_numpy(dtype=int)
-            if ROW_COLUMN in frame.columns
-            else np.arange(len(frame)) + 2
-        )
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise WinbackError(f"no results file at {path}.")
-        frame = read_csv_text(path)
-        label = name or path.name
-        rows = frame[ROW_COLUMN].to_numpy(dtype=int)
-    frame = frame.drop(columns=[ROW_COLUMN], errors="ignore").reset_index(drop=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame, label, rows = source_table(source, name, what="results file", table="results")
     columns = list(frame.columns)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:

@@ -14,21 +14,24 @@ from winback.settings import BAND
 log = logging.getLogger("winback")
 
 
-def _positive_int(text: str) -> int:
+def _number[T: (int, float)](text: str, cast: type[T]) -> T:
+    """``text`` as a whole number (``int``) or a number (``float``), else argparse's error."""
     try:
-        v = int(text)
+        return cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        what = "a whole number" if cast is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    v = _number(text, int)
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
     return v
 
 
 def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    v = _number(text, float)
     if not v > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {v}")
     return v
@@ -365,30 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    v = _number(text, int)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be at least 0, got {v}")
     return v
 
 
 def _share(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    v = _number(text, float)
     if not 0 <= v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {v}")
     return v
 
 
 def _amount(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    v = _number(text, float)
     if not v >= 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text!r}")
     return v

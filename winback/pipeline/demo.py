@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import fit
-from analysis.simulator import read_market
 from surveys.fieldwork import simulate_fieldwork
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
@@ -23,12 +22,7 @@ from winback.pipeline.fit import FitRun, write_fit
 from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
-from winback.pipeline.target import (
-    PLAN_ACTIONS_FILE,
-    TargetRun,
-    read_actions_file,
-    run_target,
-)
+from winback.pipeline.target import TargetRun, run_target
 from winback.run_folder import (
     CRM,
     DESIGN,
@@ -258,13 +252,11 @@ def _demo_into(
     )
     # what the campaign would do under a known real behaviour (stated x 0.6, none + 1.0): the
     # results a CRM team reports afterwards, for `winback outcomes` (crm/campaign_results.csv)
-    today = read_market(folder.market_file, study)
-    actions, _, _ = read_actions_file(folder.file(TARGET, PLAN_ACTIONS_FILE), study, today)
     outcome = simulate_campaign_results(
         study,
         crm.stated,
         target_run.campaign.table,
-        actions,
+        list(target_run.candidates),
         target_run.customers,
         random_seed=study.design.seed,
     )

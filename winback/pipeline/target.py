@@ -64,6 +64,7 @@ class TargetRun:
     n_predicted: int
     out: Path
     files: tuple[Path, ...]
+    candidates: tuple[Action, ...] = ()  # the scored actions, as actions.json rebuilds them
 
     def report(self) -> str:
         """The plan in words: whom to contact with what, what to expect, what was held out."""
@@ -383,4 +384,5 @@ def run_target(
         prefs.n_predicted,
         out,
         tuple(out / n for n in tables),
+        tuple(actions),
     )
