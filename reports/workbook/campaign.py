@@ -186,16 +186,18 @@ def _band_words(ctx: _Ctx, total: pd.Series, key: str, f: Any) -> str:
 
 def campaign_headline(ctx: _Ctx) -> str | None:
     """One line for page one: ``Of the 1,500 lost customers on the CRM list, contact 1,080,
-    expected 771 won back (90% band 759 to 786): see the Campaign page.``; None without a
-    plan. It names its own population: the CRM list, not the lost customers in scope that the
-    decision's figures count."""
+    expected 771 won back (90% band 759 to 786), calibrated: see the Campaign page.``; None
+    without a plan. It names its own population (the CRM list, not the lost customers in scope
+    of the decision's figures) and its basis."""
     total = campaign_total(ctx.data)
     if total is None:
         return None
+    basis = {"calibrated": ", calibrated", "stated": ", stated preference"}
+    basis_words = basis.get(str(ctx.data.campaign_settings.get("basis")), "")
     return (
         f"Of the {count(total['customers'])} lost customers on the CRM list, contact "
         f"{count(total['contacted'])}, expected {count(total['won_back'])} won back"
-        f"{_band_words(ctx, total, 'won_back', count)}: see the Campaign page."
+        f"{_band_words(ctx, total, 'won_back', count)}{basis_words}: see the Campaign page."
     )
 
 
@@ -427,8 +429,7 @@ def _action_lines(ctx: _Ctx) -> list[str]:
     return out
 
 
-#: the actions listed in words on the printed page (those with the most customers contacted)
-_ACTIONS_PRINTED = 4
+_ACTIONS_PRINTED = 4  # actions in words on the printed page (the most contacted first)
 
 
 def _customers(n: float) -> str:

@@ -241,6 +241,9 @@ def test_actions_and_page_one_line_in_words(campaign_run) -> None:
         f"{total['contacted']:,.0f},"
     )
     assert line is not None and want in line, line
+    basis = str(data.campaign_settings.get("basis"))
+    word = {"calibrated": ", calibrated:", "stated": ", stated preference:"}[basis]
+    assert word in line, f"the line does not say it is {basis}: {line}"
 
 
 @needs_soffice
