@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq, least_squares
 
 from analysis.simulator import Market, PartWorthDraws, respondent_weights
 from analysis.simulator.market import NONE, encode_products
@@ -357,6 +356,8 @@ def _fit_draws(
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """The adjustment ``how`` on every draw: scales, none shifts, and the draws whose target no
     none shift reaches."""
+    from scipy.optimize import brentq  # loads in about 0.3 s: only when calibrating
+
     n_draws = u.shape[0]
     scale = np.ones(n_draws)
     shift = np.zeros(n_draws)
@@ -399,6 +400,7 @@ def _fit_scale_and_none(
 ) -> tuple[float, float]:
     """Least squares in log shares over (log scale, none shift): a bounded trust-region fit
     (scale in [0.001, 20], shift in [-60, 60]) from ``start`` (the previous draw's answer)."""
+    from scipy.optimize import least_squares  # loads in about 0.3 s: only when calibrating
 
     def resid(th: np.ndarray) -> np.ndarray:
         p = w @ _alt_probs(u.copy(), float(np.exp(th[0])), float(th[1]))

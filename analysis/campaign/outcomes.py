@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from analysis.calibration import outcome_adjustments
 from analysis.campaign.outcome_fit import (
@@ -55,7 +55,7 @@ def wilson(k: np.ndarray, n: np.ndarray, band: float) -> tuple[np.ndarray, np.nd
     """Wilson score interval of ``k`` successes in ``n`` (NaN where ``n`` is 0)."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = norm.ppf(0.5 + band / 2.0)
+    z = ndtri(0.5 + band / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         mid = (p + z**2 / (2 * n)) / (1 + z**2 / n)
@@ -249,7 +249,7 @@ def _uplift(
     band: float,
 ) -> pd.DataFrame:
     """Contacted against held out within the plan's strata (segment x planned action)."""
-    z = norm.ppf(0.5 + band / 2.0)
+    z = ndtri(0.5 + band / 2.0)
     frame = pd.DataFrame(
         {
             "segment": seg,
