@@ -128,3 +128,32 @@ def test_cli_answers_without_heavy_imports(argv: list[str]) -> None:
     ).stdout
     heavy = out.rsplit("HEAVY", 1)[1].strip()
     assert heavy == "", f"`winback {' '.join(argv)}` imported {heavy}"
+
+
+@pytest.mark.parametrize(
+    ("stage", "allowed"),
+    [
+        ("winback.pipeline.design", set()),
+        ("winback.pipeline.responses", set()),
+        ("winback.pipeline.fit", {"numba"}),
+        ("winback.pipeline.market", {"numba"}),
+        ("winback.pipeline.target", {"numba"}),
+        ("winback.pipeline.outcomes", {"numba"}),
+    ],
+)
+def test_command_stages_import_only_what_they_use(stage: str, allowed: set[str]) -> None:
+    """A command starts its own work at once (issue 19 item 5): its stage imports no sampler
+    (PyMC, PyTensor, ArviZ), no scipy.stats or scipy.optimize (about 0.7 s together; the
+    optimisers load when a calibration is fitted) and no plotting; numba only where the stage's
+    kernels need it."""
+    import subprocess
+    import sys
+
+    watched = ["pymc", "pytensor", "arviz", "scipy.stats", "scipy.optimize", "numba",
+               "matplotlib", "openpyxl", "sqlalchemy"]  # fmt: skip
+    code = f"import sys, {stage}\nprint('LOADED', ','.join(m for m in {watched!r} if m in sys.modules))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    loaded = {m for m in out.rsplit("LOADED", 1)[1].strip().split(",") if m}
+    assert loaded <= allowed, f"importing {stage} loaded {sorted(loaded - allowed)}"
