@@ -128,7 +128,7 @@ def _level_map(study: Study, names: list[str], *, average_interactions: bool = T
             rows.append(row)
     if average_interactions and study.interactions:
         by_name = {a.name: a for a in study.attributes}
-        first = {}
+        first: dict[str, int] = {}
         for pos, an in enumerate(attrs):
             first.setdefault(an, pos)
         for inter in study.interactions:

@@ -164,6 +164,25 @@ def test_importance_averages_over_the_interacting_levels(simulated):
 def test_searches_that_add_attributes_separately_refuse_interactions(simulated):
     study = simulated[0]
     draws = PartWorthDraws.from_array(study, np.array([list(TRUTH.values())]))
-    market = Market((Product("ours", {"plan": "Fibre", "speed": "1 Gbps", "price": 40.0}, own=True),))
+    market = Market(
+        (Product("ours", {"plan": "Fibre", "speed": "1 Gbps", "price": 40.0}, own=True),)
+    )
     with pytest.raises(WinbackError, match="does not support declared interactions yet"):
         optimize_offer(draws, market)
+
+
+@pytest.mark.unit
+def test_market_wtp_uses_the_changed_offers_own_price_slope(simulated):
+    """Basic at 30 -> Premium: utility +0.2, price slope -0.08 + 0.05 = -0.03 on Premium, so
+    the premium that leaves one respondent indifferent is 0.2 / 0.03 = 6.667 by every method
+    (ratio, and the simulated price change that restores the share; no rivals)."""
+    from analysis import market_wtp
+
+    study = simulated[0]
+    truth = {**TRUTH, "plan[Premium]": 0.2}
+    draws = PartWorthDraws.from_array(study, np.array([list(truth.values())]))
+    market = Market((Product("ours", {"plan": "Basic", "speed": "500 Mbps", "price": 30.0}),))
+    tab = market_wtp(draws, market, "ours", changes={"plan": ["Premium"]})
+    got = tab.set_index("method")["wtp"]
+    for method in ("ratio", "simulated"):
+        assert abs(got[method] - 0.2 / 0.03) < 1e-6, f"{method}: {got[method]:.6f}, truth 6.6667"

@@ -76,8 +76,9 @@ def test_columns_follow_the_main_effects_with_readable_names():
         "none",
     ], names
     both_linear = make_study(
-        BASE.replace('levels = ["100 Mbps", "500 Mbps", "1 Gbps"]', "levels = [100, 500, 1000]")
-        .replace('name = "speed"\n', 'name = "speed"\ncoding = "linear"\n')
+        BASE.replace(
+            'levels = ["100 Mbps", "500 Mbps", "1 Gbps"]', "levels = [100, 500, 1000]"
+        ).replace('name = "speed"\n', 'name = "speed"\ncoding = "linear"\n')
         + interactions(("speed", "price"))
     )
     assert parameter_names(both_linear)[-2:] == ["speed x price", "none"]
@@ -117,8 +118,10 @@ def test_bad_interactions_are_named_with_what_is_valid():
 @pytest.mark.unit
 def test_an_interaction_the_design_cannot_estimate_is_refused():
     # 2 tasks x (3 alternatives + none - 1) = 6 comparisons; 5 + 4 + 1 = 10 parameters
-    text = problems(BASE.replace("tasks = 10", "tasks = 2").replace("versions = 2", "versions = 1")
-                    + interactions(("plan", "speed")))
+    text = problems(
+        BASE.replace("tasks = 10", "tasks = 2").replace("versions = 2", "versions = 1")
+        + interactions(("plan", "speed"))
+    )
     assert (
         "with the interactions the model has 10 parameters, but 1 version(s) x 2 tasks x 3 "
         "independent comparisons per task identify at most 6"
@@ -148,7 +151,9 @@ def test_priors_name_interaction_parameters_and_default_to_zero():
     sd = dict(zip(parameter_names(study), study.priors.sd, strict=True))
     assert by["price x plan=Premium"] == 0.02 and by["price x plan=Fibre"] == 0.0, by
     assert sd["price x plan=Fibre"] == sd["price x plan=Premium"] == 0.01, sd
-    text = problems(BASE + interactions(("price", "plan")) + '\n[priors]\nmean = { "price x plan=Gold" = 1 }\n')
+    text = problems(
+        BASE + interactions(("price", "plan")) + '\n[priors]\nmean = { "price x plan=Gold" = 1 }\n'
+    )
     assert "unknown attribute 'price x plan=Gold'" in text and "price x plan=Premium" in text, text
 
 

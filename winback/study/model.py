@@ -400,9 +400,7 @@ class Study:
             f"{len(self.prohibitions)} prohibition(s), seed {d.seed}"
         )
         if self.interactions:
-            lines.append(
-                "  interactions: " + ", ".join(i.name for i in self.interactions)
-            )
+            lines.append("  interactions: " + ", ".join(i.name for i in self.interactions))
         lines.append("  next: conjoint.make_design(study)")
         return "\n".join(lines)
 
