@@ -135,11 +135,14 @@ def prepare_choice_data(
     special = ch["alt"].isin(["none", "status_quo"])
     k = enc.n_parameters
     rows = np.zeros((len(ch), k))
+    blank = np.zeros(len(ch), dtype=bool)
     for a, attr in enumerate(study.attributes):
         col = ch[attr.name]
         idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
         ok = idx >= 0
+        blank |= ~ok
         rows[ok] += enc.tables[a][idx[ok]]
+    enc.complete(rows, blank)
     alt = ch["alt"].to_numpy(dtype=str)
     if enc.none_index is not None:
         rows[alt == "none"] = 0.0

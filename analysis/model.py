@@ -72,7 +72,12 @@ class HBModel:
         Part-worth attributes: the reference level is 0, others their coefficient. Numeric
         (linear) attributes: slope x value at each tested value, so that the utility of any
         profile is the sum of its levels' utilities. The none alternative is attribute ``none``,
-        level ``none``; a status quo is attribute ``status_quo``, level ``status_quo``.
+        level ``none``; a status quo is attribute ``status_quo``, level ``status_quo``. A
+        declared interaction adds one row per parameter (attribute ``price x plan``, level
+        ``price x plan=Fibre``, its coefficient); the levels' utilities are then those at the
+        reference level of the attributes they interact with, and a profile adds each
+        interaction coefficient times the product of its two codes (see
+        :mod:`conjoint.encoding`).
         """
         return partworth_table(self.study, self.beta_mean())
 
@@ -132,6 +137,19 @@ def partworth_table(study: Study, beta: pd.DataFrame) -> pd.DataFrame:
                         }
                     )
                 )
+    by_name = {a.name: a for a in study.attributes}
+    for inter in study.interactions:  # one row per interaction parameter, its coefficient
+        for name in inter.column_names(by_name):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "respondent_id": ids,
+                        "attribute": inter.name,
+                        "level": name,
+                        "utility": beta[name].to_numpy(dtype=float),
+                    }
+                )
+            )
     for const in ("none", "status_quo"):
         if const in beta.columns:
             rows.append(

@@ -328,17 +328,22 @@ def market_wtp(
             changed = replace(prod, levels={**dict(prod.levels), attr_name: level})
             x1, _ = encode_products(study, [changed], extrapolate=m.extrapolate)
             du = _utility_change(draws.beta, x1[0] - x0)  # (S, R)
+            s1, g1 = slope, gain
+            if any({pa.name, attr_name} == set(i.attributes) for i in study.interactions):
+                # the price slope depends on this attribute: the changed offer's own slope
+                s1 = _slope(draws, x1[0], pa, changed, study)
+                g1 = np.ascontiguousarray(e * s1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = du / -slope
+                ratio = du / -s1
             ratio_s = _finite_median(ratio)
             z = u_j + e * du
             with np.errstate(divide="ignore", invalid="ignore"):
-                cv = (np.logaddexp(z, rest) / e - base_ls) / -slope
+                cv = (np.logaddexp(z, rest) / e - base_ls) / -s1
             cv = np.where(np.isfinite(cv), cv, np.nan)
             cv_s = np.nanmean(cv, axis=1)
             with np.errstate(invalid="ignore"):
                 z -= rest
-            sim, outside = _simulated_wtp(z, gain, w, base_share, p0, prices)
+            sim, outside = _simulated_wtp(z, g1, w, base_share, p0, prices)
             label_from = (
                 format_level(prod.levels[attr_name])
                 if isinstance(prod.levels[attr_name], float)

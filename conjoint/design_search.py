@@ -243,7 +243,9 @@ def coordinate_exchange_lowrank(
     design = start.copy()
     n_tasks, n_alts, n_attr = design.shape
     k = model.k
-    tables = model.encoding.tables
+    enc = model.encoding
+    tables = enc.tables
+    interacts = bool(enc.interactions)
     x_all = model.rows(design)  # (T, J', K)
     jp = x_all.shape[1]
     task_info = model.information(x_all, beta)
@@ -280,7 +282,12 @@ def coordinate_exchange_lowrank(
                         p_o = _softmax_rows(util[s])  # (R, J')
                         l_o = _centering(p_o)  # (R, J', J')
                         b22 = l_o @ g_oo @ np.swapaxes(l_o, -1, -2)
-                    d = tables[a][levels] - tables[a][old]  # (C, K) changes of the rows
+                    if interacts:  # an interaction column moves with the other levels
+                        prof = np.repeat(design[s, j][None], len(levels), axis=0)
+                        prof[:, a] = levels
+                        d = enc.encode(prof) - xs[j]
+                    else:
+                        d = tables[a][levels] - tables[a][old]  # (C, K) changes of the rows
                     nz = np.flatnonzero(np.any(d != 0, axis=0))
                     a_d = np.einsum("rkl,cl->crk", a_inv[:, :, nz], d[:, nz])  # (C, R, K)
                     xo_ad = np.einsum("jk,crk->crj", xs, a_d)  # (C, R, J')

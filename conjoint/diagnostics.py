@@ -287,12 +287,15 @@ def inspect_design(
     # a linear slope is judged by its effect between adjacent tested levels (mean step), which
     # is comparable with a part-worth contrast between two levels
     scale = np.ones(k)
+    inter_owner = {i.name: i.attributes for i in study.interactions}
     for i, owner in enumerate(owners):
-        if owner in study.attribute_names:
-            a = study.attribute(owner)
-            if a.coding == "linear":
-                x = np.asarray(a.levels, dtype=float)
-                scale[i] = (x.max() - x.min()) / (a.n_levels - 1)
+        # an interaction with a linear attribute shifts its slope: judged per step too
+        for name in inter_owner.get(owner, (owner,)):
+            if name in study.attribute_names:
+                a = study.attribute(name)
+                if a.coding == "linear":
+                    x = np.asarray(a.levels, dtype=float)
+                    scale[i] *= (x.max() - x.min()) / (a.n_levels - 1)
     se_n = se1 / math.sqrt(n_respondents)
     with np.errstate(invalid="ignore", over="ignore"):
         need = np.ceil((se1 * scale / target_se) ** 2)
@@ -420,6 +423,14 @@ def inspect_design(
         notes.append(
             "Street-Burgess efficiency counts the designed alternatives only; D-, DB- and "
             "A-errors and standard errors include the none/status-quo constants."
+        )
+    if study.interactions:
+        notes.append(
+            "the model includes the declared interactions ("
+            + ", ".join(i.name for i in study.interactions)
+            + "): D-, DB- and A-errors count their parameters and their standard errors are "
+            "listed; the sample size target is for the main effects (an interaction needs more "
+            "respondents: see its respondents_for_target)."
         )
     if repeated:
         shown = "; ".join(

@@ -2,8 +2,12 @@
 
 Reference levels are decided here and only here: the first level listed in the study file is the
 reference of a part-worth attribute (its column is omitted under dummy coding, it is coded -1 under
-effects coding). A linear attribute contributes one column holding the level's value. A none
-alternative has its own constant ``none``; a status-quo alternative its constant ``status_quo``.
+effects coding). A linear attribute contributes one column holding the level's value. Declared
+``[[interactions]]`` follow the main effects: each column is the product of the two attributes'
+codes (a part-worth attribute's column of one level, a linear attribute's value minus its
+reference value), so a main effect is the effect at the reference level of the attributes it
+interacts with. A none alternative has its own constant ``none``; a status-quo alternative its
+constant ``status_quo``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Literal
 
 import numpy as np
 
+from winback.errors import WinbackError
 from winback.study import Attribute, Study, format_level
+from winback.study.model import n_main_columns
 
 Coding = Literal["dummy", "effects"]
 
@@ -22,7 +28,8 @@ def parameter_names(study: Study, *, include_constants: bool = True) -> list[str
     """Names of the MNL parameters in canonical order.
 
     ``attribute[level]`` for each non-reference level of a part-worth attribute, ``attribute``
-    for a linear attribute, then ``none`` and ``status_quo`` when the study has them.
+    for a linear attribute, then the declared interactions (``price x plan=Fibre``), then
+    ``none`` and ``status_quo`` when the study has them.
 
     Examples
     --------
@@ -35,6 +42,9 @@ def parameter_names(study: Study, *, include_constants: bool = True) -> list[str
             names.append(a.name)
         else:
             names.extend(f"{a.name}[{format_level(v)}]" for v in a.levels[1:])
+    by_name = {a.name: a for a in study.attributes}
+    for inter in study.interactions:
+        names.extend(inter.column_names(by_name))
     if include_constants:
         if study.has_none:
             names.append("none")
@@ -48,6 +58,9 @@ def parameter_attribute(study: Study) -> list[str]:
     out: list[str] = []
     for a in study.attributes:
         out.extend([a.name] * (1 if a.coding == "linear" else a.n_levels - 1))
+    by_name = {a.name: a for a in study.attributes}
+    for inter in study.interactions:
+        out.extend([inter.name] * len(inter.column_names(by_name)))
     if study.has_none:
         out.append("none")
     if study.status_quo is not None:
@@ -71,8 +84,11 @@ def _attribute_table(a: Attribute, coding: Coding) -> np.ndarray:
 class Encoding:
     """Level-index -> design-matrix map for one study.
 
-    ``tables[a]`` has shape (n_levels[a], n_parameters) and holds the columns of attribute ``a``
-    (zeros elsewhere), so a profile's row is the sum of its levels' rows.
+    ``tables[a]`` has shape (n_levels[a], n_parameters) and holds the main-effect columns of
+    attribute ``a`` (zeros elsewhere), so a profile's row is the sum of its levels' rows, then
+    :meth:`complete` fills the interaction columns (a no-op without interactions).
+    ``interactions`` holds, per declared interaction, the two attributes' column slices and
+    code offsets and the first interaction column.
     """
 
     names: tuple[str, ...]
@@ -80,6 +96,7 @@ class Encoding:
     none_index: int | None
     sq_index: int | None
     coding: Coding
+    interactions: tuple[_InteractionColumns, ...] = ()
 
     @property
     def n_parameters(self) -> int:
@@ -91,7 +108,27 @@ class Encoding:
         out = np.zeros((*levels.shape[:-1], self.n_parameters))
         for a, table in enumerate(self.tables):
             out += table[levels[..., a]]
-        return out
+        return self.complete(out)
+
+    def complete(self, x: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:
+        """Fill the interaction columns of rows whose main-effect columns are set, in place.
+
+        Each interaction column is the product of the two attributes' codes, read from the
+        row's own main-effect columns (a linear attribute's value less its reference value), so
+        rows mixing levels with weights (an interpolated price) get the matching mixture.
+        ``blank`` (a boolean mask over the rows) marks rows that are not a profile (a none
+        row, a row with a level missing): their interaction columns stay 0. Returns ``x``.
+        """
+        if not self.interactions:
+            return x
+        for ic in self.interactions:
+            u = x[..., ic.cols_a] - ic.offset_a
+            v = x[..., ic.cols_b] - ic.offset_b
+            prod = (u[..., :, None] * v[..., None, :]).reshape(*x.shape[:-1], -1)
+            x[..., ic.start : ic.start + prod.shape[-1]] = prod
+            if blank is not None:
+                x[np.asarray(blank, dtype=bool), ic.start : ic.start + prod.shape[-1]] = 0.0
+        return x
 
     def none_row(self) -> np.ndarray:
         row = np.zeros(self.n_parameters)
@@ -100,21 +137,61 @@ class Encoding:
         return row
 
 
+@dataclass(frozen=True)
+class _InteractionColumns:
+    """Where one interaction reads its codes and writes its columns."""
+
+    cols_a: slice
+    offset_a: float
+    cols_b: slice
+    offset_b: float
+    start: int
+
+
 def make_encoding(study: Study, coding: Coding = "dummy") -> Encoding:
     """Build the :class:`Encoding` of a study (dummy coding by default)."""
     names = parameter_names(study)
     k = len(names)
     tables = []
     col = 0
+    spans: dict[str, tuple[slice, float]] = {}
     for a in study.attributes:
         t = _attribute_table(a, coding)
         full = np.zeros((a.n_levels, k))
         full[:, col : col + t.shape[1]] = t
+        # a linear attribute's code in an interaction is its value less the reference value
+        offset = float(a.levels[0]) if a.coding == "linear" else 0.0
+        spans[a.name] = (slice(col, col + t.shape[1]), offset)
         col += t.shape[1]
         tables.append(full)
+    inters = []
+    by_name = {a.name: a for a in study.attributes}
+    for inter in study.interactions:
+        (sa, oa), (sb, ob) = (spans[n] for n in inter.attributes)
+        inters.append(_InteractionColumns(sa, oa, sb, ob, col))
+        col += n_main_columns(by_name[inter.attributes[0]]) * n_main_columns(
+            by_name[inter.attributes[1]]
+        )
     none_index = names.index("none") if "none" in names else None
     sq_index = names.index("status_quo") if "status_quo" in names else None
-    return Encoding(tuple(names), tuple(tables), none_index, sq_index, coding)
+    return Encoding(tuple(names), tuple(tables), none_index, sq_index, coding, tuple(inters))
+
+
+def require_additive(study: Study, what: str) -> None:
+    """Raise for a study with ``[[interactions]]`` where ``what`` adds attributes separately.
+
+    The offer, tier and unbundling searches and the live spreadsheet simulator add each
+    attribute's utility on its own (the price's apart from the rest); with a declared
+    interaction a product's utility is not such a sum, so they would be wrong.
+    """
+    if study.interactions:
+        names = ", ".join(i.name for i in study.interactions)
+        raise WinbackError(
+            f"{what} adds each attribute's utility separately and does not support declared "
+            f"interactions yet (this study declares {names}). Compare candidate products "
+            "with the simulator (analysis.simulate_shares), which uses the interactions, or "
+            "remove [[interactions]] from the study file."
+        )
 
 
 def orthonormal_contrasts(n: int) -> np.ndarray:
@@ -143,17 +220,27 @@ def linear_to_partworth(study: Study) -> np.ndarray:
     dst = parameter_names(partworth_study(study))
     t = np.zeros((len(dst), len(src)))
     i = j = 0
+    maps: dict[str, np.ndarray] = {}  # per attribute: part-worth codes -> the study's codes
     for a in study.attributes:
         if a.coding == "linear":
             x = np.asarray(a.levels, dtype=float)
             t[i : i + a.n_levels - 1, j] = x[1:] - x[0]
+            maps[a.name] = (x[1:] - x[0]).reshape(-1, 1)
             i += a.n_levels - 1
             j += 1
         else:
+            maps[a.name] = np.eye(a.n_levels - 1)
             for _ in range(a.n_levels - 1):
                 t[i, j] = 1.0
                 i += 1
                 j += 1
+    # an interaction's codes are products of the attributes' codes (a linear one centred on
+    # its reference value), so its map is the Kronecker product of theirs
+    for inter in study.interactions:
+        m = np.kron(*(maps[n] for n in inter.attributes))
+        t[i : i + m.shape[0], j : j + m.shape[1]] = m
+        i += m.shape[0]
+        j += m.shape[1]
     while j < len(src):  # constants
         t[i, j] = 1.0
         i += 1

@@ -41,6 +41,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from analysis.simulator import Market, PartWorthDraws, encode_products
+from conjoint.encoding import require_additive
 from reports.live_layout import LEVELS, SIMULATOR, UTILITIES, LiveLayout, cell, col, span
 from reports.live_sample import ALL, LiveSample, make_live_sample
 from reports.live_tables import write_levels, write_utilities
@@ -129,6 +130,7 @@ def add_live_simulator(
         sample = make_live_sample(sample, market)
     if sample.today.extrapolate:
         raise WinbackError("The live simulator sheet keeps numeric levels inside the tested range.")
+    require_additive(sample.study, "The live simulator sheet")
     encode_products(sample.study, sample.products)  # every level checked up front
     lay = LiveLayout.of(sample)
     ut = wb.create_sheet(UTILITIES)

@@ -25,7 +25,7 @@ from analysis.simulator import (
     level_positions,
     read_market,
 )
-from conjoint.encoding import make_encoding
+from conjoint.encoding import make_encoding, require_additive
 from winback.errors import WinbackError, did_you_mean, list_valid
 from winback.settings import default_objective
 from winback.study import Attribute, Study
@@ -70,6 +70,7 @@ def resolve_search(
     otherwise) and is checked against the study on the way.
     """
     draws = as_draws(source)
+    require_additive(draws.study, "The offer, tier and unbundling search")
     if point:
         draws = draws.point()
     mk = resolve_market(draws, market)
@@ -133,6 +134,7 @@ def value_utilities(
     extrapolate: bool,
 ) -> np.ndarray:
     """(S, R, K) utility of a numeric attribute at any values (interpolated as the simulator)."""
+    require_additive(study, "The utility of a price apart from the product")
     enc = make_encoding(study)
     a = study.attributes.index(attr)
     rows = np.zeros((len(values), enc.n_parameters))

@@ -99,7 +99,19 @@ class _Levels:
         return [f"{a}[{lv}]" for a, lv in zip(self.attribute, self.level, strict=True)]
 
 
-def _level_map(study: Study, names: list[str]) -> _Levels:
+def _codes(study: Study, name: str) -> np.ndarray:
+    """(n_levels, n_codes) an attribute's codes in an interaction (see conjoint.encoding)."""
+    a = study.attribute(name)
+    if a.coding == "linear":
+        x = np.asarray(a.levels, dtype=float)
+        return (x - x[0]).reshape(-1, 1)
+    return np.vstack([np.zeros((1, a.n_levels - 1)), np.eye(a.n_levels - 1)])
+
+
+def _level_map(study: Study, names: list[str], *, average_interactions: bool = True) -> _Levels:
+    """The level map; with ``[[interactions]]`` a level's utility is averaged over the levels
+    of each attribute it interacts with (each tested level equally), unless
+    ``average_interactions`` is false (then: at their reference levels, the main effects)."""
     k = len(names)
     attrs: list[str] = []
     levels: list[str] = []
@@ -114,6 +126,19 @@ def _level_map(study: Study, names: list[str]) -> _Levels:
             attrs.append(a.name)
             levels.append(format_level(v))
             rows.append(row)
+    if average_interactions and study.interactions:
+        by_name = {a.name: a for a in study.attributes}
+        first: dict[str, int] = {}
+        for pos, an in enumerate(attrs):
+            first.setdefault(an, pos)
+        for inter in study.interactions:
+            cols = [names.index(c) for c in inter.column_names(by_name)]
+            ca, cb = (_codes(study, n) for n in inter.attributes)
+            for own, mine, other in ((0, ca, cb), (1, cb, ca)):
+                avg = other.mean(axis=0)
+                for i in range(len(mine)):
+                    pair = (mine[i], avg) if own == 0 else (avg, mine[i])
+                    rows[first[inter.attributes[own]] + i][cols] += np.kron(*pair)
     n_attr = len(rows)
     for const in ("none", "status_quo"):
         if const in names:
@@ -128,8 +153,15 @@ def _level_map(study: Study, names: list[str]) -> _Levels:
 def _ranges(beta: np.ndarray, study: Study, names: list[str]) -> np.ndarray:
     """Range (max - min level utility) of each attribute: (..., K) -> (..., n_attributes)."""
     out = np.empty((*beta.shape[:-1], len(study.attributes)))
+    lv = _level_map(study, names) if study.interactions else None
+    involved = {n for i in study.interactions for n in i.attributes}
     for j, a in enumerate(study.attributes):
-        if a.coding == "linear":
+        if lv is not None and a.name in involved:
+            # the range of the level utilities averaged over the interacting attributes' levels
+            rows = lv.matrix[[i for i, x in enumerate(lv.attribute) if x == a.name]]
+            u = np.einsum("...k,lk->...l", beta, rows)
+            out[..., j] = u.max(axis=-1) - u.min(axis=-1)
+        elif a.coding == "linear":
             values = np.asarray(a.levels, dtype=float)
             out[..., j] = np.abs(beta[..., names.index(a.name)]) * (values.max() - values.min())
         else:

@@ -28,9 +28,11 @@ def _design_rows(study: Study, frame: pd.DataFrame, source: str) -> np.ndarray:
     alt = frame["alt"].astype("string").fillna("").to_numpy(dtype=str)
     special = np.isin(alt, ["none", "status_quo"])
     problems: list[str] = []
+    blank = np.zeros(len(frame), dtype=bool)
     for a, attr in enumerate(study.attributes):
         col = frame[attr.name]
         idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
+        blank |= idx < 0
         bad = (idx < 0) & ~col.isna().to_numpy() | ((idx < 0) & ~special)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -43,6 +45,7 @@ def _design_rows(study: Study, frame: pd.DataFrame, source: str) -> np.ndarray:
         rows[ok] += enc.tables[a][idx[ok]]
     if problems:
         raise WinbackError("\n".join(problems))
+    enc.complete(rows, blank)
     if (alt == "none").any():
         if enc.none_index is None:
             raise WinbackError(f"{source} has 'none' rows but the study has no none option.")

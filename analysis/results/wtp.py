@@ -50,10 +50,14 @@ def _price(model: HBModel) -> str:
 
 
 def _wtp_levels(model: HBModel) -> tuple[list[str], list[str], list[str], np.ndarray]:
-    """(attribute, level, reference, matrix): utility difference to the reference per level."""
+    """(attribute, level, reference, matrix): utility difference to the reference per level.
+
+    With ``[[interactions]]`` the difference is taken at the reference level of every other
+    attribute (the reference price included): the main effects.
+    """
     study = model.study
     pa = _price(model)
-    lv = _level_map(study, model.names)
+    lv = _level_map(study, model.names, average_interactions=False)
     attrs, levels, refs, rows = [], [], [], []
     for a in study.attributes:
         if a.name == pa:
@@ -65,6 +69,40 @@ def _wtp_levels(model: HBModel) -> tuple[list[str], list[str], list[str], np.nda
             refs.append(lv.level[idx[0]])
             rows.append(lv.matrix[i] - lv.matrix[idx[0]])
     return attrs, levels, refs, np.array(rows).reshape(-1, len(model.names))
+
+
+def _slope_rows(model: HBModel) -> np.ndarray | None:
+    """(level, parameter) the price slope of each WTP level's product, or None when the price
+    interacts with no attribute (one slope for every level).
+
+    With a declared interaction ``price x a`` the slope of a product at level ``l`` of ``a``
+    (the other attributes at their reference levels) is the price slope plus the interaction's
+    coefficient for ``l`` (times ``l``'s value less the reference value, ``a`` linear).
+    """
+    study = model.study
+    pa = _price(model)
+    with_price = [i for i in study.interactions if pa in i.attributes]
+    if not with_price:
+        return None
+    names = model.names
+    by_name = {a.name: a for a in study.attributes}
+    out = []
+    for a in study.attributes:
+        if a.name == pa:
+            continue
+        inter = next((i for i in with_price if a.name in i.attributes), None)
+        x = np.asarray(a.levels, dtype=float) if a.coding == "linear" else None
+        for li in range(1, a.n_levels):
+            row = np.zeros(len(names))
+            row[names.index(pa)] = 1.0
+            if inter is not None:
+                cols = [names.index(c) for c in inter.column_names(by_name)]
+                if x is not None:
+                    row[cols[0]] = x[li] - x[0]
+                else:
+                    row[cols[li - 1]] = 1.0
+            out.append(row)
+    return np.array(out).reshape(-1, len(names))
 
 
 def wtp_draws(model: HBModel) -> xr.DataArray:
@@ -81,10 +119,14 @@ def wtp_draws(model: HBModel) -> xr.DataArray:
     pa = _price(model)
     attrs, levels, refs, diff = _wtp_levels(model)
     beta = model.beta_draws()
-    slope = beta[..., model.names.index(pa)]
+    rows = _slope_rows(model)
+    if rows is None:
+        slope = beta[..., model.names.index(pa)][..., None]
+    else:  # each level's own price slope (a declared price interaction)
+        slope = np.einsum("cdnk,lk->cdnl", beta, rows)
     with np.errstate(divide="ignore", invalid="ignore"):
-        wtp = -np.einsum("cdnk,lk->cdnl", beta, diff) / slope[..., None]
-    wtp = np.where((slope < 0)[..., None], wtp, np.nan)
+        wtp = -np.einsum("cdnk,lk->cdnl", beta, diff) / slope
+    wtp = np.where(slope < 0, wtp, np.nan)
     return _to_dataarray(
         wtp,
         model,
@@ -110,18 +152,25 @@ def _wtp_medians(
     pa = _price(model)
     attrs, levels, refs, diff = _wtp_levels(model)
     beta = _flat_beta(model)  # (S, N, K)
-    slope = beta[..., model.names.index(pa)]  # (S, N)
-    bad = slope >= 0
+    rows = _slope_rows(model)
+    slope = (
+        beta[..., model.names.index(pa)][..., None]  # (S, N, 1): one slope
+        if rows is None
+        else np.einsum("snk,lk->snl", beta, rows)  # (S, N, L): each level's own slope
+    )
+    bad3 = slope >= 0
     medians = np.empty((beta.shape[0], len(attrs)))
     for sl in _chunks(beta.shape[0], beta.shape[1] * max(1, len(attrs))):
         b, s = beta[sl], slope[sl]
         with np.errstate(divide="ignore", invalid="ignore"):
-            w = -np.einsum("snk,lk->snl", b, diff) / s[..., None]
-        w = np.where(bad[sl][..., None], np.nan, w)
-        all_bad = bad[sl].all(axis=1)
-        safe = np.where(all_bad[:, None, None], 0.0, w)
+            w = -np.einsum("snk,lk->snl", b, diff) / s
+        w = np.where(bad3[sl], np.nan, w)
+        all_bad = np.broadcast_to(bad3[sl], w.shape).all(axis=1)  # (s, L)
+        safe = np.where(all_bad[:, None, :], 0.0, w)
         m = np.nanmedian(safe, axis=1)
-        medians[sl] = np.where(all_bad[:, None], np.nan, m)
+        medians[sl] = np.where(all_bad, np.nan, m)
+    # (S, N): with one slope per level, a respondent counts as excluded in the share of levels
+    bad = bad3[..., 0] if rows is None else bad3.mean(axis=-1)
     if np.isnan(medians).all():
         raise WinbackError(
             f"no respondent has a negative price slope ('{pa}') in any draw: willingness to pay "
@@ -198,7 +247,7 @@ def willingness_to_pay(
     band, band_kind = _band_args(band, band_kind, hdi_prob, interval, "willingness_to_pay")
     pa = _price(model)
     attrs, levels, refs, medians, bad = _wtp_medians(model)
-    share = float(bad.mean())
+    share = float(np.mean(bad))
     if share > 0:
         log.info(
             "willingness to pay: %.1f%% of respondent draws have a price slope >= 0 and are "

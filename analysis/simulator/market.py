@@ -325,6 +325,7 @@ def encode_products(
             for i, w in level_positions(attr, prod.levels[attr.name], extrapolate=extrapolate):
                 x[p] += w * enc.tables[a][i]
                 member[p, offsets[a] + i] += w
+        enc.complete(x[p])
         if prod.status_quo:
             if enc.sq_index is None:
                 raise WinbackError(

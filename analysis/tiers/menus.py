@@ -20,7 +20,7 @@ import numpy as np
 from analysis.offers.assembly import get_attribute, own_product
 from analysis.offers.objectives import unit_cost
 from analysis.simulator import Market, Product, Simulation, level_positions, posterior_band
-from conjoint.encoding import make_encoding
+from conjoint.encoding import make_encoding, require_additive
 from winback.errors import WinbackError, list_valid
 from winback.study import Attribute, Study
 
@@ -161,6 +161,7 @@ def _base_levels(
 
 
 def _profile_row(study: Study, levels: Mapping[str, Any], skip: Sequence[str]) -> np.ndarray:
+    require_additive(study, "A profile's utility apart from its price")
     enc = make_encoding(study)
     x = np.zeros(enc.n_parameters)
     for a_i, a in enumerate(study.attributes):

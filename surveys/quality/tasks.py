@@ -145,7 +145,7 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         idx = rows(stacked.astype(np.int16, copy=False))  # level indices (-1: blank)
     else:
         idx = rows(_level_indices(ch, dataset))
-    x = design_rows(idx, enc.tables)
+    x = enc.complete(design_rows(idx, enc.tables), (idx < 0).any(axis=1))
     if enc.none_index is not None:
         x[rows_of("none"), enc.none_index] = 1.0
     if enc.sq_index is not None:

@@ -276,6 +276,43 @@ class Priors:
 
 
 @dataclass(frozen=True)
+class Interaction:
+    """A declared interaction of two attributes (``[[interactions]]``): the effect of one
+    depends on the level of the other.
+
+    Its model columns are the products of the two attributes' codes: a part-worth attribute
+    contributes one code per non-reference level (1 at that level, 0 elsewhere), a linear one
+    its value minus its reference value (the first level listed), so every main effect is the
+    effect at the reference level of the attributes it interacts with. Part-worth x part-worth
+    gives (L1 - 1)(L2 - 1) columns, linear x part-worth (L2 - 1) slope shifts, linear x linear
+    one column.
+    """
+
+    attributes: tuple[str, str]
+
+    @property
+    def name(self) -> str:
+        """``price x plan``: the owner of the interaction's parameters."""
+        return " x ".join(self.attributes)
+
+    def column_names(self, by_name: Mapping[str, Attribute]) -> list[str]:
+        """The parameter names, e.g. ``price x plan=Fibre`` or ``plan=Fibre x speed=1 Gbps``."""
+        parts = [_code_labels(by_name[n]) for n in self.attributes]
+        return [f"{u} x {v}" for u in parts[0] for v in parts[1]]
+
+
+def _code_labels(a: Attribute) -> list[str]:
+    if a.coding == "linear":
+        return [a.name]
+    return [f"{a.name}={format_level(v)}" for v in a.levels[1:]]
+
+
+def n_main_columns(a: Attribute) -> int:
+    """Columns of an attribute's main effect: 1 if linear, else one per non-reference level."""
+    return 1 if a.coding == "linear" else a.n_levels - 1
+
+
+@dataclass(frozen=True)
 class Costs:
     base: float = 0.0
     levels: tuple[tuple[str, tuple[float, ...]], ...] = ()  # attribute -> cost per level
@@ -303,6 +340,7 @@ class Study:
     costs: Costs | None = None
     business: Business | None = None
     calibration: Calibration | None = None
+    interactions: tuple[Interaction, ...] = ()
     source: str | None = None
     questionnaire: Any = field(default=None, repr=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -361,6 +399,8 @@ class Study:
             f"{d.alternatives} alternatives, {none}, {len(self.holdouts)} holdout(s), "
             f"{len(self.prohibitions)} prohibition(s), seed {d.seed}"
         )
+        if self.interactions:
+            lines.append("  interactions: " + ", ".join(i.name for i in self.interactions))
         lines.append("  next: conjoint.make_design(study)")
         return "\n".join(lines)
 

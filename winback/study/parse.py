@@ -16,6 +16,11 @@ from winback import limits
 from winback.errors import StudyError, did_you_mean, list_valid
 from winback.study.business import parse_business, parse_calibration
 from winback.study.checks import _check_keys, _choice, _get, _looks_numeric, _Problems
+from winback.study.interactions import (
+    interaction_problems,
+    n_interaction_columns,
+    parse_interactions,
+)
 from winback.study.model import (
     _NAME_RE,
     CODINGS,
@@ -97,6 +102,7 @@ TOP_KEYS = (
     "business",
     "calibration",
     "questionnaire",
+    "interactions",
 )
 
 
@@ -152,22 +158,40 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
             # a lower price is better unless the study says otherwise (documented default)
             attrs = [replace(a, preference="decreasing") if a is pa else a for a in attrs]
 
+    by_name = {a.name: a for a in attrs}
+    interactions = parse_interactions(data.get("interactions"), attrs, p)
     n_params = sum(1 if a.coding == "linear" else a.n_levels - 1 for a in attrs)
+    n_params += sum(n_interaction_columns(i, by_name) for i in interactions)
     if limits.PARAMETERS.exceeded(n_params):
         p.add(limits.PARAMETERS.message(n_params, "[[attributes]]"))
-    by_name = {a.name: a for a in attrs}
     design = _parse_design(data.get("design", {}), by_name, p)
     prohibitions = _parse_prohibitions(data.get("prohibitions", []), by_name, p)
     holdouts = _parse_holdouts(data.get("holdouts", []), attrs, design, p)
     status_quo = _parse_status_quo(data.get("status_quo"), attrs, price_attribute, p)
     priors = _parse_priors(
-        data.get("priors", {}), attrs, none_option or dual, status_quo is not None, p
+        data.get("priors", {}),
+        attrs,
+        none_option or dual,
+        status_quo is not None,
+        p,
+        interactions=interactions,
     )
     costs = _parse_costs(data.get("costs"), by_name, p)
     business = parse_business(data.get("business"), p)
     calibration = parse_calibration(data.get("calibration"), p)
 
     for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
+        p.add(msg)
+    has_none, has_sq = none_option or dual, status_quo is not None
+    for msg in interaction_problems(
+        interactions,
+        attrs,
+        design,
+        prohibitions,
+        n_constants=int(has_none) + int(has_sq),
+        extra_alternatives=int(none_option) + int(has_sq),
+        dual_none=dual,
+    ):
         p.add(msg)
 
     if p.items:
@@ -188,6 +212,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         costs=costs,
         business=business,
         calibration=calibration,
+        interactions=interactions,
         source=source,
         raw=FrozenDict(copy.deepcopy(dict(data))),
     )

@@ -29,6 +29,7 @@ from winback.study.model import (
     Costs,
     DesignSettings,
     Holdout,
+    Interaction,
     Priors,
     Prohibition,
     StatusQuo,
@@ -275,15 +276,25 @@ def _parse_status_quo(
 
 
 def parameter_layout(
-    attrs: Sequence[Attribute], has_none: bool, has_sq: bool
+    attrs: Sequence[Attribute],
+    has_none: bool,
+    has_sq: bool,
+    interactions: Sequence[Interaction] = (),
 ) -> list[tuple[str, str | None]]:
-    """(attribute, level) for every parameter in canonical order; level None for linear/ASCs."""
+    """(attribute, level) for every parameter in canonical order; level None for linear/ASCs.
+
+    An interaction's parameters follow the main effects as (``price x plan``, the parameter's
+    full name, e.g. ``price x plan=Fibre``).
+    """
     out: list[tuple[str, str | None]] = []
     for a in attrs:
         if a.coding == "linear":
             out.append((a.name, None))
         else:
             out.extend((a.name, format_level(v)) for v in a.levels[1:])
+    by_name = {a.name: a for a in attrs}
+    for inter in interactions:
+        out.extend((inter.name, col) for col in inter.column_names(by_name))
     if has_none:
         out.append(("none", None))
     if has_sq:
@@ -292,7 +303,12 @@ def parameter_layout(
 
 
 def _parse_priors(
-    raw: Any, attrs: Sequence[Attribute], has_none: bool, has_sq: bool, p: _Problems
+    raw: Any,
+    attrs: Sequence[Attribute],
+    has_none: bool,
+    has_sq: bool,
+    p: _Problems,
+    interactions: Sequence[Interaction] = (),
 ) -> Priors:
     where = "[priors]"
     if not isinstance(raw, dict):
@@ -315,10 +331,13 @@ def _parse_priors(
             f'or set kind = "{implied}".'
         )
     draws = _get(raw, "draws", int, 100, where, p, _at_least(1))
-    layout = parameter_layout(attrs, has_none, has_sq)
+    layout = parameter_layout(attrs, has_none, has_sq, interactions)
     k = len(layout)
     by_name = {a.name: a for a in attrs}
     extra_names = (["none"] if has_none else []) + (["status_quo"] if has_sq else [])
+    # an interaction is named as a whole (``price x plan``) or by one of its parameters
+    inter_names = [i.name for i in interactions]
+    inter_params = [lv for owner, lv in layout if owner in inter_names and lv is not None]
 
     def per_param(value: Any, key: str, default: float) -> tuple[float, ...]:
         """Accept a scalar for all, or a table attribute -> scalar | list | {level: value}."""
@@ -328,9 +347,11 @@ def _parse_priors(
         if not isinstance(value, dict):
             p.add(f"{where}: '{key}' must be a number or a table of attribute = value.")
             return tuple(vals)
-        valid = list(by_name) + extra_names
+        valid = list(by_name) + extra_names + inter_names + inter_params
         for an, v in value.items():
             idxs = [i for i, (pa, _) in enumerate(layout) if pa == an]
+            if not idxs and an in inter_params:
+                idxs = [i for i, (pa, lv) in enumerate(layout) if pa in inter_names and lv == an]
             if not idxs:
                 p.add(_unknown_attribute(an, {n: None for n in valid}, f"{where} {key}"))
                 continue
@@ -464,6 +485,8 @@ def _parse_priors(
 
 
 def _param_label(x: tuple[str, str | None]) -> str:
+    if x[1] is not None and " x " in x[0]:
+        return x[1]  # an interaction's parameter: its full name
     return x[0] if x[1] is None else f"{x[0]}[{x[1]}]"
 
 
