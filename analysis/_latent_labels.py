@@ -28,7 +28,7 @@ def _scales(names: tuple[str, ...], study: Study | None) -> np.ndarray:
     for i, n in enumerate(names):
         a = by_name.get(n)
         if a is not None and a.coding == "linear" and a.numeric:
-            values = [float(v) for v in a.levels]  # type: ignore[arg-type]
+            values = [float(v) for v in a.levels]
             out[i] = max(values) - min(values)
     return out
 

@@ -161,6 +161,13 @@ def test_classes_options_are_checked_before_any_work(lc_inputs, tmp_path, capsys
     assert "is a file" in capsys.readouterr().err
 
 
+def test_the_command_line_starts_are_the_functions():
+    from analysis.latent_class import STARTS
+    from winback.cli.latent_options import STARTS as CLI_STARTS
+
+    assert CLI_STARTS == STARTS, (CLI_STARTS, STARTS)
+
+
 def test_simulate_with_a_latent_class_fit_as_the_simulator(lc_inputs, lc_folder, tmp_path):
     out = tmp_path / "sim"
     argv = ["-q", "simulate", str(lc_inputs / "study.toml"), str(lc_folder)]
@@ -241,6 +248,8 @@ def test_crm_customers_get_their_class(lc_inputs, lc_folder, tmp_path):
     assert frame["latent_class"].iloc[1] == sensitive, frame
     customers = read_customers(frame, segment="latent_class", name="crm.csv")
     assert customers.segments().tolist() == frame["latent_class"].tolist()
+    with pytest.raises(Exception, match="no latent class fit here"):
+        customers_with_classes(path, None, missing="no latent class fit here")
     bad = crm.assign(reason_price_rise=["0", "x", ""])
     with pytest.raises(Exception, match="reason_price_rise"):
         lc.class_probabilities(bad)

@@ -101,10 +101,10 @@ def check_model_options(args: argparse.Namespace) -> None:
     """Options of the other model named by mistake: an error naming them, before any work."""
     if args.model == "hb":
         if args.classes is not None or args.starts != STARTS:
-            given = "--classes" if args.classes is not None else "--starts"
+            name = "--classes" if args.classes is not None else "--starts"
             raise ParameterError(
-                f"{given} is an option of --model latent-class; add --model latent-class, or "
-                f"leave {given} out for an HB fit."
+                f"{name} is an option of --model latent-class; add --model latent-class, or "
+                f"leave {name} out for an HB fit."
             )
         return
     given = [

@@ -133,13 +133,21 @@ def load_draws_for(
     return draws if classes is None else with_classes(draws, classes)
 
 
-def customers_with_classes(customers_csv: str | Path, classes: LatentClassResult) -> pd.DataFrame:
+def customers_with_classes(
+    customers_csv: str | Path,
+    classes: LatentClassResult | None,
+    *,
+    missing: str = "no latent class fit for the segment 'latent_class'",
+) -> pd.DataFrame:
     """The CRM list (as text) with the column ``latent_class``: a survey respondent's modal
     class, every other customer's most probable class from the covariate model (without one,
-    the largest class, with a warning). A list that has the column already is returned as is."""
+    the largest class, with a warning). A list that has the column already is returned as is;
+    without it and without ``classes``, the error says ``missing``."""
     frame, _, rows = source_table(customers_csv, None, what="customer file", table="customers")
     if SEGMENT in frame.columns:
         return frame
+    if classes is None:
+        raise WinbackError(missing)
     modal = classes.segments(SEGMENT).set_index("respondent_id")[SEGMENT]
     if RESPONDENT in frame.columns:
         rid = frame[RESPONDENT].astype("string").str.strip()
