@@ -28,6 +28,7 @@ from analysis.data import respondent_covariates
 from analysis.latent_class import STARTS
 from analysis.latent_covariates import fit_class_covariates
 from conjoint.design import ChoiceDesign
+from surveys.dataset import ChoiceDataset
 from surveys.quality import flag_quality
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
@@ -126,12 +127,54 @@ def run_latent_class(
     if exclude_flags:
         data = flag_quality(data, design=design_obj)
         data = exclude_flagged(data, exclude_flags, source="winback fit --exclude")
+    return fit_latent_classes(
+        data,
+        out,
+        classes=numbers,
+        covariates=covariates,
+        starts=starts,
+        random_seed=random_seed,
+        band=band,
+        force=force,
+        exclude_flags=exclude_flags,
+        started=t0,
+    )
+
+
+def fit_latent_classes(
+    dataset: ChoiceDataset,
+    out: str | Path,
+    *,
+    classes: int | Iterable[int] = DEFAULT_CLASSES,
+    covariates: Sequence[str] | None = None,
+    starts: int = STARTS,
+    random_seed: int = 1,
+    band: float = BAND,
+    force: bool = False,
+    exclude_flags: Sequence[str] = (),
+    started: float | None = None,
+) -> LatentClassRun:
+    """:func:`run_latent_class` on a dataset already read: fit, choose by BIC, model the
+    shares on ``covariates``, write ``out`` (e.g. a run folder's ``latent_class/``).
+
+    ``exclude_flags`` are recorded only (the dataset is used as given).
+
+    Examples
+    --------
+    >>> run = fit_latent_classes(dataset, RunFolder("winback-demo").folder(LATENT_CLASS),
+    ...                          classes=range(2, 5), covariates=["reason_price_rise"],
+    ...                          force=True)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter() if started is None else started
+    out = check_output_dir(out, force=force, owned=OWNED)
+    numbers = check_classes(classes)
+    band = check_band(band)
     if covariates:
-        respondent_covariates(data, covariates)  # a misspelt column fails before the fits
-    choice = choose_classes(data, numbers, starts=starts, random_seed=random_seed)
+        respondent_covariates(dataset, covariates)  # a misspelt column fails before the fits
+    choice = choose_classes(dataset, numbers, starts=starts, random_seed=random_seed)
     result = dataclasses.replace(choice.fits[choice.recommended], band=band)
     if covariates and result.n_classes > 1:
-        result = fit_class_covariates(result, data, covariates)
+        result = fit_class_covariates(result, dataset, covariates)
     settings = {
         "model": "latent-class",
         "classes": numbers,
