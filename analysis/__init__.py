@@ -32,6 +32,12 @@ from analysis.latent_class import (
     fit_latent_class,
     fit_latent_class_arrays,
 )
+from analysis.latent_class_io import load_latent_class, save_latent_class
+from analysis.latent_covariates import (
+    ClassMembershipModel,
+    fit_class_covariates,
+    fit_class_covariates_arrays,
+)
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.model import HBModel, fit, partworth_table
 from analysis.money import money_draws, money_table, product_margin
@@ -73,6 +79,7 @@ __all__ = [
     "CampaignScores",
     "ChoiceArrays",
     "ClassChoice",
+    "ClassMembershipModel",
     "ConvergenceReport",
     "CustomerPreferences",
     "Customers",
@@ -100,6 +107,8 @@ __all__ = [
     "decide",
     "fit",
     "fit_arrays",
+    "fit_class_covariates",
+    "fit_class_covariates_arrays",
     "fit_latent_class",
     "fit_latent_class_arrays",
     "fit_mnl",
@@ -107,6 +116,7 @@ __all__ = [
     "fit_statistics",
     "holdout_validation",
     "importances",
+    "load_latent_class",
     "load_model",
     "market_wtp",
     "money_draws",
@@ -127,6 +137,7 @@ __all__ = [
     "read_customers",
     "read_market",
     "respondent_draws",
+    "save_latent_class",
     "save_model",
     "score_customers",
     "simulate",

@@ -52,9 +52,27 @@ class Likelihood:
     def posterior(self, theta: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
         """Each respondent's marginal log-likelihood and posterior class probabilities."""
         coef, a = unpack(theta, classes, self.k)
-        joint = self.class_loglik(coef) + (a - _logsumexp(a))
+        return self.posterior_given(
+            coef, np.broadcast_to(a - _logsumexp(a), (self.n_resp, classes))
+        )
+
+    def posterior_given(
+        self, coef: np.ndarray, log_prior: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`posterior` with each respondent's own log prior class probabilities
+        ``(R, C)`` (the class shares of a covariate model)."""
+        joint = self.class_loglik(coef) + log_prior
         marg = _logsumexp(joint, axis=1)
         return marg, np.exp(joint - marg[:, None])
+
+    def coef_scores(self, coef: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """``(R, C*K)``: each respondent's score of the part-worths given the posteriors."""
+        out = np.empty((self.n_resp, coef.size))
+        for c, b in enumerate(coef):
+            p, _ = _probabilities(b, self.x, self.avail)
+            task = self.chosen - _mean_rows(p, self.x)
+            out[:, c * self.k : (c + 1) * self.k] = post[:, [c]] * (self.sum_by_resp @ task)
+        return out
 
     def loglik(self, theta: np.ndarray, classes: int) -> float:
         return float(self.posterior(theta, classes)[0].sum())
@@ -63,15 +81,8 @@ class Likelihood:
         """``(R, P)``: each respondent's score of the marginal log-likelihood."""
         coef, a = unpack(theta, classes, self.k)
         _, post = self.posterior(theta, classes)
-        out = np.empty((self.n_resp, classes * self.k + classes - 1))
-        for c, b in enumerate(coef):
-            p, _ = _probabilities(b, self.x, self.avail)
-            task = self.chosen - _mean_rows(p, self.x)
-            per = self.sum_by_resp @ task
-            out[:, c * self.k : (c + 1) * self.k] = post[:, [c]] * per
         pi = np.exp(a - _logsumexp(a))
-        out[:, classes * self.k :] = post[:, 1:] - pi[1:]
-        return out
+        return np.hstack([self.coef_scores(coef, post), post[:, 1:] - pi[1:]])
 
 
 def _logsumexp(v: np.ndarray, axis: int | None = None) -> np.ndarray:

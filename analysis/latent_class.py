@@ -21,20 +21,27 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp, ndtr, ndtri
 
 from analysis._latent_em import Likelihood, em, hessian, polish, random_start, unpack
+from analysis._latent_labels import class_labels
 from analysis.data import ChoiceArrays, prepare_choice_data
+from analysis.latent_covariates import fit_class_covariates
 from analysis.mnl import _check_identified, fit_mnl_arrays
 from analysis.simulator import PartWorthDraws
 from surveys.dataset import ChoiceDataset
 from winback.errors import ParameterError, WinbackError
 from winback.settings import BAND, band_label, check_band
 from winback.study import Study
+
+if TYPE_CHECKING:
+    from analysis.latent_covariates import ClassMembershipModel  # its module imports this one
 
 log = logging.getLogger("winback")
 
@@ -74,6 +81,8 @@ class LatentClassResult:
     band : float
     study, respondents : optional
         The study and its respondents table, when fitted through :func:`fit_latent_class`.
+    class_model : ClassMembershipModel, optional
+        The class shares on respondent covariates (:func:`analysis.fit_class_covariates`).
     """
 
     names: tuple[str, ...]
@@ -90,6 +99,7 @@ class LatentClassResult:
     band: float = BAND
     study: Study | None = field(default=None, compare=False)
     respondents: pd.DataFrame | None = field(default=None, compare=False)
+    class_model: ClassMembershipModel | None = field(default=None, compare=False)
 
     # -- sizes and fit -----------------------------------------------------------------------
     @property
@@ -99,6 +109,23 @@ class LatentClassResult:
     @property
     def class_labels(self) -> list[str]:
         return [f"class {c + 1}" for c in range(self.n_classes)]
+
+    @property
+    def readable_labels(self) -> list[str]:
+        """``class 2 (price-sensitive)``: each class named after its most distinctive
+        part-worth against the other classes' mean, in utility over the attribute's range."""
+        return class_labels(self.coef, self.names, self.study)
+
+    def class_probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Class probabilities of customers from their covariates (surveyed or not): see
+        :meth:`ClassMembershipModel.class_probabilities`; needs the covariate model."""
+        if self.class_model is None:
+            raise WinbackError(
+                "no covariate model of the class shares: fit one with "
+                "fit_class_covariates(result, dataset, columns) (winback fit --model "
+                "latent-class --covariates COL,COL)."
+            )
+        return self.class_model.class_probabilities(frame)
 
     @property
     def shares(self) -> np.ndarray:
@@ -202,7 +229,13 @@ class LatentClassResult:
         se = np.sqrt(np.clip(np.diag(jac @ cov_a @ jac.T), 0.0, None))
         modal = np.bincount(self.membership.argmax(axis=1), minlength=self.n_classes)
         return pd.DataFrame(
-            {"class": self.class_labels, "share": pi, "se": se, "respondents": modal}
+            {
+                "class": self.class_labels,
+                "label": self.readable_labels,
+                "share": pi,
+                "se": se,
+                "respondents": modal,
+            }
         )
 
     def memberships(self) -> pd.DataFrame:
@@ -212,11 +245,13 @@ class LatentClassResult:
         out["modal_class"] = [self.class_labels[i] for i in self.membership.argmax(axis=1)]
         return out
 
-    def segments(self, name: str = "latent_class") -> pd.DataFrame:
-        """``respondent_id, <name>``: each respondent's modal class (``"class 1"``, ...), to join
-        to the respondents table and use as ``segment=`` (what :meth:`draws` attaches)."""
-        m = self.memberships()
-        return pd.DataFrame({"respondent_id": m["respondent_id"], name: m["modal_class"]})
+    def segments(self, name: str = "latent_class", *, readable: bool = True) -> pd.DataFrame:
+        """``respondent_id, <name>``: each respondent's modal class, to join to the respondents
+        table and use as ``segment=`` (what :meth:`draws` attaches): its readable name
+        (``"class 2 (price-sensitive)"``), or with ``readable=False`` the plain ``"class 2"``."""
+        names = self.readable_labels if readable else self.class_labels
+        modal = [names[i] for i in self.membership.argmax(axis=1)]
+        return pd.DataFrame({"respondent_id": list(self.respondent_ids), name: modal})
 
     # -- simulation --------------------------------------------------------------------------
     def draws(
@@ -226,6 +261,7 @@ class LatentClassResult:
         n_draws: int = 200,
         random_seed: int = 1,
         segment: str = "latent_class",
+        readable: bool = True,
     ) -> PartWorthDraws:
         """Part-worths per respondent for the simulator, with the modal class as a segment.
 
@@ -242,6 +278,9 @@ class LatentClassResult:
             For ``sample``.
         segment : str
             Name of the respondent column holding the modal class.
+        readable : bool
+            The column's values: readable names (``class 2 (price-sensitive)``) or plain
+            ``class 2`` (:meth:`segments`).
         """
         if self.study is None:
             raise WinbackError(
@@ -260,7 +299,7 @@ class LatentClassResult:
             raise ParameterError(
                 f"method must be 'sample', 'posterior_mean' or 'modal'; got {method!r}."
             )
-        seg = self.segments(segment).set_index("respondent_id")
+        seg = self.segments(segment, readable=readable).set_index("respondent_id")
         if self.respondents is not None and "respondent_id" in self.respondents.columns:
             resp = self.respondents.set_index(self.respondents["respondent_id"].astype(str))
             resp = resp.drop(columns=[segment], errors="ignore").join(seg[[segment]])
@@ -310,6 +349,7 @@ def fit_latent_class(
     starts: int = STARTS,
     random_seed: int = 1,
     band: float = BAND,
+    covariates: Sequence[str] | None = None,
 ) -> LatentClassResult:
     """Fit a latent class MNL to a study's estimation tasks (included respondents).
 
@@ -323,6 +363,9 @@ def fit_latent_class(
     random_seed : int
     band : float
         Probability of the intervals of :meth:`LatentClassResult.table`.
+    covariates : sequence of str, optional
+        Respondent columns the class shares depend on (the concomitant model, fitted in a
+        second step: :func:`analysis.fit_class_covariates`).
 
     Returns
     -------
@@ -343,7 +386,8 @@ def fit_latent_class(
     result = fit_latent_class_arrays(
         arrays, classes, starts=starts, random_seed=random_seed, band=band
     )
-    return replace(result, study=dataset.study, respondents=dataset.respondents)
+    result = replace(result, study=dataset.study, respondents=dataset.respondents)
+    return fit_class_covariates(result, dataset, covariates) if covariates else result
 
 
 def fit_latent_class_arrays(

@@ -1,7 +1,7 @@
 """The run folder: the one contract of the hand-off between stages.
 
 A run folder holds the study (``study.toml``), the market (``market.toml``) and one folder per
-stage: ``design/``, ``fieldwork/``, ``import/``, ``fit/``, ``simulate/``, ``recommend/``,
+stage: ``design/``, ``fieldwork/``, ``import/``, ``fit/``, ``latent_class/``, ``simulate/``, ``recommend/``,
 ``crm/`` (the demo's CRM list), ``target/`` (the campaign), ``outcomes/`` (what the campaign
 did), ``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
 command, its settings, the study's SHA-256, winback's version, the time), and reads the stages
@@ -100,6 +100,20 @@ FIT = Stage(
         "validation.csv",
     ),
 )
+#: a latent class fit (``winback fit --model latent-class``; in a run folder beside ``fit/``,
+#: whose HB draws stay the simulator's model while the classes become a respondent column)
+LATENT_CLASS = Stage(
+    "latent_class",
+    (
+        "classes.csv",
+        "class_sizes.csv",
+        "memberships.csv",
+        "class_selection.csv",
+        "class_covariates.csv",
+        "latent_class.json",
+        "latent_class.txt",
+    ),
+)
 SIMULATE = Stage(
     "simulate",
     (
@@ -159,7 +173,19 @@ OUTCOMES = Stage(
         "outcomes.txt",
     ),
 )
-STAGES = (DESIGN, FIELDWORK, IMPORT, FIT, SIMULATE, RECOMMEND, CRM, TARGET, OUTCOMES, REPORT)
+STAGES = (
+    DESIGN,
+    FIELDWORK,
+    IMPORT,
+    FIT,
+    LATENT_CLASS,
+    SIMULATE,
+    RECOMMEND,
+    CRM,
+    TARGET,
+    OUTCOMES,
+    REPORT,
+)
 _BY_NAME = {s.name: s for s in STAGES}
 
 

@@ -17,7 +17,8 @@ line of the CSV file, the header being line 1) and the bad value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,10 @@ from surveys._csv import read_csv_text
 from surveys.validation import ROW_COLUMN
 from winback.errors import WinbackError, did_you_mean, list_valid
 
-__all__ = ["Customers", "read_customers"]
+__all__ = ["Customers", "covariate_values", "read_customers"]
+
+#: an indicator covariate ``column[value]``
+INDICATOR = re.compile(r"^(?P<column>.+)\[(?P<level>.*)\]$")
 
 ID = "customer_id"
 RESPONDENT = "respondent_id"
@@ -267,3 +271,77 @@ def read_customers(
         segment=segment,
         rows=rows,
     )
+
+
+def covariate_values(
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    levels: Mapping[str, Sequence[str]],
+    *,
+    rows: np.ndarray | None = None,
+    label: str = "customers",
+) -> np.ndarray:
+    """A fit's covariates (``names``) of every row of ``frame``, as numbers: (row, covariate).
+
+    A covariate ``column`` is the customer table's number in that column; ``column[value]``
+    is 1 where the customer's ``column`` is ``value`` (or the table's own 0/1 column of that
+    name). Every missing column, blank cell, text in a number column and value the fit's
+    respondents never gave is reported at once, with rows.
+    """
+    n = len(frame)
+    rows = np.arange(2, n + 2) if rows is None else rows
+    w = np.zeros((n, len(names)))
+    problems: list[str] = []
+    checked: set[str] = set()
+    for j, name in enumerate(names):
+        m = INDICATOR.match(name)
+        if name in frame.columns or m is None:
+            if name not in frame.columns:
+                problems.append(
+                    f"no column '{name}' (a covariate of the fit){did_you_mean(name, frame.columns)}"
+                )
+                continue
+            text = frame[name].astype("string").str.strip()
+            blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+            num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isfinite(num)
+            if bad.any():
+                problems.append(
+                    _problem_rows(
+                        f"covariate '{name}' is blank or not a number",
+                        rows[bad],
+                        frame[name][bad].tolist(),
+                    )
+                )
+            w[:, j] = np.where(bad, 0.0, num)
+            continue
+        column, level = m["column"], m["level"]
+        if column not in frame.columns:
+            if column not in checked:
+                problems.append(
+                    f"no column '{column}' (the fit uses {name}){did_you_mean(column, frame.columns)}"
+                )
+                checked.add(column)
+            continue
+        text = frame[column].astype("string").str.strip()
+        if column not in checked:
+            checked.add(column)
+            blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+            if blank.any():
+                problems.append(_problem_rows(f"covariate '{column}' is blank", rows[blank]))
+            valid = levels.get(column)
+            if valid:
+                unknown = ~blank & ~text.isin(valid).fillna(False).to_numpy(dtype=bool)
+                if unknown.any():
+                    problems.append(
+                        _problem_rows(
+                            f"'{column}' has values the fit's respondents never gave (valid: "
+                            f"{list_valid(valid)})",
+                            rows[unknown],
+                            frame[column][unknown].tolist(),
+                        )
+                    )
+        w[:, j] = (text == level).fillna(False).to_numpy(dtype=float)
+    if problems:
+        raise WinbackError(f"{label}: " + "; ".join(problems) + ".")
+    return w

@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.campaign._kernels import normals_of
-from analysis.campaign.customers import RESPONDENT, Customers, _problem_rows
+from analysis.campaign.customers import RESPONDENT, Customers, covariate_values
 from analysis.data import respondent_covariates
 from analysis.hb import constraint_plan
 from analysis.simulator import PartWorthDraws
 from conjoint.encoding import parameter_names
-from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.errors import WinbackError, list_valid
 from winback.study import Study
 
 if TYPE_CHECKING:
@@ -235,69 +234,16 @@ def _covariate_levels(model: HBModel) -> dict[str, tuple[str, ...]]:
 def customer_covariates(upper: UpperLevel, customers: Customers) -> np.ndarray:
     """The fit's covariates of every customer, centred as in the fit: (customer, covariate).
 
-    A covariate ``column`` is the customer table's number in that column; ``column[value]``
-    is 1 where the customer's ``column`` is ``value`` (or the table's own 0/1 column of that
-    name). Every missing column, blank cell, text in a number column and value the fit's
-    respondents never gave is reported at once, with rows.
+    See :func:`analysis.campaign.customers.covariate_values` for how each covariate is read
+    and what is reported.
     """
-    frame = customers.frame
-    rows = customers.rows
-    label = customers.source
-    n = len(frame)
-    w = np.zeros((n, len(upper.covariate_names)))
-    problems: list[str] = []
-    checked: set[str] = set()
-    for j, name in enumerate(upper.covariate_names):
-        m = _INDICATOR.match(name)
-        if name in frame.columns or m is None:
-            if name not in frame.columns:
-                problems.append(
-                    f"no column '{name}' (a covariate of the fit){did_you_mean(name, frame.columns)}"
-                )
-                continue
-            text = frame[name].astype("string").str.strip()
-            blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
-            num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float)
-            bad = ~np.isfinite(num)
-            if bad.any():
-                problems.append(
-                    _problem_rows(
-                        f"covariate '{name}' is blank or not a number",
-                        rows[bad],
-                        frame[name][bad].tolist(),
-                    )
-                )
-            w[:, j] = np.where(bad, 0.0, num)
-            continue
-        column, level = m["column"], m["level"]
-        if column not in frame.columns:
-            if column not in checked:
-                problems.append(
-                    f"no column '{column}' (the fit uses {name}){did_you_mean(column, frame.columns)}"
-                )
-                checked.add(column)
-            continue
-        text = frame[column].astype("string").str.strip()
-        if column not in checked:
-            checked.add(column)
-            blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
-            if blank.any():
-                problems.append(_problem_rows(f"covariate '{column}' is blank", rows[blank]))
-            valid = upper.covariate_levels.get(column)
-            if valid:
-                unknown = ~blank & ~text.isin(valid).fillna(False).to_numpy(dtype=bool)
-                if unknown.any():
-                    problems.append(
-                        _problem_rows(
-                            f"'{column}' has values the fit's respondents never gave (valid: "
-                            f"{list_valid(valid)})",
-                            rows[unknown],
-                            frame[column][unknown].tolist(),
-                        )
-                    )
-        w[:, j] = (text == level).fillna(False).to_numpy(dtype=float)
-    if problems:
-        raise WinbackError(f"{label}: " + "; ".join(problems) + ".")
+    w = covariate_values(
+        customers.frame,
+        upper.covariate_names,
+        upper.covariate_levels,
+        rows=customers.rows,
+        label=customers.source,
+    )
     return w - upper.covariate_means
 
 

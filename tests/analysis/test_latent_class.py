@@ -241,7 +241,14 @@ def test_classes_are_segments_in_the_simulator():
     assert res.study is study and "2 classes" in repr(res)
     seg = res.segments()
     assert list(seg.columns) == ["respondent_id", "latent_class"]
-    assert set(seg["latent_class"]) <= {"class 1", "class 2"}
+    labels = set(res.readable_labels)
+    assert set(seg["latent_class"]) <= labels, (seg["latent_class"].unique(), labels)
+    for plain, readable in zip(res.class_labels, res.readable_labels, strict=True):
+        assert readable.startswith(plain + " ("), (plain, readable)
+    plain = res.segments(readable=False)
+    assert set(plain["latent_class"]) <= {"class 1", "class 2"}
+    # the price leavers' class is named after its price slope
+    assert any("price-sensitive" in label for label in labels), labels
     assert len(seg.merge(data.respondents, on="respondent_id")) == n
     for method, samples in (("sample", 20), ("posterior_mean", 1), ("modal", 1)):
         d = res.draws(method, n_draws=20)
@@ -267,7 +274,7 @@ def test_classes_are_segments_in_the_simulator():
     }
     sim = simulate(res.draws(n_draws=20), market, segment="latent_class")
     segs = set(sim.shares["segment"])
-    assert "all" in segs and segs - {"all"} <= {"class 1", "class 2"}, segs
+    assert "all" in segs and segs - {"all"} <= labels, segs
 
 
 def test_bad_settings_and_empty_classes_are_reported(two_classes):

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from winback.cli.latent_options import check_model_options
 from winback.errors import ParameterError
 
 
@@ -144,6 +145,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         force=args.force,
         calibration=args.calibration,
         calibration_file=args.calibration_file,
+        classes_from=args.classes_from,
     )
     if not args.quiet:
         print(run.report())
@@ -186,6 +188,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         order=_order_option(args.order),
         calibration_file=args.calibration_file,
+        classes_from=args.classes_from,
     )
     if not args.quiet:
         print(run.report())
@@ -213,6 +216,7 @@ def _cmd_target(args: argparse.Namespace) -> int:
         segment=args.segment,
         n_draws=args.draws,
         force=args.force,
+        classes_from=args.classes_from,
     )
     if not args.quiet:
         print(run.report())
@@ -221,6 +225,9 @@ def _cmd_target(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    if args.model == "latent-class":
+        return _cmd_fit_latent(args)
+    check_model_options(args)
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.pipeline import run_fit
     from winback.study import load_study
@@ -247,6 +254,38 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print()
         _print_written(run.files, run.out)
     return 0 if run.convergence.verdict != "fail" else 4
+
+
+def _cmd_fit_latent(args: argparse.Namespace) -> int:
+    """``winback fit --model latent-class``: the output folder checked first, then the
+    options, then the fits."""
+    # lazy: each command loads only its own stage (`winback --version` at once)
+    from winback._folders import check_output_dir
+    from winback.pipeline.latent import DEFAULT_CLASSES, OWNED, run_latent_class
+    from winback.study import load_study
+
+    check_output_dir(args.out, force=args.force, owned=OWNED)
+    check_model_options(args)
+    study = load_study(args.study)
+    run = run_latent_class(
+        study,
+        args.responses,
+        args.out,
+        classes=args.classes or DEFAULT_CLASSES,
+        covariates=args.covariates,
+        format=args.format,
+        design=args.design,
+        respondents=args.respondents,
+        exclude_flags=args.exclude,
+        starts=args.starts,
+        random_seed=args.seed,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(run.report())
+        print()
+        _print_written(run.files, run.out)
+    return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

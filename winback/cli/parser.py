@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from winback import __version__
+from winback.cli.latent_options import add_classes_from, add_model_options
 from winback.settings import BAND
 
 log = logging.getLogger("winback")
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repeatable; recorded with the reason",
     )
     _add_hb_options(f)
+    add_model_options(f)  # --model latent-class --classes 2..6
     f.add_argument(
         "--prior",
         type=Path,
@@ -294,7 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--market", type=Path, required=True, help="market.toml: the offers")
     si.add_argument("--out", type=Path, required=True, help="output folder")
     si.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
-    si.add_argument("--segment", help="respondent column for shares by segment")
+    si.add_argument(
+        "--segment", help="respondent column for shares by segment (latent_class: the classes)"
+    )
+    add_classes_from(si)
     _add_band(si, "every share")
     _add_calibration(si)
     si.add_argument("--seed", type=int, default=1, help="random seed (randomized first choice)")
@@ -315,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--product", help="the own product to replace (default: the only own one)")
     rc.add_argument("--weights", help="respondent column to weight by (customer value, ...)")
     rc.add_argument("--segment", help="respondent column: the best offer per segment too")
+    add_classes_from(rc)
     rc.add_argument(
         "--tier-features",
         type=_name_list,
@@ -423,8 +429,10 @@ def _add_target_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--segment",
         metavar="COL",
-        help="a column of the CRM list: the control group's strata and the summary's rows",
+        help="a column of the CRM list: the control group's strata and the summary's rows "
+        "(latent_class: each customer's latent class)",
     )
+    add_classes_from(t)
     t.add_argument(
         "--draws",
         type=_positive_int,

@@ -1,7 +1,8 @@
 """The pipeline that chains the stages; the command line and notebooks both call these.
 
 One module per stage: :mod:`~winback.pipeline.design`, :mod:`~winback.pipeline.responses`
-(import), :mod:`~winback.pipeline.fit`, :mod:`~winback.pipeline.market` (simulate and
+(import), :mod:`~winback.pipeline.fit` (and :mod:`~winback.pipeline.latent`, latent classes),
+:mod:`~winback.pipeline.market` (simulate and
 recommend), :mod:`~winback.pipeline.target` (the campaign), :mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on
 the example study). Each writes its folder through :class:`winback.run_folder.RunFolder`'s
 names, with a ``run.json`` recording what made it.
@@ -16,9 +17,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from winback.pipeline.classes import load_draws_for
     from winback.pipeline.demo import DemoRun, run_demo
     from winback.pipeline.design import DesignRun, run_design
     from winback.pipeline.fit import FitRun, run_fit, run_predict, write_fit
+    from winback.pipeline.latent import LatentClassRun, fit_latent_classes, run_latent_class
     from winback.pipeline.market import (
         RecommendRun,
         SimulateRun,
@@ -45,6 +48,10 @@ _STAGE_OF = {
     "run_fit": "fit",
     "run_predict": "fit",
     "write_fit": "fit",
+    "load_draws_for": "classes",
+    "LatentClassRun": "latent",
+    "fit_latent_classes": "latent",
+    "run_latent_class": "latent",
     "RecommendRun": "market",
     "SimulateRun": "market",
     "default_components": "market",
@@ -75,6 +82,7 @@ __all__ = [
     "DesignRun",
     "FitRun",
     "ImportRun",
+    "LatentClassRun",
     "OutcomesRun",
     "RecommendRun",
     "ReportRun",
@@ -83,10 +91,13 @@ __all__ = [
     "check_flag_names",
     "default_components",
     "exclude_flagged",
+    "fit_latent_classes",
+    "load_draws_for",
     "run_demo",
     "run_design",
     "run_fit",
     "run_import",
+    "run_latent_class",
     "run_outcomes",
     "run_predict",
     "run_recommend",

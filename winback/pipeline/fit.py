@@ -35,12 +35,15 @@ from winback.pipeline.responses import (
     exclude_flagged,
     read_dataset,
 )
-from winback.run_folder import FIT, write_record
+from winback.run_folder import FIT, LATENT_CLASS, write_record
 from winback.settings import BAND
 from winback.study import Study, load_study
 
 #: the files of a fit folder
 FIT_FILES = FIT.files
+#: what a fit replaces in its folder: a fit folder holds one fit, HB or latent classes, never
+#: both (either kind refuses to replace the other without --force)
+FIT_OWNED = (*FIT.owned, *LATENT_CLASS.files)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def run_fit(
     ``"holdouts"``, ``"split"``, ``"none"``.
     """
     t0 = time.perf_counter()
-    out = check_output_dir(out, force=force, owned=FIT.owned)
+    out = check_output_dir(out, force=force, owned=FIT_OWNED)
     check_flag_names(exclude_flags)
     check_validation_method(validation)
     resolve_constraints(study, constraints)  # a misspelt name fails before any reading
@@ -116,7 +119,7 @@ def run_fit(
     # room for the posterior (fit.nc: chains x draws x respondents x parameters, 8 bytes each)
     n_params = len(parameter_names(study))
     need = 8 * chains * draws * (data.n_respondents + 2) * n_params * 2 + (8 << 20)
-    check_output_dir(out, force=force, owned=FIT.owned, need_bytes=need)
+    check_output_dir(out, force=force, owned=FIT_OWNED, need_bytes=need)
     model = fit(
         data,
         draws=draws,
@@ -161,7 +164,7 @@ def write_fit(
     holdout tasks, else a random-task split refitted when the data are small enough), or a
     validation already computed for this model. ``prior`` (the prior's fit folder) and
     ``prior_widen`` are recorded in ``run.json``."""
-    out = check_output_dir(out, force=force, owned=FIT.owned)
+    out = check_output_dir(out, force=force, owned=FIT_OWNED)
     conv = convergence_report(model)
     if isinstance(validation, FitValidation):
         checked = validation
@@ -174,7 +177,7 @@ def write_fit(
         "held_out": checked.to_dict(figures=False),
         **({} if prior_widen is None else {"prior_widen": prior_widen}),
     }
-    with staged_output(out, force=force, owned=FIT.owned) as stage:
+    with staged_output(out, force=force, owned=FIT_OWNED) as stage:
         names = _write_fit_files(model, conv, checked, stage, started)
         write_record(stage, "fit", settings, model.study, paths={"prior": prior} if prior else None)
     return FitRun(model, conv, out, tuple(out / n for n in names), checked)

@@ -36,7 +36,7 @@ from analysis.tiers import TierSearch, Unbundling, optimize_tiers, unbundle
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import ParameterError
-from winback.pipeline.fit import load_fit_for
+from winback.pipeline.classes import load_draws_for
 from winback.run_folder import RECOMMEND, SIMULATE, write_record
 from winback.settings import BAND, check_band, default_objective, resolve_band
 from winback.study import Calibration, Study, read_calibration_file
@@ -167,6 +167,7 @@ def run_simulate(
     interval: float | None = None,
     calibration: bool = True,
     calibration_file: str | Path | None = None,
+    classes_from: str | Path | None = None,
 ) -> SimulateRun:
     """``winback simulate``: shares with bands, source of volume of each own product, price
     curves and elasticities, willingness to pay for changes to each own product.
@@ -184,18 +185,23 @@ def run_simulate(
     per year of today's own products, calibrated where calibration is given).
     ``calibration_file``: a TOML file's ``[calibration]`` instead (``winback outcomes``'s
     ``calibration.toml``).
+
+    ``segment="latent_class"``: each respondent's latent class (``classes_from``, a latent
+    class fit folder, else the run folder's ``latent_class/`` beside ``fit_dir``); a
+    ``fit_dir`` holding a latent class fit is itself the simulator (see
+    :mod:`winback.pipeline.classes`).
     """
     band = resolve_band(band, interval, where="run_simulate")
     out = check_output_dir(out, force=force, owned=SIMULATE.owned)
     override = _override(calibration_file, calibration)
-    model = load_fit_for(study_path, fit_dir)
-    draws = PartWorthDraws.from_model(model)
-    market = read_market(market_path, model.study)
+    draws = load_draws_for(study_path, fit_dir, classes_from=classes_from, random_seed=random_seed)
+    study = draws.study
+    market = read_market(market_path, study)
     for column in (weights, segment):  # a misspelt column fails before the search
         if column is not None:
             draws.column(column)
     cal = market_calibration(
-        draws, market, model.study, use=calibration, random_seed=random_seed, override=override
+        draws, market, study, use=calibration, random_seed=random_seed, override=override
     )
     sim = simulate(
         draws, market, weights=weights, segment=segment, band=band, random_seed=random_seed
@@ -222,7 +228,7 @@ def run_simulate(
         )
     )
     tables: dict[str, pd.DataFrame] = {"shares.csv": sim.shares, "source_of_volume.csv": sov}
-    if model.study.price_attribute is not None:
+    if study.price_attribute is not None:
         curves, wtps = [], []
         for prod in market.products:
             c = price_curve(
@@ -248,15 +254,13 @@ def run_simulate(
     if cal is not None:
         tables["calibrated_shares.csv"] = cal.shares(market, weights=weights, band=band)
         tables["calibration.csv"] = cal.summary(band=band)
-    business = model.study.business
+    business = study.business
     if business is not None and market.none and any(p.own for p in market.products):
         share_draws = (
             cal.share_draws(market, weights=weights) if cal is not None else sim.share_draws
         )
         reach = cal.calibration.availability if cal is not None else 1.0
-        money = money_table(
-            share_draws, market.products, model.study, business, reach=reach, band=band
-        )
+        money = money_table(share_draws, market.products, study, business, reach=reach, band=band)
         money.insert(1, "basis", "calibrated" if cal is not None else "stated")
         tables["money.csv"] = money
     settings = {
@@ -268,12 +272,14 @@ def run_simulate(
         "random_seed": random_seed,
     }
     inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
+    if classes_from is not None:
+        inputs["classes_from"] = classes_from
     if calibration_file is not None:
         inputs["calibration_file"] = calibration_file
     with staged_output(out, force=force, owned=SIMULATE.owned) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)
-        write_record(stage, "simulate", settings, model.study, paths=inputs)
+        write_record(stage, "simulate", settings, study, paths=inputs)
     return SimulateRun(
         sim,
         sim.shares,
@@ -345,6 +351,7 @@ def run_recommend(
     calibration: bool = True,
     order: dict[str, list[str]] | None = None,
     calibration_file: str | Path | None = None,
+    classes_from: str | Path | None = None,
 ) -> RecommendRun:
     """``winback recommend``: the best offer (replacing the own product), good/better/best tiers
     and an unbundled entry offer with add-ons, each with posterior bands, and one
@@ -362,17 +369,17 @@ def run_recommend(
     ``objective`` defaults to profit when the study has ``[costs]``, revenue otherwise.
     ``tier_features`` default to every non-price attribute; ``components`` (what may be taken
     out of the bundle and sold as add-ons) to :func:`default_components`. ``band`` is the
-    probability of every band, recorded in ``run.json``.
+    probability of every band, recorded in ``run.json``. ``classes_from``: where the
+    ``latent_class`` segment comes from, as :func:`run_simulate`.
     """
     band = check_band(band)
     out = check_output_dir(out, force=force, owned=RECOMMEND.owned)
     override = _override(calibration_file, calibration)
-    model = load_fit_for(study_path, fit_dir)
-    study = model.study
+    draws = load_draws_for(study_path, fit_dir, classes_from=classes_from, random_seed=random_seed)
+    study = draws.study
     if objective is None:
         objective = default_objective(study)
     check_objective(objective, study)
-    draws = PartWorthDraws.from_model(model)
     market = read_market(market_path, study)
     current = own_product(market, product)
     for column in (weights, segment):  # a misspelt column fails before the search
@@ -489,6 +496,8 @@ def run_recommend(
         "random_seed": random_seed,
     }
     inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
+    if classes_from is not None:
+        inputs["classes_from"] = classes_from
     if calibration_file is not None:
         inputs["calibration_file"] = calibration_file
     with staged_output(out, force=force, owned=RECOMMEND.owned) as stage:

@@ -34,6 +34,7 @@ from analysis.simulator import PartWorthDraws, read_market
 from winback._folders import check_output_dir, staged_output
 from winback._io import write_csv, write_json
 from winback.errors import ParameterError, WinbackError
+from winback.pipeline.classes import SEGMENT, customers_with_classes, find_classes
 from winback.pipeline.fit import load_fit_for
 from winback.pipeline.market import (
     ACTIONS_FILE,
@@ -41,7 +42,7 @@ from winback.pipeline.market import (
     _override,
     market_calibration,
 )
-from winback.run_folder import FIT, RECOMMEND, TARGET, RunFolder, write_record
+from winback.run_folder import FIT, LATENT_CLASS, RECOMMEND, TARGET, RunFolder, write_record
 from winback.settings import BAND, band_label, check_band
 from winback.study import Study, format_level
 
@@ -252,6 +253,7 @@ def run_target(
     segment: str | None = None,
     n_draws: int | None = None,
     force: bool = False,
+    classes_from: str | Path | None = None,
 ) -> TargetRun:
     """``winback target``: whom to win back, with which action, and a control group.
 
@@ -281,10 +283,15 @@ def run_target(
         recommend``); False: stated preference.
     segment : str, optional
         A column of the CRM list: the control group's strata and the summary's rows.
+        ``"latent_class"`` when the list has no such column: each customer's latent class
+        (``classes_from``, else the run folder's ``latent_class/``): a survey respondent's
+        modal class, everyone else's most probable class from the covariate model.
     n_draws : int, optional
         Use this many posterior draws, evenly thinned (default all).
     force : bool
         Replace earlier results in ``out``.
+    classes_from : str or Path, optional
+        A latent class fit folder for ``segment="latent_class"``.
 
     Returns
     -------
@@ -309,7 +316,18 @@ def run_target(
     out = check_output_dir(out, force=force, owned=TARGET.owned)
     override = _override(calibration_file, calibration)
     run, actions_file = _run_inputs(run_dir, study_file)
-    customers = read_customers(customers_csv, segment=segment)
+    if segment == SEGMENT:
+        hint = (
+            f"--segment {SEGMENT}: the CRM list has no column '{SEGMENT}' and there is no latent "
+            f"class fit in {run.folder(LATENT_CLASS)}/; fit one with `winback fit {study_file} "
+            f"RESPONSES --model latent-class --out {run.folder(LATENT_CLASS)}` or give "
+            "--classes-from FIT_DIR."
+        )
+        classes = find_classes(run.folder(FIT), classes_from)
+        crm = customers_with_classes(customers_csv, classes, missing=hint)
+        customers = read_customers(crm, segment=segment, name=Path(customers_csv).name)
+    else:
+        customers = read_customers(customers_csv, segment=segment)
     model = load_fit_for(study_file, run.folder(FIT))
     study = model.study
     if study.business is None:
@@ -363,6 +381,7 @@ def run_target(
         "market": run.market_file,
         "recommend": run.folder(RECOMMEND),
         "customers": customers_csv,
+        **({"classes_from": classes_from} if classes_from is not None else {}),
         **({"calibration_file": calibration_file} if calibration_file is not None else {}),
     }
     tables = {
