@@ -1,4 +1,5 @@
-"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL, latent classes and counts; the market simulator, price
+"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL, latent
+classes and counts; MaxDiff (best-worst) utilities and scores; the market simulator, price
 curves and willingness to pay; the offer, tier and unbundling searches; the campaign (a
 preference for every CRM customer, scoring, allocation, control group).
 
@@ -31,6 +32,13 @@ from analysis.latent_class import (
     choose_classes,
     fit_latent_class,
     fit_latent_class_arrays,
+)
+from analysis.maxdiff import (
+    MaxDiffModel,
+    fit_maxdiff,
+    maxdiff_counts,
+    prepare_maxdiff_data,
+    probability_scores,
 )
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.model import HBModel, fit, partworth_table
@@ -81,6 +89,7 @@ __all__ = [
     "HBSettings",
     "LatentClassResult",
     "MNLResult",
+    "MaxDiffModel",
     "Market",
     "OfferPairSearch",
     "OfferSearch",
@@ -102,6 +111,7 @@ __all__ = [
     "fit_arrays",
     "fit_latent_class",
     "fit_latent_class_arrays",
+    "fit_maxdiff",
     "fit_mnl",
     "fit_mnl_arrays",
     "fit_statistics",
@@ -109,6 +119,7 @@ __all__ = [
     "importances",
     "load_model",
     "market_wtp",
+    "maxdiff_counts",
     "money_draws",
     "money_table",
     "optimize_offer",
@@ -121,8 +132,10 @@ __all__ = [
     "population_covariance",
     "predict",
     "prepare_choice_data",
+    "prepare_maxdiff_data",
     "price_curve",
     "price_elasticities",
+    "probability_scores",
     "product_margin",
     "read_customers",
     "read_market",

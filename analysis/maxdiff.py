@@ -21,6 +21,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from analysis.convergence import ConvergenceReport, Thresholds, convergence_report
 from analysis.data import ChoiceArrays
@@ -123,8 +124,8 @@ def probability_scores(utilities: np.ndarray, per_set: int) -> np.ndarray:
         raise ParameterError(f"per_set must be a whole number of at least 2; got {per_set!r}.")
     u = np.asarray(utilities, dtype=float)
     centred = u - u.mean(axis=-1, keepdims=True)
-    # exp(u) / (exp(u) + a - 1) = 1 / (1 + (a - 1) exp(-u)), which does not overflow
-    p = 1.0 / (1.0 + (per_set - 1) * np.exp(-centred))
+    # exp(u) / (exp(u) + a - 1) = expit(u - log(a - 1)), which does not overflow
+    p = expit(centred - np.log(per_set - 1))
     return 100.0 * p / p.sum(axis=-1, keepdims=True)
 
 

@@ -304,7 +304,8 @@ def _check_long(
     both = frame["best"].eq(1) & frame["worst"].eq(1)
     per_set = int(sizes.mode().iloc[0]) if design is None else design.per_set
     line = first.groupby([frame["respondent_id"], frame["set"]], sort=False).first()
-    for key in sizes.index:
+    odd = (sizes != per_set) | (n_best != 1) | (n_worst != 1)
+    for key in sizes.index[odd.to_numpy()]:
         rid, st = key
         at = f"{unit} {line[key]} (respondent {rid!r}, set {st})"
         if sizes[key] != per_set:
@@ -365,8 +366,10 @@ def _check_design(
                 f"design shows {expected[i]!r}",
             )
         )
-    answered = frame.groupby("respondent_id", sort=False)["set"].unique()
-    for rid, sets in answered.items():
+    counts = frame.groupby("respondent_id", sort=False)["set"].nunique()
+    short = set(counts.index[(counts < design.n_sets).to_numpy()])
+    answered = frame[frame["respondent_id"].isin(short)].groupby("respondent_id", sort=False)
+    for rid, sets in answered["set"].unique().items():
         lacking = sorted(set(range(1, design.n_sets + 1)) - {int(s) for s in sets})
         if lacking:
             problems.append(

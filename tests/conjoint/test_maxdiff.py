@@ -149,7 +149,8 @@ def test_worst_is_chosen_among_the_rest_by_negative_utility():
         assert abs(best[x] - p) < 3.5 * se, f"best {x}: {best[x]:.3f} vs {p:.3f}"
     # worst given the most frequent best
     top = shown[int(np.argmax(pb))]
-    sets = one.groupby("respondent_id").filter(lambda g: (g["best"] * (g["item"] == top)).any())
+    chose_top = one.loc[(one["best"] == 1) & (one["item"] == top), "respondent_id"]
+    sets = one[one["respondent_id"].isin(chose_top)]
     rest = [x for x in shown if x != top]
     ur = np.array([u[design.items.index(x)] for x in rest])
     pw = np.exp(-ur) / np.exp(-ur).sum()
