@@ -17,9 +17,6 @@ from conjoint.diagnostics import (
     street_burgess_efficiency,
 )
 from conjoint.encoding import make_encoding, parameter_names
-from conjoint.maxdiff import MaxDiffDesign, make_maxdiff_design, maxdiff_design_from_frame
-from conjoint.maxdiff_diagnostics import MaxDiffDiagnostics, inspect_maxdiff_design
-from conjoint.maxdiff_simulate import maxdiff_utilities, simulate_maxdiff
 from conjoint.export import (
     read_design_csv,
     read_qualtrics_design,
@@ -28,6 +25,9 @@ from conjoint.export import (
     write_qualtrics_design,
     write_sawtooth_design,
 )
+from conjoint.maxdiff import MaxDiffDesign, make_maxdiff_design, maxdiff_design_from_frame
+from conjoint.maxdiff_diagnostics import MaxDiffDiagnostics, inspect_maxdiff_design
+from conjoint.maxdiff_simulate import maxdiff_utilities, simulate_maxdiff
 from conjoint.priors import prior_draws, prior_mean
 from conjoint.simulate import simulate_choices
 

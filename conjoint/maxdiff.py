@@ -460,9 +460,7 @@ def maxdiff_design_from_frame(
         bad = num.isna() | (num % 1 != 0) | (num < 1)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            problems.append(
-                f"'{c}' must be whole numbers from 1; row {i + 1} has {f[c].iloc[i]!r}"
-            )
+            problems.append(f"'{c}' must be whole numbers from 1; row {i + 1} has {f[c].iloc[i]!r}")
         else:
             f[c] = num.astype(int)
     if problems:

@@ -166,9 +166,7 @@ def inspect_maxdiff_design(design: MaxDiffDesign) -> MaxDiffDiagnostics:
         pos[:, p] = np.bincount(sets[:, :, p].ravel(), minlength=v)
     expected = pos.sum(axis=1, keepdims=True) / k
     r, lam, possible = bibd_parameters(v, k, b)
-    is_bibd = bool(
-        possible and (shown_v == round(r)).all() and (within == round(lam)).all()
-    )
+    is_bibd = bool(possible and (shown_v == round(r)).all() and (within == round(lam)).all())
     return MaxDiffDiagnostics(
         design=design,
         items=pd.DataFrame(

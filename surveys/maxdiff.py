@@ -223,7 +223,7 @@ def _expand_sets(
     items = design.items
     rows = []
     for i, rec in enumerate(frame.itertuples(index=False)):
-        ver, st = int(rec.version), int(getattr(rec, "set"))
+        ver, st = int(rec.version), int(rec.set)
         at = f"{unit} {where[i]} (respondent {rec.respondent_id!r}, set {st})"
         if not (1 <= ver <= design.versions and 1 <= st <= design.n_sets):
             problems.append(

@@ -118,8 +118,10 @@ def test_hb_recovers_known_utilities():
     assert pop.loc[pop["score"].idxmax(), "item"] == "competitor", pop
     true_first = np.bincount(true.argmax(axis=1), minlength=8) / len(true)
     rho = spearmanr(pop["first_share"], true_first).statistic
-    assert rho >= 0.8, f"first-choice shares {pop['first_share'].round(3).tolist()} vs truth " \
+    assert rho >= 0.8, (
+        f"first-choice shares {pop['first_share'].round(3).tolist()} vs truth "
         f"{true_first.round(3).tolist()}: rho {rho:.3f} < 0.8"
+    )
     assert pop["first_share"].sum() == pytest.approx(1.0)
 
     counts = maxdiff_counts(answers)

@@ -158,7 +158,9 @@ def test_worst_is_chosen_among_the_rest_by_negative_utility():
     worst = sets[sets["worst"] == 1]["item"].value_counts(normalize=True).reindex(rest)
     for x, p in zip(rest, pw, strict=True):
         se = np.sqrt(p * (1 - p) / n)
-        assert abs(worst[x] - p) < 3.5 * se, f"worst {x} given best {top}: {worst[x]:.3f} vs {p:.3f}"
+        assert abs(worst[x] - p) < 3.5 * se, (
+            f"worst {x} given best {top}: {worst[x]:.3f} vs {p:.3f}"
+        )
 
 
 def test_simulation_input_errors():

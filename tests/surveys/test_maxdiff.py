@@ -70,8 +70,9 @@ def test_per_set_errors_name_row_and_value(design):
 
 
 def test_per_set_layout_needs_the_design():
-    frame = pd.DataFrame({"respondent_id": ["a"], "version": [1], "set": [1], "best": ["x"],
-                          "worst": ["y"]})
+    frame = pd.DataFrame(
+        {"respondent_id": ["a"], "version": [1], "set": [1], "best": ["x"], "worst": ["y"]}
+    )
     with pytest.raises(WinbackError, match="needs the design"):
         read_maxdiff_answers(frame)
 
