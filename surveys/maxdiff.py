@@ -160,7 +160,11 @@ def read_maxdiff_answers(
     where = frame[ROW_COLUMN].to_numpy()
     for c in ("version", "set") + (("position", "best", "worst") if layout == "long" else ()):
         frame[c] = _whole_numbers(frame[c], c, where, unit, problems, flag=c in ("best", "worst"))
-    frame["respondent_id"] = frame["respondent_id"].astype(str)
+    ids = frame["respondent_id"]
+    empty = ids.isna() | (ids.astype(str).str.strip() == "")
+    for i in np.flatnonzero(empty.to_numpy()):
+        problems.append(("missing respondent_id", f"{unit} {where[i]}: no respondent_id"))
+    frame["respondent_id"] = ids.astype(str)
     if problems:
         raise ResponseError(problems, source=name)
     if layout == "sets":

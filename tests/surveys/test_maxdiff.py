@@ -111,6 +111,9 @@ def test_answers_must_match_the_design_and_be_complete(design, answers):
     short = answers[~((answers["respondent_id"] == "r002") & (answers["set"] == 3))]
     text = _problems(short, design=design)
     assert "respondent 'r002': no answers to set(s) 3 of 4" in text
+    blank = answers.copy()
+    blank.loc[5, "respondent_id"] = ""
+    assert "row 6: no respondent_id" in _problems(blank, design=design)
     two = answers.copy()
     two.loc[two.index[0], "version"] = 2
     assert "has rows of versions 1, 2" in _problems(two, design=design)
