@@ -1,4 +1,5 @@
-"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL, latent classes and counts; the market simulator, price
+"""HB multinomial logit estimation, diagnostics and part-worths; the aggregate MNL, latent
+classes and counts; MaxDiff (best-worst) utilities and scores; the market simulator, price
 curves and willingness to pay; the offer, tier and unbundling searches; the campaign (a
 preference for every CRM customer, scoring, allocation, control group).
 
@@ -37,6 +38,13 @@ from analysis.latent_covariates import (
     ClassMembershipModel,
     fit_class_covariates,
     fit_class_covariates_arrays,
+)
+from analysis.maxdiff import (
+    MaxDiffModel,
+    fit_maxdiff,
+    maxdiff_counts,
+    prepare_maxdiff_data,
+    probability_scores,
 )
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.model import HBModel, fit, partworth_table
@@ -89,6 +97,7 @@ __all__ = [
     "LatentClassResult",
     "MNLResult",
     "Market",
+    "MaxDiffModel",
     "OfferPairSearch",
     "OfferSearch",
     "PartWorthDraws",
@@ -111,6 +120,7 @@ __all__ = [
     "fit_class_covariates_arrays",
     "fit_latent_class",
     "fit_latent_class_arrays",
+    "fit_maxdiff",
     "fit_mnl",
     "fit_mnl_arrays",
     "fit_statistics",
@@ -119,6 +129,7 @@ __all__ = [
     "load_latent_class",
     "load_model",
     "market_wtp",
+    "maxdiff_counts",
     "money_draws",
     "money_table",
     "optimize_offer",
@@ -131,8 +142,10 @@ __all__ = [
     "population_covariance",
     "predict",
     "prepare_choice_data",
+    "prepare_maxdiff_data",
     "price_curve",
     "price_elasticities",
+    "probability_scores",
     "product_margin",
     "read_customers",
     "read_market",

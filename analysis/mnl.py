@@ -323,7 +323,9 @@ def fit_mnl_arrays(
         )
     cov = np.linalg.inv(info)
     robust_cov = _cluster_sandwich(cov, scores, arrays.resp) if robust else None
-    n_tasks = int((arrays.obs["kind"] == "choice").sum()) if "kind" in arrays.obs else arrays.n_obs
+    # a MaxDiff set is two terms (its best and its worst answer) but one task
+    kinds = arrays.obs["kind"] if "kind" in arrays.obs else None
+    n_tasks = int(kinds.isin(["choice", "best"]).sum()) if kinds is not None else arrays.n_obs
     return MNLResult(
         names=tuple(arrays.names),
         coef=beta,

@@ -1,4 +1,5 @@
-"""Choice-based conjoint: study encoding, experimental designs, diagnostics, simulation, export.
+"""Choice-based conjoint: study encoding, experimental designs, diagnostics, simulation, export;
+MaxDiff (best-worst) designs, their diagnostics and simulated answers.
 
 Examples
 --------
@@ -24,17 +25,26 @@ from conjoint.export import (
     write_qualtrics_design,
     write_sawtooth_design,
 )
+from conjoint.maxdiff import MaxDiffDesign, make_maxdiff_design, maxdiff_design_from_frame
+from conjoint.maxdiff_diagnostics import MaxDiffDiagnostics, inspect_maxdiff_design
+from conjoint.maxdiff_simulate import maxdiff_utilities, simulate_maxdiff
 from conjoint.priors import prior_draws, prior_mean
 from conjoint.simulate import simulate_choices
 
 __all__ = [
     "ChoiceDesign",
     "DesignDiagnostics",
+    "MaxDiffDesign",
+    "MaxDiffDiagnostics",
     "design_from_frame",
     "inspect_design",
+    "inspect_maxdiff_design",
     "make_assignments",
     "make_design",
     "make_encoding",
+    "make_maxdiff_design",
+    "maxdiff_design_from_frame",
+    "maxdiff_utilities",
     "parameter_names",
     "prior_draws",
     "prior_mean",
@@ -42,6 +52,7 @@ __all__ = [
     "read_qualtrics_design",
     "read_sawtooth_design",
     "simulate_choices",
+    "simulate_maxdiff",
     "street_burgess_efficiency",
     "write_design_csv",
     "write_qualtrics_design",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         write_versions_csv,
     )
     from surveys.fieldwork import simulate_fieldwork
+    from surveys.maxdiff import MaxDiffAnswers, read_maxdiff_answers
     from surveys.quality import flag_quality, quality_report, rlh_calibration
     from surveys.questionnaire import (
         Question,
@@ -41,6 +42,8 @@ _MODULE_OF = {
     "write_question_list": "fielding",
     "write_versions_csv": "fielding",
     "simulate_fieldwork": "fieldwork",
+    "MaxDiffAnswers": "maxdiff",
+    "read_maxdiff_answers": "maxdiff",
     "flag_quality": "quality",
     "quality_report": "quality",
     "rlh_calibration": "quality",
@@ -70,6 +73,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FORMATS",
     "ChoiceDataset",
+    "MaxDiffAnswers",
     "Question",
     "Questionnaire",
     "ReasonsSummary",
@@ -78,6 +82,7 @@ __all__ = [
     "make_dataset",
     "parse_questionnaire",
     "quality_report",
+    "read_maxdiff_answers",
     "read_responses",
     "reason_covariates",
     "rlh_calibration",
