@@ -31,9 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import logsumexp, ndtr, ndtri
-from scipy.stats import chi2
 
 from analysis._latent_em import Likelihood
 from analysis.campaign.customers import covariate_values
@@ -104,6 +102,8 @@ class ClassMembershipModel:
         """Likelihood ratio test of the covariates: statistic, degrees of freedom, p-value."""
         stat = max(2.0 * (self.log_likelihood - self.log_likelihood_without), 0.0)
         df = (len(self.classes) - 1) * len(self.covariate_names)
+        from scipy.stats import chi2  # about 0.4 s: only when the test is asked for
+
         return stat, df, float(chi2.sf(stat, df)) if df else 1.0
 
     def table(self) -> pd.DataFrame:
@@ -294,6 +294,8 @@ def fit_class_covariates_arrays(
         h = np.exp(joint - marg)
         grad = ((h - np.exp(logpi))[:, 1:]).T @ z
         return -float(marg.sum()), -grad.ravel()
+
+    from scipy.optimize import minimize  # about 0.3 s: only when fitting
 
     start = np.zeros((n_c - 1, q))
     start[:, 0] = result.share_logits[1:]

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from winback.errors import DesignError, ParameterError, list_valid
 
@@ -392,6 +391,8 @@ def _positions(
     shown = np.bincount(sets.ravel(), minlength=v)
     floor = sum(_sum_squares_floor(int(n), k) for n in shown)
     best, best_cost = sets, math.inf
+    from scipy.optimize import linear_sum_assignment  # about 0.3 s: only for a design
+
     for _ in range(starts):
         out = np.array([rng.permutation(row) for row in sets])
         pos_version = np.zeros((v, k), dtype=np.int64)
