@@ -238,13 +238,12 @@ def _hostile_kind(report) -> str:
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not _HOSTILE:
-        return
     outcome: dict[str, str] = {}
     for key in ("passed", "failed", "error", "skipped"):
         for rep in terminalreporter.stats.get(key, []):
             nodeid = getattr(rep, "nodeid", None)
-            if nodeid not in _HOSTILE or getattr(rep, "when", "call") not in ("call", "setup"):
+            hostile = nodeid in _HOSTILE or "hostile" in (getattr(rep, "keywords", None) or {})
+            if not hostile or getattr(rep, "when", "call") not in ("call", "setup"):
                 continue
             if key == "passed" and rep.when == "setup":
                 continue

@@ -321,16 +321,16 @@ def test_without_business_the_scale_is_the_objective_per_lost_customer(
 ) -> None:
     """A study without [business]: no customers or money a year, the decision on the search's
     objective per lost customer, named with its unit."""
-    import winback.pipeline.market as market_stage
+    import winback.pipeline.classes as fit_reader  # where the stages read a fit
     from winback.pipeline import run_recommend
 
-    real = market_stage.load_fit_for
+    real = fit_reader.load_fit_for
 
     def without_business(*args, **kwargs):
         model = real(*args, **kwargs)
         return dataclasses.replace(model, study=dataclasses.replace(model.study, business=None))
 
-    monkeypatch.setattr(market_stage, "load_fit_for", without_business)
+    monkeypatch.setattr(fit_reader, "load_fit_for", without_business)
     run = tmp_path / "run"
     shutil.copytree(stated_run, run, ignore=shutil.ignore_patterns("recommend", "*.xlsx"))
     study = (run / "study.toml").read_text(encoding="utf-8")
