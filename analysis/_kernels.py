@@ -20,7 +20,9 @@ benchmarks/RESULTS.md):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -266,6 +268,9 @@ def packed_chol_matmul(z: Any, packed: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 # numba implementations (used by nutpie's numba backend)
 # --------------------------------------------------------------------------------------------
+
+
+_SOURCE_DIGEST = int(hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16], 16)
 
 
 def _register() -> None:
@@ -539,8 +544,8 @@ def _register() -> None:
                 m += 1
         return dz, dp
 
-    # the integer registered with each kernel salts PyTensor's cache key: bump it whenever a
-    # kernel's code changes, or existing caches keep serving the old compiled kernel
+    # the integer registered with each kernel salts PyTensor's cache key: the version plus a
+    # digest of this file, so that a changed kernel never meets an old compiled one
     kernels = (
         (MNLBetaLogLik, beta_loglik, 2),
         (MNLBetaGrad, beta_grad, 2),
@@ -550,7 +555,7 @@ def _register() -> None:
     for op_class, kernel, salt in kernels:
 
         def funcify(op: Any, node: Any = None, kernel: Any = kernel, salt: int = salt, **kw: Any):
-            return kernel, salt
+            return kernel, salt * 10**20 + _SOURCE_DIGEST
 
         register_funcify_default_op_cache_key(op_class)(funcify)
 

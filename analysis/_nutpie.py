@@ -322,6 +322,9 @@ def compile_model(model: Any, var_names: Any = None) -> Any:
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
+    from analysis import _cache
+
+    _cache.install()
     initial_point_fn = make_initial_point_fn(
         model=model,
         overrides=None,
