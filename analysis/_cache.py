@@ -80,7 +80,8 @@ def install() -> None:
         except Exception:  # a damaged index: as if empty (it is rewritten on saving)
             return {}
 
-    cls._save_data = _save_data
-    cls._load_data = _load_data
-    cls._load_index = _load_index
+    # numba has no hook for this: its cache file class is patched (for every cache)
+    cls._save_data = _save_data  # type: ignore[method-assign]
+    cls._load_data = _load_data  # type: ignore[method-assign]
+    cls._load_index = _load_index  # type: ignore[method-assign]
     _INSTALLED = True

@@ -360,7 +360,9 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
         import nutpie
 
         if show == "log":
-            log.info("fit: compiling the model (a study's first fit: 15-40 s)")
+            log.info(
+                "fit: compiling the model (a model family's first fit on this machine: about 40 s)"
+            )
         compiled = compile_nutpie(model)
         if show == "log":
             log.info(

@@ -16,7 +16,10 @@ expansion. In order, with one cache:
     parameters) with covariates and constraints, and A with a diagonal covariance;
 
 and prints each one's extra compile time over the rerun (b). Target: at most 5 s. The number of
-respondents differs between the studies too.
+respondents differs between the studies too. Then (d) every compiled entry in the cache is
+damaged and A compiled again: it must compile anew and give the same log density.
+``--baseline COMMIT`` runs (a)-(c) on an older commit too (``git archive``, its own cache), for
+the before/after in one run.
 
 Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR]`` (about 3
 minutes on 2 cores). Installs nothing.
@@ -41,9 +44,10 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+# a probe of the baseline (--baseline) imports winback from an exported older commit
+ROOT = Path(os.environ.get("COMPILE_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from hb_vs_bayesm import STUDY_TOML, cache_env, make_data, scale_truth  # noqa: E402
 
@@ -196,28 +200,42 @@ def probe(study_path: Path, resp_path: Path, spec: str) -> int:
 
     for name in ("logp", "expand"):
         fn = getattr(compiled, f"{name}_func").vm.jit_fn
-        out[f"{name}_key"] = CACHED_SRC_FUNCTIONS.get(getattr(fn, "py_func", None))
+        py_func = getattr(fn, "py_func", None)
+        out[f"{name}_key"] = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
     out["n_dim"] = int(compiled.n_dim)
+    # the log density at a fixed point, through nutpie's C callback
+    import ctypes
+
+    x = 0.1 * np.sin(np.arange(compiled.n_dim, dtype=float))
+    grad, lp = np.zeros(compiled.n_dim), np.zeros(1)
+    dp = ctypes.POINTER(ctypes.c_double)
+    compiled.compiled_logp_func.ctypes(
+        compiled.n_dim,
+        x.ctypes.data_as(dp),
+        grad.ctypes.data_as(dp),
+        lp.ctypes.data_as(dp),
+        ctypes.c_void_p(compiled.user_data.ctypes.data),
+    )
+    out["logp"] = float(lp[0])
+    out["grad_norm"] = float(np.linalg.norm(grad))
     print(json.dumps(out))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--json", type=Path, help="write the results here")
-    p.add_argument("--workdir", type=Path, help="keep data and cache here")
-    p.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.probe:
-        return probe(Path(args.probe[0]), Path(args.probe[1]), args.probe[2])
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="winback-compile-"))
-    cache = work / "pytensor-cache"
+def run_cases(
+    work: Path, cache: Path, env: dict[str, str], cases: list[Any]
+) -> dict[str, dict[str, Any]]:
+    """Every case of ``cases`` in order, each in a fresh process, with the compilation
+    cache ``cache`` (emptied first); ``env`` added to the processes' environment."""
     shutil.rmtree(cache, ignore_errors=True)
-    load = os.getloadavg()
-    print(f"private cache {cache}; load average at the start {load[0]:.2f}", flush=True)
-    data: dict[str, tuple[Path, Path]] = {}
+    data: dict[tuple[str, int], tuple[Path, Path]] = {}
     results: dict[str, dict[str, Any]] = {}
-    for label, name, toml, n, cov, cons, covariance in CASES:
+    env = {**env, "NUMBA_CACHE_DIR": str(cache / "numba-kernels")}  # winback's own kernels
+    for label, name, toml, n, cov, cons, covariance in cases:
+        if label == "d_damaged_rerun":
+            # every compiled entry damaged (cut to 100 bytes): compiled anew, the same result
+            for f in cache.rglob("*.nbc"):
+                f.write_bytes(f.read_bytes()[:100])
         if (name, n) not in data:
             names = parameter_names(parse_study(toml))
             means, sd = scale_truth(names)
@@ -229,32 +247,80 @@ def main(argv: list[str] | None = None) -> int:
         spec = json.dumps({"covariates": cov, "constraints": cons, "covariance": covariance})
         cmd = [sys.executable, str(Path(__file__).resolve()), "--probe", str(sp), str(rp), spec]
         t0 = time.perf_counter()
-        r = subprocess.run(cmd, capture_output=True, text=True, env=cache_env(cache))
+        r = subprocess.run(
+            cmd, capture_output=True, text=True, env={**cache_env(cache), **env}, check=False
+        )
         wall = time.perf_counter() - t0
         if r.returncode != 0:
-            print(f"{label}: probe failed: {r.stderr.strip()[-1500:]}")
-            return 1
+            raise SystemExit(f"{label}: probe failed: {r.stderr.strip()[-1500:]}")
         info = json.loads(r.stdout.strip().splitlines()[-1])
         info["process_seconds"] = wall
         results[label] = info
         print(
             f"{label:28s} compile {info['compile_seconds']:6.2f} s, build "
             f"{info['build_seconds']:.2f} s, whole process {wall:6.2f} s, logp key "
-            f"{str(info['logp_key'])[:12]}, expand key {str(info['expand_key'])[:12]}",
+            f"{str(info['logp_key'])[:12]}, expand key {str(info['expand_key'])[:12]}, "
+            f"logp {info.get('logp', float('nan')):.6f}",
             flush=True,
         )
-    rerun = results["b_rerun"]
-    print("\nextra time over the rerun (b), compile / whole process (target <= 5 s):")
-    for label, info in results.items():
-        if not label.startswith("c_"):
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--json", type=Path, help="write the results here")
+    p.add_argument("--workdir", type=Path, help="keep data and cache here")
+    p.add_argument("--baseline", help="also run the cases on this git commit (e.g. HEAD~3)")
+    p.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.probe:
+        return probe(Path(args.probe[0]), Path(args.probe[1]), args.probe[2])
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="winback-compile-"))
+    cache = work / "pytensor-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"private cache {cache}; load average at the start {load[0]:.2f}", flush=True)
+    damaged: tuple[Any, ...] = ("d_damaged_rerun", "A", STUDY_TOML, 150, False, {}, "full")
+    results = run_cases(work, cache, {}, [*CASES, damaged])
+    if args.baseline:
+        base = work / "baseline"
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent.parent), "archive", args.baseline],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        print(f"\nbaseline {args.baseline} (its own private cache):", flush=True)
+        env = {"COMPILE_BENCH_ROOT": str(base), "PYTHONPATH": str(base)}
+        results_base = run_cases(work, work / "pytensor-cache-baseline", env, CASES)
+    else:
+        results_base = {}
+    for name, res in (("this tree", results), (f"baseline {args.baseline}", results_base)):
+        if not res:
             continue
-        extra = info["compile_seconds"] - rerun["compile_seconds"]
-        extra_p = info["process_seconds"] - rerun["process_seconds"]
-        verdict = "met" if extra <= 5 else "NOT met"
-        print(f"  {label:28s} {extra:+6.2f} s / {extra_p:+6.2f} s  ({verdict})")
+        rerun = res["b_rerun"]
+        print(f"\n{name}: extra time over the rerun (b), compile / whole process (target <= 5 s):")
+        for label, info in res.items():
+            if not label.startswith("c_"):
+                continue
+            extra = info["compile_seconds"] - rerun["compile_seconds"]
+            extra_p = info["process_seconds"] - rerun["process_seconds"]
+            verdict = "met" if extra <= 5 else "NOT met"
+            print(f"  {label:28s} {extra:+6.2f} s / {extra_p:+6.2f} s  ({verdict})")
+    if "d_damaged_rerun" in results:
+        d, b = results["d_damaged_rerun"], results["b_rerun"]
+        same = d["logp"] == b["logp"] and d["grad_norm"] == b["grad_norm"]
+        print(
+            f"\nevery cache entry damaged, then A again: compile {d['compile_seconds']:.2f} s, "
+            f"log density {d['logp']:.9f} vs {b['logp']:.9f} in the rerun: "
+            f"{'the same' if same else 'DIFFERENT'}"
+        )
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"load_start": load, "cases": results}, indent=1))
+        out = {"load_start": load, "cases": results, "baseline": results_base}
+        args.json.write_text(json.dumps(out, indent=1))
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
