@@ -322,6 +322,7 @@ def compile_model(model: Any, var_names: Any = None) -> Any:
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
+    # lazy: analysis._cache patches numba, which this module imports only when compiling
     from analysis import _cache
 
     _cache.install()
