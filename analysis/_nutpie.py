@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis import _cache
+
 _TESTED = ("0.16.",)
 _NEEDED = (
     "_wrap_with_lock",
@@ -321,9 +323,6 @@ def compile_model(model: Any, var_names: Any = None) -> Any:
     (support point, jittered free variables), then :func:`_compile_pymc_model_numba`."""
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
-
-    # lazy: analysis._cache patches numba, which this module imports only when compiling
-    from analysis import _cache
 
     _cache.install()
     initial_point_fn = make_initial_point_fn(
