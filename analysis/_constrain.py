@@ -29,6 +29,8 @@ from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
+from winback import _numba_cache
+
 __all__ = ["constrain_columns", "constraint_arrays"]
 
 
@@ -117,6 +119,8 @@ _SOURCE_DIGEST = int(hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16
 
 def _register() -> None:
     import numba
+
+    _numba_cache.install()
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
     @numba.njit(cache=True)

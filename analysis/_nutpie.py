@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis import _cache
+from winback import _numba_cache
 
 _TESTED = ("0.16.",)
 _NEEDED = (
@@ -324,7 +324,7 @@ def compile_model(model: Any, var_names: Any = None) -> Any:
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
-    _cache.install()
+    _numba_cache.install()
     initial_point_fn = make_initial_point_fn(
         model=model,
         overrides=None,

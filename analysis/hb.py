@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analysis import _cache, _nutpie
+from analysis import _nutpie
 from analysis._progress import (
     ProgressLog,
     advi_callback,
@@ -33,6 +33,7 @@ from analysis._progress import (
     resolve_progress,
 )
 from analysis.data import ChoiceArrays
+from winback import _numba_cache
 
 log = logging.getLogger("winback")
 
@@ -319,12 +320,12 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
 def numba_mode() -> Iterator[None]:
     """Every graph compiled with numba (nutpie's backend), never with PyTensor's C backend,
     which needs a system BLAS that pip installs lack; cache entries checked
-    (:mod:`analysis._cache`)."""
+    (:mod:`winback._numba_cache`)."""
     import warnings
 
     import pytensor
 
-    _cache.install()  # damaged compiled-code cache entries are compiled anew, never loaded
+    _numba_cache.install()  # damaged compiled-code cache entries are compiled anew, never loaded
     with pytensor.config.change_flags(mode="NUMBA"), warnings.catch_warnings():
         # PyMC compiles its one-off initial-point function with the C backend whatever the
         # mode; without a system BLAS PyTensor warns, which is harmless for that function
