@@ -21,8 +21,8 @@ damaged and A compiled again: it must compile anew and give the same log density
 ``--baseline COMMIT`` runs (a)-(c) on an older commit too (``git archive``, its own cache), for
 the before/after in one run.
 
-Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR]`` (about 3
-minutes on 2 cores). Installs nothing.
+Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR] [--baseline
+COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). Installs nothing.
 """
 
 from __future__ import annotations
