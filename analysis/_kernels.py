@@ -20,7 +20,9 @@ benchmarks/RESULTS.md):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,8 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
+
+from winback import _numba_cache
 
 __all__ = ["PackedDesign", "mnl_beta_loglik", "pack_design", "packed_chol_matmul"]
 
@@ -268,8 +272,13 @@ def packed_chol_matmul(z: Any, packed: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+_SOURCE_DIGEST = int(hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16], 16)
+
+
 def _register() -> None:
     import numba
+
+    _numba_cache.install()
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
     # loops run over slices from 0: numba's negative-index handling for loop variables that
@@ -539,8 +548,8 @@ def _register() -> None:
                 m += 1
         return dz, dp
 
-    # the integer registered with each kernel salts PyTensor's cache key: bump it whenever a
-    # kernel's code changes, or existing caches keep serving the old compiled kernel
+    # the integer registered with each kernel salts PyTensor's cache key: the version plus a
+    # digest of this file, so that a changed kernel never meets an old compiled one
     kernels = (
         (MNLBetaLogLik, beta_loglik, 2),
         (MNLBetaGrad, beta_grad, 2),
@@ -550,7 +559,7 @@ def _register() -> None:
     for op_class, kernel, salt in kernels:
 
         def funcify(op: Any, node: Any = None, kernel: Any = kernel, salt: int = salt, **kw: Any):
-            return kernel, salt
+            return kernel, salt * 10**20 + _SOURCE_DIGEST
 
         register_funcify_default_op_cache_key(op_class)(funcify)
 

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from winback import _numba_cache
+
 _TESTED = ("0.16.",)
 _NEEDED = (
     "_wrap_with_lock",
@@ -322,6 +324,7 @@ def compile_model(model: Any, var_names: Any = None) -> Any:
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
+    _numba_cache.install()
     initial_point_fn = make_initial_point_fn(
         model=model,
         overrides=None,

@@ -33,6 +33,7 @@ from analysis._progress import (
     resolve_progress,
 )
 from analysis.data import ChoiceArrays
+from winback import _numba_cache
 
 log = logging.getLogger("winback")
 
@@ -109,13 +110,22 @@ class HBSettings:
 
 
 def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
-    """The PyMC model for ``arrays`` (returned with the column scale it used)."""
+    """The PyMC model for ``arrays`` (returned with the column scale it used).
+
+    Everything that differs between studies of one family enters the graph as shared data or
+    as a model dimension of shared length: the number of parameters (``parameter``), of
+    respondents, of covariates and of covariance entries, the priors' scales, the constraints
+    (:mod:`analysis._constrain`), the design and its column factors. The compiled model
+    therefore depends only on the family (covariance full or diagonal, covariates or not, an
+    earlier wave's prior or not, the design's integer width), and PyTensor's cache serves it
+    to every study of that family (docs/analysis.md, "Compilation").
+    """
     import pymc as pm
     import pytensor
-    import pytensor.tensor as pt
 
     # analysis._kernels imports PyTensor at its top (0.3-0.4 s of start-up)
     # lazy: keeps `import analysis` (load_model, results, simulator) from loading PyTensor
+    from analysis._constrain import constrain_columns, constraint_arrays
     from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
 
     k = arrays.n_parameters
@@ -129,10 +139,21 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     for idx, _ in plan:
         mu_sigma[idx] = 1.0
         sd_sigma[idx] = 1.0
-    coords = {"parameter": names, "respondent": list(arrays.respondent_ids)}
+    coords = {
+        "parameter": names,
+        "respondent": list(arrays.respondent_ids),
+        "chol_entry": list(range(k * (k + 1) // 2)),
+    }
     if arrays.covariates is not None:
         coords["covariate"] = list(arrays.covariate_names)
+
+    def data(name: str, value: Any) -> Any:
+        # shared, not constant: a constant would make the compiled model specific to its value
+        # (pm.Data would turn int8 codes into int32)
+        return pytensor.shared(np.asarray(value), name=name)
+
     with pm.Model(coords=coords) as model:
+        n_par = model.dim_lengths["parameter"]
         if settings.prior_mean is not None:
             # an earlier wave's population mean of theta, unscaled (log-scale for constrained
             # columns), as the prior: scaled columns multiply, log-scale ones shift
@@ -146,20 +167,24 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
                 if settings.prior_cov is not None
                 else np.diag(mu_sigma**2)
             )
-            mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
-        else:
-            mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
-        if settings.covariance == "full":
-            pm.LKJCholeskyCov(
-                "chol",
-                n=k,
-                eta=settings.lkj_eta,
-                sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k),
-                compute_corr=True,
+            mu = pm.MvNormal(
+                "mu_scaled", mu=data("prior_mean", m0), cov=data("prior_cov", c0), dims="parameter"
             )
-            packed_chol = model["chol"]  # the lower triangle, row by row
         else:
-            sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
+            mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
+        if settings.covariance == "full":
+            # n is the shared length of the parameter dimension; the packed factor's length a
+            # dimension of its own, so that nothing in the graph is a function of k
+            packed_chol = pm.LKJCholeskyCov(
+                "chol",
+                n=n_par,
+                eta=settings.lkj_eta,
+                sd_dist=pm.HalfNormal.dist(data("sd_sigma", sd_sigma)),
+                compute_corr=False,
+                dims="chol_entry",
+            )
+        else:
+            sd = pm.HalfNormal("sd_scaled", data("sd_sigma", sd_sigma), dims="parameter")
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
         if settings.covariance == "full":
             theta = mu + packed_chol_matmul(z, packed_chol)
@@ -169,26 +194,18 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             gamma = pm.Normal(
                 "gamma_scaled", 0.0, settings.gamma_scale, dims=("covariate", "parameter")
             )
-            covariates = pytensor.shared(
-                np.asarray(arrays.covariates, dtype=float), name="covariates"
-            )
-            theta = theta + covariates @ gamma
-        beta = theta
-        for idx, kind in plan:
-            col = pt.exp(theta[:, idx])
-            if kind in ("increasing", "decreasing"):
-                col = pt.cumsum(col, axis=1)
-            sign = -1.0 if kind in ("negative", "decreasing") else 1.0
-            beta = pt.set_subtensor(beta[:, idx], sign * col)
+            theta = theta + data("covariates", np.asarray(arrays.covariates, dtype=float)) @ gamma
+        # sign and order constraints as data: the same graph with or without them
+        sign, prev = constraint_arrays(k, plan)
+        beta = constrain_columns(
+            theta, data("constraint_sign", sign), data("constraint_prev", prev)
+        )
         # one fused kernel: utilities, log-likelihood and its gradient (analysis/_kernels.py),
         # on the design packed as small integer codes where exact: x_scaled[:, c] = codes[c] *
         # step[c] / scale[c], so the kernel takes beta * step / scale
         packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
-        # the arrays enter as shared data, not as constants: numba embeds large constants as
-        # dynamic globals, which makes the compiled model uncacheable (and pm.Data would turn
-        # the int8 codes into int32)
-        data = [
-            pytensor.shared(v, name=f"loglik_{n}")
+        design = [
+            data(f"loglik_{n}", v)
             for n, v in (
                 ("codes", packed.codes),
                 ("ptr", packed.ptr),
@@ -196,10 +213,8 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
                 ("mask", packed.mask),
             )
         ]
-        # the column factors are data too: as constants they would make the compiled model
-        # specific to this data set's column scales, so that new data never finds it cached
-        factor = pytensor.shared(packed.step / scale, name="loglik_factor")
-        pm.Potential("loglik", mnl_beta_loglik(beta * factor, *data))
+        factor = data("loglik_factor", packed.step / scale)
+        pm.Potential("loglik", mnl_beta_loglik(beta * factor, *design))
     return model, scale
 
 
@@ -304,11 +319,13 @@ def fit_arrays(arrays: ChoiceArrays, settings: HBSettings | None = None) -> HBFi
 @contextmanager
 def numba_mode() -> Iterator[None]:
     """Every graph compiled with numba (nutpie's backend), never with PyTensor's C backend,
-    which needs a system BLAS that pip installs lack."""
+    which needs a system BLAS that pip installs lack; cache entries checked
+    (:mod:`winback._numba_cache`)."""
     import warnings
 
     import pytensor
 
+    _numba_cache.install()  # damaged compiled-code cache entries are compiled anew, never loaded
     with pytensor.config.change_flags(mode="NUMBA"), warnings.catch_warnings():
         # PyMC compiles its one-off initial-point function with the C backend whatever the
         # mode; without a system BLAS PyTensor warns, which is harmless for that function
@@ -344,7 +361,9 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
         import nutpie
 
         if show == "log":
-            log.info("fit: compiling the model (a study's first fit: 15-40 s)")
+            log.info(
+                "fit: compiling the model (a model family's first fit on this machine: about 40 s)"
+            )
         compiled = compile_nutpie(model)
         if show == "log":
             log.info(

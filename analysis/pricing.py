@@ -40,9 +40,12 @@ from analysis.simulator import (
     variant_share_draws,
 )
 from analysis.simulator._kernels import in_threads
+from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, resolve_band
 from winback.study import Attribute, Study, format_level
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 if TYPE_CHECKING:
     from analysis.model import HBModel

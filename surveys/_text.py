@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from winback import _numba_cache
+
 __all__ = ["member", "text_array"]
 
 #: rows per block of the copy (the same blocks whatever the thread count)
@@ -74,6 +76,7 @@ def _compiled() -> Any:
     """:func:`_copy_texts` compiled (numba loads on first use, not with ``import surveys``)."""
     import numba
 
+    _numba_cache.install()
     return numba.njit(cache=True, nogil=True)(_copy_texts)
 
 

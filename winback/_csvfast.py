@@ -29,6 +29,10 @@ import pandas as pd
 import pyarrow as pa
 from numba import njit
 
+from winback._numba_cache import install as _check_numba_cache
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
+
 __all__ = ["table_bytes"]
 
 #: rows per block of the copy (the same blocks whatever the thread count)

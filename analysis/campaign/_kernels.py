@@ -23,6 +23,9 @@ import numpy as np
 from numba import njit, uint64
 
 from analysis.simulator._kernels import _fill_normals
+from winback._numba_cache import install as _check_numba_cache
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 __all__ = ["CUSTOMER_BLOCK", "DRAW_BLOCK", "exp_into", "normals_of", "score_chunk"]
 

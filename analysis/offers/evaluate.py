@@ -20,7 +20,10 @@ from analysis.offers.objectives import objective_from_parts, other_own_numerator
 from analysis.offers.space import _Space
 from analysis.simulator import Market, PartWorthDraws, Product
 from conjoint.encoding import make_encoding
+from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 __all__ = ["chunks"]
 

@@ -22,7 +22,10 @@ from analysis.offers.objectives import other_own_numerators
 from analysis.offers.space import _empty_message, make_space, space_levels
 from analysis.simulator import Market, PartWorthDraws, Product, respondent_weights
 from conjoint.encoding import make_encoding
+from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError, list_valid
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 if TYPE_CHECKING:
     from analysis.model import HBModel

@@ -32,6 +32,10 @@ import numba
 import numpy as np
 from numba import njit, uint64
 
+from winback._numba_cache import install as _check_numba_cache
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
+
 __all__ = ["in_threads", "logit_variants", "rfc_variants", "standard_normals"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)

@@ -26,8 +26,11 @@ from analysis.offers.assembly import rest_utilities, value_utilities
 from analysis.offers.evaluate import chunks
 from analysis.offers.objectives import other_own_numerators
 from analysis.simulator import Market, PartWorthDraws
+from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError
 from winback.study import Attribute
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 __all__ = ["menu_values", "thin_draws"]
 

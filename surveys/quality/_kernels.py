@@ -23,6 +23,10 @@ import numba
 import numpy as np
 from numba import njit
 
+from winback._numba_cache import install as _check_numba_cache
+
+_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
+
 __all__ = [
     "chosen_loglik",
     "count_terms",

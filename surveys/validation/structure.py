@@ -15,6 +15,7 @@ import pandas as pd
 
 from surveys.validation.cells import ROW_COLUMN, SPECIAL_ALTS
 from surveys.validation.report import SHOWN, ProblemReport
+from winback import _numba_cache
 from winback.study import Study, format_level
 
 if TYPE_CHECKING:
@@ -277,6 +278,7 @@ def _structure_pass() -> Any:
     surveys``)."""
     import numba
 
+    _numba_cache.install()
     return numba.njit(cache=True, nogil=True)(_structure_pass_py)
 
 
@@ -347,6 +349,7 @@ def _design_pass() -> Any:
     """:func:`_design_pass_py` compiled (numba loads on first use)."""
     import numba
 
+    _numba_cache.install()
     return numba.njit(cache=True, nogil=True)(_design_pass_py)
 
 
