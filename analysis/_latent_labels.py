@@ -4,7 +4,8 @@ A class is named after its most distinctive part-worth: the parameter whose valu
 from the other classes' mean, measured in utility over the attribute's tested range (a linear
 attribute's slope times the range of its levels, a level's part-worth as it is), so that a
 price slope and a level's part-worth compare on one scale. ``class 2 (price-sensitive)``,
-``class 1 (prefers 1 Gbps speed)``. The number comes first so that ``class 2`` names the class
+``class 1 (prefers Broadband speed: 1 Gbps)``; no two classes share a description (the largest differences
+first, each parameter once in each direction). The number comes first so that ``class 2`` names the class
 whatever its description.
 """
 
@@ -42,8 +43,11 @@ def _words(name: str, higher: bool, study: Study | None) -> str:
     if name == "status_quo":
         return "keeps the status quo" if higher else "open to change"
     m = _LEVEL.match(name)
-    if m is not None:
-        what = f"{m['level']} {m['attribute']}"
+    if m is not None:  # the attribute's label where the study gives one: "Contract: No contract"
+        attr = (
+            next((a for a in study.attributes if a.name == m["attribute"]), None) if study else None
+        )
+        what = f"{(attr.label or attr.name) if attr else m['attribute']}: {m['level']}"
         return f"prefers {what}" if higher else f"avoids {what}"
     if study is not None and name in {a.name for a in study.attributes}:
         return f"values {name}" if higher else f"wants less {name}"
@@ -51,15 +55,35 @@ def _words(name: str, higher: bool, study: Study | None) -> str:
 
 
 def class_labels(coef: np.ndarray, names: tuple[str, ...], study: Study | None) -> list[str]:
-    """``class c (description)`` for every class; plain ``class 1`` for a single class."""
+    """``class c (description)`` for every class; plain ``class 1`` for a single class.
+
+    No two classes carry the same description: the (class, parameter) pairs are taken from the
+    largest difference down, each class once and each parameter once in each direction (of two
+    price-sensitive classes the more price-sensitive one is named so, the other after what else
+    sets it apart; two classes may still be "price-sensitive" and "less price-sensitive")."""
     n_classes = coef.shape[0]
     if n_classes < 2:
         return ["class 1"]
     scaled = coef * _scales(names, study)
+    diff = np.stack(
+        [scaled[c] - np.delete(scaled, c, axis=0).mean(axis=0) for c in range(n_classes)]
+    )
+    chosen: dict[int, int] = {}
+    used: set[tuple[int, bool]] = set()
+    for flat in np.argsort(-np.abs(diff), axis=None, kind="stable"):
+        c, k = divmod(int(flat), diff.shape[1])
+        key = (k, bool(diff[c, k] > 0))
+        if c in chosen or key in used:
+            continue
+        chosen[c] = k
+        used.add(key)
+        if len(chosen) == n_classes:
+            break
     out = []
     for c in range(n_classes):
-        others = np.delete(scaled, c, axis=0).mean(axis=0)
-        diff = scaled[c] - others
-        k = int(np.argmax(np.abs(diff)))
-        out.append(f"class {c + 1} ({_words(names[k], bool(diff[k] > 0), study)})")
+        k = chosen.get(c)
+        if k is None:  # more classes than parameters
+            out.append(f"class {c + 1}")
+        else:
+            out.append(f"class {c + 1} ({_words(names[k], bool(diff[c, k] > 0), study)})")
     return out

@@ -220,13 +220,24 @@ class LatentClassResult:
         return pd.concat(frames, ignore_index=True)
 
     def sizes(self) -> pd.DataFrame:
-        """``class, share, se, respondents``: the model's class sizes with their standard
-        errors (delta method) and the number of respondents whose modal class it is."""
+        """``class, label, share, se, lower, upper, respondents``: the model's class sizes with
+        their standard errors (delta method), their band (probability ``band``: quantiles of
+        the shares over 4,000 samples of the share logits from their asymptotic normal, so the
+        band stays between 0 and 1 and is as skewed as a small class's is) and the number of
+        respondents whose modal class it is."""
         pi = self.shares
         k = self.coef.size
         jac = (np.diag(pi) - np.outer(pi, pi))[:, 1:]  # d pi / d a_2..a_C
         cov_a = self.cov[k:, k:]
         se = np.sqrt(np.clip(np.diag(jac @ cov_a @ jac.T), 0.0, None))
+        vals, vecs = np.linalg.eigh(cov_a) if cov_a.size else (np.zeros(0), np.zeros((0, 0)))
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        rng = np.random.default_rng(20261206)
+        a = self.share_logits[1:] + rng.standard_normal((4000, len(vals))) @ root.T
+        logits = np.concatenate([np.zeros((len(a), 1)), a], axis=1)
+        draws = np.exp(logits - logits.max(axis=1, keepdims=True))
+        draws /= draws.sum(axis=1, keepdims=True)
+        lower, upper = np.quantile(draws, [(1 - self.band) / 2, (1 + self.band) / 2], axis=0)
         modal = np.bincount(self.membership.argmax(axis=1), minlength=self.n_classes)
         return pd.DataFrame(
             {
@@ -234,6 +245,8 @@ class LatentClassResult:
                 "label": self.readable_labels,
                 "share": pi,
                 "se": se,
+                "lower": lower,
+                "upper": upper,
                 "respondents": modal,
             }
         )
@@ -307,13 +320,19 @@ class LatentClassResult:
             resp = seg
         return PartWorthDraws(self.study, self.names, beta, self.respondent_ids, resp)
 
-    def _sample(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    def coef_draws(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+        """``n_draws`` samples of the classes' part-worths from their asymptotic normal
+        (with the shares' logits, whose covariance they share): shape (n_draws, C, K)."""
         c, k = self.coef.shape
         theta = np.concatenate([self.coef.ravel(), self.share_logits[1:]])
         vals, vecs = np.linalg.eigh(self.cov)  # the covariance's square root, safe if singular
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
         thetas = theta + rng.standard_normal((n_draws, len(theta))) @ root.T
-        coefs = thetas[:, : c * k].reshape(n_draws, c, k)
+        return thetas[:, : c * k].reshape(n_draws, c, k)
+
+    def _sample(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+        c = self.n_classes
+        coefs = self.coef_draws(n_draws, rng)
         cum = self.membership.cumsum(axis=1)
         u = rng.random((n_draws, self.n_respondents, 1))
         cls = np.minimum((u > cum[None]).sum(axis=2), c - 1)

@@ -15,6 +15,8 @@ into a :class:`ReportData`; ``write_workbook(path, data)`` writes the workbook:
   ``Source of volume``, ``Price curves``, ``Design & quality``, ``Diagnostics``, ``Methods``;
 * the live simulator (``Simulator``, ``Utilities``, ``Levels``: see :mod:`reports.live_sheet`)
   when the fit and a market are there;
+* ``Segments`` (latent classes of ``latent_class/`` as segments leadership can name, see
+  :mod:`~reports.workbook.segments`) when the run folder has a latent class fit;
 * ``Campaign`` (the plan of ``winback target``: whom to contact with which offer, the control
   group, the expected customers won back and profit with bands, see
   :mod:`~reports.workbook.campaign`) when the run folder has ``target/``.
@@ -59,10 +61,12 @@ from reports.workbook.campaign import has_campaign
 from reports.workbook.context import _Ctx
 from reports.workbook.facts import ReportData, read_run_folder
 from reports.workbook.facts import _read_table as _read_table
+from reports.workbook.segments import has_segments
 from reports.workbook.spec import (
     CAMPAIGN_SHEET,
     LIVE_SHEETS,
     REPORT_SHEETS,
+    SEGMENTS_SHEET,
     SHEETS,
     apply_audiences,
     sheet_order,
@@ -110,14 +114,21 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
             "The Campaign page is left out: target/campaign_summary.csv is empty or lacks "
             "columns (rerun winback target)."
         )
-    specs = (*REPORT_SHEETS, CAMPAIGN_SHEET) if campaign else REPORT_SHEETS
+    segments = has_segments(data)  # the Segments page only for a run with latent classes
+    specs = (
+        *REPORT_SHEETS,
+        *((SEGMENTS_SHEET,) if segments else ()),
+        *((CAMPAIGN_SHEET,) if campaign else ()),
+    )
     sheets = {spec.title: wb.create_sheet(spec.title) for spec in specs}
     for spec in sorted(specs, key=lambda spec: spec.build_last):  # stable: in order
         if spec.build is not None:
             spec.build(sheets[spec.title], ctx)
     if wave_comparison is not None:
         add_wave_comparison(wb, wave_comparison)
-    order = sheet_order(live=live, waves=wave_comparison is not None, campaign=campaign)
+    order = sheet_order(
+        live=live, waves=wave_comparison is not None, campaign=campaign, segments=segments
+    )
     for i, name in enumerate(n for n in order if n in wb.sheetnames):
         wb.move_sheet(name, i - wb.sheetnames.index(name))
     apply_audiences(wb)

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.io import load_model
+from analysis.latent_class_io import load_latent_class
 from analysis.simulator import read_market
 from reports.live_sample import read_live_sample
 from winback._io import unescape_frame
@@ -25,6 +26,7 @@ from winback.run_folder import (
     DESIGN,
     FIT,
     IMPORT,
+    LATENT_CLASS,
     RECOMMEND,
     RECORD,
     SIMULATE,
@@ -142,6 +144,10 @@ class ReportData:
         control group, probability of returning and profit with bands, the reason),
         ``target/campaign_summary.csv`` (by segment and action, the total last) and
         ``target/actions.csv``; None without ``target/`` (``winback target``).
+    latent_class, latent_class_selection, latent_class_settings
+        The latent class fit of ``latent_class/`` (:class:`analysis.LatentClassResult`, its
+        ``class_selection.csv`` and the ``settings`` of its ``run.json``); None and empty
+        without it.
     campaign_settings : dict
         The ``settings`` of ``target/run.json`` (``band``, ``basis``, ``control_share``, the
         limits, ``segment``); empty without it.
@@ -205,6 +211,9 @@ class ReportData:
     campaign_summary: pd.DataFrame | None = None
     campaign_actions: pd.DataFrame | None = None
     campaign_settings: dict[str, Any] = field(default_factory=dict)
+    latent_class: Any = None
+    latent_class_selection: pd.DataFrame | None = None
+    latent_class_settings: dict[str, Any] = field(default_factory=dict)
     market_products: pd.DataFrame | None = None
     simulator_draws: Any = None
     market: Any = None
@@ -450,6 +459,13 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
     def f(stage: Stage, name: str) -> Path:
         return rf.file(stage, name)
 
+    latent = None
+    if rf.file(LATENT_CLASS, "latent_class.json").is_file():
+        try:
+            latent = load_latent_class(rf.folder(LATENT_CLASS))
+        except WinbackError as exc:
+            notes.append(f"The Segments page is left out: {exc}")
+
     d, i, s_, r = DESIGN, IMPORT, SIMULATE, RECOMMEND
     return ReportData(
         partworths=partworths,
@@ -497,6 +513,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         campaign_summary=_read_table(f(TARGET, "campaign_summary.csv")),
         campaign_actions=_read_table(f(TARGET, "actions.csv")),
         campaign_settings=_settings(rf, TARGET),
+        latent_class=latent,
+        latent_class_selection=_read_table(f(LATENT_CLASS, "class_selection.csv")),
+        latent_class_settings=_settings(rf, LATENT_CLASS) if latent is not None else {},
         market_products=products,
         simulator_draws=draws,
         market=market,

@@ -40,6 +40,8 @@ from reports.workbook.preferences import (
     _sheet_wtp,
 )
 from reports.workbook.quality import _sheet_design_quality, _sheet_diagnostics
+from reports.workbook.segments import SHEET_TITLE as SEGMENTS_TITLE
+from reports.workbook.segments import _sheet_segments
 from reports.workbook.styles import FONT, set_print_area
 from reports.workbook.summary import _sheet_summary
 
@@ -51,6 +53,7 @@ __all__ = [
     "ONE_PAGE",
     "ONE_PAGE_WIDE",
     "REPORT_SHEETS",
+    "SEGMENTS_SHEET",
     "SHEETS",
     "WAVE_SHEET",
     "PrintSettings",
@@ -156,6 +159,8 @@ LIVE_SHEET_SPECS = (
     SheetSpec("Utilities", None, "analyst", printing=None),
     SheetSpec("Levels", None, "analyst", printing=None),
 )
+#: the segments (latent classes of ``latent_class/``, when the run has them): after Importances
+SEGMENTS_SHEET = SheetSpec(SEGMENTS_TITLE, _sheet_segments, "leadership")
 #: the campaign plan (``target/``, when the run has one): after the simulator
 CAMPAIGN_SHEET = SheetSpec("Campaign", _sheet_campaign, "leadership")
 #: the wave comparison (after the leadership pages, when waves are compared)
@@ -166,10 +171,15 @@ SHEETS = tuple(spec.title for spec in REPORT_SHEETS)
 LIVE_SHEETS = tuple(spec.title for spec in LIVE_SHEET_SPECS)
 
 _BY_TITLE = {
-    spec.title: spec for spec in (*REPORT_SHEETS, *LIVE_SHEET_SPECS, CAMPAIGN_SHEET, WAVE_SHEET)
+    spec.title: spec
+    for spec in (*REPORT_SHEETS, *LIVE_SHEET_SPECS, SEGMENTS_SHEET, CAMPAIGN_SHEET, WAVE_SHEET)
 }
+_LEAD = [s for s in REPORT_SHEETS if s.audience == "leadership"]
+_AFTER = next(i for i, s in enumerate(_LEAD) if s.title == "Importances") + 1
 _ORDER = (
-    *(s for s in REPORT_SHEETS if s.audience == "leadership"),
+    *_LEAD[:_AFTER],
+    SEGMENTS_SHEET,
+    *_LEAD[_AFTER:],
     LIVE_SHEET_SPECS[0],
     CAMPAIGN_SHEET,
     WAVE_SHEET,
@@ -178,9 +188,11 @@ _ORDER = (
 )
 
 
-def sheet_order(*, live: bool, waves: bool = False, campaign: bool = False) -> list[str]:
-    """The workbook's sheets in order: the leadership pages (the simulator, the campaign and
-    the wave comparison among them when present), then the analyst pages.
+def sheet_order(
+    *, live: bool, waves: bool = False, campaign: bool = False, segments: bool = False
+) -> list[str]:
+    """The workbook's sheets in order: the leadership pages (the segments, the simulator, the
+    campaign and the wave comparison among them when present), then the analyst pages.
 
     Examples
     --------
@@ -192,6 +204,8 @@ def sheet_order(*, live: bool, waves: bool = False, campaign: bool = False) -> l
         skip.add(WAVE_SHEET.title)
     if not campaign:
         skip.add(CAMPAIGN_SHEET.title)
+    if not segments:
+        skip.add(SEGMENTS_SHEET.title)
     return [s.title for s in _ORDER if s.title not in skip]
 
 

@@ -290,3 +290,18 @@ def test_bad_settings_and_empty_classes_are_reported(two_classes):
     with pytest.raises(WinbackError, match="need the study"):
         res.draws()
     assert res.entropy_r2 == 1.0 and res.shares.tolist() == [1.0]
+
+
+def test_class_names_are_distinct_even_when_two_classes_differ_the_same_way():
+    """Two classes that rarely choose none: the one that differs more is named so, the other
+    after its next difference (no two classes share a description)."""
+    from analysis._latent_labels import class_labels
+
+    names = ("speed[1 Gbps]", "tv[TV Essentials]", "none")
+    coef = np.array([[0.0, 0.0, -3.0], [0.0, 0.5, -2.8], [0.0, 0.0, 1.0]])
+    labels = class_labels(coef, names, None)
+    assert labels == [
+        "class 1 (rarely chooses none)",
+        "class 2 (prefers tv: TV Essentials)",
+        "class 3 (often chooses none)",
+    ], labels

@@ -198,6 +198,10 @@ def test_console_script_design_and_demo(tmp_path):
     report = demo / "report" / "winback_report.xlsx"
     assert report.exists() and (demo / "report" / "importances.png").exists()
     assert load_workbook(report).sheetnames[0] == "Summary"
+    # issue 20: latent classes as segments, in the run folder and on their own page
+    sizes = pd.read_csv(demo / "latent_class" / "class_sizes.csv")
+    assert 2 <= len(sizes) <= 4 and abs(sizes["share"].sum() - 1) < 1e-9, sizes
+    assert "Segments" in load_workbook(report).sheetnames
     r2 = subprocess.run(
         [*_winback_exe(), "demo", "--out", str(demo)],
         capture_output=True,

@@ -19,6 +19,7 @@ from winback.example_crm import DEMO_COVARIATES, crm_from_fieldwork
 from winback.example_outcomes import REAL_NONE_SHIFT, REAL_SCALE, simulate_campaign_results
 from winback.pipeline.design import DesignRun, run_design
 from winback.pipeline.fit import FitRun, write_fit
+from winback.pipeline.latent import LatentClassRun, fit_latent_classes
 from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
@@ -29,6 +30,7 @@ from winback.run_folder import (
     FIELDWORK,
     FIT,
     IMPORT,
+    LATENT_CLASS,
     MARKET_FILE,
     RECOMMEND,
     REPORT,
@@ -45,6 +47,9 @@ log = logging.getLogger("winback")
 #: them the 20,000 customers took 42 s of CPU, on 2,000 13 s (2026-12-06, imports included)
 TARGET_DRAWS = 2000
 
+#: the numbers of latent classes the demo compares (BIC chooses among them)
+DEMO_CLASSES = (2, 3, 4)
+
 #: what a demo folder holds (and replaces as a whole with --force)
 DEMO_ENTRIES = (
     STUDY_FILE,
@@ -53,6 +58,7 @@ DEMO_ENTRIES = (
     FIELDWORK.name,
     IMPORT.name,
     FIT.name,
+    LATENT_CLASS.name,
     SIMULATE.name,
     RECOMMEND.name,
     CRM.name,
@@ -77,6 +83,7 @@ class DemoRun:
     report_run: ReportRun | None = None
     target_run: TargetRun | None = None
     crm_truth: pd.DataFrame | None = None  # every CRM customer's true stated part-worths
+    latent_class_run: LatentClassRun | None = None
 
 
 def run_demo(
@@ -198,6 +205,17 @@ def _demo_into(
         progress=progress,
     )
     fit_run = write_fit(model, folder.folder(FIT), exclude_flags=["random_responder"])
+    # segments leadership can name: latent classes of the same choices (2 to 4, chosen by BIC),
+    # their shares by reason for leaving, so the CRM list's customers get a class too
+    lc_run = fit_latent_classes(
+        data,
+        folder.folder(LATENT_CLASS),
+        classes=DEMO_CLASSES,
+        covariates=list(DEMO_COVARIATES),
+        random_seed=study.design.seed,
+        exclude_flags=["random_responder"],
+        force=True,
+    )
     # the market the lost customers face today, simulated with bands, by main reason for leaving
     market_text = files("winback").joinpath("examples/broadband_market.toml").read_text("utf-8")
     atomic_write_text(folder.market_file, market_text)
@@ -294,4 +312,5 @@ def _demo_into(
         report_run,
         target_run,
         crm.stated,
+        lc_run,
     )

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from analysis import ClassChoice, LatentClassResult, choose_classes, save_latent_class
 from analysis.data import respondent_covariates
@@ -219,9 +218,6 @@ def fit_tables(result: LatentClassResult, choice: ClassChoice) -> dict[str, pd.D
     classes = result.table()
     classes.insert(1, "label", classes["class"].map(labels))
     sizes = result.sizes()
-    q = float(ndtri(0.5 + result.band / 2.0))
-    sizes.insert(4, "lower", np.clip(sizes["share"] - q * sizes["se"], 0.0, 1.0))
-    sizes.insert(5, "upper", np.clip(sizes["share"] + q * sizes["se"], 0.0, 1.0))
     members = result.memberships()
     members["label"] = members["modal_class"].map(labels)
     selection = choice.table.copy()
