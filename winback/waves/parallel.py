@@ -75,7 +75,9 @@ class WavesFailed(WinbackError):
         self.runs = list(runs)
         self.errors = dict(errors)
         done = list_valid(r.wave for r in self.runs) or "none"
-        lines = "\n".join(f"  wave {w}: {why}" for w, why in self.errors.items())
+        lines = "\n".join(
+            f"  wave {w}: " + why.replace("\n", "\n    ") for w, why in self.errors.items()
+        )
         super().__init__(
             f"{len(self.errors)} of {len(self.errors) + len(self.runs)} waves failed (their "
             f"earlier results are untouched):\n{lines}\nCompleted: {done}."
@@ -184,12 +186,16 @@ def _check_levels(study: Path, job: _Job, waves: set[str]) -> None:
     )
 
 
+#: the options of run_wave that run_waves passes on (the same for every wave)
+_OPTIONS = tuple(
+    n
+    for n in inspect.signature(run_wave).parameters
+    if n not in ("study_dir", "wave", "force", "prior_from", "compare_with")
+)
+
+
 def _check_options(options: dict[str, Any]) -> None:
-    valid = [
-        n
-        for n in inspect.signature(run_wave).parameters
-        if n not in ("study_dir", "wave", "force", "prior_from", "compare_with")
-    ]
+    valid = _OPTIONS
     for name in options:
         if name not in valid:
             raise ParameterError(
@@ -290,7 +296,7 @@ def _dask_client(scheduler: str, workers: int, timeout: float) -> Iterator[Any]:
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",
                     memory_limit=0,
                     silence_logs=logging.ERROR,
                 )
@@ -343,7 +349,7 @@ def _on_dask(
         )
     wave_of = {f.key: w for w, f in futures.items()}
     out: dict[str, _Outcome] = {}
-    for fut in distributed.as_completed(list(futures.values())):
+    for fut in distributed.as_completed(list(futures.values()), loop=client.loop):
         wave = wave_of[fut.key]
         try:
             outcome = fut.result()
