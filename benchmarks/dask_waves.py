@@ -2,7 +2,8 @@
 against the same 4 waves on a local Dask cluster of 2 worker processes, in the same run.
 
 The study folder is ``winback.example.make_example_waves`` (the example study, its market and
-design) with 4 waves of ``--respondents`` simulated lost customers each; every wave runs the
+design) with 4 waves of ``--respondents`` simulated lost customers each (each wave 10% more
+price sensitive than the one before, so that the market's calibration holds); every wave runs the
 whole pipeline (import, HB fit, simulate, recommend, the workbook) with the same settings and
 seed in both runs, on two copies of the folder. A warm-up wave on a third copy fills the disk
 caches (PyTensor's compiled C) first, so that neither run pays for them; each Dask worker
@@ -59,7 +60,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
-        make_example_waves(base, n_respondents=args.respondents, waves=WAVES, random_seed=1)
+        make_example_waves(
+            base, n_respondents=args.respondents, waves=WAVES, price_shift=1.1, random_seed=1
+        )
         here, there, warm = Path(tmp) / "in_process", Path(tmp) / "dask", Path(tmp) / "warm"
         for copy in (here, there, warm):
             shutil.copytree(base, copy)
