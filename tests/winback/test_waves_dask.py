@@ -75,6 +75,15 @@ def test_plan_makes_a_prior_in_the_call_a_dependency(tiny_waves):
         _plan(tiny_waves, ["w2"], "previous")
 
 
+def test_wave_all_is_every_wave_with_responses(study):
+    from winback.waves.parallel import _the_waves
+
+    assert _the_waves(study, "all") == ["w1", "w2", "w3"]
+    (study / "waves" / "w2" / "responses.csv").unlink()
+    assert _the_waves(study, ["all"]) == ["w1", "w3"]
+    assert _the_waves(study, ["w3", "w1"]) == ["w3", "w1"]  # as given; the plan orders them
+
+
 def test_every_wave_is_checked_before_any_work(study, monkeypatch, capsys):
     from winback.waves import run_waves
 
