@@ -73,6 +73,8 @@ def test_plan_makes_a_prior_in_the_call_a_dependency(tiny_waves):
         _plan(tiny_waves, ["w2", "w3"], "w1")  # outside the call and without results
     with pytest.raises(WinbackError, match=r"no wave before 'w2' has results"):
         _plan(tiny_waves, ["w2"], "previous")
+    with pytest.raises(WinbackError, match=r"cannot be its own prior"):
+        _plan(tiny_waves, ["w2"], "w2")
 
 
 def test_wave_all_is_every_wave_with_responses(study):

@@ -136,7 +136,9 @@ def _plan(study: Path, waves: list[str], prior_from: str | None) -> list[_Job]:
     jobs = []
     for wave in waves:
         before = order[: order.index(wave)] if wave in order else []
-        if prior_from is None or prior_from == wave:
+        if prior_from is None:
+            prior = None
+        elif prior_from == wave and len(waves) > 1:
             prior = None  # the wave the others take their prior from runs without one
         elif prior_from == "previous":
             earlier = [w for w in before if w in call or w in done]
@@ -301,7 +303,9 @@ def _dask_client(scheduler: str, workers: int, timeout: float) -> Iterator[Any]:
                     silence_logs=logging.ERROR,
                 )
             )
-            client = stack.enter_context(distributed.Client(cluster, timeout=f"{timeout}s"))
+            client = stack.enter_context(
+                distributed.Client(cluster, timeout=f"{timeout}s", set_as_default=False)
+            )
         else:
             try:
                 client = stack.enter_context(
