@@ -148,7 +148,7 @@ def _plan(study: Path, waves: list[str], prior_from: str | None) -> list[_Job]:
                 prior = _resolve_prior(study, wave, prior_from)
             else:
                 prior = None  # the study's first wave has no previous one
-        elif prior_from in call:
+        elif prior_from in call and prior_from != wave:
             prior = prior_from
         else:  # a wave outside the call: it must have results (run_wave's message)
             prior = _resolve_prior(study, wave, prior_from)
@@ -158,10 +158,15 @@ def _plan(study: Path, waves: list[str], prior_from: str | None) -> list[_Job]:
     ordered: list[_Job] = []  # each wave after the one it waits for (no cycles: see _plan's doc)
     placed: set[str] = set()
     while len(ordered) < len(jobs):
-        for job in jobs:
-            if job.wave not in placed and (job.waits_for is None or job.waits_for in placed):
-                ordered.append(job)
-                placed.add(job.wave)
+        ready = [
+            j
+            for j in jobs
+            if j.wave not in placed and (j.waits_for is None or j.waits_for in placed)
+        ]
+        if not ready:  # cannot happen (a wave's prior wave has no prior in the call): say so
+            raise WinbackError(f"the waves' priors form a cycle: {jobs}")
+        ordered.extend(ready)
+        placed.update(j.wave for j in ready)
     return ordered
 
 
