@@ -4,4 +4,5 @@ import sys
 
 from winback.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not again in the worker processes of --scheduler local
+    sys.exit(main())

@@ -376,25 +376,45 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     # lazy: each command loads only its own stage (`winback --version` at once)
-    from winback.waves import run_wave
+    from winback.waves import WavesFailed, run_wave, run_waves
 
-    run = run_wave(
-        args.study_dir,
-        args.wave,
-        force=args.force,
-        prior_from=args.prior_from or args.prior,
-        prior_widen=args.prior_widen,
-        exclude_flags=args.exclude_flags,
-        segment=args.segment,
-        objective=args.objective,
-        product=args.product,
-        **fit_options(args),  # type: ignore[arg-type]
-    )
+    options = {
+        "force": args.force,
+        "prior_from": args.prior_from or args.prior,
+        "prior_widen": args.prior_widen,
+        "exclude_flags": args.exclude_flags,
+        "segment": args.segment,
+        "objective": args.objective,
+        "product": args.product,
+        **fit_options(args),
+    }
+    if len(args.wave) == 1 and args.wave != ["all"] and args.scheduler is None:
+        if args.workers is not None:
+            raise ParameterError("--workers is the size of --scheduler local; add it.")
+        run = run_wave(args.study_dir, args.wave[0], **options)
+        if not args.quiet:
+            print(run.convergence_report())
+            print()
+            print(run.report())
+        return 0 if run.verdict != "fail" else 4
+    try:
+        runs = run_waves(
+            args.study_dir,
+            args.wave,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            **options,
+        )
+    except WavesFailed as exc:
+        if not args.quiet:
+            for run in exc.runs:
+                print(run.report() + "\n")
+        raise
     if not args.quiet:
-        print(run.fit_run.convergence.report())
-        print()
-        print(run.report())
-    return 0 if run.fit_run.convergence.verdict != "fail" else 4
+        for run in runs:
+            print(run.report() + "\n")
+        print(f"{len(runs)} waves: " + ", ".join(f"{r.wave} {r.verdict}" for r in runs))
+    return 0 if all(r.verdict != "fail" for r in runs) else 4
 
 
 def _cmd_compare_waves(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from winback import __version__
 from winback.cli.latent_options import add_classes_from, add_model_options
+from winback.cli.parallel_options import add_parallel_options
 from winback.settings import BAND
 
 log = logging.getLogger("winback")
@@ -537,9 +538,14 @@ def _add_band(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("run", help="run the whole pipeline for one survey wave of a study folder")
+    r = sub.add_parser("run", help="run the whole pipeline for survey waves of a study folder")
     r.add_argument("study_dir", type=Path, help="the study folder (study.toml, waves/<W>/)")
-    r.add_argument("--wave", required=True, help="the wave: a folder under STUDY_DIR/waves/")
+    r.add_argument(
+        "--wave",
+        required=True,
+        action="append",
+        help="a wave (a folder under STUDY_DIR/waves/); repeat for several, or 'all'",
+    )
     prior = r.add_mutually_exclusive_group()
     prior.add_argument(
         "--prior-from",
@@ -578,6 +584,7 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"
     )
+    add_parallel_options(r)
 
     c = sub.add_parser("compare-waves", help="how two waves differ: posterior contrasts with bands")
     c.add_argument("study_dir", type=Path, help="the study folder")

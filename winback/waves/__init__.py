@@ -17,13 +17,15 @@ A wave's ``results/`` is built in a hidden staging folder beside it and renamed 
 when complete: an interrupted or failing run leaves no partial results and never touches
 earlier ones; an existing ``results/`` is only replaced with ``force``, and only once the new
 one is complete. :mod:`~winback.waves.folder` knows the layout, :mod:`~winback.waves.run`
-runs a wave, :mod:`~winback.waves.compare` compares two.
+runs a wave, :mod:`~winback.waves.parallel` runs several (in turn, or on a Dask cluster),
+:mod:`~winback.waves.compare` compares two.
 
 Examples
 --------
->>> from winback.waves import run_wave, compare_waves
+>>> from winback.waves import compare_waves, run_wave, run_waves
 >>> run_wave("broadband-study", "w1")  # doctest: +SKIP
 >>> run_wave("broadband-study", "w2", prior_from="previous", prior_widen=2.0)  # doctest: +SKIP
+>>> run_waves("broadband-study", "all", scheduler="local")  # doctest: +SKIP
 >>> compare_waves("broadband-study")  # doctest: +SKIP
 """
 
@@ -36,15 +38,18 @@ from winback.waves.folder import (
     wave_study_path,
     waves_with_results,
 )
+from winback.waves.parallel import WavesFailed, run_waves
 from winback.waves.run import WaveRun, run_wave
 
 __all__ = [
     "WaveComparison",
     "WaveRun",
+    "WavesFailed",
     "compare_waves",
     "list_waves",
     "read_level_map",
     "run_wave",
+    "run_waves",
     "wave_study_path",
     "waves_with_results",
 ]

@@ -49,6 +49,9 @@ from winback.waves.folder import (
 # Running a wave
 # --------------------------------------------------------------------------------------------
 
+#: ``compare_with`` default: the latest earlier wave with results when the report is written
+LATEST = "latest"
+
 
 @dataclass(frozen=True)
 class WaveRun:
@@ -67,10 +70,46 @@ class WaveRun:
     recommend_run: Any = None
     prior_from: str | None = None
     record: dict[str, Any] = field(default_factory=dict, repr=False)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def files(self) -> list[Path]:
         return sorted(p for p in self.results.rglob("*") if p.is_file())
+
+    @property
+    def verdict(self) -> str:
+        """The fit's convergence verdict (``ok``, ``warn`` or ``fail``)."""
+        if self.fit_run is not None:
+            return str(self.fit_run.convergence.verdict)
+        return str(self.record.get("convergence", ""))
+
+    def convergence_report(self) -> str:
+        """The fit's convergence report (as ``fit/convergence.txt``)."""
+        if self.fit_run is not None:
+            return str(self.fit_run.convergence.report())
+        return self.texts.get("convergence", "")
+
+    def detached(self) -> WaveRun:
+        """This run without the pipeline's runs (the posterior draws, the datasets): the record,
+        the results folder and the report's texts only, small enough to send between
+        processes (what a Dask worker returns; load the fit with
+        ``analysis.load_model(run.results / "fit" / "fit.nc")``)."""
+        if self.fit_run is None:
+            return self
+        texts = {
+            "model": repr(self.fit_run.model),
+            "convergence": self.convergence_report(),
+        }
+        return WaveRun(
+            self.wave,
+            self.study_dir,
+            self.results,
+            None,
+            None,
+            prior_from=self.prior_from,
+            record=self.record,
+            texts=texts,
+        )
 
     def report(self) -> str:
         lines = [
@@ -84,13 +123,10 @@ class WaveRun:
             )
         else:
             lines.append("  prior: none (winback's default weakly informative prior)")
-        lines.append(f"  {self.fit_run.model!r}".replace("\n", "\n  "))
-        lines.append(f"  convergence: {self.fit_run.convergence.verdict}")
-        stages = ["import/", "fit/"]
-        if self.simulate_run is not None:
-            stages.append("simulate/")
-        if self.recommend_run is not None:
-            stages.append("recommend/")
+        model = repr(self.fit_run.model) if self.fit_run is not None else self.texts["model"]
+        lines.append(f"  {model}".replace("\n", "\n  "))
+        lines.append(f"  convergence: {self.verdict}")
+        stages = [f"{s}/" for s in self.record.get("stages", ["import", "fit"]) if s != "report"]
         rep = self.record.get("report") or {}
         if rep.get("workbook"):
             stages.append(str(rep["workbook"]))
@@ -152,16 +188,20 @@ def _report_step(
     *,
     prior_record: dict[str, Any] | None,
     random_seed: int,
+    compare_with: str | None = LATEST,
 ) -> dict[str, Any]:
     """The wave's leadership workbook, written inside the staging folder (so it is part of the
     atomic results), with a ``Wave comparison`` sheet against the latest earlier wave that has
-    results. A comparison that cannot be made (e.g. an unmapped renamed level) does not stop
+    results (or against ``compare_with``; None: no comparison). A comparison that cannot be made (e.g. an unmapped renamed level) does not stop
     the wave: the workbook is written without that sheet and the reason is logged and
     recorded in ``wave.json``."""
 
-    order = list_waves(study)
-    done = set(waves_with_results(study))
-    earlier = [w for w in order[: order.index(wave)] if w in done] if wave in order else []
+    if compare_with == LATEST:
+        order = list_waves(study)
+        done = set(waves_with_results(study))
+        earlier = [w for w in order[: order.index(wave)] if w in done] if wave in order else []
+    else:
+        earlier = [compare_with] if compare_with is not None else []
     info: dict[str, Any] = {"compared_with": None}
     tables = None
     if earlier:
@@ -185,6 +225,91 @@ def _report_step(
     return info
 
 
+@dataclass(frozen=True)
+class _CheckedWave:
+    """The inputs of one wave, checked before any work (:func:`check_wave`)."""
+
+    study: Path
+    wave_dir: Path
+    results: Path
+    responses: Path
+    respondents: Path
+    study_path: Path
+    wave_study: Any
+    market_path: Path
+    has_market: bool
+    design_path: Path | None
+
+
+def check_wave(
+    study_dir: str | Path,
+    wave: str,
+    *,
+    force: bool = False,
+    prior_widen: float = 2.0,
+    exclude_flags: Sequence[str] = (),
+    constraints: str | Mapping[str, str] | None = None,
+    objective: str | None = None,
+    product: str | None = None,
+) -> _CheckedWave:
+    """Every check of :func:`run_wave` that needs no work (the prior's aside): the wave, its
+    responses, existing results without ``force``, the settings, the study and the market.
+    Raises the :class:`WinbackError` the run would raise; writes nothing."""
+    study = _study_dir(study_dir)
+    wave_dir = _wave_dir(study, wave)
+    results = wave_dir / RESULTS_DIR
+    # every check that needs no work comes first: nothing is written when one fails
+    if results.exists() and not force:
+        raise WinbackError(
+            f"wave '{wave}' already has results in {results}; nothing was changed. Pass "
+            "--force to replace them (the old results stay until the new ones are complete)."
+        )
+    responses = wave_dir / RESPONSES_FILE
+    if not responses.is_file():
+        have = sorted(p.name for p in wave_dir.iterdir() if not p.name.startswith("."))
+        raise WinbackError(
+            f"wave '{wave}' has no {RESPONSES_FILE}: expected {responses} (winback import "
+            f"format; see docs/responses.md). The folder holds: {list_valid(have) or 'nothing'}."
+        )
+    if not prior_widen > 0:
+        raise WinbackError(f"prior_widen must be positive, got {prior_widen}.")
+    pipeline.check_flag_names(exclude_flags)
+    study_path = wave_study_path(study, wave)
+    wave_study = load_study(study_path)
+    resolve_constraints(wave_study, constraints)  # a misspelt name fails before any work
+    market_path = study / MARKET_FILE
+    has_market = market_path.is_file()
+    if has_market:  # a bad market, product or objective fails now, not after the fit
+        market = read_market(market_path, wave_study)
+        try:
+            own_product(market, product)
+        except WinbackError as exc:
+            raise WinbackError(
+                f"{market_path}: {exc} Pass --product NAME to winback run."
+            ) from None
+        check_objective(
+            objective or ("profit" if wave_study.costs is not None else "revenue"), wave_study
+        )
+    elif product is not None:
+        raise WinbackError(
+            f"--product {product!r} needs a market: the study folder has no {MARKET_FILE}."
+        )
+    design_path = _the_design(study, wave_dir)
+    respondents = wave_dir / RESPONDENTS_FILE
+    return _CheckedWave(
+        study,
+        wave_dir,
+        results,
+        responses,
+        respondents,
+        study_path,
+        wave_study,
+        market_path,
+        has_market,
+        design_path,
+    )
+
+
 def run_wave(
     study_dir: str | Path,
     wave: str,
@@ -205,6 +330,7 @@ def run_wave(
     objective: str | None = None,
     product: str | None = None,
     progress: bool | str = False,
+    compare_with: str | None = LATEST,
 ) -> WaveRun:
     """Run the whole pipeline for one survey wave into ``waves/<wave>/results/``.
 
@@ -250,6 +376,9 @@ def run_wave(
         The own product the recommended offer replaces; required when the market has several
         own products (checked before any work).
     progress : bool
+    compare_with : str, optional
+        The earlier wave the workbook's ``Wave comparison`` sheet is against: ``"latest"``
+        (the default: the latest earlier wave with results), a wave id, or None (no sheet).
 
     Returns
     -------
@@ -271,47 +400,19 @@ def run_wave(
 
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    study = _study_dir(study_dir)
-    wave_dir = _wave_dir(study, wave)
-    results = wave_dir / RESULTS_DIR
-    # every check that needs no work comes first: nothing is written when one fails
-    if results.exists() and not force:
-        raise WinbackError(
-            f"wave '{wave}' already has results in {results}; nothing was changed. Pass "
-            "--force to replace them (the old results stay until the new ones are complete)."
-        )
-    responses = wave_dir / RESPONSES_FILE
-    if not responses.is_file():
-        have = sorted(p.name for p in wave_dir.iterdir() if not p.name.startswith("."))
-        raise WinbackError(
-            f"wave '{wave}' has no {RESPONSES_FILE}: expected {responses} (winback import "
-            f"format; see docs/responses.md). The folder holds: {list_valid(have) or 'nothing'}."
-        )
-    if not prior_widen > 0:
-        raise WinbackError(f"prior_widen must be positive, got {prior_widen}.")
-    pipeline.check_flag_names(exclude_flags)
-    study_path = wave_study_path(study, wave)
-    wave_study = load_study(study_path)
-    resolve_constraints(wave_study, constraints)  # a misspelt name fails before any work
-    market_path = study / MARKET_FILE
-    has_market = market_path.is_file()
-    if has_market:  # a bad market, product or objective fails now, not after the fit
-        market = read_market(market_path, wave_study)
-        try:
-            own_product(market, product)
-        except WinbackError as exc:
-            raise WinbackError(
-                f"{market_path}: {exc} Pass --product NAME to winback run."
-            ) from None
-        check_objective(
-            objective or ("profit" if wave_study.costs is not None else "revenue"), wave_study
-        )
-    elif product is not None:
-        raise WinbackError(
-            f"--product {product!r} needs a market: the study folder has no {MARKET_FILE}."
-        )
-    design_path = _the_design(study, wave_dir)
-    respondents = wave_dir / RESPONDENTS_FILE
+    c = check_wave(
+        study_dir,
+        wave,
+        force=force,
+        prior_widen=prior_widen,
+        exclude_flags=exclude_flags,
+        constraints=constraints,
+        objective=objective,
+        product=product,
+    )
+    study, results, responses = c.study, c.results, c.responses
+    study_path, wave_study, market_path = c.study_path, c.wave_study, c.market_path
+    has_market, design_path, respondents = c.has_market, c.design_path, c.respondents
     prior_wave = _resolve_prior(study, wave, prior_from)
     prior = None
     prior_record: dict[str, Any] | None = None
@@ -403,7 +504,12 @@ def run_wave(
                 random_seed=random_seed,
             )
         report_info = _report_step(
-            study, wave, stage, prior_record=prior_record, random_seed=random_seed
+            study,
+            wave,
+            stage,
+            prior_record=prior_record,
+            random_seed=random_seed,
+            compare_with=compare_with,
         )
         changed = [k for k, p in inputs.items() if _sha(p) != hashes[k]]
         if changed:
