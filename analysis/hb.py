@@ -143,9 +143,15 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         "parameter": names,
         "respondent": list(arrays.respondent_ids),
         "chol_entry": list(range(k * (k + 1) // 2)),
+        # zero covariates when the study has none: the same graph (the posterior drops the
+        # empty gamma_scaled, _postprocess)
+        "covariate": list(arrays.covariate_names) if arrays.covariates is not None else [],
     }
-    if arrays.covariates is not None:
-        coords["covariate"] = list(arrays.covariate_names)
+    covariates = (
+        np.asarray(arrays.covariates, dtype=float)
+        if arrays.covariates is not None
+        else np.zeros((arrays.n_respondents, 0))
+    )
 
     def data(name: str, value: Any) -> Any:
         # shared, not constant: a constant would make the compiled model specific to its value
@@ -190,11 +196,13 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             theta = mu + packed_chol_matmul(z, packed_chol)
         else:
             theta = mu + z * sd
-        if arrays.covariates is not None:
-            gamma = pm.Normal(
-                "gamma_scaled", 0.0, settings.gamma_scale, dims=("covariate", "parameter")
-            )
-            theta = theta + data("covariates", np.asarray(arrays.covariates, dtype=float)) @ gamma
+        gamma = pm.Normal(
+            "gamma_scaled",
+            0.0,
+            data("gamma_sigma", settings.gamma_scale),
+            dims=("covariate", "parameter"),
+        )
+        theta = theta + data("covariates", covariates) @ gamma
         # sign and order constraints as data: the same graph with or without them
         sign, prev = constraint_arrays(k, plan)
         beta = constrain_columns(
@@ -304,7 +312,11 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     )
     # z (respondent x parameter per draw, as large as beta) has served: beta holds it on the
     # original scale; dropping it halves the fit's memory and fit.nc
-    merged = post.to_dataset().drop_vars("z").merge(new, compat="override")
+    drop = ["z"]
+    if arrays.covariates is None:
+        # the model's covariate dimension has length 0 then (build_model): nothing to keep
+        drop += [v for v in ("gamma_scaled", "covariate") if v in post.to_dataset().variables]
+    merged = post.to_dataset().drop_vars(drop).merge(new, compat="override")
     trace["posterior"] = merged
     return trace
 
