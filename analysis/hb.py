@@ -6,7 +6,8 @@ reported on the original scale):
     beta_i = mu + Gamma w_i + L z_i,   z_i ~ N(0, I)            (non-centred)
     L = cholesky(Sigma),  Sigma ~ LKJ(eta) with sd ~ HalfNormal(sd_scale)   (full covariance)
     or L = diag(sd)                                                          (independent)
-    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred)
+    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred;
+                                                            zero of them when a study has none)
     y_it ~ Categorical(softmax(X_it beta_i))                   (unavailable alternatives masked)
 
 Sign and order constraints are exact: a parameter constrained negative is -exp(theta) with theta
@@ -115,10 +116,11 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     Everything that differs between studies of one family enters the graph as shared data or
     as a model dimension of shared length: the number of parameters (``parameter``), of
     respondents, of covariates and of covariance entries, the priors' scales, the constraints
-    (:mod:`analysis._constrain`), the design and its column factors. The compiled model
-    therefore depends only on the family (covariance full or diagonal, covariates or not, an
-    earlier wave's prior or not, the design's integer width), and PyTensor's cache serves it
-    to every study of that family (docs/analysis.md, "Compilation").
+    (:mod:`analysis._constrain`), the covariates (a covariate dimension of length 0 when the
+    study has none), the design and its column factors. The compiled model therefore depends
+    only on the family (covariance full or diagonal, an earlier wave's prior or not, the
+    design's integer width), and PyTensor's cache serves it to every study of that family
+    (docs/analysis.md, "Compilation").
     """
     import pymc as pm
     import pytensor
