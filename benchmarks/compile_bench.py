@@ -22,7 +22,9 @@ damaged and A compiled again: it must compile anew and give the same log density
 the before/after in one run.
 
 Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR] [--baseline
-COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). Installs nothing.
+COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). ``--widths`` instead times the
+likelihood kernel on the design packed as int8, int16, float32 and float64 codes (why the packed
+width stays a model family). Installs nothing.
 """
 
 from __future__ import annotations
