@@ -6,7 +6,8 @@ reported on the original scale):
     beta_i = mu + Gamma w_i + L z_i,   z_i ~ N(0, I)            (non-centred)
     L = cholesky(Sigma),  Sigma ~ LKJ(eta) with sd ~ HalfNormal(sd_scale)   (full covariance)
     or L = diag(sd)                                                          (independent)
-    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred)
+    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred;
+                                                            zero of them when a study has none)
     y_it ~ Categorical(softmax(X_it beta_i))                   (unavailable alternatives masked)
 
 Sign and order constraints are exact: a parameter constrained negative is -exp(theta) with theta
@@ -115,10 +116,11 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     Everything that differs between studies of one family enters the graph as shared data or
     as a model dimension of shared length: the number of parameters (``parameter``), of
     respondents, of covariates and of covariance entries, the priors' scales, the constraints
-    (:mod:`analysis._constrain`), the design and its column factors. The compiled model
-    therefore depends only on the family (covariance full or diagonal, covariates or not, an
-    earlier wave's prior or not, the design's integer width), and PyTensor's cache serves it
-    to every study of that family (docs/analysis.md, "Compilation").
+    (:mod:`analysis._constrain`), the covariates (a covariate dimension of length 0 when the
+    study has none), the design and its column factors. The compiled model therefore depends
+    only on the family (covariance full or diagonal, an earlier wave's prior or not, the
+    design's integer width), and PyTensor's cache serves it to every study of that family
+    (docs/analysis.md, "Compilation").
     """
     import pymc as pm
     import pytensor
@@ -143,9 +145,15 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         "parameter": names,
         "respondent": list(arrays.respondent_ids),
         "chol_entry": list(range(k * (k + 1) // 2)),
+        # zero covariates when the study has none: the same graph (the posterior drops the
+        # empty gamma_scaled, _postprocess)
+        "covariate": list(arrays.covariate_names) if arrays.covariates is not None else [],
     }
-    if arrays.covariates is not None:
-        coords["covariate"] = list(arrays.covariate_names)
+    covariates = (
+        np.asarray(arrays.covariates, dtype=float)
+        if arrays.covariates is not None
+        else np.zeros((arrays.n_respondents, 0))
+    )
 
     def data(name: str, value: Any) -> Any:
         # shared, not constant: a constant would make the compiled model specific to its value
@@ -190,11 +198,13 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             theta = mu + packed_chol_matmul(z, packed_chol)
         else:
             theta = mu + z * sd
-        if arrays.covariates is not None:
-            gamma = pm.Normal(
-                "gamma_scaled", 0.0, settings.gamma_scale, dims=("covariate", "parameter")
-            )
-            theta = theta + data("covariates", np.asarray(arrays.covariates, dtype=float)) @ gamma
+        gamma = pm.Normal(
+            "gamma_scaled",
+            0.0,
+            data("gamma_sigma", settings.gamma_scale),
+            dims=("covariate", "parameter"),
+        )
+        theta = theta + data("covariates", covariates) @ gamma
         # sign and order constraints as data: the same graph with or without them
         sign, prev = constraint_arrays(k, plan)
         beta = constrain_columns(
@@ -304,7 +314,11 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     )
     # z (respondent x parameter per draw, as large as beta) has served: beta holds it on the
     # original scale; dropping it halves the fit's memory and fit.nc
-    merged = post.to_dataset().drop_vars("z").merge(new, compat="override")
+    drop = ["z"]
+    if arrays.covariates is None:
+        # the model's covariate dimension has length 0 then (build_model): nothing to keep
+        drop += [v for v in ("gamma_scaled", "covariate") if v in post.to_dataset().variables]
+    merged = post.to_dataset().drop_vars(drop).merge(new, compat="override")
     trace["posterior"] = merged
     return trace
 

@@ -22,7 +22,9 @@ damaged and A compiled again: it must compile anew and give the same log density
 the before/after in one run.
 
 Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR] [--baseline
-COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). Installs nothing.
+COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). ``--widths`` instead times the
+likelihood kernel on the design packed as int8, int16, float32 and float64 codes (why the packed
+width stays a model family). Installs nothing.
 """
 
 from __future__ import annotations
@@ -222,6 +224,68 @@ def probe(study_path: Path, resp_path: Path, spec: str) -> int:
     return 0
 
 
+def widths(work: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
+    """``--widths``: milliseconds per call of the likelihood kernel and its gradient
+    (``mnl_beta_loglik`` with ``pt.grad``, compiled with numba as in a fit) on the same design
+    packed as int8 codes (what ``pack_design`` picks here), int16, float32 and float64, for the
+    benchmark study A (150 respondents) and the 2,000-respondent scale study of
+    ``hb_vs_bayesm.py``; the widths alternate, ``repeats`` rounds, best round reported."""
+    import pytensor
+    import pytensor.tensor as pt
+    from hb_vs_bayesm import scale_study_toml
+
+    from analysis._kernels import mnl_beta_loglik, pack_design
+    from analysis.data import prepare_choice_data
+    from analysis.hb import numba_mode
+    from surveys import read_responses
+
+    out: dict[str, dict[str, float]] = {}
+    for label, toml, n in (
+        ("A (150)", STUDY_TOML, 150),
+        ("scale (2000)", scale_study_toml(), 2000),
+    ):
+        names = parameter_names(parse_study(toml))
+        means, sd = scale_truth(names)
+        study, _, sp, rp = make_data(
+            toml,
+            n,
+            {k: v for k, v in means.items() if k in names},
+            {k: v for k, v in sd.items() if k in names},
+            work / f"widths_{n}",
+        )
+        arrays = prepare_choice_data(read_responses(rp, study))
+        packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
+        beta0 = np.random.default_rng(1).normal(size=(arrays.n_respondents, arrays.n_parameters))
+        fns = {}
+        with numba_mode():
+            for dtype in ("int8", "int16", "float32", "float64"):
+                beta = pt.dmatrix("beta")
+                codes = pytensor.shared(packed.codes.astype(dtype))
+                ll = mnl_beta_loglik(
+                    beta * packed.step,
+                    codes,
+                    pytensor.shared(packed.ptr),
+                    pytensor.shared(packed.y),
+                    pytensor.shared(packed.mask),
+                )
+                fns[dtype] = pytensor.function([beta], [ll, pt.grad(ll, beta)])
+                fns[dtype](beta0)
+        calls = max(20, 60_000 // n)
+        best = dict.fromkeys(fns, np.inf)
+        for _ in range(repeats):
+            for dtype, fn in fns.items():
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn(beta0)
+                best[dtype] = min(best[dtype], (time.perf_counter() - t0) / calls * 1e3)
+        out[label] = best
+        line = ", ".join(
+            f"{d} {ms:.3f} ms ({ms / best['int8'] - 1:+.0%})" for d, ms in best.items()
+        )
+        print(f"{label}: packed as {packed.codes.dtype}; per call {line}", flush=True)
+    return out
+
+
 def run_cases(
     work: Path, cache: Path, env: dict[str, str], cases: list[Any]
 ) -> dict[str, dict[str, Any]]:
@@ -271,11 +335,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the results here")
     p.add_argument("--workdir", type=Path, help="keep data and cache here")
     p.add_argument("--baseline", help="also run the cases on this git commit (e.g. HEAD~3)")
+    p.add_argument(
+        "--widths", action="store_true", help="only time the kernel per packed design width"
+    )
     p.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.probe:
         return probe(Path(args.probe[0]), Path(args.probe[1]), args.probe[2])
     work = args.workdir or Path(tempfile.mkdtemp(prefix="winback-compile-"))
+    if args.widths:
+        print(f"load average at the start {os.getloadavg()[0]:.2f}", flush=True)
+        res = widths(work)
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=1))
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     cache = work / "pytensor-cache"
     shutil.rmtree(cache, ignore_errors=True)
     load = os.getloadavg()

@@ -1,9 +1,11 @@
-"""One compiled HB model per family (issue 19, item 1): studies of other structures share it,
-its log density and gradient equal PyTensor's own graph of the model as it was written before
-(constants, indexed constraints), and damaged cache entries are compiled anew."""
+"""One compiled HB model per family (issue 19, item 1): studies of other structures share it
+(with or without respondent covariates), its log density and gradient equal PyTensor's own graph
+of the model as it was written before (constants, indexed constraints, covariates only when
+present), and damaged cache entries are compiled anew."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +25,24 @@ OTHER_STUDY = SMALL_STUDY.replace(
 OTHER_TRUTH = {**{k: v for k, v in SMALL_TRUTH.items() if k != "none"}, "plan[Max]": 1.4}
 
 
-def _arrays(text, truth, n):
+def _arrays(text, truth, n, covariates=0):
     study = make_study(text)
     design = make_design(study, method="balanced_overlap")
     responses = simulate_choices(design, truth, 5, n_respondents=n, sd=0.2)
-    return prepare_choice_data(make_dataset(responses, study, design=design))
+    arrays = prepare_choice_data(make_dataset(responses, study, design=design))
+    if not covariates:
+        return arrays
+    w = np.random.default_rng(n).normal(size=(n, covariates))
+    names = tuple(f"w{j}" for j in range(covariates))
+    return dataclasses.replace(
+        arrays, covariates=w - w.mean(axis=0), covariate_names=names, covariate_means=w.mean(0)
+    )
 
 
 def _reference_logp(arrays, settings):
     """PyTensor's own log density and gradient (Python implementations, no numba) of the
     model as build_model wrote it before model families: sizes, prior scales and constrained
-    columns as constants of the graph."""
+    columns as constants of the graph, covariates only in a study that has them."""
     import pymc as pm
     import pytensor
     import pytensor.tensor as pt
@@ -52,6 +61,10 @@ def _reference_logp(arrays, settings):
         )
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
         beta = theta = mu + packed_chol_matmul(z, m["chol"])
+        if arrays.covariates is not None:
+            m.add_coord("covariate", list(arrays.covariate_names))
+            gamma = pm.Normal("gamma", 0.0, settings.gamma_scale, dims=("covariate", "parameter"))
+            beta = theta = theta + arrays.covariates @ gamma
         for idx, kind in plan:
             col = pt.exp(theta[:, idx])
             if kind in ("increasing", "decreasing"):
@@ -108,10 +121,10 @@ def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
 @pytest.mark.integration
 def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytensors_own():
     """Two study structures (7 parameters with a none option, an order and a sign constraint;
-    8 parameters without one, other constraints) compile to the same PyTensor cache key, the
-    second without compiling a callback of its own; each one's log density and gradient equal
-    PyTensor's own graph of the model written with constants at random points; a damaged cache
-    entry of the callbacks is compiled anew."""
+    8 parameters without one, other constraints and two respondent covariates) compile to the
+    same PyTensor cache key, the second without compiling a callback of its own; each one's log
+    density and gradient equal PyTensor's own graph of the model written with constants at
+    random points; a damaged cache entry of the callbacks is compiled anew."""
     import nutpie
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, NUMBA_CACHE_PATH
 
@@ -123,14 +136,14 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
     cases = [
         (_arrays(SMALL_STUDY, SMALL_TRUTH, 10), {"speed": "increasing", "price": "negative"}),
         (
-            _arrays(OTHER_STUDY, OTHER_TRUTH, 7),
+            _arrays(OTHER_STUDY, OTHER_TRUTH, 7, covariates=2),
             {"plan": "decreasing", "support[Priority]": "positive"},
         ),
     ]
     keys, files, damaged = [], None, None
     rng = np.random.default_rng(11)
     for i, (arrays, constraints) in enumerate(cases):
-        settings = HBSettings(constraints=constraints)
+        settings = HBSettings(constraints=constraints, covariates=arrays.covariate_names)
         with numba_mode():
             model, _ = build_model(arrays, settings)
             compiled = compile_nutpie(model)

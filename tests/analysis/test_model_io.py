@@ -44,6 +44,10 @@ def test_round_trip_gives_the_same_model(saved):
         x = model.idata_["posterior"][var].to_numpy()
         y = back.idata_["posterior"][var].to_numpy()
         assert np.array_equal(x, y), f"{var} differs after the round trip"
+    # no covariates: the model's empty covariate dimension leaves nothing in the posterior
+    assert not model.settings.covariates, model.settings.covariates
+    variables = sorted(back.idata_["posterior"].variables)
+    assert "gamma_scaled" not in variables and "covariate" not in variables, variables
     assert back.names == model.names and back.respondent_ids == model.respondent_ids
     assert back.settings == model.settings, f"{back.settings} != {model.settings}"
     assert back.seconds_ == pytest.approx(model.seconds_)
