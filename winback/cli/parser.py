@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from winback import __version__
+from winback.cli.backend_options import add_backend_option
 from winback.cli.latent_options import add_classes_from, add_model_options
 from winback.cli.parallel_options import add_parallel_options
 from winback.settings import BAND
@@ -138,6 +139,7 @@ def _add_hb_options(p: argparse.ArgumentParser) -> None:
         default="nutpie",
         help="nutpie's NUTS (default), PyMC's NUTS, or a quick ADVI preview",
     )
+    add_backend_option(hb)
     hb.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
