@@ -1,6 +1,6 @@
-"""The command line's ``--backend`` option of ``winback fit`` and ``winback run``: what nutpie
-compiles the HB model with, numba (default) or jax (see ``docs/cli.md`` and docs/analysis.md,
-"Backends")."""
+"""The command line's ``--sampler`` and ``--backend`` options of ``winback fit`` and ``winback
+run``: the sampler, and what nutpie compiles the HB model with, numba (default) or jax (see
+``docs/cli.md`` and docs/analysis.md, "Backends")."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from winback.errors import ParameterError
 BACKENDS = ("numba", "jax")
 
 
-def add_backend_option(group: argparse._ArgumentGroup) -> None:
-    """``--backend {numba,jax}`` in the HB options' group."""
+def add_sampler_options(group: argparse._ArgumentGroup) -> None:
+    """``--sampler {nutpie,pymc,advi}`` and ``--backend {numba,jax}`` in the HB options'
+    group."""
+    group.add_argument(
+        "--sampler",
+        choices=["nutpie", "pymc", "advi"],
+        default="nutpie",
+        help="nutpie's NUTS (default), PyMC's NUTS, or a quick ADVI preview",
+    )
     group.add_argument(
         "--backend",
         choices=list(BACKENDS),
