@@ -35,6 +35,7 @@ from analysis._progress import (
 )
 from analysis.data import ChoiceArrays
 from winback import _numba_cache
+from winback.errors import WinbackError
 
 log = logging.getLogger("winback")
 
@@ -82,7 +83,9 @@ class HBSettings:
     """Settings of an HB fit (all have defaults; ``random_seed`` makes it reproducible).
 
     ``covariates`` names the respondent covariates of the population mean (recorded by
-    :func:`analysis.fit` from the arrays; the values travel in ``ChoiceArrays``). ``progress``:
+    :func:`analysis.fit` from the arrays; the values travel in ``ChoiceArrays``). ``backend``:
+    what nutpie compiles the model with, numba (default) or jax (:func:`compile_nutpie`).
+    ``progress``:
     False, True (a bar on a terminal or in a notebook, plain log lines otherwise), ``"bar"`` or
     ``"log"``.
     """
@@ -98,6 +101,7 @@ class HBSettings:
     sd_scale: float = 2.0
     gamma_scale: float = 1.0
     sampler: Literal["nutpie", "pymc", "advi"] = "nutpie"
+    backend: Literal["numba", "jax"] = "numba"
     advi_iterations: int = 10_000
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
     covariates: tuple[str, ...] = ()
@@ -183,9 +187,11 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         if settings.covariance == "full":
             # n is the shared length of the parameter dimension; the packed factor's length a
             # dimension of its own, so that nothing in the graph is a function of k
+            # (JAX needs static shapes: nutpie freezes the dimensions, which PyMC cannot do
+            # to an LKJ factor whose size is one of them, so its size is the number itself)
             packed_chol = pm.LKJCholeskyCov(
                 "chol",
-                n=n_par,
+                n=n_par if settings.backend == "numba" else k,
                 eta=settings.lkj_eta,
                 sd_dist=pm.HalfNormal.dist(data("sd_sigma", sd_sigma)),
                 compute_corr=False,
@@ -349,15 +355,40 @@ def numba_mode() -> Iterator[None]:
         yield
 
 
-def compile_nutpie(model: Any, *, faster: bool = True) -> Any:
-    """nutpie's numba-compiled model, storing only the free variables :func:`_postprocess`
+def require_jax() -> None:
+    """Raise a :class:`~winback.errors.WinbackError` naming the install command when jax is
+    missing (without importing it)."""
+    from importlib.util import find_spec
+
+    if find_spec("jax") is None:
+        raise WinbackError(
+            "backend 'jax' needs jax, which is not installed: pip install \"winback[jax]\" "
+            "(CPU), or jax with CUDA for a GPU (https://docs.jax.dev/en/latest/installation.html)."
+        )
+
+
+def compile_nutpie(model: Any, *, faster: bool = True, backend: str = "numba") -> Any:
+    """nutpie's compiled model, storing only the free variables :func:`_postprocess`
     needs (it derives beta, mu, sd and corr itself): the expand function nutpie compiles is
     smaller (about 30% less compile time) and the trace carries no deterministics. With
     ``faster`` (the default) its C callbacks compile faster and are cached
-    (analysis/_nutpie.py); the draws are the same."""
+    (analysis/_nutpie.py); the draws are the same.
+
+    ``backend="jax"``: nutpie's JAX backend, with the model's own Ops in JAX
+    (:mod:`analysis._jax`) and JAX's gradient; XLA compiles it anew in every process, for the
+    CPU or for a GPU when jax finds one (docs/analysis.md, "Backends")."""
     import nutpie
 
     var_names = [v.name for v in model.free_RVs]
+    if backend == "jax":
+        require_jax()
+        # analysis._jax imports jax (over 1 s) and registers the Ops' JAX implementations
+        # lazy: only a JAX fit needs jax, an optional dependency
+        import analysis._jax  # noqa: F401
+
+        return nutpie.compile_pymc_model(
+            model, var_names=var_names, backend="jax", gradient_backend="jax"
+        )
     if faster and _nutpie.applicable():
         return _nutpie.compile_model(model, var_names=var_names)
     return nutpie.compile_pymc_model(model, var_names=var_names)
@@ -378,7 +409,7 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
             log.info(
                 "fit: compiling the model (a model family's first fit on this machine: about 40 s)"
             )
-        compiled = compile_nutpie(model)
+        compiled = compile_nutpie(model, backend=settings.backend)
         if show == "log":
             log.info(
                 "fit: compiled in %.0f s; sampling %d chains x (%d warm-up + %d draws)",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis._progress import check_progress
 from analysis.data import ChoiceArrays, _hint, prepare_choice_data, respondent_covariates
-from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays
+from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays, require_jax
 from conjoint.encoding import parameter_names
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
@@ -315,6 +315,7 @@ def fit(
     prior: HBModel | None = None,
     prior_widen: float = 2.0,
     sampler: str = "nutpie",
+    backend: str = "numba",
     progress: bool | str = False,
 ) -> HBModel:
     """Fit hierarchical Bayes part-worths (HB-MNL) to a ChoiceDataset.
@@ -348,6 +349,10 @@ def fit(
     sampler : {"nutpie", "pymc", "advi"}
         nutpie's NUTS (default), PyMC's own NUTS (fallback), or a quick ADVI preview
         (mean-field variational approximation: fast, but it understates uncertainty).
+    backend : {"numba", "jax"}
+        What nutpie compiles the model with: numba (default, fastest on a CPU) or JAX
+        (``pip install "winback[jax]"``; for a GPU, see docs/analysis.md, "Backends"). The
+        posterior is the same to Monte Carlo error. JAX needs ``sampler="nutpie"``.
     progress : bool or {"bar", "log"}
         False (default): nothing. True: the sampler's bar on a terminal or in a notebook,
         plain lines through the ``winback`` logger (INFO) otherwise, e.g. ``fit: chain 2 of 4,
@@ -367,6 +372,14 @@ def fit(
         raise WinbackError(f"covariance must be 'full' or 'diagonal', got {covariance!r}.")
     if sampler not in ("nutpie", "pymc", "advi"):
         raise WinbackError(f"sampler must be 'nutpie', 'pymc' or 'advi', got {sampler!r}.")
+    if backend not in ("numba", "jax"):
+        raise WinbackError(f"backend must be 'numba' or 'jax', got {backend!r}.")
+    if backend == "jax":
+        if sampler != "nutpie":
+            raise WinbackError(
+                f"backend 'jax' runs nutpie's sampler; sampler {sampler!r} needs backend 'numba'."
+            )
+        require_jax()
     for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
             raise WinbackError(f"{name} must be a whole number of at least {least}, got {value!r}.")
@@ -384,6 +397,7 @@ def fit(
         random_seed=random_seed,
         covariance=covariance,  # type: ignore[arg-type]
         sampler=sampler,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
         constraints=resolved,
         covariates=arrays.covariate_names,
         progress=progress,  # type: ignore[arg-type]

@@ -650,6 +650,7 @@ def test_winback_run_passes_the_fit_options_through(tmp_path, fit_inputs, monkey
         "covariates": ["tenure_months"],
         "constraints": "preferences",
         "sampler": "pymc",
+        "backend": "numba",
         "prior": None,
         "prior_widen": 2.0,
         "progress": False,

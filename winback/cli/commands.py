@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from winback.cli.backend_options import check_backend
 from winback.cli.latent_options import check_model_options
 from winback.errors import ParameterError
 
@@ -36,6 +37,7 @@ def fit_options(args: argparse.Namespace) -> dict[str, object]:
         "covariates": args.covariates,
         "constraints": args.constrain or preset,
         "sampler": args.sampler,
+        "backend": args.backend,
         "progress": args.progress is not False,
     }
 
@@ -228,6 +230,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.model == "latent-class":
         return _cmd_fit_latent(args)
     check_model_options(args)
+    check_backend(args)
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.pipeline import run_fit
     from winback.study import load_study
@@ -378,6 +381,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # lazy: each command loads only its own stage (`winback --version` at once)
     from winback.waves import WavesFailed, run_wave, run_waves
 
+    check_backend(args)
     options = {
         "force": args.force,
         "prior_from": args.prior_from or args.prior,

@@ -21,6 +21,7 @@ _HB_ONLY = {
     "chains": 4,
     "covariance": "full",
     "sampler": "nutpie",
+    "backend": "numba",
     "prior": None,
     "constrain": None,
     "validation": "auto",

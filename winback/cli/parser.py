@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from winback import __version__
+from winback.cli.backend_options import add_sampler_options
 from winback.cli.latent_options import add_classes_from, add_model_options
 from winback.cli.parallel_options import add_parallel_options
 from winback.settings import BAND
@@ -132,12 +133,7 @@ def _add_hb_options(p: argparse.ArgumentParser) -> None:
         help=f"constrain an attribute or parameter; KIND is {', '.join(CONSTRAINT_KINDS)}; "
         "repeatable, e.g. --constrain price=negative --constrain speed=increasing",
     )
-    hb.add_argument(
-        "--sampler",
-        choices=["nutpie", "pymc", "advi"],
-        default="nutpie",
-        help="nutpie's NUTS (default), PyMC's NUTS, or a quick ADVI preview",
-    )
+    add_sampler_options(hb)
     hb.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

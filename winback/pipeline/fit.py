@@ -80,6 +80,7 @@ def run_fit(
     prior_widen: float = 2.0,
     exclude_flags: list[str] | tuple[str, ...] = (),
     sampler: str = "nutpie",
+    backend: str = "numba",
     validation: str = "auto",
     force: bool = False,
     progress: bool | str = False,
@@ -132,6 +133,7 @@ def run_fit(
         prior=prior,
         prior_widen=prior_widen,
         sampler=sampler,
+        backend=backend,
         progress=progress,
     )
     return write_fit(
@@ -200,6 +202,7 @@ def _fit_settings(model: HBModel) -> dict[str, object]:
         "random_seed": st.random_seed,
         "covariance": st.covariance,
         "sampler": st.sampler,
+        "backend": st.backend,
         "constraints": {k: str(v) for k, v in st.constraints.items()},
         "covariates": list(st.covariates),
         "informative_prior": st.prior_mean is not None,

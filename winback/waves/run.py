@@ -325,6 +325,7 @@ def run_wave(
     covariates: Sequence[str] | None = None,
     constraints: str | Mapping[str, str] | None = None,
     sampler: str = "nutpie",
+    backend: str = "numba",
     exclude_flags: Sequence[str] = (),
     segment: str | None = None,
     objective: str | None = None,
@@ -363,7 +364,7 @@ def run_wave(
         Widening factor of the prior's standard deviations (2.0: a quarter of the weight).
     draws, tune, chains, random_seed : int
         HB sampler settings.
-    covariance, covariates, constraints, sampler
+    covariance, covariates, constraints, sampler, backend
         As for :func:`analysis.fit` (``covariates``: respondent column names).
     exclude_flags : sequence of str
         Leave out respondents with these quality flags (e.g. ``random_responder``), recorded in
@@ -478,6 +479,7 @@ def run_wave(
             covariates=covariates,
             constraints=constraints,
             sampler=sampler,
+            backend=backend,
             prior=prior,
             prior_widen=prior_widen,
             progress=progress,
@@ -536,6 +538,7 @@ def run_wave(
                 "objective": objective,
                 "product": product,
                 "sampler": model.settings.sampler,
+                "backend": model.settings.backend,
                 "covariance": model.settings.covariance,
                 "covariates": list(model.settings.covariates),
                 "constraints": dict(model.settings.constraints),
