@@ -39,6 +39,11 @@ def utilities(draws: PartWorthDraws, x: np.ndarray, *, none: bool) -> np.ndarray
     return np.matmul(draws.beta, x.T)
 
 
+def _f64(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous float64 array (a copy only of a float32 or strided chunk of draws)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def _logit(u: np.ndarray, exponent: float) -> np.ndarray:
     """Logit probabilities over the last axis, in place on one copy.
 
@@ -179,12 +184,11 @@ def _rfc_kernel(
     w: np.ndarray,
     per_resp: bool,
 ) -> np.ndarray:
-    beta = np.ascontiguousarray(beta)
     w = np.ascontiguousarray(w, dtype=float)
     return in_threads(
         beta.shape[0],
         lambda s0, s1: rfc_variants(
-            beta[s0:s1],
+            _f64(beta[s0:s1]),
             s0,
             x,
             a["ptr"],
@@ -246,11 +250,11 @@ def variant_share_draws(
     x, member, slot, vrow, alts = _variant_rows(draws, market, variants)
     w = np.ascontiguousarray(weights, dtype=float)
     if market.rule == "logit":
-        beta = np.ascontiguousarray(draws.beta)
+        beta = draws.beta
         out = in_threads(
             beta.shape[0],
             lambda s0, s1: logit_variants(
-                beta[s0:s1], x, slot, vrow, len(alts), market.exponent, w
+                _f64(beta[s0:s1]), x, slot, vrow, len(alts), market.exponent, w
             ),
         )
     else:
