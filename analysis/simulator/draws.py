@@ -22,7 +22,23 @@ from winback.study import Study
 if TYPE_CHECKING:
     from analysis.model import HBModel
 
-__all__ = ["PartWorthDraws", "as_draws"]
+__all__ = ["MEMORY_LIMIT", "PartWorthDraws", "as_draws", "sample_chunks"]
+
+#: bytes the simulator's per-draw arrays may take at once; beyond, it streams over the draws
+MEMORY_LIMIT = 2**28
+
+
+def sample_chunks(n_samples: int, per_sample_bytes: float, limit: float) -> list[slice]:
+    """Consecutive slices of ``n_samples`` draws, each taking at most ``limit`` bytes at
+    ``per_sample_bytes`` a draw (at least one draw per slice).
+
+    Examples
+    --------
+    >>> sample_chunks(5, 100.0, 250.0)
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    size = max(1, int(limit // max(per_sample_bytes, 1.0)))
+    return [slice(i, min(i + size, n_samples)) for i in range(0, n_samples, size)]
 
 
 @dataclass(frozen=True)
