@@ -147,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = []
     made: set[int] = set()
+    # warm-up (not measured): the model's compiled code and numba's cache, as on any machine
+    # that has fitted once; a first fit would add the compiler's memory to the fit's
+    n0, c0, _ = cases[0]
+    make_case(work / f"r{n0}", n0, work / "design")
+    made.add(n0)
+    measure(work / f"r{n0}", work / "design", c0, 20)
     for n, chains, draws in cases:
         folder = work / f"r{n}"
         design_dir = work / "design"
