@@ -56,12 +56,15 @@ class HBModel:
         return list(self.arrays_.respondent_ids)
 
     def beta_draws(self) -> np.ndarray:
-        """Individual part-worth draws, (chain, draw, respondent, parameter), original scale."""
+        """Individual part-worth draws, (chain, draw, respondent, parameter), original scale.
+
+        float64 after a fit, float32 after :func:`analysis.load_model` (fit files store them
+        as float32 since 2026-12; older files as float64)."""
         return self.idata_["posterior"]["beta"].to_numpy()
 
     def beta_mean(self) -> pd.DataFrame:
         """Posterior mean part-worths: one row per respondent, one column per parameter."""
-        b = self.beta_draws().mean(axis=(0, 1))
+        b = self.beta_draws().mean(axis=(0, 1), dtype=np.float64)
         return pd.DataFrame(
             b, index=pd.Index(self.respondent_ids, name="respondent_id"), columns=self.names
         )

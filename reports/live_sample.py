@@ -282,7 +282,7 @@ class LiveSample:
         (times the draw's scale, none plus the draw's shift over the exponent) times the
         market's exponent, to :data:`DIGITS` significant digits."""
         d = self.calibration.adjusted() if self.calibration is not None else self.draws
-        b = d.beta * self.today.exponent
+        b = np.asarray(d.beta, dtype=float) * self.today.exponent
         flat = np.array([float(f"{v:.{DIGITS}g}") for v in b.ravel().tolist()])
         return flat.reshape(b.shape)
 

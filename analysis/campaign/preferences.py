@@ -344,7 +344,7 @@ class CustomerPreferences:
             tuple(draws.names),
             ids,
             np.arange(len(ids)),
-            draws.beta,
+            np.asarray(draws.beta, dtype=float),
         )
 
 
@@ -424,7 +424,9 @@ def customer_preferences(
         tuple(model.names),
         customers.ids,
         who,
-        flat[:, matched] if matched else np.zeros((flat.shape[0], 0, flat.shape[2])),
+        np.asarray(flat[:, matched], dtype=float)
+        if matched
+        else np.zeros((flat.shape[0], 0, flat.shape[2])),
         upper,
         w,
         random_seed,

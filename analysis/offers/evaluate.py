@@ -19,6 +19,7 @@ from analysis.offers.assembly import rest_utilities, value_utilities
 from analysis.offers.objectives import objective_from_parts, other_own_numerators
 from analysis.offers.space import _Space
 from analysis.simulator import Market, PartWorthDraws, Product
+from analysis.simulator.draws import sample_chunks
 from conjoint.encoding import make_encoding
 from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError
@@ -72,8 +73,8 @@ def _offer_kernel(tables, price_exp, denom, weights, extra, combos, reduce):  # 
 
 
 def chunks(n_samples: int, per_sample_bytes: float) -> list[slice]:
-    size = max(1, int(_CHUNK_BYTES // max(per_sample_bytes, 1.0)))
-    return [slice(i, min(i + size, n_samples)) for i in range(0, n_samples, size)]
+    """Slices of the draws whose tables stay below ``_CHUNK_BYTES`` (:func:`sample_chunks`)."""
+    return sample_chunks(n_samples, per_sample_bytes, _CHUNK_BYTES)
 
 
 @dataclass

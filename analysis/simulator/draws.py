@@ -22,7 +22,23 @@ from winback.study import Study
 if TYPE_CHECKING:
     from analysis.model import HBModel
 
-__all__ = ["PartWorthDraws", "as_draws"]
+__all__ = ["MEMORY_LIMIT", "PartWorthDraws", "as_draws", "sample_chunks"]
+
+#: bytes the simulator's per-draw arrays may take at once; beyond, it streams over the draws
+MEMORY_LIMIT = 2**28
+
+
+def sample_chunks(n_samples: int, per_sample_bytes: float, limit: float) -> list[slice]:
+    """Consecutive slices of ``n_samples`` draws, each taking at most ``limit`` bytes at
+    ``per_sample_bytes`` a draw (at least one draw per slice).
+
+    Examples
+    --------
+    >>> sample_chunks(5, 100.0, 250.0)
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    size = max(1, int(limit // max(per_sample_bytes, 1.0)))
+    return [slice(i, min(i + size, n_samples)) for i in range(0, n_samples, size)]
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,9 @@ class PartWorthDraws:
 
     ``from_model`` takes every posterior draw (or an evenly thinned ``n_draws`` of them);
     ``point`` is the posterior mean (one sample), for searches at point estimates.
+
+    ``beta`` is float64, or float32 when given as float32 (the draws of a loaded fit file):
+    half the memory, and every computation on it (utilities, shares, WTP) is done in float64.
     """
 
     study: Study
@@ -41,7 +60,8 @@ class PartWorthDraws:
     respondents: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        b = np.asarray(self.beta, dtype=float)
+        b = np.asarray(self.beta)
+        b = b if b.dtype == np.float32 else np.asarray(b, dtype=float)
         if b.ndim != 3 or b.shape[1] != len(self.respondent_ids) or b.shape[2] != len(self.names):
             raise WinbackError(
                 f"part-worth draws need shape (sample, {len(self.respondent_ids)} respondents, "
@@ -77,7 +97,8 @@ class PartWorthDraws:
         """From an array (respondent, parameter) or (sample, respondent, parameter), e.g. the
         true part-worths of a simulation, in :func:`conjoint.encoding.parameter_names` order."""
         names = tuple(make_encoding(study).names)
-        b = np.asarray(beta, dtype=float)
+        b = np.asarray(beta)
+        b = b if b.dtype == np.float32 else np.asarray(b, dtype=float)
         if b.ndim == 2:
             b = b[None]
         ids = (
@@ -97,7 +118,7 @@ class PartWorthDraws:
 
     def point(self) -> PartWorthDraws:
         """The posterior mean part-worths as a single sample."""
-        return replace(self, beta=self.beta.mean(axis=0, keepdims=True))
+        return replace(self, beta=self.beta.mean(axis=0, keepdims=True, dtype=np.float64))
 
     def subset(self, mask: np.ndarray) -> PartWorthDraws:
         """Only the respondents where ``mask`` is true."""

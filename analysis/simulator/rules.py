@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,11 @@ def utilities(draws: PartWorthDraws, x: np.ndarray, *, none: bool) -> np.ndarray
         row[0, names.index(NONE)] = 1.0
         x = np.vstack([x, row])  # none as one more row: one matrix product, no copy after
     return np.matmul(draws.beta, x.T)
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous float64 array (a copy only of a float32 or strided chunk of draws)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def _logit(u: np.ndarray, exponent: float) -> np.ndarray:
@@ -178,14 +184,16 @@ def _rfc_kernel(
     a: dict[str, Any],
     w: np.ndarray,
     per_resp: bool,
+    offset: int = 0,
 ) -> np.ndarray:
-    beta = np.ascontiguousarray(beta)
+    """The rfc kernel over ``beta`` in threads; ``offset``: the index of its first draw among
+    all the draws (the errors are a function of it)."""
     w = np.ascontiguousarray(w, dtype=float)
     return in_threads(
         beta.shape[0],
         lambda s0, s1: rfc_variants(
-            beta[s0:s1],
-            s0,
+            _f64(beta[s0:s1]),
+            s0 + offset,
             x,
             a["ptr"],
             a["lev"],
@@ -246,11 +254,11 @@ def variant_share_draws(
     x, member, slot, vrow, alts = _variant_rows(draws, market, variants)
     w = np.ascontiguousarray(weights, dtype=float)
     if market.rule == "logit":
-        beta = np.ascontiguousarray(draws.beta)
+        beta = draws.beta
         out = in_threads(
             beta.shape[0],
             lambda s0, s1: logit_variants(
-                beta[s0:s1], x, slot, vrow, len(alts), market.exponent, w
+                _f64(beta[s0:s1]), x, slot, vrow, len(alts), market.exponent, w
             ),
         )
     else:
@@ -259,20 +267,35 @@ def variant_share_draws(
     return np.moveaxis(out, 1, 0)
 
 
-def _rfc(draws: PartWorthDraws, market: Market, random_seed: int) -> np.ndarray:
+def _rfc(draws: PartWorthDraws, market: Market, random_seed: int, sl: slice) -> np.ndarray:
     """Randomized first choice: mean over ``rfc_draws`` error draws of first-choice shares."""
     x, member, slot, vrow, alts = _variant_rows(draws, market, [None])
     a = _rfc_arrays(market, member, slot, vrow, alts, random_seed)
     ones = np.ones(draws.n_respondents)
-    return _rfc_kernel(draws.beta, x, slot, vrow, len(alts), a, ones, True)[:, :, 0]
+    beta = draws.beta[sl]
+    return _rfc_kernel(beta, x, slot, vrow, len(alts), a, ones, True, sl.start)[:, :, 0]
 
 
 def choice_probabilities(
-    draws: PartWorthDraws, market: Market, *, random_seed: int = 1
+    draws: PartWorthDraws,
+    market: Market,
+    *,
+    random_seed: int = 1,
+    samples: slice | None = None,
 ) -> np.ndarray:
-    """(sample, respondent, alternative) choice probabilities: products, then none."""
+    """(sample, respondent, alternative) choice probabilities: products, then none.
+
+    ``samples``: only these draws (a slice with a step of one), with the same probabilities
+    (randomized first choice: the same errors) as in the result for all the draws.
+    """
+    start, stop, step = (samples or slice(None)).indices(draws.n_samples)
+    if step != 1:
+        raise WinbackError(f"samples must be a slice with step 1, got {samples}.")
+    sl = slice(start, stop)
     if market.rule == "rfc":
-        return _rfc(draws, market, random_seed)
+        return _rfc(draws, market, random_seed, sl)
+    if (sl.start, sl.stop) != (0, draws.n_samples):
+        draws = replace(draws, beta=draws.beta[sl])
     x, _ = encode_products(draws.study, market.products, extrapolate=market.extrapolate)
     u = utilities(draws, x, none=market.none)
     if market.rule == "first_choice":

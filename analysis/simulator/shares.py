@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.simulator.draws import PartWorthDraws, as_draws
+from analysis.simulator.draws import MEMORY_LIMIT, PartWorthDraws, as_draws, sample_chunks
 from analysis.simulator.market import NONE, Market, read_market
 from analysis.simulator.rules import choice_probabilities
 from winback.errors import WinbackError, list_valid
@@ -41,6 +41,9 @@ class Simulation:
         The weighted share of every alternative (products, then none) in every sample.
     respondent_shares : DataFrame
         Each respondent's choice probabilities (posterior mean), one column per alternative.
+    probabilities : ndarray, shape (sample, respondent, alternative), or None
+        Every respondent's probabilities in every draw; None when they would take more than
+        :func:`simulate`'s ``memory_limit`` (the draws were then streamed).
     """
 
     market: Market
@@ -48,7 +51,8 @@ class Simulation:
     shares: pd.DataFrame
     share_draws: np.ndarray = field(repr=False)
     respondent_shares: pd.DataFrame = field(repr=False)
-    probabilities: np.ndarray = field(repr=False)  # (sample, respondent, alternative)
+    # (sample, respondent, alternative); None when larger than the memory limit (streamed)
+    probabilities: np.ndarray | None = field(repr=False)
     weights: np.ndarray = field(repr=False)
     band: float = BAND
 
@@ -147,8 +151,13 @@ def simulate(
     band: float = BAND,
     interval: float | None = None,
     random_seed: int = 1,
+    memory_limit: float = MEMORY_LIMIT,
 ) -> Simulation:
     """Shares of preference of a market, for every posterior draw, with bands.
+
+    The draws are processed in chunks whose utilities and probabilities take at most
+    ``memory_limit`` bytes, so memory stays flat however many draws there are; the results are
+    those of all draws at once (the same numbers, randomized first choice the same errors).
 
     Parameters
     ----------
@@ -166,6 +175,9 @@ def simulate(
         Former name of ``band`` (deprecated).
     random_seed : int
         For randomized first choice.
+    memory_limit : float
+        Bytes (default 256 MiB) the per-draw arrays may take at once; beyond, the draws are
+        streamed in chunks and ``Simulation.probabilities`` is not kept (None).
 
     Returns
     -------
@@ -184,29 +196,47 @@ def simulate(
             if isinstance(market, str | Path)
             else Market.from_dict(market, draws.study)
         )
+    if not memory_limit > 0:
+        raise WinbackError(f"memory_limit must be a positive number of bytes, got {memory_limit}.")
     w = respondent_weights(draws, weights)
-    probs = choice_probabilities(draws, market, random_seed=random_seed)
     alts = [*market.names, *([NONE] if market.none else [])]
     own = {p.name: p.own for p in market.products}
-    share_draws = np.matmul(w, probs)  # (sample, alternative): weighted over respondents
-    tables = [_share_table(share_draws, alts, own, band)]
+    groups: list[tuple[str, int, np.ndarray]] = []  # segment value, size, its weights
     if segment is not None:
         seg = draws.column(segment)
         for value in pd.unique(seg.dropna()):
             mask = (seg == value).to_numpy()
             ws = w * mask
-            if ws.sum() <= 0:
-                continue
-            sd = np.einsum("srj,r->sj", probs, ws / ws.sum())
-            t = _share_table(sd, alts, own, band)
-            t.insert(0, "segment", str(value))
-            t.insert(1, "n_respondents", int(mask.sum()))
-            tables.append(t)
+            if ws.sum() > 0:
+                groups.append((str(value), int(mask.sum()), ws / ws.sum()))
+    n_s, n_r, n_j = draws.n_samples, draws.n_respondents, len(alts)
+    keep = n_s * n_r * n_j * 8.0 <= memory_limit
+    # per draw: utilities and probabilities (float64) and the draw's part-worths as float64
+    per_sample = (2 * n_j + len(draws.names)) * n_r * 8.0
+    probs = np.empty((n_s, n_r, n_j)) if keep else None
+    share_draws = np.empty((n_s, n_j))  # weighted over respondents, per draw
+    seg_draws = [np.empty((n_s, n_j)) for _ in groups]
+    resp_sum = np.zeros((n_r, n_j))
+    for sl in sample_chunks(n_s, per_sample, memory_limit):
+        p = choice_probabilities(draws, market, random_seed=random_seed, samples=sl)
+        share_draws[sl] = np.matmul(w, p)
+        for (_, _, wg), sd in zip(groups, seg_draws, strict=True):
+            sd[sl] = np.einsum("srj,r->sj", p, wg)
+        resp_sum += p.sum(axis=0)
+        if probs is not None:
+            probs[sl] = p
+    tables = [_share_table(share_draws, alts, own, band)]
+    for (value, size, _), sd in zip(groups, seg_draws, strict=True):
+        t = _share_table(sd, alts, own, band)
+        t.insert(0, "segment", value)
+        t.insert(1, "n_respondents", size)
+        tables.append(t)
+    if segment is not None:
         tables[0].insert(0, "segment", "all")
         tables[0].insert(1, "n_respondents", draws.n_respondents)
     shares = pd.concat(tables, ignore_index=True)
     resp = pd.DataFrame(
-        probs.mean(axis=0),
+        resp_sum / n_s,
         index=pd.Index(list(draws.respondent_ids), name="respondent_id"),
         columns=alts,
     )

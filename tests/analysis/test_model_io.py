@@ -39,7 +39,9 @@ def test_round_trip_gives_the_same_model(saved):
     back = load_model(path)
     pd.testing.assert_frame_equal(back.partworths(), model.partworths())
     a, b = model.beta_draws(), back.beta_draws()
-    assert np.array_equal(a, b), f"beta draws differ by up to {np.abs(a - b).max()}"
+    # the individual part-worths are stored as float32: equal to float32 rounding
+    assert b.dtype == np.float32, f"beta stored as {b.dtype}, not float32"
+    assert np.array_equal(a.astype(np.float32), b), f"beta differs by up to {np.abs(a - b).max()}"
     for var in ("mu", "sd", "corr"):
         x = model.idata_["posterior"][var].to_numpy()
         y = back.idata_["posterior"][var].to_numpy()
@@ -168,3 +170,32 @@ def test_not_a_fit_file(tmp_path):
         load_model(other)
     with pytest.raises(WinbackError, match="no fit file"):
         load_model(tmp_path / "missing.nc")
+
+
+def test_float32_draws_give_the_float64_shares_and_wtp(saved):
+    """The fit file's float32 part-worths: shares (logit and randomized first choice) and WTP
+    as the float64 draws give them, to well within Monte Carlo error (about 1e-2 here)."""
+    from importlib.resources import files
+
+    from analysis import market_wtp
+    from analysis.simulator import PartWorthDraws, read_market, simulate
+
+    model, path, _ = saved
+    back = load_model(path)
+    d64, d32 = PartWorthDraws.from_model(model), PartWorthDraws.from_model(back)
+    assert d32.beta.dtype == np.float32 and d64.beta.dtype == np.float64
+    market = read_market(
+        str(files("winback").joinpath("examples/broadband_market.toml")), model.study
+    )
+    for rule in ("logit", "rfc"):
+        mk = dataclasses.replace(market, rule=rule)
+        s64 = simulate(d64, mk).share_draws
+        s32 = simulate(d32, mk).share_draws
+        gap = float(np.abs(s64 - s32).max())
+        assert gap < 1e-5, f"{rule}: per-draw shares differ by up to {gap:.2e} (limit 1e-5)"
+    own = next(p.name for p in market.products if p.own)
+    w64 = market_wtp(d64, market, own)
+    w32 = market_wtp(d32, market, own)
+    num = w64.select_dtypes("number").columns
+    gap = float(np.nanmax(np.abs(w64[num].to_numpy() - w32[num].to_numpy())))
+    assert gap < 1e-3, f"WTP differs by up to {gap:.2e} currency units (limit 1e-3)"

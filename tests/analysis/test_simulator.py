@@ -188,6 +188,39 @@ def test_bands_weights_segments(study) -> None:
         simulate(d, market(prods), weights="tenure")
 
 
+def test_streamed_simulation_equals_all_draws_at_once(study) -> None:
+    """A memory limit that forces one or two draws per chunk gives the shares, segment shares
+    and respondent probabilities of the unchunked simulation (randomized first choice: the
+    same errors), and float32 draws those of float64 ones."""
+    rng = np.random.default_rng(4)
+    beta = rng.normal([0.5, 0.0, -0.05, -1.0], [1.0, 1.0, 0.02, 1.0], size=(9, 40, 4))
+    resp = pd.DataFrame(
+        {"reason": ["price", "service"] * 20}, index=[str(i + 1) for i in range(40)]
+    )
+    d = PartWorthDraws.from_array(study, beta, respondents=resp)
+    prods = [
+        {"name": "A", "brand": "B", "price": 20.0, "own": True},
+        {"name": "B", "brand": "C", "price": 15.0},
+    ]
+    for rule in ("logit", "first_choice", "rfc"):
+        mk = market(prods, rule=rule)
+        whole = simulate(d, mk, segment="reason")
+        tiny = simulate(d, mk, segment="reason", memory_limit=5000.0)  # one draw a chunk
+        assert whole.probabilities is not None and tiny.probabilities is None
+        gap = float(np.abs(whole.share_draws - tiny.share_draws).max())
+        assert gap < 1e-12, f"{rule}: streamed shares differ by {gap:.1e} (limit 1e-12)"
+        cols = ["share", "lower", "upper"]
+        gap = float(np.abs(whole.shares[cols].to_numpy() - tiny.shares[cols].to_numpy()).max())
+        assert gap < 1e-12, f"{rule}: streamed share table differs by {gap:.1e}"
+        gap = float(np.abs(whole.respondent_shares - tiny.respondent_shares).to_numpy().max())
+        assert gap < 1e-12, f"{rule}: streamed respondent shares differ by {gap:.1e}"
+        d32 = PartWorthDraws.from_array(study, beta.astype(np.float32), respondents=resp)
+        gap = float(np.abs(simulate(d32, mk).share_draws - whole.share_draws).max())
+        assert gap < 1e-5, f"{rule}: float32 draws' shares differ by {gap:.1e} (limit 1e-5)"
+    with pytest.raises(WinbackError, match="memory_limit must be a positive"):
+        simulate(d, market(prods), memory_limit=0)
+
+
 def test_source_of_volume(study) -> None:
     rng = np.random.default_rng(2)
     beta = rng.normal([0.5, 0.0, -0.05, -1.0], [1.0, 1.0, 0.02, 1.0], size=(50, 80, 4))

@@ -394,7 +394,7 @@ def test_stored_sample_within_the_documented_error_of_the_full_posterior(live, e
                 full, cal, markets[0], objective=sample.objective, weights=sample.weights
             )["own"].mean()
         )
-        < 1e-12
+        < 1e-9  # the run's figures come from the fit file's float32 draws: ~1e-10 apart
     )
 
 
@@ -428,7 +428,9 @@ def test_every_kind_of_recommendation_opens_as_the_decision_scored_it(
     assert sample.scenario == shown
     want = float(row.loc[shown, "value"])
     assert sample.full["value"] == pytest.approx(want, rel=1e-9), (sample.full["value"], want)
-    assert sample.full["own"] == pytest.approx(float(row.loc[shown, "share_after"]), abs=1e-12)
+    # the decision was scored on the fit file's float32 draws, the sample on the in-memory
+    # fit's float64 ones: equal to float32 rounding (~1e-10)
+    assert sample.full["own"] == pytest.approx(float(row.loc[shown, "share_after"]), abs=1e-9)
     today = [p.name for p in market.products if p.own]
     switched_off = [p.name for p, on in zip(sample.products, sample.on, strict=True) if not on]
     if kind in ("offer", "tiers", "entry"):
