@@ -160,7 +160,7 @@ def test_console_script_design_and_demo(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=1800,  # a guard, not a speed test: a fresh machine compiles first
     )
     assert r.returncode == 0, r.stderr
     assert (demo / "study.toml").exists() and (demo / "design" / "design.csv").exists()
@@ -207,7 +207,7 @@ def test_console_script_design_and_demo(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=1800,  # a guard, not a speed test: a fresh machine compiles first
     )
     assert r2.returncode == 1 and "refusing to overwrite" in r2.stderr
     r3 = subprocess.run([*_winback_exe(), "--version"], capture_output=True, text=True, env=env)
