@@ -199,6 +199,10 @@ def _clean_group(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+#: part-worths whose size float32 holds (its largest finite value is about 3.4e38)
+_FLOAT32_SAFE = 1e30
+
+
 def _tree(model: HBModel) -> xr.DataTree:
     import xarray as xr
 
@@ -207,9 +211,15 @@ def _tree(model: HBModel) -> xr.DataTree:
         if name == _OWN_GROUP:
             continue
         data = _clean_group(node.to_dataset())
-        if name == "posterior" and "beta" in data and data["beta"].dtype == np.float64:
+        if (
+            name == "posterior"
+            and "beta" in data
+            and data["beta"].dtype == np.float64
+            and float(np.nanmax(np.abs(data["beta"].to_numpy()), initial=0.0)) < _FLOAT32_SAFE
+        ):
             # the individual part-worths, the bulk of the file, as float32: shares and WTP
-            # from them agree with float64 ones to ~1e-7, far inside Monte Carlo error
+            # from them agree with float64 ones to ~1e-7, far inside Monte Carlo error. A
+            # diverged fit (part-worths beyond float32's range) is kept as float64, as sampled.
             data["beta"] = data["beta"].astype(np.float32)
         groups[f"/{name}"] = data
     a = model.arrays_
