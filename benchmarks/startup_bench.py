@@ -1,0 +1,67 @@
+"""How long each `winback` command takes before its own work starts (issue 19 item 5).
+
+For every command: the wall time of a fresh interpreter that imports the command line and the
+one stage module the command loads (what `winback CMD ...` does before reading its inputs),
+the fastest of ``--repeat`` runs, next to a fresh interpreter importing pandas alone (the floor
+every command that reads a table pays) and `winback --version`. Also lists the heavy libraries
+each stage loads. Usage::
+
+    .venv/bin/python benchmarks/startup_bench.py [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+#: command -> the stage module `winback.cli.commands` imports for it
+STAGES = {
+    "design": "winback.pipeline.design",
+    "import": "winback.pipeline.responses",
+    "fit": "winback.pipeline.fit",
+    "simulate / recommend": "winback.pipeline.market",
+    "target": "winback.pipeline.target",
+    "outcomes": "winback.pipeline.outcomes",
+    "report": "winback.pipeline.report",
+    "run / compare-waves": "winback.waves",
+}
+HEAVY = ("pandas", "numba", "scipy.stats", "scipy.optimize", "pymc", "pytensor", "arviz",
+         "matplotlib", "openpyxl", "sqlalchemy", "dask")  # fmt: skip
+
+
+def wall(code: str, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
+    base = wall("import pandas", args.repeat)
+    version = wall(
+        "from winback.cli import main\ntry:\n main(['--version'])\nexcept SystemExit:\n pass",
+        args.repeat,
+    )
+    print(f"{'python -c "import pandas"':34s} {base:5.2f} s")
+    print(f"{'winback --version':34s} {version:5.2f} s")
+    for cmd, stage in STAGES.items():
+        t = wall(f"from winback.cli import main\nimport {stage}", args.repeat)
+        probe = f"import sys, {stage}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                check=True).stdout.strip()  # fmt: skip
+        flag = "ok" if t <= 1.0 else "over 1 s"
+        print(f"winback {cmd:26s} {t:5.2f} s  ({t - base:+5.2f} s over pandas)  {flag:8s} "
+              f"loads: {loaded or '-'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
