@@ -51,6 +51,14 @@ STARTS = 12
 SAME_OPTIMUM = 1e-3
 
 
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A square root ``R`` of a covariance (``R @ R.T == cov``), safe if it is singular."""
+    if cov.size == 0:
+        return np.zeros(cov.shape)
+    vals, vecs = np.linalg.eigh(cov)
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
 @dataclass(frozen=True, repr=False)
 class LatentClassResult:
     """A latent class MNL fitted by maximum likelihood.
@@ -230,10 +238,8 @@ class LatentClassResult:
         jac = (np.diag(pi) - np.outer(pi, pi))[:, 1:]  # d pi / d a_2..a_C
         cov_a = self.cov[k:, k:]
         se = np.sqrt(np.clip(np.diag(jac @ cov_a @ jac.T), 0.0, None))
-        vals, vecs = np.linalg.eigh(cov_a) if cov_a.size else (np.zeros(0), np.zeros((0, 0)))
-        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
         rng = np.random.default_rng(20261206)
-        a = self.share_logits[1:] + rng.standard_normal((4000, len(vals))) @ root.T
+        a = self.share_logits[1:] + rng.standard_normal((4000, cov_a.shape[0])) @ _root(cov_a).T
         logits = np.concatenate([np.zeros((len(a), 1)), a], axis=1)
         draws = np.exp(logits - logits.max(axis=1, keepdims=True))
         draws /= draws.sum(axis=1, keepdims=True)
@@ -325,9 +331,7 @@ class LatentClassResult:
         (with the shares' logits, whose covariance they share): shape (n_draws, C, K)."""
         c, k = self.coef.shape
         theta = np.concatenate([self.coef.ravel(), self.share_logits[1:]])
-        vals, vecs = np.linalg.eigh(self.cov)  # the covariance's square root, safe if singular
-        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-        thetas = theta + rng.standard_normal((n_draws, len(theta))) @ root.T
+        thetas = theta + rng.standard_normal((n_draws, len(theta))) @ _root(self.cov).T
         return thetas[:, : c * k].reshape(n_draws, c, k)
 
     def _sample(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:

@@ -22,8 +22,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.latent_summary import class_importances, class_profile
 from reports.workbook.context import _Ctx, _label
+from reports.workbook.preferences import _reason_labels
 from reports.workbook.styles import INT, PCT, _Sheet
-from surveys.reasons import REASON_LABELS
 from winback.settings import band_label
 
 __all__ = ["SHEET_TITLE", "has_segments", "segment_lines"]
@@ -135,7 +135,7 @@ def _sheet_segments(ws: Worksheet, ctx: _Ctx) -> None:
     resp = lc.respondents
     if resp is not None and "main_reason" in resp.columns:
         prof = class_profile(lc, "main_reason")
-        labels = dict(REASON_LABELS) | _reason_labels(data)
+        labels = _reason_labels(ctx)
         heads = [
             f"all respondents ({n:,})" if v == "all" else f"{labels.get(str(v), str(v))} ({n:,})"
             for v, n in zip(prof["value"], prof["respondents"], strict=True)
@@ -159,13 +159,6 @@ def _top(s: _Sheet, header: int, last: int, n_cols: int) -> None:
     for row in s.ws.iter_rows(min_row=header + 1, max_row=last, max_col=n_cols):
         for cell in row:
             cell.alignment = Alignment(wrap_text=cell.alignment.wrap_text, vertical="top")
-
-
-def _reason_labels(data: Any) -> dict[str, str]:
-    rs = data.reasons
-    if rs is not None and not rs.empty and {"reason", "label"} <= set(rs.columns):
-        return dict(zip(rs["reason"].astype(str), rs["label"].astype(str), strict=False))
-    return {}
 
 
 def _how_used(s: _Sheet, lc: Any, selection: pd.DataFrame | None) -> None:
