@@ -46,6 +46,7 @@ from analysis.maxdiff import (
     prepare_maxdiff_data,
     probability_scores,
 )
+from analysis.maxdiff_covariates import add_maxdiff_covariates, maxdiff_covariates
 from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
 from analysis.model import HBModel, fit, partworth_table
 from analysis.money import money_draws, money_table, product_margin
@@ -58,6 +59,7 @@ from analysis.offers import (
 )
 from analysis.pricing import market_wtp, price_curve, price_elasticities
 from analysis.results import (
+    covariate_effects,
     fit_statistics,
     holdout_validation,
     importances,
@@ -105,6 +107,7 @@ __all__ = [
     "Simulation",
     "TierSearch",
     "Unbundling",
+    "add_maxdiff_covariates",
     "arrays_from_long",
     "build_model",
     "calibrate",
@@ -112,6 +115,7 @@ __all__ = [
     "compare_mnl_hb",
     "convergence_report",
     "counts",
+    "covariate_effects",
     "customer_preferences",
     "decide",
     "fit",
@@ -130,6 +134,7 @@ __all__ = [
     "load_model",
     "market_wtp",
     "maxdiff_counts",
+    "maxdiff_covariates",
     "money_draws",
     "money_table",
     "optimize_offer",

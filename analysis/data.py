@@ -251,11 +251,14 @@ def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.
             problems.append("'respondent_id' names the respondents; it is not a covariate")
         elif c not in valid:
             problems.append(f"'{c}' is not a respondent column{_hint(c, valid)}")
+            if c.startswith(MAXDIFF_PREFIX):
+                problems.append(_MAXDIFF_SOURCE)
         elif people[c].isna().any():
             missing = people.index[people[c].isna().to_numpy()].tolist()
             problems.append(
                 f"'{c}' is missing for {len(missing)} of {len(people)} included respondents "
                 f"(e.g. {list_valid(missing[:5])})"
+                + (_MAXDIFF_MISSING if c.startswith(MAXDIFF_PREFIX) else "")
             )
         seen.add(c)
     if not names:
@@ -286,6 +289,19 @@ def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.
         for label, v in zip(labels, values, strict=True):
             out[label] = v
     return out
+
+
+#: the MaxDiff covariates' prefix (``analysis.maxdiff_covariates``) and what the errors add
+MAXDIFF_PREFIX = "maxdiff_"
+_MAXDIFF_SOURCE = (
+    "maxdiff_ covariates come from a MaxDiff fit: winback fit adds them when maxdiff.csv is "
+    "beside the responses, the Python API with analysis.add_maxdiff_covariates(dataset, "
+    "maxdiff_model)"
+)
+_MAXDIFF_MISSING = (
+    ": they have no MaxDiff answers, and a maxdiff_ covariate needs every included "
+    "respondent's (none is imputed): exclude them or leave the covariate out"
+)
 
 
 def _hint(value: str, valid: Sequence[str]) -> str:

@@ -205,6 +205,36 @@ class ChoiceDataset:
             raise WinbackError(f"flags lack respondent(s) {list_valid(missing[:10])}.")
         return replace(self, _flags=flags.copy())
 
+    def with_respondent_columns(self, columns: pd.DataFrame) -> ChoiceDataset:
+        """A new dataset whose respondents table has ``columns`` added (``respondent_id`` and
+        the new columns; respondents it lacks get missing values, ids it has beyond the
+        dataset's are ignored). A column the table already has is an error.
+
+        Examples
+        --------
+        >>> extra = pd.DataFrame({"respondent_id": ["r001"], "score": [0.4]})  # doctest: +SKIP
+        >>> dataset.with_respondent_columns(extra).respondents["score"]  # doctest: +SKIP
+        """
+        if "respondent_id" not in columns.columns:
+            raise WinbackError("the columns to add need a 'respondent_id' column.")
+        new = [str(c) for c in columns.columns if c != "respondent_id"]
+        clash = [c for c in new if c in self._respondents.columns]
+        if clash:
+            raise WinbackError(
+                f"the respondents table already has column(s) {list_valid(clash)}; rename "
+                "them in respondents.csv."
+            )
+        extra = columns.assign(respondent_id=columns["respondent_id"].astype(str))
+        if extra["respondent_id"].duplicated().any():
+            dup = extra.loc[extra["respondent_id"].duplicated(), "respondent_id"].tolist()
+            raise WinbackError(f"the columns to add repeat respondent(s) {list_valid(dup[:5])}.")
+        extra = extra.set_index("respondent_id")
+        ids = self._respondents["respondent_id"].astype(str)
+        people = self._respondents.copy()
+        for c in new:
+            people[c] = extra[c].reindex(ids).to_numpy()
+        return replace(self, _respondents=people)
+
     # -- comparison and display ------------------------------------------------------------------
     def equals(self, other: ChoiceDataset) -> bool:
         """Same study name, same choices and respondents (order-insensitive), same exclusions."""

@@ -7,6 +7,8 @@ import re
 import textwrap
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from winback.study import Study, parse_study
@@ -148,6 +150,76 @@ def example_fit():
     data = make_dataset(choices, ex.study, design=design, respondents=people)
     model = fit(data, draws=300, tune=300, chains=2, random_seed=3)
     return model, truth, design
+
+
+#: the MaxDiff items of the shared MaxDiff run (reason codes) and their true mean utilities
+MAXDIFF_ITEMS = (
+    "price_rise",
+    "outages",
+    "support",
+    "competitor_offer",
+    "moved",
+    "contract_terms",
+    "slow_speed",
+    "billing",
+)
+MAXDIFF_TRUTH = (0.0, 1.0, -0.5, 0.5, -1.0, -1.5, 1.5, 0.2)
+#: the CBC part-worth that depends on the MaxDiff: support[Priority] = 0.5 + this x (the
+#: respondent's true zero-centred utility of "support")
+MAXDIFF_EFFECT = 1.0
+
+
+@pytest.fixture(scope="session")
+def maxdiff_run(tmp_path_factory):
+    """A run folder whose import folder holds a MaxDiff (``winback fit`` fits it first): the
+    small study, 100 respondents answering 8 CBC tasks and 6 MaxDiff sets of 4 of 8 reasons
+    (10 versions, design in ``design/maxdiff_design.csv``); each respondent's part-worth of
+    priority support rises with their true MaxDiff utility of "support" (MAXDIFF_EFFECT), and
+    the fit names ``maxdiff_support`` as a covariate (2 chains x 150 draws, seconds).
+
+    Returns (run folder, FitRun, true MaxDiff utilities, true CBC part-worths).
+    """
+    from conjoint import make_design, make_maxdiff_design, maxdiff_utilities, simulate_maxdiff
+    from conjoint.export import write_design_csv
+    from conjoint.simulate import simulate_choices
+    from winback._io import write_csv
+    from winback.pipeline import run_fit
+
+    study = make_study(SMALL_STUDY)
+    run = tmp_path_factory.mktemp("maxdiff") / "run"
+    (run / "design").mkdir(parents=True)
+    (run / "import").mkdir()
+    design = make_design(study)
+    write_design_csv(design, run / "design" / "design.csv")
+    md_design = make_maxdiff_design(list(MAXDIFF_ITEMS), per_set=4, n_sets=6, versions=10)
+    write_csv(md_design.frame(), run / "design" / "maxdiff_design.csv")
+    u = maxdiff_utilities(MAXDIFF_ITEMS, MAXDIFF_TRUTH, n_respondents=100, random_seed=4)
+    write_csv(simulate_maxdiff(md_design, u, random_seed=5), run / "import" / "maxdiff.csv")
+    centred = u.sub(u.mean(axis=1), axis=0)
+    rng = np.random.default_rng(6)
+    truth = pd.DataFrame(
+        {k: v + 0.3 * rng.standard_normal(len(u)) for k, v in SMALL_TRUTH.items()},
+        index=u.index,
+    )
+    truth["price"] = SMALL_TRUTH["price"]
+    truth["support[Priority]"] = 0.5 + MAXDIFF_EFFECT * centred["support"]
+    choices = simulate_choices(design, truth, 7)
+    write_csv(choices, run / "import" / "responses.csv")
+    people = pd.DataFrame({"respondent_id": list(u.index), "tenure_months": 12})
+    write_csv(people, run / "import" / "respondents.csv")
+    (run / "study.toml").write_text(textwrap.dedent(SMALL_STUDY), encoding="utf-8")
+    fit_run = run_fit(
+        study,
+        run / "import" / "responses.csv",
+        run / "fit",
+        draws=150,
+        tune=150,
+        chains=2,
+        random_seed=3,
+        covariates=["maxdiff_support"],
+        validation="none",
+    )
+    return run, fit_run, u, truth
 
 
 # --------------------------------------------------------------------------------------------

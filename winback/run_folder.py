@@ -1,13 +1,14 @@
 """The run folder: the one contract of the hand-off between stages.
 
 A run folder holds the study (``study.toml``), the market (``market.toml``) and one folder per
-stage: ``design/``, ``fieldwork/``, ``import/``, ``fit/``, ``latent_class/``, ``simulate/``, ``recommend/``,
-``crm/`` (the demo's CRM list), ``target/`` (the campaign), ``outcomes/`` (what the campaign
-did), ``report/``. Every stage writes its files and a ``run.json`` that records what made them (the
-command, its settings, the study's SHA-256, winback's version, the time), and reads the stages
-before it through :class:`RunFolder`, which knows every file name. A stage folder may also be
-written on its own (``winback fit --out my-fit``); it carries its ``run.json`` all the same.
-See ``docs/architecture.md``.
+stage: ``design/``, ``fieldwork/``, ``import/``, ``maxdiff/`` (the MaxDiff of reasons),
+``fit/``, ``latent_class/``, ``simulate/``, ``recommend/``, ``crm/`` (the demo's CRM list),
+``target/`` (the campaign), ``outcomes/`` (what the campaign did), ``report/``. Every stage
+writes its files and a ``run.json`` that records what made them (the command, its settings, the
+study's SHA-256, winback's version, the time), and reads the stages before it through
+:class:`RunFolder`, which knows every file name. A stage folder may also be written on its own
+(``winback fit --out my-fit``); it carries its ``run.json`` all the same. See
+``docs/architecture.md``.
 
 Examples
 --------
@@ -86,6 +87,19 @@ IMPORT = Stage(
         "reasons.csv",
         "reasons.txt",
         "import.json",
+    ),
+)
+#: the MaxDiff of reasons for leaving (``winback fit`` when the import folder holds
+#: ``maxdiff.csv``; fitted before the CBC, whose covariates ``maxdiff_<item>`` it supplies)
+MAXDIFF = Stage(
+    "maxdiff",
+    (
+        "population.csv",
+        "scores.csv",
+        "utilities.csv",
+        "counts.csv",
+        "convergence.json",
+        "convergence.txt",
     ),
 )
 FIT = Stage(
@@ -177,6 +191,7 @@ STAGES = (
     DESIGN,
     FIELDWORK,
     IMPORT,
+    MAXDIFF,
     FIT,
     LATENT_CLASS,
     SIMULATE,

@@ -38,6 +38,7 @@ from analysis.results.partworths import (
     zero_centered_diffs,
 )
 from analysis.results.population import (
+    covariate_effects,
     population,
     population_covariance,
     population_covariance_draws,
@@ -49,6 +50,7 @@ from analysis.results.wtp import willingness_to_pay, wtp_draws, wtp_median_draws
 __all__ = [
     "FitValidation",
     "Interval",
+    "covariate_effects",
     "fit_statistics",
     "holdout_validation",
     "importance_draws",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from analysis.hb import constraint_plan
 from analysis.results._common import Interval, _band_args, _interval
 from winback.errors import WinbackError
 from winback.settings import BAND
@@ -150,5 +151,50 @@ def population_covariance(
             "mean": v.mean(axis=0).ravel(),
             "lower": lo.ravel(),
             "upper": hi.ravel(),
+        }
+    )
+
+
+def covariate_effects(model: HBModel, *, band: float = BAND) -> pd.DataFrame:
+    """How the population mean of each part-worth moves with each respondent covariate.
+
+    The model's population mean is ``mu + Gamma w_i`` (``w_i`` the respondent's covariates,
+    centred): ``effect`` is the change in the part-worth per unit of the covariate (per unit
+    of a ``maxdiff_<item>`` utility, or from the reference to the value of an indicator
+    ``column[value]``), with its band. A sign-constrained parameter's effect is on the log of
+    its size (``kind`` ``"log size"``: its part-worth is multiplied by ``exp(effect)``).
+
+    Returns
+    -------
+    DataFrame
+        ``covariate, parameter, kind, effect, lower, upper``; empty without covariates.
+
+    Examples
+    --------
+    >>> covariate_effects(model).query("covariate == 'maxdiff_price_rise'")  # doctest: +SKIP
+    """
+    names = list(model.names)
+    cov = list(model.arrays_.covariate_names)
+    cols = ["covariate", "parameter", "kind", "effect", "lower", "upper"]
+    post = model.idata_["posterior"]
+    if not cov or "gamma_scaled" not in post:
+        return pd.DataFrame(columns=cols)
+    g = post["gamma_scaled"].transpose("chain", "draw", "covariate", "parameter").to_numpy()
+    g = g.reshape(-1, len(cov), len(names))
+    scale = np.asarray(model.arrays_.column_scale(), dtype=float)
+    constrained = np.zeros(len(names), dtype=bool)
+    for idx, _ in constraint_plan(names, model.settings.constraints):
+        constrained[idx] = True
+    # a scaled column's part-worth is theta / scale; a constrained one's theta is a log size
+    effect = np.where(constrained, g, g / scale)
+    lo, hi = _interval(effect.reshape(len(effect), -1), band, "eti")
+    return pd.DataFrame(
+        {
+            "covariate": np.repeat(cov, len(names)),
+            "parameter": np.tile(names, len(cov)),
+            "kind": np.tile(np.where(constrained, "log size", "part-worth"), len(cov)),
+            "effect": effect.mean(axis=0).ravel(),
+            "lower": lo,
+            "upper": hi,
         }
     )

@@ -251,12 +251,20 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         **fit_options(args),  # type: ignore[arg-type]
     )
     if not args.quiet:
+        md = run.maxdiff
+        if md is not None:  # fitted first: its scores may be the CBC's covariates
+            print(md.model)
+            print()
+            print(md.report())
+            print()
+            _print_written(md.files, md.out)
+            print()
         print(run.model)
         print()
         print(run.report())
         print()
         _print_written(run.files, run.out)
-    return 0 if run.convergence.verdict != "fail" else 4
+    return 0 if run.verdict != "fail" else 4
 
 
 def _cmd_fit_latent(args: argparse.Namespace) -> int:

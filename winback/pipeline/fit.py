@@ -11,6 +11,7 @@ from pathlib import Path
 from analysis import (
     ConvergenceReport,
     HBModel,
+    add_maxdiff_covariates,
     convergence_report,
     fit,
     importances,
@@ -29,13 +30,20 @@ from surveys.quality import flag_quality
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError
+from winback.pipeline.maxdiff import (
+    MaxDiffRun,
+    check_maxdiff_covariates,
+    find_maxdiff_answers,
+    find_maxdiff_design,
+    run_maxdiff,
+)
 from winback.pipeline.responses import (
     check_flag_names,
     design_of,
     exclude_flagged,
     read_dataset,
 )
-from winback.run_folder import FIT, LATENT_CLASS, write_record
+from winback.run_folder import FIT, LATENT_CLASS, MAXDIFF, write_record
 from winback.settings import BAND
 from winback.study import Study, load_study
 
@@ -55,6 +63,16 @@ class FitRun:
     out: Path
     files: tuple[Path, ...]
     validation: FitValidation | None = None
+    #: the MaxDiff fitted first (when the import folder holds ``maxdiff.csv``)
+    maxdiff: MaxDiffRun | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The worst convergence verdict of the CBC fit and the MaxDiff (fail > warn > pass)."""
+        verdicts = [self.convergence.verdict]
+        if self.maxdiff is not None:
+            verdicts.append(self.maxdiff.convergence.verdict)
+        return max(verdicts, key=("pass", "warn", "fail").index)
 
     def report(self) -> str:
         """The convergence report and the predictive validation, as ``convergence.txt``."""
@@ -84,11 +102,22 @@ def run_fit(
     validation: str = "auto",
     force: bool = False,
     progress: bool | str = False,
+    maxdiff: bool = True,
+    maxdiff_out: str | Path | None = None,
 ) -> FitRun:
     """Read responses, fit HB part-worths and write the fit folder.
 
     The HB options are :func:`analysis.fit`'s, with its defaults; ``covariates`` names
     respondent columns and ``prior`` may be an earlier fit folder (or its ``fit.nc``).
+
+    MaxDiff: when ``maxdiff.csv`` is beside ``responses`` (an import folder) and ``maxdiff``
+    is true, the MaxDiff of reasons is fitted first with the same sampler options
+    (:func:`winback.pipeline.maxdiff.run_maxdiff`; checked against ``maxdiff_design.csv`` of
+    the design folder when there is one: the folder of ``design``, else ``design/`` beside
+    the import folder; respondents excluded from the CBC left out) and written to
+    ``maxdiff_out`` (default ``maxdiff/`` beside ``out``: ``RUN/maxdiff`` for ``RUN/fit``).
+    Its scores are then covariates too: ``maxdiff_<item>`` in ``covariates`` is each
+    respondent's zero-centred MaxDiff utility of the item (docs/analysis.md).
 
     Files: ``partworths.csv`` (``respondent_id,attribute,level,utility``, posterior means),
     ``fit.nc`` (the posterior and everything needed to reload the model),
@@ -112,11 +141,40 @@ def run_fit(
     if prior is not None and not isinstance(prior, HBModel):
         prior_path = Path(prior)
         prior = load_model(prior_path / "fit.nc" if prior_path.is_dir() else prior_path)
+    md_answers = find_maxdiff_answers(responses) if maxdiff else None
+    md_out = Path(maxdiff_out) if maxdiff_out is not None else out.parent / MAXDIFF.name
+    if md_answers is not None:
+        check_output_dir(md_out, force=force, owned=MAXDIFF.owned, option="the MaxDiff folder")
+    else:
+        check_maxdiff_covariates(covariates, None)
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
     if exclude_flags:
         data = flag_quality(data, design=design_obj)
         data = exclude_flagged(data, exclude_flags, source="winback fit --exclude")
+    md_run = None
+    if md_answers is not None:
+        md_run = run_maxdiff(
+            study,
+            md_answers,
+            md_out,
+            design=find_maxdiff_design(
+                responses, None if isinstance(design, ChoiceDesign) else design
+            ),
+            exclude=data.excluded_ids,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=random_seed,
+            covariance=covariance,
+            sampler=sampler,
+            backend=backend,
+            progress=progress,
+            force=force,
+        )
+        check_maxdiff_covariates(covariates, md_run.model)
+        if any(str(c).startswith("maxdiff_") for c in covariates or ()):
+            data = add_maxdiff_covariates(data, md_run.model)
     # room for the posterior (fit.nc: chains x draws x respondents x parameters, 8 bytes each)
     n_params = len(parameter_names(study))
     need = 8 * chains * draws * (data.n_respondents + 2) * n_params * 2 + (8 << 20)
@@ -136,7 +194,7 @@ def run_fit(
         backend=backend,
         progress=progress,
     )
-    return write_fit(
+    run = write_fit(
         model,
         out,
         started=t0,
@@ -145,7 +203,9 @@ def run_fit(
         validation=validation,
         prior=prior_path,
         prior_widen=prior_widen if prior is not None else None,
+        maxdiff=md_run.out if md_run is not None else None,
     )
+    return dataclasses.replace(run, maxdiff=md_run)
 
 
 def write_fit(
@@ -158,6 +218,7 @@ def write_fit(
     validation: str | FitValidation = "auto",
     prior: str | Path | None = None,
     prior_widen: float | None = None,
+    maxdiff: str | Path | None = None,
 ) -> FitRun:
     """Write a fitted model's folder (see :func:`run_fit`), replacing it as a whole once
     complete (earlier fit files only with ``force``); ``started`` times the whole run.
@@ -165,7 +226,8 @@ def write_fit(
     ``validation`` is the method of :func:`analysis.results.validate_fit` (``"auto"``:
     holdout tasks, else a random-task split refitted when the data are small enough), or a
     validation already computed for this model. ``prior`` (the prior's fit folder) and
-    ``prior_widen`` are recorded in ``run.json``."""
+    ``prior_widen`` are recorded in ``run.json``, as is ``maxdiff`` (the MaxDiff folder fitted
+    first, when there was one)."""
     out = check_output_dir(out, force=force, owned=FIT_OWNED)
     conv = convergence_report(model)
     if isinstance(validation, FitValidation):
@@ -181,7 +243,8 @@ def write_fit(
     }
     with staged_output(out, force=force, owned=FIT_OWNED) as stage:
         names = _write_fit_files(model, conv, checked, stage, started)
-        write_record(stage, "fit", settings, model.study, paths={"prior": prior} if prior else None)
+        paths = {k: v for k, v in (("prior", prior), ("maxdiff", maxdiff)) if v is not None}
+        write_record(stage, "fit", settings, model.study, paths=paths or None)
     return FitRun(model, conv, out, tuple(out / n for n in names), checked)
 
 
