@@ -27,6 +27,7 @@ from winback.run_folder import (
     FIT,
     IMPORT,
     LATENT_CLASS,
+    MAXDIFF,
     RECOMMEND,
     RECORD,
     SIMULATE,
@@ -45,6 +46,7 @@ __all__ = ["ReportData", "read_run_folder"]
 _FORMER_BANDS = {
     FIT.name: 0.94,
     IMPORT.name: 0.95,
+    MAXDIFF.name: BAND,
     SIMULATE.name: BAND,
     RECOMMEND.name: BAND,
     TARGET.name: BAND,
@@ -83,6 +85,7 @@ _TEXT_COLUMNS = (
     "own_after",
     "customer_id",
     "products",
+    "item",
 )
 
 
@@ -148,6 +151,11 @@ class ReportData:
         The latent class fit of ``latent_class/`` (:class:`analysis.LatentClassResult`, its
         ``class_selection.csv`` and the ``settings`` of its ``run.json``); None and empty
         without it.
+    maxdiff_population, maxdiff_convergence, maxdiff_settings
+        The MaxDiff of reasons of ``maxdiff/`` (``population.csv``: per item ``item, label``,
+        the average probability score, the share ranking it first, each with its band, and
+        ``rank``; ``convergence.json``; the ``settings`` of its ``run.json``); None and empty
+        without it.
     campaign_settings : dict
         The ``settings`` of ``target/run.json`` (``band``, ``basis``, ``control_share``, the
         limits, ``segment``); empty without it.
@@ -160,10 +168,10 @@ class ReportData:
     notes : tuple of str
         What is missing or doubtful, in words (shown on the summary).
     run_dir : str
-    simulate_band, recommend_band, fit_band, reasons_band, campaign_band : float
-        Probability of the bands of ``simulate/``, ``recommend/``, ``target/``, the fit's importances and
-        population, and the reasons for leaving, as each stage's ``run.json`` records them
-        (for runs written before records: the defaults of the time).
+    simulate_band, recommend_band, fit_band, reasons_band, campaign_band, maxdiff_band : float
+        Probability of the bands of ``simulate/``, ``recommend/``, ``target/``, the fit's
+        importances and population, the reasons for leaving and the MaxDiff, as each stage's
+        ``run.json`` records them (for runs written before records: the defaults of the time).
     """
 
     partworths: pd.DataFrame
@@ -214,6 +222,9 @@ class ReportData:
     latent_class: Any = None
     latent_class_selection: pd.DataFrame | None = None
     latent_class_settings: dict[str, Any] = field(default_factory=dict)
+    maxdiff_population: pd.DataFrame | None = None
+    maxdiff_convergence: dict[str, Any] | None = None
+    maxdiff_settings: dict[str, Any] = field(default_factory=dict)
     market_products: pd.DataFrame | None = None
     simulator_draws: Any = None
     market: Any = None
@@ -224,6 +235,7 @@ class ReportData:
     fit_band: float = BAND
     reasons_band: float = BAND
     campaign_band: float = BAND
+    maxdiff_band: float = BAND
 
     def __repr__(self) -> str:
         have = [
@@ -516,6 +528,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         latent_class=latent,
         latent_class_selection=_read_table(f(LATENT_CLASS, "class_selection.csv")),
         latent_class_settings=_settings(rf, LATENT_CLASS) if latent is not None else {},
+        maxdiff_population=_read_table(f(MAXDIFF, "population.csv")),
+        maxdiff_convergence=_read_json(f(MAXDIFF, "convergence.json")),
+        maxdiff_settings=_settings(rf, MAXDIFF),
         market_products=products,
         simulator_draws=draws,
         market=market,
@@ -526,4 +541,5 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         fit_band=_read_band(rf, FIT),
         reasons_band=_read_band(rf, IMPORT),
         campaign_band=_read_band(rf, TARGET),
+        maxdiff_band=_read_band(rf, MAXDIFF),
     )

@@ -31,6 +31,7 @@ from reports.workbook.context import (
     _price_col,
 )
 from reports.workbook.decision import big_money, count, decision_table, recommended, scale
+from reports.workbook.maxdiff import maxdiff_why
 from reports.workbook.styles import _BODY, _BOLD, _HEADER_FILL, _HEADER_FONT, _Sheet
 from winback.settings import band_label
 
@@ -393,13 +394,17 @@ def _why_lines(ctx: _Ctx, b: pd.Series) -> list[str]:
     data = ctx.data
     out: list[str] = []
     rs = data.reasons
+    ranked = maxdiff_why(data)  # the MaxDiff's reason that weighed most, when there is one
     if _present(rs) and rs is not None and {"label", "share"} <= set(rs.columns):
         top = rs.sort_values("share", ascending=False, kind="stable").head(3)
         out.append(
             "Why they left: "
             + _and([f"{str(r['label']).lower()} ({r['share']:.0%})" for _, r in top.iterrows()])
             + " were named most often (share of those surveyed; several answers allowed)."
+            + (f" {ranked}" if ranked else "")
         )
+    elif ranked:
+        out.append(f"Why they left: {ranked}")
     changes = _changes(ctx, b)
     if changes:
         out.append("What the offer changes for them: " + _and(changes) + ".")

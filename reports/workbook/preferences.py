@@ -15,6 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.workbook.context import _Ctx, _label, _present
 from reports.workbook.images import add_figure_rows, importances_figure
+from reports.workbook.maxdiff import has_maxdiff, maxdiff_block
 from reports.workbook.recommendation import wtp_explanation, wtp_top
 from reports.workbook.styles import (
     _HEADER_FILL,
@@ -47,10 +48,13 @@ def _reason_labels(ctx: _Ctx) -> dict[str, str]:
 def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws, span=6)
+    ranked = (
+        " then which reasons weighed most, each against the others;" if has_maxdiff(data) else ""
+    )
     s.title(
         "Why customers left",
         "Share of respondents who named each reason (several answers allowed), with its "
-        f"{band_label(data.reasons_band, 'interval')}; then the main reason, and what "
+        f"{band_label(data.reasons_band, 'interval')};{ranked} then the main reason, and what "
         "customers wrote in their own words.",
     )
     rs = data.reasons
@@ -86,6 +90,7 @@ def _sheet_reasons(ws: Worksheet, ctx: _Ctx) -> None:
             s.row += 14  # room for the chart
     else:
         _missing(s, "reasons for leaving", "import/reasons.csv")
+    maxdiff_block(s, ctx)  # the MaxDiff of reasons, when the run has maxdiff/
     resp = data.respondents
     labels = _reason_labels(ctx)
     if resp is not None and "main_reason" in resp.columns:
