@@ -25,7 +25,7 @@ from winback.settings import band_label
 NEEDED = ("item", "score", "score_lower", "score_upper", "first_share", "rank")
 #: the bar chart's least height and its height per reason (cm), and a row's default (cm)
 CHART_CM = 6.5
-BAR_CM = 0.7
+BAR_CM = 0.55
 ROW_CM = 15 / 72 * 2.54
 
 
@@ -118,11 +118,10 @@ def maxdiff_block(s: _Sheet, ctx: _Ctx) -> None:
     band = band_label(data.maxdiff_band, "band")
     # the block on a printed page of its own (its chart is not cut by a page break)
     s.ws.row_breaks.append(Break(id=s.row - 1))
-    s.heading("Which reasons weighed most: each reason against the others")
+    s.heading(f"Which reasons weighed most, each against the others (average score, {band})")
     s.para(
         "Customers saw the reasons a few at a time and picked the most and the least important "
-        "of each set; from their choices each reason gets a score per customer. Average score "
-        f"with its {band}, and the share of customers for whom the reason came first."
+        "of each set; their choices give each reason a score per customer. " + reading(t)
     )
     h, _, last = s.table(
         t,
@@ -143,9 +142,8 @@ def maxdiff_block(s: _Sheet, ctx: _Ctx) -> None:
         number_format="0",
     )
     chart.x_axis.tickLblSkip = 1  # every reason named, however many
-    chart.height = max(CHART_CM, BAR_CM * len(t) + 2.5)
+    chart.height = max(CHART_CM, BAR_CM * len(t) + 2.0)
     s.row += math.ceil(chart.height / ROW_CM) + 1
-    s.para(reading(t))
     n = _n_respondents(data)
     who = f"From {n:,} respondents' choices. " if n is not None else ""
     s.note(who + verdict_words(data))

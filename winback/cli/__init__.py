@@ -2,8 +2,8 @@
 
 Exit codes (the table in ``docs/cli.md``): 0 success, 1 bad input or refused action (message on
 stderr), 2 bad usage, 3 ``inspect --strict`` on a design that is not OK, 4 ``fit`` or ``run``
-whose convergence verdict is "fail" (the files are written, so the report can be read),
-130 interrupted.
+whose convergence verdict is "fail" (the CBC's or, for ``fit``, the MaxDiff's; the files are
+written, so the report can be read), 130 interrupted.
 """
 
 from __future__ import annotations
