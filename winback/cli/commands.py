@@ -390,6 +390,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "segment": args.segment,
         "objective": args.objective,
         "product": args.product,
+        "max_contacts": args.max_contacts,
+        "budget": args.budget,
+        "control_share": args.control_share,
         **fit_options(args),
     }
     if len(args.wave) == 1 and args.wave != ["all"] and args.scheduler is None:

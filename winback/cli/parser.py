@@ -577,6 +577,25 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
         "--product",
         help="the own product the offer replaces (needed when the market has several own products)",
     )
+    camp = r.add_argument_group(
+        "the campaign (with waves/<W>/lost_customers.csv, a market and [business])"
+    )
+    camp.add_argument(
+        "--max-contacts", type=_count, metavar="N", help="contact at most N customers (no limit)"
+    )
+    camp.add_argument(
+        "--budget",
+        type=_amount,
+        metavar="X",
+        help="at most X expected incentive paid in all (no limit)",
+    )
+    camp.add_argument(
+        "--control-share",
+        type=_share,
+        default=0.1,
+        metavar="S",
+        help="share of the customers to contact held out as the control group (0.1)",
+    )
     r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"
     )

@@ -466,7 +466,17 @@ def run_waves(
         raise ParameterError(f"connect_timeout must be positive, got {connect_timeout}.")
     checks = {
         k: options[k]
-        for k in ("prior_widen", "exclude_flags", "constraints", "objective", "product")
+        for k in (
+            "prior_widen",
+            "exclude_flags",
+            "constraints",
+            "objective",
+            "product",
+            "segment",
+            "max_contacts",
+            "budget",
+            "control_share",
+        )
         if k in options
     }
     for wave in names:  # every wave's inputs before any work
