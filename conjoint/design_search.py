@@ -181,6 +181,8 @@ def coordinate_exchange(
         for s in range(n_tasks):
             for j in range(n_alts):
                 for a in range(n_attr):
+                    if not model.changeable(j, a):
+                        continue
                     _, cands = _level_changes(rules, design[s], j, a)
                     if not cands:
                         continue
@@ -271,6 +273,8 @@ def coordinate_exchange_lowrank(
             for j in range(n_alts):
                 g_oo = None
                 for a in range(n_attr):
+                    if not model.changeable(j, a):
+                        continue
                     old = design[s, j, a]
                     levels, _ = _level_changes(rules, design[s], j, a)
                     if not levels:
