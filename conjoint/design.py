@@ -221,7 +221,15 @@ def make_design(
                 else {"overlap_weight": 1.0, "pair_weight": 0.5}
             )
             for v in range(n_versions):
-                out[v] = greedy_version(rules, cands, d.tasks, d.alternatives, rng, **weights)
+                out[v] = greedy_version(
+                    rules,
+                    cands,
+                    d.tasks,
+                    d.alternatives,
+                    rng,
+                    per_position=bool(study.labels),
+                    **weights,
+                )
                 bar.update(1)
         else:
             # Search with every attribute part-worth coded (unless asked otherwise): a linear
