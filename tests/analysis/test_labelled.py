@@ -13,8 +13,8 @@ from analysis import fit, fit_mnl, optimize_offer, population
 from analysis.simulator import Market, PartWorthDraws, Product, simulate
 from conjoint import make_design, simulate_choices
 from surveys import make_dataset
-from tests.conjoint.test_labelled import LABELLED
 from tests.conftest import make_study
+from tests.conjoint.test_labelled import LABELLED
 from winback.errors import WinbackError
 
 #: the own brand is preferred to rival_a, rival_b a little; TV Sports only on the own brand
