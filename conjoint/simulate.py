@@ -168,7 +168,8 @@ def simulate_choices(
     for a, attr in enumerate(study.attributes):
         idx = shown[..., a]
         # an absent alternative-specific attribute (-1) is an empty cell
-        vals = np.where(idx < 0, None, np.asarray(attr.levels, dtype=object)[np.maximum(idx, 0)])
+        vals = np.asarray(attr.levels, dtype=object)[np.maximum(idx, 0)]
+        vals[idx < 0] = None
         extra = []
         if sq_levels is not None:
             shown_sq = np.asarray(attr.levels, dtype=object)[sq_levels[:, a]]  # (N,)

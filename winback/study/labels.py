@@ -136,19 +136,19 @@ def label_problems(
         )
     by_name = {a.name: a for a in attrs}
     for an in design.unique_levels:
-        a = by_name.get(an)
-        if a is not None and a.applies_to:
+        ua = by_name.get(an)
+        if ua is not None and ua.applies_to:
             out.append(
-                f"[design] unique_levels: '{an}' exists only on {list_valid(a.applies_to)} "
+                f"[design] unique_levels: '{an}' exists only on {list_valid(ua.applies_to)} "
                 "(applies_to); unique_levels takes attributes every alternative shows."
             )
     for inter in interactions:
         for an in inter.attributes:
-            a = by_name.get(an)
-            if a is not None and a.applies_to:
+            ia = by_name.get(an)
+            if ia is not None and ia.applies_to:
                 out.append(
                     f"[[interactions]] {inter.name}: '{an}' exists only on "
-                    f"{list_valid(a.applies_to)} (applies_to); interactions with an "
+                    f"{list_valid(ia.applies_to)} (applies_to); interactions with an "
                     "alternative-specific attribute are not supported yet."
                 )
     for i, pr in enumerate(prohibitions, start=1):
