@@ -19,6 +19,7 @@ import numpy as np
 from winback.errors import ParameterError, WinbackError, list_valid
 from winback.settings import check_band
 from winback.study import Study, format_level
+from winback.study.labels import LABEL
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -86,7 +87,9 @@ class _Levels:
     """Every level of every attribute (and the constants) as a linear map of the parameters.
 
     ``matrix`` (n_levels, n_parameters): the utility of level ``l`` is ``matrix[l] @ beta``, as
-    in :func:`analysis.partworth_table` (reference level 0, linear: slope x value).
+    in :func:`analysis.partworth_table` (reference level 0, linear: slope x value). The
+    constants follow the attribute levels: a labelled design's labels (attribute ``label``,
+    the reference label 0), then ``none`` and ``status_quo``.
     """
 
     attribute: tuple[str, ...]
@@ -140,6 +143,13 @@ def _level_map(study: Study, names: list[str], *, average_interactions: bool = T
                     pair = (mine[i], avg) if own == 0 else (avg, mine[i])
                     rows[first[inter.attributes[own]] + i][cols] += np.kron(*pair)
     n_attr = len(rows)
+    for i, lab in enumerate(study.labels):  # a labelled design's constants; reference 0
+        row = np.zeros(k)
+        if i:
+            row[names.index(f"{LABEL}[{lab}]")] = 1.0
+        attrs.append(LABEL)
+        levels.append(lab)
+        rows.append(row)
     for const in ("none", "status_quo"):
         if const in names:
             row = np.zeros(k)

@@ -24,6 +24,7 @@ from analysis.results._common import (
 )
 from winback.errors import WinbackError
 from winback.settings import BAND
+from winback.study.labels import LABEL
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -174,8 +175,8 @@ def zero_centered_diffs(model: HBModel) -> pd.DataFrame:
     # none relative to the centred scale is none - sum of means; a status quo carries its levels
     # (fixed, or each respondent's own plan), so only its constant is kept
     for c in range(lv.n_attribute_levels, len(lv.attribute)):
-        if lv.attribute[c] == "status_quo":
-            continue
+        if lv.attribute[c] in ("status_quo", LABEL):
+            continue  # a label constant is a difference between labels, as is
         centred[:, c] = util[:, c] - means.sum(axis=1)
     scaled = centred * factor[:, None]
     n = len(model.respondent_ids)

@@ -21,6 +21,7 @@ from winback.study.interactions import (
     n_interaction_columns,
     parse_interactions,
 )
+from winback.study.labels import label_problems, parse_applies_to
 from winback.study.model import (
     _NAME_RE,
     CODINGS,
@@ -162,9 +163,10 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     interactions = parse_interactions(data.get("interactions"), attrs, p)
     n_params = sum(1 if a.coding == "linear" else a.n_levels - 1 for a in attrs)
     n_params += sum(n_interaction_columns(i, by_name) for i in interactions)
+    design = _parse_design(data.get("design", {}), by_name, p)
+    n_params += len(design.labels[1:])
     if limits.PARAMETERS.exceeded(n_params):
         p.add(limits.PARAMETERS.message(n_params, "[[attributes]]"))
-    design = _parse_design(data.get("design", {}), by_name, p)
     prohibitions = _parse_prohibitions(data.get("prohibitions", []), by_name, p)
     holdouts = _parse_holdouts(data.get("holdouts", []), attrs, design, p)
     status_quo = _parse_status_quo(data.get("status_quo"), attrs, price_attribute, p)
@@ -175,6 +177,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         status_quo is not None,
         p,
         interactions=interactions,
+        labels=design.labels,
     )
     costs = _parse_costs(data.get("costs"), by_name, p)
     business = parse_business(data.get("business"), p)
@@ -182,13 +185,15 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
 
     for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
         p.add(msg)
+    for msg in label_problems(attrs, design, prohibitions, interactions, holdouts, status_quo):
+        p.add(msg)
     has_none, has_sq = none_option or dual, status_quo is not None
     for msg in interaction_problems(
         interactions,
         attrs,
         design,
         prohibitions,
-        n_constants=int(has_none) + int(has_sq),
+        n_constants=int(has_none) + int(has_sq) + len(design.labels[1:]),
         extra_alternatives=int(none_option) + int(has_sq),
         dual_none=dual,
     ):
@@ -241,7 +246,19 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
     for i, t in enumerate(raw, start=1):
         where = f"[[attributes]] #{i}"
         _check_keys(
-            t, ("name", "levels", "coding", "label", "unit", "preference", "description"), where, p
+            t,
+            (
+                "name",
+                "levels",
+                "coding",
+                "label",
+                "unit",
+                "preference",
+                "description",
+                "applies_to",
+            ),
+            where,
+            p,
         )
         name = _get(t, "name", str, None, where, p)
         if name is None:
@@ -314,6 +331,7 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
                 unit=_get(t, "unit", str, "", where, p),
                 preference=_get(t, "preference", str, None, where, p, _choice(PREFERENCES)),
                 description=_get(t, "description", str, "", where, p),
+                applies_to=parse_applies_to(t, where, p),
             )
         )
     return out
