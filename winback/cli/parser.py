@@ -384,6 +384,21 @@ def _share(text: str) -> float:
     return v
 
 
+def _add_campaign_limits(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--max-contacts``, ``--budget`` and ``--control-share`` (target, run)."""
+    p.add_argument("--max-contacts", type=_count, metavar="N", help="contact at most N customers")
+    p.add_argument(
+        "--budget", type=_amount, metavar="X", help="at most X expected incentive paid (no limit)"
+    )
+    p.add_argument(
+        "--control-share",
+        type=_share,
+        default=0.1,
+        metavar="S",
+        help="share of the customers to contact held out as the control group (0.1)",
+    )
+
+
 def _amount(text: str) -> float:
     v = _number(text, float)
     if not v >= 0 or v == float("inf"):
@@ -407,22 +422,7 @@ def _add_target_parser(sub: argparse._SubParsersAction) -> None:
         help="the CRM list of lost customers (lost_customers.csv)",
     )
     t.add_argument("--out", type=Path, required=True, help="output folder (e.g. RUN_DIR/target)")
-    t.add_argument(
-        "--max-contacts", type=_count, metavar="N", help="contact at most N customers (no limit)"
-    )
-    t.add_argument(
-        "--budget",
-        type=_amount,
-        metavar="X",
-        help="at most X expected incentive paid in all (no limit)",
-    )
-    t.add_argument(
-        "--control-share",
-        type=_share,
-        default=0.1,
-        metavar="S",
-        help="share of the customers to contact held out as the control group (0.1)",
-    )
+    _add_campaign_limits(t)
     t.add_argument(
         "--segment",
         metavar="COL",
@@ -577,24 +577,8 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
         "--product",
         help="the own product the offer replaces (needed when the market has several own products)",
     )
-    camp = r.add_argument_group(
-        "the campaign (with waves/<W>/lost_customers.csv, a market and [business])"
-    )
-    camp.add_argument(
-        "--max-contacts", type=_count, metavar="N", help="contact at most N customers (no limit)"
-    )
-    camp.add_argument(
-        "--budget",
-        type=_amount,
-        metavar="X",
-        help="at most X expected incentive paid in all (no limit)",
-    )
-    camp.add_argument(
-        "--control-share",
-        type=_share,
-        default=0.1,
-        metavar="S",
-        help="share of the customers to contact held out as the control group (0.1)",
+    _add_campaign_limits(
+        r.add_argument_group("the campaign (waves/<W>/lost_customers.csv, market, [business])")
     )
     r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"
