@@ -428,7 +428,7 @@ def simulate_respondents(
 
     # -- extra questions and the frame ------------------------------------------------------
     for qu in q.questions:
-        if qu.type == "conjoint":
+        if qu.type in ("conjoint", "maxdiff"):  # answered in responses.csv / maxdiff.csv
             continue
         if all(c in cols for c in qu.columns()) and _fits(cols[qu.columns()[0]], qu):
             continue
