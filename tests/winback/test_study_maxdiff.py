@@ -73,7 +73,10 @@ reasons = [
 @pytest.mark.parametrize(
     ("table", "words"),
     [
-        ('items = ["price_rse", "outages", "moved"]', "'price_rse' is not a reason code. Did you mean 'price_rise'?"),
+        (
+            'items = ["price_rse", "outages", "moved"]',
+            "'price_rse' is not a reason code. Did you mean 'price_rise'?",
+        ),
         ('items = ["price_rise", "outages"]', "at least 3 items"),
         ('items = ["moved", "outages", "moved"]', "listed more than once: moved"),
         ("items = []", "'items' is empty"),
@@ -113,5 +116,12 @@ def test_the_shipped_example_ranks_its_six_reasons():
         study = load_study(path)
     md = study.maxdiff
     assert md is not None
-    assert md.items == ("price_rise", "outages", "support", "competitor_offer", "moved", "contract_terms")
+    assert md.items == (
+        "price_rise",
+        "outages",
+        "support",
+        "competitor_offer",
+        "moved",
+        "contract_terms",
+    )
     assert (md.per_set, md.sets, md.versions, md.seed) == (3, 6, 10, 2026)

@@ -234,9 +234,7 @@ def resolve_maxdiff(
     n = len(items)
     per_set = settings.per_set if settings.per_set is not None else default_per_set(n)
     sets = settings.sets if settings.sets is not None else default_sets(n, per_set)
-    problems = [
-        f"{where}: {m}" for m in maxdiff_size_problems(n, per_set, sets, sets_name="sets")
-    ]
+    problems = [f"{where}: {m}" for m in maxdiff_size_problems(n, per_set, sets, sets_name="sets")]
     if problems:
         return None, problems
     labels = tuple(label_of[x] for x in items)

@@ -378,9 +378,7 @@ def _condition_problems(lg: Logic, target: Question, where: str) -> list[str]:
     out = []
     vals = lg.values()
     if target.type in ("conjoint", "maxdiff"):
-        return [
-            f"{where}: the {target.type} question '{target.id}' cannot be used in a condition."
-        ]
+        return [f"{where}: the {target.type} question '{target.id}' cannot be used in a condition."]
     if target.type == "text" and lg.op not in ("==", "!="):
         return [f"{where}: a text answer can only be compared with == or !=, not '{lg.op}'."]
     if target.type in ("single", "yes_no") and lg.op in (">=", "<="):
