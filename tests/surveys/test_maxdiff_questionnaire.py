@@ -34,3 +34,12 @@ def test_the_qualtrics_txt_and_respondents_are_as_without_it():
     a = simulate_respondents(study, 30, random_seed=3)
     b = simulate_respondents(plain, 30, random_seed=3)
     assert a.equals(b)
+
+
+def test_the_web_survey_leaves_the_maxdiff_out_for_now():
+    from surveys.web.flow import plan_pages
+
+    pages = plan_pages(make_study(STUDY).questionnaire, 2)
+    plain = plan_pages(make_study(SMALL_STUDY).questionnaire, 2)
+    assert [p.key for p in pages] == [p.key for p in plain]
+    assert all(q.type != "maxdiff" for p in pages for q in p.questions)
