@@ -27,6 +27,11 @@ from conjoint.export import (
 )
 from conjoint.maxdiff import MaxDiffDesign, make_maxdiff_design, maxdiff_design_from_frame
 from conjoint.maxdiff_diagnostics import MaxDiffDiagnostics, inspect_maxdiff_design
+from conjoint.maxdiff_io import (
+    make_study_maxdiff_design,
+    read_maxdiff_design,
+    write_maxdiff_design,
+)
 from conjoint.maxdiff_simulate import maxdiff_utilities, simulate_maxdiff
 from conjoint.priors import prior_draws, prior_mean
 from conjoint.simulate import simulate_choices
@@ -43,18 +48,21 @@ __all__ = [
     "make_design",
     "make_encoding",
     "make_maxdiff_design",
+    "make_study_maxdiff_design",
     "maxdiff_design_from_frame",
     "maxdiff_utilities",
     "parameter_names",
     "prior_draws",
     "prior_mean",
     "read_design_csv",
+    "read_maxdiff_design",
     "read_qualtrics_design",
     "read_sawtooth_design",
     "simulate_choices",
     "simulate_maxdiff",
     "street_burgess_efficiency",
     "write_design_csv",
+    "write_maxdiff_design",
     "write_qualtrics_design",
     "write_sawtooth_design",
 ]

@@ -72,6 +72,8 @@ DESIGN = Stage(
         "qualtrics_status_quo_rules.csv",
         STUDY_FILE,
         "assignments.csv",
+        "maxdiff_design.csv",
+        "maxdiff_diagnostics.txt",
     ),
 )
 FIELDWORK = Stage("fieldwork", ("responses.csv", "respondents.csv"))
@@ -86,6 +88,7 @@ IMPORT = Stage(
         "reasons.csv",
         "reasons.txt",
         "import.json",
+        "maxdiff.csv",
     ),
 )
 FIT = Stage(

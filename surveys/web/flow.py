@@ -76,6 +76,8 @@ def plan_pages(questionnaire: Questionnaire, n_tasks: int) -> tuple[Page, ...]:
             close()
             pages.extend(Page(f"task-{i}", position=i) for i in range(1, n_tasks + 1))
             continue
+        if q.type == "maxdiff":  # not asked by the web survey yet (docs/web-survey.md)
+            continue
         on_page = {c.id for c in current}
         if current and (
             q.block != current[0].block or (q.logic is not None and q.logic.question in on_page)

@@ -231,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="respondent answers (winback format: respondents.csv beside the responses)",
     )
+    im.add_argument(
+        "--maxdiff",
+        type=Path,
+        help="MaxDiff answers (long or per-set layout), checked and written as maxdiff.csv",
+    )
     im.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
     f = sub.add_parser(

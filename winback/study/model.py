@@ -14,6 +14,7 @@ from winback.errors import StudyError, WinbackError, did_you_mean, list_valid
 
 if TYPE_CHECKING:
     from winback.study.business import Business, Calibration
+    from winback.study.maxdiff import MaxDiffSettings
 
 Level = str | float
 Coding = Literal["partworth", "linear"]
@@ -355,6 +356,8 @@ class Study:
     business: Business | None = None
     calibration: Calibration | None = None
     interactions: tuple[Interaction, ...] = ()
+    #: the [maxdiff] table, resolved against the questionnaire's reasons (None without one)
+    maxdiff: MaxDiffSettings | None = None
     source: str | None = None
     questionnaire: Any = field(default=None, repr=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -456,6 +459,12 @@ class Study:
             )
         if self.interactions:
             lines.append("  interactions: " + ", ".join(i.name for i in self.interactions))
+        if self.maxdiff is not None:
+            m = self.maxdiff
+            lines.append(
+                f"  maxdiff: {m.n_items} reasons, {m.per_set} per set, {m.sets} sets, "
+                f"{m.versions} version(s), seed {m.seed}"
+            )
         lines.append("  next: conjoint.make_design(study)")
         return "\n".join(lines)
 

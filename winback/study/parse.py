@@ -22,6 +22,7 @@ from winback.study.interactions import (
     parse_interactions,
 )
 from winback.study.labels import label_problems, parse_applies_to
+from winback.study.maxdiff import parse_maxdiff
 from winback.study.model import (
     _NAME_RE,
     CODINGS,
@@ -104,6 +105,7 @@ TOP_KEYS = (
     "calibration",
     "questionnaire",
     "interactions",
+    "maxdiff",
 )
 
 
@@ -182,6 +184,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     costs = _parse_costs(data.get("costs"), by_name, p)
     business = parse_business(data.get("business"), p)
     calibration = parse_calibration(data.get("calibration"), p)
+    maxdiff = parse_maxdiff(data.get("maxdiff"), p)
 
     for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
         p.add(msg)
@@ -218,17 +221,20 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         business=business,
         calibration=calibration,
         interactions=interactions,
+        maxdiff=maxdiff,
         source=source,
         raw=FrozenDict(copy.deepcopy(dict(data))),
     )
-    # the questionnaire needs the study (plan levels, currency, none wording)
+    # the questionnaire needs the study (plan levels, currency, none wording); it resolves
+    # [maxdiff] against its reasons
     questionnaire, q_problems = parse_questionnaire(data.get("questionnaire"), study)
     if q_problems:
         raise StudyError(q_problems, source=source)
     sq_problems = status_quo_problems(questionnaire, study)
     if sq_problems:
         raise StudyError(sq_problems, source=source)
-    return replace(study, questionnaire=questionnaire)
+    assert questionnaire is not None
+    return replace(study, questionnaire=questionnaire, maxdiff=questionnaire.maxdiff)
 
 
 def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from winback.errors import did_you_mean, list_valid
+from winback.study.maxdiff import MaxDiffSettings
 from winback.study.model import Study
 from winback.study.questions import (
     OPTIONAL_COLUMNS,
@@ -120,6 +121,9 @@ class Questionnaire:
     conjoint : ConjointSpec, optional
         What the conjoint question (type ``"conjoint"``) stands for.
     title : str
+    maxdiff : MaxDiffSettings, optional
+        What the MaxDiff question (type ``"maxdiff"``, from the study's ``[maxdiff]``) shows:
+        its items, sets and wording.
 
     Examples
     --------
@@ -133,6 +137,7 @@ class Questionnaire:
     screen_out: tuple[Logic, ...] = ()
     conjoint: ConjointSpec | None = None
     title: str = ""
+    maxdiff: MaxDiffSettings | None = None
     _by_id: Mapping[str, Question] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +146,8 @@ class Questionnaire:
         problems = _questionnaire_problems(self.questions, self.screen_out)
         if self.conjoint is None and any(q.type == "conjoint" for q in self.questions):
             problems.append("a conjoint question needs the conjoint block (conjoint=ConjointSpec).")
+        if self.maxdiff is None and any(q.type == "maxdiff" for q in self.questions):
+            problems.append("a maxdiff question needs its settings (maxdiff=MaxDiffSettings).")
         if problems:
             raise QuestionnaireError(problems)
         object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
@@ -268,6 +275,12 @@ class Questionnaire:
                 f"  conjoint: {c.tasks} tasks ({c.holdout_tasks} holdout) x {c.alternatives} "
                 f"alternatives, {none}"
             )
+        if self.maxdiff is not None:
+            m = self.maxdiff
+            lines.append(
+                f"  maxdiff: {m.sets} sets of {m.per_set} of {m.n_items} reasons, "
+                f"{m.versions} version(s)"
+            )
         lines.append(
             "  next: surveys.fielding.write_qualtrics_questions(q, path) or "
             "simulate_respondents(study, n)"
@@ -364,8 +377,8 @@ def _logic_problems(
 def _condition_problems(lg: Logic, target: Question, where: str) -> list[str]:
     out = []
     vals = lg.values()
-    if target.type == "conjoint":
-        return [f"{where}: the conjoint question '{target.id}' cannot be used in a condition."]
+    if target.type in ("conjoint", "maxdiff"):
+        return [f"{where}: the {target.type} question '{target.id}' cannot be used in a condition."]
     if target.type == "text" and lg.op not in ("==", "!="):
         return [f"{where}: a text answer can only be compared with == or !=, not '{lg.op}'."]
     if target.type in ("single", "yes_no") and lg.op in (">=", "<="):
@@ -407,9 +420,10 @@ def _questionnaire_problems(
     ids = [q.id for q in questions]
     for d in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(f"question id '{d}' is used twice.")
-    n_conjoint = sum(q.type == "conjoint" for q in questions)
-    if n_conjoint > 1:
-        out.append(f"only one conjoint question is allowed, found {n_conjoint}.")
+    for kind in ("conjoint", "maxdiff"):
+        n_kind = sum(q.type == kind for q in questions)
+        if n_kind > 1:
+            out.append(f"only one {kind} question is allowed, found {n_kind}.")
     earlier: dict[str, Question] = {}
     for i, q in enumerate(questions):
         out.extend(_logic_problems(q, earlier, ids[i + 1 :]))
