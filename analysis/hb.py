@@ -375,8 +375,9 @@ def compile_nutpie(model: Any, *, faster: bool = True, backend: str = "numba") -
     (analysis/_nutpie.py); the draws are the same.
 
     ``backend="jax"``: nutpie's JAX backend, with the model's own Ops in JAX
-    (:mod:`analysis._jax`) and JAX's gradient; XLA compiles it anew in every process, for the
-    CPU or for a GPU when jax finds one (docs/analysis.md, "Backends")."""
+    (:mod:`analysis._jax`) and JAX's gradient; XLA compiles it for the CPU or for a GPU when
+    jax finds one, and keeps the compiled code in ``<base_compiledir>/jax`` for the next
+    process (docs/analysis.md, "Backends")."""
     import nutpie
 
     var_names = [v.name for v in model.free_RVs]
