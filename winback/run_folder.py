@@ -76,7 +76,7 @@ DESIGN = Stage(
         "maxdiff_diagnostics.txt",
     ),
 )
-FIELDWORK = Stage("fieldwork", ("responses.csv", "respondents.csv"))
+FIELDWORK = Stage("fieldwork", ("responses.csv", "respondents.csv", "maxdiff.csv"))
 IMPORT = Stage(
     "import",
     (
