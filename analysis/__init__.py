@@ -67,13 +67,12 @@ if TYPE_CHECKING:
         fit_statistics,
         holdout_validation,
         importances,
-        population,
-        population_covariance,
         predict,
         respondent_draws,
         willingness_to_pay,
         zero_centered_diffs,
     )
+    from analysis.results.population import population, population_covariance
     from analysis.simulator import (
         Market,
         PartWorthDraws,
@@ -149,8 +148,8 @@ _MODULE_OF = {
     "fit_statistics": "analysis.results",
     "holdout_validation": "analysis.results",
     "importances": "analysis.results",
-    "population": "analysis.results",
-    "population_covariance": "analysis.results",
+    "population": "analysis.results.population",
+    "population_covariance": "analysis.results.population",
     "predict": "analysis.results",
     "respondent_draws": "analysis.results",
     "willingness_to_pay": "analysis.results",
