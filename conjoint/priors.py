@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtri
 
 from conjoint.encoding import parameter_attribute
 from winback.study import Priors, Study
@@ -14,6 +13,7 @@ from winback.study import Priors, Study
 def _standard_normal(n: int, k: int, seed: int) -> np.ndarray:
     """Scrambled-Halton quasi-random standard normal draws (better coverage than pseudo-random)."""
     # lazy: scipy.stats takes 0.5 s to import; only designs with prior draws need it
+    from scipy.special import ndtri
     from scipy.stats import qmc
 
     u = qmc.Halton(d=k, scramble=True, seed=seed).random(n)

@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from analysis.io import load_model
-from analysis.latent_class_io import load_latent_class
 from analysis.simulator import read_market
 from reports.live_sample import read_live_sample
 from winback._io import unescape_frame
@@ -462,6 +461,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
     latent = None
     if rf.file(LATENT_CLASS, "latent_class.json").is_file():
         try:
+            # lazy: the latent class model (scipy.special) loads only when the run has one
+            from analysis.latent_class_io import load_latent_class
+
             latent = load_latent_class(rf.folder(LATENT_CLASS))
         except WinbackError as exc:
             notes.append(f"The Segments page is left out: {exc}")
