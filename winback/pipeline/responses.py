@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,16 +106,21 @@ def run_import(
     out = check_output_dir(out, force=force, owned=IMPORT.owned, need_bytes=_input_bytes(responses))
     design_obj = design_of(study, design)
     data = read_dataset(study, responses, format, design_obj, respondents)
-    data = flag_quality(data, design=design_obj, random_seed=random_seed)
-    reasons = summarize_reasons(data)
-    settings = {"format": format, "random_seed": random_seed, "band": reasons.band}
     inputs = {
         "responses": None if "://" in str(responses) else responses,
         "design": None if isinstance(design, ChoiceDesign) else design,
         "respondents": respondents,
     }
     with staged_output(out, force=force, owned=IMPORT.owned) as stage:
+        # the canonical copies do not depend on the flags: written (and fsynced) in a thread
+        # while the flags are computed; an error in either removes the staging folder
+        with ThreadPoolExecutor(1, thread_name_prefix="winback-import-write") as pool:
+            canonical = pool.submit(_write_canonical, data, stage)
+            data = flag_quality(data, design=design_obj, random_seed=random_seed)
+            reasons = summarize_reasons(data)
+            canonical.result()
         names = _write_import(data, reasons, stage, format)
+        settings = {"format": format, "random_seed": random_seed, "band": reasons.band}
         write_record(stage, "import", settings, study, paths=inputs)
     return ImportRun(data, reasons, out, tuple(out / n for n in names))
 
@@ -127,11 +133,16 @@ def _input_bytes(path: str | Path) -> int:
         return 1 << 20
 
 
+def _write_canonical(data: ChoiceDataset, out: Path) -> None:
+    """``responses.csv`` and ``respondents.csv``: the choices and answers in winback's format."""
+    write_csv(choices_for_csv(data), out / "responses.csv")
+    write_csv(data.respondents, out / "respondents.csv")
+
+
 def _write_import(
     data: ChoiceDataset, reasons: ReasonsSummary, out: Path, format: str
 ) -> list[str]:
-    write_csv(choices_for_csv(data), out / "responses.csv")
-    write_csv(data.respondents, out / "respondents.csv")
+    """The import folder's files after the canonical copies (:func:`_write_canonical`)."""
     write_csv(data.exclusions, out / "exclusions.csv")
     flags = data.flags
     if flags is not None:
