@@ -19,7 +19,7 @@ from surveys.dataset import ChoiceDataset
 from surveys.maxdiff_import import MAXDIFF_FILE, MaxDiffImport, read_study_maxdiff
 from surveys.quality import FLAG_COLUMNS, flag_quality, rlh_calibration
 from surveys.reasons import ReasonsSummary, summarize_reasons
-from surveys.responses import choices_for_csv
+from surveys.responses import choices_for_csv, start_warm_up
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, list_valid
@@ -115,6 +115,7 @@ def run_import(
     the design the study's ``[maxdiff]`` makes (what ``winback design`` wrote).
     """
     out = check_output_dir(out, force=force, owned=IMPORT.owned, need_bytes=_input_bytes(responses))
+    start_warm_up()  # numba's set-up in a thread while the design and the files are read
     design_obj = design_of(study, design)
     md_source = maxdiff_source(study, responses, format, maxdiff)
     data = read_dataset(study, responses, format, design_obj, respondents)
