@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from conjoint.maxdiff_io import MAXDIFF_DESIGN_FILE
 from surveys.dataset import ChoiceDataset
+from surveys.maxdiff_import import MAXDIFF_FILE
 from surveys.responses import make_dataset, write_responses
 from surveys.web import schema
-from conjoint.maxdiff_io import MAXDIFF_DESIGN_FILE
-from surveys.maxdiff_import import MAXDIFF_FILE
 from surveys.web.importer import survey_frames, survey_maxdiff
 from surveys.web.survey import Survey
 from winback._io import check_outputs_free, csv_text, write_csv

@@ -105,14 +105,24 @@ def test_bad_answers_come_back_with_what_to_fix_and_nothing_is_stored(md):
     codes = [survey.maxdiff.items[i] for i in survey.maxdiff.sets[0, 0]]
     other = next(x for x in survey.maxdiff.items if x not in codes)
     cases = {
-        "nothing": ([], "Please choose one reason under “Mattered most”. Please choose one reason "
-                    "under “Mattered least”."),  # fmt: skip
-        "same": ([("best", codes[0]), ("worst", codes[0])], "Please choose two different "
-                 "reasons: one that mattered most and another that mattered least."),  # fmt: skip
-        "not shown": ([("best", other), ("worst", codes[0])], "Please choose a reason listed on "
-                      "this page under “Mattered most”."),  # fmt: skip
-        "forged": ([("best", codes[0]), ("worst", "<b>x</b>")], "Please choose a reason listed "
-                   "on this page under “Mattered least”."),  # fmt: skip
+        "nothing": (
+            [],
+            "Please choose one reason under “Mattered most”. Please choose one reason "
+            "under “Mattered least”.",
+        ),
+        "same": (
+            [("best", codes[0]), ("worst", codes[0])],
+            "Please choose two different "
+            "reasons: one that mattered most and another that mattered least.",
+        ),
+        "not shown": (
+            [("best", other), ("worst", codes[0])],
+            "Please choose a reason listed on this page under “Mattered most”.",
+        ),
+        "forged": (
+            [("best", codes[0]), ("worst", "<b>x</b>")],
+            "Please choose a reason listed on this page under “Mattered least”.",
+        ),
     }
     for name, (answers, says) in cases.items():
         reply = _post(app, tokens[0], answers)
