@@ -507,7 +507,7 @@ MAXDIFF_CASES: dict[str, Case] = {
     "maxdiff-forged-item-code": Case(lambda c: _m(c, *_pick(c, 0, "price_rise' OR 1=1 --")), 422, "Please choose a reason listed on this page under “Mattered least”."),
     "maxdiff-item-code-with-script": Case(lambda c: _m(c, *_pick(c, "<script>alert(1)</script>", 0)), 422, "listed on this page", check=_not_echoed("<script>alert")),
     "maxdiff-position-instead-of-code": Case(lambda c: _m(c, *_pick(c, "1", "2")), 422, "Please choose a reason listed on this page"),
-    "maxdiff-label-instead-of-code": Case(lambda c: _m(c, *_pick(c, "Price went up", 0)), 422, "Please choose a reason listed on this page"),
+    "maxdiff-label-instead-of-code": Case(lambda c: _m(c, *_pick(c, "The price went up", 0)), 422, "Please choose a reason listed on this page"),
     "maxdiff-best-sent-twice": Case(lambda c: _m(c, *_pick(c, 0, 1), _pick(c, 2, 1)[0]), 400, "more than one answer for 'best'"),
     "maxdiff-worst-sent-twice-same-value": Case(lambda c: _m(c, *_pick(c, 0, 1), _pick(c, 0, 1)[1]), 400, "more than one answer for 'worst'"),
     "maxdiff-set-number-field": Case(lambda c: _m(c, *_pick(c, 0, 1), ("set", "2")), 400, "does not ask for: 'set'"),

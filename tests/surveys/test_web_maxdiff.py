@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conjoint import make_design
 from conjoint.maxdiff_io import make_study_maxdiff_design, write_maxdiff_design
 from surveys import read_maxdiff_answers
 from surveys.web import make_app, make_invites, open_survey, schema, survey_status
+from surveys.web.bot import take_surveys
+from surveys.web.botcheck import check_records
 from surveys.web.maxdiff import DESIGN_KEY
+from surveys.web.server import running
 from tests.surveys.web_helpers import (
     COMPACT_STUDY,
     MAXDIFF_STUDY,
@@ -287,4 +289,17 @@ def test_a_schema_1_database_is_upgraded_and_keeps_its_answers(tmp_path):
     page = call(make_app(again), "GET", f"/s/{tokens[0]}")
     assert _hidden(page.text)["_page"] == "consent"
     again.close()
-    assert make_design  # the design helper the fixtures use
+
+
+def test_respondents_at_once_over_http_lose_nothing(tmp_path):
+    """20 bots at once over HTTP (each double-clicking its first page): every MaxDiff answer
+    stored once, as clicked."""
+    _, survey, tokens = make_survey(tmp_path, MAXDIFF_STUDY, 20)
+    with running(make_app(survey)) as url:
+        records = take_surveys(url, tokens, random_seed=3)
+    errors = [r for r in records if isinstance(r, BaseException)]
+    assert not errors, errors[:3]
+    result = check_records(survey, records)
+    assert (result["complete"], result["maxdiff_answers"]) == (20, 20 * 4), result
+    assert (result["duplicates"], result["missing"], result["mismatched"]) == (0, 0, 0), result
+    survey.close()
