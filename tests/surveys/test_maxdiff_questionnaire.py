@@ -36,10 +36,18 @@ def test_the_qualtrics_txt_and_respondents_are_as_without_it():
     assert a.equals(b)
 
 
-def test_the_web_survey_leaves_the_maxdiff_out_for_now():
+def test_the_web_survey_asks_one_page_per_set_after_the_reasons():
     from surveys.web.flow import plan_pages
 
-    pages = plan_pages(make_study(STUDY).questionnaire, 2)
-    plain = plan_pages(make_study(SMALL_STUDY).questionnaire, 2)
-    assert [p.key for p in pages] == [p.key for p in plain]
-    assert all(q.type != "maxdiff" for p in pages for q in p.questions)
+    q = make_study(STUDY).questionnaire
+    plain = [p.key for p in plan_pages(make_study(SMALL_STUDY).questionnaire, 2)]
+    # without the design's number of sets (a survey stored without a MaxDiff): left out
+    assert [p.key for p in plan_pages(q, 2)] == plain
+    pages = plan_pages(q, 2, maxdiff_sets=3)
+    at = plain.index("reasons-2") + 1
+    # the sets follow main_reason; what_happened, after them in the block, gets its own page
+    assert [p.key for p in pages] == [
+        *plain[:at], "maxdiff-1", "maxdiff-2", "maxdiff-3", "reasons-3", *plain[at:]
+    ]  # fmt: skip
+    assert [q.id for q in pages[at + 3].questions] == ["what_happened"]
+    assert [p.maxdiff_set for p in pages[at : at + 3]] == [1, 2, 3]

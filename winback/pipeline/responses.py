@@ -110,9 +110,11 @@ def run_import(
     with MaxDiff answers ``maxdiff.csv`` (the long layout of docs/maxdiff.md).
 
     MaxDiff answers (a study with ``[maxdiff]``) come from ``maxdiff``, else from a
-    ``maxdiff.csv`` beside winback-format responses (a web survey's export folder). They are
-    checked against ``maxdiff_design.csv`` in the design's folder (``design``), else against
-    the design the study's ``[maxdiff]`` makes (what ``winback design`` wrote).
+    ``maxdiff.csv`` beside winback-format responses (a web survey's export folder), else, with
+    ``format="db"``, from the web survey's database. They are checked against
+    ``maxdiff_design.csv`` in the design's folder (``design``), else the one beside the
+    responses (a web export's), else against the design the study's ``[maxdiff]`` makes (what
+    ``winback design`` wrote); the database's answers against the design it stores.
     """
     out = check_output_dir(out, force=force, owned=IMPORT.owned, need_bytes=_input_bytes(responses))
     start_warm_up()  # numba's set-up in a thread while the design and the files are read
@@ -120,8 +122,17 @@ def run_import(
     md_source = maxdiff_source(study, responses, format, maxdiff)
     data = read_dataset(study, responses, format, design_obj, respondents)
     md = None
+    stored = None
+    if md_source is None and format == "db" and study.maxdiff is not None:
+        # lazy: the db reader loads SQLAlchemy; the file formats' imports do without
+        from surveys.web.importer import read_db_maxdiff
+
+        stored = read_db_maxdiff(responses, study)
+    if stored is not None:
+        md_source, md_design, md_from = stored
+    elif md_source is not None:
+        md_design, md_from = maxdiff_design_of(study, design, responses)
     if md_source is not None:
-        md_design, md_from = maxdiff_design_of(study, design)
         md = read_study_maxdiff(
             md_source,
             study,
@@ -169,12 +180,19 @@ def maxdiff_source(
 
 
 def maxdiff_design_of(
-    study: Study, design: str | Path | ChoiceDesign | None
+    study: Study,
+    design: str | Path | ChoiceDesign | None,
+    responses: str | Path | None = None,
 ) -> tuple[MaxDiffDesign, str]:
     """The MaxDiff design answers are checked against, and where it came from: the
-    ``maxdiff_design.csv`` of the design's folder when there is one, else the study's."""
+    ``maxdiff_design.csv`` of the design's folder when there is one, else the one beside the
+    responses (a web survey's export holds the design it showed), else the study's."""
+    folders = []
     if design is not None and not isinstance(design, ChoiceDesign):
-        folder = Path(design) if Path(design).is_dir() else Path(design).parent
+        folders.append(Path(design) if Path(design).is_dir() else Path(design).parent)
+    if responses is not None and "://" not in str(responses):
+        folders.append(Path(responses).parent)
+    for folder in folders:
         if (folder / MAXDIFF_DESIGN_FILE).is_file():
             path = folder / MAXDIFF_DESIGN_FILE
             return read_maxdiff_design(path, study), str(path)
