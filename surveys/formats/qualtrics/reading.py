@@ -211,6 +211,7 @@ def read(
 
     attrs = list(study.attributes)
     n_alts = study.design.alternatives
+    applies = study.applies()
     codes = _alt_codes(study)
     n_tasks = max(lay.tasks)
     sq = study.status_quo
@@ -320,10 +321,19 @@ def read(
                     )
             for j in range(1, n_alts + 1):
                 row = _base_row(rid, version, t, str(j), chosen_alt, would, line)
-                for a in attrs:
+                for a_i, a in enumerate(attrs):
                     fcol = f"CBC_T{t}_A{j}_{a.name}"
-                    v = cells[lay.fields[(t, j, a.name)]].strip()
-                    _check_level(v, a, fcol, line, rep)
+                    pos = lay.fields.get((t, j, a.name))
+                    v = cells[pos].strip() if pos is not None else ""
+                    if applies[j - 1][a_i]:
+                        _check_level(v, a, fcol, line, rep)
+                    elif v:  # an alternative-specific attribute on another label's alternative
+                        rep.add(
+                            "level of an absent attribute",
+                            f"line {line}, column {fcol!r}: {v!r} on alternative {j} (label "
+                            f"{study.label_of(j)!r}); {a.name!r} exists only on "
+                            f"{list_valid(a.applies_to)}: leave the embedded data empty",
+                        )
                     row[a.name] = v
                 rows.append(row)
             if sq is not None:
