@@ -20,8 +20,8 @@ from analysis.results._common import (
     _interval,
     _level_map,
     _ranges,
-    importance_names,
     _to_dataarray,
+    importance_names,
 )
 from winback.errors import WinbackError
 from winback.settings import BAND

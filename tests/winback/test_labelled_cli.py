@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
+import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,6 +22,7 @@ from surveys import make_dataset, read_responses, write_responses
 from surveys.formats import cbctools, qualtrics, sawtooth
 from tests.conjoint.test_labelled import LABELLED
 from winback.cli import main
+from winback.errors import WinbackError
 from winback.study import load_study
 
 #: the own brand preferred to rival_a; TV Sports only on the own brand
@@ -175,3 +179,131 @@ def test_winback_inspect_reads_the_labelled_export_layouts(answered, capsys):
         assert f"D0-error (null prior): {d0.group(1)}" in out, (fmt, out)
         assert "labelled design" in out, out
 
+
+MARKET = """
+[[products]]
+name = "FibreHome + Sports"
+label = "own"
+own = true
+speed = "1 Gbps"
+tv = "TV Sports"
+price = 45.0
+
+[[products]]
+name = "Rival A fibre"
+label = "rival_a"
+speed = "1 Gbps"
+price = 40.0
+
+[[products]]
+name = "Rival B"
+label = "rival_b"
+speed = "300 Mbps"
+price = 35.0
+"""
+
+
+@pytest.fixture(scope="module")
+def reported(answered, tmp_path_factory):
+    """A run folder of the labelled study made on the command line: import (Sawtooth), a tiny
+    fit, simulate, recommend (refused) and report; (run, recommend's stderr)."""
+    folder = answered[0]
+    run = tmp_path_factory.mktemp("labelled_run")
+    study = run / "study.toml"
+    study.write_text(STUDY, encoding="utf-8")
+    (run / "market.toml").write_text(MARKET, encoding="utf-8")
+    design = str(folder / "design")
+    shutil.copytree(folder / "design", run / "design")
+    cho = str(answered[4]["sawtooth"])
+    common = ["--format", "sawtooth", "--design", design]
+    assert main(["-q", "import", str(study), cho, "--out", str(run / "import"), *common]) == 0
+    hb = ["--draws", "40", "--tune", "40", "--chains", "1", "--validation", "none"]
+    argv = ["-q", "fit", str(study), cho, "--out", str(run / "fit"), *common, *hb]
+    assert main([*argv, "--no-progress"]) in (0, 4)
+    market = ["--market", str(run / "market.toml")]
+    argv = ["-q", "simulate", str(study), str(run / "fit"), *market, "--out", str(run / "simulate")]
+    assert main(argv) == 0
+    return run
+
+
+@pytest.mark.integration
+def test_winback_fit_gives_label_constants_and_a_label_importance(reported):
+    run = reported
+    pw = pd.read_csv(run / "fit" / "partworths.csv")
+    labels = pw[pw["attribute"] == "label"]
+    assert list(pd.unique(labels["level"])) == ["own", "rival_a", "rival_b"], labels
+    assert (labels.loc[labels["level"] == "own", "utility"] == 0).all()
+    imp = pd.read_csv(run / "fit" / "importances.csv").set_index("attribute")
+    assert list(imp.index) == ["speed", "tv", "price", "label"], imp
+    total = float(imp["mean"].sum())
+    assert abs(total - 100) < 1e-9, f"importances add up to {total}, not 100"
+    shares = pd.read_csv(run / "simulate" / "shares.csv")
+    assert set(shares["product"]) >= {"FibreHome + Sports", "Rival A fibre", "Rival B", "none"}
+
+
+@pytest.mark.integration
+def test_winback_recommend_refuses_a_labelled_study_clearly(reported, capsys):
+    run = reported
+    out = run / "recommend"
+    argv = ["recommend", str(run / "study.toml"), str(run / "fit")]
+    argv += ["--market", str(run / "market.toml"), "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "does not support labelled designs yet" in err and "own, rival_a, rival_b" in err, err
+    assert not out.exists()
+
+
+def _text(ws) -> str:
+    return "\n".join(
+        " | ".join(str(v) for v in row if v is not None) for row in ws.iter_rows(values_only=True)
+    )
+
+
+@pytest.mark.integration
+def test_winback_report_of_a_labelled_run(reported, capsys):
+    """The workbook of a labelled run: level balance per label, the label constants and
+    their importance, the searches' pages saying why they are empty, the live simulator
+    sheets left out with the reason."""
+    import openpyxl
+
+    run = reported
+    assert main(["report", str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "this is a labelled study" in printed, printed
+    wb = openpyxl.load_workbook(run / "report" / "winback_report.xlsx")
+    assert "Simulator" not in wb.sheetnames, wb.sheetnames
+    quality = _text(wb["Design & quality"])
+    assert "label | attribute | level | count | share" in quality, quality
+    assert "rival_a | speed | 100 Mbps" in quality and "own | tv | TV Essentials" in quality
+    assert "rival_a | tv" not in quality, "tv balanced on a label that does not show it"
+    pw = _text(wb["Part-worths"])
+    assert "label (brand) | own | 0" in pw and "label (brand) | rival_b" in pw, pw
+    assert "label[rival_a]" in pw, pw
+    imp = _text(wb["Importances"])
+    assert "label (brand) |" in imp and "as Sawtooth reports brand" in imp, imp
+    for sheet in ("Offers", "Tiers", "Unbundling", "Decision"):
+        text = _text(wb[sheet])
+        assert "Not available: this is a labelled study (labels own, rival_a, rival_b)" in text, (
+            sheet,
+            text,
+        )
+    summary = _text(wb["Summary"])
+    assert "What to offer: no offer search: this is a labelled study" in summary, summary
+    assert "live simulator sheets are left out" in summary, summary
+    assert "does not support labelled designs yet" in summary, summary
+
+
+@pytest.mark.unit
+def test_the_live_simulator_sheet_refuses_a_labelled_study(answered):
+    import openpyxl
+
+    from analysis.simulator import Market, PartWorthDraws
+    from reports.live_sheet import add_live_simulator
+
+    study = answered[1]
+    draws = PartWorthDraws.from_array(study, np.array([list(TRUTH.values())] * 3))
+    market = Market.from_dict(tomllib.loads(MARKET), study)
+    wb = openpyxl.Workbook()
+    with pytest.raises(WinbackError, match="live simulator sheet does not support labelled"):
+        add_live_simulator(wb, draws, market)
+    assert wb.sheetnames == ["Sheet"], wb.sheetnames
