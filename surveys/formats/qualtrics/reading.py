@@ -81,6 +81,9 @@ def _parse_choice(
             return t if t in codes.values() else None
     if re.fullmatch(r"\d+(\.0+)?", s):
         return codes.get(int(float(s)))
+    for j, lab in enumerate(study.labels, start=1):  # a labelled task's choices: the names
+        if study.label_display(lab).strip().casefold() == key:
+            return str(j)
     if m := _ALT_TEXT_RE.fullmatch(s):
         j = int(m.group(1))
         return str(j) if 1 <= j <= study.design.alternatives else None
@@ -304,8 +307,12 @@ def read(
                     rep.add(
                         "bad answer",
                         f"line {line}, column 'CBC_T{t}': {ans!r} is not an alternative. "
-                        f"Valid: {_describe_codes(codes)}, or the texts 'Option 1'.."
-                        f"'Option {n_alts}'"
+                        f"Valid: {_describe_codes(codes)}, or the texts "
+                        + (
+                            ", ".join(repr(study.label_display(x)) for x in study.labels)
+                            if study.labels
+                            else f"'Option 1'..'Option {n_alts}'"
+                        )
                         + (", 'None of these'" if study.none_option else "")
                         + "; name other wordings with choice_labels=",
                     )
