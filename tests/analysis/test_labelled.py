@@ -213,7 +213,9 @@ def test_latent_classes_recover_each_class_label_constants():
         for name in ("label[rival_a]", "label[rival_b]", "price", "tv[TV Sports]"):
             k = names.index(name)
             est, s, t = float(res.coef[c, k]), float(se[c, k]), CLASS_TRUTH[truth_c][name]
-            lines.append(f"class {truth_c} {name}: truth {t:+.3f}, estimate {est:+.3f} (se {s:.3f})")
+            lines.append(
+                f"class {truth_c} {name}: truth {t:+.3f}, estimate {est:+.3f} (se {s:.3f})"
+            )
             if abs(est - t) > 3 * s:
                 bad.append(lines[-1])
     sizes = res.sizes()
