@@ -160,9 +160,24 @@ def _level_map(study: Study, names: list[str], *, average_interactions: bool = T
     return _Levels(tuple(attrs), tuple(levels), np.array(rows).reshape(-1, k), n_attr)
 
 
+def importance_names(study: Study) -> list[str]:
+    """What importances are given for: the attributes, then ``label`` in a labelled design.
+
+    The labels (brands) count as one more attribute whose levels are the labels, as
+    Sawtooth reports brand in a labelled study: its range is the largest difference between
+    two labels' constants (the reference label's is 0).
+    """
+    return [*study.attribute_names, *([LABEL] if study.labels else [])]
+
+
 def _ranges(beta: np.ndarray, study: Study, names: list[str]) -> np.ndarray:
-    """Range (max - min level utility) of each attribute: (..., K) -> (..., n_attributes)."""
-    out = np.empty((*beta.shape[:-1], len(study.attributes)))
+    """Range (max - min level utility) of each attribute, then of the labels in a labelled
+    design (see :func:`importance_names`): (..., K) -> (..., n_importances)."""
+    out = np.empty((*beta.shape[:-1], len(importance_names(study))))
+    if study.labels:
+        cols = [names.index(f"{LABEL}[{lab}]") for lab in study.label_constants]
+        sub = beta[..., cols]
+        out[..., -1] = np.maximum(sub.max(axis=-1), 0.0) - np.minimum(sub.min(axis=-1), 0.0)
     lv = _level_map(study, names) if study.interactions else None
     involved = {n for i in study.interactions for n in i.attributes}
     for j, a in enumerate(study.attributes):

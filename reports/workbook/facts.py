@@ -280,6 +280,16 @@ def _read_text(path: Path) -> str | None:
     return path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else None
 
 
+def labelled_searches(study: dict[str, Any]) -> str:
+    """Why a labelled study has no offer, tier or unbundling search, and what to do instead."""
+    labels = ", ".join(study.get("labels", []))
+    return (
+        f"this is a labelled study (labels {labels}), and the offer, tier and unbundling "
+        "searches do not support labelled designs yet; compare labelled products with winback "
+        "simulate (a market.toml whose products name their label)."
+    )
+
+
 def _study_info(study: Any) -> dict[str, Any]:
     return {
         "name": study.name,
@@ -287,6 +297,7 @@ def _study_info(study: Any) -> dict[str, Any]:
         "currency": study.currency,
         "price_attribute": study.price_attribute,
         "none_option": study.has_none,
+        "labels": list(study.labels),  # a labelled design's labels (brands), reference first
         "business": _business_info(getattr(study, "business", None)),
         "attributes": [
             {
@@ -296,6 +307,7 @@ def _study_info(study: Any) -> dict[str, Any]:
                 "coding": a.coding,
                 "reference": format_level(a.reference),
                 "unit": getattr(a, "unit", None),
+                "applies_to": list(a.applies_to),
             }
             for a in study.attributes
         ],
@@ -454,6 +466,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         notes.append("No fit/fit.nc in the run: the live simulator sheets are left out.")
     if not study and rf.study_file.is_file():
         study = _study_info(load_study(rf.study_file))
+    if study.get("labels") and not rf.has(RECOMMEND):
+        what = "recommended offers, tiers and the unbundled entry offer are not in this workbook."
+        notes = [n.replace(what, f"{what[:-1]}: {labelled_searches(study)}") for n in notes]
 
     def f(stage: Stage, name: str) -> Path:
         return rf.file(stage, name)

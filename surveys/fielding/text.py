@@ -90,7 +90,9 @@ def _qualtrics_question(q: Question) -> list[str]:
 def _task_table(spec: ConjointSpec, t: int) -> str:
     """The HTML table of task t, every cell piped from embedded data."""
     esc = html.escape
-    head = "".join(f"<th>Option {j}</th>" for j in range(1, spec.alternatives + 1))
+    head = "".join(
+        f"<th>{esc(spec.alternative_name(j))}</th>" for j in range(1, spec.alternatives + 1)
+    )
     if spec.status_quo_label is not None:
         head += f"<th>{esc(spec.status_quo_label)}</th>"
     rows = []
@@ -287,6 +289,17 @@ def _conjoint_words(spec: ConjointSpec) -> list[str]:
         "(`write_versions_csv`).",
         "",
     ]
+    if spec.alternative_names:
+        lines.append(
+            "- A labelled design: every task shows one offer of each of "
+            + ", ".join(f'"{n}"' for n in spec.alternative_names)
+            + ", in this order, under that name."
+        )
+    for attr, names in spec.only_on:
+        lines.append(
+            f"- {attr} is shown only on the offers of {', '.join(names)}; on the others its row "
+            "is left empty (not part of that offer)."
+        )
     if spec.status_quo_label is not None:
         lines.append(
             f'- Every task also shows the status quo: "{spec.status_quo_label}"'

@@ -314,8 +314,8 @@ def validate_coded(
             absent & (idx != _BLANK),
             lambda r, a=a: (
                 f"row {r[ROW_COLUMN]}, column '{a.name}': {r[a.name]!r} on alternative "
-                f"{r['alt']}, a label '{a.name}' does not apply to (it exists only on "
-                f"{list_valid(a.applies_to)}); leave the cell empty"
+                f"{r['alt']} (label {study.label_of(int(r['alt']))!r}); '{a.name}' exists only "
+                f"on {list_valid(a.applies_to)}: leave the cell empty"
             ),
         )
         unknown = ~special & ~absent & (idx < 0) & ~padded

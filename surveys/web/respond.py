@@ -193,11 +193,17 @@ def task_view(survey: Survey, invite: Invite, page: Page) -> TaskView:
     """What a task page shows: the alternatives in screen order, the status quo, the none."""
     task, order = invite.task_at(page.position)
     levels = survey.task_levels(invite.version, task)
+    study = survey.study
+    # a labelled design shows each alternative under its label's name, wherever it is placed
     alts = [
-        Alternative(str(j), pos, f"Option {pos}", levels[j - 1])
+        Alternative(
+            str(j),
+            pos,
+            study.label_display(study.labels[j - 1]) if study.labels else f"Option {pos}",
+            levels[j - 1],
+        )
         for pos, j in enumerate(order, start=1)
     ]
-    study = survey.study
     if study.status_quo is not None:
         # a per-respondent status quo is their own plan, from their earlier answers
         sq_levels = survey.status_quo_levels(invite.answers)

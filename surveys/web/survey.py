@@ -60,6 +60,9 @@ def study_fingerprint(study: Study) -> str:
         "dual_response_none": study.dual_response_none,
         "status_quo": None if sq is None else [sq.label, list(sq.levels or ())],
     }
+    if study.labels:  # generic surveys keep their fingerprint
+        key["labels"] = list(study.labels)
+        key["applies_to"] = [[a.name, list(a.applies_to)] for a in study.attributes]
     if sq is not None and sq.per_respondent:  # fixed-level surveys keep their fingerprint
         key["status_quo_plans"] = [[c, list(pr)] for c, pr in sq.plans]
         key["status_quo_price_from_paid"] = sq.price_from_paid
@@ -164,7 +167,9 @@ def _design_rows(design: ChoiceDesign) -> list[dict[str, str]]:
         row = {k: str(int(rec[k])) for k in ("version", "task", "alt", "holdout")}
         for a in design.study.attributes:
             v = rec[a.name]
-            row[a.name] = a.level_labels()[a.index_of(v)]
+            # an alternative-specific attribute on another label's alternative: absent, empty
+            absent = v is None or (isinstance(v, float) and v != v)
+            row[a.name] = "" if absent else a.level_labels()[a.index_of(v)]
         rows.append(row)
     return rows
 

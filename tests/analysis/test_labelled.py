@@ -176,3 +176,55 @@ def test_searches_that_build_unlabelled_products_refuse_a_labelled_study(simulat
     )
     with pytest.raises(WinbackError, match="does not support labelled designs yet"):
         optimize_offer(draws, market)
+
+
+#: two classes of a labelled study: brand-loyal (0.6) and rival-leaning, price-sensitive (0.4)
+CLASS_TRUTH = (
+    {**TRUTH, "label[rival_a]": -1.2, "label[rival_b]": -0.8},
+    {**TRUTH, "label[rival_a]": 0.9, "label[rival_b]": 0.5, "price": -0.15, "none": -2.0},
+)
+
+
+@pytest.mark.recovery
+def test_latent_classes_recover_each_class_label_constants():
+    """240 respondents (144 / 96) x 8 tasks of a labelled design: two classes, every label
+    constant and the sizes within three standard errors of the truth; the classes'
+    importances give the labels a row and add up to 100."""
+    import pandas as pd
+
+    from analysis import fit_latent_class
+    from analysis.latent_summary import class_importances
+
+    study = make_study(LABELLED.replace('"d_efficient"', '"shortcut"'), versions=6)
+    design = make_design(study)
+    parts = []
+    for c, (truth, n) in enumerate(zip(CLASS_TRUTH, (144, 96), strict=True)):
+        r = simulate_choices(design, truth, 11 + c, n_respondents=n, sd=0.0)
+        r["respondent_id"] = f"c{c}_" + r["respondent_id"]
+        parts.append(r)
+    data = make_dataset(pd.concat(parts, ignore_index=True), study, design=design)
+    res = fit_latent_class(data, 2, starts=4, random_seed=3)
+    names = list(res.names)
+    a = names.index("label[rival_a]")
+    order = np.argsort(res.coef[:, a])  # class 0 of the truth: the one that dislikes rival_a
+    se = res.se
+    lines, bad = [], []
+    for truth_c, c in enumerate(order):
+        for name in ("label[rival_a]", "label[rival_b]", "price", "tv[TV Sports]"):
+            k = names.index(name)
+            est, s, t = float(res.coef[c, k]), float(se[c, k]), CLASS_TRUTH[truth_c][name]
+            lines.append(
+                f"class {truth_c} {name}: truth {t:+.3f}, estimate {est:+.3f} (se {s:.3f})"
+            )
+            if abs(est - t) > 3 * s:
+                bad.append(lines[-1])
+    sizes = res.sizes()
+    share, s = float(sizes["share"].iloc[order[0]]), float(sizes["se"].iloc[order[0]])
+    lines.append(f"size of class 0: truth 0.600, estimate {share:.3f} (se {s:.3f})")
+    if abs(share - 0.6) > 3 * s:
+        bad.append(lines[-1])
+    assert not bad, "\n".join(["outside three standard errors:", *lines])
+    imp = class_importances(res, n_draws=50)
+    assert "label" in set(imp["attribute"]), imp
+    totals = imp.groupby("class")["importance"].sum()
+    assert np.allclose(totals, 100.0), totals.to_dict()

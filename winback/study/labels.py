@@ -65,6 +65,42 @@ def parse_labels(raw: Any, where: str, p: _Problems) -> tuple[str, ...]:
     return labels if ok else ()
 
 
+def parse_label_names(
+    raw: Any, labels: tuple[str, ...], where: str, p: _Problems
+) -> tuple[tuple[str, str], ...]:
+    """``[design] label_names``: the text shown for each label (a brand's name), by label."""
+    if raw is None:
+        return ()
+    if not labels:
+        p.add(f"{where}: 'label_names' needs 'labels' (the labels it names).")
+        return ()
+    if not isinstance(raw, dict):
+        p.add(
+            f"{where}: 'label_names' must be a table of label = text, e.g. label_names = "
+            f'{{ own = "FibreHome", rival_a = "Rival A" }}; got {raw!r}.'
+        )
+        return ()
+    out = []
+    for key, text in raw.items():
+        if key not in labels:
+            p.add(
+                f"{where}: label_names names the unknown label {key!r}."
+                f"{did_you_mean(key, labels)} Labels: {list_valid(labels)}."
+            )
+        elif not isinstance(text, str) or not text.strip():
+            p.add(f"{where}: label_names.{key} must be a non-empty text; got {text!r}.")
+        else:
+            out.append((key, text.strip()))
+    shown = [t for _, t in out]
+    dups = sorted({t for t in shown if shown.count(t) > 1})
+    if dups:
+        p.add(
+            f"{where}: label_names shows {list_valid(dups)} for more than one label; each label "
+            "needs its own name (respondents tell the offers apart by it)."
+        )
+    return tuple(out)
+
+
 def parse_applies_to(t: dict[str, Any], where: str, p: _Problems) -> tuple[str, ...]:
     """An attribute's ``applies_to`` as given (checked against the labels later)."""
     raw = t.get("applies_to")

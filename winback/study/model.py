@@ -123,6 +123,8 @@ class DesignSettings:
     linear_as_partworth: bool = True
     #: a labelled design: alternative j of every task is the j-th label (its own constant)
     labels: tuple[str, ...] = ()
+    #: the text shown for a label (``[design] label_names``); a label not named shows itself
+    label_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +384,10 @@ class Study:
     def label_constants(self) -> tuple[str, ...]:
         """The labels with their own constant: all but the first (the reference label)."""
         return self.design.labels[1:]
+
+    def label_display(self, label: str) -> str:
+        """The text shown for a label (``[design] label_names``, else the label itself)."""
+        return dict(self.design.label_names).get(label, label)
 
     def label_of(self, alt: int) -> str | None:
         """The label of designed alternative ``alt`` (1-based); None in a generic design."""

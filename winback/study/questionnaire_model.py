@@ -51,6 +51,11 @@ class ConjointSpec:
         Wording of the none alternative / the reason for "no" in dual response.
     dual_text, dual_yes, dual_no : str
         Wording of the dual-response follow-up and its two answers (1 = yes, 2 = no).
+    alternative_names : tuple of str
+        A labelled design's alternatives by their labels' names (``[design] label_names``),
+        in order; empty for generic alternatives ("Option 1".."Option J").
+    only_on : tuple of (attribute label, tuple of label names)
+        The alternative-specific attributes and the labels' alternatives that show them.
     """
 
     tasks: int
@@ -65,6 +70,8 @@ class ConjointSpec:
     dual_text: str = "Would you really take the offer you chose?"
     dual_yes: str = "Yes, I would take it"
     dual_no: str = "No, I would not"
+    alternative_names: tuple[str, ...] = ()
+    only_on: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_study(cls, study: Study) -> ConjointSpec:
@@ -78,11 +85,22 @@ class ConjointSpec:
             dual_response_none=study.dual_response_none,
             status_quo_label=study.status_quo.label if study.status_quo is not None else None,
             status_quo_fill=_status_quo_fill(study),
+            alternative_names=tuple(study.label_display(x) for x in study.labels),
+            only_on=tuple(
+                (a.display, tuple(study.label_display(x) for x in a.applies_to))
+                for a in study.attributes
+                if a.applies_to
+            ),
         )
 
+    def alternative_name(self, j: int) -> str:
+        """What designed alternative ``j`` (1-based) is called: its label's name, or Option j."""
+        return self.alternative_names[j - 1] if self.alternative_names else f"Option {j}"
+
     def choice_labels(self) -> list[str]:
-        """Choices of one task, in order: ``Option 1..J``, the status quo, the none."""
-        out = [f"Option {j}" for j in range(1, self.alternatives + 1)]
+        """Choices of one task, in order: ``Option 1..J`` (a labelled design: the labels'
+        names), the status quo, the none."""
+        out = [self.alternative_name(j) for j in range(1, self.alternatives + 1)]
         if self.status_quo_label is not None:
             out.append(self.status_quo_label)
         if self.none_option:

@@ -19,7 +19,7 @@ from winback.study.checks import (
     _Problems,
     _unknown_attribute,
 )
-from winback.study.labels import LABEL, parse_labels
+from winback.study.labels import LABEL, parse_label_names, parse_labels
 from winback.study.model import (
     ALGORITHMS,
     DESIGN_METHODS,
@@ -59,11 +59,13 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
             "shuffle",
             "linear_as_partworth",
             "labels",
+            "label_names",
         ),
         where,
         p,
     )
     labels = parse_labels(raw.get("labels"), where, p)
+    label_names = parse_label_names(raw.get("label_names"), labels, where, p)
     # a labelled design shows one alternative per label unless it says otherwise (then checked)
     d = DesignSettings(alternatives=len(labels)) if labels else DesignSettings()
     unique = _get(raw, "unique_levels", (list, str), [], where, p)
@@ -91,6 +93,7 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
         shuffle=_get(raw, "shuffle", bool, d.shuffle, where, p),
         linear_as_partworth=_get(raw, "linear_as_partworth", bool, d.linear_as_partworth, where, p),
         labels=labels,
+        label_names=label_names,
     )
 
 
