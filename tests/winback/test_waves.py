@@ -648,3 +648,23 @@ def test_prior_from_previous_wave_with_a_renamed_level(study_copy, capsys):
     (study_copy / "level_map.toml").unlink()
     assert main(["compare-waves", str(study_copy), "--waves", "w2", "w3", "--force"]) == 1
     assert f"level '{old}' of attribute 'support'" in capsys.readouterr().err
+
+
+def test_a_study_the_offer_search_cannot_take_skips_recommend_and_says_why(study_copy, caplog):
+    """With [[interactions]] the offer searches refuse; a wave with a market still simulates,
+    leaves recommend/ out with the reason in wave.json, and a CRM list (which needs recommend/)
+    is refused before any work."""
+    from winback.waves import check_wave
+
+    study = study_copy / "study.toml"
+    text = study.read_text(encoding="utf-8")
+    study.write_text(
+        text.replace("[design]", '[[interactions]]\nattributes = ["price", "speed"]\n\n[design]', 1),
+        encoding="utf-8",
+    )
+    checked = check_wave(study_copy, "w1", force=True)
+    assert checked.no_search is not None and "interactions" in checked.no_search, checked.no_search
+    assert "no recommend/ step" in caplog.text
+    (study_copy / "waves" / "w1" / "lost_customers.csv").write_text("customer_id\nC1\n")
+    with pytest.raises(WinbackError, match=r"needs .*the recommend step, which this study cannot"):
+        check_wave(study_copy, "w1", force=True)

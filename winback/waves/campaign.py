@@ -22,6 +22,7 @@ def check_campaign(
     wave: str,
     wave_study: Any,
     has_market: bool,
+    no_search: str | None,
     *,
     segment: str | None,
     max_contacts: int | None,
@@ -48,6 +49,8 @@ def check_campaign(
         missing.append(f"a {MARKET_FILE} in the study folder (the offers to choose from)")
     if wave_study.business is None:
         missing.append(f"a [business] table in the wave's {STUDY_FILE} (margins, incentive)")
+    if no_search is not None:
+        missing.append(f"the recommend step, which this study cannot have ({no_search})")
     if missing:
         raise WinbackError(
             f"wave '{wave}' has {customers}, but planning its campaign needs "

@@ -17,6 +17,7 @@ from analysis.contrasts import map_levels, relabel_prior
 from analysis.model import resolve_constraints
 from analysis.offers import check_objective, own_product
 from analysis.simulator import read_market
+from conjoint.encoding import require_additive
 from winback import __version__, pipeline
 from winback._folders import staged_output
 from winback._io import atomic_write_text, write_csv, write_json
@@ -149,6 +150,8 @@ class _CheckedWave:
     has_market: bool
     design_path: Path | None
     customers: Path | None = None
+    #: why the offer searches cannot run on this study (interactions, labels), else None
+    no_search: str | None = None
 
 
 def check_wave(
@@ -210,11 +213,19 @@ def check_wave(
         )
     design_path = _the_design(study, wave_dir)
     respondents = wave_dir / RESPONDENTS_FILE
+    no_search = None
+    if has_market:
+        try:
+            require_additive(wave_study, "winback recommend")
+        except WinbackError as exc:
+            no_search = str(exc)
+            log.warning("wave %s: no recommend/ step: %s", wave, no_search)
     customers = check_campaign(
         wave_dir,
         wave,
         wave_study,
         has_market,
+        no_search,
         segment=segment,
         max_contacts=max_contacts,
         budget=budget,
@@ -232,6 +243,7 @@ def check_wave(
         has_market,
         design_path,
         customers,
+        no_search,
     )
 
 
@@ -432,6 +444,7 @@ def run_wave(
                 segment=segment,
                 random_seed=random_seed,
             )
+        if has_market and c.no_search is None:
             rec_run = pipeline.run_recommend(
                 stage / STUDY_FILE,
                 stage / "fit",
@@ -505,10 +518,12 @@ def run_wave(
             },
             "convergence": fit_run.convergence.verdict,
             "stages": ["import", "fit"]
-            + (["simulate", "recommend"] if has_market else [])
+            + (["simulate"] if has_market else [])
+            + (["recommend"] if has_market and c.no_search is None else [])
             + (["target"] if c.customers is not None else [])
             + ["report"],
             "report": report_info,
+            **({"skipped": {"recommend": c.no_search}} if has_market and c.no_search else {}),
         }
         record["files"] = [
             *sorted(_rel(p, stage) for p in stage.rglob("*") if p.is_file()),
