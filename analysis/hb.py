@@ -114,39 +114,6 @@ class HBSettings:
         object.__setattr__(self, "covariates", tuple(self.covariates))
 
 
-def _mean_prior(
-    settings: HBSettings,
-    plan: list[tuple[list[int], Constraint]],
-    scale: np.ndarray,
-    mu_sigma: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and Cholesky factor of the prior of the scaled population mean: an earlier wave's
-    (``settings.prior_mean``, ``prior_cov``: its population mean of theta, unscaled and
-    log-scale for constrained columns; scaled columns multiply, log-scale ones shift) or the
-    default independent N(0, mu_sigma^2)."""
-    k = len(mu_sigma)
-    if settings.prior_mean is None:
-        return np.zeros(k), np.diag(mu_sigma)
-    constrained = np.zeros(k, dtype=bool)
-    for idx, _ in plan:
-        constrained[idx] = True
-    d = np.where(constrained, 1.0, scale)
-    m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
-    c0 = (
-        settings.prior_cov * np.outer(d, d)
-        if settings.prior_cov is not None
-        else np.diag(mu_sigma**2)
-    )
-    try:
-        chol0 = np.linalg.cholesky(c0)
-    except np.linalg.LinAlgError:
-        raise WinbackError(
-            "the prior's covariance (prior_cov, an earlier wave's population covariance) is "
-            "not positive definite; refit the earlier wave or give its prior without prior_cov."
-        ) from None
-    return m0, chol0
-
-
 def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     """The PyMC model for ``arrays`` (returned with the column scale it used).
 
@@ -199,13 +166,24 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
 
     with pm.Model(coords=coords) as model:
         n_par = model.dim_lengths["parameter"]
-        # the population mean's prior is data in one form, an earlier wave's N(m0, C0) or the
-        # default N(0, diag(mu_sigma^2)) by its Cholesky factor: fits with and without --prior
-        # share one compiled model (O(k^2) per evaluation, against the likelihood's O(N T J k))
-        m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
-        mu = pm.MvNormal(
-            "mu_scaled", mu=data("prior_mean", m0), chol=data("prior_chol", chol0), dims="parameter"
-        )
+        if settings.prior_mean is not None:
+            # an earlier wave's population mean of theta, unscaled (log-scale for constrained
+            # columns), as the prior: scaled columns multiply, log-scale ones shift
+            constrained = np.zeros(k, dtype=bool)
+            for idx, _ in plan:
+                constrained[idx] = True
+            d = np.where(constrained, 1.0, scale)
+            m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
+            c0 = (
+                settings.prior_cov * np.outer(d, d)
+                if settings.prior_cov is not None
+                else np.diag(mu_sigma**2)
+            )
+            mu = pm.MvNormal(
+                "mu_scaled", mu=data("prior_mean", m0), cov=data("prior_cov", c0), dims="parameter"
+            )
+        else:
+            mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
         if settings.covariance == "full":
             # n is the shared length of the parameter dimension; the packed factor's length a
             # dimension of its own, so that nothing in the graph is a function of k
