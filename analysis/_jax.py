@@ -15,11 +15,14 @@ checks for it without importing it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytensor
 from pytensor.link.jax.dispatch import jax_funcify
 
 from analysis._constrain import ConstrainColumns, ConstrainColumnsGrad
@@ -31,6 +34,22 @@ from analysis._kernels import (
 )
 
 __all__: list[str] = []  # importing registers the implementations
+
+
+def _persistent_cache() -> None:
+    """XLA's compiled code kept across processes: in ``<base_compiledir>/jax`` (PyTensor's
+    compilation directory, ``~/.pytensor`` by default), unless the user chose a folder
+    (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``). A rerun of a study compiled before loads
+    its executables instead of compiling them (docs/analysis.md, "Backends")."""
+    if jax.config.jax_compilation_cache_dir is None and not os.environ.get(
+        "JAX_COMPILATION_CACHE_DIR"
+    ):
+        folder = Path(pytensor.config.base_compiledir) / "jax"
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+_persistent_cache()
 
 
 def _layout(codes: Any, ptr: Any, y: Any, mask: Any) -> tuple[Any, Any, Any, int, int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy import fft, special
 
 __all__ = ["diagnose", "ess_bulk", "ess_tail", "rhat_rank"]
 
@@ -38,6 +37,9 @@ def _z_scale(a: np.ndarray) -> np.ndarray:
     Without ties the ranks of a column are a permutation of 1..N, so the normal scores are
     computed once and scattered; columns with ties get average ranks, as ArviZ does.
     """
+    # lazy: scipy.special (about 0.3 s to import) loads when draws are diagnosed, not with `fit`
+    from scipy import special
+
     c, d, m = a.shape
     n = c * d
     flat = np.ascontiguousarray(a.reshape(n, m).T)  # (m, n): sort along the fast axis
@@ -84,6 +86,9 @@ def _ess(a: np.ndarray) -> np.ndarray:
     cols = ~constant
     if not cols.any() or n_draw < 2:
         return out
+    # lazy: scipy.fft (0.3 s to import, with scipy.special) loads when draws are diagnosed
+    from scipy import fft
+
     x = np.ascontiguousarray(np.moveaxis(a[:, :, cols], 1, 2))  # (chain, m', draw)
     chain_mean = x.mean(axis=2)
     x = x - chain_mean[:, :, None]

@@ -168,15 +168,21 @@ class CalibratedDraws:
         weights: str | np.ndarray | None = None,
         band: float = BAND,
         availability: bool = True,
+        share_draws: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Calibrated shares of a market's alternatives (logit), with bands over the draws.
 
         Columns: ``product, own, stated, share, lower, upper`` (``stated`` the uncalibrated
         mean, for the side-by-side the reports show); ``availability`` as in
-        :meth:`share_draws`.
+        :meth:`share_draws`. ``share_draws``: what :meth:`share_draws` returned for the same
+        market, weights and availability, when the caller has it already (not computed again).
         """
         band = check_band(band)
-        cal = self.share_draws(market, weights=weights, availability=availability)
+        cal = (
+            self.share_draws(market, weights=weights, availability=availability)
+            if share_draws is None
+            else share_draws
+        )
         stated = self.share_draws(market, weights=weights, stated=True)
         names = [*market.names, _NONE]
         own = np.array([p.own for p in market.products] + [False])

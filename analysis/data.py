@@ -103,7 +103,9 @@ def prepare_choice_data(
     """Arrays of the included respondents' estimation tasks (or, with ``holdouts``, holdouts).
 
     Excluded respondents are left out. Alternatives are ordered as designed (``1..J``), then the
-    status quo, then none; a none row holds only the none constant. With dual-response none each
+    status quo, then none; a none row holds only the none constant. In a labelled design
+    alternative j carries its label's constant and an alternative-specific attribute counts
+    only on the labels it applies to. With dual-response none each
     task adds a follow-up observation: the chosen alternative against none.
 
     Parameters
@@ -136,14 +138,20 @@ def prepare_choice_data(
     k = enc.n_parameters
     rows = np.zeros((len(ch), k))
     blank = np.zeros(len(ch), dtype=bool)
+    alt = ch["alt"].to_numpy(dtype=str)
+    pos = _designed_position(alt, study.design.alternatives)
     for a, attr in enumerate(study.attributes):
         col = ch[attr.name]
         idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
         ok = idx >= 0
+        if enc.applies is not None:  # an alternative-specific attribute counts where it applies
+            ok &= (pos >= 0) & enc.applies[np.maximum(pos, 0), a] | (pos < 0)
         blank |= ~ok
         rows[ok] += enc.tables[a][idx[ok]]
     enc.complete(rows, blank)
-    alt = ch["alt"].to_numpy(dtype=str)
+    for j, col_j in enumerate(enc.label_index):  # a labelled design's label constants
+        if col_j is not None:
+            rows[pos == j, col_j] = 1.0
     if enc.none_index is not None:
         rows[alt == "none"] = 0.0
         rows[alt == "none", enc.none_index] = 1.0
@@ -200,6 +208,14 @@ def prepare_choice_data(
         cov_names,
         cov_means,
     )
+
+
+def _designed_position(alt: np.ndarray, n_alts: int) -> np.ndarray:
+    """0-based position of each designed alternative (``alt`` 1..J); -1 for none, status quo."""
+    out = np.full(len(alt), -1, dtype=int)
+    for j in range(n_alts):
+        out[alt == str(j + 1)] = j
+    return out
 
 
 def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.DataFrame:

@@ -274,8 +274,16 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
         sd_s = post["sd_scaled"].to_numpy()
         tril = np.einsum("cdk,kl->cdkl", sd_s, np.eye(k))
     # theta = mu + z L' (+ covariates), built in place: at 2,000 respondents x 20 parameters
-    # x 4,000 draws each such array is 1.3 GB
-    theta = z @ np.swapaxes(tril, -1, -2)
+    # x 4,000 draws each such array is 1.3 GB, and z is dropped below, so theta takes z's
+    # buffer (a block of draws at a time) when the trace's array is writeable
+    if z.flags.writeable and z.dtype == np.float64:
+        theta = z
+        for ci in range(z.shape[0]):
+            for lo in range(0, z.shape[1], 64):
+                hi = min(lo + 64, z.shape[1])
+                theta[ci, lo:hi] = z[ci, lo:hi] @ np.swapaxes(tril[ci, lo:hi], -1, -2)
+    else:
+        theta = z @ np.swapaxes(tril, -1, -2)
     del z
     theta += mu_s[:, :, None, :]
     if arrays.covariates is not None:
@@ -375,8 +383,9 @@ def compile_nutpie(model: Any, *, faster: bool = True, backend: str = "numba") -
     (analysis/_nutpie.py); the draws are the same.
 
     ``backend="jax"``: nutpie's JAX backend, with the model's own Ops in JAX
-    (:mod:`analysis._jax`) and JAX's gradient; XLA compiles it anew in every process, for the
-    CPU or for a GPU when jax finds one (docs/analysis.md, "Backends")."""
+    (:mod:`analysis._jax`) and JAX's gradient; XLA compiles it for the CPU or for a GPU when
+    jax finds one, and keeps the compiled code in ``<base_compiledir>/jax`` for the next
+    process (docs/analysis.md, "Backends")."""
     import nutpie
 
     var_names = [v.name for v in model.free_RVs]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.results._common import _ranges
+from analysis.results._common import _ranges, importance_names
 from winback.errors import ParameterError, WinbackError
 from winback.settings import BAND, check_band
 
@@ -72,7 +72,7 @@ def class_importances(
     point = shares(result.coef)  # (C, A)
     draws = shares(result.coef_draws(n_draws, np.random.default_rng(random_seed)))  # (S, C, A)
     lo, hi = np.quantile(draws, [(1 - band) / 2, (1 + band) / 2], axis=0)
-    attrs = [a.name for a in study.attributes]
+    attrs = importance_names(study)  # the labels last in a labelled design
     rows = []
     for c, (plain, label) in enumerate(
         zip(result.class_labels, result.readable_labels, strict=True)

@@ -13,10 +13,11 @@ import pandas as pd
 from analysis._progress import check_progress
 from analysis.data import ChoiceArrays, _hint, prepare_choice_data, respondent_covariates
 from analysis.hb import Constraint, HBFit, HBSettings, constraint_plan, fit_arrays, require_jax
-from conjoint.encoding import parameter_names
+from conjoint.encoding import label_parameter, parameter_names
 from surveys.dataset import ChoiceDataset
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
+from winback.study.labels import LABEL
 
 log = logging.getLogger("winback")
 
@@ -80,7 +81,8 @@ class HBModel:
         ``price x plan=Fibre``, its coefficient); the levels' utilities are then those at the
         reference level of the attributes they interact with, and a profile adds each
         interaction coefficient times the product of its two codes (see
-        :mod:`conjoint.encoding`).
+        :mod:`conjoint.encoding`). A labelled design's constants are attribute ``label``, one
+        row per label (the first, the reference, 0), before ``none``.
         """
         return partworth_table(self.study, self.beta_mean())
 
@@ -153,6 +155,11 @@ def partworth_table(study: Study, beta: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
             )
+    for i, lab in enumerate(study.labels):  # a labelled design's constants; reference 0
+        util = np.zeros(len(ids)) if i == 0 else beta[label_parameter(lab)].to_numpy(dtype=float)
+        rows.append(
+            pd.DataFrame({"respondent_id": ids, "attribute": LABEL, "level": lab, "utility": util})
+        )
     for const in ("none", "status_quo"):
         if const in beta.columns:
             rows.append(

@@ -9,27 +9,34 @@ Files (written once into ``--data``, default a temporary folder): the example st
 2% speeders) in winback's canonical ``responses.csv`` + ``respondents.csv``; 5,200 respondents
 make about 20 MB, 52,000 about 200 MB.
 
-Each measurement runs in a fresh subprocess (peak memory and CPU time from
-``resource.getrusage``, which include Python and pandas themselves; the import's compiled
-kernels and Arrow's reader use the machine's cores, pandas' reader one, so the CPU time of the
-import is printed beside its wall time):
+**Like for like.** Each measurement runs in a fresh process that first imports its libraries,
+untimed, then times ONE call:
 
-- peer: ``pandas.read_csv`` of ``responses.csv`` and ``respondents.csv`` with its defaults (and,
-  for context, with ``dtype=str, keep_default_na=False``: every cell as text, as a validator
-  must read them);
-- winback: ``winback import study.toml responses.csv --design design --out DIR`` through
-  ``winback.cli.main`` (the real command: read, validate, flag quality, summarise reasons,
-  write the six output files), timed from the call to its return, with the time of each stage
-  ("write outputs": the CSV bytes and the atomic writes, fsync included). Modules the script
-  imports to time the stages (pandas, ``surveys``, ``winback.cli``) are loaded before the
-  clock starts, as pandas is for the peer; numba loads inside the timed call (on first use).
+- peer: ``import pandas``, then ``pandas.read_csv`` of ``responses.csv`` and
+  ``respondents.csv`` with its defaults (and, for context, with ``dtype=str,
+  keep_default_na=False``: every cell as text, as a validator must read them);
+- winback: ``import pandas`` and the import stage's module (``winback.pipeline.responses``; the
+  study file is loaded too), then one call of ``run_import`` (the function ``winback import``
+  runs) with all its work: read, validate, quality flags, reasons, the canonical copies and
+  every other output file written and fsynced, the folder swapped into place. Whatever the
+  call loads on first use (numba and its compiled kernels, SciPy's parts) is inside the timed
+  call. The ratio is this call's wall time over the peer's.
 
-- before: the same command at ``--before`` (default the revision before the speed work),
-  taken out of git into a temporary folder.
+Peak memory and CPU time come from ``resource.getrusage`` (they include Python and pandas
+themselves; the import's compiled kernels and Arrow's reader use the machine's cores, pandas'
+reader one, so the import's CPU time is printed beside its wall time), with the time of each
+stage of the call ("write outputs": the CSV bytes and the atomic writes, fsync included).
 
-Runs alternate (peer, winback, before, peer, ...) and the fastest of ``--repeat`` runs is kept,
-because the machine is shared. Run ``python benchmarks/import_bench.py [--sizes 20 200]
-[--before REV|none] [--no-write]``; a dated section is appended to ``benchmarks/RESULTS.md``.
+Second column, the whole command: ``winback import study.toml responses.csv --design design
+--out DIR --force`` as a new process (interpreter start, imports, everything), timed from
+outside. "before" (``--before REV``, default the revision before the last round of speed work;
+``none`` to skip): the same API call with winback at that git revision, taken out of git into a
+temporary folder.
+
+Runs alternate (peer, winback, command, before, peer, ...) and the fastest of ``--repeat`` runs
+is kept, because the machine is shared: wall times mean something only on an idle machine
+(the load average is printed and recorded). Run ``python benchmarks/import_bench.py [--sizes 20
+200] [--before REV|none] [--no-write]``; a dated section is appended to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -44,13 +51,14 @@ import sys
 import tarfile
 import tempfile
 import textwrap
+import time
 from io import BytesIO
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-#: the revision before issue 14's speed work (item 4), timed beside by default
-BEFORE_REV = "1f6df45"
+#: the revision timed beside by default: before the second round of speed work on the import
+BEFORE_REV = "657b8ce"
 #: respondents per target size (MB of responses.csv + respondents.csv)
 RESPONDENTS = {20: 5_200, 200: 52_000}
 
@@ -75,11 +83,14 @@ PEER = textwrap.dedent(
     """
 )
 
+#: one call of run_import after the imports (``stages``: time each stage, for this tree only)
 WINBACK = textwrap.dedent(
     """
     import json, resource, sys, time
-    import surveys._csv, surveys.quality, surveys.reasons, surveys.responses, winback._io
-    from winback.cli import main
+    import pandas
+    import winback.pipeline.responses as stage_module
+    from winback.study import load_study
+    folder, out, with_stages = sys.argv[1], sys.argv[2], sys.argv[3] == "stages"
     stages = {}
 
     def timed(module, name, label):
@@ -94,48 +105,32 @@ WINBACK = textwrap.dedent(
 
         setattr(module, name, wrapper)
 
-    timed(surveys._csv, "read_table", "read")
-    timed(surveys.responses, "validate_coded", "validate")
-    timed(surveys.quality, "flag_quality", "quality flags")
-    timed(surveys.reasons, "summarize_reasons", "reasons")
-    timed(winback._io, "csv_bytes", "write outputs")
-    timed(winback._io, "atomic_write_bytes", "write outputs")
-    folder, out = sys.argv[1], sys.argv[2]
+    if with_stages:  # modules of the stages, imported only to wrap them
+        import surveys._csv, surveys.responses, winback._io
+        timed(surveys._csv, "read_table", "read")
+        timed(surveys.responses, "validate_coded", "validate")
+        timed(stage_module, "flag_quality", "quality flags")
+        timed(stage_module, "summarize_reasons", "reasons")
+        timed(stage_module, "_write_canonical", "canonical copies (a thread)")
+        timed(stage_module, "_write_import", "other outputs")
+    study = load_study(folder + "/study.toml")
 
     def cpu():
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
 
     t, c = time.perf_counter(), cpu()
-    code = main(["-q", "import", folder + "/study.toml", folder + "/responses.csv",
-                 "--design", folder + "/design", "--out", out, "--force"])
+    stage_module.run_import(study, folder + "/responses.csv", out,
+                            design=folder + "/design", force=True)
     seconds, cpu_seconds = time.perf_counter() - t, cpu() - c
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "rss_mb": rss, "code": code,
+    print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "rss_mb": rss,
                       "stages": stages}))
     """
 )
 
-
-BEFORE = textwrap.dedent(
-    """
-    import json, resource, sys, time
-    import pandas
-    from winback.cli import main
-
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
-
-    folder, out = sys.argv[1], sys.argv[2]
-    t, c = time.perf_counter(), cpu()
-    code = main(["-q", "import", folder + "/study.toml", folder + "/responses.csv",
-                 "--design", folder + "/design", "--out", out, "--force"])
-    seconds, cpu_seconds = time.perf_counter() - t, cpu() - c
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "rss_mb": rss, "code": code}))
-    """
-)
+#: the whole command, as the console script runs it
+COMMAND = "import sys; from winback.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def make_files(folder: Path, n_respondents: int) -> float:
@@ -157,13 +152,16 @@ def make_files(folder: Path, n_respondents: int) -> float:
     return sum((folder / f).stat().st_size for f in ("responses.csv", "respondents.csv")) / 1e6
 
 
+def _env(source: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
+
+
 def _run(script: str, *args: str, source: Path = ROOT) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(  # in the source folder: `python -c` puts the working folder first
         [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=_env(source),
         check=False,
         cwd=source,
     )
@@ -173,21 +171,46 @@ def _run(script: str, *args: str, source: Path = ROOT) -> dict:
     return result
 
 
+def _command(folder: Path, out: Path) -> dict:
+    """``winback import`` as a new process, timed from outside (wall; CPU and peak memory of
+    that process)."""
+    args = ["-q", "import", f"{folder}/study.toml", f"{folder}/responses.csv"]
+    args += ["--design", f"{folder}/design", "--out", str(out), "--force"]
+    with tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", COMMAND, *args],
+            stdout=subprocess.DEVNULL, stderr=err, env=_env(ROOT), cwd=ROOT,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - t
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"winback import exited {child.returncode}:\n{err.read().decode()}")
+    return {
+        "seconds": seconds,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 def measure(folder: Path, repeat: int, before: Path | None = None) -> dict:
     best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as out:
-        runs = [
-            ("pandas", PEER, (str(folder), "plain"), ROOT),
-            ("pandas text", PEER, (str(folder), "text"), ROOT),
-            ("winback", WINBACK, (str(folder), str(Path(out) / "import")), ROOT),
-        ]
-        if before is not None:
-            runs.append(("before", BEFORE, (str(folder), str(Path(out) / "before")), before))
         for _ in range(repeat):
-            for name, script, args, source in runs:
-                r = _run(script, *args, source=source)
-                if name in ("winback", "before") and r["code"] != 0:
-                    raise RuntimeError(f"{name}: winback import exited {r['code']}")
+            runs = {
+                "pandas": lambda: _run(PEER, str(folder), "plain"),
+                "pandas text": lambda: _run(PEER, str(folder), "text"),
+                "winback": lambda: _run(WINBACK, str(folder), f"{out}/import", "stages"),
+                "command": lambda: _command(folder, Path(out) / "command"),
+            }
+            if before is not None:
+                runs["before"] = lambda: _run(
+                    WINBACK, str(folder), f"{out}/before", "plain", source=before
+                )
+            for name, run in runs.items():
+                r = run()
                 if name not in best or r["seconds"] < best[name]["seconds"]:
                     best[name] = r
     return best
@@ -212,13 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--before",
         default=BEFORE_REV,
-        help="git revision of winback timed beside (the import before the speed work; 'none' "
-        f"to skip; default {BEFORE_REV})",
+        help="git revision of winback timed beside (the import before the last speed work; "
+        f"'none' to skip; default {BEFORE_REV})",
     )
     p.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = p.parse_args(argv)
     data = args.data or Path(tempfile.mkdtemp(prefix="winback-import-bench-"))
     rows = []
+    load = os.getloadavg()
+    print(f"load average at the start: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         before = None if args.before == "none" else _checkout(args.before, Path(tmp))
         for size in args.sizes:
@@ -229,61 +254,73 @@ def main(argv: list[str] | None = None) -> int:
                 mb = sum((folder / f).stat().st_size for f in ("responses.csv", "respondents.csv"))
                 mb /= 1e6
             best = measure(folder, args.repeat, before)
-            peer, text, wb = best["pandas"], best["pandas text"], best["winback"]
-            ratio = wb["seconds"] / peer["seconds"]
-            stages = ", ".join(f"{k} {v:.2f} s" for k, v in wb["stages"].items())
-            rest = wb["seconds"] - sum(wb["stages"].values())
-            old = best.get("before")
-            print(
-                f"{size} MB ({mb:.1f} MB, {RESPONDENTS[size]:,} respondents): pandas.read_csv "
-                f"{peer['seconds']:.2f} s ({peer['rss_mb']:.0f} MB), as text "
-                f"{text['seconds']:.2f} s ({text['rss_mb']:.0f} MB); winback import "
-                f"{wb['seconds']:.2f} s (CPU {wb['cpu']:.2f} s, {wb['rss_mb']:.0f} MB); ratio "
-                f"{ratio:.1f} (target <= 10)"
-                + (
-                    f"; before ({args.before}) {old['seconds']:.2f} s (CPU {old['cpu']:.2f} s, "
-                    f"{old['rss_mb']:.0f} MB), ratio {old['seconds'] / peer['seconds']:.1f}"
-                    if old
-                    else ""
-                )
-                + f"\n    stages: {stages}, other {rest:.2f} s",
-                flush=True,
-            )
-            rows.append((size, mb, peer, text, wb, ratio, stages, rest, old))
+            row = _row(size, mb, best)
+            print(row["text"], flush=True)
+            rows.append(row)
+    load_end = os.getloadavg()
+    print(f"load average at the end: {load_end[0]:.2f}, {load_end[1]:.2f}, {load_end[2]:.2f}")
     if not args.no_write:
-        _write_results(rows, args.repeat, args.before)
+        _write_results(rows, args.repeat, args.before, (load, load_end))
     return 0
 
 
-def _write_results(rows: list, repeat: int, rev: str) -> None:
+def _row(size: int, mb: float, best: dict) -> dict:
+    peer, text, wb, cmd = best["pandas"], best["pandas text"], best["winback"], best["command"]
+    old = best.get("before")
+    ratio = wb["seconds"] / peer["seconds"]
+    stages = ", ".join(f"{k} {v:.2f} s" for k, v in wb["stages"].items())
+    # "(a thread)": beside the stages after it, so not part of their sum
+    rest = wb["seconds"] - sum(v for k, v in wb["stages"].items() if "thread" not in k)
+    stages += f", other {rest:.2f} s"
+
+    def timing(r: dict) -> str:
+        return f"{r['seconds']:.2f} s (CPU {r['cpu']:.2f} s), {r['rss_mb']:.0f} MB"
+
+    cells = {
+        "files": f"{mb:.1f} MB, {RESPONDENTS[size]:,} respondents",
+        "pandas.read_csv": f"{peer['seconds']:.2f} s, {peer['rss_mb']:.0f} MB",
+        "read_csv, every cell text": f"{text['seconds']:.2f} s, {text['rss_mb']:.0f} MB",
+        "run_import (one call)": timing(wb),
+        "ratio": f"**{ratio:.1f}**",
+        "whole command": timing(cmd),
+        "ratio, whole command": f"{cmd['seconds'] / peer['seconds']:.1f}",
+        "before: run_import": timing(old) if old else "-",
+        "ratio before": f"{old['seconds'] / peer['seconds']:.1f}" if old else "-",
+        "stages of the call": stages,
+    }
+    text_line = (
+        f"{size} MB ({cells['files']}): pandas.read_csv {cells['pandas.read_csv']}, as text "
+        f"{cells['read_csv, every cell text']}; run_import {cells['run_import (one call)']}: "
+        f"ratio {ratio:.1f} (target <= 10); whole command {cells['whole command']}, ratio "
+        f"{cells['ratio, whole command']}; before {cells['before: run_import']}, ratio "
+        f"{cells['ratio before']}\n    stages: {stages}"
+    )
+    return {"cells": cells, "text": text_line}
+
+
+def _write_results(rows: list, repeat: int, rev: str, loads: tuple) -> None:
+    (a, b, c), (d, e, f) = loads
     lines = [
         "",
         f"## Import speed (`benchmarks/import_bench.py`), {dt.date.today().isoformat()}",
         "",
         f"Python {platform.python_version()}, fastest of {repeat} alternating runs, each in a "
-        "fresh process; peak memory is the process's maximum RSS (Python and pandas included); "
-        "CPU is the process's user + system time (all threads). "
-        "Ratio = winback import / `pandas.read_csv` with its defaults (wall times); before = "
-        f"winback at {rev}, the revision before the speed work, on the same files in the same "
-        "run.",
+        f"fresh process; load average at the start {a:.2f}, {b:.2f}, {c:.2f}, at the end "
+        f"{d:.2f}, {e:.2f}, {f:.2f} (2 cores). Like for like: the libraries imported first "
+        "(pandas; for winback also `winback.pipeline.responses` and the study file), then ONE "
+        "call timed: `pandas.read_csv` of both files against `run_import` (read, validate, "
+        "quality flags, reasons, every output file written and fsynced; numba and what else "
+        "the call loads on first use inside the timing). Ratio = that call / `read_csv` with "
+        "its defaults (wall). Whole command: `winback import ...` as a new process, timed from "
+        f"outside. Before: `run_import` at {rev}, same files, same run. Peak memory is the "
+        "process's maximum RSS; CPU its user + system time (all threads).",
         "",
-        "| files | pandas.read_csv | read_csv, every cell text | winback import | ratio | "
-        "before | ratio before | stages of the import |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for size, mb, peer, text, wb, ratio, stages, rest, old in rows:
-        before = (
-            f"{old['seconds']:.2f} s (CPU {old['cpu']:.2f} s), {old['rss_mb']:.0f} MB | "
-            f"{old['seconds'] / peer['seconds']:.1f}"
-            if old
-            else "- | -"
-        )
-        lines.append(
-            f"| {mb:.1f} MB, {RESPONDENTS[size]:,} respondents | {peer['seconds']:.2f} s, "
-            f"{peer['rss_mb']:.0f} MB | {text['seconds']:.2f} s, {text['rss_mb']:.0f} MB | "
-            f"{wb['seconds']:.2f} s (CPU {wb['cpu']:.2f} s), {wb['rss_mb']:.0f} MB | "
-            f"**{ratio:.1f}** | {before} | {stages}, other {rest:.2f} s |"
-        )
+    head = list(rows[0]["cells"])
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for row in rows:
+        lines.append("| " + " | ".join(row["cells"][k] for k in head) + " |")
     with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -69,7 +69,8 @@ class Rules:
         for entry in self.prohibited_masks:
             hit = np.ones(profiles.shape[:-1], dtype=bool)
             for a, m in entry:
-                hit &= m[profiles[..., a]]
+                idx = profiles[..., a]
+                hit &= m[idx] & (idx >= 0)  # an absent attribute (-1) matches no prohibition
             ok &= ~hit
         return ok
 

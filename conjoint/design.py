@@ -81,7 +81,8 @@ class ChoiceDesign:
 
         One row per alternative shown: ``version, task, alt``, one column per attribute holding
         the level label (or value for numeric levels), and ``holdout`` (1 for fixed holdout
-        tasks).
+        tasks). In a labelled design alternative j is the j-th label, and an
+        alternative-specific attribute's cell is empty on the labels it does not apply to.
         """
         v, t, j, _ = self.levels.shape
         vv, tt, jj = np.meshgrid(
@@ -94,8 +95,12 @@ class ChoiceDesign:
         }
         flat = self.levels.reshape(-1, self.levels.shape[-1])
         for a, attr in enumerate(self.study.attributes):
-            values = np.asarray(attr.levels, dtype=object)[flat[:, a]]
-            data[attr.name] = values.astype(float) if attr.numeric else values.astype(str)
+            values = np.asarray(attr.levels, dtype=object)[np.maximum(flat[:, a], 0)]
+            absent = flat[:, a] < 0  # an alternative-specific attribute on another label: empty
+            if attr.numeric:
+                data[attr.name] = np.where(absent, np.nan, values.astype(float))
+            else:
+                data[attr.name] = np.where(absent, None, values.astype(str))
         data["holdout"] = (
             np.repeat(self.holdout.astype(int)[None, :, None], v, 0).repeat(j, 2).ravel()
         )
@@ -216,7 +221,15 @@ def make_design(
                 else {"overlap_weight": 1.0, "pair_weight": 0.5}
             )
             for v in range(n_versions):
-                out[v] = greedy_version(rules, cands, d.tasks, d.alternatives, rng, **weights)
+                out[v] = greedy_version(
+                    rules,
+                    cands,
+                    d.tasks,
+                    d.alternatives,
+                    rng,
+                    per_position=bool(study.labels),
+                    **weights,
+                )
                 bar.update(1)
         else:
             # Search with every attribute part-worth coded (unless asked otherwise): a linear
@@ -269,17 +282,26 @@ def make_design(
         bar.close()
     search["seconds"] = time.perf_counter() - t0
 
+    if study.alternative_specific:
+        # an alternative-specific attribute is absent (-1) on the other labels' alternatives
+        applies = np.asarray(study.applies(), dtype=bool)
+        out = np.where(applies, out, -1).astype(np.int16)
     if d.shuffle:
-        out = _shuffle(out, rng)
+        out = _shuffle(out, rng, alternatives=not study.labels)
     levels, holdout = _add_holdouts(out, study)
     return ChoiceDesign(study, levels, holdout, method, seed, search)
 
 
-def _shuffle(levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Randomise task order and alternative positions within each version."""
+def _shuffle(
+    levels: np.ndarray, rng: np.random.Generator, *, alternatives: bool = True
+) -> np.ndarray:
+    """Randomise task order and (unless ``alternatives`` is false: a labelled design, whose
+    alternative j is the j-th label) alternative positions within each version."""
     out = levels.copy()
     for v in range(out.shape[0]):
         out[v] = out[v][rng.permutation(out.shape[1])]
+        if not alternatives:
+            continue
         for t in range(out.shape[1]):
             out[v, t] = out[v, t][rng.permutation(out.shape[2])]
     return out
@@ -352,10 +374,20 @@ def design_from_frame(
             problems.append(f"... and {len(bad) - 5} more bad value(s) in column '{c}'.")
         df[c] = num
     codes = np.zeros((len(df), len(names)), dtype=np.int16)
+    shows = _shows(df, study)
     for a, attr in enumerate(study.attributes):
         col = df[attr.name]
         idx = np.array([attr.index_of(v) for v in col])
-        bad = np.flatnonzero(idx < 0)
+        if shows is not None:
+            empty = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
+            for i in np.flatnonzero(~shows[:, a] & ~empty)[:5]:
+                problems.append(
+                    f"row {i + 2}, column '{attr.name}': {col.iloc[i]!r} on alternative "
+                    f"{df['alt'].iloc[i]} ({_label_at(study, df['alt'].iloc[i])}), but "
+                    f"'{attr.name}' exists only on {list_valid(attr.applies_to)}; leave it empty."
+                )
+            idx = np.where(shows[:, a], idx, -2)  # -2: absent as it should be
+        bad = np.flatnonzero(idx == -1)
         for i in bad[:5]:
             problems.append(
                 f"row {i + 2}, column '{attr.name}': unknown level {col.iloc[i]!r}. Valid "
@@ -363,7 +395,7 @@ def design_from_frame(
             )
         if len(bad) > 5:
             problems.append(f"... and {len(bad) - 5} more unknown level(s) in '{attr.name}'.")
-        codes[:, a] = np.maximum(idx, 0)
+        codes[:, a] = np.where(idx == -2, -1, np.maximum(idx, 0))
     if problems:
         raise DesignError(f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     v = df["version"].astype(int).to_numpy()
@@ -383,6 +415,11 @@ def design_from_frame(
             f"{source}: expected every version 1..{nv} to have tasks 1..{nt} with alternatives "
             f"1..{nj} ({nv * nt * nj} rows), found {len(df)} rows; versions, tasks and "
             "alternatives must be complete and numbered from 1."
+        )
+    if study.labels and nj != len(study.labels):
+        raise DesignError(
+            f"{source}: alternatives 1..{nj}, but this labelled design shows one alternative "
+            f"per label ({len(study.labels)}: {list_valid(study.labels)})."
         )
     levels = np.zeros((nv, nt, nj, len(names)), dtype=np.int16)
     levels[v - 1, t - 1, j - 1] = codes
@@ -405,6 +442,23 @@ def design_from_frame(
     # a design read from a file has no seed of its own: the study's seeds what follows from it
     # (prior draws of the diagnostics, respondents' task orders), never a -1 stand-in
     return ChoiceDesign(study, levels, holdout, method, study.design.seed, {"source": source})
+
+
+def _shows(df: pd.DataFrame, study: Study) -> np.ndarray | None:
+    """(rows, attributes): which attributes each row's alternative shows; None when every
+    alternative shows every attribute (or the alternative numbers are not valid yet)."""
+    if not study.alternative_specific:
+        return None
+    alt = pd.to_numeric(df["alt"], errors="coerce")
+    n = len(study.labels)
+    if alt.isna().any() or not alt.between(1, n).all():
+        return None  # reported by the checks of the alt column and the count of alternatives
+    applies = np.asarray(study.applies(), dtype=bool)
+    return applies[alt.to_numpy(dtype=int) - 1]
+
+
+def _label_at(study: Study, alt: object) -> str:
+    return f"label {study.labels[int(float(str(alt))) - 1]}"
 
 
 def make_assignments(

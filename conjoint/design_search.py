@@ -68,6 +68,7 @@ def greedy_version(
     *,
     overlap_weight: float,
     pair_weight: float,
+    per_position: bool = False,
 ) -> np.ndarray:
     """Build a version concept by concept, each the allowed candidate of lowest cost.
 
@@ -75,14 +76,17 @@ def greedy_version(
            + uses of the level in this version so far)
            + pair_weight * sum over attribute pairs of uses of the level pair in this version.
     Ties are broken at random. A large overlap_weight gives minimal overlap (shortcut).
+    ``per_position`` (a labelled design, whose alternative j is always the j-th label)
+    balances the version's counts of each alternative position on its own.
     """
     n_attr = cands.shape[1]
     n_levels = rules.n_levels
     offsets = np.concatenate([[0], np.cumsum(n_levels)[:-1]]).astype(np.int64)
     flat = cands.astype(np.int64) + offsets  # candidate levels as global level ids
     total = int(sum(n_levels))
-    version_count = np.zeros(total)
-    pair_count = np.zeros((total, total))
+    n_counts = n_alts if per_position else 1
+    version_counts = np.zeros((n_counts, total))
+    pair_counts = np.zeros((n_counts, total, total))
     pairs = [(a, b) for a in range(n_attr) for b in range(a + 1, n_attr)]
     out = np.zeros((n_tasks, n_alts, n_attr), dtype=np.int16)
     # expected use of each level so far, to normalise counts of attributes with few levels
@@ -90,7 +94,9 @@ def greedy_version(
     for t in range(n_tasks):
         task_count = np.zeros(total)
         chosen: list[np.ndarray] = []
-        for _ in range(n_alts):
+        for pos in range(n_alts):
+            version_count = version_counts[pos if per_position else 0]
+            pair_count = pair_counts[pos if per_position else 0]
             cost = (overlap_weight * task_count[flat] + version_count[flat] * inv_levels[flat]).sum(
                 axis=1
             )
@@ -181,6 +187,8 @@ def coordinate_exchange(
         for s in range(n_tasks):
             for j in range(n_alts):
                 for a in range(n_attr):
+                    if not model.changeable(j, a):
+                        continue
                     _, cands = _level_changes(rules, design[s], j, a)
                     if not cands:
                         continue
@@ -271,6 +279,8 @@ def coordinate_exchange_lowrank(
             for j in range(n_alts):
                 g_oo = None
                 for a in range(n_attr):
+                    if not model.changeable(j, a):
+                        continue
                     old = design[s, j, a]
                     levels, _ = _level_changes(rules, design[s], j, a)
                     if not levels:

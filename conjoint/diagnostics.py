@@ -11,6 +11,7 @@ import pandas as pd
 
 from conjoint.constraints import Rules
 from conjoint.design import ChoiceDesign
+from conjoint.diagnostics_labels import labelled_balance
 from conjoint.encoding import orthonormal_contrasts, parameter_attribute, parameter_names
 from conjoint.information import TaskModel, d_error, log_det
 from conjoint.priors import prior_draws, prior_mean
@@ -135,9 +136,13 @@ class DesignDiagnostics:
             f"  Dp-error (prior mean): {_fmt(s['dp_error'])}",
             f"  DB-error ({s['prior']} prior, {s['prior_draws']} draws): {_fmt(s['db_error'])}",
             f"  A-error (prior mean): {_fmt(s['a_error'])}",
-            f"  Street-Burgess efficiency (main effects, null prior): "
-            f"{_pct(s['sb_efficiency'])} pooled over versions, "
-            f"{_pct(s['sb_efficiency_mean_version'])} mean per version",
+            "  Street-Burgess efficiency (main effects, null prior): "
+            + (
+                "not defined for a labelled design"
+                if s["sb_efficiency"] is None or not math.isfinite(s["sb_efficiency"])
+                else f"{_pct(s['sb_efficiency'])} pooled over versions, "
+                f"{_pct(s['sb_efficiency_mean_version'])} mean per version"
+            ),
             f"  level balance (min/max count, worst attribute): {s['worst_balance']:.2f}",
             f"  dominated alternatives: {s['n_dominated']}"
             + ("" if s["dominance_known"] else " (no preference orders given: not checked)"),
@@ -313,17 +318,24 @@ def inspect_design(
         }
     )
 
-    # Street-Burgess efficiency: designed alternatives only, every attribute categorical
+    # Street-Burgess efficiency: designed alternatives only, every attribute categorical; it
+    # is defined for generic alternatives only (not for a labelled design)
     n_levels = [a.n_levels for a in study.attributes]
     sets_all = est.reshape(v * t, j, n_attr)
-    sb_pooled = street_burgess_efficiency(sets_all, n_levels)
-    sb_versions = [street_burgess_efficiency(est[i], n_levels) for i in range(v)]
+    labelled = bool(study.labels)
+    sb_pooled = math.nan if labelled else street_burgess_efficiency(sets_all, n_levels)
+    sb_versions = [
+        math.nan if labelled else street_burgess_efficiency(est[i], n_levels) for i in range(v)
+    ]
 
-    # level balance and overlap over estimation tasks
-    bal_rows, ov_rows = [], []
+    # level balance and overlap over estimation tasks (per label in a labelled design)
+    bal_rows: list[dict[str, Any]] = []
+    ov_rows: list[dict[str, Any]] = []
     worst = 1.0
     never: list[str] = []
-    for ai, attr in enumerate(study.attributes):
+    if labelled:
+        bal_rows, ov_rows, worst, never = labelled_balance(study, est)
+    for ai, attr in enumerate(() if labelled else study.attributes):
         counts = np.bincount(est[..., ai].ravel(), minlength=attr.n_levels)
         total = counts.sum()
         for lv, c in zip(attr.level_labels(), counts, strict=True):
@@ -343,10 +355,14 @@ def inspect_design(
             }
         )
     n_dom = 0
-    if rules.has_order:
+    if rules.has_order and not labelled:  # labels differ by a constant of unknown sign
         n_dom = sum(rules.n_dominated(task) for task in sets_all)
     n_prohibited = int((~rules.allowed(design.levels)).sum())
-    n_dup = sum(len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr))
+    n_dup = (
+        0  # alternatives of different labels are never the same
+        if labelled
+        else sum(len({tuple(r) for r in task}) < j for task in design.levels.reshape(-1, j, n_attr))
+    )
     repeated = _repeated_tasks(est)
 
     max_levels = max(n_levels)
@@ -384,7 +400,7 @@ def inspect_design(
         reasons.append(f"{n_dup} tasks show the same profile twice.")
     if verdict != "Unusable":
         sb_floor = 0.80 if study.prohibitions else 0.90
-        if sb_pooled < sb_floor:
+        if not labelled and sb_pooled < sb_floor:
             verdict = "Warning"
             reasons.append(
                 f"Street-Burgess efficiency {sb_pooled:.1%} is below {sb_floor:.0%}: a "
@@ -423,6 +439,13 @@ def inspect_design(
         notes.append(
             "Street-Burgess efficiency counts the designed alternatives only; D-, DB- and "
             "A-errors and standard errors include the none/status-quo constants."
+        )
+    if labelled:
+        notes.append(
+            f"a labelled design ({', '.join(study.labels)}): the D-, DB- and A-errors and "
+            "standard errors include the label constants; level balance is per label, over the "
+            "attributes each label shows; Street-Burgess efficiency is defined for generic "
+            "alternatives only and is not given."
         )
     if study.interactions:
         notes.append(
@@ -484,7 +507,8 @@ def inspect_design(
         "sb_efficiency_by_version": sb_versions,
         "worst_balance": worst,
         "n_dominated": int(n_dom),
-        "dominance_known": rules.has_order,
+        "dominance_known": rules.has_order and not labelled,
+        "labels": list(study.labels),
         "n_prohibited_shown": n_prohibited,
         "n_repeated_tasks": len(repeated),
         "johnson_orme_n": jo,

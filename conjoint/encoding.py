@@ -6,8 +6,11 @@ effects coding). A linear attribute contributes one column holding the level's v
 ``[[interactions]]`` follow the main effects: each column is the product of the two attributes'
 codes (a part-worth attribute's column of one level, a linear attribute's value minus its
 reference value), so a main effect is the effect at the reference level of the attributes it
-interacts with. A none alternative has its own constant ``none``; a status-quo alternative its
-constant ``status_quo``.
+interacts with. A labelled design (``[design] labels``) has a constant ``label[x]`` per label
+but the first (the reference), set on the alternatives of that label; an alternative-specific
+attribute (``applies_to``) is absent on the other labels' alternatives: its columns are zero there
+(a level index -1 means absent). A none alternative has its own constant ``none``; a status-quo
+alternative its constant ``status_quo``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from winback.errors import WinbackError
 from winback.study import Attribute, Study, format_level
+from winback.study.labels import LABEL
 from winback.study.model import n_main_columns
 
 Coding = Literal["dummy", "effects"]
@@ -28,7 +32,8 @@ def parameter_names(study: Study, *, include_constants: bool = True) -> list[str
     """Names of the MNL parameters in canonical order.
 
     ``attribute[level]`` for each non-reference level of a part-worth attribute, ``attribute``
-    for a linear attribute, then the declared interactions (``price x plan=Fibre``), then
+    for a linear attribute, then the declared interactions (``price x plan=Fibre``), then the
+    label constants of a labelled design (``label[rival_a]``, every label but the first), then
     ``none`` and ``status_quo`` when the study has them.
 
     Examples
@@ -45,6 +50,7 @@ def parameter_names(study: Study, *, include_constants: bool = True) -> list[str
     by_name = {a.name: a for a in study.attributes}
     for inter in study.interactions:
         names.extend(inter.column_names(by_name))
+    names.extend(label_parameter(lab) for lab in study.label_constants)
     if include_constants:
         if study.has_none:
             names.append("none")
@@ -61,11 +67,17 @@ def parameter_attribute(study: Study) -> list[str]:
     by_name = {a.name: a for a in study.attributes}
     for inter in study.interactions:
         out.extend([inter.name] * len(inter.column_names(by_name)))
+    out.extend([LABEL] * len(study.label_constants))
     if study.has_none:
         out.append("none")
     if study.status_quo is not None:
         out.append("status_quo")
     return out
+
+
+def label_parameter(label: str) -> str:
+    """The name of a label's constant: ``label[rival_a]``."""
+    return f"{LABEL}[{label}]"
 
 
 def _attribute_table(a: Attribute, coding: Coding) -> np.ndarray:
@@ -88,7 +100,9 @@ class Encoding:
     attribute ``a`` (zeros elsewhere), so a profile's row is the sum of its levels' rows, then
     :meth:`complete` fills the interaction columns (a no-op without interactions).
     ``interactions`` holds, per declared interaction, the two attributes' column slices and
-    code offsets and the first interaction column.
+    code offsets and the first interaction column. A labelled design's ``label_index`` holds
+    the column of each designed alternative's label constant (None for the reference label)
+    and ``applies`` (alternatives, attributes) which attributes each alternative shows.
     """
 
     names: tuple[str, ...]
@@ -97,18 +111,50 @@ class Encoding:
     sq_index: int | None
     coding: Coding
     interactions: tuple[_InteractionColumns, ...] = ()
+    label_index: tuple[int | None, ...] = ()
+    applies: np.ndarray | None = None
 
     @property
     def n_parameters(self) -> int:
         return len(self.names)
 
+    @property
+    def labelled(self) -> bool:
+        return bool(self.label_index)
+
     def encode(self, levels: np.ndarray) -> np.ndarray:
-        """Rows for profiles given as level indices, shape (..., n_attributes) -> (..., K)."""
+        """Rows for profiles given as level indices, shape (..., n_attributes) -> (..., K).
+
+        A level index -1 (an absent alternative-specific attribute) contributes nothing.
+        """
         levels = np.asarray(levels)
         out = np.zeros((*levels.shape[:-1], self.n_parameters))
         for a, table in enumerate(self.tables):
-            out += table[levels[..., a]]
+            idx = levels[..., a]
+            if self.applies is not None:
+                absent = idx < 0
+                out += np.where(absent[..., None], 0.0, table[np.where(absent, 0, idx)])
+            else:
+                out += table[idx]
         return self.complete(out)
+
+    def encode_tasks(self, levels: np.ndarray) -> np.ndarray:
+        """Rows of designed tasks, shape (..., J, n_attributes) -> (..., J, K).
+
+        Alternative j is the j-th designed alternative: in a labelled design it gets its
+        label's constant and its absent attributes' columns stay zero (whatever level the
+        array holds there). Without labels the same as :meth:`encode`.
+        """
+        levels = np.asarray(levels)
+        if not self.labelled:
+            return self.encode(levels)
+        if self.applies is not None:
+            levels = np.where(self.applies, levels, -1)
+        x = self.encode(levels)
+        for j, col in enumerate(self.label_index):
+            if col is not None:
+                x[..., j, col] = 1.0
+        return x
 
     def complete(self, x: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:
         """Fill the interaction columns of rows whose main-effect columns are set, in place.
@@ -174,7 +220,22 @@ def make_encoding(study: Study, coding: Coding = "dummy") -> Encoding:
         )
     none_index = names.index("none") if "none" in names else None
     sq_index = names.index("status_quo") if "status_quo" in names else None
-    return Encoding(tuple(names), tuple(tables), none_index, sq_index, coding, tuple(inters))
+    label_index: tuple[int | None, ...] = ()
+    if study.labels:
+        label_index = tuple(
+            names.index(label_parameter(lab)) if i else None for i, lab in enumerate(study.labels)
+        )
+    applies = np.asarray(study.applies(), dtype=bool) if study.alternative_specific else None
+    return Encoding(
+        tuple(names),
+        tuple(tables),
+        none_index,
+        sq_index,
+        coding,
+        tuple(inters),
+        label_index,
+        applies,
+    )
 
 
 def require_additive(study: Study, what: str) -> None:
@@ -191,6 +252,22 @@ def require_additive(study: Study, what: str) -> None:
             f"interactions yet (this study declares {names}). Compare candidate products "
             "with the simulator (analysis.simulate_shares), which uses the interactions, or "
             "remove [[interactions]] from the study file."
+        )
+    require_generic(study, what)
+
+
+def require_generic(study: Study, what: str) -> None:
+    """Raise for a labelled study (``[design] labels``) where ``what`` builds products without
+    labels (every product is one generic alternative)."""
+    if study.labels:
+        specific = [a.name for a in study.attributes if a.applies_to]
+        raise WinbackError(
+            f"{what} does not support labelled designs yet (this study has [design] labels "
+            f"{', '.join(study.labels)}"
+            + (f" and alternative-specific attributes {', '.join(specific)}" if specific else "")
+            + "): it builds products without a label, so it would leave out the label "
+            "constants. Compare labelled products with the simulator "
+            "(analysis.simulate_shares, products with a label)."
         )
 
 

@@ -77,7 +77,9 @@ def read_design_csv(path: str | Path, study: Study) -> ChoiceDesign:
 
 
 def sawtooth_frame(design: ChoiceDesign) -> pd.DataFrame:
-    """The design in Sawtooth's CBC import/export layout."""
+    """The design in Sawtooth's CBC import/export layout (an alternative-specific attribute
+    not shown on an alternative's label is level 0, as in Sawtooth's alternative-specific
+    designs)."""
     study = design.study
     rand = np.flatnonzero(~design.holdout)
     rows = []
@@ -140,12 +142,14 @@ def read_sawtooth_design(path: str | Path, study: Study) -> ChoiceDesign:
         )
     for a, attr in enumerate(study.attributes):
         col = num[f"Att{a + 1}"]
-        bad = np.flatnonzero((col < 1) | (col > attr.n_levels))
+        # 0: an alternative-specific attribute not shown (checked against the labels later)
+        low = 0 if attr.applies_to else 1
+        bad = np.flatnonzero((col < low) | (col > attr.n_levels))
         if len(bad):
             i = int(bad[0])
             raise DesignError(
                 f"{path}: row {i + 2}, column Att{a + 1} ({attr.name}): level code {col.iloc[i]} "
-                f"outside 1..{attr.n_levels}."
+                f"outside {low}..{attr.n_levels}."
             )
     fixed = num[num["Version"] == 0]
     rand = num[num["Version"] > 0]
@@ -168,13 +172,14 @@ def read_sawtooth_design(path: str | Path, study: Study) -> ChoiceDesign:
     long = pd.concat(frames, ignore_index=True)
     out = pd.DataFrame({"version": long["Version"], "task": long["Task"], "alt": long["Concept"]})
     for a, attr in enumerate(study.attributes):
-        out[attr.name] = [attr.levels[c - 1] for c in long[f"Att{a + 1}"]]
+        out[attr.name] = [attr.levels[c - 1] if c else None for c in long[f"Att{a + 1}"]]
     out["holdout"] = long["holdout"].to_numpy()
     return design_from_frame(out, study, source=str(path), method="sawtooth")
 
 
 def qualtrics_frame(design: ChoiceDesign) -> pd.DataFrame:
-    """The design in Qualtrics' conjoint design import layout (holdouts excluded)."""
+    """The design in Qualtrics' conjoint design import layout (holdouts excluded; an
+    alternative-specific attribute not shown on an alternative's label is 0)."""
     study = design.study
     rand = np.flatnonzero(~design.holdout)
     rows = []
@@ -214,13 +219,14 @@ def read_qualtrics_design(path: str | Path, study: Study) -> ChoiceDesign:
                 f"feature: {', '.join(a.display for a in study.attributes)}."
             )
         codes = pd.to_numeric(df[col], errors="coerce")
-        bad = np.flatnonzero(codes.isna() | (codes < 1) | (codes > attr.n_levels))
+        low = 0 if attr.applies_to else 1  # 0: not shown on this alternative's label
+        bad = np.flatnonzero(codes.isna() | (codes < low) | (codes > attr.n_levels))
         if len(bad):
             i = int(bad[0])
             raise DesignError(
                 f"{path}: row {i + 2}, column '{col}': {df[col].iloc[i]!r} is not a recode value "
-                f"1..{attr.n_levels}."
+                f"{low}..{attr.n_levels}."
             )
-        out[attr.name] = [attr.levels[int(c) - 1] for c in codes]
+        out[attr.name] = [attr.levels[int(c) - 1] if c else None for c in codes]
     out["holdout"] = 0
     return design_from_frame(out, study, source=str(path), method="qualtrics")

@@ -61,14 +61,21 @@ class TaskModel:
     def k(self) -> int:
         return self.encoding.n_parameters
 
+    def changeable(self, j: int, a: int) -> bool:
+        """True when attribute ``a`` of designed alternative ``j`` is shown (a design search
+        skips the cells of an absent alternative-specific attribute)."""
+        applies = self.encoding.applies
+        return applies is None or bool(applies[j, a])
+
     @property
     def sq_mixture(self) -> bool:
         """True when the status quo differs between respondents (several profiles)."""
         return len(self.sq_rows) > 1
 
     def rows(self, tasks: np.ndarray) -> np.ndarray:
-        """(..., J, A) level indices -> (..., J + n_extra, K) design rows."""
-        x = self.encoding.encode(tasks)
+        """(..., J, A) level indices -> (..., J + n_extra, K) design rows (a labelled design's
+        alternative j with its label's constant and its absent attributes zero)."""
+        x = self.encoding.encode_tasks(tasks)
         if len(self.extra_rows):
             extra = np.broadcast_to(self.extra_rows, (*x.shape[:-2], *self.extra_rows.shape))
             x = np.concatenate([x, extra], axis=-2)

@@ -40,8 +40,8 @@ import pandas as pd
 
 from winback.errors import DesignError, ParameterError, list_valid
 
-#: Sawtooth's rule: each item shown about this many times per respondent
-TIMES_SHOWN = 3
+# the rules on sizes are the study file's too ([maxdiff]), so they live in the foundation
+from winback.study.maxdiff import default_per_set, default_sets, maxdiff_size_problems
 
 
 @dataclass(frozen=True)
@@ -101,18 +101,6 @@ class MaxDiffDesign:
             f"  reference item (utility 0): {self.items[0]!r}\n"
             "  next: conjoint.inspect_maxdiff_design(design)"
         )
-
-
-def default_sets(n_items: int, per_set: int) -> int:
-    """Sawtooth's suggested number of sets: each item shown about three times per respondent,
-    ``ceil(3 * n_items / per_set)``.
-
-    Examples
-    --------
-    >>> default_sets(20, 4)
-    15
-    """
-    return math.ceil(TIMES_SHOWN * n_items / per_set)
 
 
 def _check_items(items: int | Sequence[str]) -> tuple[str, ...]:
@@ -202,23 +190,11 @@ def make_maxdiff_design(
     """
     labels = _check_items(items)
     v = len(labels)
-    if per_set is None:
-        per_set = 4 if v >= 8 else max(2, v // 2)
-    k = _whole(per_set, "per_set", 2)
-    if k >= v:
-        raise ParameterError(
-            f"per_set must be fewer than the {v} items (a set showing every item tells "
-            f"nothing about the items not chosen); got {k}. Sawtooth recommends 4 or 5, and "
-            "no more than half the items."
-        )
-    fewest = math.ceil(v / k)
+    k = _whole(default_per_set(v) if per_set is None else per_set, "per_set", 2)
     b = default_sets(v, k) if n_sets is None else _whole(n_sets, "n_sets", 1)
-    if b < fewest:
-        raise ParameterError(
-            f"n_sets = {b} sets of {k} show {b * k} items, fewer than the {v} items: every "
-            f"respondent must see every item; use at least {fewest} sets (suggested: "
-            f"{default_sets(v, k)}, each item about {TIMES_SHOWN} times)."
-        )
+    problems = maxdiff_size_problems(v, k, b)
+    if problems:
+        raise ParameterError(problems[0])
     n_versions = _whole(versions, "versions", 1)
     seed = _whole(random_seed, "random_seed", 0)
     if iterations is None:

@@ -132,7 +132,7 @@ def simulate_choices(
     nt, nj = design.n_tasks, design.n_alternatives
     version_idx = np.arange(n) % design.n_versions
     shown = design.levels[version_idx]  # (N, T, J, A)
-    x = enc.encode(shown)  # (N, T, J, K)
+    x = enc.encode_tasks(shown)  # (N, T, J, K)
     u = np.einsum("ntjk,nk->ntj", x, betas)
     alt_labels: list[str] = [str(i) for i in range(1, nj + 1)]
     sq = study.status_quo
@@ -166,7 +166,10 @@ def simulate_choices(
     chosen = (np.arange(n_alt)[None, None, :] == choice[..., None]).astype(int).ravel()
     data: dict[str, object] = {"respondent_id": rid, "version": ver, "task": task, "alt": alt}
     for a, attr in enumerate(study.attributes):
-        vals = np.asarray(attr.levels, dtype=object)[shown[..., a]]  # (N, T, J)
+        idx = shown[..., a]
+        # an absent alternative-specific attribute (-1) is an empty cell
+        vals = np.asarray(attr.levels, dtype=object)[np.maximum(idx, 0)]
+        vals[idx < 0] = None
         extra = []
         if sq_levels is not None:
             shown_sq = np.asarray(attr.levels, dtype=object)[sq_levels[:, a]]  # (N,)

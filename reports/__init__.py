@@ -9,16 +9,51 @@ workbook, and the ``plot_*`` functions draw the figures with their posterior ban
     write_workbook("report.xlsx", data)
 """
 
-from reports.live_sheet import add_live_simulator
-from reports.plots import (
-    plot_importances,
-    plot_partworth_distributions,
-    plot_posterior_bands,
-    plot_price_curves,
-    plot_tier_shares,
-)
-from reports.waves_sheet import add_wave_comparison
-from reports.workbook import ReportData, read_run_folder, write_workbook
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reports.live_sheet import add_live_simulator
+    from reports.plots import (
+        plot_importances,
+        plot_partworth_distributions,
+        plot_posterior_bands,
+        plot_price_curves,
+        plot_tier_shares,
+    )
+    from reports.waves_sheet import add_wave_comparison
+    from reports.workbook import ReportData, read_run_folder, write_workbook
+
+#: where each name lives; a name loads its module on first use, so that ``winback report``
+#: loads openpyxl and matplotlib only as it writes the workbook and the plots
+_MODULE_OF = {
+    "add_live_simulator": "reports.live_sheet",
+    "plot_importances": "reports.plots",
+    "plot_partworth_distributions": "reports.plots",
+    "plot_posterior_bands": "reports.plots",
+    "plot_price_curves": "reports.plots",
+    "plot_tier_shares": "reports.plots",
+    "add_wave_comparison": "reports.waves_sheet",
+    "ReportData": "reports.workbook",
+    "read_run_folder": "reports.workbook",
+    "write_workbook": "reports.workbook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reports' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = [
     "ReportData",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from surveys._text import member
 from surveys.dataset import ChoiceDataset
@@ -86,6 +85,9 @@ def counts(
     0     all          300      plan     Basic   2400     430  0.179167    ...    ...
     """
     band = check_band(band)
+    # lazy: scipy.special (about 0.3 s to import, with scipy.linalg) loads when a band is made
+    from scipy.special import ndtri
+
     z = float(ndtri(0.5 + band / 2.0))
     study = dataset.study
     ids = dataset.included_ids

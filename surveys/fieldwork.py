@@ -16,7 +16,9 @@ import pandas as pd
 
 from conjoint.design import ChoiceDesign
 from conjoint.encoding import parameter_names
+from conjoint.maxdiff import MaxDiffDesign
 from conjoint.simulate import simulate_choices
+from surveys.fieldwork_maxdiff import Fieldwork, with_maxdiff
 from winback.errors import WinbackError, list_valid
 from winback.study.model import Study
 from winback.study.questionnaire_defaults import default_questionnaire
@@ -428,7 +430,7 @@ def simulate_respondents(
 
     # -- extra questions and the frame ------------------------------------------------------
     for qu in q.questions:
-        if qu.type == "conjoint":
+        if qu.type in ("conjoint", "maxdiff"):  # answered in responses.csv / maxdiff.csv
             continue
         if all(c in cols for c in qu.columns()) and _fits(cols[qu.columns()[0]], qu):
             continue
@@ -535,7 +537,8 @@ def simulate_fieldwork(
     random_seed: int,
     random_share: float = 0.04,
     speeder_share: float = 0.02,
-) -> tuple[Any, Any, Any, dict[str, list[str]]]:
+    maxdiff_design: MaxDiffDesign | None = None,
+) -> Fieldwork:
     """Simulated lost customers answering the questionnaire and the conjoint.
 
     Part-worths differ by why people left (those who left over a price rise are 40% more price
@@ -544,7 +547,11 @@ def simulate_fieldwork(
     random and a share rush through the survey, as in real fieldwork; they are returned so that
     the quality flags can be checked against them.
 
-    Returns (choices, respondents, true part-worths, planted).
+    Returns (choices, respondents, true part-worths, planted). With a ``[maxdiff]`` table the
+    result also carries ``.maxdiff`` (MaxDiff answers whose true utilities follow the reasons
+    each respondent ticked: :mod:`surveys.fieldwork_maxdiff`), ``.maxdiff_truth`` and
+    ``.maxdiff_design`` (``maxdiff_design``, else the study's); the other tables are the same
+    as without it.
     """
     study = design.study
     rng = np.random.default_rng(random_seed)
@@ -578,4 +585,5 @@ def simulate_fieldwork(
         people.loc[sel, "duration_seconds"] = np.round(
             rng.uniform(0.1, 0.25, size=int(sel.sum())) * median
         )
-    return choices, people, truth, {"random_responders": random_ids, "speeders": speeder_ids}
+    planted = {"random_responders": random_ids, "speeders": speeder_ids}
+    return with_maxdiff(study, (choices, people, truth, planted), maxdiff_design, random_seed)

@@ -39,8 +39,7 @@ def read_winback(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]:
     """Read winback's canonical ``responses.csv`` (and ``respondents.csv``) as raw text frames."""
     path = Path(path)
-    # numba's set-up (about 0.4 s once per process, mostly outside the GIL) while Arrow parses
-    threading.Thread(target=_warm_up, daemon=True, name="winback-warm-up").start()
+    start_warm_up()  # numba's set-up while Arrow parses
     choices = read_csv_text(path, categorical=True)
     sources = {str(path): choices.attrs.pop("sha256", None) or file_sha256(path)}
     people = None
@@ -51,6 +50,17 @@ def read_winback(
         people = read_csv_text(respondents)
         sources[str(respondents)] = people.attrs.pop("sha256", None) or file_sha256(respondents)
     return choices, people, sources
+
+
+_warm_up_started = threading.Lock()
+
+
+def start_warm_up() -> None:
+    """Start loading numba and validation's compiled pass in a thread, once per process: about
+    0.4 s, mostly outside the GIL, while the caller reads its inputs (``winback import`` calls
+    it first thing, the reader of winback's files otherwise)."""
+    if _warm_up_started.acquire(blocking=False):  # held for good: the first caller starts it
+        threading.Thread(target=_warm_up, daemon=True, name="winback-warm-up").start()
 
 
 def _warm_up() -> None:

@@ -73,9 +73,11 @@ DESIGN = Stage(
         "qualtrics_status_quo_rules.csv",
         STUDY_FILE,
         "assignments.csv",
+        "maxdiff_design.csv",
+        "maxdiff_diagnostics.txt",
     ),
 )
-FIELDWORK = Stage("fieldwork", ("responses.csv", "respondents.csv"))
+FIELDWORK = Stage("fieldwork", ("responses.csv", "respondents.csv", "maxdiff.csv"))
 IMPORT = Stage(
     "import",
     (
@@ -87,6 +89,7 @@ IMPORT = Stage(
         "reasons.csv",
         "reasons.txt",
         "import.json",
+        "maxdiff.csv",
     ),
 )
 #: the MaxDiff of reasons for leaving (``winback fit`` when the import folder holds

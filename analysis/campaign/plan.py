@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.campaign._kernels import bands_of
 from analysis.campaign.allocation import Allocation, allocate
 from analysis.campaign.control import control_group
 from analysis.campaign.scoring import DO_NOT_CONTACT, CampaignScores
@@ -129,6 +128,8 @@ def plan_campaign(
     worth = margin * sc.months - scores.incentive[contact_act]
     affine = planned & np.isfinite(worth)
     q = [lo, 1.0 - lo]
+    # lazy: numba (about 0.4 s to import) loads when a campaign is planned
+    from analysis.campaign._kernels import bands_of
 
     def bands(n0: int, dp: np.ndarray, dv: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
         # in the worker thread, without the GIL (np.quantile holds it)

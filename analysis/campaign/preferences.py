@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.campaign._kernels import normals_of
 from analysis.campaign.customers import RESPONDENT, Customers, covariate_values
 from analysis.data import respondent_covariates
 from analysis.hb import constraint_plan
@@ -324,6 +323,9 @@ class CustomerPreferences:
         if (~own).any():
             if self.upper is None:
                 raise WinbackError("no upper level to predict customers without draws.")
+            # lazy: numba (about 0.4 s to import) loads when customers are predicted
+            from analysis.campaign._kernels import normals_of
+
             pred = idx[~own].astype(np.int64)
             z = normals_of(self.key, pred, len(self.names), self.n_samples)
             out[:, ~own] = self.upper.beta(self.covariates[pred], z)

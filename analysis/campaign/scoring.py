@@ -22,12 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import pandas as pd
 
 from analysis.calibration import CalibratedDraws
-from analysis.campaign._kernels import score_chunk
 from analysis.campaign.customers import Customers
 from analysis.campaign.preferences import CustomerPreferences
 from analysis.decision import Action
@@ -88,6 +86,11 @@ class _Scorer:
         sums over draws per customer and action and the totals per action and draw; otherwise
         each customer's ``chosen`` action, the totals per ``group`` and draw, and ``reduce(n0,
         draw_p, draw_v)`` of every chunk's draws (e.g. per-customer bands)."""
+        # lazy: numba (about 0.4 s to import) loads when customers are scored
+        import numba
+
+        from analysis.campaign._kernels import score_chunk
+
         n = len(self.who)
         n_act = len(self.act_ptr) - 1
         s = self.n_samples

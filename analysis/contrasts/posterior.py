@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.contrasts.levels import LevelMapping
 from analysis.results import importance_draws, wtp_median_draws
+from analysis.results._common import importance_names
 from winback.errors import WinbackError, list_valid
 from winback.settings import BAND, check_band
 
@@ -248,13 +249,15 @@ def importance_contrasts(
         return np.nanmean(imp.reshape(-1, imp.shape[2], imp.shape[3]), axis=1)
 
     ia, ib = avg(model_a), avg(model_b)
-    names = model_b.study.attribute_names
-    order_a = [model_a.study.attribute_names.index(n) for n in names]
+    in_a = importance_names(model_a.study)
+    names = [n for n in importance_names(model_b.study) if n in in_a]  # labels: both labelled
+    order_a = [in_a.index(n) for n in names]
+    order_b = [importance_names(model_b.study).index(n) for n in names]
     keys = pd.DataFrame({"attribute": names})
     return contrast_table(
         keys,
         ia[:, order_a],
-        ib,
+        ib[:, order_b],
         band=band,
         random_seed=random_seed,
         wave_a=mapping.wave_a,

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
 from analysis.offers.assembly import rest_utilities, value_utilities
 from analysis.offers.objectives import objective_from_parts, other_own_numerators
@@ -21,55 +20,12 @@ from analysis.offers.space import _Space
 from analysis.simulator import Market, PartWorthDraws, Product
 from analysis.simulator.draws import sample_chunks
 from conjoint.encoding import make_encoding
-from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError
-
-_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 __all__ = ["chunks"]
 
 
 _CHUNK_BYTES = 2e8  # tables for one chunk of posterior draws stay below this
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _offer_kernel(tables, price_exp, denom, weights, extra, combos, reduce):  # pragma: no cover
-    """Weighted sums over respondents for every candidate (combination g, price k).
-
-    tables (A, L, S, R): exp(e * level utility), shifted; price_exp (K, S, R); denom (S, R):
-    exp-utility sum of the rest of the market; weights (R,); extra (X, S, R): numerators of our
-    other products (share, revenue, cost); combos (G, A) level indices. Returns (S or 1, G, K,
-    1 + X): the offer's share and sum_r w * extra / (e + denom), per draw or summed over draws.
-    """
-    n_attr = combos.shape[1]
-    n_g = combos.shape[0]
-    n_k = price_exp.shape[0]
-    n_s = denom.shape[0]
-    n_r = denom.shape[1]
-    n_x = extra.shape[0]
-    out = np.zeros((1 if reduce else n_s, n_g, n_k, 1 + n_x))
-    for g in prange(n_g):
-        eg = np.empty(n_r)
-        for s in range(n_s):
-            for r in range(n_r):
-                v = 1.0
-                for a in range(n_attr):
-                    v *= tables[a, combos[g, a], s, r]
-                eg[r] = v
-            row = 0 if reduce else s
-            for k in range(n_k):
-                t = 0.0
-                for r in range(n_r):
-                    e = eg[r] * price_exp[k, s, r]
-                    t += weights[r] * e / (e + denom[s, r])
-                out[row, g, k, 0] += t
-                for x in range(n_x):
-                    t = 0.0
-                    for r in range(n_r):
-                        e = eg[r] * price_exp[k, s, r]
-                        t += weights[r] * extra[x, s, r] / (e + denom[s, r])
-                    out[row, g, k, 1 + x] += t
-    return out
 
 
 def chunks(n_samples: int, per_sample_bytes: float) -> list[slice]:
@@ -171,11 +127,14 @@ class _Evaluator:
     def parts(self, combos: np.ndarray, *, reduce: bool) -> np.ndarray:
         """(S or 1, G, K, 1 + X): the offer's share and the other-own terms (means over draws
         when ``reduce``)."""
+        # lazy: numba (about 0.4 s to import) loads when a search runs, not with the command's stage
+        from analysis.offers._kernels import offer_kernel
+
         combos = np.ascontiguousarray(combos, dtype=np.int64)
         outs = []
         for t in self.iter_tables():
             outs.append(
-                _offer_kernel(t.tables, t.price_exp, t.denom, self.weights, t.extra, combos, reduce)
+                offer_kernel(t.tables, t.price_exp, t.denom, self.weights, t.extra, combos, reduce)
             )
         if reduce:
             return np.sum(outs, axis=0) / self.draws.n_samples

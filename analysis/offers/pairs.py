@@ -15,45 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
 from analysis.offers.assembly import display_level, resolve_search, rest_utilities, value_utilities
 from analysis.offers.objectives import other_own_numerators
 from analysis.offers.space import _empty_message, make_space, space_levels
 from analysis.simulator import Market, PartWorthDraws, Product, respondent_weights
 from conjoint.encoding import make_encoding
-from winback._numba_cache import install as _check_numba_cache
 from winback.errors import WinbackError, list_valid
-
-_check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
 if TYPE_CHECKING:
     from analysis.model import HBModel
 
 __all__ = ["OfferPairSearch", "optimize_offers"]
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _pair_kernel(e1, m1, e2, m2, denom, num, weights, symmetric):  # pragma: no cover
-    """Objective of every pair (i, j): sum_r w (e1 m1 + e2 m2 + num) / (e1 + e2 + denom).
-
-    e1 (C1, R), e2 (C2, R) exp-utilities; m1 (C1,), m2 (C2,) margins; denom, num (R,). With
-    ``symmetric`` only j >= i is computed (the rest is NaN).
-    """
-    n1 = e1.shape[0]
-    n2 = e2.shape[0]
-    n_r = e1.shape[1]
-    out = np.full((n1, n2), np.nan)
-    for i in prange(n1):
-        start = i if symmetric else 0
-        for j in range(start, n2):
-            t = 0.0
-            for r in range(n_r):
-                a = e1[i, r]
-                b = e2[j, r]
-                t += weights[r] * (a * m1[i] + b * m2[j] + num[r]) / (a + b + denom[r])
-            out[i, j] = t
-    return out
 
 
 @dataclass
@@ -210,7 +183,10 @@ def optimize_offers(
         "revenue": (price, others[1]),
         "profit": (price - cost, others[1] - others[2]),
     }[objective]
-    vals = _pair_kernel(
+    # lazy: numba (about 0.4 s to import) loads when a search runs, not with the command's stage
+    from analysis.offers._kernels import pair_kernel
+
+    vals = pair_kernel(
         np.ascontiguousarray(e1),
         margin,
         np.ascontiguousarray(e2),

@@ -19,6 +19,7 @@ import numpy as np
 from winback.errors import ParameterError, WinbackError, list_valid
 from winback.settings import check_band
 from winback.study import Study, format_level
+from winback.study.labels import LABEL
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -86,7 +87,9 @@ class _Levels:
     """Every level of every attribute (and the constants) as a linear map of the parameters.
 
     ``matrix`` (n_levels, n_parameters): the utility of level ``l`` is ``matrix[l] @ beta``, as
-    in :func:`analysis.partworth_table` (reference level 0, linear: slope x value).
+    in :func:`analysis.partworth_table` (reference level 0, linear: slope x value). The
+    constants follow the attribute levels: a labelled design's labels (attribute ``label``,
+    the reference label 0), then ``none`` and ``status_quo``.
     """
 
     attribute: tuple[str, ...]
@@ -140,6 +143,13 @@ def _level_map(study: Study, names: list[str], *, average_interactions: bool = T
                     pair = (mine[i], avg) if own == 0 else (avg, mine[i])
                     rows[first[inter.attributes[own]] + i][cols] += np.kron(*pair)
     n_attr = len(rows)
+    for i, lab in enumerate(study.labels):  # a labelled design's constants; reference 0
+        row = np.zeros(k)
+        if i:
+            row[names.index(f"{LABEL}[{lab}]")] = 1.0
+        attrs.append(LABEL)
+        levels.append(lab)
+        rows.append(row)
     for const in ("none", "status_quo"):
         if const in names:
             row = np.zeros(k)
@@ -150,9 +160,24 @@ def _level_map(study: Study, names: list[str], *, average_interactions: bool = T
     return _Levels(tuple(attrs), tuple(levels), np.array(rows).reshape(-1, k), n_attr)
 
 
+def importance_names(study: Study) -> list[str]:
+    """What importances are given for: the attributes, then ``label`` in a labelled design.
+
+    The labels (brands) count as one more attribute whose levels are the labels, as
+    Sawtooth reports brand in a labelled study: its range is the largest difference between
+    two labels' constants (the reference label's is 0).
+    """
+    return [*study.attribute_names, *([LABEL] if study.labels else [])]
+
+
 def _ranges(beta: np.ndarray, study: Study, names: list[str]) -> np.ndarray:
-    """Range (max - min level utility) of each attribute: (..., K) -> (..., n_attributes)."""
-    out = np.empty((*beta.shape[:-1], len(study.attributes)))
+    """Range (max - min level utility) of each attribute, then of the labels in a labelled
+    design (see :func:`importance_names`): (..., K) -> (..., n_importances)."""
+    out = np.empty((*beta.shape[:-1], len(importance_names(study))))
+    if study.labels:
+        cols = [names.index(f"{LABEL}[{lab}]") for lab in study.label_constants]
+        sub = beta[..., cols]
+        out[..., -1] = np.maximum(sub.max(axis=-1), 0.0) - np.minimum(sub.min(axis=-1), 0.0)
     lv = _level_map(study, names) if study.interactions else None
     involved = {n for i in study.interactions for n in i.attributes}
     for j, a in enumerate(study.attributes):

@@ -21,9 +21,11 @@ from analysis.results._common import (
     _level_map,
     _ranges,
     _to_dataarray,
+    importance_names,
 )
 from winback.errors import WinbackError
 from winback.settings import BAND
+from winback.study.labels import LABEL
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -174,8 +176,8 @@ def zero_centered_diffs(model: HBModel) -> pd.DataFrame:
     # none relative to the centred scale is none - sum of means; a status quo carries its levels
     # (fixed, or each respondent's own plan), so only its constant is kept
     for c in range(lv.n_attribute_levels, len(lv.attribute)):
-        if lv.attribute[c] == "status_quo":
-            continue
+        if lv.attribute[c] in ("status_quo", LABEL):
+            continue  # a label constant is a difference between labels, as is
         centred[:, c] = util[:, c] - means.sum(axis=1)
     scaled = centred * factor[:, None]
     n = len(model.respondent_ids)
@@ -212,7 +214,7 @@ def importance_draws(model: HBModel) -> xr.DataArray:
         imp,
         model,
         ("chain", "draw", "respondent", "attribute"),
-        {"attribute": study.attribute_names},
+        {"attribute": importance_names(study)},
         "importance",
     )
 
@@ -232,7 +234,9 @@ def importances(
     for a linear attribute |slope| x (highest - lowest tested value)) / sum of all attributes'
     ranges x 100, computed per posterior draw (never from averaged part-worths). The
     population table averages the respondents' importances in each draw and summarises the
-    draws of that average.
+    draws of that average. In a labelled design the labels count as one more attribute,
+    ``label`` (its range: the largest difference between two labels' constants), as Sawtooth
+    reports brand.
 
     Sawtooth computes importances from the point estimates; per-draw ranges include posterior
     noise, so small attributes come out slightly larger here than there.
@@ -262,7 +266,7 @@ def importances(
     study = model.study
     imp = importance_draws(model).to_numpy()
     s = imp.reshape(-1, imp.shape[2], imp.shape[3])  # (S, N, A)
-    names = study.attribute_names
+    names = importance_names(study)
     if by_respondent:
         lo, hi = _interval(s, band, band_kind)  # (N, A)
         n = s.shape[1]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.data import _designed_position
 from analysis.results._common import _chunks, _flat_beta, _respondent_index
 from conjoint.encoding import make_encoding
 from surveys.dataset import ChoiceDataset
@@ -29,9 +30,14 @@ def _design_rows(study: Study, frame: pd.DataFrame, source: str) -> np.ndarray:
     special = np.isin(alt, ["none", "status_quo"])
     problems: list[str] = []
     blank = np.zeros(len(frame), dtype=bool)
+    pos = _designed_position(alt, study.design.alternatives)
     for a, attr in enumerate(study.attributes):
         col = frame[attr.name]
         idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
+        if enc.applies is not None:  # absent on the other labels' alternatives: left out
+            absent = (pos >= 0) & ~enc.applies[np.maximum(pos, 0), a]
+            idx[absent] = -1
+            special = special | absent
         blank |= idx < 0
         bad = (idx < 0) & ~col.isna().to_numpy() | ((idx < 0) & ~special)
         if bad.any():
@@ -46,6 +52,9 @@ def _design_rows(study: Study, frame: pd.DataFrame, source: str) -> np.ndarray:
     if problems:
         raise WinbackError("\n".join(problems))
     enc.complete(rows, blank)
+    for j, col_j in enumerate(enc.label_index):  # a labelled design's label constants
+        if col_j is not None:
+            rows[pos == j, col_j] = 1.0
     if (alt == "none").any():
         if enc.none_index is None:
             raise WinbackError(f"{source} has 'none' rows but the study has no none option.")

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 from analysis.data import ChoiceArrays, prepare_choice_data
 from analysis.results._common import (
@@ -43,6 +42,9 @@ def _log_probs(arrays: ChoiceArrays, beta: np.ndarray, resp: np.ndarray) -> np.n
     b = beta[..., resp, :]  # (..., O, K)
     util = np.einsum("ojk,...ok->...oj", arrays.x, b)
     util = np.where(arrays.avail, util, -np.inf)
+    # lazy: scipy.special (about 0.3 s to import) loads when a fit is scored
+    from scipy.special import logsumexp
+
     out: np.ndarray = util - logsumexp(util, axis=-1, keepdims=True)
     return out
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from conjoint.encoding import make_encoding
+from conjoint.encoding import label_parameter, make_encoding
 from winback import limits
 from winback.errors import WinbackError, list_valid
 from winback.study import Attribute, Calibration, Study, format_level, read_calibration
@@ -31,6 +31,7 @@ __all__ = [
     "Rule",
     "encode_products",
     "level_positions",
+    "product_label_problems",
     "read_market",
 ]
 
@@ -46,13 +47,16 @@ class Product:
 
     ``own``: one of ours (searches replace it; source of volume calls its losses
     cannibalisation). ``status_quo``: carries the study's status-quo constant (the customer's
-    previous plan).
+    previous plan). ``label``: in a labelled study (``[design] labels``) the label the product
+    is sold under (its constant applies); it has no level for an attribute that does not apply
+    to its label.
     """
 
     name: str
     levels: Mapping[str, Any]
     own: bool = False
     status_quo: bool = False
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ _OPTION_KEYS = (
     "product_variability",
     "extrapolate",
 )
-_PRODUCT_KEYS = ("name", "own", "status_quo")
+_PRODUCT_KEYS = ("name", "own", "status_quo", "label")
 
 
 def _parse_market(data: Mapping[str, Any], study: Study, source: str) -> Market:
@@ -200,8 +204,18 @@ def _parse_market(data: Mapping[str, Any], study: Study, source: str) -> Market:
             if err:
                 problems.append(f"{where}: {err}")
             levels[k] = v
-        missing = [a for a in attrs if a not in levels]
-        if missing:
+        label = raw.get("label")
+        if label is not None and not isinstance(label, str):
+            problems.append(f"{where}: label must be text, got {label!r}.")
+            label = None
+        label_problems = product_label_problems(study, label, levels)
+        problems.extend(f"{where}: {msg}" for msg in label_problems)
+        missing = [
+            a
+            for a in attrs
+            if a not in levels and attrs[a].applies(label if study.labels else None)
+        ]
+        if missing and not label_problems:
             problems.append(
                 f"{where}: no level for {list_valid(missing)} (every attribute needs one)."
             )
@@ -211,7 +225,13 @@ def _parse_market(data: Mapping[str, Any], study: Study, source: str) -> Market:
         if raw.get("status_quo") and study.status_quo is None:
             problems.append(f"{where}: status_quo = true but the study has no status quo.")
         products.append(
-            Product(name, levels, bool(raw.get("own", False)), bool(raw.get("status_quo", False)))
+            Product(
+                name,
+                levels,
+                bool(raw.get("own", False)),
+                bool(raw.get("status_quo", False)),
+                label,
+            )
         )
     if problems:
         raise WinbackError(
@@ -284,6 +304,33 @@ def _check_level(attr: Attribute, value: Any, extrapolate: bool) -> str | None:
     )
 
 
+def product_label_problems(study: Study, label: str | None, levels: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a product's label in this study: a labelled study's product needs
+    one of its labels and no level for an attribute that does not apply to that label; a
+    product of a study without labels has none."""
+    if not study.labels:
+        if label is None:
+            return []
+        return [
+            f"label {label!r}, but the study has no [design] labels (its products are "
+            "generic alternatives); remove the label."
+        ]
+    if label is None or label not in study.labels:
+        given = "no label" if label is None else f"label {label!r}"
+        return [
+            f"{given}; in this labelled study every product is sold under one of its labels "
+            f"({list_valid(study.labels)}), whose constant applies."
+            + (_hint(label, study.labels) if label else "")
+        ]
+    return [
+        f"'{a.name}' does not apply to label {label!r} (it exists only on "
+        f"{list_valid(a.applies_to)}): the product cannot have a level for it; remove "
+        f"{a.name} = {levels[a.name]!r}."
+        for a in study.attributes
+        if a.name in levels and not a.applies(label)
+    ]
+
+
 def level_positions(
     attr: Attribute, value: Any, *, extrapolate: bool = False
 ) -> list[tuple[int, float]]:
@@ -319,7 +366,14 @@ def encode_products(
     x = np.zeros((len(products), enc.n_parameters))
     member = np.zeros((len(products), int(offsets[-1])))
     for p, prod in enumerate(products):
+        problems = product_label_problems(study, prod.label, prod.levels)
+        if problems:
+            raise WinbackError(f"Product '{prod.name}': " + " ".join(problems))
+        if prod.label is not None and prod.label != study.labels[0]:
+            x[p, enc.names.index(label_parameter(prod.label))] = 1.0
         for a, attr in enumerate(study.attributes):
+            if not attr.applies(prod.label):
+                continue  # absent on this product's label: no level, no utility
             if attr.name not in prod.levels:
                 raise WinbackError(f"Product '{prod.name}' has no level for '{attr.name}'.")
             for i, w in level_positions(attr, prod.levels[attr.name], extrapolate=extrapolate):

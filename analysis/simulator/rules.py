@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from analysis.simulator._kernels import in_threads, logit_variants, rfc_variants
 from analysis.simulator.draws import PartWorthDraws
 from analysis.simulator.market import NONE, Market, Product, encode_products
 from winback.errors import ParameterError, WinbackError, list_valid
@@ -188,6 +187,9 @@ def _rfc_kernel(
 ) -> np.ndarray:
     """The rfc kernel over ``beta`` in threads; ``offset``: the index of its first draw among
     all the draws (the errors are a function of it)."""
+    # lazy: numba (about 0.4 s to import) loads when a market is simulated, not with the stage
+    from analysis.simulator._kernels import in_threads, rfc_variants
+
     w = np.ascontiguousarray(w, dtype=float)
     return in_threads(
         beta.shape[0],
@@ -251,6 +253,9 @@ def variant_share_draws(
     >>> variant_share_draws(draws, market, [None, cheaper], w)[:, :, 0].mean(axis=1)  # doctest: +SKIP
     array([0.31, 0.38])
     """
+    # lazy: numba (about 0.4 s to import) loads when a market is simulated, not with the stage
+    from analysis.simulator._kernels import in_threads, logit_variants
+
     x, member, slot, vrow, alts = _variant_rows(draws, market, variants)
     w = np.ascontiguousarray(weights, dtype=float)
     if market.rule == "logit":

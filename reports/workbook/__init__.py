@@ -48,33 +48,44 @@ Examples
 
 from __future__ import annotations
 
-import logging
-from io import BytesIO
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from openpyxl import Workbook
+if TYPE_CHECKING:
+    from reports.workbook.facts import ReportData, read_run_folder
+    from reports.workbook.facts import _read_table as _read_table
+    from reports.workbook.spec import LIVE_SHEETS, SHEETS, sheet_order
+    from reports.workbook.styles import _Sheet as _Sheet
+    from reports.workbook.writer import _build as _build
+    from reports.workbook.writer import write_workbook
 
-from reports.live_sheet import add_live_simulator
-from reports.waves_sheet import add_wave_comparison
-from reports.workbook.campaign import has_campaign
-from reports.workbook.context import _Ctx
-from reports.workbook.facts import ReportData, read_run_folder
-from reports.workbook.facts import _read_table as _read_table
-from reports.workbook.segments import has_segments
-from reports.workbook.spec import (
-    CAMPAIGN_SHEET,
-    LIVE_SHEETS,
-    REPORT_SHEETS,
-    SEGMENTS_SHEET,
-    SHEETS,
-    apply_audiences,
-    sheet_order,
-)
-from reports.workbook.styles import _money_format
-from reports.workbook.styles import _Sheet as _Sheet
-from winback._io import atomic_write_bytes, check_outputs_free
-from winback.errors import WinbackError
+#: where each name lives; a name loads its module on first use, so that reading a run folder
+#: (``winback report`` before it writes) does not load openpyxl and matplotlib
+_MODULE_OF = {
+    "ReportData": "reports.workbook.facts",
+    "read_run_folder": "reports.workbook.facts",
+    "_read_table": "reports.workbook.facts",
+    "LIVE_SHEETS": "reports.workbook.spec",
+    "SHEETS": "reports.workbook.spec",
+    "sheet_order": "reports.workbook.spec",
+    "_Sheet": "reports.workbook.styles",
+    "_build": "reports.workbook.writer",
+    "write_workbook": "reports.workbook.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reports.workbook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = [
     "LIVE_SHEETS",
@@ -84,103 +95,3 @@ __all__ = [
     "sheet_order",
     "write_workbook",
 ]
-
-log = logging.getLogger("winback")
-
-
-def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) -> Workbook:
-    """The workbook of ``data``: the sheets of :data:`~reports.workbook.spec.REPORT_SHEETS`, the
-    live simulator's, the campaign's and the wave comparison when there, in the order of
-    :func:`~reports.workbook.spec.sheet_order`, leadership pages printed and analyst pages
-    hidden from the default print (:func:`~reports.workbook.spec.apply_audiences`)."""
-    currency = str(data.study.get("currency") or "")
-    ctx = _Ctx(data, currency, _money_format(currency))
-    wb = Workbook()
-    wb.remove(wb.active)
-    # the live simulator first: its failure becomes a caveat on the summary
-    live = False
-    if data.simulator_draws is not None and data.market is not None:
-        try:
-            add_live_simulator(wb, data.simulator_draws, data.market)
-            live = True
-        except WinbackError as exc:
-            ctx.notes.append(f"The live simulator sheets are left out: {exc}")
-            for name in LIVE_SHEETS:
-                if name in wb.sheetnames:
-                    wb.remove(wb[name])
-    campaign = has_campaign(data)  # the Campaign page only for a run with target/
-    if data.campaign_summary is not None and not campaign:
-        ctx.notes.append(
-            "The Campaign page is left out: target/campaign_summary.csv is empty or lacks "
-            "columns (rerun winback target)."
-        )
-    segments = has_segments(data)  # the Segments page only for a run with latent classes
-    specs = (
-        *REPORT_SHEETS,
-        *((SEGMENTS_SHEET,) if segments else ()),
-        *((CAMPAIGN_SHEET,) if campaign else ()),
-    )
-    sheets = {spec.title: wb.create_sheet(spec.title) for spec in specs}
-    for spec in sorted(specs, key=lambda spec: spec.build_last):  # stable: in order
-        if spec.build is not None:
-            spec.build(sheets[spec.title], ctx)
-    if wave_comparison is not None:
-        add_wave_comparison(wb, wave_comparison)
-    order = sheet_order(
-        live=live, waves=wave_comparison is not None, campaign=campaign, segments=segments
-    )
-    for i, name in enumerate(n for n in order if n in wb.sheetnames):
-        wb.move_sheet(name, i - wb.sheetnames.index(name))
-    apply_audiences(wb)
-    wb.active = 0
-    for ws in wb.worksheets:  # page one is the tab open (and the only one selected)
-        ws.sheet_view.tabSelected = ws is wb.worksheets[0]
-    return wb
-
-
-def write_workbook(
-    path: str | Path,
-    data: ReportData,
-    *,
-    wave_comparison: dict[str, pd.DataFrame] | None = None,
-    force: bool = False,
-) -> Path:
-    """Write the leadership workbook.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.xlsx`` file to write (its folder is created).
-    data : ReportData
-        From :func:`read_run_folder` (or built by hand: only ``partworths`` is required).
-    wave_comparison : dict of str to DataFrame, optional
-        Tables comparing survey waves, added by :mod:`reports.waves_sheet`.
-    force : bool
-        Replace an existing file (otherwise refuse).
-
-    Returns
-    -------
-    Path
-        The file written (atomically: a crash leaves the old file or the new one).
-
-    Raises
-    ------
-    WinbackError
-        The file exists and ``force`` is false, or the path does not end in ``.xlsx``.
-
-    Examples
-    --------
-    >>> data = read_run_folder("winback-demo")  # doctest: +SKIP
-    >>> write_workbook("report.xlsx", data, force=True)  # doctest: +SKIP
-    PosixPath('report.xlsx')
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise WinbackError(f"the workbook must be an .xlsx file, got {path}.")
-    check_outputs_free([path], force, hint="--force (force=True)")
-    wb = _build(data, wave_comparison)
-    buf = BytesIO()
-    wb.save(buf)
-    atomic_write_bytes(path, buf.getvalue())
-    log.info("wrote the leadership workbook %s (%d sheets)", path, len(wb.sheetnames))
-    return path

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reports.workbook.facts import ReportData
+from winback.study.labels import LABEL
 
 
 @dataclass
@@ -58,7 +59,34 @@ def _label(data: ReportData, attribute: str) -> str:
     for a in data.study.get("attributes", []):
         if a["name"] == attribute:
             return str(a["label"])
+    if attribute == LABEL and data.study.get("labels"):
+        return "label (brand)"
     return attribute
+
+
+def _labelled_note(data: ReportData) -> str | None:
+    """A labelled study's part-worths and importances in words (None for a generic study)."""
+    labels = data.study.get("labels") or []
+    if not labels:
+        return None
+    specific = [
+        f"{a['label']} only on {', '.join(a['applies_to'])}"
+        for a in data.study.get("attributes", [])
+        if a.get("applies_to")
+    ]
+    return (
+        f"A labelled study: every task showed one offer of each label ({', '.join(labels)}). "
+        f"The label rows are each label's own value over {labels[0]} (the reference label, 0) "
+        "for offers with the same features; in importances the labels count as one more "
+        "attribute, the largest gap between two labels, as Sawtooth reports brand."
+        + (
+            " Features shown on some labels only are valued from those offers: "
+            + "; ".join(specific)
+            + "."
+            if specific
+            else ""
+        )
+    )
 
 
 def _price_col(data: ReportData, df: pd.DataFrame) -> str | None:

@@ -16,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from reports.workbook.basis import basis_sentence, calibrated, calibration_words, share_word
 from reports.workbook.context import _Ctx, _present
 from reports.workbook.decision import Scale, decision_table, recommended, scale
+from reports.workbook.facts import labelled_searches
 from reports.workbook.styles import INT, NUM2, PCT, _bar_chart, _missing, _Sheet
 from winback.settings import band_label
 
@@ -105,6 +106,10 @@ def _sheet_decision(ws: Worksheet, ctx: _Ctx) -> None:
         "what it takes from our own products), the gap to the recommendation and the "
         "probability that the recommendation is better (over the same posterior draws).",
     )
+    if d is None and data.study.get("labels"):
+        s.note(f"Not available: {labelled_searches(data.study)}")
+        s.finish()
+        return
     if d is None:
         _missing(s, "single recommendation", "recommend/decision.csv: rerun winback recommend")
         s.finish()

@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from analysis.io import load_model
-from analysis.latent_class_io import load_latent_class
 from analysis.simulator import read_market
 from reports.live_sample import read_live_sample
 from winback._io import unescape_frame
@@ -293,6 +292,16 @@ def _read_text(path: Path) -> str | None:
     return path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else None
 
 
+def labelled_searches(study: dict[str, Any]) -> str:
+    """Why a labelled study has no offer, tier or unbundling search, and what to do instead."""
+    labels = ", ".join(study.get("labels", []))
+    return (
+        f"this is a labelled study (labels {labels}), and the offer, tier and unbundling "
+        "searches do not support labelled designs yet; compare labelled products with winback "
+        "simulate (a market.toml whose products name their label)."
+    )
+
+
 def _study_info(study: Any) -> dict[str, Any]:
     return {
         "name": study.name,
@@ -300,6 +309,7 @@ def _study_info(study: Any) -> dict[str, Any]:
         "currency": study.currency,
         "price_attribute": study.price_attribute,
         "none_option": study.has_none,
+        "labels": list(study.labels),  # a labelled design's labels (brands), reference first
         "business": _business_info(getattr(study, "business", None)),
         "attributes": [
             {
@@ -309,6 +319,7 @@ def _study_info(study: Any) -> dict[str, Any]:
                 "coding": a.coding,
                 "reference": format_level(a.reference),
                 "unit": getattr(a, "unit", None),
+                "applies_to": list(a.applies_to),
             }
             for a in study.attributes
         ],
@@ -467,6 +478,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
         notes.append("No fit/fit.nc in the run: the live simulator sheets are left out.")
     if not study and rf.study_file.is_file():
         study = _study_info(load_study(rf.study_file))
+    if study.get("labels") and not rf.has(RECOMMEND):
+        what = "recommended offers, tiers and the unbundled entry offer are not in this workbook."
+        notes = [n.replace(what, f"{what[:-1]}: {labelled_searches(study)}") for n in notes]
 
     def f(stage: Stage, name: str) -> Path:
         return rf.file(stage, name)
@@ -474,6 +488,9 @@ def read_run_folder(run_dir: str | Path, *, live: bool = True) -> ReportData:
     latent = None
     if rf.file(LATENT_CLASS, "latent_class.json").is_file():
         try:
+            # lazy: the latent class model (scipy.special) loads only when the run has one
+            from analysis.latent_class_io import load_latent_class
+
             latent = load_latent_class(rf.folder(LATENT_CLASS))
         except WinbackError as exc:
             notes.append(f"The Segments page is left out: {exc}")

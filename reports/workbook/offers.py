@@ -31,6 +31,7 @@ from reports.workbook.basis import (
 from reports.workbook.compact import offers_top, tiers_top, unbundling_top
 from reports.workbook.context import _Ctx, _present, _price_col, _with_derived_bands
 from reports.workbook.decision_sheet import calibrated_shares_table
+from reports.workbook.facts import labelled_searches
 from reports.workbook.images import add_figure, column_at, price_curves_figure
 from reports.workbook.price_curve import price_page, recommended_price_curve
 from reports.workbook.recommendation import sources_top
@@ -139,6 +140,14 @@ def _summary_rows(ctx: _Ctx, table: pd.DataFrame, after: list[str]) -> pd.DataFr
     return out
 
 
+def _missing_search(s: _Sheet, ctx: _Ctx, what: str, folder: str) -> None:
+    """No search in the run: a labelled study says why (the searches do not support it)."""
+    if ctx.data.study.get("labels"):
+        s.note(f"Not available: {labelled_searches(ctx.data.study)}")
+    else:
+        _missing(s, what, folder)
+
+
 def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
     data = ctx.data
     s = _Sheet(ws)
@@ -170,7 +179,7 @@ def _sheet_offers(ws: Worksheet, ctx: _Ctx) -> None:
                 "fixed); revenue and profit are per lost customer surveyed."
             )
     else:
-        _missing(s, "offer search", "recommend/offers.csv")
+        _missing_search(s, ctx, "offer search", "recommend/offers.csv")
     sg = data.segments
     if _present(sg) and sg is not None:
         s.heading("The best offer for each segment")
@@ -217,7 +226,7 @@ def _sheet_unbundling(ws: Worksheet, ctx: _Ctx) -> None:
     elif _present(data.offers):
         s.note("No unbundling in this run (no components to take out of the bundle).")
     else:
-        _missing(s, "unbundling search", "recommend/unbundling.csv")
+        _missing_search(s, ctx, "unbundling search", "recommend/unbundling.csv")
     s.finish()
 
 
@@ -234,7 +243,7 @@ def _sheet_tiers(ws: Worksheet, ctx: _Ctx) -> None:
     tiers_top(s, ctx)
     t = data.tiers
     if not _present(t) or t is None:
-        _missing(s, "tier search", "recommend/tiers.csv")
+        _missing_search(s, ctx, "tier search", "recommend/tiers.csv")
         s.finish()
         return
     h, first, last = s.table(

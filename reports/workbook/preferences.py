@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.workbook.context import _Ctx, _label, _present
+from reports.workbook.context import _Ctx, _label, _labelled_note, _present
 from reports.workbook.images import add_figure_rows, importances_figure
 from reports.workbook.maxdiff import has_maxdiff, maxdiff_block
 from reports.workbook.recommendation import wtp_explanation, wtp_top
@@ -208,6 +208,8 @@ def _sheet_partworths(ws: Worksheet, ctx: _Ctx) -> None:
         "A numeric attribute coded linearly (such as price) shows slope x value at each tested "
         "value. Every respondent's part-worths: fit/partworths.csv and the Utilities sheet."
     )
+    if (labelled := _labelled_note(data)) is not None:
+        s.note(labelled)
     pop = data.population
     if _present(pop) and pop is not None:
         interval = band_label(data.fit_band, "interval")
@@ -245,6 +247,8 @@ def _sheet_importances(ws: Worksheet, ctx: _Ctx) -> None:
                 "lower": "interval from", "upper": "interval to"},
         freeze=True,
     )  # fmt: skip
+    if (labelled := _labelled_note(data)) is not None:
+        s.note(labelled)
     wtp_top(s, ctx)
     # the intervals need the plot (a native bar chart draws the means only): its own page
     add_figure_rows(s, importances_figure(data), IMPORTANCE_FIGURE_CM, new_page=True)

@@ -47,7 +47,7 @@ from reports.workbook.context import (
     _with_derived_bands,
 )
 from reports.workbook.decision import decision_table, recommended, summary_decision
-from reports.workbook.facts import ReportData
+from reports.workbook.facts import ReportData, labelled_searches
 from reports.workbook.page_one import page_one
 from reports.workbook.styles import PCT, _Sheet
 from winback.settings import band_label
@@ -131,6 +131,8 @@ def _search_answers(ctx: _Ctx) -> list[str]:
         if money:
             txt += "; " + " and ".join(money) + " per lost customer"
         out.append(txt + ".")
+    elif data.study.get("labels"):
+        out.append(f"What to offer: no offer search: {labelled_searches(data.study)}")
     else:
         out.append("What to offer: no offer search in this run (no recommend/offers.csv).")
     tiers = data.tiers

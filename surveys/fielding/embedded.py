@@ -66,7 +66,8 @@ def qualtrics_embedded_data(design: ChoiceDesign) -> pd.DataFrame:
     'Standard'
     """
     study = design.study
-    labels = [np.asarray(a.level_labels(), dtype=object) for a in study.attributes]
+    # a trailing "" is what index -1 (absent on this alternative's label) picks: empty
+    labels = [np.asarray([*a.level_labels(), ""], dtype=object) for a in study.attributes]
     data: dict[str, object] = {"CBC_VERSION": np.arange(1, design.n_versions + 1)}
     for t in range(design.n_tasks):
         for j in range(design.n_alternatives):

@@ -13,6 +13,7 @@ from surveys.questionnaire import Code, ConjointSpec, Question, Questionnaire
 from winback._io import atomic_write_text
 from winback.errors import WinbackError
 from winback.study import format_level
+from winback.study.maxdiff import MaxDiffSettings
 
 BLOCK_TITLES = {
     "screener": "Screener",
@@ -30,6 +31,7 @@ _TYPE_WORDS = {
     "scale": "scale",
     "yes_no": "yes / no",
     "conjoint": "choice tasks",
+    "maxdiff": "MaxDiff (best-worst)",
 }
 
 
@@ -88,7 +90,9 @@ def _qualtrics_question(q: Question) -> list[str]:
 def _task_table(spec: ConjointSpec, t: int) -> str:
     """The HTML table of task t, every cell piped from embedded data."""
     esc = html.escape
-    head = "".join(f"<th>Option {j}</th>" for j in range(1, spec.alternatives + 1))
+    head = "".join(
+        f"<th>{esc(spec.alternative_name(j))}</th>" for j in range(1, spec.alternatives + 1)
+    )
     if spec.status_quo_label is not None:
         head += f"<th>{esc(spec.status_quo_label)}</th>"
     rows = []
@@ -149,6 +153,8 @@ def qualtrics_txt(questionnaire: Questionnaire) -> str:
             if q.type == "conjoint":
                 assert spec is not None  # a Questionnaire with a conjoint question has its spec
                 lines += _conjoint_questions(q, spec)
+                continue
+            if q.type == "maxdiff":  # Qualtrics' MaxDiff is its own project type: not in TXT
                 continue
             lines += [*_qualtrics_question(q), "", "[[PageBreak]]", ""]
     while lines and lines[-1] in ("", "[[PageBreak]]"):
@@ -254,6 +260,9 @@ def question_list_markdown(questionnaire: Questionnaire) -> str:
             elif q.type == "conjoint" and questionnaire.conjoint is not None:
                 out.append("")
                 out += _conjoint_words(questionnaire.conjoint)
+            elif q.type == "maxdiff" and questionnaire.maxdiff is not None:
+                out.append("")
+                out += _maxdiff_words(questionnaire.maxdiff)
             if q.id in screen:
                 rule = screen[q.id]
                 out.append("")
@@ -280,6 +289,17 @@ def _conjoint_words(spec: ConjointSpec) -> list[str]:
         "(`write_versions_csv`).",
         "",
     ]
+    if spec.alternative_names:
+        lines.append(
+            "- A labelled design: every task shows one offer of each of "
+            + ", ".join(f'"{n}"' for n in spec.alternative_names)
+            + ", in this order, under that name."
+        )
+    for attr, names in spec.only_on:
+        lines.append(
+            f"- {attr} is shown only on the offers of {', '.join(names)}; on the others its row "
+            "is left empty (not part of that offer)."
+        )
     if spec.status_quo_label is not None:
         lines.append(
             f'- Every task also shows the status quo: "{spec.status_quo_label}"'
@@ -291,6 +311,20 @@ def _conjoint_words(spec: ConjointSpec) -> list[str]:
         lines.append(
             f'- After each choice: "{spec.dual_text}" ({spec.dual_yes} = 1; {spec.dual_no} = 2).'
         )
+    return lines
+
+
+def _maxdiff_words(md: MaxDiffSettings) -> list[str]:
+    lines = [
+        f"{md.sets} screens, one per set, each showing {md.per_set} of these {md.n_items} "
+        f'reasons with the question above; the respondent marks one "{md.best_label}" and '
+        f'a different one "{md.worst_label}". Which reasons each screen shows, in which order, '
+        f"is in `maxdiff_design.csv` ({md.versions} version(s), dealt to respondents in turn). "
+        "The answers go to `maxdiff.csv` (one row per reason shown: `best`, `worst`), not to "
+        "respondents.csv.",
+        "",
+    ]
+    lines += [f"- {label} [`{item}`]" for item, label in zip(md.items, md.labels, strict=True)]
     return lines
 
 

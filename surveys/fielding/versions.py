@@ -25,7 +25,8 @@ def versions_frame(design: ChoiceDesign) -> pd.DataFrame:
     }
     for j in range(design.n_alternatives):
         for a, attr in enumerate(study.attributes):
-            labels = np.asarray(attr.level_labels(), dtype=object)
+            # a trailing "" is what index -1 (absent on this label) picks: an empty cell
+            labels = np.asarray([*attr.level_labels(), ""], dtype=object)
             data[f"alt{j + 1}_{attr.name}"] = labels[design.levels[:, :, j, a].ravel()]
     return pd.DataFrame(data)
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from scipy.special import ndtri
 
 from surveys._text import member
 from surveys.dataset import ChoiceDataset
@@ -235,6 +234,9 @@ def summarize_reasons(
         blank = int(main.isna().sum())
         if blank:
             notes.append(f"{blank} respondent(s) gave no main reason.")
+    # lazy: scipy.special (about 0.3 s to import, with scipy.linalg) loads when a band is made
+    from scipy.special import ndtri
+
     z = float(ndtri(0.5 + band / 2.0))
 
     shares = _shares(answers, w, z)

@@ -533,6 +533,7 @@ def _check_design(
             continue
         shown = level_idx[attr.name][d_ok]
         diff = (shown != expected[:, a]) & (shown >= 0)  # unknown levels are reported already
+        diff &= expected[:, a] >= 0  # a level for an absent attribute: reported already
         if not diff.any():
             continue
         labels = np.array([format_level(x) for x in attr.levels], dtype=object)

@@ -287,9 +287,15 @@ def validate_coded(
     # -- levels ---------------------------------------------------------------------------------
     level_idx: dict[str, np.ndarray] = {}
     semicolon = "decimal comma" if df.attrs.get("separator") == ";" else ""
-    for a in study.attributes:
+    # a labelled design's alternative j shows only the attributes that apply to its label
+    applies = np.asarray(study.applies(), dtype=bool)
+    designed = (alt >= 0) & ~special
+    for ai, a in enumerate(study.attributes):
         if a.name not in df.columns:
             continue
+        absent = np.zeros(n, dtype=bool)
+        if a.applies_to:
+            absent[designed] = ~applies[alt[designed], ai]
         idx = _Codes(df[a.name]).map(_level_code(a), np.int64)
         level_idx[a.name] = idx
         labels = a.level_labels()
@@ -303,7 +309,16 @@ def validate_coded(
                 "space is not trimmed: remove it in the file)"
             ),
         )
-        unknown = ~special & (idx < 0) & ~padded
+        report(
+            "level of an absent attribute",
+            absent & (idx != _BLANK),
+            lambda r, a=a: (
+                f"row {r[ROW_COLUMN]}, column '{a.name}': {r[a.name]!r} on alternative "
+                f"{r['alt']} (label {study.label_of(int(r['alt']))!r}); '{a.name}' exists only "
+                f"on {list_valid(a.applies_to)}: leave the cell empty"
+            ),
+        )
+        unknown = ~special & ~absent & (idx < 0) & ~padded
         report(
             "unknown level",
             unknown,

@@ -8,6 +8,7 @@
     app = make_app(survey, admin_secret="...")        # ASGI: uvicorn, or surveys.web.server.serve
     survey_status(survey)                              # completes, partials, drop-off per page
     data = read_survey(survey)                         # = read_responses(db, study, format="db")
+    survey_maxdiff(survey)                             # the MaxDiff's maxdiff.csv (None: none)
 
 See ``docs/web-survey.md``. The web stack (Starlette, uvicorn, Jinja2) is imported only by
 :func:`make_app` and the server helpers.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from surveys.web.export import read_survey, write_export
-    from surveys.web.importer import UNFINISHED_REASON, survey_frames
+    from surveys.web.importer import UNFINISHED_REASON, survey_frames, survey_maxdiff
     from surveys.web.limits import RateLimit, WebLimits
     from surveys.web.status import SurveyStatus, survey_status
     from surveys.web.survey import Survey, make_invites, open_survey, read_customer_list
@@ -33,6 +34,7 @@ _MODULE_OF = {
     "write_export": "export",
     "UNFINISHED_REASON": "importer",
     "survey_frames": "importer",
+    "survey_maxdiff": "importer",
     "RateLimit": "limits",
     "WebLimits": "limits",
     "SurveyStatus": "status",
@@ -79,6 +81,7 @@ __all__ = [
     "read_customer_list",
     "read_survey",
     "survey_frames",
+    "survey_maxdiff",
     "survey_status",
     "write_export",
 ]

@@ -7,7 +7,8 @@ Routes
 ``POST /s/{token}``
     Saves one page (signed form, checked answers), then redirects to the next (POST/redirect/GET,
     so reloading never submits twice).
-``GET /admin/status.json``, ``GET /admin/export/responses.csv``, ``/admin/export/respondents.csv``
+``GET /admin/status.json``, ``GET /admin/export/responses.csv``, ``/admin/export/respondents.csv``,
+``/admin/export/maxdiff.csv``
     For the researcher, with the admin secret in the ``X-Winback-Admin-Secret`` header (never
     the address); disabled when no secret is set.
 
@@ -25,33 +26,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import jinja2
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from surveys.web import respond
 from surveys.web.export import export_csv
-from surveys.web.flow import MAX_TEXT, Page, PageResult, short
+from surveys.web.flow import MAX_TEXT, short
 from surveys.web.forms import FormError, check_content_type, hidden_fields, parse_form
 from surveys.web.limits import RateLimiter, WebLimits, needed_body, retry_after
+from surveys.web.pages import HERE, Pages
 from surveys.web.status import survey_status
 from surveys.web.survey import Survey
-from surveys.web.tokens import check_admin_secret, check_form, looks_like_token, sign_form
+from surveys.web.tokens import check_admin_secret, check_form, looks_like_token
 from winback.errors import WinbackError
 
 log = logging.getLogger("winback")
 
-HERE = Path(__file__).parent
 #: the header that carries the admin secret (never the address: it ends up in logs)
 ADMIN_HEADER = "X-Winback-Admin-Secret"
 _METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2}
@@ -67,121 +66,6 @@ SECURITY_HEADERS = {
 }
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,  # every value is escaped unless marked safe (nothing is)
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-class _Pages:
-    """Renders the templates for one survey."""
-
-    def __init__(self, survey: Survey) -> None:
-        self.survey = survey
-        self.env = _environment()
-        spec = survey.questionnaire.conjoint
-        self.attributes = [
-            {"name": a.name, "label": a.display, "unit": a.unit} for a in survey.study.attributes
-        ]
-        self.spec = spec
-        self.n_pages = len(survey.pages)
-
-    def html(
-        self,
-        template: str,
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        /,
-        **context: Any,
-    ) -> HTMLResponse:
-        context.setdefault("study_name", self.survey.study.name)
-        context.setdefault("progress", None)
-        body = self.env.get_template(template).render(**context)
-        return HTMLResponse(body, status_code=status, headers=headers)
-
-    def message(
-        self, title: str, text: str, status: int, headers: Mapping[str, str] | None = None
-    ) -> HTMLResponse:
-        return self.html("message.html", status, headers, title=title, text=text)
-
-    def form_fields(self, token: str, page: Page) -> dict[str, str]:
-        shown_at = f"{time.time():.3f}"
-        return {
-            "_page": page.key,
-            "_shown": shown_at,
-            "_csrf": sign_form(self.survey.form_secret, token, page.key, shown_at),
-        }
-
-    def progress(self, page: Page) -> dict[str, int]:
-        keys = [p.key for p in self.survey.pages]
-        return {"value": keys.index(page.key), "max": len(keys)}
-
-    def page(
-        self,
-        token: str,
-        invite: respond.Invite,
-        page: Page,
-        result: PageResult | None = None,
-        status: int = 200,
-    ) -> HTMLResponse:
-        errors = result.errors if result else {}
-        values = result.values if result else {}
-        common = {
-            "token": token,
-            "fields": self.form_fields(token, page),
-            "errors": errors,
-            "values": values,
-            "progress": self.progress(page),
-        }
-        if page.is_task:
-            view = respond.task_view(self.survey, invite, page)
-            spec = self.spec
-            return self.html(
-                "task.html",
-                status,
-                title=f"Choice {page.position} of {self.survey.n_tasks}",
-                view=view,
-                columns=[a for a in view.alternatives if a.position is not None],
-                none_option=next((a for a in view.alternatives if a.alt == "none"), None),
-                attributes=self.attributes,
-                intro=spec and page.position == 1 and _cbc_text(self.survey),
-                dual=self.survey.study.dual_response_none,
-                dual_text=spec.dual_text if spec else "Would you really take the offer you chose?",
-                dual_yes=spec.dual_yes if spec else "Yes",
-                dual_no=spec.dual_no if spec else "No",
-                n_tasks=self.survey.n_tasks,
-                **common,
-            )
-        questions = respond.visible_questions(self.survey, invite, page)
-        return self.html(
-            "questions.html",
-            status,
-            title=_BLOCK_TITLES.get(page.questions[0].block, "Questions"),
-            questions=questions,
-            **common,
-        )
-
-
-_BLOCK_TITLES = {
-    "screener": "About you",
-    "previous": "Your previous service",
-    "reasons": "Why you left",
-    "return": "Coming back",
-    "consent": "Contact",
-}
-
-
-def _cbc_text(survey: Survey) -> str:
-    for q in survey.questionnaire.questions:
-        if q.type == "conjoint":
-            return q.text
-    return ""
-
-
 def body_limit(survey: Survey, limits: WebLimits) -> int:
     """The largest request body the survey accepts (bytes): ``limits.max_body`` or derived.
 
@@ -195,7 +79,7 @@ def body_limit(survey: Survey, limits: WebLimits) -> int:
         If ``limits.max_body`` is below what that page can send.
     """
     most = max(
-        (sum(q.type == "text" for q in p.questions) for p in survey.pages if not p.is_task),
+        (sum(q.type == "text" for q in p.questions) for p in survey.pages if p.is_questions),
         default=0,
     )
     needed = needed_body(most, MAX_TEXT)
@@ -234,7 +118,7 @@ def make_app(
     """
     limits = limits or WebLimits()
     max_body = body_limit(survey, limits)
-    pages = _Pages(survey)
+    pages = Pages(survey)
     submit_per_ip = RateLimiter(limits.submit_per_ip)
     submit_per_token = RateLimiter(limits.submit_per_token)
     admin_per_ip = RateLimiter(limits.admin_per_ip)
@@ -348,7 +232,8 @@ def make_app(
         if what == "status.json":
             return JSONResponse(survey_status(survey).to_dict())
         name = what.removeprefix("export/")
-        if what.startswith("export/") and name in ("responses.csv", "respondents.csv"):
+        names = ("responses.csv", "respondents.csv", "maxdiff.csv")
+        if what.startswith("export/") and name in names:
             try:
                 text = export_csv(survey, name)
             except WinbackError as exc:
@@ -542,7 +427,7 @@ def _see_current(token: str) -> Response:
     return RedirectResponse(f"/s/{token}", status_code=303)
 
 
-def _too_many(pages: _Pages, wait: float, what: str, respondent: bool = True) -> Response:
+def _too_many(pages: Pages, wait: float, what: str, respondent: bool = True) -> Response:
     after = retry_after(wait)
     saved = "; your earlier answers are saved" if respondent else ""
     return pages.message(
@@ -555,7 +440,7 @@ def _too_many(pages: _Pages, wait: float, what: str, respondent: bool = True) ->
     )
 
 
-def _nothing_here(pages: _Pages) -> Response:
+def _nothing_here(pages: Pages) -> Response:
     return pages.message(
         "Not found",
         "There is no page here. To take part, open the personal link you were sent.",
@@ -563,7 +448,7 @@ def _nothing_here(pages: _Pages) -> Response:
     )
 
 
-def _unknown(pages: _Pages) -> Response:
+def _unknown(pages: Pages) -> Response:
     return pages.message(
         "Link not recognised",
         "This survey link is not valid. Please check that you copied the whole link from your "
@@ -572,7 +457,7 @@ def _unknown(pages: _Pages) -> Response:
     )
 
 
-def _forged(pages: _Pages) -> Response:
+def _forged(pages: Pages) -> Response:
     return pages.message(
         "Page expired",
         "We could not accept this form because it did not come from the survey page. Please "
@@ -581,7 +466,7 @@ def _forged(pages: _Pages) -> Response:
     )
 
 
-def _finished(pages: _Pages, outcome: str | None, status: int = 200) -> Response:
+def _finished(pages: Pages, outcome: str | None, status: int = 200) -> Response:
     if outcome == "screened_out":
         return pages.message(
             "Thank you",

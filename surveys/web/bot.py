@@ -38,6 +38,8 @@ class _Form(HTMLParser):
         self.numbers: list[str] = []
         self.task: dict[str, str] = {}
         self.cells: dict[str, dict[str, str]] = {}
+        self.maxdiff: dict[str, str] = {}
+        self.maxdiff_items: list[str] = []
         self.title = ""
         self._in_h1 = False
 
@@ -61,6 +63,10 @@ class _Form(HTMLParser):
             self.texts.append(a.get("name", ""))
         elif tag == "fieldset" and "data-task" in a:
             self.task = {k: a[f"data-{k}"] for k in ("task", "version", "position")}
+        elif tag == "fieldset" and "data-maxdiff-set" in a:
+            self.maxdiff = {"set": a["data-maxdiff-set"], "version": a["data-maxdiff-version"]}
+        elif tag == "tr" and "data-item" in a:
+            self.maxdiff_items.append(a["data-item"])
         elif tag == "td" and "data-alt" in a:
             self.cells.setdefault(a["data-alt"], {})[a["data-attribute"]] = a["data-level"]
 
@@ -75,11 +81,13 @@ class _Form(HTMLParser):
 
 @dataclass
 class BotRecord:
-    """What one bot did: its answers, and per task what it saw and chose."""
+    """What one bot did: its answers, per task what it saw and chose, per MaxDiff set the
+    version, the reasons shown (in order) and the best and worst."""
 
     token: str
     answers: dict[str, list[str]] = field(default_factory=dict)
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    maxdiff: dict[int, dict[str, Any]] = field(default_factory=dict)
     pages: int = 0
     finished: bool = False
     final_title: str = ""
@@ -132,6 +140,9 @@ def answer_page(page: _Form, rng: random.Random, prefer: Mapping[str, str]) -> d
         out[name] = [prefer.get(name, str(rng.randint(1, 90)))]
     for name in page.texts:
         out[name] = [prefer[name]] if name in prefer else [rng.choice(TEXTS)]
+    if page.maxdiff and out.get("best") == out.get("worst"):  # a MaxDiff set: two reasons
+        others = [v for v in page.radios["worst"] if v not in out["best"]]
+        out["worst"] = [rng.choice(others)]
     return out
 
 
@@ -173,6 +184,13 @@ def take_survey(
                 "chosen": answers["choice"][0],
                 "would_buy": answers.get("would_buy", [""])[0],
                 "shown": page.cells,
+            }
+        elif page.maxdiff:
+            rec.maxdiff[int(page.maxdiff["set"])] = {
+                "version": int(page.maxdiff["version"]),
+                "shown": list(page.maxdiff_items),
+                "best": answers["best"][0],
+                "worst": answers["worst"][0],
             }
         else:
             rec.answers.update(answers)

@@ -45,7 +45,10 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("study", type=Path, help="the study file (study.toml)")
     _db_arg(s)
     s.add_argument(
-        "--design", type=Path, help="design.csv (or its folder) when creating the survey"
+        "--design",
+        type=Path,
+        help="design.csv (or its folder) when creating the survey; a maxdiff_design.csv "
+        "beside it is the MaxDiff shown",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (8000)")
@@ -76,7 +79,10 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--base-url", default="http://127.0.0.1:8000", help="address respondents open")
     _db_arg(i)
     i.add_argument(
-        "--design", type=Path, help="design.csv (or its folder) when creating the survey"
+        "--design",
+        type=Path,
+        help="design.csv (or its folder) when creating the survey; a maxdiff_design.csv "
+        "beside it is the MaxDiff shown",
     )
     i.add_argument("--force", action="store_true", help="replace an existing --out file")
 
@@ -85,7 +91,10 @@ def add_field_parser(sub: argparse._SubParsersAction) -> None:
     _db_arg(st)
     st.add_argument("--json", type=Path, help="also write the figures as JSON here")
 
-    e = fs.add_parser("export", help="write the canonical responses.csv and respondents.csv")
+    e = fs.add_parser(
+        "export",
+        help="write the canonical responses.csv and respondents.csv (and maxdiff.csv)",
+    )
     e.add_argument("study", type=Path, help="the study file (study.toml)")
     e.add_argument("--out", type=Path, required=True, help="output folder")
     _db_arg(e)
@@ -123,13 +132,20 @@ def _db(args: argparse.Namespace) -> str:
 def _open(args: argparse.Namespace, *, create: bool) -> Survey:
     # lazy: `winback` builds this parser for every command; the web stack loads only here
     from conjoint.export import read_design_csv
+    from conjoint.maxdiff_io import MAXDIFF_DESIGN_FILE, read_maxdiff_design
     from surveys.web.survey import open_survey
     from winback.study import load_study
 
     study = load_study(args.study)
     design_path = getattr(args, "design", None)
     design = None if design_path is None else read_design_csv(design_path, study)
-    return open_survey(_db(args), study, design=design, create=create)
+    md_design = None
+    if design_path is not None and study.maxdiff is not None:
+        # the MaxDiff design `winback design` wrote beside design.csv, when there is one
+        folder = design_path if design_path.is_dir() else design_path.parent
+        if (folder / MAXDIFF_DESIGN_FILE).is_file():
+            md_design = read_maxdiff_design(folder / MAXDIFF_DESIGN_FILE, study)
+    return open_survey(_db(args), study, design=design, create=create, maxdiff_design=md_design)
 
 
 def run_field(args: argparse.Namespace) -> int:

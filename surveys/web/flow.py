@@ -3,7 +3,7 @@
 Questions are grouped into pages by block; a page ends early where a question's show-if looks
 at a question on the same page, so every condition can be decided on the server before the page
 is shown (no script needed). The conjoint question becomes one page per choice task, in the
-respondent's task order.
+respondent's task order; the MaxDiff question one page per set of the design, in its order.
 """
 
 from __future__ import annotations
@@ -30,25 +30,48 @@ class Page:
     ----------
     key : str
         Stable name, used in the database and in ``winback field status``: the block name
-        (``"reasons"``, ``"reasons-2"`` for its second page) or ``"task-<n>"`` for the n-th
-        choice task shown.
+        (``"reasons"``, ``"reasons-2"`` for its second page), ``"task-<n>"`` for the n-th
+        choice task shown, or ``"maxdiff-<n>"`` for set n of the MaxDiff.
     questions : tuple of Question
-        Questions of a questionnaire page (empty on a task page).
+        Questions of a questionnaire page (empty on a task or MaxDiff page).
     position : int
         Task pages: the screen number of the task (1..T); 0 otherwise.
+    maxdiff_set : int
+        MaxDiff pages: the design's set number (1..S); 0 otherwise.
     """
 
     key: str
     questions: tuple[Question, ...] = ()
     position: int = 0
+    maxdiff_set: int = 0
 
     @property
     def is_task(self) -> bool:
         return self.position > 0
 
+    @property
+    def is_maxdiff(self) -> bool:
+        return self.maxdiff_set > 0
 
-def plan_pages(questionnaire: Questionnaire, n_tasks: int) -> tuple[Page, ...]:
+    @property
+    def is_questions(self) -> bool:
+        """A questionnaire page (neither a choice task nor a MaxDiff set)."""
+        return not self.is_task and not self.is_maxdiff
+
+
+def plan_pages(
+    questionnaire: Questionnaire, n_tasks: int, maxdiff_sets: int = 0
+) -> tuple[Page, ...]:
     """The pages of the survey, in order.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire
+    n_tasks : int
+        Choice tasks per respondent (pages of the conjoint question).
+    maxdiff_sets : int
+        Sets per respondent of the MaxDiff question's design; 0 leaves the question out (a
+        survey stored without a MaxDiff design).
 
     Examples
     --------
@@ -75,6 +98,13 @@ def plan_pages(questionnaire: Questionnaire, n_tasks: int) -> tuple[Page, ...]:
         if q.type == "conjoint":
             close()
             pages.extend(Page(f"task-{i}", position=i) for i in range(1, n_tasks + 1))
+            continue
+        if q.type == "maxdiff":
+            if maxdiff_sets:
+                close()
+                pages.extend(
+                    Page(f"maxdiff-{s}", (q,), maxdiff_set=s) for s in range(1, maxdiff_sets + 1)
+                )
             continue
         on_page = {c.id for c in current}
         if current and (

@@ -11,6 +11,10 @@
 - respondents who started but did not finish: their answers so far, no choice rows, excluded
   with the reason :data:`UNFINISHED_REASON`;
 - invites never opened are not respondents and are left out.
+
+A survey that asks the MaxDiff (a study with ``[maxdiff]``) has its answers read by
+:func:`survey_maxdiff` (``maxdiff.csv``'s long layout, completed interviews) and
+:func:`read_db_maxdiff` (what ``winback import --format db`` adds to the import).
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from winback.study import Study
 
 if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign
+    from conjoint.maxdiff import MaxDiffDesign
+
+#: the columns of ``maxdiff.csv`` (the long layout of docs/maxdiff.md)
+MAXDIFF_COLUMNS = ["respondent_id", "version", "set", "position", "item", "best", "worst"]
 
 UNFINISHED_REASON = "did not finish the web survey"
 OPTIONS = ("questionnaire",)
@@ -222,3 +230,71 @@ def _choices_frame(survey: Survey, rows: list[dict[str, str]]) -> pd.DataFrame:
         cols.append("would_buy")
     cols += ["holdout", "task_position", "alt_position", "seconds"]
     return pd.DataFrame(rows, columns=cols).astype(str)
+
+
+def survey_maxdiff(survey: Survey) -> pd.DataFrame | None:
+    """The MaxDiff answers of the completed interviews in ``maxdiff.csv``'s long layout
+    (``respondent_id, version, set, position, item, best, worst``, one row per reason shown;
+    all text), or None when the survey asks no MaxDiff.
+
+    Like the choice tasks, only completed interviews count: a respondent who stopped part-way
+    is excluded from the import and has no MaxDiff rows.
+
+    Examples
+    --------
+    >>> frame = survey_maxdiff(survey)  # doctest: +SKIP
+    """
+    if survey.maxdiff is None:
+        return None
+    md, inv = schema.maxdiff_answers, schema.invites
+    with survey.engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(
+                inv.c.respondent_id,
+                md.c.version,
+                md.c.maxdiff_set,
+                md.c.shown,
+                md.c.best,
+                md.c.worst,
+            )
+            .join(inv, inv.c.id == md.c.invite_id)
+            .where(inv.c.outcome == "complete")
+            .order_by(inv.c.id, md.c.maxdiff_set)
+        ).all()
+    out = []
+    for rid, version, set_number, shown, best, worst in rows:
+        for position, item in enumerate(json.loads(shown), start=1):
+            out.append(
+                [
+                    rid,
+                    str(version),
+                    str(set_number),
+                    str(position),
+                    item,
+                    "1" if item == best else "0",
+                    "1" if item == worst else "0",
+                ]
+            )
+    return pd.DataFrame(out, columns=MAXDIFF_COLUMNS).astype(str)
+
+
+def read_db_maxdiff(
+    path: str | Path, study: Study
+) -> tuple[pd.DataFrame, MaxDiffDesign, str] | None:
+    """The MaxDiff answers stored in a web survey's database, the design it showed and a name
+    for that design (for the import's report); None when it asks no MaxDiff or nobody who
+    completed the interview answered it.
+
+    Examples
+    --------
+    >>> answers, design, source = read_db_maxdiff("survey.db", study)  # doctest: +SKIP
+    """
+    survey = open_survey(path, study)
+    try:
+        frame = survey_maxdiff(survey)
+        design = survey.maxdiff
+    finally:
+        survey.close()
+    if frame is None or frame.empty or design is None:
+        return None
+    return frame, design, f"the MaxDiff design stored in {_source_name(path)}"

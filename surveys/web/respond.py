@@ -25,6 +25,7 @@ from surveys.web.flow import (
     screened_out,
     shown_questions,
 )
+from surveys.web.maxdiff import FIELDS, SetView, check_set, set_view
 from surveys.web.survey import Survey
 from surveys.web.tokens import looks_like_token
 
@@ -41,6 +42,10 @@ class Invite:
         Keys of the questionnaire pages answered.
     tasks_done : frozenset of int
         The design task numbers answered.
+    maxdiff_version : int or None
+        The MaxDiff design version dealt to the respondent (None: the survey asks no MaxDiff).
+    maxdiff_done : frozenset of int
+        The MaxDiff set numbers answered.
     """
 
     id: int
@@ -54,6 +59,8 @@ class Invite:
     answers: Mapping[str, str] = field(default_factory=dict)
     pages_done: frozenset[str] = frozenset()
     tasks_done: frozenset[int] = frozenset()
+    maxdiff_version: int | None = None
+    maxdiff_done: frozenset[int] = frozenset()
 
     def task_at(self, position: int) -> tuple[int, tuple[int, ...]]:
         """The design task shown at screen ``position`` and its concept order."""
@@ -109,6 +116,13 @@ def _load(conn: sa.Connection, token: str, *, lock: bool = False) -> Invite | No
             )
         ).scalars()
     )
+    sets = set(
+        conn.execute(
+            sa.select(schema.maxdiff_answers.c.maxdiff_set).where(
+                schema.maxdiff_answers.c.invite_id == row["id"]
+            )
+        ).scalars()
+    )
     return Invite(
         id=row["id"],
         token=row["token"],
@@ -123,6 +137,8 @@ def _load(conn: sa.Connection, token: str, *, lock: bool = False) -> Invite | No
         answers=answers,
         pages_done=frozenset(pages),
         tasks_done=frozenset(int(t) for t in tasks),
+        maxdiff_version=row["maxdiff_version"],
+        maxdiff_done=frozenset(int(m) for m in sets),
     )
 
 
@@ -149,7 +165,7 @@ def next_page(survey: Survey, invite: Invite) -> Page | None:
             if task not in invite.tasks_done:
                 return page
             continue
-        if page.key in invite.pages_done:
+        if page.key in invite.pages_done or page.maxdiff_set in invite.maxdiff_done:
             continue
         if shown is None:
             shown = shown_questions(invite.answers, survey.questionnaire)
@@ -164,15 +180,30 @@ def visible_questions(survey: Survey, invite: Invite, page: Page) -> list[Any]:
     return [q for q in page.questions if shown.get(q.id, False)]
 
 
+def maxdiff_view(survey: Survey, invite: Invite, page: Page) -> SetView:
+    """What a MaxDiff page shows: the set's reasons of the respondent's version, in order."""
+    assert survey.maxdiff is not None, "a MaxDiff page of a survey without a MaxDiff"
+    version = invite.maxdiff_version
+    if version is None:  # cannot happen: invites of a MaxDiff survey are dealt a version
+        version = (invite.id - 1) % survey.maxdiff.versions + 1
+    return set_view(survey.maxdiff, survey.questionnaire.maxdiff, version, page.maxdiff_set)
+
+
 def task_view(survey: Survey, invite: Invite, page: Page) -> TaskView:
     """What a task page shows: the alternatives in screen order, the status quo, the none."""
     task, order = invite.task_at(page.position)
     levels = survey.task_levels(invite.version, task)
+    study = survey.study
+    # a labelled design shows each alternative under its label's name, wherever it is placed
     alts = [
-        Alternative(str(j), pos, f"Option {pos}", levels[j - 1])
+        Alternative(
+            str(j),
+            pos,
+            study.label_display(study.labels[j - 1]) if study.labels else f"Option {pos}",
+            levels[j - 1],
+        )
         for pos, j in enumerate(order, start=1)
     ]
-    study = survey.study
     if study.status_quo is not None:
         # a per-respondent status quo is their own plan, from their earlier answers
         sq_levels = survey.status_quo_levels(invite.answers)
@@ -245,6 +276,8 @@ def submit(
             now = time.time()
             if page.is_task:
                 out = _save_task(conn, survey, inv, page, form, now, seconds)
+            elif page.is_maxdiff:
+                out = _save_maxdiff(conn, survey, inv, page, form, now, seconds)
             else:
                 out = _save_questions(conn, survey, inv, page, form, now, seconds)
             return out  # an invalid page wrote nothing
@@ -333,6 +366,38 @@ def _save_task(
     )
     after = replace(inv, tasks_done=inv.tasks_done | {view.task})
     return _advance(conn, survey, after, now, None)
+
+
+def _save_maxdiff(
+    conn: sa.Connection,
+    survey: Survey,
+    inv: Invite,
+    page: Page,
+    form: Mapping[str, Sequence[str]],
+    now: float,
+    seconds: float | None,
+) -> Submitted:
+    problems = form_problems(form, single=FIELDS)
+    if problems:
+        return Submitted("refused", problem="; ".join(problems))
+    view = maxdiff_view(survey, inv, page)
+    result = check_set(view, form, survey.questionnaire.maxdiff)
+    if result.errors:
+        return Submitted("invalid", result)
+    conn.execute(
+        sa.insert(schema.maxdiff_answers).values(
+            invite_id=inv.id,
+            maxdiff_set=view.set,
+            version=view.version,
+            shown=schema.dumps(list(view.codes)),
+            best=result.answers["best"],
+            worst=result.answers["worst"],
+            seconds=seconds,
+            submitted_at=now,
+        )
+    )
+    after = replace(inv, maxdiff_done=inv.maxdiff_done | {view.set})
+    return _advance(conn, survey, after, now, result)
 
 
 def _advance(

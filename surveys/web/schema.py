@@ -4,7 +4,11 @@ SQLite (a file, the default) runs in WAL mode with a busy timeout and takes its 
 start of every transaction (``BEGIN IMMEDIATE``), so concurrent respondents queue instead of
 failing; PostgreSQL is used through psycopg 3 when given a ``postgresql://`` URL. Unique
 constraints make a second record impossible even under races: one invite per token and per
-respondent, one answer per invite and page, one answer per invite and task.
+respondent, one answer per invite and page, per invite and task, per invite and MaxDiff set.
+
+Schema versions: ``SCHEMA_VERSION`` is what this winback writes; an older database is brought
+up to it when opened (:func:`upgrade`, each step in :data:`UPGRADES` adds what the next version
+has and nothing it stored changes), a newer one is refused with a message to upgrade winback.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from winback.errors import WinbackError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: the database file made beside the study file when no --db is given
 DEFAULT_DB_NAME = "survey.db"
 #: seconds a writer waits for SQLite's lock before giving up
@@ -51,6 +55,8 @@ invites = sa.Table(
     sa.Column("completed_at", sa.Float),
     sa.Column("outcome", sa.String(20)),  # complete | screened_out
     sa.Column("current_page", sa.String(64)),
+    # the MaxDiff design version dealt to the respondent (schema 2; None without a MaxDiff)
+    sa.Column("maxdiff_version", sa.Integer),
 )
 
 page_answers = sa.Table(
@@ -81,6 +87,23 @@ task_answers = sa.Table(
     sa.Column("seconds", sa.Float),
     sa.Column("submitted_at", sa.Float, nullable=False),
     sa.UniqueConstraint("invite_id", "task", name="uq_task_answer"),
+)
+
+
+#: one row per respondent and MaxDiff set answered (schema 2)
+maxdiff_answers = sa.Table(
+    "winback_maxdiff_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invite_id", sa.Integer, sa.ForeignKey("winback_invites.id"), nullable=False),
+    sa.Column("maxdiff_set", sa.Integer, nullable=False),  # the design's set number (from 1)
+    sa.Column("version", sa.Integer, nullable=False),  # the MaxDiff design version
+    sa.Column("shown", sa.Text, nullable=False),  # the items' codes in screen order (JSON)
+    sa.Column("best", sa.String(200), nullable=False),  # the item code chosen most
+    sa.Column("worst", sa.String(200), nullable=False),  # the item code chosen least
+    sa.Column("seconds", sa.Float),
+    sa.Column("submitted_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("invite_id", "maxdiff_set", name="uq_maxdiff_answer"),
 )
 
 
@@ -166,6 +189,43 @@ def safe_url(url: str) -> str:
 def create_tables(engine: Engine) -> None:
     """Create the tables that do not exist yet."""
     metadata.create_all(engine)
+
+
+def _upgrade_1_to_2(conn: sa.Connection) -> None:
+    """Schema 2: the MaxDiff (a column of the invites, a table of answers)."""
+    conn.execute(sa.text("ALTER TABLE winback_invites ADD COLUMN maxdiff_version INTEGER"))
+    metadata.create_all(conn, tables=[maxdiff_answers])
+
+
+#: version -> the step that brings a database of that version to the next one
+UPGRADES = {"1": ("2", _upgrade_1_to_2)}
+
+
+def upgrade(engine: Engine) -> str | None:
+    """Bring an older survey database up to :data:`SCHEMA_VERSION`, one step per version,
+    each in one transaction (with the version's row locked, so two processes opening it at
+    once upgrade it once). Returns the version it had (None: no survey, or already current).
+
+    Nothing stored changes: a step only adds tables and columns.
+    """
+    version = read_meta(engine).get("schema_version")
+    if version is None or version == SCHEMA_VERSION or version not in UPGRADES:
+        return None
+    before = version
+    while version in UPGRADES:
+        with engine.begin() as conn:
+            q = sa.select(meta.c.value).where(meta.c.key == "schema_version")
+            if conn.dialect.name == "postgresql":
+                q = q.with_for_update()
+            now = conn.execute(q).scalar_one()
+            if now != version:  # upgraded by another process meanwhile
+                version = now
+                continue
+            target, step = UPGRADES[version]
+            step(conn)
+            conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value=target))
+            version = target
+    return before
 
 
 def read_meta(engine: Engine) -> dict[str, str]:

@@ -98,6 +98,9 @@ def survey_status(survey: Survey) -> SurveyStatus:
         task_rows = conn.execute(
             sa.select(schema.task_answers.c.task_position, schema.task_answers.c.seconds)
         ).all()
+        maxdiff_rows = conn.execute(
+            sa.select(schema.maxdiff_answers.c.maxdiff_set, schema.maxdiff_answers.c.seconds)
+        ).all()
     n_invited = len(rows)
     not_started = sum(r.started_at is None for r in rows)
     complete = sum(r.outcome == "complete" for r in rows)
@@ -111,6 +114,8 @@ def survey_status(survey: Survey) -> SurveyStatus:
         seconds.setdefault(page, []).append(s)
     for pos, s in task_rows:
         seconds.setdefault(f"task-{pos}", []).append(s)
+    for set_number, s in maxdiff_rows:
+        seconds.setdefault(f"maxdiff-{set_number}", []).append(s)
     records = []
     for p in survey.pages:
         secs = [s for s in seconds.get(p.key, []) if s is not None]

@@ -1,9 +1,10 @@
 """A fielded survey: the database, the study, its questionnaire and the design it shows.
 
 :func:`open_survey` opens (or, the first time, creates) the survey database of a study;
-:func:`make_invites` adds personal links. The design shown is stored in the database when the
-survey is created, so every respondent sees the same design whatever happens to files later, and
-the study file is checked against it each time the survey is opened.
+:func:`make_invites` adds personal links. The design shown (and, with a ``[maxdiff]``, the
+MaxDiff design) is stored in the database when the survey is created, so every respondent sees
+the same design whatever happens to files later, and the study file is checked against it each
+time the survey is opened.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from conjoint.design import ChoiceDesign, make_design
+from conjoint.maxdiff import MaxDiffDesign
+from conjoint.maxdiff_io import make_study_maxdiff_design
 from surveys._csv import read_csv_text
 from surveys.questionnaire import Questionnaire, default_questionnaire, status_quo_problems
 from surveys.validation import ROW_COLUMN
 from surveys.web import schema
 from surveys.web.flow import Page, plan_pages
+from surveys.web.maxdiff import DESIGN_KEY, design_from_json, design_to_json
 from surveys.web.status import survey_status
 from surveys.web.tokens import new_secret, new_token
 from winback.errors import WinbackError, list_valid
@@ -56,6 +60,9 @@ def study_fingerprint(study: Study) -> str:
         "dual_response_none": study.dual_response_none,
         "status_quo": None if sq is None else [sq.label, list(sq.levels or ())],
     }
+    if study.labels:  # generic surveys keep their fingerprint
+        key["labels"] = list(study.labels)
+        key["applies_to"] = [[a.name, list(a.applies_to)] for a in study.attributes]
     if sq is not None and sq.per_respondent:  # fixed-level surveys keep their fingerprint
         key["status_quo_plans"] = [[c, list(pr)] for c, pr in sq.plans]
         key["status_quo_price_from_paid"] = sq.price_from_paid
@@ -77,6 +84,10 @@ class Survey:
         Signs every form (CSRF protection); kept in the database, so it survives restarts.
     db : str
         The database as given (path or URL), for messages.
+    seed : int
+        The design's seed (each respondent's task and concept order are drawn from it).
+    maxdiff : MaxDiffDesign, optional
+        The MaxDiff design shown (a study with ``[maxdiff]``); None: no MaxDiff is asked.
     """
 
     engine: Engine
@@ -86,6 +97,7 @@ class Survey:
     form_secret: str
     db: str
     seed: int = 0
+    maxdiff: MaxDiffDesign | None = None
     _tasks: Mapping[tuple[int, int], tuple[Levels, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,7 +153,8 @@ class Survey:
     @property
     def pages(self) -> tuple[Page, ...]:
         has_cbc = any(q.type == "conjoint" for q in self.questionnaire.questions)
-        return plan_pages(self.questionnaire, self.n_tasks if has_cbc else 0)
+        md_sets = self.maxdiff.n_sets if self.maxdiff is not None else 0
+        return plan_pages(self.questionnaire, self.n_tasks if has_cbc else 0, md_sets)
 
     def __repr__(self) -> str:
         return repr(survey_status(self))
@@ -154,7 +167,9 @@ def _design_rows(design: ChoiceDesign) -> list[dict[str, str]]:
         row = {k: str(int(rec[k])) for k in ("version", "task", "alt", "holdout")}
         for a in design.study.attributes:
             v = rec[a.name]
-            row[a.name] = a.level_labels()[a.index_of(v)]
+            # an alternative-specific attribute on another label's alternative: absent, empty
+            absent = v is None or (isinstance(v, float) and v != v)
+            row[a.name] = "" if absent else a.level_labels()[a.index_of(v)]
         rows.append(row)
     return rows
 
@@ -166,6 +181,7 @@ def open_survey(
     design: ChoiceDesign | None = None,
     questionnaire: Questionnaire | None = None,
     create: bool = False,
+    maxdiff_design: MaxDiffDesign | None = None,
 ) -> Survey:
     """Open the survey database of a study (creating it with ``create=True``).
 
@@ -183,6 +199,10 @@ def open_survey(
         Default: the study's ``[questionnaire]``, else :func:`default_questionnaire`.
     create : bool
         Create the survey if the database holds none.
+    maxdiff_design : MaxDiffDesign, optional
+        Creating, for a study with ``[maxdiff]``: the MaxDiff design to show (default:
+        ``conjoint.make_study_maxdiff_design(study)``, the design ``winback design`` writes).
+        Opening: when given, it must be the stored one.
 
     Returns
     -------
@@ -191,8 +211,14 @@ def open_survey(
     Raises
     ------
     WinbackError
-        No survey in the database (and not ``create``), another study's survey, or a design
-        other than the stored one.
+        No survey in the database (and not ``create``), another study's survey, a design
+        other than the stored one, a study's ``[maxdiff]`` other than the survey's.
+
+    Notes
+    -----
+    A database of an older schema is upgraded when opened (:func:`surveys.web.schema.upgrade`).
+    A survey created before winback's web survey asked the MaxDiff keeps not asking it (its
+    respondents may be past the reasons already): make a new survey to ask it.
 
     Examples
     --------
@@ -208,6 +234,8 @@ def open_survey(
         )
     try:
         settings = schema.read_meta(engine)
+        if settings.get("schema_version") != schema.SCHEMA_VERSION and schema.upgrade(engine):
+            settings = schema.read_meta(engine)
     except sa.exc.OperationalError as exc:
         raise WinbackError(f"cannot open the survey database {db}: {exc.orig}") from None
     if not settings:
@@ -216,8 +244,9 @@ def open_survey(
                 f"{db} holds no winback survey. Create one with `winback field invite STUDY "
                 "--count N --out invites.csv` (or open_survey(..., create=True))."
             )
-        settings = _create(engine, study, design)
+        settings = _create(engine, study, design, maxdiff_design)
     _check(settings, study, design, db)
+    md = _stored_maxdiff(settings, study, maxdiff_design, str(db))
     return Survey(
         engine=engine,
         study=study,
@@ -226,15 +255,49 @@ def open_survey(
         form_secret=settings["form_secret"],
         db=str(db),
         seed=int(settings.get("seed", "0")),
+        maxdiff=md,
     )
 
 
-def _create(engine: Engine, study: Study, design: ChoiceDesign | None) -> dict[str, str]:
+def _stored_maxdiff(
+    settings: Mapping[str, str], study: Study, given: MaxDiffDesign | None, db: str
+) -> MaxDiffDesign | None:
+    """The MaxDiff design the survey shows (None: none), checked against the study."""
+    if DESIGN_KEY not in settings:
+        if study.maxdiff is not None:
+            log.warning(
+                "%s: the survey was created without the MaxDiff of the study's [maxdiff], so "
+                "it does not ask it; make a new survey (another --db) to ask it",
+                db,
+            )
+        return None
+    stored = design_from_json(settings[DESIGN_KEY], study, db)
+    if given is not None and (
+        given.items != stored.items or not np.array_equal(given.sets, stored.sets)
+    ):
+        raise WinbackError(
+            f"{db}: the MaxDiff design given is not the one this survey shows; leave it out "
+            "(the survey keeps its own copy) or use another --db for a new survey."
+        )
+    return stored
+
+
+def _create(
+    engine: Engine,
+    study: Study,
+    design: ChoiceDesign | None,
+    maxdiff_design: MaxDiffDesign | None = None,
+) -> dict[str, str]:
     if design is None:
         log.info("no design given: making the study's design (seed %s)", study.design.seed)
         design = make_design(study)
     if design.study.name != study.name:
         raise WinbackError(f"the design is for study '{design.study.name}', not '{study.name}'.")
+    if maxdiff_design is not None and study.maxdiff is None:
+        raise WinbackError(
+            f"a MaxDiff design was given, but study '{study.name}' has no [maxdiff] table; add "
+            "one (docs/study-file.md#maxdiff) or leave the MaxDiff design out."
+        )
     schema.create_tables(engine)
     settings = {
         "schema_version": schema.SCHEMA_VERSION,
@@ -245,6 +308,9 @@ def _create(engine: Engine, study: Study, design: ChoiceDesign | None) -> dict[s
         "form_secret": new_secret(),
         "created_at": str(time.time()),
     }
+    if study.maxdiff is not None:
+        md = maxdiff_design if maxdiff_design is not None else make_study_maxdiff_design(study)
+        settings[DESIGN_KEY] = design_to_json(md)
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -323,7 +389,8 @@ def make_invites(
     Returns
     -------
     DataFrame
-        ``respondent_id, version, token, url`` and the customer list's other columns.
+        ``respondent_id, version, token, url`` (and ``maxdiff_version`` when the survey asks
+        a MaxDiff: its versions are dealt in turn too) and the customer list's other columns.
 
     Raises
     ------
@@ -359,6 +426,8 @@ def make_invites(
                 "layout": schema.dumps(_layout(survey, index)),
                 "created_at": now,
             }
+            if survey.maxdiff is not None:
+                row["maxdiff_version"] = index % survey.maxdiff.versions + 1
             for c in STORED_COLUMNS:
                 if c in extra.columns:
                     v = extra[c].iloc[i]
@@ -380,6 +449,8 @@ def make_invites(
             "url": [f"{base}/s/{r['token']}" for r in rows],
         }
     )
+    if survey.maxdiff is not None:
+        out["maxdiff_version"] = [r["maxdiff_version"] for r in rows]
     others = [c for c in extra.columns if c != id_column]
     for c in others:
         out[c] = extra[c].to_numpy()

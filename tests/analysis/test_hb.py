@@ -521,3 +521,49 @@ def test_a_fit_reports_progress_in_log_lines_when_stderr_is_not_a_terminal(small
     assert all("fit: " not in ln for ln in lines[quiet:]), lines[quiet:]
     # nothing drawn on the stream: no bar, no carriage returns
     assert sys.stderr.getvalue() == "", sys.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("covariance", ["full", "diagonal"])
+def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small, covariance):
+    # no sampling: a synthetic posterior; the in-place theta (z's buffer, a block of draws at a
+    # time) equals mu + z L' / scale computed apart, and a read-only z takes the copying path
+    import xarray as xr
+
+    from analysis.hb import _postprocess
+
+    arr = prepare_choice_data(small[3])
+    n, k = arr.n_respondents, arr.n_parameters
+    rng = np.random.default_rng(5)
+    c, d = 2, 130  # more draws than one block (64)
+    z = rng.normal(size=(c, d, n, k))
+    mu = rng.normal(size=(c, d, k))
+    if covariance == "full":
+        lower = np.tril(rng.normal(size=(c, d, k, k)) * 0.3)
+        lower[..., np.arange(k), np.arange(k)] = (
+            np.abs(lower[..., np.arange(k), np.arange(k)]) + 0.5
+        )
+        extra = {"chol": (("chain", "draw", "chol_entry"), lower[..., *np.tril_indices(k)])}
+    else:
+        sd = np.abs(rng.normal(size=(c, d, k))) + 0.2
+        lower = np.einsum("cdk,kl->cdkl", sd, np.eye(k))
+        extra = {"sd_scaled": (("chain", "draw", "parameter"), sd)}
+    scale = arr.column_scale()
+    expect = (np.einsum("cdnj,cdkj->cdnk", z, lower) + mu[:, :, None, :]) / scale
+    settings = HBSettings(covariance=covariance)
+    for writeable in (True, False):
+        zz = z.copy()
+        zz.flags.writeable = writeable
+        post = xr.Dataset(
+            {
+                "z": (("chain", "draw", "respondent", "parameter"), zz),
+                "mu_scaled": (("chain", "draw", "parameter"), mu),
+                **extra,
+            },
+            coords={"chain": np.arange(c), "draw": np.arange(d)},
+        )
+        trace = _postprocess(xr.DataTree.from_dict({"posterior": post}), arr, settings, scale)
+        beta = trace["posterior"]["beta"].to_numpy()
+        err = float(np.abs(beta - expect).max())
+        assert err < 1e-12, f"writeable={writeable}: beta off by {err:.3g} (allowed 1e-12)"
+        assert "z" not in trace["posterior"].data_vars
+        assert np.shares_memory(beta, zz) == writeable, f"writeable={writeable}: buffer reuse"

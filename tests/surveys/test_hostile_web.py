@@ -9,6 +9,8 @@ answers them itself (they must carry the security headers too).
 
 The survey of every case: respondent A is on the first page (screener), B on the second page
 of reasons (open text and main reason), D on the first choice task, C never opened the link.
+The MaxDiff cases (:data:`MAXDIFF_CASES`) use a survey with a MaxDiff: M is on its first set,
+N on its second.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from surveys.web import respond, schema
 from surveys.web.app import SECURITY_HEADERS, make_app
 from surveys.web.limits import RateLimit, WebLimits
 from surveys.web.server import serve_subprocess
-from tests.surveys.web_helpers import COMPACT_STUDY, Reply, call, make_survey
+from surveys.web.tokens import sign_form
+from tests.surveys.web_helpers import COMPACT_STUDY, MAXDIFF_STUDY, Reply, call, make_survey
 
 SECRET = "a-long-admin-secret-0123456789"
 FORM = ("content-type", "application/x-www-form-urlencoded")
@@ -97,7 +100,12 @@ def snapshot(survey: Any) -> dict[str, list[tuple[Any, ...]]]:
             t.name.removeprefix("winback_"): [
                 tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key))
             ]
-            for t in (schema.invites, schema.page_answers, schema.task_answers)
+            for t in (
+                schema.invites,
+                schema.page_answers,
+                schema.task_answers,
+                schema.maxdiff_answers,
+            )
         }
 
 
@@ -421,12 +429,120 @@ def test_hostile_request_gets_a_page_that_says_what_happened(ctx: Ctx, case: Cas
         assert len(after["page_answers"]) == len(before["page_answers"]) + 1, after["page_answers"]
         assert after["page_answers"][: len(before["page_answers"])] == before["page_answers"]
         assert after["task_answers"] == before["task_answers"]
+        assert after["maxdiff_answers"] == before["maxdiff_answers"]
     else:
         assert after == before, "the database changed"
 
 
 def test_there_are_at_least_forty_hostile_cases() -> None:
     assert len(CASES) >= 40, len(CASES)
+    assert len(MAXDIFF_CASES) >= 15, len(MAXDIFF_CASES)
+
+
+# ------------------------------------------------------------------------------------------
+# The MaxDiff pages
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def md_ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ctx:
+    clock = [1000.0]
+    monkeypatch.setattr("surveys.web.limits.monotonic", lambda: clock[0])
+    _, survey, tokens = make_survey(tmp_path, MAXDIFF_STUDY, 3)
+    app = make_app(survey, admin_secret=SECRET)
+    token = dict(zip("MNA", tokens, strict=True))  # M: MaxDiff version 1, N: version 2
+    past = [SCREENER, [("reason", "price_rise")]]
+    advance(app, token["M"], past)
+    advance(app, token["N"], past)
+    hidden = {"N1": hidden_of(call(app, "GET", f"/s/{token['N']}"))}  # N's form of set 1
+    codes = _set_codes(survey, 2, 1)
+    advance(app, token["N"], [[("best", codes[0]), ("worst", codes[1])]])
+    hidden |= {k: hidden_of(call(app, "GET", f"/s/{token[k]}")) for k in "AMN"}
+    assert [hidden[k]["_page"] for k in "AMN"] == ["screener", "maxdiff-1", "maxdiff-2"]
+    yield Ctx(app, survey, token, hidden, clock, monkeypatch)
+    survey.engine.dispose()
+
+
+def _set_codes(survey: Any, version: int, set_number: int) -> list[str]:
+    d = survey.maxdiff
+    return [d.items[i] for i in d.sets[version - 1, set_number - 1]]
+
+
+def _m(c: Ctx, *answers: tuple[str, str], **hidden: str) -> Reply:
+    """A form of M's first MaxDiff set (version 1)."""
+    return post(c, "M", signed(c, "M", *answers, **hidden))
+
+
+def _pick(c: Ctx, best: int | str, worst: int | str) -> tuple[tuple[str, str], ...]:
+    """(best, worst) by position in M's set 1 (an int), or as given (a str)."""
+    codes = _set_codes(c.survey, 1, 1)
+    return tuple(
+        (f, codes[v] if isinstance(v, int) else v) for f, v in (("best", best), ("worst", worst))
+    )
+
+
+def _not_shown(c: Ctx) -> str:
+    return next(x for x in c.survey.maxdiff.items if x not in _set_codes(c.survey, 1, 1))
+
+
+def _signed_for(c: Ctx, who: str, page: str, *answers: tuple[str, str]) -> Reply:
+    """A correctly signed form of another page than ``who`` is on (a stale or made-up set)."""
+    shown = c.hidden[who]["_shown"]
+    sig = sign_form(c.survey.form_secret, c.token[who], page, shown)
+    return post(c, who, signed(c, who, *answers, _page=page, _csrf=sig))
+
+
+def _to_current(c: Ctx, reply: Reply) -> None:
+    _location(reply, f"/s/{c.token['M']}")
+
+
+# fmt: off
+MAXDIFF_CASES: dict[str, Case] = {
+    "maxdiff-answer-stored": Case(lambda c: _m(c, *_pick(c, 0, 2)), 303, "", stores=True),
+    "maxdiff-nothing-chosen": Case(lambda c: _m(c), 422, "Please choose one reason under “Mattered most”. Please choose one reason under “Mattered least”."),
+    "maxdiff-worst-missing": Case(lambda c: _m(c, _pick(c, 0, 1)[0]), 422, "Please choose one reason under “Mattered least”."),
+    "maxdiff-empty-values": Case(lambda c: _m(c, *_pick(c, "", "")), 422, "Please choose one reason under “Mattered most”."),
+    "maxdiff-best-and-worst-the-same": Case(lambda c: _m(c, *_pick(c, 1, 1)), 422, "Please choose two different reasons"),
+    "maxdiff-reason-of-another-set": Case(lambda c: _m(c, *_pick(c, _not_shown(c), 0)), 422, "Please choose a reason listed on this page under “Mattered most”."),
+    "maxdiff-forged-item-code": Case(lambda c: _m(c, *_pick(c, 0, "price_rise' OR 1=1 --")), 422, "Please choose a reason listed on this page under “Mattered least”."),
+    "maxdiff-item-code-with-script": Case(lambda c: _m(c, *_pick(c, "<script>alert(1)</script>", 0)), 422, "listed on this page", check=_not_echoed("<script>alert")),
+    "maxdiff-position-instead-of-code": Case(lambda c: _m(c, *_pick(c, "1", "2")), 422, "Please choose a reason listed on this page"),
+    "maxdiff-label-instead-of-code": Case(lambda c: _m(c, *_pick(c, "The price went up", 0)), 422, "Please choose a reason listed on this page"),
+    "maxdiff-best-sent-twice": Case(lambda c: _m(c, *_pick(c, 0, 1), _pick(c, 2, 1)[0]), 400, "more than one answer for 'best'"),
+    "maxdiff-worst-sent-twice-same-value": Case(lambda c: _m(c, *_pick(c, 0, 1), _pick(c, 0, 1)[1]), 400, "more than one answer for 'worst'"),
+    "maxdiff-set-number-field": Case(lambda c: _m(c, *_pick(c, 0, 1), ("set", "2")), 400, "does not ask for: 'set'"),
+    "maxdiff-choice-field-of-a-task": Case(lambda c: _m(c, *_pick(c, 0, 1), ("choice", "1")), 400, "does not ask for: 'choice'"),
+    "maxdiff-answer-on-a-questionnaire-page": Case(lambda c: post(c, "A", signed(c, "A", *SCREENER, *_pick(c, 0, 1))), 400, "does not ask for: 'best', 'worst'"),
+    "maxdiff-set-renamed-without-signature": Case(lambda c: _m(c, *_pick(c, 0, 1), _page="maxdiff-2"), 403, "did not come from the survey page"),
+    "maxdiff-later-set-signed": Case(lambda c: _signed_for(c, "M", "maxdiff-2", *_pick(c, 0, 1)), 303, "", check=_to_current),
+    "maxdiff-set-99-signed": Case(lambda c: _signed_for(c, "M", "maxdiff-99", *_pick(c, 0, 1)), 303, "", check=_to_current),
+    "maxdiff-answered-set-replayed": Case(lambda c: post(c, "N", signed(c, "N1", *_pick(c, 1, 2))), 303, "", check=lambda c, r: _location(r, f"/s/{c.token['N']}")),
+}
+# fmt: on
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("case", list(MAXDIFF_CASES.values()), ids=list(MAXDIFF_CASES))
+def test_hostile_maxdiff_answer_gets_a_page_that_says_what_happened(
+    md_ctx: Ctx, case: Case
+) -> None:
+    before = snapshot(md_ctx.survey)
+    reply = case.send(md_ctx)
+    assert reply.status == case.status, (
+        f"status {reply.status}, expected {case.status}: {reply.title}: {reply.message[:300]}"
+    )
+    assert case.says in reply.message, f"{case.says!r} not in the reply: {reply.message[:400]}"
+    assert_secured(reply)
+    if case.check is not None:
+        case.check(md_ctx, reply)
+    after = snapshot(md_ctx.survey)
+    if case.stores:
+        assert len(after["maxdiff_answers"]) == len(before["maxdiff_answers"]) + 1
+        assert {k: v for k, v in after.items() if k not in ("maxdiff_answers", "invites")} == {
+            k: v for k, v in before.items() if k not in ("maxdiff_answers", "invites")
+        }
+    else:
+        assert after == before, "the database changed"
 
 
 # ------------------------------------------------------------------------------------------
@@ -568,3 +684,38 @@ def test_no_address_makes_a_server_error(ctx: Ctx, method, prefix, path, query) 
         f"status {reply.status} for {method} {target!r}: {reply.message[:300]}"
     )
     assert_secured(reply, "public, max-age=3600" if reply.text.startswith("/*") else "no-store")
+
+
+_MD_VALUES = ["price_rise", "outages", "support", "competitor_offer", "moved", "other", "", "1"]
+
+
+@pytest.mark.hostile
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    who=st.sampled_from("MN"),
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["best", "worst", "set", "_page"]) | st.text(max_size=6),
+            st.sampled_from(_MD_VALUES) | st.text(max_size=20),
+        ),
+        max_size=5,
+    ),
+)
+def test_no_maxdiff_form_makes_a_server_error(md_ctx: Ctx, who: str, pairs) -> None:
+    """Whatever a signed MaxDiff form holds: a 303 or 4xx, and at most one answer per set."""
+    app = md_ctx.notes.setdefault(
+        "app", limited_app(md_ctx, submit_per_token=None, submit_per_ip=None)
+    )
+    body = encode([*md_ctx.hidden[who].items(), *pairs])
+    reply = call(app, "POST", f"/s/{md_ctx.token[who]}", headers=[FORM], body=body)
+    assert reply.status in (303, 400, 403, 422), (
+        f"status {reply.status} for {body[:200]!r}: {reply.message[:300]}"
+    )
+    assert_secured(reply)
+    rows = snapshot(md_ctx.survey)["maxdiff_answers"]
+    keys = [(r[1], r[2]) for r in rows]  # (invite, set)
+    assert len(keys) == len(set(keys)), rows

@@ -3,7 +3,8 @@
 Three lost customers take the example study's web survey: one completes it (and on the way
 closes the page, the server restarts, and they resume where they left off), one stops halfway,
 one is screened out. The dataset imported from the database must equal the dataset read from
-the canonical CSV files built from what the browser clicked and saw.
+the canonical CSV files built from what the browser clicked and saw, and the MaxDiff answers
+exported must be the reasons clicked (half the sets answered with the keyboard).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from surveys import read_responses
+from surveys import read_maxdiff_answers, read_responses
 from surveys.responses import EXCLUDE_REASON
-from surveys.web import UNFINISHED_REASON, make_app, open_survey
+from surveys.web import UNFINISHED_REASON, make_app, open_survey, survey_maxdiff
 from surveys.web.server import running
 from tests.surveys.web_helpers import CHROMIUM, CHROMIUM_ARGS, make_survey
 from winback._io import write_csv
@@ -37,11 +38,9 @@ ANSWERS_A: dict[str, dict[str, Any]] = {
         "current_provider": "provider_b",
     },
     "reasons": {"reason": ["price_rise", "outages", "other"]},
-    "reasons-2": {
-        "reason_other_text": "=1+2 cmd|' /C calc'!A0",
-        "main_reason": "price_rise",
-        "what_happened": "Prices <b>rose</b> & the line kept dropping",
-    },
+    "reasons-2": {"reason_other_text": "=1+2 cmd|' /C calc'!A0", "main_reason": "price_rise"},
+    # after the MaxDiff's sets (maxdiff-1 .. maxdiff-6)
+    "reasons-3": {"what_happened": "Prices <b>rose</b> & the line kept dropping"},
     "return": {"would_return": "4", "bring_back": "@SUM(1,2)", "satisfaction_before": "6"},
     "consent": {"contact_consent": "0"},
 }
@@ -148,6 +147,37 @@ def _task_page(page: Any, pick: int, keyboard: bool) -> dict[str, Any]:
     return {**seen, "columns": columns, "cells": cells, "choice": choice}
 
 
+def _maxdiff_page(page: Any, pick: int, keyboard: bool) -> dict[str, Any]:
+    """Mark the pick-th reason "most" and the next one "least" (mouse or keyboard); return the
+    set, version, reasons shown and the two picked."""
+    fs = page.locator("fieldset[data-maxdiff-set]")
+    seen = {k: int(fs.get_attribute(f"data-maxdiff-{k}")) for k in ("set", "version")}
+    shown = [tr.get_attribute("data-item") for tr in page.locator("tr[data-item]").all()]
+    b, w = pick % len(shown), (pick + 1) % len(shown)
+    if keyboard:  # Space ticks, arrows move (and tick) within a column, wrapping round
+        page.focus("#best-1")
+        page.keyboard.press("Space")
+        for _ in range(b):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Tab")  # to the "least" button of the same row
+        assert page.evaluate("document.activeElement.id") == f"worst-{b + 1}"
+        for _ in range((w - b) % len(shown)):
+            page.keyboard.press("ArrowDown")
+        assert page.is_checked(f"#best-{b + 1}") and page.is_checked(f"#worst-{w + 1}")
+        for _ in range(2):  # past the ticked "most" button when it comes later on the page
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.type") == "submit":
+                break
+        assert page.evaluate("document.activeElement.type") == "submit"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    else:
+        page.click(f"label[for='best-{b + 1}']")
+        page.click(f"label[for='worst-{w + 1}']")
+        _submit(page)
+    return {**seen, "shown": shown, "best": shown[b], "worst": shown[w]}
+
+
 def _title(page: Any) -> str:
     return page.locator("h1").inner_text()
 
@@ -158,6 +188,7 @@ def test_browser_completes_resumes_and_imports_what_was_clicked(browser, tmp_pat
     study = survey.study
     token_a, token_b, token_c = tokens
     tasks: list[dict[str, Any]] = []
+    sets: list[dict[str, Any]] = []
 
     with running(make_app(survey)) as url:
         # A, on a phone-sized screen: the questionnaire, with one mistake on the way
@@ -179,7 +210,17 @@ def test_browser_completes_resumes_and_imports_what_was_clicked(browser, tmp_pat
         assert page.input_value("#previous_plan") == XSS  # shown as text, not run
         assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
         _check_accessible(page)
-        for key in ("previous", "reasons", "reasons-2", "return", "consent"):
+        for key in ("previous", "reasons", "reasons-2"):
+            assert _questions_page(page, ANSWERS_A) == key
+        # the MaxDiff: a set answered with nothing ticked comes back with what to do
+        assert _title(page) == "Reasons 1 of 6"
+        _check_accessible(page)
+        _submit(page)
+        assert "Please choose one reason under" in page.locator("#err-maxdiff").inner_text()
+        for i in range(6):
+            assert _title(page) == f"Reasons {i + 1} of 6"
+            sets.append(_maxdiff_page(page, i, keyboard=i % 2 == 1))
+        for key in ("reasons-3", "return", "consent"):
             assert _questions_page(page, ANSWERS_A) == key
         # two choice tasks, then the respondent closes the page
         assert _title(page) == "Choice 1 of 13"
@@ -230,6 +271,14 @@ def test_browser_completes_resumes_and_imports_what_was_clicked(browser, tmp_pat
     assert ids[token_a] not in ex.index
     people = from_db.respondents.set_index("respondent_id")
     assert people.loc["w00001", "previous_plan"] == XSS
+    # the MaxDiff: only A completed; their answers are the reasons clicked, set by set
+    md = read_maxdiff_answers(survey_maxdiff(survey2), design=survey2.maxdiff).answers
+    assert set(md["respondent_id"]) == {"w00001"}
+    for s in sets:
+        rows = md[md["set"] == s["set"]].sort_values("position")
+        assert rows["item"].tolist() == s["shown"] and (rows["version"] == s["version"]).all()
+        assert rows.loc[rows.best == 1, "item"].item() == s["best"], s
+        assert rows.loc[rows.worst == 1, "item"].item() == s["worst"], s
     assert people.loc["w00001", "reason_other_text"] == "=1+2 cmd|' /C calc'!A0"
 
 

@@ -65,6 +65,21 @@ DUAL_STUDY = COMPACT_STUDY.replace(
 )
 
 
+#: COMPACT_STUDY with a MaxDiff of five reasons: 4 sets of 3, 2 versions (pages maxdiff-1..4
+#: after the reasons)
+MAXDIFF_STUDY = (
+    COMPACT_STUDY.replace('name = "Web survey load test"', 'name = "Web survey MaxDiff"')
+    + """
+[maxdiff]
+items = ["price_rise", "outages", "support", "competitor_offer", "moved"]
+per_set = 3
+sets = 4
+versions = 2
+seed = 5
+"""
+)
+
+
 def write_study(folder: Path, text: str) -> Path:
     path = folder / "study.toml"
     path.write_text(text, encoding="utf-8")
@@ -180,3 +195,52 @@ def call(
         out[name] = f"{out[name]}, {v.decode('latin-1')}" if name in out else v.decode("latin-1")
     body_out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Reply(start["status"], out, body_out, "; ".join(raised))
+
+
+def take_in_process(
+    app: Any,
+    token: str,
+    *,
+    random_seed: int = 0,
+    prefer: dict[str, str] | None = None,
+    stop_at: str | None = None,
+) -> Any:
+    """A bot (:mod:`surveys.web.bot`) taking the survey through :func:`call` (no server): the
+    same random answers and :class:`~surveys.web.bot.BotRecord`. ``stop_at`` leaves the survey
+    when that page is shown (a respondent who stops part-way)."""
+    import random
+    import urllib.parse as up
+
+    from surveys.web.bot import BotRecord, _Form, answer_page
+
+    rng = random.Random(random_seed)
+    want = {"was_customer": "1", **(prefer or {})}
+    rec = BotRecord(token)
+    for _ in range(100):
+        reply = call(app, "GET", f"/s/{token}")
+        assert reply.status == 200, (reply.status, reply.title)
+        page = _Form()
+        page.feed(reply.text)
+        if "_csrf" not in page.hidden:
+            rec.finished, rec.final_title = True, page.title.strip()
+            return rec
+        if page.hidden["_page"] == stop_at:
+            return rec
+        answers = answer_page(page, rng, want)
+        if page.task:
+            rec.tasks[int(page.task["task"])] = {**page.task, "chosen": answers["choice"][0]}
+        elif page.maxdiff:
+            rec.maxdiff[int(page.maxdiff["set"])] = {
+                "version": int(page.maxdiff["version"]),
+                "shown": list(page.maxdiff_items),
+                "best": answers["best"][0],
+                "worst": answers["worst"][0],
+            }
+        else:
+            rec.answers.update(answers)
+        body = up.urlencode({**page.hidden, **answers}, doseq=True).encode()
+        form = ("content-type", "application/x-www-form-urlencoded")
+        sent = call(app, "POST", f"/s/{token}", headers=[form], body=body)
+        assert sent.status == 303, (sent.status, sent.title, sent.message[:300])
+        rec.pages += 1
+    raise AssertionError("more than 100 pages")

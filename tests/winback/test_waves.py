@@ -301,17 +301,29 @@ def waves(tmp_path_factory):
     """Two waves (200 customers each, wave 2 1.5x as price sensitive), run and compared.
 
     Wave 1 through the command line, wave 2 through the Python API; both without a prior, so
-    that the waves are independent and the contrast is clean.
+    that the waves are independent and the contrast is clean. Wave 2 has a CRM list of 300
+    lost customers, so it also plans the campaign.
     """
+    from winback._io import write_csv
     from winback.example import make_example_waves
+    from winback.example_crm import make_example_crm
     from winback.waves import run_wave
 
     root = tmp_path_factory.mktemp("waves") / "study"
     ex = make_example_waves(root, n_respondents=200, price_shift=1.5, random_seed=1)
+    crm = make_example_crm(300, 40, random_seed=2).customers
+    write_csv(crm, root / "waves" / "w2" / "lost_customers.csv")
     rc = main(["-q", "run", str(root), "--wave", "w1", *FIT, "--exclude-flags", "random_responder"])
     assert rc in (0, 4)  # 4: small test runs may not meet the convergence targets
     run2 = run_wave(
-        root, "w2", draws=200, tune=200, chains=2, random_seed=3, exclude_flags=["random_responder"]
+        root,
+        "w2",
+        draws=200,
+        tune=200,
+        chains=2,
+        random_seed=3,
+        exclude_flags=["random_responder"],
+        max_contacts=150,
     )
     assert main(["-q", "compare-waves", str(root)]) == 0
     return ex, root, run2
@@ -330,7 +342,7 @@ def test_run_writes_the_run_folder_layout(waves):
             "recommend",
             "report",
             "wave.json",
-        }
+        } | ({"target"} if wave == "w2" else set())
         for sub, name in (
             ("import", "reasons.csv"),
             ("fit", "fit.nc"),
@@ -358,7 +370,8 @@ def test_run_writes_the_run_folder_layout(waves):
             "respondents.csv",
             "design.csv",
             "market.toml",
-        }
+        } | ({"lost_customers.csv"} if wave == "w2" else set())
+        assert ("target" in record["stages"]) == (wave == "w2"), record["stages"]
         assert all((res / f).is_file() for f in record["files"])
         # nothing left of the staging folder
         hidden = [p.name for p in (root / "waves" / wave).iterdir() if p.name.startswith(".")]
@@ -366,6 +379,13 @@ def test_run_writes_the_run_folder_layout(waves):
         excl = pd.read_csv(res / "import" / "exclusions.csv")
         assert (excl["reason"] == "quality flag: random_responder").sum() > 0
     assert "prior: none" in run2.report()
+    # wave 2's campaign is `winback target` on its run folder: 300 customers, at most 150 planned
+    plan = pd.read_csv(root / "waves" / "w2" / "results" / "target" / "campaign.csv")
+    assert len(plan) == 300, len(plan)
+    planned = int((plan["action"] != "Do not contact").sum())
+    assert 0 < planned <= 150, planned
+    assert run2.target_run is not None and run2.record["settings"]["max_contacts"] == 150
+    assert "target/" in run2.report(), run2.report()
 
 
 def test_compare_waves_finds_the_price_shift(waves):
@@ -452,6 +472,12 @@ def test_unknown_wave_and_bad_arguments(waves, capsys):
     assert "unknown quality flag" in capsys.readouterr().err
     assert main(["compare-waves", str(root), "--waves", "w1", "w9"]) == 1
     assert "no wave 'w9'" in capsys.readouterr().err
+    # a campaign limit for a wave without a CRM list, a CRM list without its segment column
+    assert main(["run", str(root), "--wave", "w1", "--force", "--max-contacts", "10"]) == 1
+    assert "wave 'w1' has no lost_customers.csv" in capsys.readouterr().err
+    argv = ["run", str(root), "--wave", "w2", "--force", "--segment", "tenure_band"]
+    assert main(argv) == 1
+    assert "lost_customers.csv" in capsys.readouterr().err
     assert _diff(before, _snapshot(root)) == []
 
 
@@ -622,3 +648,23 @@ def test_prior_from_previous_wave_with_a_renamed_level(study_copy, capsys):
     (study_copy / "level_map.toml").unlink()
     assert main(["compare-waves", str(study_copy), "--waves", "w2", "w3", "--force"]) == 1
     assert f"level '{old}' of attribute 'support'" in capsys.readouterr().err
+
+
+def test_a_study_the_offer_search_cannot_take_skips_recommend_and_says_why(study_copy, caplog):
+    """With [[interactions]] the offer searches refuse; a wave with a market still simulates,
+    leaves recommend/ out with the reason in wave.json, and a CRM list (which needs recommend/)
+    is refused before any work."""
+    from winback.waves import check_wave
+
+    study = study_copy / "study.toml"
+    text = study.read_text(encoding="utf-8")
+    study.write_text(
+        text.replace("[design]", '[[interactions]]\nattributes = ["price", "speed"]\n\n[design]', 1),
+        encoding="utf-8",
+    )
+    checked = check_wave(study_copy, "w1", force=True)
+    assert checked.no_search is not None and "interactions" in checked.no_search, checked.no_search
+    assert "no recommend/ step" in caplog.text
+    (study_copy / "waves" / "w1" / "lost_customers.csv").write_text("customer_id\nC1\n")
+    with pytest.raises(WinbackError, match=r"needs .*the recommend step, which this study cannot"):
+        check_wave(study_copy, "w1", force=True)

@@ -67,6 +67,9 @@ def _cmd_design(args: argparse.Namespace) -> int:
         print()
         print(run.diagnostics.report())
         print()
+        if run.maxdiff_diagnostics is not None:
+            print(run.maxdiff_diagnostics.report())
+            print()
         _print_written(run.files, run.out)
     return 0
 
@@ -115,10 +118,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
         design=args.design,
         respondents=args.respondents,
         force=args.force,
+        maxdiff=args.maxdiff,
     )
     if not args.quiet:
         print(run.dataset)
         print()
+        if run.maxdiff is not None:
+            print(run.maxdiff.report())
+            print()
         if run.dataset.flags is not None:
             # lazy: each command loads only its own stage (`winback --version` at once)
             from surveys.quality import quality_report
@@ -398,6 +405,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "segment": args.segment,
         "objective": args.objective,
         "product": args.product,
+        "max_contacts": args.max_contacts,
+        "budget": args.budget,
+        "control_share": args.control_share,
         **fit_options(args),
     }
     if len(args.wave) == 1 and args.wave != ["all"] and args.scheduler is None:

@@ -9,21 +9,14 @@ import logging
 from pathlib import Path
 
 from winback import __version__
+from winback.cli._types import _number
 from winback.cli.backend_options import add_sampler_options
+from winback.cli.campaign_options import add_campaign_limits
 from winback.cli.latent_options import add_classes_from, add_model_options
 from winback.cli.parallel_options import add_parallel_options
 from winback.settings import BAND
 
 log = logging.getLogger("winback")
-
-
-def _number[T: (int, float)](text: str, cast: type[T]) -> T:
-    """``text`` as a whole number (``int``) or a number (``float``), else argparse's error."""
-    try:
-        return cast(text)
-    except ValueError:
-        what = "a whole number" if cast is int else "a number"
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -231,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="respondent answers (winback format: respondents.csv beside the responses)",
     )
+    im.add_argument(
+        "--maxdiff",
+        type=Path,
+        help="MaxDiff answers (long or per-set layout), checked and written as maxdiff.csv",
+    )
     im.add_argument("--force", action="store_true", help="replace earlier files in --out")
 
     f = sub.add_parser(
@@ -370,27 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _count(text: str) -> int:
-    v = _number(text, int)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {v}")
-    return v
-
-
-def _share(text: str) -> float:
-    v = _number(text, float)
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {v}")
-    return v
-
-
-def _amount(text: str) -> float:
-    v = _number(text, float)
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text!r}")
-    return v
-
-
 def _add_target_parser(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser(
         "target",
@@ -407,22 +384,7 @@ def _add_target_parser(sub: argparse._SubParsersAction) -> None:
         help="the CRM list of lost customers (lost_customers.csv)",
     )
     t.add_argument("--out", type=Path, required=True, help="output folder (e.g. RUN_DIR/target)")
-    t.add_argument(
-        "--max-contacts", type=_count, metavar="N", help="contact at most N customers (no limit)"
-    )
-    t.add_argument(
-        "--budget",
-        type=_amount,
-        metavar="X",
-        help="at most X expected incentive paid in all (no limit)",
-    )
-    t.add_argument(
-        "--control-share",
-        type=_share,
-        default=0.1,
-        metavar="S",
-        help="share of the customers to contact held out as the control group (0.1)",
-    )
+    add_campaign_limits(t)
     t.add_argument(
         "--segment",
         metavar="COL",
@@ -576,6 +538,9 @@ def _add_wave_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--product",
         help="the own product the offer replaces (needed when the market has several own products)",
+    )
+    add_campaign_limits(
+        r.add_argument_group("the campaign (waves/<W>/lost_customers.csv, market, [business])")
     )
     r.add_argument(
         "--force", action="store_true", help="replace the wave's results (once the new are done)"

@@ -18,17 +18,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis import LatentClassResult, load_latent_class
 from analysis.campaign.customers import RESPONDENT, source_table
 from analysis.simulator import PartWorthDraws
 from winback.errors import WinbackError
 from winback.pipeline.fit import load_fit_for
 from winback.run_folder import LATENT_CLASS
 from winback.study import Study, load_study
+
+if TYPE_CHECKING:
+    from analysis import LatentClassResult
 
 log = logging.getLogger("winback")
 
@@ -46,6 +49,13 @@ def is_latent_class_fit(folder: str | Path) -> bool:
     return (folder / LATENT_FILE).is_file() and not (folder / "fit.nc").is_file()
 
 
+def _load_latent_class(folder: str | Path) -> LatentClassResult:
+    # lazy: the latent class model (scipy.special, the EM) loads only for a latent class fit
+    from analysis.latent_class_io import load_latent_class
+
+    return load_latent_class(folder)
+
+
 def find_classes(
     fit_dir: str | Path, classes_from: str | Path | None = None
 ) -> LatentClassResult | None:
@@ -58,10 +68,10 @@ def find_classes(
                 f"--classes-from {folder}: no latent class fit there (no {LATENT_FILE}); write "
                 f"one with winback fit STUDY RESPONSES --model latent-class --out {folder}."
             )
-        return load_latent_class(folder)
+        return _load_latent_class(folder)
     beside = Path(fit_dir).parent / LATENT_CLASS.name
     if (beside / LATENT_FILE).is_file():
-        return load_latent_class(beside)
+        return _load_latent_class(beside)
     return None
 
 
@@ -121,7 +131,7 @@ def load_draws_for(
     >>> simulate(draws, market, segment="latent_class")  # doctest: +SKIP
     """
     if is_latent_class_fit(fit_dir):
-        lc = load_latent_class(fit_dir)
+        lc = _load_latent_class(fit_dir)
         assert lc.study is not None  # saved with its study
         lc = dataclasses.replace(
             lc, study=_same_study(load_study(study_path), lc.study, study_path, fit_dir)

@@ -166,13 +166,21 @@ def _demo_into(
     design_run = run_design(
         study, folder.folder(DESIGN), force=True, n_respondents=500, progress=progress
     )
-    choices, people, truth, planted = simulate_fieldwork(
-        design_run.design, ex.true_means, ex.true_sd, 500, random_seed=study.design.seed
+    work = simulate_fieldwork(
+        design_run.design,
+        ex.true_means,
+        ex.true_sd,
+        500,
+        random_seed=study.design.seed,
+        maxdiff_design=design_run.maxdiff,
     )
+    choices, people, truth, planted = work
     field = folder.folder(FIELDWORK)
     field.mkdir(parents=True, exist_ok=True)
     write_csv(choices, folder.file(FIELDWORK, "responses.csv"))
     write_csv(people, folder.file(FIELDWORK, "respondents.csv"))
+    if work.maxdiff is not None:  # the reasons' MaxDiff, beside responses.csv: imported with it
+        write_csv(work.maxdiff, folder.file(FIELDWORK, "maxdiff.csv"))
     write_record(
         field,
         "simulate_fieldwork",

@@ -9,6 +9,9 @@ from typing import Any
 from conjoint.design import ChoiceDesign, make_assignments, make_design
 from conjoint.diagnostics import DesignDiagnostics, inspect_design
 from conjoint.export import write_design_csv, write_qualtrics_design, write_sawtooth_design
+from conjoint.maxdiff import MaxDiffDesign
+from conjoint.maxdiff_diagnostics import MaxDiffDiagnostics, inspect_maxdiff_design
+from conjoint.maxdiff_io import MAXDIFF_DESIGN_FILE, make_study_maxdiff_design, write_maxdiff_design
 from surveys.fielding import (
     write_qualtrics_embedded_data,
     write_qualtrics_questions,
@@ -34,6 +37,9 @@ class DesignRun:
     diagnostics: DesignDiagnostics
     out: Path
     files: tuple[Path, ...]
+    #: the study's MaxDiff design and its diagnostics (None without [maxdiff])
+    maxdiff: MaxDiffDesign | None = None
+    maxdiff_diagnostics: MaxDiffDiagnostics | None = None
 
 
 def run_design(
@@ -58,7 +64,9 @@ def run_design(
     ``qualtrics_status_quo_rules.csv`` (a status quo filled per respondent: the survey-flow
     rules that set its ``CBC_SQ_*`` fields), ``study.toml`` (the study used, when its text is
     known), with ``assign`` ``assignments.csv`` (versions and shuffled display order per
-    respondent), and ``run.json`` (what made them). Refuses to overwrite earlier files unless
+    respondent), with a ``[maxdiff]`` table ``maxdiff_design.csv`` (its MaxDiff design:
+    ``version, set, position, item``) and ``maxdiff_diagnostics.txt``, and ``run.json`` (what
+    made them). Refuses to overwrite earlier files unless
     ``force``; the folder is replaced as a whole once complete.
     """
     out = check_output_dir(out, force=force, owned=DESIGN.owned)
@@ -71,6 +79,8 @@ def run_design(
         progress=progress,
     )
     diag = inspect_design(design, n_respondents=n_respondents, target_se=target_se)
+    md = make_study_maxdiff_design(study) if study.maxdiff is not None else None
+    md_diag = inspect_maxdiff_design(md) if md is not None else None
     settings: dict[str, Any] = {
         "method": design.method,
         "versions": design.n_versions,
@@ -82,8 +92,12 @@ def run_design(
     }
     with staged_output(out, force=force, owned=DESIGN.owned) as stage:
         names = _write_design(design, diag, stage, study, study_text, assign)
+        if md is not None and md_diag is not None:
+            write_maxdiff_design(md, stage / MAXDIFF_DESIGN_FILE)
+            atomic_write_text(stage / "maxdiff_diagnostics.txt", md_diag.report() + "\n")
+            names += [MAXDIFF_DESIGN_FILE, "maxdiff_diagnostics.txt"]
         write_record(stage, "design", settings, study)
-    return DesignRun(design, diag, out, tuple(out / n for n in names))
+    return DesignRun(design, diag, out, tuple(out / n for n in names), md, md_diag)
 
 
 def _write_design(

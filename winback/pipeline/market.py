@@ -251,14 +251,15 @@ def run_simulate(
         )
         if wtps:
             tables["wtp.csv"] = pd.concat(wtps, ignore_index=True)
+    cal_draws = cal.share_draws(market, weights=weights) if cal is not None else None
     if cal is not None:
-        tables["calibrated_shares.csv"] = cal.shares(market, weights=weights, band=band)
+        tables["calibrated_shares.csv"] = cal.shares(
+            market, weights=weights, band=band, share_draws=cal_draws
+        )
         tables["calibration.csv"] = cal.summary(band=band)
     business = study.business
     if business is not None and market.none and any(p.own for p in market.products):
-        share_draws = (
-            cal.share_draws(market, weights=weights) if cal is not None else sim.share_draws
-        )
+        share_draws = cal_draws if cal_draws is not None else sim.share_draws
         reach = cal.calibration.availability if cal is not None else 1.0
         money = money_table(share_draws, market.products, study, business, reach=reach, band=band)
         money.insert(1, "basis", "calibrated" if cal is not None else "stated")

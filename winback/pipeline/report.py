@@ -9,17 +9,18 @@ import tempfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from reports.workbook import ReportData, read_run_folder, write_workbook
-from reports.workbook.images import REPORT_FIGURES
+from reports.workbook.facts import ReportData, read_run_folder
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_bytes, check_outputs_free
 from winback.errors import WinbackError
 from winback.run_folder import REPORT, write_record
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPORT_WORKBOOK = REPORT.files[0]
 REPORT_PLOTS = tuple(f for f in REPORT.files[1:] if f.endswith(".png"))
@@ -172,6 +173,10 @@ def run_report(
     else:
         check_output_file(workbook, force=force, option="--out")
     data = read_run_folder(run)
+    # lazy: openpyxl and matplotlib (about 0.6 s to import) load once the run folder is read
+    from reports.workbook.images import REPORT_FIGURES
+    from reports.workbook.writer import write_workbook
+
     currency = str(data.study.get("currency") or "")
     plots: list[tuple[str, Figure]] = []
     for name in REPORT_PLOTS:  # the figures the workbook embeds, as files

@@ -11,12 +11,15 @@ import pandas as pd
 
 from conjoint.design import ChoiceDesign
 from conjoint.export import read_design_csv
+from conjoint.maxdiff import MaxDiffDesign
+from conjoint.maxdiff_io import MAXDIFF_DESIGN_FILE, make_study_maxdiff_design, read_maxdiff_design
 from surveys import read_responses
 from surveys.counts import counts
 from surveys.dataset import ChoiceDataset
+from surveys.maxdiff_import import MAXDIFF_FILE, MaxDiffImport, read_study_maxdiff
 from surveys.quality import FLAG_COLUMNS, flag_quality, rlh_calibration
 from surveys.reasons import ReasonsSummary, summarize_reasons
-from surveys.responses import choices_for_csv
+from surveys.responses import choices_for_csv, start_warm_up
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, list_valid
@@ -35,6 +38,8 @@ class ImportRun:
     reasons: ReasonsSummary
     out: Path
     files: tuple[Path, ...]
+    #: the MaxDiff answers read (None when there were none)
+    maxdiff: MaxDiffImport | None = None
 
 
 def check_flag_names(names: Any) -> None:
@@ -94,17 +99,47 @@ def run_import(
     respondents: str | Path | None = None,
     force: bool = False,
     random_seed: int = 0,
+    maxdiff: str | Path | pd.DataFrame | None = None,
 ) -> ImportRun:
     """Read, validate and quality-flag responses; write canonical files and the reasons summary.
 
     Files in ``out``: ``responses.csv`` and ``respondents.csv`` (canonical), ``exclusions.csv``,
     ``quality.csv`` (one row of flags per respondent), ``counts.csv`` (how often each level was
     chosen when shown: :func:`surveys.counts.counts`), ``reasons.csv`` and ``reasons.txt`` (why
-    they left), ``import.json`` (counts, flags, source files and their SHA-256), ``run.json``.
+    they left), ``import.json`` (counts, flags, source files and their SHA-256), ``run.json``;
+    with MaxDiff answers ``maxdiff.csv`` (the long layout of docs/maxdiff.md).
+
+    MaxDiff answers (a study with ``[maxdiff]``) come from ``maxdiff``, else from a
+    ``maxdiff.csv`` beside winback-format responses (a web survey's export folder), else, with
+    ``format="db"``, from the web survey's database. They are checked against
+    ``maxdiff_design.csv`` in the design's folder (``design``), else the one beside the
+    responses (a web export's), else against the design the study's ``[maxdiff]`` makes (what
+    ``winback design`` wrote); the database's answers against the design it stores.
     """
     out = check_output_dir(out, force=force, owned=IMPORT.owned, need_bytes=_input_bytes(responses))
+    start_warm_up()  # numba's set-up in a thread while the design and the files are read
     design_obj = design_of(study, design)
+    md_source = maxdiff_source(study, responses, format, maxdiff)
     data = read_dataset(study, responses, format, design_obj, respondents)
+    md = None
+    stored = None
+    if md_source is None and format == "db" and study.maxdiff is not None:
+        # lazy: the db reader loads SQLAlchemy; the file formats' imports do without
+        from surveys.web.importer import read_db_maxdiff
+
+        stored = read_db_maxdiff(responses, study)
+    if stored is not None:
+        md_source, md_design, md_from = stored
+    elif md_source is not None:
+        md_design, md_from = maxdiff_design_of(study, design, responses)
+    if md_source is not None:
+        md = read_study_maxdiff(
+            md_source,
+            study,
+            design=md_design,
+            respondent_ids=data.respondent_ids,
+            design_source=md_from,
+        )
     data = flag_quality(data, design=design_obj, random_seed=random_seed)
     reasons = summarize_reasons(data)
     settings = {"format": format, "random_seed": random_seed, "band": reasons.band}
@@ -113,10 +148,55 @@ def run_import(
         "design": None if isinstance(design, ChoiceDesign) else design,
         "respondents": respondents,
     }
+    if isinstance(md_source, str | Path):
+        inputs["maxdiff"] = md_source
     with staged_output(out, force=force, owned=IMPORT.owned) as stage:
-        names = _write_import(data, reasons, stage, format)
+        names = _write_import(data, reasons, stage, format, md)
         write_record(stage, "import", settings, study, paths=inputs)
-    return ImportRun(data, reasons, out, tuple(out / n for n in names))
+    return ImportRun(data, reasons, out, tuple(out / n for n in names), md)
+
+
+def maxdiff_source(
+    study: Study,
+    responses: str | Path,
+    format: str,
+    maxdiff: str | Path | pd.DataFrame | None,
+) -> str | Path | pd.DataFrame | None:
+    """Where an import's MaxDiff answers come from: ``maxdiff`` when given (the study must
+    have ``[maxdiff]``), else a ``maxdiff.csv`` beside winback-format responses when the study
+    has ``[maxdiff]``; None when there are none."""
+    if maxdiff is not None:
+        if study.maxdiff is None:
+            given = maxdiff if isinstance(maxdiff, str | Path) else "a frame"
+            raise WinbackError(
+                f"MaxDiff answers given ({given}), but study '{study.name}' has no [maxdiff] "
+                "table: add one (docs/study-file.md#maxdiff), or leave out --maxdiff."
+            )
+        return maxdiff
+    if study.maxdiff is None or format != "winback" or "://" in str(responses):
+        return None
+    sibling = Path(responses).with_name(MAXDIFF_FILE)
+    return sibling if sibling.is_file() and sibling != Path(responses) else None
+
+
+def maxdiff_design_of(
+    study: Study,
+    design: str | Path | ChoiceDesign | None,
+    responses: str | Path | None = None,
+) -> tuple[MaxDiffDesign, str]:
+    """The MaxDiff design answers are checked against, and where it came from: the
+    ``maxdiff_design.csv`` of the design's folder when there is one, else the one beside the
+    responses (a web survey's export holds the design it showed), else the study's."""
+    folders = []
+    if design is not None and not isinstance(design, ChoiceDesign):
+        folders.append(Path(design) if Path(design).is_dir() else Path(design).parent)
+    if responses is not None and "://" not in str(responses):
+        folders.append(Path(responses).parent)
+    for folder in folders:
+        if (folder / MAXDIFF_DESIGN_FILE).is_file():
+            path = folder / MAXDIFF_DESIGN_FILE
+            return read_maxdiff_design(path, study), str(path)
+    return make_study_maxdiff_design(study), "the design of the study's [maxdiff]"
 
 
 def _input_bytes(path: str | Path) -> int:
@@ -128,7 +208,11 @@ def _input_bytes(path: str | Path) -> int:
 
 
 def _write_import(
-    data: ChoiceDataset, reasons: ReasonsSummary, out: Path, format: str
+    data: ChoiceDataset,
+    reasons: ReasonsSummary,
+    out: Path,
+    format: str,
+    maxdiff: MaxDiffImport | None = None,
 ) -> list[str]:
     write_csv(choices_for_csv(data), out / "responses.csv")
     write_csv(data.respondents, out / "respondents.csv")
@@ -149,5 +233,8 @@ def _write_import(
         summary["random_responder_check"] = rlh_calibration(flags)
     summary["sources"] = dict(data.sources)
     summary["format"] = format
+    if maxdiff is not None:
+        write_csv(maxdiff.answers.answers, out / MAXDIFF_FILE)
+        summary["maxdiff"] = maxdiff.summary()
     write_json(summary, out / "import.json")
     return [n for n in IMPORT_FILES if (out / n).exists()]

@@ -44,7 +44,7 @@ from winback.pipeline.market import (
 )
 from winback.run_folder import FIT, LATENT_CLASS, RECOMMEND, TARGET, RunFolder, write_record
 from winback.settings import BAND, band_label, check_band
-from winback.study import Study, format_level
+from winback.study import Study, format_level, load_study
 
 #: the files of a target folder
 TARGET_FILES = TARGET.files
@@ -316,6 +316,12 @@ def run_target(
     out = check_output_dir(out, force=force, owned=TARGET.owned)
     override = _override(calibration_file, calibration)
     run, actions_file = _run_inputs(run_dir, study_file)
+    business = load_study(study_file).business  # the fit's copy is replaced by it, below
+    if business is None:
+        raise WinbackError(
+            f"{study_file} has no [business] table: a campaign needs the margin, months "
+            "retained, incentive and contact cost (see docs/decision.md)."
+        )
     if segment == SEGMENT:
         hint = (
             f"--segment {SEGMENT}: the CRM list has no column '{SEGMENT}' and there is no latent "
@@ -330,11 +336,6 @@ def run_target(
         customers = read_customers(customers_csv, segment=segment)
     model = load_fit_for(study_file, run.folder(FIT))
     study = model.study
-    if study.business is None:
-        raise WinbackError(
-            f"{study_file} has no [business] table: a campaign needs the margin, months "
-            "retained, incentive and contact cost (see docs/decision.md)."
-        )
     today = read_market(run.market_file, study)
     actions, recommended, records = read_actions_file(actions_file, study, today)
     prefs = customer_preferences(model, customers, n_draws=n_draws, random_seed=seed)
@@ -343,7 +344,7 @@ def run_target(
         draws, today, study, use=calibration, random_seed=seed, override=override
     )
     # the expensive part: every customer x action on every draw, then the plan's bands
-    scores = score_customers(prefs, customers, actions, study.business, calibration=cal, band=band)
+    scores = score_customers(prefs, customers, actions, business, calibration=cal, band=band)
     campaign = plan_campaign(
         scores,
         max_contacts=max_contacts,

@@ -14,6 +14,7 @@ from winback.errors import StudyError, WinbackError, did_you_mean, list_valid
 
 if TYPE_CHECKING:
     from winback.study.business import Business, Calibration
+    from winback.study.maxdiff import MaxDiffSettings
 
 Level = str | float
 Coding = Literal["partworth", "linear"]
@@ -55,6 +56,18 @@ class Attribute:
     unit: str = ""
     preference: Literal["increasing", "decreasing"] | None = None
     description: str = ""
+    #: the labels (``[design] labels``) whose alternatives show this attribute; empty: all
+    applies_to: tuple[str, ...] = ()
+
+    @property
+    def alternative_specific(self) -> bool:
+        """True when the attribute exists only on some labels' alternatives (``applies_to``)."""
+        return bool(self.applies_to)
+
+    def applies(self, label: str | None) -> bool:
+        """True when an alternative of ``label`` shows this attribute (None: an unlabelled
+        alternative, which shows every generic attribute)."""
+        return not self.applies_to or (label is not None and label in self.applies_to)
 
     @property
     def numeric(self) -> bool:
@@ -108,6 +121,10 @@ class DesignSettings:
     no_dominated: bool = False
     shuffle: bool = True
     linear_as_partworth: bool = True
+    #: a labelled design: alternative j of every task is the j-th label (its own constant)
+    labels: tuple[str, ...] = ()
+    #: the text shown for a label (``[design] label_names``); a label not named shows itself
+    label_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,6 +358,8 @@ class Study:
     business: Business | None = None
     calibration: Calibration | None = None
     interactions: tuple[Interaction, ...] = ()
+    #: the [maxdiff] table, resolved against the questionnaire's reasons (None without one)
+    maxdiff: MaxDiffSettings | None = None
     source: str | None = None
     questionnaire: Any = field(default=None, repr=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -354,6 +373,40 @@ class Study:
     def has_none(self) -> bool:
         """True when the model has a none constant (a none alternative or dual-response none)."""
         return self.none_option or self.dual_response_none
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels of a labelled design (``[design] labels``), in alternative order; empty
+        for a generic design."""
+        return self.design.labels
+
+    @property
+    def label_constants(self) -> tuple[str, ...]:
+        """The labels with their own constant: all but the first (the reference label)."""
+        return self.design.labels[1:]
+
+    def label_display(self, label: str) -> str:
+        """The text shown for a label (``[design] label_names``, else the label itself)."""
+        return dict(self.design.label_names).get(label, label)
+
+    def label_of(self, alt: int) -> str | None:
+        """The label of designed alternative ``alt`` (1-based); None in a generic design."""
+        if not self.design.labels:
+            return None
+        return self.design.labels[alt - 1]
+
+    def applies(self) -> tuple[tuple[bool, ...], ...]:
+        """(alternatives, attributes): which attribute each designed alternative shows (all
+        True in a generic design)."""
+        n = self.design.alternatives
+        return tuple(
+            tuple(a.applies(self.label_of(j)) for a in self.attributes) for j in range(1, n + 1)
+        )
+
+    @property
+    def alternative_specific(self) -> bool:
+        """True when some attribute exists only on some labels (``applies_to``)."""
+        return any(a.applies_to for a in self.attributes)
 
     def attribute(self, name: str) -> Attribute:
         for a in self.attributes:
@@ -399,8 +452,25 @@ class Study:
             f"{d.alternatives} alternatives, {none}, {len(self.holdouts)} holdout(s), "
             f"{len(self.prohibitions)} prohibition(s), seed {d.seed}"
         )
+        if d.labels:
+            lines.append(
+                "  labels: "
+                + ", ".join(d.labels)
+                + f" (reference {d.labels[0]})"
+                + "".join(
+                    f"; {a.name} only on {', '.join(a.applies_to)}"
+                    for a in self.attributes
+                    if a.applies_to
+                )
+            )
         if self.interactions:
             lines.append("  interactions: " + ", ".join(i.name for i in self.interactions))
+        if self.maxdiff is not None:
+            m = self.maxdiff
+            lines.append(
+                f"  maxdiff: {m.n_items} reasons, {m.per_set} per set, {m.sets} sets, "
+                f"{m.versions} version(s), seed {m.seed}"
+            )
         lines.append("  next: conjoint.make_design(study)")
         return "\n".join(lines)
 
@@ -447,6 +517,13 @@ def _design_problems(
             )
         if not design.max_seconds > 0:
             out.append(f"[design]: 'max_seconds' = {design.max_seconds!r} must be positive.")
+    if design.labels and len(design.labels) != design.alternatives:
+        out.append(
+            f"[design]: alternatives = {design.alternatives}, but a labelled design shows one "
+            f"alternative per label and {len(design.labels)} labels are listed "
+            f"({list_valid(design.labels)}); set alternatives = {len(design.labels)} or "
+            "leave it out."
+        )
     by_name = {a.name: a for a in attrs}
     for an in design.unique_levels:
         a = by_name.get(an)

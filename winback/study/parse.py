@@ -21,6 +21,8 @@ from winback.study.interactions import (
     n_interaction_columns,
     parse_interactions,
 )
+from winback.study.labels import label_problems, parse_applies_to
+from winback.study.maxdiff import parse_maxdiff
 from winback.study.model import (
     _NAME_RE,
     CODINGS,
@@ -103,6 +105,7 @@ TOP_KEYS = (
     "calibration",
     "questionnaire",
     "interactions",
+    "maxdiff",
 )
 
 
@@ -162,9 +165,10 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
     interactions = parse_interactions(data.get("interactions"), attrs, p)
     n_params = sum(1 if a.coding == "linear" else a.n_levels - 1 for a in attrs)
     n_params += sum(n_interaction_columns(i, by_name) for i in interactions)
+    design = _parse_design(data.get("design", {}), by_name, p)
+    n_params += len(design.labels[1:])
     if limits.PARAMETERS.exceeded(n_params):
         p.add(limits.PARAMETERS.message(n_params, "[[attributes]]"))
-    design = _parse_design(data.get("design", {}), by_name, p)
     prohibitions = _parse_prohibitions(data.get("prohibitions", []), by_name, p)
     holdouts = _parse_holdouts(data.get("holdouts", []), attrs, design, p)
     status_quo = _parse_status_quo(data.get("status_quo"), attrs, price_attribute, p)
@@ -175,12 +179,16 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         status_quo is not None,
         p,
         interactions=interactions,
+        labels=design.labels,
     )
     costs = _parse_costs(data.get("costs"), by_name, p)
     business = parse_business(data.get("business"), p)
     calibration = parse_calibration(data.get("calibration"), p)
+    maxdiff = parse_maxdiff(data.get("maxdiff"), p)
 
     for msg in _design_problems(design, attrs, holdouts, prohibitions, check_basic=False):
+        p.add(msg)
+    for msg in label_problems(attrs, design, prohibitions, interactions, holdouts, status_quo):
         p.add(msg)
     has_none, has_sq = none_option or dual, status_quo is not None
     for msg in interaction_problems(
@@ -188,7 +196,7 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         attrs,
         design,
         prohibitions,
-        n_constants=int(has_none) + int(has_sq),
+        n_constants=int(has_none) + int(has_sq) + len(design.labels[1:]),
         extra_alternatives=int(none_option) + int(has_sq),
         dual_none=dual,
     ):
@@ -213,17 +221,20 @@ def study_from_dict(data: Mapping[str, Any], source: str | None = None) -> Study
         business=business,
         calibration=calibration,
         interactions=interactions,
+        maxdiff=maxdiff,
         source=source,
         raw=FrozenDict(copy.deepcopy(dict(data))),
     )
-    # the questionnaire needs the study (plan levels, currency, none wording)
+    # the questionnaire needs the study (plan levels, currency, none wording); it resolves
+    # [maxdiff] against its reasons
     questionnaire, q_problems = parse_questionnaire(data.get("questionnaire"), study)
     if q_problems:
         raise StudyError(q_problems, source=source)
     sq_problems = status_quo_problems(questionnaire, study)
     if sq_problems:
         raise StudyError(sq_problems, source=source)
-    return replace(study, questionnaire=questionnaire)
+    assert questionnaire is not None
+    return replace(study, questionnaire=questionnaire, maxdiff=questionnaire.maxdiff)
 
 
 def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
@@ -241,7 +252,19 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
     for i, t in enumerate(raw, start=1):
         where = f"[[attributes]] #{i}"
         _check_keys(
-            t, ("name", "levels", "coding", "label", "unit", "preference", "description"), where, p
+            t,
+            (
+                "name",
+                "levels",
+                "coding",
+                "label",
+                "unit",
+                "preference",
+                "description",
+                "applies_to",
+            ),
+            where,
+            p,
         )
         name = _get(t, "name", str, None, where, p)
         if name is None:
@@ -314,6 +337,7 @@ def _parse_attributes(raw: Any, p: _Problems) -> list[Attribute]:
                 unit=_get(t, "unit", str, "", where, p),
                 preference=_get(t, "preference", str, None, where, p, _choice(PREFERENCES)),
                 description=_get(t, "description", str, "", where, p),
+                applies_to=parse_applies_to(t, where, p),
             )
         )
     return out

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from winback.errors import did_you_mean, list_valid
+from winback.study.maxdiff import MAXDIFF_QUESTION_ID, MaxDiffSettings, resolve_maxdiff
 from winback.study.model import Study
 from winback.study.questionnaire_model import ConjointSpec, Questionnaire, _questionnaire_problems
 from winback.study.questions import (
@@ -413,6 +414,12 @@ def _build(
             kept = [q for q in kept if q.id not in users]
     screen_out = tuple(Logic("was_customer", "==", 0) for q in kept if q.id == "was_customer")
     questions = list(kept)
+    maxdiff = None
+    if study.maxdiff is not None:
+        maxdiff, md_problems = resolve_maxdiff(study.maxdiff, reasons)
+        problems += md_problems
+        if maxdiff is not None:
+            _insert_maxdiff(questions, maxdiff)
     for extra in extras:
         pos = BLOCKS.index(extra.block)
         at = len(questions)
@@ -431,6 +438,22 @@ def _build(
             screen_out=screen_out,
             conjoint=ConjointSpec.from_study(study) if has_cbc else None,
             title=study.name,
+            maxdiff=maxdiff,
         ),
         [],
     )
+
+
+def _insert_maxdiff(questions: list[Question], settings: MaxDiffSettings) -> None:
+    """Put the MaxDiff question in the reasons block, after the reason questions (``reason``,
+    ``reason_other_text``, ``main_reason``): after the tick-list, the ranking of the same
+    reasons. Without them, first in the reasons block (or where it would be)."""
+    question = Question(MAXDIFF_QUESTION_ID, "maxdiff", settings.question, block="reasons")
+    ids = [q.id for q in questions]
+    after = [ids.index(x) for x in ("reason", "reason_other_text", "main_reason") if x in ids]
+    if after:
+        at = max(after) + 1
+    else:
+        pos = BLOCKS.index("reasons")
+        at = next((i for i, q in enumerate(questions) if BLOCKS.index(q.block) >= pos), len(ids))
+    questions.insert(at, question)

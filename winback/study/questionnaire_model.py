@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from winback.errors import did_you_mean, list_valid
+from winback.study.maxdiff import MaxDiffSettings
 from winback.study.model import Study
 from winback.study.questions import (
     OPTIONAL_COLUMNS,
@@ -50,6 +51,11 @@ class ConjointSpec:
         Wording of the none alternative / the reason for "no" in dual response.
     dual_text, dual_yes, dual_no : str
         Wording of the dual-response follow-up and its two answers (1 = yes, 2 = no).
+    alternative_names : tuple of str
+        A labelled design's alternatives by their labels' names (``[design] label_names``),
+        in order; empty for generic alternatives ("Option 1".."Option J").
+    only_on : tuple of (attribute label, tuple of label names)
+        The alternative-specific attributes and the labels' alternatives that show them.
     """
 
     tasks: int
@@ -64,6 +70,8 @@ class ConjointSpec:
     dual_text: str = "Would you really take the offer you chose?"
     dual_yes: str = "Yes, I would take it"
     dual_no: str = "No, I would not"
+    alternative_names: tuple[str, ...] = ()
+    only_on: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_study(cls, study: Study) -> ConjointSpec:
@@ -77,11 +85,22 @@ class ConjointSpec:
             dual_response_none=study.dual_response_none,
             status_quo_label=study.status_quo.label if study.status_quo is not None else None,
             status_quo_fill=_status_quo_fill(study),
+            alternative_names=tuple(study.label_display(x) for x in study.labels),
+            only_on=tuple(
+                (a.display, tuple(study.label_display(x) for x in a.applies_to))
+                for a in study.attributes
+                if a.applies_to
+            ),
         )
 
+    def alternative_name(self, j: int) -> str:
+        """What designed alternative ``j`` (1-based) is called: its label's name, or Option j."""
+        return self.alternative_names[j - 1] if self.alternative_names else f"Option {j}"
+
     def choice_labels(self) -> list[str]:
-        """Choices of one task, in order: ``Option 1..J``, the status quo, the none."""
-        out = [f"Option {j}" for j in range(1, self.alternatives + 1)]
+        """Choices of one task, in order: ``Option 1..J`` (a labelled design: the labels'
+        names), the status quo, the none."""
+        out = [self.alternative_name(j) for j in range(1, self.alternatives + 1)]
         if self.status_quo_label is not None:
             out.append(self.status_quo_label)
         if self.none_option:
@@ -120,6 +139,9 @@ class Questionnaire:
     conjoint : ConjointSpec, optional
         What the conjoint question (type ``"conjoint"``) stands for.
     title : str
+    maxdiff : MaxDiffSettings, optional
+        What the MaxDiff question (type ``"maxdiff"``, from the study's ``[maxdiff]``) shows:
+        its items, sets and wording.
 
     Examples
     --------
@@ -133,6 +155,7 @@ class Questionnaire:
     screen_out: tuple[Logic, ...] = ()
     conjoint: ConjointSpec | None = None
     title: str = ""
+    maxdiff: MaxDiffSettings | None = None
     _by_id: Mapping[str, Question] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +164,8 @@ class Questionnaire:
         problems = _questionnaire_problems(self.questions, self.screen_out)
         if self.conjoint is None and any(q.type == "conjoint" for q in self.questions):
             problems.append("a conjoint question needs the conjoint block (conjoint=ConjointSpec).")
+        if self.maxdiff is None and any(q.type == "maxdiff" for q in self.questions):
+            problems.append("a maxdiff question needs its settings (maxdiff=MaxDiffSettings).")
         if problems:
             raise QuestionnaireError(problems)
         object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
@@ -268,6 +293,12 @@ class Questionnaire:
                 f"  conjoint: {c.tasks} tasks ({c.holdout_tasks} holdout) x {c.alternatives} "
                 f"alternatives, {none}"
             )
+        if self.maxdiff is not None:
+            m = self.maxdiff
+            lines.append(
+                f"  maxdiff: {m.sets} sets of {m.per_set} of {m.n_items} reasons, "
+                f"{m.versions} version(s)"
+            )
         lines.append(
             "  next: surveys.fielding.write_qualtrics_questions(q, path) or "
             "simulate_respondents(study, n)"
@@ -364,8 +395,8 @@ def _logic_problems(
 def _condition_problems(lg: Logic, target: Question, where: str) -> list[str]:
     out = []
     vals = lg.values()
-    if target.type == "conjoint":
-        return [f"{where}: the conjoint question '{target.id}' cannot be used in a condition."]
+    if target.type in ("conjoint", "maxdiff"):
+        return [f"{where}: the {target.type} question '{target.id}' cannot be used in a condition."]
     if target.type == "text" and lg.op not in ("==", "!="):
         return [f"{where}: a text answer can only be compared with == or !=, not '{lg.op}'."]
     if target.type in ("single", "yes_no") and lg.op in (">=", "<="):
@@ -407,9 +438,10 @@ def _questionnaire_problems(
     ids = [q.id for q in questions]
     for d in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(f"question id '{d}' is used twice.")
-    n_conjoint = sum(q.type == "conjoint" for q in questions)
-    if n_conjoint > 1:
-        out.append(f"only one conjoint question is allowed, found {n_conjoint}.")
+    for kind in ("conjoint", "maxdiff"):
+        n_kind = sum(q.type == kind for q in questions)
+        if n_kind > 1:
+            out.append(f"only one {kind} question is allowed, found {n_kind}.")
     earlier: dict[str, Question] = {}
     for i, q in enumerate(questions):
         out.extend(_logic_problems(q, earlier, ids[i + 1 :]))

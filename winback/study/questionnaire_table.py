@@ -15,6 +15,7 @@ from winback.study.questions import (
     _ID_RE,
     _MULTI_CODE_RE,
     BLOCKS,
+    BUILT_IN_TYPES,
     CONJOINT_QUESTION_ID,
     DEFAULT_REASONS,
     QUESTION_TYPES,
@@ -206,13 +207,17 @@ def _parse_extra(raw: Any, i: int, problems: list[str]) -> Question | None:
     if isinstance(qtype, str) and qtype not in QUESTION_TYPES:
         problems.append(
             f"{where}: type {qtype!r} is not valid.{did_you_mean(qtype, QUESTION_TYPES)} "
-            f"Valid: {list_valid(t for t in QUESTION_TYPES if t != 'conjoint')}."
+            f"Valid: {list_valid(t for t in QUESTION_TYPES if t not in BUILT_IN_TYPES)}."
         )
-    elif qtype == "conjoint":
+    elif qtype in BUILT_IN_TYPES:
+        block_name = (
+            f"the built-in conjoint block ('{CONJOINT_QUESTION_ID}')"
+            if qtype == "conjoint"
+            else "the MaxDiff block the [maxdiff] table adds"
+        )
         problems.append(
-            f"{where}: type 'conjoint' is the built-in conjoint block ('{CONJOINT_QUESTION_ID}'); "
-            "an extra question cannot be one. Valid: "
-            f"{list_valid(t for t in QUESTION_TYPES if t != 'conjoint')}."
+            f"{where}: type '{qtype}' is {block_name}; an extra question cannot be one. Valid: "
+            f"{list_valid(t for t in QUESTION_TYPES if t not in BUILT_IN_TYPES)}."
         )
     block = raw.get("block", "return")
     if not isinstance(block, str) or block not in BLOCKS:

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 Code = str | int
 LogicValue = str | int | float | tuple[str | int | float, ...]
 
-QUESTION_TYPES = ("single", "multi", "number", "text", "scale", "yes_no", "conjoint")
+QUESTION_TYPES = ("single", "multi", "number", "text", "scale", "yes_no", "conjoint", "maxdiff")
+#: the built-in blocks a study adds (its choice tasks, its [maxdiff]); not for extra questions
+BUILT_IN_TYPES = ("conjoint", "maxdiff")
 BLOCKS = ("screener", "previous", "reasons", "return", "consent", "conjoint")
 LOGIC_OPS = ("==", "!=", "in", ">=", "<=")
 CONJOINT_QUESTION_ID = "cbc"
@@ -220,8 +222,9 @@ class Question:
     ----------
     id : str
         snake_case identifier; also the respondents.csv column (a multi-select question gives one
-        0/1 column per option, ``<id>_<code>``; the conjoint question gives none).
-    type : {"single", "multi", "number", "text", "scale", "yes_no", "conjoint"}
+        0/1 column per option, ``<id>_<code>``; the conjoint and MaxDiff questions give none:
+        their answers are responses.csv and maxdiff.csv).
+    type : {"single", "multi", "number", "text", "scale", "yes_no", "conjoint", "maxdiff"}
     text : str
         What the respondent reads.
     options : tuple of (code, label)
@@ -295,7 +298,7 @@ class Question:
 
     def columns(self) -> tuple[str, ...]:
         """The respondents.csv column(s) this question fills."""
-        if self.type == "conjoint":
+        if self.type in BUILT_IN_TYPES:
             return ()
         if self.type == "multi":
             return tuple(f"{self.id}_{c}" for c, _ in self.options)

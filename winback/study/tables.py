@@ -19,6 +19,7 @@ from winback.study.checks import (
     _Problems,
     _unknown_attribute,
 )
+from winback.study.labels import LABEL, parse_label_names, parse_labels
 from winback.study.model import (
     ALGORITHMS,
     DESIGN_METHODS,
@@ -57,11 +58,16 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
             "no_dominated",
             "shuffle",
             "linear_as_partworth",
+            "labels",
+            "label_names",
         ),
         where,
         p,
     )
-    d = DesignSettings()
+    labels = parse_labels(raw.get("labels"), where, p)
+    label_names = parse_label_names(raw.get("label_names"), labels, where, p)
+    # a labelled design shows one alternative per label unless it says otherwise (then checked)
+    d = DesignSettings(alternatives=len(labels)) if labels else DesignSettings()
     unique = _get(raw, "unique_levels", (list, str), [], where, p)
     if isinstance(unique, str):
         unique = list(by_name) if unique == "all" else [unique]
@@ -86,6 +92,8 @@ def _parse_design(raw: Any, by_name: Mapping[str, Attribute], p: _Problems) -> D
         no_dominated=_get(raw, "no_dominated", bool, d.no_dominated, where, p),
         shuffle=_get(raw, "shuffle", bool, d.shuffle, where, p),
         linear_as_partworth=_get(raw, "linear_as_partworth", bool, d.linear_as_partworth, where, p),
+        labels=labels,
+        label_names=label_names,
     )
 
 
@@ -280,11 +288,13 @@ def parameter_layout(
     has_none: bool,
     has_sq: bool,
     interactions: Sequence[Interaction] = (),
+    labels: Sequence[str] = (),
 ) -> list[tuple[str, str | None]]:
     """(attribute, level) for every parameter in canonical order; level None for linear/ASCs.
 
     An interaction's parameters follow the main effects as (``price x plan``, the parameter's
-    full name, e.g. ``price x plan=Fibre``).
+    full name, e.g. ``price x plan=Fibre``); a labelled design's label constants follow as
+    (``label``, the label), every label but the first (the reference).
     """
     out: list[tuple[str, str | None]] = []
     for a in attrs:
@@ -295,6 +305,7 @@ def parameter_layout(
     by_name = {a.name: a for a in attrs}
     for inter in interactions:
         out.extend((inter.name, col) for col in inter.column_names(by_name))
+    out.extend((LABEL, lab) for lab in labels[1:])
     if has_none:
         out.append(("none", None))
     if has_sq:
@@ -309,6 +320,7 @@ def _parse_priors(
     has_sq: bool,
     p: _Problems,
     interactions: Sequence[Interaction] = (),
+    labels: Sequence[str] = (),
 ) -> Priors:
     where = "[priors]"
     if not isinstance(raw, dict):
@@ -331,10 +343,14 @@ def _parse_priors(
             f'or set kind = "{implied}".'
         )
     draws = _get(raw, "draws", int, 100, where, p, _at_least(1))
-    layout = parameter_layout(attrs, has_none, has_sq, interactions)
+    layout = parameter_layout(attrs, has_none, has_sq, interactions, labels)
     k = len(layout)
     by_name = {a.name: a for a in attrs}
-    extra_names = (["none"] if has_none else []) + (["status_quo"] if has_sq else [])
+    extra_names = (
+        ([LABEL] if len(labels) > 1 else [])
+        + (["none"] if has_none else [])
+        + (["status_quo"] if has_sq else [])
+    )
     # an interaction is named as a whole (``price x plan``) or by one of its parameters
     inter_names = [i.name for i in interactions]
     inter_params = [lv for owner, lv in layout if owner in inter_names and lv is not None]
@@ -390,15 +406,15 @@ def _parse_priors(
 
     mean = per_param(raw.get("mean", 0.0), "mean", 0.0)
     sd = per_param(raw.get("sd", 1.0), "sd", 1.0)
-    labels = [_param_label(x) for x in layout]
+    param_labels = [_param_label(x) for x in layout]
     bad_mean = [
-        f"{lab} = {m!r}" for lab, m in zip(labels, mean, strict=True) if not math.isfinite(m)
+        f"{lab} = {m!r}" for lab, m in zip(param_labels, mean, strict=True) if not math.isfinite(m)
     ]
     if bad_mean:
         p.add(f"{where}: every mean must be a finite number, got {list_valid(bad_mean)}.")
     bad_sd = [
         f"{lab} = {x!r}"
-        for lab, x in zip(labels, sd, strict=True)
+        for lab, x in zip(param_labels, sd, strict=True)
         if not (math.isfinite(x) and x > 0)
     ]
     if bad_sd:

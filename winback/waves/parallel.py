@@ -57,7 +57,10 @@ log = logging.getLogger("winback")
 ALL = "all"
 #: ``scheduler=LOCAL``: a Dask LocalCluster of worker processes on this machine
 LOCAL = "local"
-_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+(:\d+)?(/\S*)?\Z")
+#: a scheduler address distributed can reach: ``[tcp|tls|ws|wss|ucx://]HOST[:PORT]``
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?\Z"
+)
 _DASK_MISSING = (
     'Running waves on a Dask cluster needs Dask: pip install "winback[dask]" '
     '(or pip install "dask[distributed]").'
@@ -316,6 +319,11 @@ def _dask_client(scheduler: str, workers: int, timeout: float) -> Iterator[Any]:
                 client = stack.enter_context(
                     distributed.Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
                 )
+            except ValueError as exc:  # an address distributed cannot parse
+                raise WinbackError(
+                    f"--scheduler {scheduler!r} is not a Dask scheduler address ({exc}); give "
+                    "'local' or tcp://HOST:PORT. Nothing was run."
+                ) from None
             except (OSError, TimeoutError) as exc:
                 raise WinbackError(
                     f"could not reach a Dask scheduler at {scheduler} within {timeout:g} s "
@@ -447,7 +455,7 @@ def run_waves(
     if scheduler is not None and scheduler != LOCAL and not _ADDRESS.match(scheduler):
         raise ParameterError(
             f"scheduler {scheduler!r} is not an address: use tcp://HOST:PORT (a running "
-            "dask.distributed scheduler) or 'local'."
+            "dask.distributed scheduler; tls://, ws://, wss:// or ucx:// also) or 'local'."
         )
     if workers is not None and (scheduler != LOCAL or workers < 1):
         raise ParameterError(
@@ -458,7 +466,17 @@ def run_waves(
         raise ParameterError(f"connect_timeout must be positive, got {connect_timeout}.")
     checks = {
         k: options[k]
-        for k in ("prior_widen", "exclude_flags", "constraints", "objective", "product")
+        for k in (
+            "prior_widen",
+            "exclude_flags",
+            "constraints",
+            "objective",
+            "product",
+            "segment",
+            "max_contacts",
+            "budget",
+            "control_share",
+        )
         if k in options
     }
     for wave in names:  # every wave's inputs before any work

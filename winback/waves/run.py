@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,14 @@ from analysis.contrasts import map_levels, relabel_prior
 from analysis.model import resolve_constraints
 from analysis.offers import check_objective, own_product
 from analysis.simulator import read_market
+from conjoint.encoding import require_additive
 from winback import __version__, pipeline
 from winback._folders import staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, did_you_mean, list_valid
 from winback.settings import BAND
 from winback.study import load_study
+from winback.waves.campaign import CUSTOMERS_FILE, check_campaign, run_campaign
 from winback.waves.compare import _comparison_tables
 from winback.waves.folder import (
     DESIGN_FILE,
@@ -44,6 +46,7 @@ from winback.waves.folder import (
     wave_study_path,
     waves_with_results,
 )
+from winback.waves.result import WaveRun
 
 # --------------------------------------------------------------------------------------------
 # Running a wave
@@ -51,99 +54,6 @@ from winback.waves.folder import (
 
 #: ``compare_with`` default: the latest earlier wave with results when the report is written
 LATEST = "latest"
-
-
-@dataclass(frozen=True)
-class WaveRun:
-    """What :func:`run_wave` did: the pipeline's runs and the complete results folder.
-
-    ``record`` is the content of ``wave.json``. The runs' paths point into the staging folder
-    the results were built in; ``results`` is where they are now.
-    """
-
-    wave: str
-    study_dir: Path
-    results: Path
-    import_run: Any
-    fit_run: Any
-    simulate_run: Any = None
-    recommend_run: Any = None
-    prior_from: str | None = None
-    record: dict[str, Any] = field(default_factory=dict, repr=False)
-    texts: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def files(self) -> list[Path]:
-        return sorted(p for p in self.results.rglob("*") if p.is_file())
-
-    @property
-    def verdict(self) -> str:
-        """The fit's convergence verdict (``ok``, ``warn`` or ``fail``)."""
-        if self.fit_run is not None:
-            return str(self.fit_run.convergence.verdict)
-        return str(self.record.get("convergence", ""))
-
-    def convergence_report(self) -> str:
-        """The fit's convergence report (as ``fit/convergence.txt``)."""
-        if self.fit_run is not None:
-            return str(self.fit_run.convergence.report())
-        return self.texts.get("convergence", "")
-
-    def detached(self) -> WaveRun:
-        """This run without the pipeline's runs (the posterior draws, the datasets): the record,
-        the results folder and the report's texts only, small enough to send between
-        processes (what a Dask worker returns; load the fit with
-        ``analysis.load_model(run.results / "fit" / "fit.nc")``)."""
-        if self.fit_run is None:
-            return self
-        texts = {
-            "model": repr(self.fit_run.model),
-            "convergence": self.convergence_report(),
-        }
-        return WaveRun(
-            self.wave,
-            self.study_dir,
-            self.results,
-            None,
-            None,
-            prior_from=self.prior_from,
-            record=self.record,
-            texts=texts,
-        )
-
-    def report(self) -> str:
-        lines = [
-            f"wave {self.wave}: results in {self.results}/ "
-            f"({len(self.files)} files, {self.record.get('seconds', 0):.0f} s)"
-        ]
-        prior = self.record.get("prior")
-        if prior:
-            lines.append(
-                f"  prior: wave {prior['wave']}'s population posterior, widened x{prior['widen']:g}"
-            )
-        else:
-            lines.append("  prior: none (winback's default weakly informative prior)")
-        model = repr(self.fit_run.model) if self.fit_run is not None else self.texts["model"]
-        lines.append(f"  {model}".replace("\n", "\n  "))
-        lines.append(f"  convergence: {self.verdict}")
-        stages = [f"{s}/" for s in self.record.get("stages", ["import", "fit"]) if s != "report"]
-        rep = self.record.get("report") or {}
-        if rep.get("workbook"):
-            stages.append(str(rep["workbook"]))
-            if rep.get("compared_with"):
-                stages[-1] += f" (with a comparison against wave {rep['compared_with']})"
-            elif rep.get("comparison_error"):
-                stages[-1] += f" (no wave comparison: {rep['comparison_error']})"
-        lines.append("  written: " + ", ".join(stages) + f", {WAVE_RECORD}")
-        lines.append(
-            f"  next: winback compare-waves {self.study_dir}"
-            if len(waves_with_results(self.study_dir)) > 1
-            else "  next: run the next wave, then winback compare-waves"
-        )
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.report()
 
 
 def _resolve_prior(study: Path, wave: str, prior_from: str | None) -> str | None:
@@ -239,6 +149,9 @@ class _CheckedWave:
     market_path: Path
     has_market: bool
     design_path: Path | None
+    customers: Path | None = None
+    #: why the offer searches cannot run on this study (interactions, labels), else None
+    no_search: str | None = None
 
 
 def check_wave(
@@ -251,6 +164,10 @@ def check_wave(
     constraints: str | Mapping[str, str] | None = None,
     objective: str | None = None,
     product: str | None = None,
+    segment: str | None = None,
+    max_contacts: int | None = None,
+    budget: float | None = None,
+    control_share: float = 0.1,
 ) -> _CheckedWave:
     """Every check of :func:`run_wave` that needs no work (the prior's aside): the wave, its
     responses, existing results without ``force``, the settings, the study and the market.
@@ -296,6 +213,24 @@ def check_wave(
         )
     design_path = _the_design(study, wave_dir)
     respondents = wave_dir / RESPONDENTS_FILE
+    no_search = None
+    if has_market:
+        try:
+            require_additive(wave_study, "winback recommend")
+        except WinbackError as exc:
+            no_search = str(exc)
+            log.warning("wave %s: no recommend/ step: %s", wave, no_search)
+    customers = check_campaign(
+        wave_dir,
+        wave,
+        wave_study,
+        has_market,
+        no_search,
+        segment=segment,
+        max_contacts=max_contacts,
+        budget=budget,
+        control_share=control_share,
+    )
     return _CheckedWave(
         study,
         wave_dir,
@@ -307,6 +242,8 @@ def check_wave(
         market_path,
         has_market,
         design_path,
+        customers,
+        no_search,
     )
 
 
@@ -330,6 +267,9 @@ def run_wave(
     segment: str | None = None,
     objective: str | None = None,
     product: str | None = None,
+    max_contacts: int | None = None,
+    budget: float | None = None,
+    control_share: float = 0.1,
     progress: bool | str = False,
     compare_with: str | None = LATEST,
 ) -> WaveRun:
@@ -338,10 +278,11 @@ def run_wave(
     Imports ``waves/<wave>/responses.csv`` (and ``respondents.csv``) with quality flags and
     reasons for leaving, fits HB part-worths, and with a ``market.toml`` in the study folder
     simulates the market and recommends offers, exactly as ``winback import``, ``fit``,
-    ``simulate`` and ``recommend`` do, into one results folder (the run-folder layout):
-    ``study.toml`` and ``market.toml`` (copies of those used), ``import/``, ``fit/``,
-    ``simulate/``, ``recommend/`` and ``wave.json`` (inputs with SHA-256, prior, settings,
-    winback version, times).
+    ``simulate`` and ``recommend`` do, and with a CRM list ``waves/<wave>/lost_customers.csv``
+    (and ``[business]``) plans the campaign as ``winback target`` does, into one results folder
+    (the run-folder layout): ``study.toml`` and ``market.toml`` (copies of those used),
+    ``import/``, ``fit/``, ``simulate/``, ``recommend/``, ``target/``, ``report/`` and
+    ``wave.json`` (inputs with SHA-256, prior, settings, winback version, times).
 
     The results are built in a hidden staging folder and renamed into place when complete.
     Existing results make the call fail before any work unless ``force``; then they are
@@ -376,6 +317,9 @@ def run_wave(
     product : str, optional
         The own product the recommended offer replaces; required when the market has several
         own products (checked before any work).
+    max_contacts, budget, control_share : optional
+        The campaign's limits and control group, as for ``winback target`` (only with a CRM
+        list in the wave folder; a limit without one is an error).
     progress : bool
     compare_with : str, optional
         The earlier wave the workbook's ``Wave comparison`` sheet is against: ``"latest"``
@@ -410,6 +354,10 @@ def run_wave(
         constraints=constraints,
         objective=objective,
         product=product,
+        segment=segment,
+        max_contacts=max_contacts,
+        budget=budget,
+        control_share=control_share,
     )
     study, results, responses = c.study, c.results, c.responses
     study_path, wave_study, market_path = c.study_path, c.wave_study, c.market_path
@@ -446,6 +394,7 @@ def run_wave(
         **({"respondents.csv": respondents} if respondents.is_file() else {}),
         **({"design.csv": design_path} if design_path is not None else {}),
         **({"market.toml": market_path} if has_market else {}),
+        **({CUSTOMERS_FILE: c.customers} if c.customers is not None else {}),
         **(
             {"level_map.toml": study / LEVEL_MAP_FILE}
             if prior is not None and (study / LEVEL_MAP_FILE).is_file()
@@ -485,7 +434,7 @@ def run_wave(
             progress=progress,
         )
         fit_run = pipeline.write_fit(model, stage / "fit", started=t0)
-        sim_run = rec_run = None
+        sim_run = rec_run = target_run = None
         if has_market:
             sim_run = pipeline.run_simulate(
                 stage / STUDY_FILE,
@@ -495,6 +444,7 @@ def run_wave(
                 segment=segment,
                 random_seed=random_seed,
             )
+        if has_market and c.no_search is None:
             rec_run = pipeline.run_recommend(
                 stage / STUDY_FILE,
                 stage / "fit",
@@ -503,6 +453,16 @@ def run_wave(
                 objective=objective,
                 product=product,
                 segment=segment,
+                random_seed=random_seed,
+            )
+        if c.customers is not None:
+            target_run = run_campaign(
+                stage,
+                c.customers,
+                segment=segment,
+                max_contacts=max_contacts,
+                budget=budget,
+                control_share=control_share,
                 random_seed=random_seed,
             )
         report_info = _report_step(
@@ -537,6 +497,15 @@ def run_wave(
                 "segment": segment,
                 "objective": objective,
                 "product": product,
+                **(
+                    {
+                        "max_contacts": max_contacts,
+                        "budget": budget,
+                        "control_share": control_share,
+                    }
+                    if c.customers is not None
+                    else {}
+                ),
                 "sampler": model.settings.sampler,
                 "backend": model.settings.backend,
                 "covariance": model.settings.covariance,
@@ -549,9 +518,12 @@ def run_wave(
             },
             "convergence": fit_run.convergence.verdict,
             "stages": ["import", "fit"]
-            + (["simulate", "recommend"] if has_market else [])
+            + (["simulate"] if has_market else [])
+            + (["recommend"] if has_market and c.no_search is None else [])
+            + (["target"] if c.customers is not None else [])
             + ["report"],
             "report": report_info,
+            **({"skipped": {"recommend": c.no_search}} if has_market and c.no_search else {}),
         }
         record["files"] = [
             *sorted(_rel(p, stage) for p in stage.rglob("*") if p.is_file()),
@@ -559,4 +531,15 @@ def run_wave(
         ]
         write_json(record, stage / WAVE_RECORD)
     log.info("wave %s: results in %s", wave, results)
-    return WaveRun(wave, study, results, imp, fit_run, sim_run, rec_run, prior_wave, record)
+    return WaveRun(
+        wave,
+        study,
+        results,
+        imp,
+        fit_run,
+        sim_run,
+        rec_run,
+        prior_wave,
+        record,
+        target_run=target_run,
+    )

@@ -285,12 +285,16 @@ def _layout(
                 f"(found CBC_T1..CBC_T{n_tasks} otherwise)",
             )
         task_set = range(1, n_tasks + 1)
+        # a labelled study's alternative-specific attribute needs no column where it is absent
+        applies = study.applies()
         missing = [
             f"CBC_T{t}_A{j}_{a}"
             for t in task_set
             for j in range(1, n_alts + 1)
-            for a in attrs
-            if (t, j, a) not in lay.fields and not len(positions.get(f"CBC_T{t}_A{j}_{a}", [])) > 1
+            for ai, a in enumerate(attrs)
+            if applies[j - 1][ai]
+            and (t, j, a) not in lay.fields
+            and not len(positions.get(f"CBC_T{t}_A{j}_{a}", [])) > 1
         ]
         if missing:
             rep.add(

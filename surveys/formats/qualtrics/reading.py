@@ -81,6 +81,9 @@ def _parse_choice(
             return t if t in codes.values() else None
     if re.fullmatch(r"\d+(\.0+)?", s):
         return codes.get(int(float(s)))
+    for j, lab in enumerate(study.labels, start=1):  # a labelled task's choices: the names
+        if study.label_display(lab).strip().casefold() == key:
+            return str(j)
     if m := _ALT_TEXT_RE.fullmatch(s):
         j = int(m.group(1))
         return str(j) if 1 <= j <= study.design.alternatives else None
@@ -211,6 +214,7 @@ def read(
 
     attrs = list(study.attributes)
     n_alts = study.design.alternatives
+    applies = study.applies()
     codes = _alt_codes(study)
     n_tasks = max(lay.tasks)
     sq = study.status_quo
@@ -303,8 +307,12 @@ def read(
                     rep.add(
                         "bad answer",
                         f"line {line}, column 'CBC_T{t}': {ans!r} is not an alternative. "
-                        f"Valid: {_describe_codes(codes)}, or the texts 'Option 1'.."
-                        f"'Option {n_alts}'"
+                        f"Valid: {_describe_codes(codes)}, or the texts "
+                        + (
+                            ", ".join(repr(study.label_display(x)) for x in study.labels)
+                            if study.labels
+                            else f"'Option 1'..'Option {n_alts}'"
+                        )
                         + (", 'None of these'" if study.none_option else "")
                         + "; name other wordings with choice_labels=",
                     )
@@ -320,10 +328,19 @@ def read(
                     )
             for j in range(1, n_alts + 1):
                 row = _base_row(rid, version, t, str(j), chosen_alt, would, line)
-                for a in attrs:
+                for a_i, a in enumerate(attrs):
                     fcol = f"CBC_T{t}_A{j}_{a.name}"
-                    v = cells[lay.fields[(t, j, a.name)]].strip()
-                    _check_level(v, a, fcol, line, rep)
+                    pos = lay.fields.get((t, j, a.name))
+                    v = cells[pos].strip() if pos is not None else ""
+                    if applies[j - 1][a_i]:
+                        _check_level(v, a, fcol, line, rep)
+                    elif v:  # an alternative-specific attribute on another label's alternative
+                        rep.add(
+                            "level of an absent attribute",
+                            f"line {line}, column {fcol!r}: {v!r} on alternative {j} (label "
+                            f"{study.label_of(j)!r}); {a.name!r} exists only on "
+                            f"{list_valid(a.applies_to)}: leave the embedded data empty",
+                        )
                     row[a.name] = v
                 rows.append(row)
             if sq is not None:

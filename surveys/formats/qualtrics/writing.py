@@ -218,7 +218,10 @@ def write(
                     alt = str(chosen.iloc[0])
                     if text_mode:
                         ans = {"none": "None of these", "status_quo": sq.label if sq else ""}.get(
-                            alt, f"Option {alt}"
+                            alt,
+                            study.label_display(study.labels[int(alt) - 1])
+                            if study.labels
+                            else f"Option {alt}",
                         )
                     else:
                         ans = str(codes[alt])

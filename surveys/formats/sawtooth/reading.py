@@ -164,6 +164,7 @@ def read(
             "(it is not a designed concept); export the responses in winback's format."
         )
     n_alts_study = study.design.alternatives
+    applies = study.applies()
     lines = _Lines(text)
     rows: list[dict[str, object]] = []
     people: list[dict[str, object]] = []
@@ -295,6 +296,19 @@ def read(
                         a_i = columns[col]
                         attr = attrs[a_i]
                         n_lev = len(level_maps[col])
+                        if c <= len(applies) and not applies[c - 1][a_i]:
+                            # an alternative-specific attribute on another label: code 0
+                            if code != 0:
+                                rep.add(
+                                    "level of an absent attribute",
+                                    f"line {cline}: {where} concept {c} (label "
+                                    f"{study.label_of(c)!r}), attribute {col + 1} "
+                                    f"({attr.name}): level code {code}; {attr.name!r} exists "
+                                    f"only on {list_valid(attr.applies_to)}: code it 0 (not "
+                                    "shown)",
+                                )
+                            row[attr.name] = ""
+                            continue
                         if not 1 <= code <= n_lev:
                             extra = " (0 = attribute not shown: partial profiles are not supported)"
                             rep.add(
