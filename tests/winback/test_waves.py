@@ -659,7 +659,9 @@ def test_a_study_the_offer_search_cannot_take_skips_recommend_and_says_why(study
     study = study_copy / "study.toml"
     text = study.read_text(encoding="utf-8")
     study.write_text(
-        text.replace("[design]", '[[interactions]]\nattributes = ["price", "speed"]\n\n[design]', 1),
+        text.replace(
+            "[design]", '[[interactions]]\nattributes = ["price", "speed"]\n\n[design]', 1
+        ),
         encoding="utf-8",
     )
     checked = check_wave(study_copy, "w1", force=True)
