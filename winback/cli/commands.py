@@ -367,7 +367,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"demo written to {run.out}/: study.toml, design/ (design files, diagnostics, "
             "fielding exports), fieldwork/ (simulated answers), import/ (validated data, "
-            "quality flags, reasons for leaving), fit/ (HB part-worths, diagnostics), "
+            "quality flags, reasons for leaving), maxdiff/ (the reasons ranked: MaxDiff "
+            "scores), fit/ (HB part-worths, diagnostics), "
             "latent_class/ (segments: latent classes chosen by BIC), "
             "market.toml, simulate/ (shares with bands, source of volume, price curves, WTP), "
             "recommend/ (offers, tiers, unbundling and the one recommendation), crm/ (a "

@@ -21,6 +21,7 @@ from winback.pipeline.design import DesignRun, run_design
 from winback.pipeline.fit import FitRun, write_fit
 from winback.pipeline.latent import LatentClassRun, fit_latent_classes
 from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
+from winback.pipeline.maxdiff import MaxDiffRun, run_maxdiff
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
 from winback.pipeline.target import TargetRun, run_target
@@ -32,6 +33,7 @@ from winback.run_folder import (
     IMPORT,
     LATENT_CLASS,
     MARKET_FILE,
+    MAXDIFF,
     RECOMMEND,
     REPORT,
     SIMULATE,
@@ -57,6 +59,7 @@ DEMO_ENTRIES = (
     DESIGN.name,
     FIELDWORK.name,
     IMPORT.name,
+    MAXDIFF.name,
     FIT.name,
     LATENT_CLASS.name,
     SIMULATE.name,
@@ -84,6 +87,7 @@ class DemoRun:
     target_run: TargetRun | None = None
     crm_truth: pd.DataFrame | None = None  # every CRM customer's true stated part-worths
     latent_class_run: LatentClassRun | None = None
+    maxdiff_run: MaxDiffRun | None = None
 
 
 def run_demo(
@@ -203,6 +207,20 @@ def _demo_into(
         reason="random responder (RLH below the simulated-random cutoff)",
     )
     write_csv(data.exclusions, folder.file(IMPORT, "exclusions.csv"))
+    # the reasons' MaxDiff (the same respondents, the same sampler settings): maxdiff/
+    md_run = run_maxdiff(
+        study,
+        folder.file(IMPORT, "maxdiff.csv"),
+        folder.folder(MAXDIFF),
+        design=folder.file(DESIGN, "maxdiff_design.csv"),
+        exclude=data.excluded_ids,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=study.design.seed,
+        progress=progress,
+        force=True,
+    )
     model = fit(
         data,
         draws=draws,
@@ -321,4 +339,5 @@ def _demo_into(
         target_run,
         crm.stated,
         lc_run,
+        md_run,
     )
