@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         prepare_maxdiff_data,
         probability_scores,
     )
-    from analysis.maxdiff_covariates import add_maxdiff_covariates, maxdiff_covariates
+    from analysis.maxdiff_scores import add_maxdiff_covariates, maxdiff_covariates
     from analysis.mnl import MNLResult, compare_mnl_hb, fit_mnl, fit_mnl_arrays
     from analysis.model import HBModel, fit, partworth_table
     from analysis.money import money_draws, money_table, product_margin
@@ -129,8 +129,8 @@ _MODULE_OF = {
     "maxdiff_counts": "analysis.maxdiff",
     "prepare_maxdiff_data": "analysis.maxdiff",
     "probability_scores": "analysis.maxdiff",
-    "add_maxdiff_covariates": "analysis.maxdiff_covariates",
-    "maxdiff_covariates": "analysis.maxdiff_covariates",
+    "add_maxdiff_covariates": "analysis.maxdiff_scores",
+    "maxdiff_covariates": "analysis.maxdiff_scores",
     "MNLResult": "analysis.mnl",
     "compare_mnl_hb": "analysis.mnl",
     "fit_mnl": "analysis.mnl",

@@ -307,7 +307,7 @@ def respondent_covariates(dataset: ChoiceDataset, columns: Sequence[str]) -> pd.
     return out
 
 
-#: the MaxDiff covariates' prefix (``analysis.maxdiff_covariates``) and what the errors add
+#: the MaxDiff covariates' prefix (``analysis.maxdiff_scores``) and what the errors add
 MAXDIFF_PREFIX = "maxdiff_"
 _MAXDIFF_SOURCE = (
     "maxdiff_ covariates come from a MaxDiff fit: winback fit adds them when maxdiff.csv is "

@@ -21,12 +21,10 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from analysis.convergence import ConvergenceReport, Thresholds, convergence_report
 from analysis.data import ChoiceArrays
 from analysis.hb import HBSettings, fit_arrays
-from analysis.mnl import fit_mnl_arrays
 from surveys.maxdiff import MaxDiffAnswers
 from winback.errors import ParameterError
 from winback.settings import BAND, check_band
@@ -125,6 +123,9 @@ def probability_scores(utilities: np.ndarray, per_set: int) -> np.ndarray:
     u = np.asarray(utilities, dtype=float)
     centred = u - u.mean(axis=-1, keepdims=True)
     # exp(u) / (exp(u) + a - 1) = expit(u - log(a - 1)), which does not overflow
+    # lazy: scipy.special takes a moment to import; `winback fit` starts without it
+    from scipy.special import expit
+
     p = expit(centred - np.log(per_set - 1))
     return 100.0 * p / p.sum(axis=-1, keepdims=True)
 
@@ -326,6 +327,9 @@ def maxdiff_counts(answers: MaxDiffAnswers, *, band: float = BAND) -> pd.DataFra
         out["best_share"] = out["best"] / out["shown"]
         out["worst_share"] = out["worst"] / out["shown"]
         out["count_score"] = (out["best"] - out["worst"]) / out["shown"]
+    # lazy: the aggregate MNL loads scipy (its optimiser); `winback fit` starts without it
+    from analysis.mnl import fit_mnl_arrays
+
     mnl = fit_mnl_arrays(prepare_maxdiff_data(answers), band=band)
     table = mnl.table()
     out["utility"] = np.concatenate([[0.0], table["estimate"].to_numpy()])

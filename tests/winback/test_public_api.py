@@ -162,3 +162,19 @@ def test_command_stages_import_only_what_they_use(stage: str, allowed: set[str])
     ).stdout
     loaded = {m for m in out.rsplit("LOADED", 1)[1].strip().split(",") if m}
     assert loaded <= allowed, f"importing {stage} loaded {sorted(loaded - allowed)}"
+
+
+@pytest.mark.parametrize(
+    "package", ["analysis", "conjoint", "reports", "reports.workbook", "surveys"]
+)
+def test_no_public_name_is_also_a_submodule(package):
+    """A lazy package's name that is also one of its modules would become the module once that
+    module is imported (``from analysis import maxdiff_covariates`` gave a module, not the
+    function): every public name must differ from the package's module names."""
+    import importlib
+    import pkgutil
+
+    mod = importlib.import_module(package)
+    modules = {m.name for m in pkgutil.iter_modules(mod.__path__)}
+    clash = sorted(set(mod.__all__) & modules)
+    assert not clash, f"{package}: public names that are also modules: {clash}"

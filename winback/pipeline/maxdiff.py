@@ -3,7 +3,7 @@
 ``winback fit`` runs it first when the import folder holds ``maxdiff.csv`` (the public answers
 table of docs/maxdiff.md), checked against ``maxdiff_design.csv`` of the design folder when
 there is one, with the CBC fit's sampler options; the CBC fit that follows may name the scores
-as covariates ``maxdiff_<item>`` (:mod:`analysis.maxdiff_covariates`).
+as covariates ``maxdiff_<item>`` (:mod:`analysis.maxdiff_scores`).
 
 Files (:data:`winback.run_folder.MAXDIFF`): ``population.csv`` (per item: ``item, label``, the
 population mean utility, the average probability score and the share ranking it first, each
