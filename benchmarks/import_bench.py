@@ -111,8 +111,7 @@ WINBACK = textwrap.dedent(
         timed(surveys.responses, "validate_coded", "validate")
         timed(stage_module, "flag_quality", "quality flags")
         timed(stage_module, "summarize_reasons", "reasons")
-        timed(stage_module, "_write_canonical", "canonical copies (a thread)")
-        timed(stage_module, "_write_import", "other outputs")
+        timed(stage_module, "_write_import", "outputs")
     study = load_study(folder + "/study.toml")
 
     def cpu():
