@@ -10,7 +10,6 @@ its input first.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from collections.abc import Callable
@@ -19,24 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.winback.test_hostile_cli import ExpensiveWork, _tree
 from tests.winback.test_target import run_dir  # noqa: F401  (the module's run folder fixture)
 from winback.cli import main
 
 pytestmark = pytest.mark.hostile
-
-
-class ExpensiveWork(Exception):
-    """Raised by the tripwire: a command started its expensive part before failing."""
-
-
-def _tree(folder: Path) -> dict[str, str]:
-    if not folder.exists():
-        return {}
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
