@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from surveys._codes import ChunkCodes, text_column
+from surveys._mapped import MappedText, open_text
 from surveys.validation import ROW_COLUMN
-from winback._io import unescape_cell, unescape_frame
+from winback._io import unescape_cell
 from winback.errors import ResponseError, WinbackError
 
 log = logging.getLogger("winback")
@@ -35,6 +37,8 @@ log = logging.getLogger("winback")
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _BLOCK = 1 << 24  # bytes per block of the scan: bounds its temporary arrays (~6 x 16 MB)
 _QUOTE, _LF, _CR = 34, 10, 13
+#: a CSV text: the bytes of a file, or the file mapped into memory
+Text = bytes | MappedText
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,11 @@ class Records:
     spaces_lines: bool = False  # a dropped blank record holds spaces or tabs
 
 
-def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
+def check_encoding(raw: Text, path: str | Path, hint: str) -> Text:
     """The bytes of UTF-8 text without a byte-order mark; a clear error for anything else.
 
-    ``hint`` says how to save the file as UTF-8 (it differs between sources).
+    ``hint`` says how to save the file as UTF-8 (it differs between sources). A mapped file
+    stays mapped (its byte-order mark skipped, not copied).
     """
     source = str(path)
     for bom, name in (
@@ -77,7 +82,7 @@ def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
                 source=source,
             )
     if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+        raw = raw[3:] if isinstance(raw, bytes) else raw.after(3)
     nul = raw.find(b"\x00")
     if nul >= 0:
         if nul < 1 << 12:  # at the start: UTF-16, or not text at all
@@ -95,29 +100,39 @@ def check_encoding(raw: bytes, path: str | Path, hint: str) -> bytes:
         raise ResponseError([("encoding", problem)], source=source)
     if raw.isascii():
         return raw
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        bad = raw[exc.start : exc.start + 4]
-        lo = raw.rfind(b"\n", 0, exc.start) + 1
-        hi = raw.find(b"\n", exc.start)
+    start = _utf8_error(raw)
+    if start is not None:
+        line = raw.count(b"\n", 0, start) + 1
+        bad = raw[start : start + 4]
+        lo = raw.rfind(b"\n", 0, start) + 1
+        hi = raw.find(b"\n", start)
         snippet = raw[lo : hi if hi >= 0 else len(raw)].rstrip(b"\r")[:80]
         guess = snippet.decode("cp1252", errors="replace")
         raise ResponseError(
             [
                 (
                     "encoding",
-                    f"line {line}: not UTF-8 text at byte {exc.start} ({bad!r}); read as "
+                    f"line {line}: not UTF-8 text at byte {start} ({bad!r}); read as "
                     f"Windows-1252/Latin-1 the line would be {guess!r}. {hint}",
                 )
             ],
             source=source,
-        ) from None
+        )
     return raw
 
 
-def sniff_separator(raw: bytes) -> str:
+def _utf8_error(raw: Text) -> int | None:
+    """Where a text stops being UTF-8, or None."""
+    if isinstance(raw, MappedText):
+        return raw.utf8_error()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
+def sniff_separator(raw: Text) -> str:
     """The separator of a CSV text, judged from its first line: ``,``, ``;`` or tab.
 
     A header without a comma outside quotes but with semicolons (Excel in many European
@@ -133,7 +148,7 @@ def sniff_separator(raw: bytes) -> str:
     return best if counts[best] else ","
 
 
-def scan_records(raw: bytes, sep: str) -> Records:
+def scan_records(raw: Text, sep: str) -> Records:
     """Find the records of a CSV text without parsing its cells (numpy, in blocks).
 
     Quotes follow RFC 4180 (``""`` inside a quoted cell is a quote): the parity of the quotes
@@ -248,7 +263,7 @@ def _plain_quotes(buf: np.ndarray, at: np.ndarray, opens: np.ndarray, sep: int) 
     return bool((np.isin(after, ends) | (c == len(buf) - 1)).all())
 
 
-def _header_names(raw: bytes, rec: Records, sep: str) -> list[str]:
+def _header_names(raw: Text, rec: Records, sep: str) -> list[str]:
     text = raw[rec.start[0] : rec.end[0]].decode("utf-8")
     return next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
 
@@ -266,7 +281,9 @@ def read_table(
     the file line of each data row is in ``_row``; ``frame.attrs["separator"]`` records the
     separator (``,``, or ``;`` / tab found in the header, logged) and ``frame.attrs["sha256"]``
     the SHA-256 of the bytes read (hashed in a thread while they are parsed). ``categorical`` gives
-    categorical columns (one copy of each distinct text: a 200 MB export stays small).
+    categorical columns (one copy of each distinct text: a 200 MB export stays small). The file
+    is read through a memory map (the page cache's pages, not a copy), or as bytes where it
+    cannot be mapped.
 
     Raises
     ------
@@ -280,8 +297,8 @@ def read_table(
     if path.is_dir():
         raise WinbackError(f"{path} is a folder, not a CSV file.")
     source = str(path)
-    data = path.read_bytes()
-    with ThreadPoolExecutor(1) as pool:  # the file's SHA-256 while it is parsed (no GIL held)
+    with open_text(path) as data, ThreadPoolExecutor(1) as pool:
+        # the file's SHA-256 while it is parsed (no GIL held)
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         frame = _read_text(data, path, source, hint, separators, categorical)
         frame.attrs["sha256"] = digest.result()
@@ -289,7 +306,7 @@ def read_table(
 
 
 def _read_text(
-    data: bytes,
+    data: Text,
     path: Path,
     source: str,
     hint: str,
@@ -371,7 +388,7 @@ def _read_text(
     return _finish(frame, sep, source)
 
 
-def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None:
+def _quick_frame(raw: Text, sep: str, categorical: bool) -> pd.DataFrame | None:
     """The frame of a text without quotes, read without the scan, or None.
 
     Without quotes each record is one line; when no line is blank (Arrow skips blank lines,
@@ -385,11 +402,8 @@ def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None
     if end < 0:
         return None
     body = end + 1
-    if b"\r" in raw:  # every CR must end a CRLF
-        buf = np.frombuffer(raw, dtype=np.uint8)
-        cr = np.flatnonzero(buf == _CR)
-        if cr[-1] == len(buf) - 1 or (buf[cr + 1] != _LF).any():
-            return None
+    if b"\r" in raw and not _crlf_only(raw):  # every CR must end a CRLF
+        return None
     names = raw[: end - (raw[end - 1 : end] == b"\r")].decode("utf-8").split(sep)
     if len(names) < 2 or len(set(names)) < len(names):  # repeated names: the scan says so
         return None
@@ -398,6 +412,21 @@ def _quick_frame(raw: bytes, sep: str, categorical: bool) -> pd.DataFrame | None
     if frame is not None:
         frame[ROW_COLUMN] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame
+
+
+def _crlf_only(raw: Text) -> bool:
+    """Whether every CR of a text is followed by a LF (in blocks: no file-sized temporary)."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n = len(buf)
+    if n and buf[-1] == _CR:
+        return False
+    scratch = np.empty(min(n, _BLOCK), dtype=bool)
+    for a in range(0, n, _BLOCK):
+        block = buf[a : a + _BLOCK]
+        cr = np.flatnonzero(np.equal(block, _CR, out=scratch[: len(block)])) + a
+        if (buf[cr + 1] != _LF).any():
+            return False
+    return True
 
 
 def _finish(frame: pd.DataFrame, sep: str, source: str) -> pd.DataFrame:
@@ -434,7 +463,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _pandas_frame(
-    raw: bytes, rec: Records, sep: str, source: str, categorical: bool
+    raw: Text, rec: Records, sep: str, source: str, categorical: bool
 ) -> pd.DataFrame:
     """The cells parsed by pandas' C parser (every cell as text), checked against the scan."""
     with warnings.catch_warnings():
@@ -469,16 +498,18 @@ def _pandas_frame(
     out = {}
     for c in df.columns:
         codes, uniques = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
-        out[unescape_cell(str(c))] = _text_column(codes, uniques, categorical)
+        out[unescape_cell(str(c))] = text_column(codes, uniques, categorical)
     return pd.DataFrame(out, index=df.index)
 
 
 #: the largest block of the file Arrow parses at once (blocks are parsed in threads)
 _ARROW_BLOCK = 1 << 24
+#: bytes of the file Arrow parses into one table (its codes taken, the table let go)
+_ARROW_PART = 1 << 25
 
 
 def _arrow_frame(
-    raw: bytes, body: int, n_rows: int, sep: str, names: list[str], categorical: bool
+    raw: Text, body: int, n_rows: int, sep: str, names: list[str], categorical: bool
 ) -> pd.DataFrame | None:
     """The ``n_rows`` records from byte ``body`` on, parsed by Arrow's CSV reader in threads,
     or None when Arrow cannot read them as the other readers would (a header name pandas would
@@ -499,62 +530,53 @@ def _arrow_frame(
         return None
     keys = [f"c{i}" for i in range(len(names))]
     text = pa.dictionary(pa.int32(), pa.string())
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(memoryview(raw)[body:]),
-            read_options=pacsv.ReadOptions(
-                column_names=keys,
-                use_threads=True,
-                block_size=int(min(_ARROW_BLOCK, max(1 << 20, (len(raw) - body) // 8))),
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=sep,
-                quote_char='"',
-                double_quote=True,
-                escape_char=False,
-                newlines_in_values=False,
-                ignore_empty_lines=True,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(keys, text),
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                check_utf8=False,  # checked already
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # e.g. a cell longer than a block: pandas reads it
-    if table.num_rows != n_rows:
+    size = len(raw) - body
+    read_options = pacsv.ReadOptions(
+        column_names=keys,
+        use_threads=True,
+        block_size=int(min(_ARROW_BLOCK, max(1 << 20, min(size, _ARROW_PART) // 8))),
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=sep,
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=False,
+        ignore_empty_lines=True,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(keys, text),
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,  # checked already
+    )
+    columns = [ChunkCodes() for _ in keys]
+    rows = 0
+    view = memoryview(raw)
+    a = body
+    while a < len(raw):  # a part at a time: each line is a record (no line break in a cell)
+        b = raw.find(b"\n", a + _ARROW_PART) + 1 if len(raw) - a > _ARROW_PART else 0
+        b = b or len(raw)
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(view[a:b]),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # e.g. a cell longer than a block: pandas reads it
+        rows += table.num_rows
+        for key, column in zip(keys, columns, strict=True):
+            for chunk in table.column(key).chunks:
+                column.add(chunk)
+        del table
+        a = b
+    if rows != n_rows:
         return None
     out = {}
-    for name, key in zip(names, keys, strict=True):
-        column = table.column(key)
-        if column.num_chunks > 1:
-            column = column.unify_dictionaries()
-        chunks = column.chunks
-        if chunks:
-            codes = np.concatenate([np.asarray(ch.indices) for ch in chunks]).astype(np.int64)
-            uniques = np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
-        else:
-            codes, uniques = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-        out[unescape_cell(name)] = _text_column(codes, uniques, categorical)
-    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
-
-
-def _text_column(codes: np.ndarray, uniques: np.ndarray, categorical: bool) -> pd.Series:
-    """A column of text cells from codes into its distinct texts, with the formula guard
-    undone (on each distinct text once)."""
-    u = pd.Series(uniques, dtype=object)
-    unguarded = unescape_frame(pd.DataFrame({"u": u}))["u"]
-    if not unguarded.equals(u):
-        u = unguarded.astype(object)
-        # a guarded text and the same text written unguarded are one value
-        new_codes, u_vals = pd.factorize(u.to_numpy(dtype=object))
-        codes = np.where(codes >= 0, new_codes[codes], -1)
-        u = pd.Series(u_vals, dtype=object)
-    if categorical:
-        cat = pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(), dtype=object))
-        return pd.Series(cat)
-    vals = u.to_numpy(dtype=object)[codes] if len(u) else np.full(len(codes), "", dtype=object)
-    return pd.Series(vals, dtype="str")
+    for name, column in zip(names, columns, strict=True):
+        codes, uniques = column.finish()
+        out[unescape_cell(name)] = text_column(codes, uniques, categorical)
+    return pd.DataFrame(out, index=pd.RangeIndex(rows), copy=False)

@@ -262,7 +262,7 @@ def validate_coded(
         return alt_names.index(key) if key in valid_alts else -1
 
     if "alt" in df.columns:
-        alt = _Codes(df["alt"]).map(alt_code, np.int64)
+        alt = _Codes(df["alt"]).map_small(alt_code)
         bad = alt < 0
         untyped |= bad
         report(
@@ -278,7 +278,7 @@ def validate_coded(
             ),
         )
     else:
-        alt = np.full(n, -1, dtype=np.int64)
+        alt = np.full(n, -1, dtype=np.int8)
         untyped[:] = True
     special = alt >= n_alts
     is_none = alt == none_code
@@ -296,7 +296,7 @@ def validate_coded(
         absent = np.zeros(n, dtype=bool)
         if a.applies_to:
             absent[designed] = ~applies[alt[designed], ai]
-        idx = _Codes(df[a.name]).map(_level_code(a), np.int64)
+        idx = _Codes(df[a.name]).map_small(_level_code(a))
         level_idx[a.name] = idx
         labels = a.level_labels()
         padded = idx == _PADDED
@@ -489,9 +489,12 @@ def validate_coded(
     rep.raise_if_any()
 
     # -- the clean table, in canonical order ------------------------------------------------------
+    # (the structure's arrays of every row are let go first: a 200 MB export's are ~200 MB)
+    appearance, sound, id_names = st.appearance, st.sound, st.names
+    del st
     pos = pos[keep]
-    appearance = st.appearance[keep]
-    if not st.sound and not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
+    appearance = appearance[keep]
+    if not sound and not _in_order(appearance, task[pos], alt[pos]):  # as a file usually is
         order = np.lexsort((alt[pos], task[pos], appearance))
         pos, appearance = pos[order], appearance[order]
     every_row = len(pos) == n and _is_identity(pos)
@@ -504,39 +507,46 @@ def validate_coded(
     text_columns = ("respondent_id", "alt", *(a.name for a in study.attributes if not a.numeric))
     codes = ChoiceCodes(
         respondent=_small(appearance),  # respondents numbered as they appear, in that order
-        respondent_ids=tuple(str(t) for t in st.names),
+        respondent_ids=tuple(str(t) for t in id_names),
         alt=_small(kept(alt)),
         alt_labels=tuple(alt_names),
         levels={a: _small(np.maximum(kept(idx), -1)) for a, idx in level_idx.items()},
         text_columns=text_columns,
     )
+    del appearance
 
     def categorical(values: np.ndarray, texts: Any) -> pd.Categorical:
         cats = pd.Index(np.asarray(list(texts), dtype=object), dtype=object)
         return pd.Categorical.from_codes(values, categories=cats)
 
+    # the whole numbers: one block of int64 columns, filled in place (a frame made from
+    # separate columns would copy them into one); the other columns join it without a copy
+    whole = {"version": version, "task": task, "chosen": chosen}
+    if holdout is not None:
+        whole["holdout"] = holdout
+    block = np.empty((len(whole), len(pos)), dtype=np.int64)
+    for row, values in zip(block, whole.values(), strict=True):
+        row[:] = kept(values)
+    clean = pd.DataFrame(block.T, columns=list(whole), copy=False)
+
+    def add(at: int, name: str, values: Any) -> None:
+        clean.insert(at, name, pd.Series(values, index=clean.index, copy=False))
+
     # text columns as categories of the codes: made text by text_table when someone reads them
-    out: dict[str, Any] = {
-        "respondent_id": categorical(codes.respondent, st.names),
-        "version": kept(version).astype(np.int64),
-        "task": kept(task).astype(np.int64),
-        "alt": categorical(codes.alt, alt_names),
-    }
-    for a in study.attributes:
+    add(0, "respondent_id", categorical(codes.respondent, id_names))
+    add(3, "alt", categorical(codes.alt, alt_names))
+    for i, a in enumerate(study.attributes):
         if a.numeric:
             idx = kept(level_idx[a.name])
             values = np.append(np.asarray(a.levels, dtype=float), np.nan)
-            out[a.name] = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
+            column = pd.array(values[np.where(idx >= 0, idx, -1)], dtype="Float64")
         else:
-            out[a.name] = categorical(codes.levels[a.name], a.levels)
-    out["chosen"] = kept(chosen).astype(np.int64)
-    if holdout is not None:
-        out["holdout"] = kept(holdout).astype(np.int64)
+            column = categorical(codes.levels[a.name], a.levels)
+        add(4 + i, a.name, column)
     for c in ("would_buy", "task_position", "alt_position", "seconds"):
         if c in out_optional:
             col = kept(out_optional[c])
-            out[c] = col if c == "seconds" else col.astype("Int64")
-    clean = pd.DataFrame(out)
+            add(len(clean.columns), c, col if c == "seconds" else col.astype("Int64"))
     codes = dataclasses.replace(codes, table=clean)
     if holdout is None:
         clean.insert(
