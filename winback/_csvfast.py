@@ -52,26 +52,34 @@ def table_bytes(
     if df.shape[1] < 2:
         return None
     n = len(df)
-    raws = []
+    # each column's codes from 0 (missing, -1, included), kept small until all are known
+    shifted: list[tuple[int, np.ndarray]] = []
     for i in range(df.shape[1]):
         raw = _raw_codes(df.iloc[:, i])
         if raw is None:
             return None
-        raws.append(raw)
-    codes = np.empty((len(raws), n), dtype=np.int32)
-    cells: list[np.ndarray] = []
-    base = np.zeros(len(raws), dtype=np.int64)
-    at = 0
-    for c, raw in enumerate(raws):
-        # codes from 0 (missing, -1, included); a code no row has is given row 0's value,
-        # which no row then prints
         lo = int(raw.min()) if n else 0
-        np.subtract(raw, lo, out=codes[c], casting="unsafe")
-        first = np.full((int(raw.max()) - lo + 1) if n else 0, n, dtype=np.int64)
+        span = int(raw.max()) - lo if n else 0
+        small = np.uint8 if span < 1 << 8 else np.uint16 if span < 1 << 16 else np.int32
+        shifted.append((span, np.subtract(raw, lo, dtype=np.int64).astype(small)))
+        del raw
+    # one table of codes, two bytes a cell when every column has at most 65,536 values
+    top = max(span for span, _ in shifted)
+    codes = np.empty((len(shifted), n), dtype=np.uint16 if top < 1 << 16 else np.int32)
+    for c, (_, part) in enumerate(shifted):
+        codes[c] = part
+    spans = [span for span, _ in shifted]
+    shifted.clear()
+    cells: list[np.ndarray] = []
+    base = np.zeros(len(spans), dtype=np.int64)
+    at = 0
+    for c, span in enumerate(spans):
+        # a code no row has is given row 0's value, which no row then prints
+        first = np.full(span + 1 if n else 0, n, dtype=np.int64)
         _first_rows(codes[c], first)
         first[first == n] = 0
         base[c] = at
-        sep = line_end if c == len(raws) - 1 else ","
+        sep = line_end if c == len(spans) - 1 else ","
         uniques = df.iloc[first, [c]].reset_index(drop=True).set_axis(["value"], axis=1)
         text = _cell_texts(uniques, guard)
         if not _is_number(uniques["value"].dtype):  # numbers hold no comma, quote or line end

@@ -365,7 +365,8 @@ def design_rows(idx: np.ndarray, tables: Sequence[np.ndarray]) -> np.ndarray:
         stacked[a, : len(table)] = table
         used[a] = (table != 0).any(axis=0)  # the columns this attribute sets
     out = np.zeros((n, k))
-    codes = np.ascontiguousarray(idx, dtype=np.int64)
+    # the codes as they come (validation's are 2 bytes): an int64 copy would be (N, A) x 8 bytes
+    codes = np.ascontiguousarray(idx if np.issubdtype(idx.dtype, np.integer) else idx.astype(int))
     in_threads(n, lambda i0, i1: _design_rows(codes, stacked, used, out, i0, i1), 1 << 16)
     return out
 
