@@ -131,7 +131,8 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         raise WinbackError(
             "tasks show different alternatives; flag_quality needs a complete dataset."
         )
-    alt_j = np.tile(np.arange(j), n * t)  # each row's alternative, as its index in alts
+    # each row's alternative, as its index in alts (one byte a row: a 200 MB export has millions)
+    alt_j = np.tile(np.arange(j, dtype=np.int8 if j < 127 else np.int64), n * t)
 
     def rows_of(name: str) -> np.ndarray:
         return alt_j == alts.index(name) if name in alts else np.zeros(len(alt_j), dtype=bool)
@@ -143,6 +144,7 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         levels = [coded.levels[a.name] for a in study.attributes]
         stacked = np.column_stack(levels) if levels else np.zeros((len(ch), 0), dtype=int)
         idx = rows(stacked.astype(np.int16, copy=False))  # level indices (-1: blank)
+        del stacked
     else:
         idx = rows(_level_indices(ch, dataset))
     x = enc.complete(design_rows(idx, enc.tables), (idx < 0).any(axis=1))
@@ -157,9 +159,11 @@ def _task_arrays(dataset: ChoiceDataset) -> _Tasks:
         profile = np.zeros(len(ch), dtype=np.int64)
         for a, r in enumerate(radix):
             profile *= r
-            profile += idx[:, a].astype(np.int64) + 1
+            np.add(profile, idx[:, a], out=profile)  # (in place: no temporaries of N rows)
+            profile += 1
     else:  # too many combinations for one integer: number the distinct rows instead
         profile = np.unique(idx, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    del idx
     for code, name in enumerate(_SPECIAL_RANK, start=1):
         profile[rows_of(name)] = -code
 
