@@ -250,7 +250,7 @@ def _sound_in_order(
     n_g = _structure_pass()(
         np.ascontiguousarray(r, dtype=np.int64),
         np.ascontiguousarray(task, dtype=np.int64),
-        np.ascontiguousarray(alt, dtype=np.int64),
+        np.ascontiguousarray(alt),  # validation's one-byte codes, as they are
         np.ascontiguousarray(chosen, dtype=np.int64),
         np.ascontiguousarray(version, dtype=np.int64),
         n_alts,
@@ -269,7 +269,8 @@ def warm_up() -> None:
     """Load the structure pass's compiled code now (and with it numba: its import, LLVM and
     its typing set-up, about 0.4 s once per process)."""
     one = np.ones(1, dtype=np.int64)
-    _structure_pass()(one - 1, one, one - 1, one, one, 1, False, False, np.zeros(1), one - 1)
+    alt = np.zeros(1, dtype=np.int8)  # as validation codes the alternatives
+    _structure_pass()(one - 1, one, alt, one, one, 1, False, False, np.zeros(1), one - 1)
 
 
 @functools.cache
@@ -469,7 +470,7 @@ def _check_design(
         # one compiled pass per attribute; the checks below run only to say what disagrees
         agrees = _design_pass()
         rows = np.ascontiguousarray(pos, dtype=np.int64)
-        a_codes = np.ascontiguousarray(alt, dtype=np.int64)
+        a_codes = np.ascontiguousarray(alt)  # validation's one-byte codes: no int64 copies
         ver = np.ascontiguousarray(version, dtype=np.float64)
         tsk = np.ascontiguousarray(task, dtype=np.float64)
         if all(
@@ -478,7 +479,7 @@ def _check_design(
                 a_codes,
                 ver,
                 tsk,
-                np.ascontiguousarray(level_idx[attr.name], dtype=np.int64),
+                np.ascontiguousarray(level_idx[attr.name]),
                 np.ascontiguousarray(design.levels[..., a], dtype=np.int64),
                 n_alts,
             )
