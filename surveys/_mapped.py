@@ -84,7 +84,7 @@ class MappedText:
         scratch = np.empty(_SCAN, dtype=bool)
         total = 0
         for block in self._blocks(start, end):
-            total += np.count_nonzero(np.equal(block, sub[0], out=scratch[: len(block)]))
+            total += int(np.count_nonzero(np.equal(block, sub[0], out=scratch[: len(block)])))
         return total
 
     def isascii(self) -> bool:

@@ -521,13 +521,13 @@ def validate_coded(
 
     # the whole numbers: one block of int64 columns, filled in place (a frame made from
     # separate columns would copy them into one); the other columns join it without a copy
-    whole = {"version": version, "task": task, "chosen": chosen}
+    ints = {"version": version, "task": task, "chosen": chosen}
     if holdout is not None:
-        whole["holdout"] = holdout
-    block = np.empty((len(whole), len(pos)), dtype=np.int64)
-    for row, values in zip(block, whole.values(), strict=True):
+        ints["holdout"] = holdout
+    block = np.empty((len(ints), len(pos)), dtype=np.int64)
+    for row, values in zip(block, ints.values(), strict=True):
         row[:] = kept(values)
-    clean = pd.DataFrame(block.T, columns=list(whole), copy=False)
+    clean = pd.DataFrame(block.T, columns=list(ints), copy=False)
 
     def add(at: int, name: str, values: Any) -> None:
         clean.insert(at, name, pd.Series(values, index=clean.index, copy=False))
