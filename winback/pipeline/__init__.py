@@ -13,8 +13,9 @@ HB estimation and ``winback import`` does not import the workbook.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from winback.pipeline.classes import load_draws_for
@@ -69,12 +70,9 @@ _STAGE_OF = {
     "run_target": "target",
 }
 
-
-def __getattr__(name: str) -> Any:
-    stage = _STAGE_OF.get(name)
-    if stage is None:
-        raise AttributeError(f"module 'winback.pipeline' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"winback.pipeline.{stage}"), name)
+__getattr__, __dir__ = _lazy_names(
+    __name__, {name: f"winback.pipeline.{module}" for name, module in _STAGE_OF.items()}
+)
 
 
 __all__ = [
