@@ -29,7 +29,8 @@ STAGES = {
     "target": "winback.pipeline.target",
     "outcomes": "winback.pipeline.outcomes",
     "report": "winback.pipeline.report",
-    "run / compare-waves": "winback.waves",
+    "run": "winback.waves.parallel",  # what `from winback.waves import run_waves` loads
+    "compare-waves": "winback.waves.compare",
 }
 HEAVY = ("pandas", "numba", "scipy.special", "scipy.stats", "scipy.optimize", "pymc", "pytensor",
          "arviz", "xarray", "matplotlib", "openpyxl", "sqlalchemy", "dask")  # fmt: skip
