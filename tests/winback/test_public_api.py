@@ -138,6 +138,7 @@ def test_cli_answers_without_heavy_imports(argv: list[str]) -> None:
         ("winback.pipeline.fit", set()),
         ("winback.pipeline.latent", set()),
         ("winback.pipeline.market", set()),
+        ("winback.pipeline.recommend", set()),
         ("winback.pipeline.target", set()),
         ("winback.pipeline.outcomes", set()),
         ("winback.pipeline.report", set()),
