@@ -63,8 +63,10 @@ _MODULE_OF = {
     "validate_responses": "validation",
 }
 
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``surveys.<module>.<name>``) is what ``surveys`` gives
 __getattr__, __dir__ = _lazy_names(
-    __name__, {name: f"surveys.{module}" for name, module in _MODULE_OF.items()}
+    __name__, {name: f"surveys.{module}" for name, module in _MODULE_OF.items()}, keep=False
 )
 
 

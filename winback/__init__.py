@@ -21,8 +21,11 @@ _STUDY_NAMES = ("Attribute", "Study", "load_study", "parse_study")
 
 
 #: `import winback` (and `winback --version`) stays free of pandas, which the study's
-#: questionnaire needs: the study's names load it on first use
-__getattr__, __dir__ = _lazy_names(__name__, dict.fromkeys(_STUDY_NAMES, "winback.study"))
+#: questionnaire needs: the study's names load it on first use (looked up in winback.study
+#: every time, so that a name patched there is what `winback` gives)
+__getattr__, __dir__ = _lazy_names(
+    __name__, dict.fromkeys(_STUDY_NAMES, "winback.study"), keep=False
+)
 
 
 __all__ = [

@@ -10,9 +10,12 @@ A package lists where each of its public names lives and hands the list to
     __getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 ``from analysis import fit`` then imports ``analysis.model`` only, so that a command's stage
-loads what it uses and nothing else. A name, once loaded, is stored in the package (later
-look-ups do not come back here); ``dir(package)`` lists every name, loaded or not. The names
-stay visible to type checkers through ``if TYPE_CHECKING:`` imports in the package.
+loads what it uses and nothing else. A name, once loaded, is kept in the package (later
+look-ups do not come back here), as an import at the package's top would have bound it; with
+``keep=False`` every look-up asks the module again, so that a name patched in its module (a
+test replacing ``winback.pipeline.fit.run_fit``) is what the package gives. ``dir(package)``
+lists every name, loaded or not. The names stay visible to type checkers through
+``if TYPE_CHECKING:`` imports in the package.
 
 This module imports nothing from winback (it is the bottom of the layers), so every layer may
 use it.
@@ -27,7 +30,7 @@ from typing import Any
 
 
 def lazy_names(
-    package: str, module_of: Mapping[str, str]
+    package: str, module_of: Mapping[str, str], *, keep: bool = True
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of ``package`` whose names load on first use.
 
@@ -38,6 +41,9 @@ def lazy_names(
         ``__init__``).
     module_of : Mapping[str, str]
         Each lazy name -> the full name of the module that defines it.
+    keep : bool
+        Keep a name in the package once loaded (default); False: look it up in its module
+        every time.
 
     Returns
     -------
@@ -56,7 +62,8 @@ def lazy_names(
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
-        namespace[name] = value  # later look-ups skip this function
+        if keep:
+            namespace[name] = value  # later look-ups skip this function
         return value
 
     def __dir__() -> list[str]:

@@ -46,8 +46,10 @@ _MODULE_OF = {
     "read_customer_list": "survey",
 }
 
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``surveys.web.<module>.<name>``) is what ``surveys.web`` gives
 __getattr__, __dir__ = _lazy_names(
-    __name__, {name: f"surveys.web.{module}" for name, module in _MODULE_OF.items()}
+    __name__, {name: f"surveys.web.{module}" for name, module in _MODULE_OF.items()}, keep=False
 )
 
 

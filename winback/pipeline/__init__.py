@@ -66,8 +66,10 @@ _STAGE_OF = {
     "run_target": "target",
 }
 
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``winback.pipeline.<module>.<name>``) is what ``winback.pipeline`` gives
 __getattr__, __dir__ = _lazy_names(
-    __name__, {name: f"winback.pipeline.{module}" for name, module in _STAGE_OF.items()}
+    __name__, {name: f"winback.pipeline.{module}" for name, module in _STAGE_OF.items()}, keep=False
 )
 
 
