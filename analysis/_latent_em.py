@@ -8,7 +8,6 @@ then the share logits against class 1.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from analysis.data import ChoiceArrays
 from analysis.mnl import _probabilities
@@ -30,6 +29,8 @@ class Likelihood:
     """The marginal likelihood of a latent class MNL on fixed arrays."""
 
     def __init__(self, arrays: ChoiceArrays) -> None:
+        from scipy import sparse  # about 0.1 s: where the EM starts, not at start-up
+
         self.x, self.y, self.avail = arrays.x, arrays.y, arrays.avail
         self.resp = arrays.resp
         self.n_resp = arrays.n_respondents

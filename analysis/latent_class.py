@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp, ndtr, ndtri
 
 from analysis._latent_em import Likelihood, em, hessian, polish, random_start, unpack
 from analysis._latent_labels import class_labels
@@ -138,6 +137,8 @@ class LatentClassResult:
     @property
     def shares(self) -> np.ndarray:
         """Class sizes (the model's shares ``pi``, fractions summing to 1)."""
+        from scipy.special import logsumexp  # about 0.2 s: not at start-up
+
         a = self.share_logits
         return np.exp(a - logsumexp(a))
 
@@ -206,6 +207,8 @@ class LatentClassResult:
     # -- tables ------------------------------------------------------------------------------
     def table(self) -> pd.DataFrame:
         """``class, parameter, estimate, se, z, p, lower, upper`` (intervals of ``band``)."""
+        from scipy.special import ndtr, ndtri  # about 0.2 s: not at start-up
+
         se = self.se
         q = float(ndtri(0.5 + self.band / 2.0))
         frames = []

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp, ndtr, ndtri
 
 from analysis._latent_em import Likelihood
 from analysis.campaign.customers import covariate_values
@@ -109,6 +108,8 @@ class ClassMembershipModel:
     def table(self) -> pd.DataFrame:
         """``class, term, estimate, se, z, p, lower, upper``: each class against class 1
         (log-odds), with intervals of ``band``."""
+        from scipy.special import ndtr, ndtri  # about 0.2 s: not at start-up
+
         q = float(ndtri(0.5 + self.band / 2.0))
         se = self.se
         rows = []
@@ -133,6 +134,8 @@ class ClassMembershipModel:
 
     def probabilities(self, w: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, C)`` for covariate values ``w`` ``(N, M)``."""
+        from scipy.special import logsumexp  # about 0.2 s: not at start-up
+
         z = np.column_stack([np.ones(len(w)), np.asarray(w, dtype=float)])
         eta = z @ self.coef.T
         return np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
@@ -284,6 +287,7 @@ def fit_class_covariates_arrays(
     if n_c < 2:
         raise WinbackError("one class has no shares to model: fit two classes or more.")
     loglik_c = lik.class_loglik(coef)
+    from scipy.special import logsumexp  # about 0.2 s: not at start-up
 
     def value(g: np.ndarray) -> tuple[float, np.ndarray]:
         gm = np.vstack([np.zeros(q), g.reshape(n_c - 1, q)])
@@ -336,6 +340,8 @@ def fit_class_covariates_arrays(
 
 def _joint_scores(lik: Likelihood, coef: np.ndarray, g: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Summed score of the joint log-likelihood in ``(coef.ravel(), g)``."""
+    from scipy.special import logsumexp  # about 0.2 s: not at start-up
+
     n_c, q = coef.shape[0], z.shape[1]
     gm = np.vstack([np.zeros(q), g.reshape(n_c - 1, q)])
     eta = z @ gm.T

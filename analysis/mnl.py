@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from analysis.data import ChoiceArrays, prepare_choice_data
 from analysis.model import HBModel
@@ -162,6 +161,8 @@ class MNLResult:
         probability ``band``) use the robust standard errors when the fit was robust, the
         classical ones otherwise; both kinds are in their own columns.
         """
+        from scipy.special import ndtr, ndtri  # about 0.2 s: not at start-up
+
         se = self.se
         z = self.coef / se
         q = float(ndtri(0.5 + self.band / 2.0))

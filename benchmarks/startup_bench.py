@@ -5,7 +5,13 @@ one stage module the command loads (what `winback CMD ...` does before reading i
 the fastest of ``--repeat`` runs and the smallest CPU time (user + system: on a loaded machine
 the figure to compare), next to a fresh interpreter importing pandas alone (the floor every
 command that reads a table pays) and `winback --version`. Also lists the heavy libraries each
-stage loads. Usage::
+stage loads.
+
+Two CPU columns: the environment as it is (with ``PYTHONDONTWRITEBYTECODE=1`` and no
+``__pycache__`` beside the sources, as in the worktrees here, Python compiles every winback
+module on every start: about 5 ms a module), and "bytecode": what an installed winback costs,
+its modules (and pandas') compiled once into a temporary ``PYTHONPYCACHEPREFIX`` before the
+timed runs. Usage::
 
     .venv/bin/python benchmarks/startup_bench.py [--repeat 7]
 """
@@ -17,6 +23,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 #: command -> the stage module `winback.cli.commands` imports for it
@@ -25,24 +32,26 @@ STAGES = {
     "import": "winback.pipeline.responses",
     "fit": "winback.pipeline.fit",
     "fit --model latent-class": "winback.pipeline.latent",
-    "simulate / recommend": "winback.pipeline.market",
+    "simulate": "winback.pipeline.market",
+    "recommend": "winback.pipeline.recommend",
     "target": "winback.pipeline.target",
     "outcomes": "winback.pipeline.outcomes",
     "report": "winback.pipeline.report",
-    "run / compare-waves": "winback.waves",
+    "run": "winback.waves.parallel",  # what `from winback.waves import run_waves` loads
+    "compare-waves": "winback.waves.compare",
 }
 HEAVY = ("pandas", "numba", "scipy.special", "scipy.stats", "scipy.optimize", "pymc", "pytensor",
          "arviz", "xarray", "matplotlib", "openpyxl", "sqlalchemy", "dask")  # fmt: skip
 
 
-def wall(code: str, repeat: int) -> tuple[float, float]:
+def wall(code: str, repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:
     """The fastest wall time and the smallest CPU time (user + system, of the child process:
     what other work on a loaded machine does not inflate much) of ``repeat`` runs."""
     best, best_cpu = float("inf"), float("inf")
     for _ in range(repeat):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env)
         best = min(best, time.perf_counter() - t0)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -55,21 +64,37 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     print(f"load average at the start: {os.getloadavg()[0]:.2f}")
-    base, base_cpu = wall("import pandas", args.repeat)
-    version, version_cpu = wall(
-        "from winback.cli import main\ntry:\n main(['--version'])\nexcept SystemExit:\n pass",
-        args.repeat,
-    )
-    print(f"{'python -c "import pandas"':34s} {base:5.2f} s  ({base_cpu:5.2f} s CPU)")
-    print(f"{'winback --version':34s} {version:5.2f} s  ({version_cpu:5.2f} s CPU)")
-    for cmd, stage in STAGES.items():
-        t, t_cpu = wall(f"from winback.cli import main\nimport {stage}", args.repeat)
-        probe = f"import sys, {stage}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                                check=True).stdout.strip()  # fmt: skip
-        flag = "ok" if t <= 1.0 else "over 1 s"
-        print(f"winback {cmd:26s} {t:5.2f} s  ({t_cpu:5.2f} s CPU; {t - base:+5.2f} s over pandas)  {flag:8s} "
-              f"loads: {loaded or '-'}")  # fmt: skip
+    dont_write = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
+    print(f"PYTHONDONTWRITEBYTECODE={dont_write!r} in this environment")
+    with tempfile.TemporaryDirectory(prefix="winback-pycache-") as cache:
+        compiled = dict(os.environ, PYTHONPYCACHEPREFIX=cache)
+        compiled.pop("PYTHONDONTWRITEBYTECODE", None)
+        codes = {
+            'python -c "import pandas"': "import pandas",
+            "winback --version": "from winback.cli import main\ntry:\n main(['--version'])\n"
+            "except SystemExit:\n pass",
+        }
+        codes |= {f"winback {cmd}": f"from winback.cli import main\nimport {stage}"
+                  for cmd, stage in STAGES.items()}  # fmt: skip
+        for code in codes.values():  # compile once into the cache
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           env=compiled)  # fmt: skip
+        print(f"{'':34s} {'wall':>6s}  {'CPU':>6s}  {'CPU, bytecode':>13s}")
+        base = 0.0
+        for name, code in codes.items():
+            t, t_cpu = wall(code, args.repeat)
+            _, c_cpu = wall(code, args.repeat, env=compiled)
+            line = f"{name:34s} {t:5.2f} s {t_cpu:5.2f} s  {c_cpu:10.2f} s"
+            if name.startswith("python"):
+                base = t
+            stage = STAGES.get(name.removeprefix("winback "))
+            if stage is not None:
+                probe = f"import sys, {stage}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+                loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                        text=True, check=True).stdout.strip()  # fmt: skip
+                flag = "ok" if t <= 1.0 else "over 1 s"
+                line += f"  ({t - base:+5.2f} s over pandas)  {flag:8s} loads: {loaded or '-'}"
+            print(line)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def _inputs(fit: str | None, n_draws: int, out: Path) -> tuple[str, str]:
     from winback.example import TRUE_MEANS, TRUE_SD, make_example_study
 
     if fit is not None:
-        from winback.pipeline.fit import load_fit_for
+        from winback.pipeline.classes import load_fit_for
 
         run = Path(fit)
         model = load_fit_for(run / "study.toml", run / "fit")

@@ -12,8 +12,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from conjoint.design import ChoiceDesign, design_from_frame, make_assignments, make_design
@@ -75,18 +76,7 @@ _MODULE_OF = {
     "simulate_choices": "conjoint.simulate",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'conjoint' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULE_OF))
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = [

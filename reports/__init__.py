@@ -11,8 +11,9 @@ workbook, and the ``plot_*`` functions draw the figures with their posterior ban
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from reports.live_sheet import add_live_simulator
@@ -41,18 +42,7 @@ _MODULE_OF = {
     "write_workbook": "reports.workbook",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'reports' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULE_OF))
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = [

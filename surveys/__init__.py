@@ -9,8 +9,9 @@ The hand-off to ``analysis`` is the :class:`ChoiceDataset`::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from surveys.dataset import ChoiceDataset
@@ -62,12 +63,11 @@ _MODULE_OF = {
     "validate_responses": "validation",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'surveys' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"surveys.{module}"), name)
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``surveys.<module>.<name>``) is what ``surveys`` gives
+__getattr__, __dir__ = _lazy_names(
+    __name__, {name: f"surveys.{module}" for name, module in _MODULE_OF.items()}, keep=False
+)
 
 
 __all__ = [

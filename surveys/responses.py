@@ -8,6 +8,7 @@ layout, then validated the same way.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -20,7 +21,6 @@ import pandas as pd
 from surveys._csv import SEPARATORS, file_sha256, read_csv_text
 from surveys._text import member
 from surveys.dataset import EXCLUDE_REASON, NO_TASKS_REASON, ChoiceDataset, empty_exclusions
-from surveys.formats import cbctools, qualtrics, sawtooth
 from surveys.validation.structure import warm_up
 from surveys.validation.validate import validate_coded
 from winback._io import check_outputs_free, write_csv
@@ -78,10 +78,11 @@ def _reader(fmt: str) -> Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, 
         from surveys.web.importer import read as read_db
 
         return read_db
-    formats = {"qualtrics": qualtrics, "sawtooth": sawtooth, "cbctools": cbctools}
-    if fmt in formats:
+    if fmt in ("qualtrics", "sawtooth", "cbctools"):
+        # the reader of another tool's format loads when that format is read: `winback import`
+        # and `winback fit` of winback's own files start without them
         read: Callable[..., tuple[pd.DataFrame, pd.DataFrame | None, dict[str, str]]]
-        read = formats[fmt].read
+        read = importlib.import_module(f"surveys.formats.{fmt}").read
         return read
     raise WinbackError(f"unknown response format {fmt!r}. Valid: {list_valid(FORMATS)}.")
 

@@ -7,8 +7,9 @@ sibling packages ``conjoint``, ``surveys``, ``analysis`` and ``reports``. See
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from winback._lazy import lazy_names as _lazy_names
 from winback.errors import DesignError, ParameterError, StudyError, WinbackError
 
 if TYPE_CHECKING:
@@ -19,14 +20,12 @@ __version__ = "0.1.0"
 _STUDY_NAMES = ("Attribute", "Study", "load_study", "parse_study")
 
 
-def __getattr__(name: str) -> Any:
-    if name in _STUDY_NAMES:
-        # lazy: `import winback` (and `winback --version`) stays free of pandas, which the
-        # study's questionnaire needs
-        import winback.study
-
-        return getattr(winback.study, name)
-    raise AttributeError(f"module 'winback' has no attribute {name!r}")
+#: `import winback` (and `winback --version`) stays free of pandas, which the study's
+#: questionnaire needs: the study's names load it on first use (looked up in winback.study
+#: every time, so that a name patched there is what `winback` gives)
+__getattr__, __dir__ = _lazy_names(
+    __name__, dict.fromkeys(_STUDY_NAMES, "winback.study"), keep=False
+)
 
 
 __all__ = [

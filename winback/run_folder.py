@@ -131,6 +131,9 @@ LATENT_CLASS = Stage(
         "latent_class.txt",
     ),
 )
+#: what a fit replaces in its folder: a fit folder holds one fit, HB or latent classes, never
+#: both (either kind refuses to replace the other without --force)
+FIT_OWNED = (*FIT.owned, *LATENT_CLASS.files)
 SIMULATE = Stage(
     "simulate",
     (

@@ -27,27 +27,59 @@ Examples
 
 from __future__ import annotations
 
-from analysis.contrasts.levels import DROPPED, LevelMapping, map_levels, relabel_prior
-from analysis.contrasts.offers import (
-    Offer,
-    map_offer,
-    offer_contrasts,
-    offer_from_row,
-    relabel_draws,
-)
-from analysis.contrasts.posterior import (
-    CONTRAST_COLUMNS,
-    FELL,
-    NO_CHANGE,
-    ROSE,
-    contrast_table,
-    importance_contrasts,
-    pair_draws,
-    partworth_contrasts,
-    reason_contrasts,
-    verdict,
-    wtp_contrasts,
-)
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
+
+if TYPE_CHECKING:
+    from analysis.contrasts.levels import DROPPED, LevelMapping, map_levels, relabel_prior
+    from analysis.contrasts.offers import (
+        Offer,
+        map_offer,
+        offer_contrasts,
+        offer_from_row,
+        relabel_draws,
+    )
+    from analysis.contrasts.posterior import (
+        CONTRAST_COLUMNS,
+        FELL,
+        NO_CHANGE,
+        ROSE,
+        contrast_table,
+        importance_contrasts,
+        pair_draws,
+        partworth_contrasts,
+        reason_contrasts,
+        verdict,
+        wtp_contrasts,
+    )
+
+#: where each name lives; a name loads its module on first use, so that ``winback run``
+#: (which maps levels between waves) does not load the comparison of two waves
+_MODULE_OF = {
+    "DROPPED": "analysis.contrasts.levels",
+    "LevelMapping": "analysis.contrasts.levels",
+    "map_levels": "analysis.contrasts.levels",
+    "relabel_prior": "analysis.contrasts.levels",
+    "Offer": "analysis.contrasts.offers",
+    "map_offer": "analysis.contrasts.offers",
+    "offer_contrasts": "analysis.contrasts.offers",
+    "offer_from_row": "analysis.contrasts.offers",
+    "relabel_draws": "analysis.contrasts.offers",
+    "CONTRAST_COLUMNS": "analysis.contrasts.posterior",
+    "FELL": "analysis.contrasts.posterior",
+    "NO_CHANGE": "analysis.contrasts.posterior",
+    "ROSE": "analysis.contrasts.posterior",
+    "contrast_table": "analysis.contrasts.posterior",
+    "importance_contrasts": "analysis.contrasts.posterior",
+    "pair_draws": "analysis.contrasts.posterior",
+    "partworth_contrasts": "analysis.contrasts.posterior",
+    "reason_contrasts": "analysis.contrasts.posterior",
+    "verdict": "analysis.contrasts.posterior",
+    "wtp_contrasts": "analysis.contrasts.posterior",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 __all__ = [
     "CONTRAST_COLUMNS",

@@ -19,20 +19,44 @@ the status quo on one scale and picks one:
 See ``docs/decision.md`` for the formulas.
 """
 
-from analysis.decision.actions import (
-    ACTIONS_FORMAT,
-    KINDS,
-    Action,
-    action_records,
-    actions_from_records,
-    entry_action,
-    keep_action,
-    no_campaign_action,
-    offer_actions,
-    tier_action,
-)
-from analysis.decision.result import Decision
-from analysis.decision.scoring import decide
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
+
+if TYPE_CHECKING:
+    from analysis.decision.actions import (
+        ACTIONS_FORMAT,
+        KINDS,
+        Action,
+        action_records,
+        actions_from_records,
+        entry_action,
+        keep_action,
+        no_campaign_action,
+        offer_actions,
+        tier_action,
+    )
+    from analysis.decision.result import Decision
+    from analysis.decision.scoring import decide
+
+#: where each name lives; a name loads its module on first use, so that the campaign (which
+#: needs an action) does not load the decision's scoring
+_MODULE_OF = {
+    "ACTIONS_FORMAT": "analysis.decision.actions",
+    "KINDS": "analysis.decision.actions",
+    "Action": "analysis.decision.actions",
+    "action_records": "analysis.decision.actions",
+    "actions_from_records": "analysis.decision.actions",
+    "entry_action": "analysis.decision.actions",
+    "keep_action": "analysis.decision.actions",
+    "no_campaign_action": "analysis.decision.actions",
+    "offer_actions": "analysis.decision.actions",
+    "tier_action": "analysis.decision.actions",
+    "Decision": "analysis.decision.result",
+    "decide": "analysis.decision.scoring",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 __all__ = [
     "ACTIONS_FORMAT",

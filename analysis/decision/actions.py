@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analysis.offers import OfferSearch
 from analysis.offers.objectives import price_of
 from analysis.simulator import Market, Product
-from analysis.tiers import TierSearch, Unbundling
 from winback.errors import WinbackError, list_valid
 from winback.study import Study, format_level
+
+if TYPE_CHECKING:
+    from analysis.offers import OfferSearch
+    from analysis.tiers import TierSearch, Unbundling
 
 KINDS = ("offer", "tiers", "entry", "keep", "no campaign")
 #: the layout version of :func:`action_records` (a reader refuses a newer one)

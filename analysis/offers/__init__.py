@@ -43,31 +43,67 @@ Examples
 
 from __future__ import annotations
 
-from analysis.offers.assembly import (
-    display_level,
-    get_attribute,
-    level_index,
-    own_product,
-    resolve_market,
-    resolve_search,
-    rest_utilities,
-    value_utilities,
-)
-from analysis.offers.evaluate import chunks
-from analysis.offers.objectives import (
-    OBJECTIVES,
-    Objective,
-    check_objective,
-    level_costs,
-    objective_from_parts,
-    other_own_numerators,
-    price_of,
-    simulation_objective,
-    unit_cost,
-)
-from analysis.offers.offer import OfferSearch, optimize_offer
-from analysis.offers.pairs import OfferPairSearch, optimize_offers
-from analysis.offers.space import make_space, space_levels
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
+
+if TYPE_CHECKING:
+    from analysis.offers.assembly import (
+        display_level,
+        get_attribute,
+        level_index,
+        own_product,
+        resolve_market,
+        resolve_search,
+        rest_utilities,
+        value_utilities,
+    )
+    from analysis.offers.evaluate import chunks
+    from analysis.offers.objectives import (
+        OBJECTIVES,
+        Objective,
+        check_objective,
+        level_costs,
+        objective_from_parts,
+        other_own_numerators,
+        price_of,
+        simulation_objective,
+        unit_cost,
+    )
+    from analysis.offers.offer import OfferSearch, optimize_offer
+    from analysis.offers.pairs import OfferPairSearch, optimize_offers
+    from analysis.offers.space import make_space, space_levels
+
+#: where each name lives; a name loads its module on first use, so that the campaign and the
+#: decision (which need an offer's price) do not load the offer search
+_MODULE_OF = {
+    "display_level": "analysis.offers.assembly",
+    "get_attribute": "analysis.offers.assembly",
+    "level_index": "analysis.offers.assembly",
+    "own_product": "analysis.offers.assembly",
+    "resolve_market": "analysis.offers.assembly",
+    "resolve_search": "analysis.offers.assembly",
+    "rest_utilities": "analysis.offers.assembly",
+    "value_utilities": "analysis.offers.assembly",
+    "chunks": "analysis.offers.evaluate",
+    "OBJECTIVES": "analysis.offers.objectives",
+    "Objective": "analysis.offers.objectives",
+    "check_objective": "analysis.offers.objectives",
+    "level_costs": "analysis.offers.objectives",
+    "objective_from_parts": "analysis.offers.objectives",
+    "other_own_numerators": "analysis.offers.objectives",
+    "price_of": "analysis.offers.objectives",
+    "simulation_objective": "analysis.offers.objectives",
+    "unit_cost": "analysis.offers.objectives",
+    "OfferSearch": "analysis.offers.offer",
+    "optimize_offer": "analysis.offers.offer",
+    "OfferPairSearch": "analysis.offers.pairs",
+    "optimize_offers": "analysis.offers.pairs",
+    "make_space": "analysis.offers.space",
+    "space_levels": "analysis.offers.space",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 __all__ = [
     "OBJECTIVES",

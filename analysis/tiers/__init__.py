@@ -26,9 +26,27 @@ Examples
 
 from __future__ import annotations
 
-from analysis.tiers.good_better_best import TierSearch, optimize_tiers
-from analysis.tiers.menus import feature_order, feature_sequences
-from analysis.tiers.unbundling import Unbundling, unbundle
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
+
+if TYPE_CHECKING:
+    from analysis.tiers.good_better_best import TierSearch, optimize_tiers
+    from analysis.tiers.menus import feature_order, feature_sequences
+    from analysis.tiers.unbundling import Unbundling, unbundle
+
+#: where each name lives; a name loads its module on first use, so that a stage that names a
+#: tier search does not load it
+_MODULE_OF = {
+    "TierSearch": "analysis.tiers.good_better_best",
+    "optimize_tiers": "analysis.tiers.good_better_best",
+    "feature_order": "analysis.tiers.menus",
+    "feature_sequences": "analysis.tiers.menus",
+    "Unbundling": "analysis.tiers.unbundling",
+    "unbundle": "analysis.tiers.unbundling",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 __all__ = [
     "TierSearch",

@@ -16,8 +16,9 @@ See ``docs/web-survey.md``. The web stack (Starlette, uvicorn, Jinja2) is import
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from surveys.web.export import read_survey, write_export
@@ -45,12 +46,11 @@ _MODULE_OF = {
     "read_customer_list": "survey",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'surveys.web' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"surveys.web.{module}"), name)
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``surveys.web.<module>.<name>``) is what ``surveys.web`` gives
+__getattr__, __dir__ = _lazy_names(
+    __name__, {name: f"surveys.web.{module}" for name, module in _MODULE_OF.items()}, keep=False
+)
 
 
 def make_app(

@@ -130,43 +130,151 @@ def test_cli_answers_without_heavy_imports(argv: list[str]) -> None:
     assert heavy == "", f"`winback {' '.join(argv)}` imported {heavy}"
 
 
-@pytest.mark.parametrize(
-    ("stage", "allowed"),
-    [
-        ("winback.pipeline.design", set()),
-        ("winback.pipeline.responses", set()),
-        ("winback.pipeline.fit", set()),
-        ("winback.pipeline.latent", {"scipy.special"}),  # the latent class EM, its own work
-        ("winback.pipeline.market", set()),
-        ("winback.pipeline.target", set()),
-        ("winback.pipeline.outcomes", set()),
-        ("winback.pipeline.report", set()),
-        ("winback.waves", {"openpyxl"}),  # `winback run` writes the comparison workbook
-    ],
-)
-def test_command_stages_import_only_what_they_use(stage: str, allowed: set[str]) -> None:
-    """A command starts its own work at once (issue 19 item 5): its stage imports no sampler
-    (PyMC, PyTensor, ArviZ, xarray), no scipy.special, scipy.stats or scipy.optimize (about
-    0.3 to 0.7 s; they load when a band, a calibration or a diagnostic is computed), no numba
-    (about 0.4 s; the kernels load when they first run) and no plotting or workbook library
-    (``winback report`` loads them once the run folder is read)."""
+#: every command's stage: what `winback CMD` imports before its own work starts
+STAGES = [
+    "winback.pipeline.design",
+    "winback.pipeline.responses",  # winback import
+    "winback.pipeline.fit",
+    "winback.pipeline.latent",  # winback fit --model latent-class
+    "winback.pipeline.market",  # winback simulate
+    "winback.pipeline.recommend",
+    "winback.pipeline.target",
+    "winback.pipeline.outcomes",
+    "winback.pipeline.report",
+    "winback.waves.parallel",  # winback run (openpyxl: as it compares waves)
+    "winback.waves.compare",  # winback compare-waves (openpyxl: as it writes)
+]
+
+#: libraries no stage imports at start: the samplers (PyMC, PyTensor, ArviZ, xarray: a fit is
+#: read without them), scipy.special/stats/optimize/sparse (about 0.1 to 0.7 s; they load when
+#: a band, a calibration, a diagnostic or the latent class EM is computed), numba (about 0.4 s;
+#: the kernels load when they first run), plotting and workbook libraries (``winback report``
+#: loads them once the run folder is read), SQLAlchemy (the web survey's database) and Dask
+HEAVY = ["pymc", "pytensor", "arviz", "xarray", "scipy.special", "scipy.stats", "scipy.optimize",
+         "scipy.fft", "scipy.sparse", "numba", "matplotlib", "openpyxl", "sqlalchemy", "dask"]  # fmt: skip
+
+#: winback's own modules that are one command's work, or load where they compute: the stages
+#: that may import them at start (every other stage must not)
+LATE = {
+    "analysis.latent_class": {"winback.pipeline.latent"},
+    "analysis._latent_em": {"winback.pipeline.latent"},
+    "analysis.campaign.scoring": {"winback.pipeline.target", "winback.pipeline.outcomes"},
+    "analysis.campaign.outcomes": {"winback.pipeline.outcomes"},
+    "analysis.offers.offer": {"winback.pipeline.recommend"},
+    "analysis.tiers.good_better_best": {"winback.pipeline.recommend"},
+    "analysis.decision.scoring": {"winback.pipeline.recommend"},
+    "analysis.contrasts.posterior": {"winback.waves.parallel", "winback.waves.compare"},
+    "surveys.fieldwork": {"winback.pipeline.design"},
+    "surveys.formats.qualtrics": set(),  # when that format is read
+    "surveys.formats.sawtooth": set(),
+    "surveys.formats.cbctools": set(),
+    "winback.pipeline.fit": {"winback.pipeline.fit"},
+    "winback.pipeline.latent": {"winback.pipeline.latent"},
+    "winback.pipeline.recommend": {"winback.pipeline.recommend"},
+    "winback.pipeline.target": {"winback.pipeline.target", "winback.pipeline.outcomes"},
+    "reports.live_sheet": set(),  # as the workbook is written
+    "reports.waves_sheet": set(),
+    "reports.workbook.writer": set(),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_command_stages_import_only_what_they_use(stage: str) -> None:
+    """A command starts its own work at once (issue 19 item 5): its stage imports none of the
+    heavy libraries (:data:`HEAVY`) and none of winback's modules that are another command's
+    work or load where they compute (:data:`LATE`): ``winback simulate`` does not load the
+    campaign's scoring, the offer search or the latent class EM, ``winback fit --model
+    latent-class`` not the HB fit stage or scipy. Checked on ``sys.modules`` in a fresh
+    interpreter (``benchmarks/startup_bench.py`` times it)."""
     import subprocess
     import sys
 
-    watched = ["pymc", "pytensor", "arviz", "xarray", "scipy.special", "scipy.stats",
-               "scipy.optimize", "scipy.fft", "numba", "matplotlib", "openpyxl",
-               "sqlalchemy", "dask"]  # fmt: skip
+    watched = [*HEAVY, *LATE]
     code = f"import sys, {stage}\nprint('LOADED', ','.join(m for m in {watched!r} if m in sys.modules))\n"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout
     loaded = {m for m in out.rsplit("LOADED", 1)[1].strip().split(",") if m}
-    assert loaded <= allowed, f"importing {stage} loaded {sorted(loaded - allowed)}"
+    heavy = sorted(loaded & set(HEAVY))
+    assert not heavy, f"importing {stage} loaded {heavy}"
+    early = sorted(m for m in loaded & set(LATE) if stage not in LATE[m])
+    assert not early, f"importing {stage} loaded {early}, which are not its work at start-up"
 
 
-@pytest.mark.parametrize(
-    "package", ["analysis", "conjoint", "reports", "reports.workbook", "surveys"]
-)
+def test_late_modules_exist() -> None:
+    """Each module :data:`LATE` names exists (a renamed one would pass the test above vacuously)."""
+    import importlib.util
+
+    missing = [m for m in [*LATE, *STAGES] if importlib.util.find_spec(m) is None]
+    assert not missing, f"no such modules: {missing}"
+
+
+def _lazy_packages() -> list[str]:
+    """Every package whose names load on first use (its ``__init__`` calls the shared helper)."""
+    found = []
+    for pkg in PACKAGES:
+        for init in sorted((ROOT / pkg).rglob("__init__.py")):
+            if "_lazy_names(" in init.read_text(encoding="utf-8"):
+                found.append(".".join(init.parent.relative_to(ROOT).parts))
+    return found
+
+
+LAZY_PACKAGES = _lazy_packages()
+
+
+def test_every_lazy_package_uses_the_shared_helper() -> None:
+    """One ``__getattr__`` for all lazy packages (:func:`winback._lazy.lazy_names`): no package
+    keeps a copy of its own."""
+    assert len(LAZY_PACKAGES) >= 10, f"only {LAZY_PACKAGES} found: is the scan broken?"
+    own = []
+    for pkg in PACKAGES:
+        for init in sorted((ROOT / pkg).rglob("__init__.py")):
+            if "def __getattr__" in init.read_text(encoding="utf-8"):
+                own.append(init.relative_to(ROOT).as_posix())
+    assert not own, f"packages with their own __getattr__ (use winback._lazy.lazy_names): {own}"
+
+
+#: lazy packages that look a name up in its module every time (``keep=False``), as they did
+#: before the shared helper: a name patched in its module is what the package gives
+LOOKED_UP_EVERY_TIME = {"winback", "winback.pipeline", "surveys", "surveys.web"}
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_lazy_package_lists_and_loads_its_names(package: str) -> None:
+    """``dir()`` lists every name of ``__all__``, each loads and is kept in the package (but in
+    :data:`LOOKED_UP_EVERY_TIME`, see the next test); an unknown name is an AttributeError
+    naming the package."""
+    import importlib
+
+    mod = importlib.import_module(package)
+    unlisted = sorted(set(mod.__all__) - set(dir(mod)))
+    assert not unlisted, f"dir({package}) lacks {unlisted}"
+    for name in mod.__all__:
+        value = getattr(mod, name)  # loads
+        if package not in LOOKED_UP_EVERY_TIME:
+            assert vars(mod).get(name) is value, f"{package}.{name} was not kept after loading"
+    with pytest.raises(AttributeError, match=rf"module '{package}' has no attribute 'nope'"):
+        _ = mod.nope
+
+
+def test_a_stage_patched_in_its_module_is_what_the_pipeline_gives(monkeypatch) -> None:
+    """``winback.pipeline`` looks a name up in its stage module every time: a test (or a
+    notebook) replacing ``winback.pipeline.fit.run_fit`` gets it from ``winback.pipeline``,
+    which the command line imports from, even after the name was looked up once."""
+    import winback.pipeline
+    import winback.pipeline.fit as fit_stage
+
+    real = winback.pipeline.run_fit
+    assert real is fit_stage.run_fit
+
+    def fake(*args: object, **kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(fit_stage, "run_fit", fake)
+    assert winback.pipeline.run_fit is fake, "winback.pipeline kept the stage's former run_fit"
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
 def test_no_public_name_is_also_a_submodule(package):
     """A lazy package's name that is also one of its modules would become the module once that
     module is imported (``from analysis import maxdiff_covariates`` gave a module, not the

@@ -2,10 +2,11 @@
 
 One module per stage: :mod:`~winback.pipeline.design`, :mod:`~winback.pipeline.responses`
 (import), :mod:`~winback.pipeline.fit` (and :mod:`~winback.pipeline.latent`, latent classes),
-:mod:`~winback.pipeline.market` (simulate and
-recommend), :mod:`~winback.pipeline.target` (the campaign), :mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on
-the example study). Each writes its folder through :class:`winback.run_folder.RunFolder`'s
-names, with a ``run.json`` recording what made it.
+:mod:`~winback.pipeline.market` (simulate), :mod:`~winback.pipeline.recommend`,
+:mod:`~winback.pipeline.target` (the campaign), :mod:`~winback.pipeline.outcomes`,
+:mod:`~winback.pipeline.report`, and :mod:`~winback.pipeline.demo` (all of them on the example
+study). Each writes its folder through :class:`winback.run_folder.RunFolder`'s names, with a
+``run.json`` recording what made it.
 
 The names below load their stage on first use, so that ``winback design`` does not import the
 HB estimation and ``winback import`` does not import the workbook.
@@ -13,8 +14,9 @@ HB estimation and ``winback import`` does not import the workbook.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from winback.pipeline.classes import load_draws_for
@@ -22,14 +24,9 @@ if TYPE_CHECKING:
     from winback.pipeline.design import DesignRun, run_design
     from winback.pipeline.fit import FitRun, run_fit, run_predict, write_fit
     from winback.pipeline.latent import LatentClassRun, fit_latent_classes, run_latent_class
-    from winback.pipeline.market import (
-        RecommendRun,
-        SimulateRun,
-        default_components,
-        run_recommend,
-        run_simulate,
-    )
+    from winback.pipeline.market import SimulateRun, run_simulate
     from winback.pipeline.outcomes import OutcomesRun, run_outcomes
+    from winback.pipeline.recommend import RecommendRun, default_components, run_recommend
     from winback.pipeline.report import ReportRun, run_report
     from winback.pipeline.responses import (
         ImportRun,
@@ -52,10 +49,10 @@ _STAGE_OF = {
     "LatentClassRun": "latent",
     "fit_latent_classes": "latent",
     "run_latent_class": "latent",
-    "RecommendRun": "market",
+    "RecommendRun": "recommend",
     "SimulateRun": "market",
-    "default_components": "market",
-    "run_recommend": "market",
+    "default_components": "recommend",
+    "run_recommend": "recommend",
     "run_simulate": "market",
     "OutcomesRun": "outcomes",
     "run_outcomes": "outcomes",
@@ -69,12 +66,11 @@ _STAGE_OF = {
     "run_target": "target",
 }
 
-
-def __getattr__(name: str) -> Any:
-    stage = _STAGE_OF.get(name)
-    if stage is None:
-        raise AttributeError(f"module 'winback.pipeline' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"winback.pipeline.{stage}"), name)
+#: looked up in the module every time (``keep=False``): a name patched in its module (a test
+#: replacing ``winback.pipeline.<module>.<name>``) is what ``winback.pipeline`` gives
+__getattr__, __dir__ = _lazy_names(
+    __name__, {name: f"winback.pipeline.{module}" for name, module in _STAGE_OF.items()}, keep=False
+)
 
 
 __all__ = [

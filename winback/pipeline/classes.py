@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.campaign.customers import RESPONDENT, source_table
+from analysis.io import load_model
 from analysis.simulator import PartWorthDraws
 from winback.errors import WinbackError
-from winback.pipeline.fit import load_fit_for
 from winback.run_folder import LATENT_CLASS
 from winback.study import Study, load_study
 
 if TYPE_CHECKING:
-    from analysis import LatentClassResult
+    from analysis import HBModel, LatentClassResult
 
 log = logging.getLogger("winback")
 
@@ -47,6 +47,28 @@ def is_latent_class_fit(folder: str | Path) -> bool:
     """Whether ``folder`` holds a latent class fit (and no HB fit)."""
     folder = Path(folder)
     return (folder / LATENT_FILE).is_file() and not (folder / "fit.nc").is_file()
+
+
+def load_fit_for(study_path: str | Path, fit_dir: str | Path) -> HBModel:
+    """The fitted model in ``fit_dir``, checked against the study file given.
+
+    The decision tables of the study file given (``[costs]``, ``[business]``,
+    ``[calibration]``) replace the fit's copies: they are not part of the estimation, and a
+    researcher who edits them reruns ``simulate`` and ``recommend`` without refitting."""
+    study = load_study(study_path)
+    fit_dir = Path(fit_dir)
+    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
+    mine = [(a.name, a.level_labels(), a.coding) for a in study.attributes]
+    theirs = [(a.name, a.level_labels(), a.coding) for a in model.study.attributes]
+    if mine != theirs:
+        raise WinbackError(
+            f"{study_path} does not match the study the fit in {fit_dir} was made with "
+            f"(attributes, levels or coding differ): refit, or pass the study file of that fit."
+        )
+    model.study = dataclasses.replace(
+        model.study, costs=study.costs, business=study.business, calibration=study.calibration
+    )
+    return model
 
 
 def _load_latent_class(folder: str | Path) -> LatentClassResult:

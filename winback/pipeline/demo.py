@@ -20,8 +20,9 @@ from winback.example_outcomes import REAL_NONE_SHIFT, REAL_SCALE, simulate_campa
 from winback.pipeline.design import DesignRun, run_design
 from winback.pipeline.fit import FitRun, write_fit
 from winback.pipeline.latent import LatentClassRun, fit_latent_classes
-from winback.pipeline.market import RecommendRun, SimulateRun, run_recommend, run_simulate
+from winback.pipeline.market import SimulateRun, run_simulate
 from winback.pipeline.maxdiff import MaxDiffRun, run_maxdiff
+from winback.pipeline.recommend import RecommendRun, run_recommend
 from winback.pipeline.report import ReportRun, run_report
 from winback.pipeline.responses import ImportRun, exclude_flagged, run_import
 from winback.pipeline.target import TargetRun, run_target

@@ -29,7 +29,6 @@ from surveys import read_responses
 from surveys.quality import flag_quality
 from winback._folders import check_output_dir, check_output_file, staged_output
 from winback._io import atomic_write_text, write_csv, write_json
-from winback.errors import WinbackError
 from winback.pipeline.maxdiff import (
     MaxDiffRun,
     check_maxdiff_covariates,
@@ -43,15 +42,12 @@ from winback.pipeline.responses import (
     exclude_flagged,
     read_dataset,
 )
-from winback.run_folder import FIT, LATENT_CLASS, MAXDIFF, write_record
+from winback.run_folder import FIT, FIT_OWNED, MAXDIFF, write_record
 from winback.settings import BAND
-from winback.study import Study, load_study
+from winback.study import Study
 
 #: the files of a fit folder
 FIT_FILES = FIT.files
-#: what a fit replaces in its folder: a fit folder holds one fit, HB or latent classes, never
-#: both (either kind refuses to replace the other without --force)
-FIT_OWNED = (*FIT.owned, *LATENT_CLASS.files)
 
 
 @dataclass(frozen=True)
@@ -309,25 +305,3 @@ def run_predict(
     data = read_responses(responses, model.study)
     write_csv(predict(model, data), out)
     return out
-
-
-def load_fit_for(study_path: str | Path, fit_dir: str | Path) -> HBModel:
-    """The fitted model in ``fit_dir``, checked against the study file given.
-
-    The decision tables of the study file given (``[costs]``, ``[business]``,
-    ``[calibration]``) replace the fit's copies: they are not part of the estimation, and a
-    researcher who edits them reruns ``simulate`` and ``recommend`` without refitting."""
-    study = load_study(study_path)
-    fit_dir = Path(fit_dir)
-    model = load_model(fit_dir / "fit.nc" if fit_dir.is_dir() else fit_dir)
-    mine = [(a.name, a.level_labels(), a.coding) for a in study.attributes]
-    theirs = [(a.name, a.level_labels(), a.coding) for a in model.study.attributes]
-    if mine != theirs:
-        raise WinbackError(
-            f"{study_path} does not match the study the fit in {fit_dir} was made with "
-            f"(attributes, levels or coding differ): refit, or pass the study file of that fit."
-        )
-    model.study = dataclasses.replace(
-        model.study, costs=study.costs, business=study.business, calibration=study.calibration
-    )
-    return model

@@ -32,9 +32,8 @@ from surveys.quality import flag_quality
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.errors import ParameterError
-from winback.pipeline.fit import FIT_OWNED
 from winback.pipeline.responses import check_flag_names, design_of, exclude_flagged, read_dataset
-from winback.run_folder import LATENT_CLASS, write_record
+from winback.run_folder import FIT_OWNED, LATENT_CLASS, write_record
 from winback.settings import BAND, band_label, check_band
 from winback.study import Study
 

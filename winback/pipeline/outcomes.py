@@ -37,7 +37,7 @@ from surveys.validation import ROW_COLUMN
 from winback._folders import check_output_dir, staged_output
 from winback._io import atomic_write_text, write_csv
 from winback.errors import WinbackError, list_valid
-from winback.pipeline.fit import load_fit_for
+from winback.pipeline.classes import load_fit_for
 from winback.pipeline.market import market_calibration
 from winback.pipeline.target import PLAN_ACTIONS_FILE, read_actions_file
 from winback.run_folder import FIT, OUTCOMES, TARGET, RunFolder, write_record

@@ -34,8 +34,7 @@ from analysis.simulator import PartWorthDraws, read_market
 from winback._folders import check_output_dir, staged_output
 from winback._io import write_csv, write_json
 from winback.errors import ParameterError, WinbackError
-from winback.pipeline.classes import SEGMENT, customers_with_classes, find_classes
-from winback.pipeline.fit import load_fit_for
+from winback.pipeline.classes import SEGMENT, customers_with_classes, find_classes, load_fit_for
 from winback.pipeline.market import (
     ACTIONS_FILE,
     _calibration_settings,

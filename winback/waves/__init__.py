@@ -31,15 +31,37 @@ Examples
 
 from __future__ import annotations
 
-from winback.waves.compare import WaveComparison, compare_waves
-from winback.waves.folder import (
-    list_waves,
-    read_level_map,
-    wave_study_path,
-    waves_with_results,
-)
-from winback.waves.parallel import WavesFailed, run_waves
-from winback.waves.run import WaveRun, run_wave
+from typing import TYPE_CHECKING
+
+from winback._lazy import lazy_names as _lazy_names
+
+if TYPE_CHECKING:
+    from winback.waves.compare import WaveComparison, compare_waves
+    from winback.waves.folder import (
+        list_waves,
+        read_level_map,
+        wave_study_path,
+        waves_with_results,
+    )
+    from winback.waves.parallel import WavesFailed, run_waves
+    from winback.waves.run import WaveRun, run_wave
+
+#: where each name lives; a name loads its module on first use, so that ``winback run`` does
+#: not load the comparison of two waves (and ``compare-waves`` not the runs) before it starts
+_MODULE_OF = {
+    "WaveComparison": "winback.waves.compare",
+    "compare_waves": "winback.waves.compare",
+    "list_waves": "winback.waves.folder",
+    "read_level_map": "winback.waves.folder",
+    "wave_study_path": "winback.waves.folder",
+    "waves_with_results": "winback.waves.folder",
+    "WavesFailed": "winback.waves.parallel",
+    "run_waves": "winback.waves.parallel",
+    "WaveRun": "winback.waves.run",
+    "run_wave": "winback.waves.run",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, _MODULE_OF)
 
 __all__ = [
     "WaveComparison",

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
 
 from analysis import load_model
 from analysis.contrasts import (
@@ -29,7 +28,6 @@ from analysis.contrasts import (
     wtp_contrasts,
 )
 from analysis.simulator import PartWorthDraws, read_market
-from reports.waves_sheet import add_wave_comparison
 from winback import __version__
 from winback._folders import staged_output
 from winback._io import atomic_write_text, unescape_frame, write_csv, write_json
@@ -348,6 +346,12 @@ def compare_waves(
             write_csv(t, stage / f"{key}.csv")
             written.append(f"{key}.csv")
         atomic_write_text(stage / "comparison.txt", summary + "\n")
+        # lazy: openpyxl and the sheet's writer load as the workbook is written, not when
+        # `winback run` starts
+        from openpyxl import Workbook
+
+        from reports.waves_sheet import add_wave_comparison
+
         wb = Workbook()
         assert wb.active is not None
         wb.remove(wb.active)
