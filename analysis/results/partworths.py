@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.results._common import (
     Interval,
     _band_args,
+    _chunks,
     _flat_beta,
     _interval,
     _level_map,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from analysis.model import HBModel
+    from winback.study import Study
 
 
 def individual_partworths(model: HBModel) -> pd.DataFrame:
@@ -206,17 +208,21 @@ def importance_draws(model: HBModel) -> xr.DataArray:
     >>> imp.mean("respondent").quantile([0.03, 0.97], ("chain", "draw"))  # doctest: +SKIP
     """
     study = model.study
-    ranges = _ranges(model.beta_draws(), study, model.names)
-    total = ranges.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        imp = np.where(total > 0, 100.0 * ranges / total, np.nan)
     return _to_dataarray(
-        imp,
+        _importance_values(model.beta_draws(), study, model.names),
         model,
         ("chain", "draw", "respondent", "attribute"),
         {"attribute": importance_names(study)},
         "importance",
     )
+
+
+def _importance_values(beta: np.ndarray, study: Study, names: list[str]) -> np.ndarray:
+    """Importances (percent) of part-worth draws: (..., K) -> (..., n_importances)."""
+    ranges = _ranges(beta, study, names)
+    total = ranges.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, 100.0 * ranges / total, np.nan)
 
 
 def importances(
@@ -264,23 +270,29 @@ def importances(
     """
     band, band_kind = _band_args(band, band_kind, hdi_prob, interval, "importances")
     study = model.study
+    names = importance_names(study)
+    if not by_respondent:
+        # each draw's average over respondents, a block of draws at a time: the importances
+        # of every draw and respondent at once are several arrays of beta's size (2,000
+        # respondents x 4,000 draws x 9 attributes: 0.6 GB each; benchmarks/fit_memory.py)
+        beta = _flat_beta(model)  # (S, N, K)
+        avg = np.empty((beta.shape[0], len(names)))
+        for block in _chunks(beta.shape[0], beta.shape[1] * beta.shape[2]):
+            avg[block] = np.nanmean(_importance_values(beta[block], study, model.names), axis=1)
+        lo, hi = _interval(avg, band, band_kind)
+        return pd.DataFrame(
+            {"attribute": names, "mean": avg.mean(axis=0), "lower": lo, "upper": hi}
+        )
     imp = importance_draws(model).to_numpy()
     s = imp.reshape(-1, imp.shape[2], imp.shape[3])  # (S, N, A)
-    names = importance_names(study)
-    if by_respondent:
-        lo, hi = _interval(s, band, band_kind)  # (N, A)
-        n = s.shape[1]
-        return pd.DataFrame(
-            {
-                "respondent_id": np.repeat(
-                    np.asarray(model.respondent_ids, dtype=object), len(names)
-                ),
-                "attribute": np.tile(np.asarray(names, dtype=object), n),
-                "mean": np.nanmean(s, axis=0).ravel(),
-                "lower": lo.ravel(),
-                "upper": hi.ravel(),
-            }
-        )
-    avg = np.nanmean(s, axis=1)  # (S, A)
-    lo, hi = _interval(avg, band, band_kind)
-    return pd.DataFrame({"attribute": names, "mean": avg.mean(axis=0), "lower": lo, "upper": hi})
+    lo, hi = _interval(s, band, band_kind)  # (N, A)
+    n = s.shape[1]
+    return pd.DataFrame(
+        {
+            "respondent_id": np.repeat(np.asarray(model.respondent_ids, dtype=object), len(names)),
+            "attribute": np.tile(np.asarray(names, dtype=object), n),
+            "mean": np.nanmean(s, axis=0).ravel(),
+            "lower": lo.ravel(),
+            "upper": hi.ravel(),
+        }
+    )

@@ -145,6 +145,26 @@ def test_importances_by_hand():
     assert table["mean"].to_numpy() == pytest.approx([(100 / 3 + 50) / 2, (200 / 3 + 50) / 2])
 
 
+def test_population_importances_by_blocks_of_draws_equal_all_draws_at_once(monkeypatch):
+    # importances() averages each draw over respondents a block of draws at a time (the
+    # memory of a 2,000-respondent fit); the numbers are those of all draws at once, to the
+    # bit, with a respondent whose ranges are all zero (NaN importances) left out as before
+    import analysis.results._common as common
+
+    rng = np.random.default_rng(8)
+    beta = rng.normal(size=(2, 45, 30, 2))
+    beta[:, :, 3] = 0.0
+    model = hand_model(beta)
+    imp = importance_draws(model).to_numpy()
+    avg = np.nanmean(imp.reshape(-1, 30, imp.shape[3]), axis=1)
+    lo, hi = common._interval(avg, 0.9, "eti")
+    monkeypatch.setattr(common, "_CHUNK_VALUES", 7 * 30 * 2)  # 13 blocks of 7 draws, 1 of 6
+    table = importances(model, band=0.9)
+    for col, want in (("mean", avg.mean(axis=0)), ("lower", lo), ("upper", hi)):
+        got = table[col].to_numpy()
+        assert np.array_equal(got, want), f"{col}: {got} by blocks, {want} at once"
+
+
 def test_zero_centered_diffs_by_hand_with_none():
     # plan[Premium] = 1, price slope -0.1, none = -1; ranges 1 and 2 -> factor 200 / 3
     beta = np.array([[[[1.0, -0.1, -1.0]]]])
