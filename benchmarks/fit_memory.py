@@ -259,10 +259,9 @@ def main_outputs(n: int, work: Path) -> dict[str, Any]:
 # the driver
 
 
-def _run(args: list[str], code: Path | None) -> dict[str, Any]:
+def _run(args: list[str]) -> dict[str, Any]:
     env = dict(os.environ)
-    paths = [str(code)] if code else []
-    env["PYTHONPATH"] = os.pathsep.join([*paths, str(ROOT), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     r = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args],
         env=env,
@@ -289,6 +288,17 @@ def main() -> int:
     p.add_argument("--respondents", type=int, default=2000, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.phase:
+        if a.code:
+            # the packages from the other checkout, before hb_vs_bayesm puts this one first
+            # on the path (their modules are then found in the packages' own folders)
+            sys.path.insert(0, str(a.code.resolve()))
+            import analysis
+            import conjoint
+            import surveys
+            import winback
+
+            print(f"code: {analysis.__file__}", file=sys.stderr)
+            del analysis, conjoint, surveys, winback
         with tempfile.TemporaryDirectory(prefix="winback-fitmem-") as tmp:
             if a.phase == "sampling":
                 res = main_sampling(a.respondents, a.method)
@@ -304,21 +314,20 @@ def main() -> int:
         f"{time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}"
     )
     results: dict[str, Any] = {"sizes": {}}
+    code = ["--code", str(a.code.resolve())] if a.code else []
     for n in a.sizes:
         row: dict[str, Any] = {}
         if a.outputs_only:
-            row["outputs"] = _run(["--phase", "outputs", "--respondents", str(n)], a.code)
+            row["outputs"] = _run(["--phase", "outputs", "--respondents", str(n), *code])
             results["sizes"][n] = row
             print(f"\n{n} respondents, outputs: {json.dumps(row['outputs'])}")
             continue
         for method in ("nutpie", "chain"):
             if method == "nutpie" and n != max(a.sizes):
                 continue  # the conversion as it was: at the largest size only
-            row[method] = _run(
-                ["--phase", "sampling", "--method", method, "--respondents", str(n)], None
-            )
-        row["model"] = _run(["--phase", "model", "--respondents", str(n)], None)
-        row["outputs"] = _run(["--phase", "outputs", "--respondents", str(n)], a.code)
+            row[method] = _run(["--phase", "sampling", "--method", method, "--respondents", str(n)])
+        row["model"] = _run(["--phase", "model", "--respondents", str(n)])
+        row["outputs"] = _run(["--phase", "outputs", "--respondents", str(n), *code])
         results["sizes"][n] = row
         base = row["model"]["base_mb"]
         ch, outp = row["chain"], row["outputs"]
