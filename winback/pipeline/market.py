@@ -36,6 +36,18 @@ SIMULATE_FILES = SIMULATE.files
 ACTIONS_FILE = "decision_actions.json"
 
 
+def _market_inputs(
+    study_path: Any, fit_dir: Any, market_path: Any, classes_from: Any, calibration_file: Any
+) -> dict[str, Any]:
+    """The input files a market stage (simulate, recommend) records in ``run.json``."""
+    inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
+    if classes_from is not None:
+        inputs["classes_from"] = classes_from
+    if calibration_file is not None:
+        inputs["calibration_file"] = calibration_file
+    return inputs
+
+
 def _market_settings(market: Market) -> dict[str, Any]:
     """The simulation options of a market file, recorded with every result made from it."""
     return {
@@ -259,11 +271,7 @@ def run_simulate(
         "segment": segment,
         "random_seed": random_seed,
     }
-    inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
-    if classes_from is not None:
-        inputs["classes_from"] = classes_from
-    if calibration_file is not None:
-        inputs["calibration_file"] = calibration_file
+    inputs = _market_inputs(study_path, fit_dir, market_path, classes_from, calibration_file)
     with staged_output(out, force=force, owned=SIMULATE.owned) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)

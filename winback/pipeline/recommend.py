@@ -30,6 +30,7 @@ from winback.pipeline.classes import load_draws_for
 from winback.pipeline.market import (
     ACTIONS_FILE,
     _calibration_settings,
+    _market_inputs,
     _market_settings,
     _override,
     market_calibration,
@@ -246,11 +247,7 @@ def run_recommend(
         "top": top,
         "random_seed": random_seed,
     }
-    inputs = {"study": study_path, "fit": fit_dir, "market": market_path}
-    if classes_from is not None:
-        inputs["classes_from"] = classes_from
-    if calibration_file is not None:
-        inputs["calibration_file"] = calibration_file
+    inputs = _market_inputs(study_path, fit_dir, market_path, classes_from, calibration_file)
     with staged_output(out, force=force, owned=RECOMMEND.owned) as stage:
         for name, frame in tables.items():
             write_csv(frame, stage / name)
