@@ -31,6 +31,7 @@ __all__ = [
     "chosen_loglik",
     "count_terms",
     "design_rows",
+    "diag_inverse",
     "fingerprints",
     "in_threads",
     "newton_rows",
@@ -313,6 +314,47 @@ def newton_rows(
                 f = _objective_p(xr, ar, yr, wr, bi, centre, prec, nzk, nzc, lp, p)
             if not moved >= tol:
                 break
+
+
+@njit(cache=True, nogil=True)
+def diag_inverse(h, out, i0, i1):  # pragma: no cover - compiled
+    """``out[i] = diag(h[i]^-1)`` for the symmetric positive definite ``h[i0:i1]`` (negative
+    Hessians of a penalised log-likelihood), by a Cholesky factor ``h = L L'``:
+    ``(h^-1)_cc = sum_r (L^-1)_rc^2``, column ``c`` of ``L^-1`` by forward substitution. A
+    row whose factor has a pivot that is not positive is left NaN (the caller inverts it
+    another way)."""
+    n_k = h.shape[1]
+    lo = np.empty((n_k, n_k))
+    v = np.empty(n_k)
+    for i in range(i0, i1):
+        ok = True
+        for c in range(n_k):
+            for r in range(c, n_k):
+                a = h[i, r, c]
+                for m in range(c):
+                    a -= lo[r, m] * lo[c, m]
+                if r == c:
+                    if not a > 0.0:
+                        ok = False
+                        break
+                    lo[c, c] = np.sqrt(a)
+                else:
+                    lo[r, c] = a / lo[c, c]
+            if not ok:
+                break
+        if not ok:
+            for c in range(n_k):
+                out[i, c] = np.nan
+            continue
+        for c in range(n_k):
+            total = 0.0
+            for r in range(c, n_k):
+                a = 1.0 if r == c else 0.0
+                for m in range(c, r):
+                    a -= lo[r, m] * v[m]
+                v[r] = a / lo[r, r]
+                total += v[r] * v[r]
+            out[i, c] = total
 
 
 @njit(cache=True, nogil=True)

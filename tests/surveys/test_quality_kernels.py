@@ -176,3 +176,17 @@ def test_the_aggregate_fit_over_repeated_situations(monkeypatch, distinct):
     got = _pooled_mode(s, rows, centre, prec)
     d = float(np.abs(got - want[0]).max())
     assert d < 1e-9, f"aggregate fit differs by {d:.3g}"
+
+
+def test_posterior_variances_equal_the_inverse_diagonal_and_fall_back_when_not_definite() -> None:
+    from surveys.quality.fit import _posterior_variances
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((300, 12, 30))
+    h = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(12)
+    h[7] = -np.eye(12)  # not positive definite: inverted by numpy instead
+    got = _posterior_variances(h)
+    want = np.diagonal(np.linalg.inv(h), axis1=1, axis2=2)
+    err = float(np.abs(got / want - 1).max())
+    assert err < 1e-10, f"largest relative difference from numpy's inverse: {err:.3g}"
+    assert np.array_equal(got[7], -np.ones(12)), f"fallback row: {got[7]}"
