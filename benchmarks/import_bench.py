@@ -35,8 +35,11 @@ temporary folder.
 
 Runs alternate (peer, winback, command, before, peer, ...) and the fastest of ``--repeat`` runs
 is kept, because the machine is shared: wall times mean something only on an idle machine
-(the load average is printed and recorded). Run ``python benchmarks/import_bench.py [--sizes 20
-200] [--before REV|none] [--no-write]``; a dated section is appended to ``benchmarks/RESULTS.md``.
+(the load average is printed and recorded). The first touch of 200 MB of fresh memory is timed before the
+runs, and printed with the results: when it is slow, the machine's host backs each page on its
+first use and the wall times measure that as much as the code (``FIRST_TOUCH_SLOW``). Run
+``python benchmarks/import_bench.py [--sizes 20 200] [--before REV|none] [--no-write]``; a dated
+section is appended to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -226,6 +229,27 @@ def _checkout(rev: str, folder: Path) -> Path:
     return folder
 
 
+#: seconds above which the first touch of 200 MB in a new process is the machine's, not the
+#: code's. On the KVM guest of 2026-12-07 (virtio-balloon free page reporting), memory freed in
+#: the guest goes back to the host within seconds, and a process's first touch of such memory
+#: cost 1.0-1.9 s per 200 MB (0.03-0.11 s right after another process had freed it): both the
+#: peer and winback pay it, winback more (it touches more fresh memory), by an amount that
+#: depends on what ran seconds before. Touching memory beforehand does not help for long.
+FIRST_TOUCH_SLOW = 0.25
+
+TOUCH = (
+    "import time, numpy as np\n"
+    "t = time.perf_counter(); a = np.empty(200_000_000, np.uint8); a[::4096] = 1\n"
+    "print(time.perf_counter() - t)"
+)
+
+
+def first_touch() -> float:
+    """Seconds a new process takes to touch 200 MB of fresh memory once."""
+    out = subprocess.run([sys.executable, "-c", TOUCH], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[20, 200], choices=sorted(RESPONDENTS))
@@ -239,6 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = p.parse_args(argv)
+    touch = first_touch()
+    print(f"first touch of 200 MB in a new process: {touch:.3f} s", flush=True)
+    if touch > FIRST_TOUCH_SLOW:
+        print(
+            f"  slow (> {FIRST_TOUCH_SLOW} s): this machine's host backs memory on first use "
+            "(see FIRST_TOUCH_SLOW); wall times then measure it as much as the code.",
+            flush=True,
+        )
     data = args.data or Path(tempfile.mkdtemp(prefix="winback-import-bench-"))
     rows = []
     load = os.getloadavg()
@@ -259,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
     print(f"load average at the end: {load_end[0]:.2f}, {load_end[1]:.2f}, {load_end[2]:.2f}")
     if not args.no_write:
-        _write_results(rows, args.repeat, args.before, (load, load_end))
+        _write_results(rows, args.repeat, args.before, (load, load_end), touch)
     return 0
 
 
@@ -297,7 +329,7 @@ def _row(size: int, mb: float, best: dict) -> dict:
     return {"cells": cells, "text": text_line}
 
 
-def _write_results(rows: list, repeat: int, rev: str, loads: tuple) -> None:
+def _write_results(rows: list, repeat: int, rev: str, loads: tuple, touch: float) -> None:
     (a, b, c), (d, e, f) = loads
     lines = [
         "",
@@ -312,7 +344,8 @@ def _write_results(rows: list, repeat: int, rev: str, loads: tuple) -> None:
         "the call loads on first use inside the timing). Ratio = that call / `read_csv` with "
         "its defaults (wall). Whole command: `winback import ...` as a new process, timed from "
         f"outside. Before: `run_import` at {rev}, same files, same run. Peak memory is the "
-        "process's maximum RSS; CPU its user + system time (all threads).",
+        "process's maximum RSS; CPU its user + system time (all threads). First touch of "
+        f"200 MB of fresh memory in a new process before the runs: {touch:.3f} s.",
         "",
     ]
     head = list(rows[0]["cells"])
