@@ -61,7 +61,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         make_example_waves(
-            base, n_respondents=args.respondents, waves=WAVES, price_shift=1.1, random_seed=1
+            base,
+            n_respondents=args.respondents,
+            waves=WAVES,
+            price_shift=1.1,
+            random_seed=1,
+            maxdiff=False,  # the conjoint fits only, as timed before the waves had a MaxDiff
         )
         here, there, warm = Path(tmp) / "in_process", Path(tmp) / "dask", Path(tmp) / "warm"
         for copy in (here, there, warm):

@@ -111,14 +111,16 @@ def make_example_waves(
     price_shift: float = 1.5,
     random_share: float = 0.04,
     market: bool = True,
+    maxdiff: bool = True,
     random_seed: int = 1,
     force: bool = False,
 ) -> ExampleWaves:
     """Write a study folder with simulated survey waves of the example study.
 
     ``study.toml`` (the example study), ``design/design.csv``, ``market.toml`` (the example
-    market, unless ``market=False``) and, per wave, ``waves/<wave>/responses.csv`` and
-    ``respondents.csv``: different lost customers answering the same conjoint. Each wave's true
+    market, unless ``market=False``) and, per wave, ``waves/<wave>/responses.csv``,
+    ``respondents.csv`` and ``maxdiff.csv`` (the reasons' MaxDiff of the study's ``[maxdiff]``,
+    unless ``maxdiff=False``): different lost customers answering the same conjoint. Each wave's true
     mean price slope is the previous wave's times ``price_shift`` (1.5: 50% more price
     sensitive); every other part-worth keeps its true mean. A share ``random_share`` of each
     wave answers at random, as in real fieldwork.
@@ -133,6 +135,8 @@ def make_example_waves(
     price_shift : float
     random_share : float
     market : bool
+    maxdiff : bool
+        Write each wave's MaxDiff answers (``winback run`` then fits the MaxDiff too).
     random_seed : int
     force : bool
 
@@ -164,7 +168,7 @@ def make_example_waves(
         m = dict(ex.true_means)
         m["price"] = ex.true_means["price"] * factor
         factor *= price_shift
-        choices, people, true_pw, _ = simulate_fieldwork(
+        work = simulate_fieldwork(
             design,
             m,
             ex.true_sd,
@@ -172,8 +176,11 @@ def make_example_waves(
             random_seed=random_seed + 1000 * i,
             random_share=random_share,
         )
+        choices, people, true_pw, _ = work
         folder = study_dir / "waves" / wave
         write_csv(choices, folder / "responses.csv")
         write_csv(people, folder / "respondents.csv")
+        if maxdiff and work.maxdiff is not None:
+            write_csv(work.maxdiff, folder / "maxdiff.csv")
         means[wave], truth[wave] = m, true_pw
     return ExampleWaves(study_dir, tuple(waves), means, truth, price_shift)

@@ -341,6 +341,7 @@ def test_run_writes_the_run_folder_layout(waves):
             "simulate",
             "recommend",
             "report",
+            "maxdiff",
             "wave.json",
         } | ({"target"} if wave == "w2" else set())
         for sub, name in (
@@ -348,6 +349,8 @@ def test_run_writes_the_run_folder_layout(waves):
             ("fit", "fit.nc"),
             ("simulate", "shares.csv"),
             ("recommend", "offers.csv"),
+            ("import", "maxdiff.csv"),
+            ("maxdiff", "population.csv"),
         ):
             assert (res / sub / name).is_file()
         record = json.loads((res / "wave.json").read_text())
@@ -370,7 +373,17 @@ def test_run_writes_the_run_folder_layout(waves):
             "respondents.csv",
             "design.csv",
             "market.toml",
+            "maxdiff.csv",
         } | ({"lost_customers.csv"} if wave == "w2" else set())
+        # the reasons' MaxDiff of the example study is fitted too (winback run used to skip it)
+        assert record["stages"][:3] == ["import", "maxdiff", "fit"], record["stages"]
+        assert record["maxdiff_convergence"] in ("ok", "warn", "fail"), record
+        md = pd.read_csv(res / "maxdiff" / "population.csv")
+        assert len(md) == 6, f"6 reasons expected in maxdiff/population.csv, got {len(md)}"
+        texts = [
+            str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value
+        ]
+        assert any("Which reasons weighed most" in t for t in texts), "no MaxDiff in the workbook"
         assert ("target" in record["stages"]) == (wave == "w2"), record["stages"]
         assert all((res / f).is_file() for f in record["files"])
         # nothing left of the staging folder
@@ -559,6 +572,7 @@ def test_force_replaces_results_once_complete(study_copy, monkeypatch):
     from winback.waves import run_wave
 
     (study_copy / "market.toml").unlink()  # import and fit only: quicker
+    (study_copy / "waves" / "w1" / "maxdiff.csv").unlink()  # no MaxDiff to fit either
     fake = _fast_fit(study_copy / "waves" / "w2" / "results" / "fit" / "fit.nc")
     monkeypatch.setattr("winback.waves.run.fit", fake)
     w2_before = _snapshot(study_copy / "waves" / "w2")

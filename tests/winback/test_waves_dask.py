@@ -35,7 +35,9 @@ def tiny_waves(tmp_path_factory) -> Path:
     from winback.example import make_example_waves
 
     root = tmp_path_factory.mktemp("dask") / "study"
-    make_example_waves(root, n_respondents=24, waves=("w1", "w2", "w3"), market=False)
+    make_example_waves(
+        root, n_respondents=24, waves=("w1", "w2", "w3"), market=False, maxdiff=False
+    )
     return root
 
 

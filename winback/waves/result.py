@@ -84,6 +84,10 @@ class WaveRun:
         model = repr(self.fit_run.model) if self.fit_run is not None else self.texts["model"]
         lines.append(f"  {model}".replace("\n", "\n  "))
         lines.append(f"  convergence: {self.verdict}")
+        if self.record.get("maxdiff_convergence"):
+            lines.append(
+                f"  the reasons' MaxDiff (maxdiff/): convergence {self.record['maxdiff_convergence']}"
+            )
         stages = [f"{s}/" for s in self.record.get("stages", ["import", "fit"]) if s != "report"]
         rep = self.record.get("report") or {}
         if rep.get("workbook"):

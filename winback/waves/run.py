@@ -22,6 +22,13 @@ from winback import __version__, pipeline
 from winback._folders import staged_output
 from winback._io import atomic_write_text, write_csv, write_json
 from winback.errors import WinbackError, did_you_mean, list_valid
+from winback.pipeline.maxdiff import (
+    MAXDIFF_ANSWERS,
+    find_maxdiff_answers,
+    find_maxdiff_design,
+    run_maxdiff,
+)
+from winback.run_folder import MAXDIFF
 from winback.settings import BAND
 from winback.study import load_study
 from winback.waves.campaign import CUSTOMERS_FILE, check_campaign, run_campaign
@@ -388,11 +395,14 @@ def run_wave(
             "covariance, standard deviations x widen) is the prior of this wave's population "
             "mean",
         }
+    # the reasons' MaxDiff answers beside the responses: imported, then fitted (maxdiff/)
+    md_input = find_maxdiff_answers(responses)
     inputs = {
         "study.toml": study_path,
         "responses.csv": responses,
         **({"respondents.csv": respondents} if respondents.is_file() else {}),
         **({"design.csv": design_path} if design_path is not None else {}),
+        **({MAXDIFF_ANSWERS: md_input} if md_input is not None else {}),
         **({"market.toml": market_path} if has_market else {}),
         **({CUSTOMERS_FILE: c.customers} if c.customers is not None else {}),
         **(
@@ -418,6 +428,25 @@ def run_wave(
         if exclude_flags:
             data = pipeline.exclude_flagged(data, exclude_flags, source="winback run")
             write_csv(data.exclusions, stage / "import" / "exclusions.csv")
+        md_run = None
+        md_answers = find_maxdiff_answers(stage / "import" / RESPONSES_FILE)
+        if md_answers is not None:
+            # the same respondents (exclusions included) and sampler settings as the conjoint
+            md_run = run_maxdiff(
+                wave_study,
+                md_answers,
+                stage / MAXDIFF.name,
+                design=find_maxdiff_design(responses, design_path),
+                exclude=data.excluded_ids,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                random_seed=random_seed,
+                sampler=sampler,
+                backend=backend,
+                progress=progress,
+                force=True,
+            )
         model = fit(
             data,
             draws=draws,
@@ -517,7 +546,10 @@ def run_wave(
                 "excluded": len(data.exclusions),
             },
             "convergence": fit_run.convergence.verdict,
-            "stages": ["import", "fit"]
+            **({"maxdiff_convergence": md_run.convergence.verdict} if md_run is not None else {}),
+            "stages": ["import"]
+            + (["maxdiff"] if md_run is not None else [])
+            + ["fit"]
             + (["simulate"] if has_market else [])
             + (["recommend"] if has_market and c.no_search is None else [])
             + (["target"] if c.customers is not None else [])
