@@ -37,6 +37,8 @@ COUNT_COLUMNS = (
     "lower",
     "upper",
 )
+#: the ``attribute`` of a labelled design's label rows (the label is the ``level``)
+LABEL = "label"
 #: the ``segment`` of the rows over every included respondent
 ALL = "all"
 #: the ``segment`` of respondents without a value in the segment column
@@ -69,8 +71,10 @@ def counts(
     -------
     DataFrame
         ``segment, respondents, attribute, level, shown, chosen, share, lower, upper``; levels
-        in the study file's order, then ``none`` and ``status_quo`` (attribute and level both
-        named so). A level never shown has ``shown`` 0 and an empty share.
+        in the study file's order, then in a labelled design (``[design] labels``) one row per
+        label (attribute ``label``, level the label: how often its alternative was chosen),
+        then ``none`` and ``status_quo`` (attribute and level both named so). A level never
+        shown has ``shown`` 0 and an empty share.
 
     Notes
     -----
@@ -129,6 +133,13 @@ def counts(
                 rows.append(
                     _row(name, n_people[name], a.name, format_level(level), shown[i], won[i], z)
                 )
+        # a labelled design: each label's alternative (shown once per task), as Sawtooth's
+        # counts show brands
+        for j, label in enumerate(study.design.labels, start=1):
+            is_label = np.isin(rows_of.alt, np.flatnonzero(labels == str(j)))
+            shown_j = int((m & is_label).sum())
+            won_j = int((m & is_label & chosen).sum())
+            rows.append(_row(name, n_people[name], LABEL, label, shown_j, won_j, z))
         n_tasks = int((chosen & mask).sum())  # one chosen row per task
         if study.none_option:
             k = int((chosen & mask & is_none).sum())

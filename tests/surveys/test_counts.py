@@ -175,3 +175,26 @@ def test_dual_response_none_counts_the_would_not_buy_answers():
     assert none["share"] == pytest.approx(1 - 1 / (1 + math.e), abs=0.03)
     # the forced choice: every level about 1/3
     assert tab.drop(index="none")["share"].between(0.28, 0.39).all()
+
+
+def test_a_labelled_design_counts_each_label():
+    """Each label's alternative is shown once per task: its row's ``shown`` is the number of
+    estimation tasks, and the labels' and the none's choices add up to one per task. With
+    equal utilities each is chosen about a quarter of the times (3 labels + none)."""
+    from tests.conjoint.test_labelled import LABELLED
+
+    study = make_study(LABELLED)
+    design = make_design(study, method="balanced_overlap")
+    responses = simulate_choices(
+        design, np.zeros(len(parameter_names(study))), 8, n_respondents=120
+    )
+    tab = counts(make_dataset(responses, study, design=design))
+    labels = tab[tab["attribute"] == "label"].set_index("level")
+    assert list(labels.index) == ["own", "rival_a", "rival_b"], labels.index
+    tasks = 120 * design.n_tasks
+    assert (labels["shown"] == tasks).all(), labels[["shown", "chosen"]]
+    none = int(tab.loc[tab["attribute"] == "none", "chosen"].iloc[0])
+    total = int(labels["chosen"].sum()) + none
+    assert total == tasks, f"labels' and none's choices {total} != tasks {tasks}"
+    z = (labels["share"] - 0.25) / np.sqrt(0.25 * 0.75 / tasks)
+    assert (z.abs() < 4).all(), f"label shares far from 1/4: {labels['share'].round(3).to_dict()}"
