@@ -52,6 +52,10 @@ def test_every_sheet_is_there_in_order_with_native_charts(report) -> None:
         "left out of the analysis",
         "Convergence of the estimation",
         "Key numbers",
+        # the live simulator is there (fit.nc and market.toml): the summary points to it
+        "price, and a simulator to try other offers.",
+        "the live Simulator shows calibrated shares, as the decision.",
+        "try your own offers: pick levels, the shares recalculate",
     ):
         assert phrase in text, f"Summary lacks {phrase!r}"
     for name in ("Train", "Sawtooth", "Allenby", "Orme", "LKJ"):
