@@ -255,6 +255,31 @@ def test_reading_a_design_or_a_fit_loads_no_search_or_sampler(module: str) -> No
     assert isinstance(ChoiceDesign, type)
 
 
+def test_startup_bench_flags_by_cpu_time_not_wall_time() -> None:
+    """``benchmarks/startup_bench.py`` flags a command whose start takes over 1 s of CPU (user +
+    system of the child), whatever its wall time on a loaded machine, and prints both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "startup_bench", ROOT / "benchmarks/startup_bench.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.LIMIT_CPU == 1.0, bench.LIMIT_CPU
+    base = (0.50, 0.45)  # pandas: wall, CPU (s)
+    # a loaded machine: 1.40 s wall but 0.62 s CPU is not over; 0.95 s wall with 1.20 s CPU is
+    slow_wall = bench.stage_line("winback fit", 1.40, 0.62, 0.55, base, "pandas")
+    busy_cpu = bench.stage_line("winback design", 0.95, 1.20, 1.05, base, "")
+    assert slow_wall.split("loads:")[0].rstrip().endswith("ok"), slow_wall
+    assert "over 1 s CPU" in busy_cpu and "over 1 s CPU" not in slow_wall, (slow_wall, busy_cpu)
+    for part in (" 1.40 s  0.62 s        0.55 s", "over pandas: wall +0.90 s, CPU +0.17 s"):
+        assert part in slow_wall, f"{part!r} not in {slow_wall!r}"
+    assert "over pandas: wall +0.45 s, CPU +0.75 s" in busy_cpu, busy_cpu
+    assert busy_cpu.endswith("loads: -"), busy_cpu
+    assert (bench.flag(1.0), bench.flag(1.01)) == ("ok", "over 1 s CPU")
+
+
 def test_late_modules_exist() -> None:
     """Each module :data:`LATE` names exists (a renamed one would pass the test above vacuously)."""
     import importlib.util
