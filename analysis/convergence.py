@@ -4,7 +4,9 @@ The verdict gates everything downstream (the ``winback fit`` command exits with 
 "fail"). It is computed with ArviZ 1.x (rank-normalised split R-hat, bulk and tail effective
 sample sizes, E-BFMI) on the population means ``mu``, the population standard deviations ``sd``
 and the individual part-worths ``beta`` (summarised by the worst respondent per parameter), and
-on the sampler's statistics (divergences, maximum tree depth).
+on the sampler's statistics (divergences, maximum tree depth). A MaxDiff fit
+(:meth:`analysis.MaxDiffModel.convergence`) is judged the same way; its report calls ``beta``
+the individual utilities of the items, as docs/maxdiff.md does.
 """
 
 from __future__ import annotations
@@ -23,12 +25,26 @@ if TYPE_CHECKING:
     from analysis.model import HBModel
 
 Verdict = Literal["pass", "warn", "fail"]
+#: what was fitted: a choice-based conjoint (part-worths of levels) or a MaxDiff (utilities of
+#: items)
+FitKind = Literal["cbc", "maxdiff"]
 _ORDER = {"pass": 0, "warn": 1, "fail": 2}
 
+#: the parameter groups in words (a CBC fit's)
 GROUPS = {
     "mu": "population means (mu)",
     "sd": "population standard deviations (sd)",
     "beta": "individual part-worths (beta, worst respondent)",
+}
+#: the groups in words per kind of fit: a MaxDiff's ``beta`` are utilities (docs/maxdiff.md)
+_GROUPS_OF: dict[str, dict[str, str]] = {
+    "cbc": GROUPS,
+    "maxdiff": GROUPS | {"beta": "individual utilities (beta, worst respondent)"},
+}
+#: what to look at once the fit converged, per kind of fit
+_NEXT_OF = {
+    "cbc": "analysis.results (importances, willingness_to_pay, ...)",
+    "maxdiff": "model.population(), model.scores()",
 }
 
 
@@ -78,7 +94,10 @@ class ConvergenceReport:
         E-BFMI per chain (empty when the sampler recorded no energy).
     treedepth_hits : int or None
         Transitions that hit the maximum tree depth (None when not recorded).
+    sampler : str
     thresholds : Thresholds
+    kind : {"cbc", "maxdiff"}
+        What was fitted: the report names ``beta`` part-worths (CBC) or utilities (MaxDiff).
     """
 
     verdict: Verdict
@@ -92,6 +111,7 @@ class ConvergenceReport:
     treedepth_hits: int | None
     sampler: str = ""
     thresholds: Thresholds = field(default_factory=Thresholds, repr=False)
+    kind: FitKind = "cbc"
 
     @property
     def n_transitions(self) -> int:
@@ -151,9 +171,10 @@ class ConvergenceReport:
             f"Convergence: {self.verdict.upper()} ({self.n_chains} chains x {self.n_draws} "
             f"draws{', ' + self.sampler if self.sampler else ''})"
         ]
+        labels = _GROUPS_OF[self.kind]
         for _, row in self.groups().iterrows():
             lines.append(
-                f"  {GROUPS.get(str(row['group']), str(row['group']))}: "
+                f"  {labels.get(str(row['group']), str(row['group']))}: "
                 f"r_hat max {_fmt(row['r_hat_max'], 3)}, ESS bulk min "
                 f"{_fmt(row['ess_bulk_min'], 0)}, tail min {_fmt(row['ess_tail_min'], 0)}"
             )
@@ -170,7 +191,7 @@ class ConvergenceReport:
             lines.append("Advice:")
             lines.extend(f"  - {a}" for a in self.advice)
         if self.verdict == "pass":
-            lines.append("  next: analysis.results (importances, willingness_to_pay, ...)")
+            lines.append(f"  next: {_NEXT_OF[self.kind]}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -206,7 +227,7 @@ def _status(r: float, eb: float, et: float, rp: float, rf: float, ep: float, ef:
 
 
 def convergence_report(
-    model: HBModel, *, thresholds: Thresholds | None = None
+    model: HBModel, *, thresholds: Thresholds | None = None, kind: FitKind = "cbc"
 ) -> ConvergenceReport:
     """Judge the convergence of an HB fit: "pass", "warn" or "fail", with reasons and advice.
 
@@ -219,6 +240,9 @@ def convergence_report(
         individual ``beta`` (worst over respondents) pass with R-hat <= 1.02 and ESS >= 100,
         fail with R-hat > 1.05 or ESS < 50; any divergence warns, 1% of the draws fails;
         E-BFMI < 0.3 and maximum-tree-depth hits warn.
+    kind : {"cbc", "maxdiff"}
+        What ``model`` is: the reasons and the report name its ``beta`` part-worths (a CBC) or
+        utilities (a MaxDiff, as :meth:`analysis.MaxDiffModel.convergence` asks).
 
     Returns
     -------
@@ -234,6 +258,8 @@ def convergence_report(
     """
     import arviz as az
 
+    if kind not in _GROUPS_OF:
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(map(repr, _GROUPS_OF))}.")
     th = thresholds or Thresholds()
     post = model.idata_["posterior"]
     stats = model.idata_["sample_stats"] if "sample_stats" in model.idata_.children else None
@@ -303,7 +329,7 @@ def convergence_report(
     advice: list[str] = []
     levels: list[Verdict] = ["pass"]
     tune = int(getattr(model.settings, "tune", n_draws))
-    _judge_table(table, th, n_chains, n_draws, tune, reasons, advice, levels)
+    _judge_table(table, th, n_chains, n_draws, tune, reasons, advice, levels, _GROUPS_OF[kind])
     n_trans = n_chains * n_draws
     if divergences:
         share = divergences / n_trans
@@ -354,6 +380,7 @@ def convergence_report(
         treedepth_hits=treedepth,
         sampler=str(getattr(model.settings, "sampler", "")),
         thresholds=th,
+        kind=kind,
     )
 
 
@@ -366,8 +393,10 @@ def _judge_table(
     reasons: list[str],
     advice: list[str],
     levels: list[Verdict],
+    labels: dict[str, str],
 ) -> None:
-    """Reasons and advice from the R-hat / ESS table (worst row of each group)."""
+    """Reasons and advice from the R-hat / ESS table (worst row of each group, named by
+    ``labels``)."""
     if n_chains < 2:
         levels.append("warn")
         reasons.append("one chain only: R-hat (do chains agree?) cannot be computed.")
@@ -388,7 +417,7 @@ def _judge_table(
         ep, ef = (
             (th.beta_ess_pass, th.beta_ess_fail) if group == "beta" else (th.ess_pass, th.ess_fail)
         )
-        label = GROUPS[group]
+        label = labels[group]
         r = t["r_hat"].to_numpy(dtype=float)
         if not np.isnan(r).all():
             i = int(np.nanargmax(r))

@@ -31,8 +31,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import ChoiceArrays
-from analysis.hb import HBSettings
-from analysis.model import HBModel
 from conjoint.encoding import parameter_names
 from surveys._csv import file_sha256
 from surveys.dataset import ChoiceDataset
@@ -42,6 +40,8 @@ from winback.study import study_from_dict
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    from analysis.model import HBModel
 
 log = logging.getLogger("winback")
 
@@ -159,6 +159,10 @@ def _settings_json(settings: Any) -> str:
 
 
 def _settings_from_json(text: str) -> Any:
+    # the estimation (and its sampler, nutpie) loads when a fit is read, not with this module:
+    # the stages that import it (simulate, recommend, report, ...) start without them
+    from analysis.hb import HBSettings
+
     d = json.loads(text)
     known = {f.name for f in dataclasses.fields(HBSettings)}
     unknown = sorted(set(d) - known)
@@ -462,5 +466,7 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
             if name != _OWN_GROUP
         }
     )
+    from analysis.model import HBModel  # as HBSettings: loads when a fit is read
+
     settings = _settings_from_json(attrs["settings"])
     return HBModel(study, settings, dataset, arrays, idata, float(attrs.get("seconds", 0.0)))

@@ -231,8 +231,9 @@ class MaxDiffModel:
 
     def convergence(self, thresholds: Thresholds | None = None) -> ConvergenceReport:
         """The CBC's convergence verdict (:func:`analysis.convergence_report`) on this fit:
-        the same posterior groups (``mu``, ``sd``, ``beta``)."""
-        return convergence_report(cast(Any, self), thresholds=thresholds)
+        the same posterior groups (``mu``, ``sd``, ``beta``), ``beta`` named the individual
+        utilities."""
+        return convergence_report(cast(Any, self), thresholds=thresholds, kind="maxdiff")
 
     def __repr__(self) -> str:
         post = self.idata_["posterior"]

@@ -4,8 +4,10 @@ For every command: the wall time of a fresh interpreter that imports the command
 one stage module the command loads (what `winback CMD ...` does before reading its inputs),
 the fastest of ``--repeat`` runs and the smallest CPU time (user + system: on a loaded machine
 the figure to compare), next to a fresh interpreter importing pandas alone (the floor every
-command that reads a table pays) and `winback --version`. Also lists the heavy libraries each
-stage loads.
+command that reads a table pays) and `winback --version`, each with its wall and CPU time over
+pandas'. A command whose start takes more than :data:`LIMIT_CPU` of CPU time (user + system of
+the child, in the environment as it is) is flagged: wall time on a shared machine counts the
+other work too. Also lists the heavy libraries each stage loads.
 
 Two CPU columns: the environment as it is (with ``PYTHONDONTWRITEBYTECODE=1`` and no
 ``__pycache__`` beside the sources, as in the worktrees here, Python compiles every winback
@@ -40,6 +42,8 @@ STAGES = {
     "run": "winback.waves.parallel",  # what `from winback.waves import run_waves` loads
     "compare-waves": "winback.waves.compare",
 }
+#: a command's start is flagged above this CPU time (s, user + system of the child)
+LIMIT_CPU = 1.0
 HEAVY = ("pandas", "numba", "scipy.special", "scipy.stats", "scipy.optimize", "pymc", "pytensor",
          "arviz", "xarray", "matplotlib", "openpyxl", "sqlalchemy", "dask")  # fmt: skip
 
@@ -57,6 +61,35 @@ def wall(code: str, repeat: int, env: dict[str, str] | None = None) -> tuple[flo
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         best_cpu = min(best_cpu, cpu)
     return best, best_cpu
+
+
+def flag(cpu: float, limit: float = LIMIT_CPU) -> str:
+    """``ok``, or ``over 1 s CPU`` when the CPU time ``cpu`` (s, user + system of the child)
+    exceeds ``limit`` (s), whatever the wall time.
+
+    Examples
+    --------
+    >>> flag(0.62), flag(1.2)
+    ('ok', 'over 1 s CPU')
+    """
+    return "ok" if cpu <= limit else f"over {limit:g} s CPU"
+
+
+def stage_line(
+    name: str,
+    wall_s: float,
+    cpu_s: float,
+    cpu_bytecode_s: float,
+    base: tuple[float, float],
+    loaded: str,
+) -> str:
+    """One command's line: wall, CPU and CPU with bytecode (s), wall and CPU over ``base``
+    (pandas' wall and CPU, s), the flag by CPU time (:func:`flag`) and the heavy libraries."""
+    return (
+        f"{name:34s} {wall_s:5.2f} s {cpu_s:5.2f} s  {cpu_bytecode_s:10.2f} s"
+        f"  (over pandas: wall {wall_s - base[0]:+5.2f} s, CPU {cpu_s - base[1]:+5.2f} s)"
+        f"  {flag(cpu_s):13s} loads: {loaded or '-'}"
+    )
 
 
 def main() -> None:
@@ -79,22 +112,24 @@ def main() -> None:
         for code in codes.values():  # compile once into the cache
             subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                            env=compiled)  # fmt: skip
-        print(f"{'':34s} {'wall':>6s}  {'CPU':>6s}  {'CPU, bytecode':>13s}")
-        base = 0.0
+        print(f"{'':34s} {'wall':>6s}  {'CPU':>6s}  {'CPU, bytecode':>13s}"
+              f"  (flagged: CPU over {LIMIT_CPU:g} s)")  # fmt: skip
+        base = (0.0, 0.0)
         for name, code in codes.items():
             t, t_cpu = wall(code, args.repeat)
             _, c_cpu = wall(code, args.repeat, env=compiled)
-            line = f"{name:34s} {t:5.2f} s {t_cpu:5.2f} s  {c_cpu:10.2f} s"
             if name.startswith("python"):
-                base = t
+                base = (t, t_cpu)
             stage = STAGES.get(name.removeprefix("winback "))
-            if stage is not None:
-                probe = f"import sys, {stage}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-                loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True,
-                                        text=True, check=True).stdout.strip()  # fmt: skip
-                flag = "ok" if t <= 1.0 else "over 1 s"
-                line += f"  ({t - base:+5.2f} s over pandas)  {flag:8s} loads: {loaded or '-'}"
-            print(line)
+            if stage is None:
+                print(f"{name:34s} {t:5.2f} s {t_cpu:5.2f} s  {c_cpu:10.2f} s")
+                continue
+            probe = (
+                f"import sys, {stage}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+            )
+            loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                    text=True, check=True).stdout.strip()  # fmt: skip
+            print(stage_line(name, t, t_cpu, c_cpu, base, loaded))
 
 
 if __name__ == "__main__":

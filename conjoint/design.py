@@ -12,11 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conjoint.constraints import Rules
-from conjoint.design_search import d_efficient_version, greedy_version, random_version
 from conjoint.encoding import linear_to_partworth, partworth_study
-from conjoint.information import TaskModel
-from conjoint.priors import prior_draws
 from winback.errors import DesignError, list_valid
 from winback.study import DESIGN_METHODS, Study, format_level
 
@@ -185,6 +181,13 @@ def make_design(
     budget = max_seconds if max_seconds is not None else d.max_seconds
     if n_versions < 1:
         raise DesignError(f"versions must be at least 1, got {n_versions}.")
+
+    # the search, the information matrix and the priors load here, not with the module: the
+    # stages that read a design (winback import, fit, ...) need ChoiceDesign only
+    from conjoint.constraints import Rules
+    from conjoint.design_search import d_efficient_version, greedy_version, random_version
+    from conjoint.information import TaskModel
+    from conjoint.priors import prior_draws
 
     rng = np.random.default_rng(seed)
     rules = Rules.from_study(study)

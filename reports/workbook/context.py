@@ -27,6 +27,14 @@ class _Ctx:
     currency: str
     money: str
     notes: list[str] = field(default_factory=list)
+    #: the workbook's pages in order, set by the writer before any sheet is built (the live
+    #: simulator, the segments, the campaign and the wave comparison are there only in some
+    #: runs): the summary names only these
+    pages: tuple[str, ...] = ()
+
+    def has_page(self, title: str) -> bool:
+        """Whether the workbook has the page ``title``."""
+        return title in self.pages
 
     @property
     def money0(self) -> str:

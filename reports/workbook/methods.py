@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.results.out_of_sample import SPLIT_MAX_OBSERVATIONS
+from reports.live_layout import SIMULATOR
 from reports.workbook.basis import calibrated, calibration_words
 from reports.workbook.context import _Ctx, _present
 from reports.workbook.decision_sheet import calibration_format
@@ -21,7 +22,8 @@ from reports.workbook.styles import INT, NUM1, NUM2, PCT, _Sheet
 from winback.settings import band_label
 
 
-def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
+def _methods_text(data: ReportData, *, live: bool) -> list[tuple[str, list[str]]]:
+    """The Methods sheet's sections (``live``: the workbook has the live simulator sheets)."""
     fs = data.fit_settings or {}
     cov = fs.get("covariance", "full")
     eta = fs.get("lkj_eta", 2.0)
@@ -93,9 +95,16 @@ def _methods_text(data: ReportData) -> list[tuple[str, list[str]]]:
                 "Source of volume: the market without the offer against the market with it, "
                 "per draw: share taken from none (lost customers who would otherwise stay "
                 "away), competitors and our own offers.",
-                "The live Simulator sheet uses the logit rule on a stored stratified sample "
-                "of posterior draws, calibrated as the decision's, recalculated by Excel; it "
-                "shows its own Monte Carlo error against the full posterior.",
+                *(
+                    [
+                        f"The live {SIMULATOR} sheet uses the logit rule on a stored stratified "
+                        "sample of posterior draws, calibrated as the decision's, recalculated "
+                        "by Excel; it shows its own Monte Carlo error against the full "
+                        "posterior."
+                    ]
+                    if live
+                    else []
+                ),
             ],
         ),
         (
@@ -316,7 +325,7 @@ def _sheet_methods(ws: Worksheet, ctx: _Ctx) -> None:
             )
         s.para(f"{term}: {meaning}")
     s.blank()
-    for heading, paras in _methods_text(ctx.data):
+    for heading, paras in _methods_text(ctx.data, live=ctx.has_page(SIMULATOR)):
         s.heading(heading)
         for p in paras:
             s.para(p)

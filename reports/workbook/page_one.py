@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.styles import Alignment, Border, PatternFill, Side
 
+from reports.live_layout import SIMULATOR
 from reports.workbook.basis import calibrated, calibration_record
 from reports.workbook.campaign import campaign_headline
 from reports.workbook.context import (
@@ -494,11 +495,12 @@ def page_one(s: _Sheet, ctx: _Ctx) -> bool:
         s.heading("Why")
         for line in why:
             s.para(f"•  {line}", span=1 + _TEXT_SPAN)
+    # the live simulator only when the workbook has it (a run without fit/fit.nc or market.toml)
+    last = "price, and a simulator to try other offers" if ctx.has_page(SIMULATOR) else "and price"
     s.para(
         "Next pages: why they left, what matters to them, the offers, the tiers, unbundling, "
-        "price, and a simulator to try other offers. The analysts' pages (every option "
-        "compared, methods and checks, with a glossary) are hidden tabs: right-click a tab "
-        "and choose Unhide.",
+        f"{last}. The analysts' pages (every option compared, methods and checks, with a "
+        "glossary) are hidden tabs: right-click a tab and choose Unhide.",
         font=None,
         span=1 + _TEXT_SPAN,
     )

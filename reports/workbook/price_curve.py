@@ -24,6 +24,7 @@ from openpyxl.chart.legend import Legend, LegendEntry
 
 from analysis.offers.objectives import price_of, unit_cost
 from analysis.simulator import Market
+from reports.live_layout import SIMULATOR
 from reports.live_sample import LiveSample
 from reports.workbook.context import _Ctx, _label
 from reports.workbook.styles import (
@@ -290,11 +291,13 @@ def price_page(s: _Sheet, ctx: _Ctx, curve: PriceCurve) -> None:
         if len(t) and curve.product == curve.action
         else (", the action's other products held at their recommended prices")
     )
+    # the draws are the live simulator's; its sheet is named only when the workbook has it
+    draws = f"the {SIMULATOR} sheet" if ctx.has_page(SIMULATOR) else "the posterior"
     s.title(
         f"Price: {curve.action} against the price of {curve.product}",
         f"The {price} of {curve.product} moved across the tested prices{others}; each figure "
-        f"with its {bl} (dashed lines) over the {curve.n_draws} stored draws of the Simulator "
-        f"sheet. Red line: today's price ({cur}{curve.today_price:,.0f}, the price of the "
+        f"with its {bl} (dashed lines) over the {curve.n_draws} stored draws of {draws}. "
+        f"Red line: today's price ({cur}{curve.today_price:,.0f}, the price of the "
         f"offer the customers left); green line: the recommended price "
         f"({cur}{curve.recommended_price:,.0f}). Today's products against their prices and "
         "the price elasticities follow (not printed).",

@@ -18,6 +18,7 @@ import pandas as pd
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.live_layout import SIMULATOR
 from reports.workbook.basis import (
     basis_sentence,
     calibrated,
@@ -472,28 +473,45 @@ def _sheet_summary(ws: Worksheet, ctx: _Ctx) -> None:
         cav.append(
             "Today's market on the Source of volume and Price curves sheets shows stated "
             "preference shares (the Decision and Source of volume sheets put stated and "
-            "calibrated shares side by side); the live Simulator shows calibrated shares, as "
-            "the decision."
+            "calibrated shares side by side)"
+            + (
+                f"; the live {SIMULATOR} shows calibrated shares, as the decision."
+                if ctx.has_page(SIMULATOR)
+                else "."
+            )
         )
     cav.extend(data.notes)
     cav.extend(ctx.notes)
     s.bullets(cav)
     s.blank()
     s.heading("Where to find the details")
-    s.pairs(
-        [
-            ("Leadership pages", "printed: this page, then", None),
-            ("Reasons", "why they left, with the customers' own words", None),
-            ("Importances", "what matters most to them", None),
-            ("Offers / Tiers / Unbundling", "the best offers, by reason for leaving too; tiers; the entry offer", None),
-            ("Price curves", "demand at each price", None),
-            ("Simulator", "try your own offers: pick levels, the shares recalculate", None),
-            ("Analyst pages", "hidden tabs (right-click a tab, Unhide), not printed:", None),
-            ("Decision", "every candidate on one scale, with bands; where customers come from", None),
-            ("Source of volume", "where an offer's customers come from", None),
-            ("WTP / Part-worths", "willingness to pay, three ways; what each level is worth", None),
-            ("Design & quality / Diagnostics", "how good the survey design and data are; convergence, with what to do", None),
-            ("Methods", "what was done, with formulas, references and a glossary", None),
-        ]
-    )  # fmt: skip
+    s.pairs(_where_to_find(ctx))
     s.finish()
+
+
+#: the guide at the foot of the summary: a heading (no pages), or the pages and what they hold
+_GUIDE: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Leadership pages", (), "printed: this page, then"),
+    ("", ("Reasons",), "why they left, with the customers' own words"),
+    ("", ("Importances",), "what matters most to them"),
+    ("", ("Offers", "Tiers", "Unbundling"), "the best offers, by reason for leaving too; tiers; the entry offer"),
+    ("", ("Price curves",), "demand at each price"),
+    ("", (SIMULATOR,), "try your own offers: pick levels, the shares recalculate"),
+    ("Analyst pages", (), "hidden tabs (right-click a tab, Unhide), not printed:"),
+    ("", ("Decision",), "every candidate on one scale, with bands; where customers come from"),
+    ("", ("Source of volume",), "where an offer's customers come from"),
+    ("", ("WTP", "Part-worths"), "willingness to pay, three ways; what each level is worth"),
+    ("", ("Design & quality", "Diagnostics"), "how good the survey design and data are; convergence, with what to do"),
+    ("", ("Methods",), "what was done, with formulas, references and a glossary"),
+)  # fmt: skip
+
+
+def _where_to_find(ctx: _Ctx) -> list[tuple[str, str, None]]:
+    """The summary's guide to the other pages, naming only the pages the workbook has (the live
+    ``Simulator`` is there only when the run has ``fit/fit.nc`` and ``market.toml``)."""
+    rows: list[tuple[str, str, None]] = []
+    for heading, pages, what in _GUIDE:
+        here = [p for p in pages if ctx.has_page(p)]
+        if heading or here:
+            rows.append((heading or " / ".join(here), what, None))
+    return rows

@@ -65,6 +65,10 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
             "columns (rerun winback target)."
         )
     segments = has_segments(data)  # the Segments page only for a run with latent classes
+    order = sheet_order(
+        live=live, waves=wave_comparison is not None, campaign=campaign, segments=segments
+    )
+    ctx.pages = tuple(order)  # before the sheets are built: the summary names only these
     specs = (
         *REPORT_SHEETS,
         *((SEGMENTS_SHEET,) if segments else ()),
@@ -76,9 +80,6 @@ def _build(data: ReportData, wave_comparison: dict[str, pd.DataFrame] | None) ->
             spec.build(sheets[spec.title], ctx)
     if wave_comparison is not None:
         add_wave_comparison(wb, wave_comparison)
-    order = sheet_order(
-        live=live, waves=wave_comparison is not None, campaign=campaign, segments=segments
-    )
     for i, name in enumerate(n for n in order if n in wb.sheetnames):
         wb.move_sheet(name, i - wb.sheetnames.index(name))
     apply_audiences(wb)

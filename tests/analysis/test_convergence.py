@@ -116,6 +116,36 @@ def test_shifted_chains_fail_on_rhat_with_advice():
     assert any("--draws" in a for a in rep.advice), rep.advice
 
 
+def _as_maxdiff(hb: HBModel):
+    """The synthetic posterior as a MaxDiff fit (items: a reference, then NAMES)."""
+    from analysis import MaxDiffModel
+
+    items = ("ref", *NAMES)
+    return MaxDiffModel(items, 4, hb.settings, None, hb.arrays_, hb.idata_, 0.0)  # type: ignore[arg-type]
+
+
+def test_a_maxdiff_report_calls_beta_utilities_not_part_worths():
+    """A MaxDiff's individual parameters are utilities of items (docs/maxdiff.md): the report,
+    the reasons and the next step say so; a CBC's report keeps its part-worths."""
+    for shift, verdict in ((0.0, "pass"), (0.5, "fail")):
+        rep = _as_maxdiff(synthetic_model(chain_shift=shift)).convergence()
+        text = rep.report()
+        n = text.count("part-worth")
+        assert n == 0, f"the MaxDiff report says part-worth {n} times:\n{text}"
+        assert rep.verdict == verdict and rep.kind == "maxdiff", text
+        assert "  individual utilities (beta, worst respondent): r_hat max" in text, text
+    beta = [r for r in rep.reasons if "(beta, worst respondent)" in r]
+    assert len(beta) == 3, f"{len(beta)} reasons on beta (r_hat, bulk and tail ESS): {beta}"
+    assert all(r.startswith("individual utilities (beta,") for r in beta), beta
+    passed = _as_maxdiff(synthetic_model()).convergence().report()
+    assert passed.endswith("next: model.population(), model.scores()"), passed
+    cbc = convergence_report(synthetic_model())
+    assert cbc.kind == "cbc" and "individual part-worths (beta" in cbc.report(), cbc.report()
+    assert cbc.report().endswith("next: analysis.results (importances, willingness_to_pay, ...)")
+    with pytest.raises(ValueError, match="kind 'mnl' is not one of 'cbc', 'maxdiff'"):
+        convergence_report(synthetic_model(), kind="mnl")  # type: ignore[arg-type]
+
+
 def test_autocorrelated_draws_warn_on_ess():
     # AR(1) with rho 0.6: ESS about n (1 - rho) / (1 + rho) = 4000 / 4 = 1000 per quantity;
     # 0.9 gives about 210: between the fail (100) and pass (400) limits

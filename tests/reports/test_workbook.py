@@ -52,8 +52,16 @@ def test_every_sheet_is_there_in_order_with_native_charts(report) -> None:
         "left out of the analysis",
         "Convergence of the estimation",
         "Key numbers",
+        # the live simulator is there (fit.nc and market.toml): the summary points to it
+        "price, and a simulator to try other offers.",
+        "the live Simulator shows calibrated shares, as the decision.",
+        "try your own offers: pick levels, the shares recalculate",
     ):
         assert phrase in text, f"Summary lacks {phrase!r}"
+    methods = " ".join(str(c.value) for c in _cells(wb["Methods"]))
+    assert "The live Simulator sheet uses the logit rule" in methods, methods
+    curves = " ".join(str(c.value) for c in _cells(wb["Price curves"]))
+    assert "stored draws of the Simulator sheet. Red line" in curves, curves[:600]
     for name in ("Train", "Sawtooth", "Allenby", "Orme", "LKJ"):
         assert name in " ".join(str(c.value) for c in _cells(wb["Methods"])), name
 

@@ -471,3 +471,32 @@ def test_no_campaign_recommended_reads_as_such(tmp_path) -> None:
         "incentives and contact costs."
     ), head
     assert "What it costs: nothing (nobody is contacted)." in _text(wb, "Summary")
+
+
+def test_a_workbook_without_the_live_simulator_names_no_simulator(tmp_path) -> None:
+    """A run without fit/fit.nc or market.toml has no Simulator page: page one, the caveats
+    (calibrated shares) and the guide to the pages name only the pages there, and no other page
+    (Methods) names it."""
+    band = {"value_lower": 1.0, "value_upper": 3.0, "gap_lower": 0.5, "gap_upper": 1.0}
+    wb = _hand_made(
+        [
+            {"action": "New offer", "value": 2.0, "gap": 0.0, **band},
+            {"action": "Today's offer", "kind": "keep", "value": 1.7, "gap": 0.3,
+             "prob_recommended_better": 0.95, **band},
+        ],
+        tmp_path,
+        basis="calibrated",
+    )  # fmt: skip
+    assert "Simulator" not in wb.sheetnames, wb.sheetnames
+    text = _text(wb, "Summary")
+    hits = [m.start() for m in re.finditer("simulator", text, flags=re.IGNORECASE)]
+    assert not hits, f"Summary names a simulator {len(hits)} times: {text[hits[0] - 80 :][:200]}"
+    named = {n: len(re.findall("Simulator", _text(wb, n))) for n in wb.sheetnames}
+    assert not any(named.values()), f"pages naming the absent Simulator (times): {named}"
+    for part in (
+        "the offers, the tiers, unbundling, and price. The analysts' pages",
+        "calibrated shares side by side).",
+        "Offers / Tiers / Unbundling",
+        "Design & quality / Diagnostics",
+    ):
+        assert part in text, f"Summary lacks {part!r}: {text}"

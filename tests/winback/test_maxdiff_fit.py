@@ -66,6 +66,10 @@ def test_scores_population_counts_and_verdict_as_written(maxdiff_run) -> None:
     assert conv["verdict"] == md.convergence.verdict and conv["n_respondents"] == 100, conv
     text = (run / "maxdiff" / "convergence.txt").read_text()
     assert "Poor customer support" in text and md.convergence.verdict.upper() in text.upper()
+    # a MaxDiff's individual parameters are utilities (docs/maxdiff.md), not part-worths
+    assert "individual utilities (beta, worst respondent): r_hat max" in text, text
+    n = text.count("part-worth")
+    assert n == 0, f"maxdiff/convergence.txt says part-worth {n} times:\n{text}"
     assert fit_run.verdict in ("pass", "warn", "fail")
     worst = max(
         fit_run.convergence.verdict, md.convergence.verdict, key=("pass", "warn", "fail").index

@@ -165,6 +165,24 @@ LATE = {
     "analysis.decision.scoring": {"winback.pipeline.recommend"},
     "analysis.contrasts.posterior": {"winback.waves.parallel", "winback.waves.compare"},
     "surveys.fieldwork": {"winback.pipeline.design"},
+    # the design search: `winback design`'s work (conjoint.design loads it in make_design)
+    "conjoint.design_search": {"winback.pipeline.design"},
+    "conjoint.information": {"winback.pipeline.design"},
+    "conjoint.constraints": {"winback.pipeline.design"},
+    # the HB estimation and its sampler: analysis.io loads them when it reads a fit; the fit
+    # stages fit, and the others here reach them through analysis.model (latent, waves),
+    # analysis.campaign.preferences (target, outcomes) or analysis.results (waves)
+    **{
+        m: {
+            "winback.pipeline.fit",
+            "winback.pipeline.latent",
+            "winback.pipeline.target",
+            "winback.pipeline.outcomes",
+            "winback.waves.parallel",
+            "winback.waves.compare",
+        }
+        for m in ("analysis.hb", "analysis._nutpie", "analysis._nutpie_trace")
+    },
     "surveys.formats.qualtrics": set(),  # when that format is read
     "surveys.formats.sawtooth": set(),
     "surveys.formats.cbctools": set(),
@@ -201,11 +219,73 @@ def test_command_stages_import_only_what_they_use(stage: str) -> None:
     assert not early, f"importing {stage} loaded {early}, which are not its work at start-up"
 
 
+#: modules that a stage imports for one thing (a design's type, reading a fit) and what they
+#: load only where it is used
+READ_ONLY = {
+    "conjoint.design": [
+        "conjoint.design_search",
+        "conjoint.information",
+        "conjoint.constraints",
+        "conjoint.priors",
+    ],
+    "analysis.io": ["analysis.hb", "analysis._nutpie", "analysis._nutpie_trace", "analysis.model"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(READ_ONLY))
+def test_reading_a_design_or_a_fit_loads_no_search_or_sampler(module: str) -> None:
+    """``conjoint.design`` (``ChoiceDesign``, imported by ``winback import`` and ``winback
+    fit``) loads the design search and the priors in ``make_design``; ``analysis.io`` loads
+    the HB estimation and nutpie's wrappers in ``load_model``. Checked on ``sys.modules`` in a
+    fresh interpreter, then each public name still works."""
+    import subprocess
+    import sys
+
+    watched = READ_ONLY[module]
+    code = f"import sys, {module}\nprint('LOADED', ','.join(m for m in {watched!r} if m in sys.modules))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    loaded = [m for m in out.rsplit("LOADED", 1)[1].strip().split(",") if m]
+    assert not loaded, f"importing {module} loaded {loaded} ({len(loaded)} of {len(watched)})"
+    from analysis import load_model, save_model
+    from conjoint import ChoiceDesign, make_design
+
+    assert callable(load_model) and callable(save_model) and callable(make_design)
+    assert isinstance(ChoiceDesign, type)
+
+
+def test_startup_bench_flags_by_cpu_time_not_wall_time() -> None:
+    """``benchmarks/startup_bench.py`` flags a command whose start takes over 1 s of CPU (user +
+    system of the child), whatever its wall time on a loaded machine, and prints both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "startup_bench", ROOT / "benchmarks/startup_bench.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.LIMIT_CPU == 1.0, bench.LIMIT_CPU
+    base = (0.50, 0.45)  # pandas: wall, CPU (s)
+    # a loaded machine: 1.40 s wall but 0.62 s CPU is not over; 0.95 s wall with 1.20 s CPU is
+    slow_wall = bench.stage_line("winback fit", 1.40, 0.62, 0.55, base, "pandas")
+    busy_cpu = bench.stage_line("winback design", 0.95, 1.20, 1.05, base, "")
+    assert slow_wall.split("loads:")[0].rstrip().endswith("ok"), slow_wall
+    assert "over 1 s CPU" in busy_cpu and "over 1 s CPU" not in slow_wall, (slow_wall, busy_cpu)
+    for part in (" 1.40 s  0.62 s        0.55 s", "over pandas: wall +0.90 s, CPU +0.17 s"):
+        assert part in slow_wall, f"{part!r} not in {slow_wall!r}"
+    assert "over pandas: wall +0.45 s, CPU +0.75 s" in busy_cpu, busy_cpu
+    assert busy_cpu.endswith("loads: -"), busy_cpu
+    assert (bench.flag(1.0), bench.flag(1.01)) == ("ok", "over 1 s CPU")
+
+
 def test_late_modules_exist() -> None:
     """Each module :data:`LATE` names exists (a renamed one would pass the test above vacuously)."""
     import importlib.util
 
-    missing = [m for m in [*LATE, *STAGES] if importlib.util.find_spec(m) is None]
+    names = [*LATE, *STAGES, *READ_ONLY, *(m for ms in READ_ONLY.values() for m in ms)]
+    missing = [m for m in names if importlib.util.find_spec(m) is None]
     assert not missing, f"no such modules: {missing}"
 
 
