@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._mcmc import diagnose
+from winback.errors import ParameterError
 
 if TYPE_CHECKING:
     from analysis.model import HBModel
@@ -259,7 +260,9 @@ def convergence_report(
     import arviz as az
 
     if kind not in _GROUPS_OF:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(map(repr, _GROUPS_OF))}.")
+        raise ParameterError(
+            f"kind={kind!r} is not a kind of fit. Valid: {', '.join(map(repr, _GROUPS_OF))}."
+        )
     th = thresholds or Thresholds()
     post = model.idata_["posterior"]
     stats = model.idata_["sample_stats"] if "sample_stats" in model.idata_.children else None

@@ -14,6 +14,7 @@ import pytest
 from analysis import HBModel, HBSettings, fit
 from analysis.convergence import ConvergenceReport, Thresholds, convergence_report
 from analysis.data import ChoiceArrays
+from winback.errors import ParameterError
 
 NAMES = ("a[2]", "b", "none")
 
@@ -142,7 +143,7 @@ def test_a_maxdiff_report_calls_beta_utilities_not_part_worths():
     cbc = convergence_report(synthetic_model())
     assert cbc.kind == "cbc" and "individual part-worths (beta" in cbc.report(), cbc.report()
     assert cbc.report().endswith("next: analysis.results (importances, willingness_to_pay, ...)")
-    with pytest.raises(ValueError, match="kind 'mnl' is not one of 'cbc', 'maxdiff'"):
+    with pytest.raises(ParameterError, match="kind='mnl' is not a kind of fit"):
         convergence_report(synthetic_model(), kind="mnl")  # type: ignore[arg-type]
 
 
