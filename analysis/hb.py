@@ -5,8 +5,9 @@ reported on the original scale):
 
     beta_i = mu + Gamma w_i + L z_i,   z_i ~ N(0, I)            (non-centred)
     L = cholesky(Sigma),  Sigma ~ LKJ(eta) with sd ~ HalfNormal(sd_scale)   (full covariance)
-    or L = diag(sd)                                                          (independent)
-    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred;
+    or L = diag(sd), sd ~ HalfNormal(sd_scale)                               (independent)
+    mu ~ N(0, mu_scale^2) or an earlier wave's N(m0, C0),
+    Gamma ~ N(0, gamma_scale^2)                            (respondent covariates w_i, centred;
                                                             zero of them when a study has none)
     y_it ~ Categorical(softmax(X_it beta_i))                   (unavailable alternatives masked)
 
@@ -154,10 +155,13 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     as a model dimension of shared length: the number of parameters (``parameter``), of
     respondents, of covariates and of covariance entries, the priors' scales, the constraints
     (:mod:`analysis._constrain`), the covariates (a covariate dimension of length 0 when the
-    study has none), the design and its column factors. The compiled model therefore depends
-    only on the family (covariance full or diagonal, an earlier wave's prior or not, the
-    design's integer width), and PyTensor's cache serves it to every study of that family
-    (docs/analysis.md, "Compilation").
+    study has none), the design and its column factors. The diagonal covariance and an earlier
+    wave's prior are data too: the LKJ factor is always sampled, the diagonal model using only
+    its diagonal (a data mask) under a prior swapped, by a term that data switch on, for
+    independent ones (HalfNormal standard deviations, N(0, 1) prior-only off-diagonal entries),
+    and an earlier wave's N(m0, C0) likewise swapped in for N(0, mu_scale^2). The compiled
+    model therefore depends only on the design's integer width, and PyTensor's cache serves it
+    to every study of that width (docs/analysis.md, "Compilation").
     """
     import pymc as pm
     import pytensor
@@ -209,9 +213,10 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         # that is switched on by data (so one graph for both): the default fits' log density
         # and gradient are bit for bit what they were without the term (issue 19 item 1)
         m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
-        earlier = pm.logp(
-            pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu
-        ) - pm.logp(pm.Normal.dist(0.0, data("mu_sigma", mu_sigma)), mu).sum()
+        earlier = (
+            pm.logp(pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu)
+            - pm.logp(pm.Normal.dist(0.0, data("mu_sigma", mu_sigma)), mu).sum()
+        )
         pm.Potential(
             "mu_prior_swap",
             pt.switch(data("has_prior", settings.prior_mean is not None), earlier, 0.0),
@@ -334,9 +339,7 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
             # prior-only (build_model): the posterior holds sd_scaled and no chol, as before
             packed = post["chol"].to_numpy()
             sd_s = packed[..., np.cumsum(np.arange(1, k + 1)) - 1]
-            post = post.to_dataset().assign(
-                sd_scaled=(("chain", "draw", "parameter"), sd_s)
-            )
+            post = post.to_dataset().assign(sd_scaled=(("chain", "draw", "parameter"), sd_s))
             drop += ["chol"]
         sd_s = post["sd_scaled"].to_numpy()
         tril = np.einsum("cdk,kl->cdkl", sd_s, np.eye(k))

@@ -41,62 +41,16 @@ def _arrays(text, truth, n, covariates=0):
 
 
 def _reference_logp(arrays, settings):
-    """PyTensor's own log density and gradient (Python implementations, no numba) of the
-    model as build_model wrote it before model families: sizes, prior scales and constrained
-    columns as constants of the graph, covariates only in a study that has them, an earlier
-    wave's prior as an ``MvNormal``, the diagonal covariance as independent ``HalfNormal``
-    standard deviations, plus, for the diagonal, the N(0, 1) prior-only off-diagonal entries of
-    the one compiled model's packed factor. Takes and returns points in the compiled model's
-    layout (mu, the packed factor, z, gamma)."""
-    import pymc as pm
+    """PyTensor's own log density and gradient (Python implementations, no numba) of
+    :func:`_reference_model`. Takes and returns points in the compiled model's layout (mu, the
+    packed factor, z, gamma)."""
     import pytensor
     import pytensor.tensor as pt
 
-    from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
-
-    k, scale, names = arrays.n_parameters, arrays.column_scale(), list(arrays.names)
-    plan = constraint_plan(names, settings.constraints)
-    mu_sigma, sd_sigma = np.full(k, settings.mu_scale), np.full(k, settings.sd_scale)
-    for idx, _ in plan:
-        mu_sigma[idx] = sd_sigma[idx] = 1.0
+    m = _reference_model(arrays, settings)
+    k = arrays.n_parameters
     diagonal = settings.covariance == "diagonal"
     n_off = k * (k - 1) // 2
-    with pm.Model(coords={"parameter": names, "respondent": list(arrays.respondent_ids)}) as m:
-        if settings.prior_mean is not None:
-            constrained = np.zeros(k, dtype=bool)
-            for idx, _ in plan:
-                constrained[idx] = True
-            d = np.where(constrained, 1.0, scale)
-            m0 = np.where(
-                constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d
-            )
-            c0 = settings.prior_cov * np.outer(d, d)
-            mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
-        else:
-            mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
-        if diagonal:
-            sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
-            pm.Normal("off_diagonal", 0.0, 1.0, shape=n_off)
-        else:
-            pm.LKJCholeskyCov(
-                "chol", n=k, eta=settings.lkj_eta, sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k)
-            )
-        z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
-        beta = theta = mu + (z * sd if diagonal else packed_chol_matmul(z, m["chol"]))
-        if arrays.covariates is not None:
-            m.add_coord("covariate", list(arrays.covariate_names))
-            gamma = pm.Normal("gamma", 0.0, settings.gamma_scale, dims=("covariate", "parameter"))
-            beta = theta = theta + arrays.covariates @ gamma
-        for idx, kind in plan:
-            col = pt.exp(theta[:, idx])
-            if kind in ("increasing", "decreasing"):
-                col = pt.cumsum(col, axis=1)
-            sign = -1.0 if kind in ("negative", "decreasing") else 1.0
-            beta = pt.set_subtensor(beta[:, idx], sign * col)
-        p = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
-        pm.Potential(
-            "loglik", mnl_beta_loglik(beta * (p.step / scale), p.codes, p.ptr, p.y, p.mask)
-        )
     values = [m.rvs_to_values[v] for v in m.free_RVs]
     logp = m.logp()
     fn = pytensor.function(values, [logp, *pt.grad(logp, values)], mode="FAST_COMPILE")
@@ -129,6 +83,62 @@ def _reference_logp(arrays, settings):
         return float(out[0]), from_reference(np.concatenate([np.ravel(g) for g in out[1:]]))
 
     return evaluate
+
+
+def _reference_model(arrays, settings, *, off_diagonal=True):
+    """The model as build_model wrote it before model families: sizes, prior scales and constrained
+    columns as constants of the graph, covariates only in a study that has them, an earlier
+    wave's prior as an ``MvNormal``, the diagonal covariance as independent ``HalfNormal``
+    standard deviations, plus, for the diagonal, the N(0, 1) prior-only off-diagonal entries of
+    the one compiled model's packed factor (``off_diagonal``)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
+
+    k, scale, names = arrays.n_parameters, arrays.column_scale(), list(arrays.names)
+    plan = constraint_plan(names, settings.constraints)
+    mu_sigma, sd_sigma = np.full(k, settings.mu_scale), np.full(k, settings.sd_scale)
+    for idx, _ in plan:
+        mu_sigma[idx] = sd_sigma[idx] = 1.0
+    diagonal = settings.covariance == "diagonal"
+    n_off = k * (k - 1) // 2
+    with pm.Model(coords={"parameter": names, "respondent": list(arrays.respondent_ids)}) as m:
+        if settings.prior_mean is not None:
+            constrained = np.zeros(k, dtype=bool)
+            for idx, _ in plan:
+                constrained[idx] = True
+            d = np.where(constrained, 1.0, scale)
+            m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
+            c0 = settings.prior_cov * np.outer(d, d)
+            mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
+        else:
+            mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
+        if diagonal:
+            sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
+            if off_diagonal:
+                pm.Normal("off_diagonal", 0.0, 1.0, shape=n_off)
+        else:
+            pm.LKJCholeskyCov(
+                "chol", n=k, eta=settings.lkj_eta, sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k)
+            )
+        z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
+        beta = theta = mu + (z * sd if diagonal else packed_chol_matmul(z, m["chol"]))
+        if arrays.covariates is not None:
+            m.add_coord("covariate", list(arrays.covariate_names))
+            gamma = pm.Normal("gamma", 0.0, settings.gamma_scale, dims=("covariate", "parameter"))
+            beta = theta = theta + arrays.covariates @ gamma
+        for idx, kind in plan:
+            col = pt.exp(theta[:, idx])
+            if kind in ("increasing", "decreasing"):
+                col = pt.cumsum(col, axis=1)
+            sign = -1.0 if kind in ("negative", "decreasing") else 1.0
+            beta = pt.set_subtensor(beta[:, idx], sign * col)
+        p = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
+        pm.Potential(
+            "loglik", mnl_beta_loglik(beta * (p.step / scale), p.codes, p.ptr, p.y, p.mask)
+        )
+    return m
 
 
 def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
@@ -219,3 +229,33 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
             (damaged,) = index.parent.glob(index.name.removesuffix("nbi") + "*.nbc")
             damaged.write_bytes(damaged.read_bytes()[:100])
     assert keys[0] is not None and len(set(keys)) == 1, keys
+
+
+@pytest.mark.integration
+def test_diagonal_covariance_in_the_one_compiled_model_has_the_independent_models_posterior():
+    """A diagonal fit (the LKJ factor's diagonal, its prior swapped for independent ones) and
+    nutpie on the independent model as written before (HalfNormal standard deviations, no
+    factor) give the same population means and standard deviations to Monte Carlo error."""
+    import nutpie
+
+    from analysis._mcmc import diagnose
+    from analysis.hb import compile_nutpie, fit_arrays, numba_mode
+
+    arrays = _arrays(SMALL_STUDY, SMALL_TRUTH, 40)
+    settings = HBSettings(covariance="diagonal", draws=1000, tune=400, chains=2, random_seed=4)
+    fit = fit_arrays(arrays, settings)
+    with numba_mode():
+        compiled = compile_nutpie(_reference_model(arrays, settings, off_diagonal=False))
+    ref = nutpie.sample(compiled, draws=1000, tune=400, chains=2, seed=5, progress_bar=False)
+    lines, bad = [], []
+    for name in ("mu_scaled", "sd_scaled"):
+        a = fit.idata_["posterior"][name].to_numpy()
+        b = ref["posterior"][name].to_numpy()
+        for i in range(a.shape[-1]):
+            se = [x[..., i].std() / np.sqrt(diagnose(x[..., i : i + 1])[1][0]) for x in (a, b)]
+            gap, allowed = abs(a[..., i].mean() - b[..., i].mean()), 4 * np.hypot(*se)
+            lines.append(f"{name}[{i}]: {a[..., i].mean():.3f} vs {b[..., i].mean():.3f}")
+            if gap > allowed:
+                bad.append(f"{lines[-1]}: gap {gap:.3f} > 4 MCSE {allowed:.3f}")
+    assert not bad, "\n".join(bad + lines)
+    assert "chol" not in fit.idata_["posterior"].data_vars
