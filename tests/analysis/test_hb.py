@@ -554,7 +554,7 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
             extra = {"chol": (("chain", "draw", "chol_entry"), packed[..., *np.tril_indices(k)])}
     scale = arr.column_scale()
     expect = (np.einsum("cdnj,cdkj->cdnk", z, lower) + mu[:, :, None, :]) / scale
-    settings = HBSettings(covariance=covariance.split()[0])  # type: ignore[arg-type]
+    settings = HBSettings(covariance=covariance.split()[0])
     for writeable in (True, False):
         zz = z.copy()
         zz.flags.writeable = writeable
