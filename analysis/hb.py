@@ -210,8 +210,8 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         n_par = model.dim_lengths["parameter"]
         mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
         # an earlier wave's prior N(m0, C0) replaces the default N(0, mu_sigma^2) by a term
-        # that is switched on by data (so one graph for both): the default fits' log density
-        # and gradient are bit for bit what they were without the term (issue 19 item 1)
+        # that data switch on (one graph for both, issue 19 item 1); switched off, the default
+        # fits' log density and gradient equal the model's without it to rounding (1e-15)
         m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
         earlier = (
             pm.logp(pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu)
@@ -402,7 +402,8 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     if arrays.covariates is None:
         # the model's covariate dimension has length 0 then (build_model): nothing to keep
         drop += [v for v in ("gamma_scaled", "covariate") if v in post.variables]
-    drop += [v for v in ("chol_entry",) if "chol" in drop and v in post.variables]
+    if "chol" in drop and "chol_entry" in post.variables:
+        drop.append("chol_entry")
     merged = post.drop_vars(drop).merge(new, compat="override")
     trace["posterior"] = merged
     return trace
