@@ -41,6 +41,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -56,6 +57,10 @@ import numpy as np  # noqa: E402
 ROOT = Path(os.environ.get("COMPILE_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
+# the packages first, from ROOT: hb_vs_bayesm puts its own tree first on sys.path, and a
+# baseline's probe (COMPILE_BENCH_ROOT) would otherwise import this tree's packages
+for _package in ("analysis", "conjoint", "surveys", "winback"):
+    importlib.import_module(_package)
 
 from hb_vs_bayesm import STUDY_TOML, cache_env, make_data, scale_truth  # noqa: E402
 
