@@ -5,8 +5,9 @@ reported on the original scale):
 
     beta_i = mu + Gamma w_i + L z_i,   z_i ~ N(0, I)            (non-centred)
     L = cholesky(Sigma),  Sigma ~ LKJ(eta) with sd ~ HalfNormal(sd_scale)   (full covariance)
-    or L = diag(sd)                                                          (independent)
-    mu ~ N(0, mu_scale^2),  Gamma ~ N(0, gamma_scale^2)    (respondent covariates w_i, centred;
+    or L = diag(sd), sd ~ HalfNormal(sd_scale)                               (independent)
+    mu ~ N(0, mu_scale^2) or an earlier wave's N(m0, C0),
+    Gamma ~ N(0, gamma_scale^2)                            (respondent covariates w_i, centred;
                                                             zero of them when a study has none)
     y_it ~ Categorical(softmax(X_it beta_i))                   (unavailable alternatives masked)
 
@@ -114,6 +115,39 @@ class HBSettings:
         object.__setattr__(self, "covariates", tuple(self.covariates))
 
 
+def _mean_prior(
+    settings: HBSettings,
+    plan: list[tuple[list[int], Constraint]],
+    scale: np.ndarray,
+    mu_sigma: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and Cholesky factor of the prior of the scaled population mean: an earlier wave's
+    (``settings.prior_mean``, ``prior_cov``: its population mean of theta, unscaled and
+    log-scale for constrained columns; scaled columns multiply, log-scale ones shift) or, with
+    none, the default independent N(0, mu_sigma^2) (then unused: :func:`build_model`)."""
+    k = len(mu_sigma)
+    if settings.prior_mean is None:
+        return np.zeros(k), np.diag(mu_sigma)
+    constrained = np.zeros(k, dtype=bool)
+    for idx, _ in plan:
+        constrained[idx] = True
+    d = np.where(constrained, 1.0, scale)
+    m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
+    c0 = (
+        settings.prior_cov * np.outer(d, d)
+        if settings.prior_cov is not None
+        else np.diag(mu_sigma**2)
+    )
+    try:
+        chol0 = np.linalg.cholesky(c0)
+    except np.linalg.LinAlgError:
+        raise WinbackError(
+            "the prior's covariance (prior_cov, an earlier wave's population covariance) is "
+            "not positive definite; refit the earlier wave or give its prior without prior_cov."
+        ) from None
+    return m0, chol0
+
+
 def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     """The PyMC model for ``arrays`` (returned with the column scale it used).
 
@@ -121,13 +155,17 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     as a model dimension of shared length: the number of parameters (``parameter``), of
     respondents, of covariates and of covariance entries, the priors' scales, the constraints
     (:mod:`analysis._constrain`), the covariates (a covariate dimension of length 0 when the
-    study has none), the design and its column factors. The compiled model therefore depends
-    only on the family (covariance full or diagonal, an earlier wave's prior or not, the
-    design's integer width), and PyTensor's cache serves it to every study of that family
-    (docs/analysis.md, "Compilation").
+    study has none), the design and its column factors. The diagonal covariance and an earlier
+    wave's prior are data too: the LKJ factor is always sampled, the diagonal model using only
+    its diagonal (a data mask) under a prior swapped, by a term that data switch on, for
+    independent ones (HalfNormal standard deviations, N(0, 1) prior-only off-diagonal entries),
+    and an earlier wave's N(m0, C0) likewise swapped in for N(0, mu_scale^2). The compiled
+    model therefore depends only on the design's integer width, and PyTensor's cache serves it
+    to every study of that width (docs/analysis.md, "Compilation").
     """
     import pymc as pm
     import pytensor
+    import pytensor.tensor as pt
 
     # analysis._kernels imports PyTensor at its top (0.3-0.4 s of start-up)
     # lazy: keeps `import analysis` (load_model, results, simulator) from loading PyTensor
@@ -159,51 +197,75 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         else np.zeros((arrays.n_respondents, 0))
     )
 
+    shared: dict[str, Any] = {}
+
     def data(name: str, value: Any) -> Any:
         # shared, not constant: a constant would make the compiled model specific to its value
-        # (pm.Data would turn int8 codes into int32)
-        return pytensor.shared(np.asarray(value), name=name)
+        # (pm.Data would turn int8 codes into int32); one variable per name
+        if name not in shared:
+            shared[name] = pytensor.shared(np.asarray(value), name=name)
+        return shared[name]
 
     with pm.Model(coords=coords) as model:
         n_par = model.dim_lengths["parameter"]
-        if settings.prior_mean is not None:
-            # an earlier wave's population mean of theta, unscaled (log-scale for constrained
-            # columns), as the prior: scaled columns multiply, log-scale ones shift
-            constrained = np.zeros(k, dtype=bool)
-            for idx, _ in plan:
-                constrained[idx] = True
-            d = np.where(constrained, 1.0, scale)
-            m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
-            c0 = (
-                settings.prior_cov * np.outer(d, d)
-                if settings.prior_cov is not None
-                else np.diag(mu_sigma**2)
-            )
-            mu = pm.MvNormal(
-                "mu_scaled", mu=data("prior_mean", m0), cov=data("prior_cov", c0), dims="parameter"
-            )
-        else:
-            mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
-        if settings.covariance == "full":
-            # n is the shared length of the parameter dimension; the packed factor's length a
-            # dimension of its own, so that nothing in the graph is a function of k
-            # (JAX needs static shapes: nutpie freezes the dimensions, which PyMC cannot do
-            # to an LKJ factor whose size is one of them, so its size is the number itself)
-            packed_chol = pm.LKJCholeskyCov(
-                "chol",
-                n=n_par if settings.backend == "numba" else k,
+        mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
+        # an earlier wave's prior N(m0, C0) replaces the default N(0, mu_sigma^2) by a term
+        # that data switch on (one graph for both, issue 19 item 1); switched off, the default
+        # fits' log density and gradient equal the model's without it to rounding (1e-15)
+        m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
+        earlier = (
+            pm.logp(pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu)
+            - pm.logp(pm.Normal.dist(0.0, data("mu_sigma", mu_sigma)), mu).sum()
+        )
+        pm.Potential(
+            "mu_prior_swap",
+            pt.switch(data("has_prior", settings.prior_mean is not None), earlier, 0.0),
+        )
+        # n is the shared length of the parameter dimension; the packed factor's length a
+        # dimension of its own, so that nothing in the graph is a function of k
+        # (JAX needs static shapes: nutpie freezes the dimensions, which PyMC cannot do
+        # to an LKJ factor whose size is one of them, so its size is the number itself)
+        n_lkj = n_par if settings.backend == "numba" else k
+
+        def lkj(name: str | None) -> Any:
+            sd_dist = pm.HalfNormal.dist(data("sd_sigma", sd_sigma))
+            if name is None:
+                return pm.LKJCholeskyCov.dist(
+                    n=n_lkj, eta=settings.lkj_eta, sd_dist=sd_dist, compute_corr=False
+                )
+            return pm.LKJCholeskyCov(
+                name,
+                n=n_lkj,
                 eta=settings.lkj_eta,
-                sd_dist=pm.HalfNormal.dist(data("sd_sigma", sd_sigma)),
+                sd_dist=sd_dist,
                 compute_corr=False,
                 dims="chol_entry",
             )
-        else:
-            sd = pm.HalfNormal("sd_scaled", data("sd_sigma", sd_sigma), dims="parameter")
+
+        packed_chol = lkj("chol")
+        # the diagonal covariance in the same graph: only the factor's diagonal enters the
+        # model (a data mask), and its LKJ prior is swapped, by a term switched on by data,
+        # for independent ones: HalfNormal(sd_sigma) on the diagonal (the standard deviations,
+        # sampled as log sd, as a HalfNormal's are) and N(0, 1) on the off-diagonal entries,
+        # which then touch nothing else (prior-only)
+        diagonal = settings.covariance == "diagonal"
+        on_diagonal = np.zeros(k * (k + 1) // 2)
+        on_diagonal[np.cumsum(np.arange(1, k + 1)) - 1] = 1.0
+        entry_sigma = np.ones(k * (k + 1) // 2)
+        entry_sigma[on_diagonal == 1.0] = sd_sigma
+        independent = (
+            pm.logp(pm.Normal.dist(0.0, data("chol_entry_sigma", entry_sigma)), packed_chol).sum()
+            + np.log(2.0) * data("chol_on_diagonal", on_diagonal).sum()  # half-normal
+        )
+        pm.Potential(
+            "chol_prior_swap",
+            pt.switch(
+                data("diagonal", diagonal), independent - pm.logp(lkj(None), packed_chol), 0.0
+            ),
+        )
+        chol_mask = data("chol_mask", on_diagonal if diagonal else np.ones_like(on_diagonal))
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
-        if settings.covariance == "full":
-            theta = mu + packed_chol_matmul(z, packed_chol)
-        else:
-            theta = mu + z * sd
+        theta = mu + packed_chol_matmul(z, packed_chol * chol_mask)
         gamma = pm.Normal(
             "gamma_scaled",
             0.0,
@@ -264,6 +326,7 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     mu_s = post["mu_scaled"].to_numpy()  # (c, d, K)
     z = post["z"].to_numpy()  # (c, d, N, K)
     k = arrays.n_parameters
+    drop = ["z"]
     if settings.covariance == "full":
         chol_flat = post["chol"].to_numpy()  # (c, d, K*(K+1)/2)
         c, d = chol_flat.shape[:2]
@@ -271,6 +334,13 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
         rows, cols = np.tril_indices(k)
         tril[..., rows, cols] = chol_flat
     else:
+        if "sd_scaled" not in post.data_vars:
+            # the standard deviations are the factor's diagonal; its off-diagonal entries were
+            # prior-only (build_model): the posterior holds sd_scaled and no chol, as before
+            packed = post["chol"].to_numpy()
+            sd_s = packed[..., np.cumsum(np.arange(1, k + 1)) - 1]
+            post = post.to_dataset().assign(sd_scaled=(("chain", "draw", "parameter"), sd_s))
+            drop += ["chol"]
         sd_s = post["sd_scaled"].to_numpy()
         tril = np.einsum("cdk,kl->cdkl", sd_s, np.eye(k))
     # theta = mu + z L' (+ covariates), built in place: at 2,000 respondents x 20 parameters
@@ -328,11 +398,13 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     )
     # z (respondent x parameter per draw, as large as beta) has served: beta holds it on the
     # original scale; dropping it halves the fit's memory and fit.nc
-    drop = ["z"]
+    post = post.to_dataset() if hasattr(post, "to_dataset") else post
     if arrays.covariates is None:
         # the model's covariate dimension has length 0 then (build_model): nothing to keep
-        drop += [v for v in ("gamma_scaled", "covariate") if v in post.to_dataset().variables]
-    merged = post.to_dataset().drop_vars(drop).merge(new, compat="override")
+        drop += [v for v in ("gamma_scaled", "covariate") if v in post.variables]
+    if "chol" in drop and "chol_entry" in post.variables:
+        drop.append("chol_entry")
+    merged = post.drop_vars(drop).merge(new, compat="override")
     trace["posterior"] = merged
     return trace
 

@@ -1,5 +1,6 @@
 """One compiled HB model per family (issue 19, item 1): studies of other structures share it
-(with or without respondent covariates), its log density and gradient equal PyTensor's own graph
+(with or without respondent covariates, a diagonal covariance or an earlier wave's prior), its
+log density and gradient equal PyTensor's own graph
 of the model as it was written before (constants, indexed constraints, covariates only when
 present), and damaged cache entries are compiled anew."""
 
@@ -40,11 +41,57 @@ def _arrays(text, truth, n, covariates=0):
 
 
 def _reference_logp(arrays, settings):
-    """PyTensor's own log density and gradient (Python implementations, no numba) of the
-    model as build_model wrote it before model families: sizes, prior scales and constrained
-    columns as constants of the graph, covariates only in a study that has them."""
-    import pymc as pm
+    """PyTensor's own log density and gradient (Python implementations, no numba) of
+    :func:`_reference_model`. Takes and returns points in the compiled model's layout (mu, the
+    packed factor, z, gamma)."""
     import pytensor
+    import pytensor.tensor as pt
+
+    m = _reference_model(arrays, settings)
+    k = arrays.n_parameters
+    diagonal = settings.covariance == "diagonal"
+    n_off = k * (k - 1) // 2
+    values = [m.rvs_to_values[v] for v in m.free_RVs]
+    logp = m.logp()
+    fn = pytensor.function(values, [logp, *pt.grad(logp, values)], mode="FAST_COMPILE")
+    shapes = [m.initial_point()[v.name].shape for v in values]
+    # the compiled model's packed factor (log of its diagonal): its diagonal entries are the
+    # reference's log standard deviations, the others its off-diagonal entries
+    on_diag = np.zeros(k * (k + 1) // 2, dtype=bool)
+    on_diag[np.cumsum(np.arange(1, k + 1)) - 1] = True
+
+    def to_reference(x):
+        if not diagonal:
+            return x
+        packed = x[k : k + len(on_diag)]
+        return np.concatenate([x[:k], packed[on_diag], packed[~on_diag], x[k + len(on_diag) :]])
+
+    def from_reference(g):
+        if not diagonal:
+            return g
+        packed = np.empty(len(on_diag))
+        packed[on_diag], packed[~on_diag] = g[k : 2 * k], g[2 * k : 2 * k + n_off]
+        return np.concatenate([g[:k], packed, g[2 * k + n_off :]])
+
+    def evaluate(x):
+        parts, start, xr = [], 0, to_reference(x)
+        for shape in shapes:
+            size = int(np.prod(shape))
+            parts.append(xr[start : start + size].reshape(shape))
+            start += size
+        out = fn(*parts)
+        return float(out[0]), from_reference(np.concatenate([np.ravel(g) for g in out[1:]]))
+
+    return evaluate
+
+
+def _reference_model(arrays, settings, *, off_diagonal=True):
+    """The model as build_model wrote it before model families: sizes, prior scales and constrained
+    columns as constants of the graph, covariates only in a study that has them, an earlier
+    wave's prior as an ``MvNormal``, the diagonal covariance as independent ``HalfNormal``
+    standard deviations, plus, for the diagonal, the N(0, 1) prior-only off-diagonal entries of
+    the one compiled model's packed factor (``off_diagonal``)."""
+    import pymc as pm
     import pytensor.tensor as pt
 
     from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
@@ -54,13 +101,29 @@ def _reference_logp(arrays, settings):
     mu_sigma, sd_sigma = np.full(k, settings.mu_scale), np.full(k, settings.sd_scale)
     for idx, _ in plan:
         mu_sigma[idx] = sd_sigma[idx] = 1.0
+    diagonal = settings.covariance == "diagonal"
+    n_off = k * (k - 1) // 2
     with pm.Model(coords={"parameter": names, "respondent": list(arrays.respondent_ids)}) as m:
-        mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
-        pm.LKJCholeskyCov(
-            "chol", n=k, eta=settings.lkj_eta, sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k)
-        )
+        if settings.prior_mean is not None:
+            constrained = np.zeros(k, dtype=bool)
+            for idx, _ in plan:
+                constrained[idx] = True
+            d = np.where(constrained, 1.0, scale)
+            m0 = np.where(constrained, settings.prior_mean + np.log(scale), settings.prior_mean * d)
+            c0 = settings.prior_cov * np.outer(d, d)
+            mu = pm.MvNormal("mu_scaled", mu=m0, cov=c0, dims="parameter")
+        else:
+            mu = pm.Normal("mu_scaled", 0.0, mu_sigma, dims="parameter")
+        if diagonal:
+            sd = pm.HalfNormal("sd_scaled", sd_sigma, dims="parameter")
+            if off_diagonal:
+                pm.Normal("off_diagonal", 0.0, 1.0, shape=n_off)
+        else:
+            pm.LKJCholeskyCov(
+                "chol", n=k, eta=settings.lkj_eta, sd_dist=pm.HalfNormal.dist(sd_sigma, shape=k)
+            )
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
-        beta = theta = mu + packed_chol_matmul(z, m["chol"])
+        beta = theta = mu + (z * sd if diagonal else packed_chol_matmul(z, m["chol"]))
         if arrays.covariates is not None:
             m.add_coord("covariate", list(arrays.covariate_names))
             gamma = pm.Normal("gamma", 0.0, settings.gamma_scale, dims=("covariate", "parameter"))
@@ -75,21 +138,7 @@ def _reference_logp(arrays, settings):
         pm.Potential(
             "loglik", mnl_beta_loglik(beta * (p.step / scale), p.codes, p.ptr, p.y, p.mask)
         )
-    values = [m.rvs_to_values[v] for v in m.free_RVs]
-    logp = m.logp()
-    fn = pytensor.function(values, [logp, *pt.grad(logp, values)], mode="FAST_COMPILE")
-    shapes = [m.initial_point()[v.name].shape for v in values]
-
-    def evaluate(x):
-        parts, start = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            parts.append(x[start : start + size].reshape(shape))
-            start += size
-        out = fn(*parts)
-        return float(out[0]), np.concatenate([np.ravel(g) for g in out[1:]])
-
-    return evaluate
+    return m
 
 
 def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
@@ -120,11 +169,14 @@ def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
 
 @pytest.mark.integration
 def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytensors_own():
-    """Two study structures (7 parameters with a none option, an order and a sign constraint;
-    8 parameters without one, other constraints and two respondent covariates) compile to the
-    same PyTensor cache key, the second without compiling a callback of its own; each one's log
-    density and gradient equal PyTensor's own graph of the model written with constants at
-    random points; a damaged cache entry of the callbacks is compiled anew."""
+    """Four study structures and settings compile to the same PyTensor cache key, the later
+    ones without compiling a callback of their own: 7 parameters with a none option, an order
+    and a sign constraint; 8 parameters without one, other constraints and two respondent
+    covariates; the first study with a diagonal covariance; the second with an earlier wave's
+    prior on the population mean. Each one's log density and gradient equal PyTensor's own graph
+    of the model written with constants (the diagonal covariance as independent standard
+    deviations, the prior as an MvNormal) at random points; a damaged cache entry of the
+    callbacks is compiled anew."""
     import nutpie
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, NUMBA_CACHE_PATH
 
@@ -133,24 +185,32 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
 
     if not applicable():
         pytest.skip(f"nutpie {nutpie.__version__}: its own compilation is used")
+    first = _arrays(SMALL_STUDY, SMALL_TRUTH, 10)
+    other = _arrays(OTHER_STUDY, OTHER_TRUTH, 7, covariates=2)
+    k = other.n_parameters
     cases = [
-        (_arrays(SMALL_STUDY, SMALL_TRUTH, 10), {"speed": "increasing", "price": "negative"}),
+        (first, {"constraints": {"speed": "increasing", "price": "negative"}}),
+        (other, {"constraints": {"plan": "decreasing", "support[Priority]": "positive"}}),
+        (first, {"constraints": {"price": "negative"}, "covariance": "diagonal"}),
         (
-            _arrays(OTHER_STUDY, OTHER_TRUTH, 7, covariates=2),
-            {"plan": "decreasing", "support[Priority]": "positive"},
+            other,
+            {
+                "prior_mean": np.linspace(-0.5, 0.5, k),
+                "prior_cov": np.eye(k) * 0.25 + 0.05,
+            },
         ),
     ]
     keys, files, damaged = [], None, None
     rng = np.random.default_rng(11)
-    for i, (arrays, constraints) in enumerate(cases):
-        settings = HBSettings(constraints=constraints, covariates=arrays.covariate_names)
+    for i, (arrays, options) in enumerate(cases):
+        settings = HBSettings(covariates=arrays.covariate_names, **options)
         with numba_mode():
             model, _ = build_model(arrays, settings)
             compiled = compile_nutpie(model)
         keys.append(CACHED_SRC_FUNCTIONS.get(compiled.logp_func.vm.jit_fn.py_func))
         now = sorted(p.name for p in NUMBA_CACHE_PATH.glob("*_numba-*"))
-        if i == 1:
-            assert now == files, "another structure compiled callbacks of its own"
+        if i >= 1:
+            assert now == files, f"case {i} ({options}) compiled callbacks of its own"
             assert damaged is not None and len(damaged.read_bytes()) > 100, "not written anew"
         files = now
         logp, _ = _callbacks(compiled)
@@ -168,4 +228,34 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
             index = Path(compiled.compiled_logp_func._cache._cache_file._index_path)
             (damaged,) = index.parent.glob(index.name.removesuffix("nbi") + "*.nbc")
             damaged.write_bytes(damaged.read_bytes()[:100])
-    assert keys[0] is not None and keys[0] == keys[1], keys
+    assert keys[0] is not None and len(set(keys)) == 1, keys
+
+
+@pytest.mark.integration
+def test_diagonal_covariance_in_the_one_compiled_model_has_the_independent_models_posterior():
+    """A diagonal fit (the LKJ factor's diagonal, its prior swapped for independent ones) and
+    nutpie on the independent model as written before (HalfNormal standard deviations, no
+    factor) give the same population means and standard deviations to Monte Carlo error."""
+    import nutpie
+
+    from analysis._mcmc import diagnose
+    from analysis.hb import compile_nutpie, fit_arrays, numba_mode
+
+    arrays = _arrays(SMALL_STUDY, SMALL_TRUTH, 40)
+    settings = HBSettings(covariance="diagonal", draws=1000, tune=400, chains=2, random_seed=4)
+    fit = fit_arrays(arrays, settings)
+    with numba_mode():
+        compiled = compile_nutpie(_reference_model(arrays, settings, off_diagonal=False))
+    ref = nutpie.sample(compiled, draws=1000, tune=400, chains=2, seed=5, progress_bar=False)
+    lines, bad = [], []
+    for name in ("mu_scaled", "sd_scaled"):
+        a = fit.idata_["posterior"][name].to_numpy()
+        b = ref["posterior"][name].to_numpy()
+        for i in range(a.shape[-1]):
+            se = [x[..., i].std() / np.sqrt(diagnose(x[..., i : i + 1])[1][0]) for x in (a, b)]
+            gap, allowed = abs(a[..., i].mean() - b[..., i].mean()), 4 * np.hypot(*se)
+            lines.append(f"{name}[{i}]: {a[..., i].mean():.3f} vs {b[..., i].mean():.3f}")
+            if gap > allowed:
+                bad.append(f"{lines[-1]}: gap {gap:.3f} > 4 MCSE {allowed:.3f}")
+    assert not bad, "\n".join(bad + lines)
+    assert "chol" not in fit.idata_["posterior"].data_vars

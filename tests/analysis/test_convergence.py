@@ -230,14 +230,18 @@ def test_under_sampled_fit_fails_with_advice(example_fit):
 
 @pytest.mark.slow
 def test_longer_diagonal_fit_passes(example_fit):
-    """2 chains x 4000 draws (tune 1000) of the diagonal-covariance model: about 30 s.
+    """2 chains x 5000 draws (tune 1000) of the diagonal-covariance model: about 35 s.
 
     3000 draws gave sd tail ESS 399-420 depending on which respondents the quality flags keep:
-    a coin toss at the 400 line, so the test draws a third more.
+    a coin toss at the 400 line. 4000 draws, seeds 1-6 (benchmarks/family_margin.py,
+    2026-12-07): smallest tail ESS 436, 749, 571, 941, 853, 439 with the independent model
+    written apart, 448, 684, 764, 1018, 863, 640 with it in the one compiled model, and 328
+    once after a rounding-level change of the graph: still near the line whatever the model,
+    so the test draws a quarter more.
     """
     model, _, _ = example_fit
     long = fit(
-        model.dataset_, draws=4000, tune=1000, chains=2, covariance="diagonal", random_seed=3
+        model.dataset_, draws=5000, tune=1000, chains=2, covariance="diagonal", random_seed=3
     )
     rep = convergence_report(long)
     assert rep.verdict == "pass", rep.report()

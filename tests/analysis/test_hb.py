@@ -523,7 +523,7 @@ def test_a_fit_reports_progress_in_log_lines_when_stderr_is_not_a_terminal(small
     assert sys.stderr.getvalue() == "", sys.stderr.getvalue()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("covariance", ["full", "diagonal"])
+@pytest.mark.parametrize("covariance", ["full", "diagonal", "diagonal packed"])
 def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small, covariance):
     # no sampling: a synthetic posterior; the in-place theta (z's buffer, a block of draws at a
     # time) equals mu + z L' / scale computed apart, and a read-only z takes the copying path
@@ -547,9 +547,14 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
         sd = np.abs(rng.normal(size=(c, d, k))) + 0.2
         lower = np.einsum("cdk,kl->cdkl", sd, np.eye(k))
         extra = {"sd_scaled": (("chain", "draw", "parameter"), sd)}
+        if covariance == "diagonal packed":
+            # the sampler's packed factor (build_model): sds on its diagonal, prior-only
+            # off-diagonal entries that must not enter beta
+            packed = np.tril(rng.normal(size=(c, d, k, k)), -1) + lower
+            extra = {"chol": (("chain", "draw", "chol_entry"), packed[..., *np.tril_indices(k)])}
     scale = arr.column_scale()
     expect = (np.einsum("cdnj,cdkj->cdnk", z, lower) + mu[:, :, None, :]) / scale
-    settings = HBSettings(covariance=covariance)
+    settings = HBSettings(covariance=covariance.split()[0])
     for writeable in (True, False):
         zz = z.copy()
         zz.flags.writeable = writeable
@@ -567,3 +572,11 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
         assert err < 1e-12, f"writeable={writeable}: beta off by {err:.3g} (allowed 1e-12)"
         assert "z" not in trace["posterior"].data_vars
         assert np.shares_memory(beta, zz) == writeable, f"writeable={writeable}: buffer reuse"
+        if covariance != "full":
+            # a diagonal fit reports as before: sd_scaled, no packed factor
+            got = trace["posterior"]
+            assert "chol" not in got.data_vars and "chol_entry" not in got.coords, list(got)
+            err = float(np.abs(got["sd_scaled"].to_numpy() - sd).max())
+            assert err == 0.0, f"sd_scaled off by {err:.3g}"
+            corr = got["corr"].to_numpy()
+            assert np.array_equal(corr, np.broadcast_to(np.eye(k), corr.shape)), "corr not I"
