@@ -231,31 +231,71 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
     assert keys[0] is not None and len(set(keys)) == 1, keys
 
 
+#: the independent model's posterior (as build_model wrote it before the one compiled model:
+#: HalfNormal standard deviations, no factor) on the diagonal test's data, written once by
+#: ``python -m tests.analysis.test_compile_family`` (nutpie, 4 chains x 4,000 draws): means and
+#: Monte Carlo standard errors, so that the test samples the new model only
+DIAGONAL_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "diagonal_reference.json"
+_DIAGONAL = {"covariance": "diagonal", "draws": 1000, "tune": 400, "chains": 2, "random_seed": 4}
+
+
+def _posterior_summary(posterior, names=("mu_scaled", "sd_scaled")):
+    from analysis._mcmc import diagnose
+
+    out = {}
+    for name in names:
+        x = posterior[name].to_numpy()
+        out[name] = [
+            [
+                float(x[..., i].mean()),
+                float(x[..., i].std() / np.sqrt(diagnose(x[..., i : i + 1])[1][0])),
+            ]
+            for i in range(x.shape[-1])
+        ]
+    return out
+
+
+def write_diagonal_reference() -> None:
+    """Sample the independent model as written before (once; the test reads the result)."""
+    import json
+
+    import nutpie
+
+    from analysis.hb import compile_nutpie, numba_mode
+
+    arrays = _arrays(SMALL_STUDY, SMALL_TRUTH, 40)
+    settings = HBSettings(**_DIAGONAL)
+    with numba_mode():
+        compiled = compile_nutpie(_reference_model(arrays, settings, off_diagonal=False))
+    ref = nutpie.sample(compiled, draws=4000, tune=1000, chains=4, seed=5, progress_bar=False)
+    DIAGONAL_REFERENCE.write_text(json.dumps(_posterior_summary(ref["posterior"]), indent=1) + "\n")
+
+
 @pytest.mark.integration
 def test_diagonal_covariance_in_the_one_compiled_model_has_the_independent_models_posterior():
     """A diagonal fit (the LKJ factor's diagonal, its prior swapped for independent ones) and
     nutpie on the independent model as written before (HalfNormal standard deviations, no
-    factor) give the same population means and standard deviations to Monte Carlo error."""
-    import nutpie
+    factor; its posterior stored in ``DIAGONAL_REFERENCE``) give the same population means and
+    standard deviations to Monte Carlo error."""
+    import json
 
-    from analysis._mcmc import diagnose
-    from analysis.hb import compile_nutpie, fit_arrays, numba_mode
+    from analysis.hb import fit_arrays
 
     arrays = _arrays(SMALL_STUDY, SMALL_TRUTH, 40)
-    settings = HBSettings(covariance="diagonal", draws=1000, tune=400, chains=2, random_seed=4)
-    fit = fit_arrays(arrays, settings)
-    with numba_mode():
-        compiled = compile_nutpie(_reference_model(arrays, settings, off_diagonal=False))
-    ref = nutpie.sample(compiled, draws=1000, tune=400, chains=2, seed=5, progress_bar=False)
+    fit = fit_arrays(arrays, HBSettings(**_DIAGONAL))
+    got = _posterior_summary(fit.idata_["posterior"])
+    ref = json.loads(DIAGONAL_REFERENCE.read_text())
     lines, bad = [], []
     for name in ("mu_scaled", "sd_scaled"):
-        a = fit.idata_["posterior"][name].to_numpy()
-        b = ref["posterior"][name].to_numpy()
-        for i in range(a.shape[-1]):
-            se = [x[..., i].std() / np.sqrt(diagnose(x[..., i : i + 1])[1][0]) for x in (a, b)]
-            gap, allowed = abs(a[..., i].mean() - b[..., i].mean()), 4 * np.hypot(*se)
-            lines.append(f"{name}[{i}]: {a[..., i].mean():.3f} vs {b[..., i].mean():.3f}")
+        assert len(got[name]) == len(ref[name]), (name, len(got[name]), len(ref[name]))
+        for i, ((a, se_a), (b, se_b)) in enumerate(zip(got[name], ref[name], strict=True)):
+            gap, allowed = abs(a - b), 4 * np.hypot(se_a, se_b)
+            lines.append(f"{name}[{i}]: {a:.3f} vs {b:.3f}")
             if gap > allowed:
                 bad.append(f"{lines[-1]}: gap {gap:.3f} > 4 MCSE {allowed:.3f}")
     assert not bad, "\n".join(bad + lines)
     assert "chol" not in fit.idata_["posterior"].data_vars
+
+
+if __name__ == "__main__":
+    write_diagonal_reference()
