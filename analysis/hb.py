@@ -184,6 +184,8 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             )
         else:
             mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
+        n_chol = n_par if settings.backend == "numba" else k
+        packed_chol = None
         if settings.covariance == "full":
             # n is the shared length of the parameter dimension; the packed factor's length a
             # dimension of its own, so that nothing in the graph is a function of k
@@ -191,7 +193,7 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             # to an LKJ factor whose size is one of them, so its size is the number itself)
             packed_chol = pm.LKJCholeskyCov(
                 "chol",
-                n=n_par if settings.backend == "numba" else k,
+                n=n_chol,
                 eta=settings.lkj_eta,
                 sd_dist=pm.HalfNormal.dist(data("sd_sigma", sd_sigma)),
                 compute_corr=False,
@@ -199,6 +201,9 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             )
         else:
             sd = pm.HalfNormal("sd_scaled", data("sd_sigma", sd_sigma), dims="parameter")
+        # the population mean and Cholesky factor sampled with the none constant against the
+        # average alternative (analysis/_none_shift.py), the prior kept exactly
+        mu, packed_chol = _none_shift_graph(arrays, plan, scale, mu, packed_chol, n_chol, data)
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
         if settings.covariance == "full":
             theta = mu + packed_chol_matmul(z, packed_chol)
@@ -234,6 +239,37 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     return model, scale
 
 
+def _none_shift_graph(
+    arrays: ChoiceArrays,
+    plan: list[tuple[list[int], Constraint]],
+    scale: np.ndarray,
+    mu: Any,
+    packed_chol: Any,
+    n: Any,
+    data: Any,
+) -> tuple[Any, Any]:
+    """``mu`` and the packed Cholesky factor of the model from the free variables sampled in
+    the none-shifted coordinates (:func:`analysis._none_shift.shift_graph`); ``w`` and the none
+    column are shared data, zeros for a study without none."""
+    from analysis._none_shift import shift_graph
+
+    w = _none_shift_vector(arrays, plan, scale)
+    names = list(arrays.names)
+    none = np.zeros(len(names))
+    if "none" in names:
+        none[names.index("none")] = 1.0
+    return shift_graph(mu, packed_chol, data("none_shift_w", w), data("none_column", none), n)
+
+
+def _none_shift_vector(
+    arrays: ChoiceArrays, plan: list[tuple[list[int], Constraint]], scale: np.ndarray
+) -> np.ndarray:
+    from analysis._none_shift import none_shift
+
+    constrained = [i for idx, _ in plan for i in idx]
+    return none_shift(arrays.x, arrays.avail, list(arrays.names), scale, constrained)
+
+
 @dataclass
 class HBFit:
     """A fitted HB-MNL. Attributes ending in ``_`` exist once fitted."""
@@ -261,11 +297,22 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     import xarray as xr
 
     post = trace["posterior"]
-    mu_s = post["mu_scaled"].to_numpy()  # (c, d, K)
+    from analysis._none_shift import unshift
+
+    names = list(arrays.names)
+    plan = constraint_plan(names, settings.constraints)
+    # sampled with the none constant against the average alternative: back to the model's
+    # coordinates (analysis/_none_shift.py), also in the posterior's mu_scaled and chol
+    w = _none_shift_vector(arrays, plan, scale)
+    none_index = names.index("none") if "none" in names else None
+    mu_s = post["mu_scaled"].to_numpy().copy()  # (c, d, K)
     z = post["z"].to_numpy()  # (c, d, N, K)
     k = arrays.n_parameters
+    chol_flat = None
     if settings.covariance == "full":
-        chol_flat = post["chol"].to_numpy()  # (c, d, K*(K+1)/2)
+        chol_flat = post["chol"].to_numpy().copy()  # (c, d, K*(K+1)/2)
+    unshift(mu_s, chol_flat, w, none_index)
+    if chol_flat is not None:
         c, d = chol_flat.shape[:2]
         tril = np.zeros((c, d, k, k))
         rows, cols = np.tril_indices(k)
@@ -289,8 +336,6 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     if arrays.covariates is not None:
         gamma = post["gamma_scaled"].to_numpy()
         theta += np.einsum("nm,cdmk->cdnk", arrays.covariates, gamma)
-    names = list(arrays.names)
-    plan = constraint_plan(names, settings.constraints)
     for idx, kind in plan:
         col = np.exp(theta[..., idx])
         if kind in ("increasing", "decreasing"):
@@ -333,6 +378,9 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
         # the model's covariate dimension has length 0 then (build_model): nothing to keep
         drop += [v for v in ("gamma_scaled", "covariate") if v in post.to_dataset().variables]
     merged = post.to_dataset().drop_vars(drop).merge(new, compat="override")
+    merged["mu_scaled"] = (merged["mu_scaled"].dims, mu_s)
+    if chol_flat is not None:
+        merged["chol"] = (merged["chol"].dims, chol_flat)
     trace["posterior"] = merged
     return trace
 

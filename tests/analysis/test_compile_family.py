@@ -79,6 +79,7 @@ def _reference_logp(arrays, settings):
     logp = m.logp()
     fn = pytensor.function(values, [logp, *pt.grad(logp, values)], mode="FAST_COMPILE")
     shapes = [m.initial_point()[v.name].shape for v in values]
+    w, none = _none_shift_by_hand(arrays, [i for idx, _ in plan for i in idx])
 
     def evaluate(x):
         parts, start = [], 0
@@ -86,10 +87,57 @@ def _reference_logp(arrays, settings):
             size = int(np.prod(shape))
             parts.append(x[start : start + size].reshape(shape))
             start += size
+        # the compiled model samples mu' = A mu and L' = A L (A = I - e_none w^T): the
+        # reference is evaluated at mu = A^-1 mu', L = A^-1 L' (a shear with determinant 1, the
+        # diagonal and z unchanged), its gradient carried back by the chain rule
+        mu_p, chol_p = parts[0], parts[1]
+        rows, cols = np.tril_indices(k)
+        diag = rows == cols
+        entries = np.where(diag, np.exp(chol_p), chol_p)  # L' from its unconstrained values
+        none_row = rows == none if none is not None else np.zeros(len(rows), dtype=bool)
+        col_sum = np.bincount(cols, weights=w[rows] * entries, minlength=k)
+        parts[0] = mu_p.copy()
+        parts[1] = chol_p.copy()
+        if none is not None:
+            parts[0][none] += w @ mu_p
+            parts[1][none_row & ~diag] += col_sum[cols[none_row & ~diag]]
         out = fn(*parts)
-        return float(out[0]), np.concatenate([np.ravel(g) for g in out[1:]])
+        grads = [np.array(g, dtype=float) for g in out[1:]]
+        g_mu, g_chol = grads[0].copy(), grads[1].copy()
+        if none is not None:
+            grads[0] = g_mu + w * g_mu[none]
+            # entry (r, j) of L' adds w_r L'_rj to L_(none, j), j < none
+            g_none_row = np.zeros(k)
+            g_none_row[cols[none_row]] = g_chol[none_row]
+            g_none_row[none] = 0.0
+            grads[1] = g_chol + w[rows] * g_none_row[cols] * np.where(diag, entries, 1.0)
+        return float(out[0]), np.concatenate([np.ravel(g) for g in grads])
 
     return evaluate
+
+
+def _none_shift_by_hand(arrays, constrained):
+    """The none shift's ``w`` (scale of none x each scaled column's mean over the designed
+    alternatives shown, zero from the none column on and on constrained columns) and the none
+    column, written out from the definition."""
+    names = list(arrays.names)
+    k, scale = len(names), arrays.column_scale()
+    if "none" not in names:
+        return np.zeros(k), None
+    none = names.index("none")
+    w = np.zeros(k)
+    if none in constrained:
+        return w, none
+    shown = [
+        arrays.x[o, a] / scale
+        for o in range(arrays.n_obs)
+        for a in range(arrays.x.shape[1])
+        if arrays.avail[o, a] and arrays.x[o, a, none] == 0
+    ]
+    for j in range(none):
+        if j not in constrained:
+            w[j] = scale[none] * np.mean([row[j] for row in shown])
+    return w, none
 
 
 def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
