@@ -102,6 +102,9 @@ def probe(
             "slowest": names[j],
         }
         slowest = min(slowest, float(np.min(eb)), float(np.min(et)))
+        if "none" in names:
+            j = names.index("none")
+            out[group]["none"] = {"ess_bulk": float(eb[j]), "ess_tail": float(et[j])}
     r, eb, _ = diagnose(post["beta"].to_numpy())
     out["beta"] = {"rhat_max": float(np.max(r)), "ess_bulk_min": float(np.min(eb))}
     steps = int(stats["n_steps"].sum())
