@@ -107,7 +107,9 @@ def shift_graph(mu_free: Any, chol_free: Any, w: Any, none: Any, n: Any) -> tupl
     return mu, packed
 
 
-def unshift(mu: np.ndarray, packed: np.ndarray, w: np.ndarray, none_index: int | None) -> None:
+def unshift(
+    mu: np.ndarray, packed: np.ndarray | None, w: np.ndarray, none_index: int | None
+) -> None:
     """Draws of ``mu'`` (..., K) and packed ``L'`` (..., K(K+1)/2) turned into ``mu`` and
     ``L`` in place (``packed`` None: a diagonal covariance)."""
     if none_index is None or not w.any():
