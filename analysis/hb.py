@@ -202,7 +202,9 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         else:
             sd = pm.HalfNormal("sd_scaled", data("sd_sigma", sd_sigma), dims="parameter")
         # the population mean and Cholesky factor sampled with the none constant against the
-        # average alternative (analysis/_none_shift.py), the prior kept exactly
+        # average alternative (analysis/_none_shift.py), the prior kept exactly: from here on
+        # mu and packed_chol are the model's own (unshifted), so a prior term added to them
+        # (e.g. a data-switched swap of the prior) belongs after this line
         mu, packed_chol = _none_shift_graph(arrays, plan, scale, mu, packed_chol, n_chol, data)
         z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "parameter"))
         if settings.covariance == "full":
