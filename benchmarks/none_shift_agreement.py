@@ -1,7 +1,8 @@
 """Posterior agreement of two checkouts on one small HB fit (issue 19 item 2: the none constant
 sampled against the average alternative must give the same posterior).
 
-``run``: one fit of ``tests.conftest.SMALL_STUDY`` (60 respondents, sd 0.5, none; 4 chains x
+``run``: one fit of ``tests.conftest.SMALL_STUDY`` (60 respondents, sd 0.5 on the part-worths,
+1.0 on none, ``--price-sd`` 0.02 per EUR on price; 4 chains x
 (500 + 1,000)) with the installed winback of the interpreter that runs it (``tests`` is imported
 from the working directory); appends the posterior mean, sd and bulk ESS of every ``mu`` and
 ``sd`` to ``--out`` as one JSON line. ``compare A B``: the difference of the two posterior means
@@ -27,7 +28,7 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def run(out: str, seed: int) -> None:
+def run(out: str, seed: int, price_sd: float, draws: int) -> None:
     sys.path.insert(0, os.getcwd())
     from analysis import fit
     from analysis._mcmc import diagnose
@@ -37,10 +38,18 @@ def run(out: str, seed: int) -> None:
 
     study = make_study(SMALL_STUDY)
     design = make_design(study)
-    choices = simulate_choices(design, SMALL_TRUTH, 5, n_respondents=60, sd=0.5)
-    model = fit(make_dataset(choices, study, design=design), random_seed=seed)
+    # sd 0.5 on every part-worth, 1.0 on none and price_sd per EUR on the price slope
+    sd = {n: 0.5 for n in SMALL_TRUTH} | {"none": 1.0, "price": price_sd}
+    choices = simulate_choices(design, SMALL_TRUTH, 5, n_respondents=60, sd=sd)
+    model = fit(make_dataset(choices, study, design=design), random_seed=seed, draws=draws)
     post = model.idata_["posterior"]
-    res: dict = {"code": os.getcwd(), "seed": seed, "names": list(model.names)}
+    res: dict = {
+        "code": os.getcwd(),
+        "seed": seed,
+        "price_sd": price_sd,
+        "draws": draws,
+        "names": list(model.names),
+    }
     for group in ("mu", "sd"):
         draws = post[group].to_numpy()
         _, ess, _ = diagnose(draws)
@@ -76,12 +85,14 @@ def main() -> int:
     r = sub.add_parser("run")
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--price-sd", type=float, default=0.02, help="per EUR (0.5: the first runs)")
+    r.add_argument("--draws", type=int, default=1000, help="per chain, after 500 warm-up")
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")
     args = p.parse_args()
     if args.command == "run":
-        run(args.out, args.seed)
+        run(args.out, args.seed, args.price_sd, args.draws)
     else:
         compare(args.a, args.b)
     return 0
