@@ -85,7 +85,7 @@ def main() -> int:
     r = sub.add_parser("run")
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=1)
-    r.add_argument("--price-sd", type=float, default=0.02, help="per EUR (0.5: the first runs)")
+    r.add_argument("--price-sd", type=float, default=0.02, help="per EUR")
     r.add_argument("--draws", type=int, default=1000, help="per chain, after 500 warm-up")
     c = sub.add_parser("compare")
     c.add_argument("a")
