@@ -209,18 +209,6 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     with pm.Model(coords=coords) as model:
         n_par = model.dim_lengths["parameter"]
         mu = pm.Normal("mu_scaled", 0.0, data("mu_sigma", mu_sigma), dims="parameter")
-        # an earlier wave's prior N(m0, C0) replaces the default N(0, mu_sigma^2) by a term
-        # that data switch on (one graph for both, issue 19 item 1); switched off, the default
-        # fits' log density and gradient equal the model's without it to rounding (1e-15)
-        m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
-        earlier = (
-            pm.logp(pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu)
-            - pm.logp(pm.Normal.dist(0.0, data("mu_sigma", mu_sigma)), mu).sum()
-        )
-        pm.Potential(
-            "mu_prior_swap",
-            pt.switch(data("has_prior", settings.prior_mean is not None), earlier, 0.0),
-        )
         # n is the shared length of the parameter dimension; the packed factor's length a
         # dimension of its own, so that nothing in the graph is a function of k
         # (JAX needs static shapes: nutpie freezes the dimensions, which PyMC cannot do
@@ -243,12 +231,32 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
             )
 
         packed_chol = lkj("chol")
+        diagonal = settings.covariance == "diagonal"
+        # the population mean and Cholesky factor sampled with the none constant against the
+        # average alternative (analysis/_none_shift.py), the prior kept exactly: from here on
+        # mu and packed_chol are the model's own (unshifted), and the prior swaps below act on
+        # them. A diagonal covariance shifts mu only (its factor's off-diagonal entries are
+        # prior-only: shearing them would couple them to the standard deviations)
+        mu, packed_chol = _none_shift_graph(
+            arrays, plan, scale, mu, packed_chol, n_lkj, data, shift_chol=not diagonal
+        )
+        # an earlier wave's prior N(m0, C0) replaces the default N(0, mu_sigma^2) by a term
+        # that data switch on (one graph for both, issue 19 item 1); switched off, the default
+        # fits' log density and gradient equal the model's without it to rounding (1e-15)
+        m0, chol0 = _mean_prior(settings, plan, scale, mu_sigma)
+        earlier = (
+            pm.logp(pm.MvNormal.dist(mu=data("prior_mean", m0), chol=data("prior_chol", chol0)), mu)
+            - pm.logp(pm.Normal.dist(0.0, data("mu_sigma", mu_sigma)), mu).sum()
+        )
+        pm.Potential(
+            "mu_prior_swap",
+            pt.switch(data("has_prior", settings.prior_mean is not None), earlier, 0.0),
+        )
         # the diagonal covariance in the same graph: only the factor's diagonal enters the
         # model (a data mask), and its LKJ prior is swapped, by a term switched on by data,
         # for independent ones: HalfNormal(sd_sigma) on the diagonal (the standard deviations,
         # sampled as log sd, as a HalfNormal's are) and N(0, 1) on the off-diagonal entries,
         # which then touch nothing else (prior-only)
-        diagonal = settings.covariance == "diagonal"
         on_diagonal = np.zeros(k * (k + 1) // 2)
         on_diagonal[np.cumsum(np.arange(1, k + 1)) - 1] = 1.0
         entry_sigma = np.ones(k * (k + 1) // 2)
@@ -296,6 +304,47 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     return model, scale
 
 
+def _none_shift_graph(
+    arrays: ChoiceArrays,
+    plan: list[tuple[list[int], Constraint]],
+    scale: np.ndarray,
+    mu: Any,
+    packed_chol: Any,
+    n: Any,
+    data: Any,
+    *,
+    shift_chol: bool,
+) -> tuple[Any, Any]:
+    """``mu`` and the packed Cholesky factor of the model from the free variables sampled in
+    the none-shifted coordinates (:func:`analysis._none_shift.shift_graph`); ``w`` (for the
+    factor: zeros unless ``shift_chol``) and the none column are shared data, zeros for a study
+    without none."""
+    from analysis._none_shift import shift_graph
+
+    w = _none_shift_vector(arrays, plan, scale)
+    names = list(arrays.names)
+    none = np.zeros(len(names))
+    if "none" in names:
+        none[names.index("none")] = 1.0
+    return shift_graph(
+        mu,
+        packed_chol,
+        data("none_shift_w", w),
+        data("none_column", none),
+        n,
+        w_chol=data("none_shift_w_chol", w if shift_chol else np.zeros_like(w)),
+    )
+
+
+def _none_shift_vector(
+    arrays: ChoiceArrays, plan: list[tuple[list[int], Constraint]], scale: np.ndarray
+) -> np.ndarray:
+    from analysis._none_shift import none_shift
+
+    constrained = [i for idx, _ in plan for i in idx]
+    return none_shift(arrays.x, arrays.avail, list(arrays.names), scale, constrained)
+
+
 @dataclass
 class HBFit:
     """A fitted HB-MNL. Attributes ending in ``_`` exist once fitted."""
@@ -323,12 +372,24 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     import xarray as xr
 
     post = trace["posterior"]
-    mu_s = post["mu_scaled"].to_numpy()  # (c, d, K)
+    from analysis._none_shift import unshift
+
+    names = list(arrays.names)
+    plan = constraint_plan(names, settings.constraints)
+    # sampled with the none constant against the average alternative: back to the model's
+    # coordinates (analysis/_none_shift.py), also in the posterior's mu_scaled and chol (a
+    # diagonal covariance's factor is not shifted: build_model)
+    w = _none_shift_vector(arrays, plan, scale)
+    none_index = names.index("none") if "none" in names else None
+    mu_s = post["mu_scaled"].to_numpy().copy()  # (c, d, K)
     z = post["z"].to_numpy()  # (c, d, N, K)
     k = arrays.n_parameters
     drop = ["z"]
+    chol_flat = None
     if settings.covariance == "full":
-        chol_flat = post["chol"].to_numpy()  # (c, d, K*(K+1)/2)
+        chol_flat = post["chol"].to_numpy().copy()  # (c, d, K*(K+1)/2)
+    unshift(mu_s, chol_flat, w, none_index)
+    if chol_flat is not None:
         c, d = chol_flat.shape[:2]
         tril = np.zeros((c, d, k, k))
         rows, cols = np.tril_indices(k)
@@ -359,8 +420,6 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     if arrays.covariates is not None:
         gamma = post["gamma_scaled"].to_numpy()
         theta += np.einsum("nm,cdmk->cdnk", arrays.covariates, gamma)
-    names = list(arrays.names)
-    plan = constraint_plan(names, settings.constraints)
     for idx, kind in plan:
         col = np.exp(theta[..., idx])
         if kind in ("increasing", "decreasing"):
@@ -405,6 +464,9 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     if "chol" in drop and "chol_entry" in post.variables:
         drop.append("chol_entry")
     merged = post.drop_vars(drop).merge(new, compat="override")
+    merged["mu_scaled"] = (merged["mu_scaled"].dims, mu_s)
+    if chol_flat is not None:
+        merged["chol"] = (merged["chol"].dims, chol_flat)
     trace["posterior"] = merged
     return trace
 

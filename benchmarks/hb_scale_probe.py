@@ -44,13 +44,26 @@ from surveys import read_responses  # noqa: E402
 from winback.study import parse_study  # noqa: E402
 
 
-def probe(n: int, draws: int, tune: int, chains: int, seed: int, options: dict, work: Path) -> dict:
+def probe(
+    n: int,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    options: dict,
+    work: Path,
+    coordinates: str = "full",
+) -> dict:
     if not (work / "responses.csv").exists():
         bench.make_data(bench.scale_study_toml(), n, None, None, work)
     study = parse_study(bench.scale_study_toml())
     arrays = prepare_choice_data(read_responses(work / "responses.csv", study))
     settings = hb.HBSettings(draws=draws, tune=tune, chains=chains, random_seed=seed)
     import nutpie
+
+    from analysis import _none_shift
+
+    _none_shift.COORDINATES = coordinates
 
     with hb.numba_mode():
         model, scale = hb.build_model(arrays, settings)
@@ -76,6 +89,7 @@ def probe(n: int, draws: int, tune: int, chains: int, seed: int, options: dict, 
         "tune": tune,
         "chains": chains,
         "nutpie": options,
+        "coordinates": coordinates,
     }
     slowest = np.inf
     for group in ("mu", "sd"):
@@ -88,6 +102,9 @@ def probe(n: int, draws: int, tune: int, chains: int, seed: int, options: dict, 
             "slowest": names[j],
         }
         slowest = min(slowest, float(np.min(eb)), float(np.min(et)))
+        if "none" in names:
+            j = names.index("none")
+            out[group]["none"] = {"ess_bulk": float(eb[j]), "ess_tail": float(et[j])}
     r, eb, _ = diagnose(post["beta"].to_numpy())
     out["beta"] = {"rhat_max": float(np.max(r)), "ess_bulk_min": float(np.min(eb))}
     steps = int(stats["n_steps"].sum())
@@ -114,12 +131,28 @@ def main() -> int:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nutpie", default="{}", help="nutpie.sample options as JSON")
+    p.add_argument(
+        "--coordinates",
+        choices=("full", "mean", "off"),
+        default="full",
+        help="the none constant against the average alternative in mu and L (full, the "
+        "default), in mu only (mean), or not at all (off: w = 0)",
+    )
     p.add_argument("--workdir", type=Path)
     p.add_argument("--out", type=Path, help="append the JSON line here")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="winback-probe-") as tmp:
         work = a.workdir or Path(tmp)
-        res = probe(a.respondents, a.draws, a.tune, a.chains, a.seed, json.loads(a.nutpie), work)
+        res = probe(
+            a.respondents,
+            a.draws,
+            a.tune,
+            a.chains,
+            a.seed,
+            json.loads(a.nutpie),
+            work,
+            a.coordinates,
+        )
     line = json.dumps(res)
     print(line)
     if a.out:

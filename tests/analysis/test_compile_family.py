@@ -73,7 +73,7 @@ def _reference_logp(arrays, settings):
         packed[on_diag], packed[~on_diag] = g[k : 2 * k], g[2 * k : 2 * k + n_off]
         return np.concatenate([g[:k], packed, g[2 * k + n_off :]])
 
-    def evaluate(x):
+    def unshifted(x):
         parts, start, xr = [], 0, to_reference(x)
         for shape in shapes:
             size = int(np.prod(shape))
@@ -81,6 +81,40 @@ def _reference_logp(arrays, settings):
             start += size
         out = fn(*parts)
         return float(out[0]), from_reference(np.concatenate([np.ravel(g) for g in out[1:]]))
+
+    # the compiled model samples mu' = A mu and, with a full covariance, L' = A L (A = I -
+    # e_none w^T, the none constant against the average alternative): the reference is
+    # evaluated at mu = A^-1 mu', L = A^-1 L' (a shear with determinant 1, the diagonal and z
+    # unchanged), its gradient carried back by the chain rule
+    plan = constraint_plan(list(arrays.names), settings.constraints)
+    w, none = _none_shift_by_hand(arrays, [i for idx, _ in plan for i in idx])
+    rows, cols = np.tril_indices(k)
+    diag = rows == cols
+    n_chol = len(rows)
+
+    def evaluate(x):
+        if none is None:
+            return unshifted(x)
+        x = np.array(x, dtype=float)
+        mu_p, chol_p = x[:k].copy(), x[k : k + n_chol].copy()
+        entries = np.where(diag, np.exp(chol_p), chol_p)  # L' from its unconstrained values
+        none_row = (rows == none) & ~diag
+        xu = x.copy()
+        xu[none] += w @ mu_p
+        if not diagonal:
+            col_sum = np.bincount(cols, weights=w[rows] * entries, minlength=k)
+            xu[k : k + n_chol][none_row] += col_sum[cols[none_row]]
+        lp, g = unshifted(xu)
+        g = g.copy()
+        g_mu = g[:k].copy()
+        g[:k] = g_mu + w * g_mu[none]
+        if not diagonal:
+            g_chol = g[k : k + n_chol].copy()
+            # entry (r, j) of L' adds w_r L'_rj to L_(none, j), j < none
+            g_none_row = np.zeros(k)
+            g_none_row[cols[none_row]] = g_chol[none_row]
+            g[k : k + n_chol] = g_chol + w[rows] * g_none_row[cols] * np.where(diag, entries, 1.0)
+        return lp, g
 
     return evaluate
 
@@ -139,6 +173,30 @@ def _reference_model(arrays, settings, *, off_diagonal=True):
             "loglik", mnl_beta_loglik(beta * (p.step / scale), p.codes, p.ptr, p.y, p.mask)
         )
     return m
+
+
+def _none_shift_by_hand(arrays, constrained):
+    """The none shift's ``w`` (scale of none x each scaled column's mean over the designed
+    alternatives shown, zero from the none column on and on constrained columns) and the none
+    column, written out from the definition."""
+    names = list(arrays.names)
+    k, scale = len(names), arrays.column_scale()
+    if "none" not in names:
+        return np.zeros(k), None
+    none = names.index("none")
+    w = np.zeros(k)
+    if none in constrained:
+        return w, none
+    shown = [
+        arrays.x[o, a] / scale
+        for o in range(arrays.n_obs)
+        for a in range(arrays.x.shape[1])
+        if arrays.avail[o, a] and arrays.x[o, a, none] == 0
+    ]
+    for j in range(none):
+        if j not in constrained:
+            w[j] = scale[none] * np.mean([row[j] for row in shown])
+    return w, none
 
 
 def test_constraint_columns_equal_indexed_constraints_and_their_gradient():

@@ -532,6 +532,7 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
     from analysis.hb import _postprocess
 
     arr = prepare_choice_data(small[3])
+    assert arr.names[-1] == "none", arr.names
     n, k = arr.n_respondents, arr.n_parameters
     rng = np.random.default_rng(5)
     c, d = 2, 130  # more draws than one block (64)
@@ -553,7 +554,17 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
             packed = np.tril(rng.normal(size=(c, d, k, k)), -1) + lower
             extra = {"chol": (("chain", "draw", "chol_entry"), packed[..., *np.tril_indices(k)])}
     scale = arr.column_scale()
-    expect = (np.einsum("cdnj,cdkj->cdnk", z, lower) + mu[:, :, None, :]) / scale
+    # the free variables hold mu' = A mu and L' = A L (the none constant against the average
+    # alternative, analysis/_none_shift.py): the model's mu and L are A^-1 of them
+    from analysis.hb import _none_shift_vector
+
+    w = _none_shift_vector(arr, [], scale)
+    assert w.any(), "the small study has none: the shift should not vanish"
+    mu_o, lower_o = mu.copy(), lower.copy()
+    mu_o[..., k - 1] += mu @ w
+    if covariance == "full":
+        lower_o[..., k - 1, :] += np.einsum("k,cdkj->cdj", w, lower)
+    expect = (np.einsum("cdnj,cdkj->cdnk", z, lower_o) + mu_o[:, :, None, :]) / scale
     settings = HBSettings(covariance=covariance.split()[0])
     for writeable in (True, False):
         zz = z.copy()
@@ -571,6 +582,8 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
         err = float(np.abs(beta - expect).max())
         assert err < 1e-12, f"writeable={writeable}: beta off by {err:.3g} (allowed 1e-12)"
         assert "z" not in trace["posterior"].data_vars
+        mu_err = float(np.abs(trace["posterior"]["mu_scaled"].to_numpy() - mu_o).max())
+        assert mu_err < 1e-12, f"mu_scaled not turned back: off by {mu_err:.3g}"
         assert np.shares_memory(beta, zz) == writeable, f"writeable={writeable}: buffer reuse"
         if covariance != "full":
             # a diagonal fit reports as before: sd_scaled, no packed factor
