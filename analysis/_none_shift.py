@@ -31,9 +31,13 @@ Only the population parameters change coordinates; the prior stays the model's o
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from analysis.data import ChoiceArrays
 
 #: which population parameters are sampled shifted: "full" (mu and L), "mean" (mu only) or
 #: "off" (w = 0: the model of old, with the shift's operations in the graph); for measurements
@@ -129,3 +133,42 @@ def unshift(
     delta = np.einsum("k,...kj->...j", w, dense)
     start = none_index * (none_index + 1) // 2
     packed[..., start : start + none_index] += delta[..., :none_index]
+
+
+def shift_vector(
+    arrays: ChoiceArrays, plan: Sequence[tuple[list[int], Any]], scale: np.ndarray
+) -> np.ndarray:
+    """:func:`none_shift` of a study's choice arrays (``plan``: its constraint plan,
+    :func:`analysis.hb.constraint_plan`)."""
+    constrained = [i for idx, _ in plan for i in idx]
+    return none_shift(arrays.x, arrays.avail, list(arrays.names), scale, constrained)
+
+
+def model_coordinates(
+    arrays: ChoiceArrays,
+    plan: Sequence[tuple[list[int], Any]],
+    scale: np.ndarray,
+    mu: Any,
+    packed_chol: Any,
+    n: Any,
+    data: Any,
+    *,
+    shift_chol: bool,
+) -> tuple[Any, Any]:
+    """``mu`` and the packed Cholesky factor of the model from the free variables sampled in
+    the none-shifted coordinates (:func:`shift_graph`); ``w`` (for the factor: zeros unless
+    ``shift_chol``) and the none column are shared data made by ``data(name, value)``, zeros
+    for a study without none, so that every study shares the compiled model."""
+    w = shift_vector(arrays, plan, scale)
+    names = list(arrays.names)
+    none = np.zeros(len(names))
+    if "none" in names:
+        none[names.index("none")] = 1.0
+    return shift_graph(
+        mu,
+        packed_chol,
+        data("none_shift_w", w),
+        data("none_column", none),
+        n,
+        w_chol=data("none_shift_w_chol", w if shift_chol else np.zeros_like(w)),
+    )

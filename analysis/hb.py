@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from analysis import _nutpie, _nutpie_trace
+from analysis._none_shift import model_coordinates, shift_vector, unshift
 from analysis._progress import (
     ProgressLog,
     advi_callback,
@@ -237,7 +238,7 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         # mu and packed_chol are the model's own (unshifted), and the prior swaps below act on
         # them. A diagonal covariance shifts mu only (its factor's off-diagonal entries are
         # prior-only: shearing them would couple them to the standard deviations)
-        mu, packed_chol = _none_shift_graph(
+        mu, packed_chol = model_coordinates(
             arrays, plan, scale, mu, packed_chol, n_lkj, data, shift_chol=not diagonal
         )
         # an earlier wave's prior N(m0, C0) replaces the default N(0, mu_sigma^2) by a term
@@ -304,47 +305,6 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     return model, scale
 
 
-def _none_shift_graph(
-    arrays: ChoiceArrays,
-    plan: list[tuple[list[int], Constraint]],
-    scale: np.ndarray,
-    mu: Any,
-    packed_chol: Any,
-    n: Any,
-    data: Any,
-    *,
-    shift_chol: bool,
-) -> tuple[Any, Any]:
-    """``mu`` and the packed Cholesky factor of the model from the free variables sampled in
-    the none-shifted coordinates (:func:`analysis._none_shift.shift_graph`); ``w`` (for the
-    factor: zeros unless ``shift_chol``) and the none column are shared data, zeros for a study
-    without none."""
-    from analysis._none_shift import shift_graph
-
-    w = _none_shift_vector(arrays, plan, scale)
-    names = list(arrays.names)
-    none = np.zeros(len(names))
-    if "none" in names:
-        none[names.index("none")] = 1.0
-    return shift_graph(
-        mu,
-        packed_chol,
-        data("none_shift_w", w),
-        data("none_column", none),
-        n,
-        w_chol=data("none_shift_w_chol", w if shift_chol else np.zeros_like(w)),
-    )
-
-
-def _none_shift_vector(
-    arrays: ChoiceArrays, plan: list[tuple[list[int], Constraint]], scale: np.ndarray
-) -> np.ndarray:
-    from analysis._none_shift import none_shift
-
-    constrained = [i for idx, _ in plan for i in idx]
-    return none_shift(arrays.x, arrays.avail, list(arrays.names), scale, constrained)
-
-
 @dataclass
 class HBFit:
     """A fitted HB-MNL. Attributes ending in ``_`` exist once fitted."""
@@ -372,14 +332,12 @@ def _postprocess(trace: Any, arrays: ChoiceArrays, settings: HBSettings, scale: 
     import xarray as xr
 
     post = trace["posterior"]
-    from analysis._none_shift import unshift
-
     names = list(arrays.names)
     plan = constraint_plan(names, settings.constraints)
     # sampled with the none constant against the average alternative: back to the model's
     # coordinates (analysis/_none_shift.py), also in the posterior's mu_scaled and chol (a
     # diagonal covariance's factor is not shifted: build_model)
-    w = _none_shift_vector(arrays, plan, scale)
+    w = shift_vector(arrays, plan, scale)
     none_index = names.index("none") if "none" in names else None
     mu_s = post["mu_scaled"].to_numpy().copy()  # (c, d, K)
     z = post["z"].to_numpy()  # (c, d, N, K)

@@ -159,8 +159,8 @@ def _settings_json(settings: Any) -> str:
 
 
 def _settings_from_json(text: str) -> Any:
-    # the estimation (and its sampler, nutpie) loads when a fit is read, not with this module:
-    # the stages that import it (simulate, recommend, report, ...) start without them
+    # lazy: the estimation (and its sampler, nutpie) loads when a fit is read, not with this
+    # module: the stages that import it (simulate, recommend, report, ...) start without them
     from analysis.hb import HBSettings
 
     d = json.loads(text)
@@ -466,7 +466,7 @@ def load_model(path: str | Path, *, check_sources: bool = True) -> HBModel:
             if name != _OWN_GROUP
         }
     )
-    from analysis.model import HBModel  # as HBSettings: loads when a fit is read
+    from analysis.model import HBModel  # lazy: as HBSettings, loads when a fit is read
 
     settings = _settings_from_json(attrs["settings"])
     return HBModel(study, settings, dataset, arrays, idata, float(attrs.get("seconds", 0.0)))

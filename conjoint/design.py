@@ -182,8 +182,8 @@ def make_design(
     if n_versions < 1:
         raise DesignError(f"versions must be at least 1, got {n_versions}.")
 
-    # the search, the information matrix and the priors load here, not with the module: the
-    # stages that read a design (winback import, fit, ...) need ChoiceDesign only
+    # lazy: the search, the information matrix and the priors load here, not with the module:
+    # the stages that read a design (winback import, fit, ...) need ChoiceDesign only
     from conjoint.constraints import Rules
     from conjoint.design_search import d_efficient_version, greedy_version, random_version
     from conjoint.information import TaskModel

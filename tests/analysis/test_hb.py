@@ -556,9 +556,9 @@ def test_postprocess_builds_beta_in_the_draws_buffer_with_the_same_numbers(small
     scale = arr.column_scale()
     # the free variables hold mu' = A mu and L' = A L (the none constant against the average
     # alternative, analysis/_none_shift.py): the model's mu and L are A^-1 of them
-    from analysis.hb import _none_shift_vector
+    from analysis._none_shift import shift_vector
 
-    w = _none_shift_vector(arr, [], scale)
+    w = shift_vector(arr, [], scale)
     assert w.any(), "the small study has none: the shift should not vanish"
     mu_o, lower_o = mu.copy(), lower.copy()
     mu_o[..., k - 1] += mu @ w

@@ -36,13 +36,16 @@ def run_dir(tmp_path_factory) -> Path:
     crm = make_example_crm(300, 60, random_seed=5)
     model = fit(
         crm.dataset(),
+        # a tiny fit whose posterior is rough: with some seeds most draws put the offer out
+        # of the calibration's reach (a clear error, not this test's subject); seeds 3 and 4
+        # with 150 warm-up steps both reach it (2026-12-07)
         draws=60,
-        tune=60,
+        tune=150,
         chains=2,
         covariance="diagonal",
         covariates=list(CRM_COVARIATES),
         constraints="price",
-        random_seed=2,
+        random_seed=3,
     )
     run = tmp_path_factory.mktemp("target") / "run"
     run.mkdir()
