@@ -500,3 +500,35 @@ def test_a_workbook_without_the_live_simulator_names_no_simulator(tmp_path) -> N
         "Design & quality / Diagnostics",
     ):
         assert part in text, f"Summary lacks {part!r}: {text}"
+
+
+def test_the_summarys_guide_names_real_pages_in_the_workbooks_order_and_audience() -> None:
+    """Every page the Summary's guide names is a sheet the workbook can have; its leadership
+    rows list leadership pages and its analyst rows analyst pages, each in workbook order; with
+    every optional page present, every page but the Summary is in the guide."""
+    from reports.workbook.context import _Ctx
+    from reports.workbook.spec import audience, sheet_order
+    from reports.workbook.summary import _GUIDE, _where_to_find
+
+    every = sheet_order(live=True, waves=True, campaign=True, segments=True)
+    section, named = "", []
+    for heading, pages, _ in _GUIDE:
+        if heading:
+            section = "leadership" if heading.startswith("Leadership") else "analyst"
+        for page in pages:
+            assert page in every, f"the guide names {page!r}, not a sheet: {every}"
+            assert audience(page) == section, (
+                f"{page!r} is a {audience(page)} page, listed {section}"
+            )
+            named.append(page)
+    assert named == sorted(named, key=every.index), f"guide order {named} != workbook's {every}"
+    missing = set(every) - set(named) - {"Summary", "Utilities", "Levels"}
+    assert not missing, f"pages the guide leaves out: {sorted(missing)}"
+    ctx = _Ctx(data=None, currency="EUR", money="EUR")  # type: ignore[arg-type]
+    ctx.pages = tuple(every)
+    rows = [r[0] for r in _where_to_find(ctx)]
+    for page in ("Segments", "Campaign", "Wave comparison"):
+        assert page in rows, f"{page} missing from the guide: {rows}"
+    ctx.pages = tuple(sheet_order(live=False))
+    rows = [r[0] for r in _where_to_find(ctx)]
+    assert not {"Segments", "Campaign", "Wave comparison", "Simulator"} & set(rows), rows
