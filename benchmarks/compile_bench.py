@@ -254,6 +254,24 @@ def probe(study_path: Path, resp_path: Path, spec: str) -> int:
     return 0
 
 
+def _bench_arrays(toml: str, n: int, folder: Path) -> Any:
+    """Choice arrays of ``n`` simulated respondents of the study ``toml`` (the scale check's
+    truth for its parameters), written into ``folder``."""
+    from analysis.data import prepare_choice_data
+    from surveys import read_responses
+
+    names = parameter_names(parse_study(toml))
+    means, sd = scale_truth(names)
+    study, _, _, rp = make_data(
+        toml,
+        n,
+        {k: v for k, v in means.items() if k in names},
+        {k: v for k, v in sd.items() if k in names},
+        folder,
+    )
+    return prepare_choice_data(read_responses(rp, study))
+
+
 def widths(work: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
     """``--widths``: milliseconds per call of the likelihood kernel and its gradient
     (``mnl_beta_loglik`` with ``pt.grad``, compiled with numba as in a fit) on the same design
@@ -265,25 +283,14 @@ def widths(work: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
     from hb_vs_bayesm import scale_study_toml
 
     from analysis._kernels import mnl_beta_loglik, pack_design
-    from analysis.data import prepare_choice_data
     from analysis.hb import numba_mode
-    from surveys import read_responses
 
     out: dict[str, dict[str, float]] = {}
     for label, toml, n in (
         ("A (150)", STUDY_TOML, 150),
         ("scale (2000)", scale_study_toml(), 2000),
     ):
-        names = parameter_names(parse_study(toml))
-        means, sd = scale_truth(names)
-        study, _, sp, rp = make_data(
-            toml,
-            n,
-            {k: v for k, v in means.items() if k in names},
-            {k: v for k, v in sd.items() if k in names},
-            work / f"widths_{n}",
-        )
-        arrays = prepare_choice_data(read_responses(rp, study))
+        arrays = _bench_arrays(toml, n, work / f"widths_{n}")
         packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
         beta0 = np.random.default_rng(1).normal(size=(arrays.n_respondents, arrays.n_parameters))
         fns = {}
@@ -327,9 +334,7 @@ def density(work: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
 
     from hb_vs_bayesm import scale_study_toml
 
-    from analysis.data import prepare_choice_data
     from analysis.hb import HBSettings, build_model, compile_nutpie, numba_mode
-    from surveys import read_responses
 
     out: dict[str, dict[str, float]] = {}
     dp = ctypes.POINTER(ctypes.c_double)
@@ -337,16 +342,7 @@ def density(work: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
         ("A (150)", STUDY_TOML, 150),
         ("scale (2000)", scale_study_toml(), 2000),
     ):
-        names = parameter_names(parse_study(toml))
-        means, sd = scale_truth(names)
-        study, _, sp, rp = make_data(
-            toml,
-            n,
-            {k: v for k, v in means.items() if k in names},
-            {k: v for k, v in sd.items() if k in names},
-            work / f"density_{n}",
-        )
-        arrays = prepare_choice_data(read_responses(rp, study))
+        arrays = _bench_arrays(toml, n, work / f"density_{n}")
         k = arrays.n_parameters
         calls_of = {}
         for family in ("full", "diagonal", "full+prior"):
