@@ -62,9 +62,20 @@ def _layout(codes: Any, ptr: Any, y: Any, mask: Any) -> tuple[Any, Any, Any, int
     return x, resp, mask.reshape(n, j) > 0, n, j
 
 
+def _in_use(c8: Any, c16: Any, c64: Any) -> Any:
+    """The code array in use (``analysis._kernels.codes_by_width``; shapes are static here)."""
+    for c in (c8, c16):
+        if c.shape[1] > 0:
+            return c
+    return c64
+
+
 @jax_funcify.register(MNLBetaLogLik)
 def _funcify_loglik(op: Any, node: Any = None, **kw: Any) -> Any:
-    def loglik(beta: Any, codes: Any, ptr: Any, y: Any, mask: Any) -> tuple[Any, Any]:
+    def loglik(
+        beta: Any, c8: Any, c16: Any, c64: Any, ptr: Any, y: Any, mask: Any
+    ) -> tuple[Any, Any]:
+        codes = _in_use(c8, c16, c64)
         x, resp, avail, n, _ = _layout(codes, ptr, y, mask)
         u = jnp.einsum("njk,nk->nj", x, beta[resp])
         u = jnp.where(avail, u, -jnp.inf)
@@ -78,7 +89,8 @@ def _funcify_loglik(op: Any, node: Any = None, **kw: Any) -> Any:
 
 @jax_funcify.register(MNLBetaGrad)
 def _funcify_loglik_grad(op: Any, node: Any = None, **kw: Any) -> Any:
-    def grad(beta: Any, p: Any, codes: Any, ptr: Any, y: Any, g: Any) -> Any:
+    def grad(beta: Any, p: Any, c8: Any, c16: Any, c64: Any, ptr: Any, y: Any, g: Any) -> Any:
+        codes = _in_use(c8, c16, c64)
         x, resp, _, n, j = _layout(codes, ptr, y, p)
         w = -p.reshape(n, j)
         w = w.at[jnp.arange(n), y].add(1.0)

@@ -33,7 +33,14 @@ from pytensor.graph.op import Op
 
 from winback import _numba_cache
 
-__all__ = ["PackedDesign", "mnl_beta_loglik", "pack_design", "packed_chol_matmul"]
+__all__ = [
+    "WIDTHS",
+    "PackedDesign",
+    "codes_by_width",
+    "mnl_beta_loglik",
+    "pack_design",
+    "packed_chol_matmul",
+]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,34 @@ def pack_design(
     )
 
 
+#: the code dtypes :func:`pack_design` picks, in the order the Ops take them
+WIDTHS = (np.int8, np.int16, np.float64)
+
+
+def codes_by_width(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three code arrays the likelihood Op takes, one per width of :data:`WIDTHS`: ``codes``
+    in the slot of its dtype, (k, 0) arrays in the others. The compiled model then does not
+    depend on the width its study's design packs to (issue 19 item 1): the kernel uses the
+    non-empty one."""
+    codes = np.asarray(codes)
+    k = codes.shape[0]
+    if codes.dtype not in [np.dtype(w) for w in WIDTHS]:
+        codes = codes.astype(np.float64)
+    out = tuple(
+        np.ascontiguousarray(codes) if codes.dtype == w else np.zeros((k, 0), dtype=w)
+        for w in WIDTHS
+    )
+    return out[0], out[1], out[2]
+
+
+def _one_width(c8: np.ndarray, c16: np.ndarray, c64: np.ndarray) -> np.ndarray:
+    """The code array in use of :func:`codes_by_width`'s three (float64 when all are empty)."""
+    for c in (c8, c16):
+        if c.shape[1] > 0:
+            return c
+    return c64
+
+
 def _np_rows(codes: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense rows (n_obs * n_alts, k) and the respondent of every observation."""
     obs_resp = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
@@ -130,19 +165,21 @@ def _np_rows(codes: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 class MNLBetaLogLik(Op):
-    """``(beta, codes, ptr, y, mask) -> (log-likelihood, probabilities)``: the utility of row
+    """``(beta, c8, c16, c64, ptr, y, mask) -> (log-likelihood, probabilities)``: with
+    ``codes`` the one of ``c8, c16, c64`` in use (:func:`codes_by_width`), the utility of row
     ``t * J + a`` is ``codes[:, row] @ beta[r]`` for the respondent ``r`` owning observation
     ``t``; probabilities are flat (n_obs * J). The gradient in ``beta`` is
     ``sum_rows codes[:, row] (onehot - p)[row]`` per respondent."""
 
     __props__ = ()
 
-    def make_node(self, *inputs: Any) -> Apply:  # beta, codes, ptr, y, mask
+    def make_node(self, *inputs: Any) -> Apply:  # beta, c8, c16, c64, ptr, y, mask
         ins = [pt.as_tensor_variable(v) for v in inputs]
         return Apply(self, ins, [pt.dscalar(), pt.dvector()])
 
     def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
-        beta, codes, ptr, y, mask = inputs
+        beta, c8, c16, c64, ptr, y, mask = inputs
+        codes = _one_width(c8, c16, c64)
         rows, obs_resp = _np_rows(codes, ptr)
         n = len(y)
         j = mask.size // n
@@ -157,7 +194,7 @@ class MNLBetaLogLik(Op):
         outputs[1][0] = (e / s[:, None]).ravel()
 
     def pullback(self, inputs: Any, outputs: Any, output_grads: Any) -> list[Any]:
-        beta, codes, ptr, y, mask = inputs
+        beta, c8, c16, c64, ptr, y, mask = inputs
         _, p = outputs
         g_ll, g_p = output_grads
         if not isinstance(g_p.type, DisconnectedType):
@@ -165,26 +202,27 @@ class MNLBetaLogLik(Op):
                 "MNLBetaLogLik: only the log-likelihood can be differentiated"
             )
         return [
-            mnl_beta_grad(beta, p, codes, ptr, y, g_ll),
-            *[DisconnectedType()() for _ in range(4)],
+            mnl_beta_grad(beta, p, c8, c16, c64, ptr, y, g_ll),
+            *[DisconnectedType()() for _ in range(6)],
         ]
 
     def connection_pattern(self, node: Any) -> list[list[bool]]:
-        return [[True, False]] + [[False, False]] * 4
+        return [[True, False]] + [[False, False]] * 6
 
 
 class MNLBetaGrad(Op):
-    """``(beta, p, codes, ptr, y, g) -> g * sum_rows codes[:, row] (onehot - p)[row]`` per
-    respondent."""
+    """``(beta, p, c8, c16, c64, ptr, y, g) -> g * sum_rows codes[:, row] (onehot - p)[row]``
+    per respondent (``codes`` the one in use, :func:`codes_by_width`)."""
 
     __props__ = ()
 
-    def make_node(self, *inputs: Any) -> Apply:  # beta, p, codes, ptr, y, g
+    def make_node(self, *inputs: Any) -> Apply:  # beta, p, c8, c16, c64, ptr, y, g
         ins = [pt.as_tensor_variable(v) for v in inputs]
         return Apply(self, ins, [pt.dmatrix()])
 
     def perform(self, node: Any, inputs: Any, outputs: Any) -> None:
-        beta, p, codes, ptr, y, g = inputs
+        beta, p, c8, c16, c64, ptr, y, g = inputs
+        codes = _one_width(c8, c16, c64)
         rows, obs_resp = _np_rows(codes, ptr)
         n = len(y)
         j = p.size // n
@@ -203,8 +241,14 @@ mnl_beta_grad = MNLBetaGrad()
 def mnl_beta_loglik(beta: Any, codes: Any, ptr: Any, y: Any, mask: Any) -> Any:
     """Summed chosen log-probabilities (a scalar) of a :class:`PackedDesign`'s observations
     with utilities ``codes[:, row] @ beta[r]``: pass ``beta * step`` to get the design's own
-    utilities. The arrays may be NumPy arrays or (shared) tensors."""
-    outs = _beta_op(beta, codes, ptr, y, mask)
+    utilities. ``codes`` is a code array or :func:`codes_by_width`'s three (what a model
+    shared by every width passes, as tensors); the arrays may be NumPy arrays or (shared)
+    tensors."""
+    if isinstance(codes, (tuple, list)):
+        c8, c16, c64 = codes
+    else:
+        c8, c16, c64 = codes_by_width(codes)
+    outs = _beta_op(beta, c8, c16, c64, ptr, y, mask)
     assert isinstance(outs, list)
     return outs[0]
 
@@ -445,7 +489,7 @@ def _register() -> None:
         return total
 
     @numba.njit(fastmath=True, cache=True)
-    def beta_loglik(beta, codes, ptr, y, mask):  # pragma: no cover - compiled
+    def beta_loglik_w(beta, codes, ptr, y, mask):  # pragma: no cover - compiled
         n = y.size
         j = mask.size // n
         d = np.empty(n * j)
@@ -474,7 +518,7 @@ def _register() -> None:
         return np.asarray(chosen - vlog_sum(s)), d
 
     @numba.njit(fastmath=True, cache=True)
-    def beta_grad(beta, p, codes, ptr, y, g):  # pragma: no cover - compiled
+    def beta_grad_w(beta, p, codes, ptr, y, g):  # pragma: no cover - compiled
         k = codes.shape[0]
         k4 = k - k % 4
         n = y.size
@@ -517,6 +561,24 @@ def _register() -> None:
                     acc += xc[q] * wr[q]
                 out[r, c] = acc * gv
         return out
+
+    # one compiled function for every width (codes_by_width): the kernel above specialised
+    # for each code dtype, the one in use picked at run time
+    @numba.njit(fastmath=True, cache=True)
+    def beta_loglik(beta, c8, c16, c64, ptr, y, mask):  # pragma: no cover - compiled
+        if c8.shape[1] > 0:
+            return beta_loglik_w(beta, c8, ptr, y, mask)
+        if c16.shape[1] > 0:
+            return beta_loglik_w(beta, c16, ptr, y, mask)
+        return beta_loglik_w(beta, c64, ptr, y, mask)
+
+    @numba.njit(fastmath=True, cache=True)
+    def beta_grad(beta, p, c8, c16, c64, ptr, y, g):  # pragma: no cover - compiled
+        if c8.shape[1] > 0:
+            return beta_grad_w(beta, p, c8, ptr, y, g)
+        if c16.shape[1] > 0:
+            return beta_grad_w(beta, p, c16, ptr, y, g)
+        return beta_grad_w(beta, p, c64, ptr, y, g)
 
     @numba.njit(fastmath=True, cache=True)
     def tril_of(packed, k):  # pragma: no cover - compiled

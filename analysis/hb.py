@@ -160,9 +160,10 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     wave's prior are data too: the LKJ factor is always sampled, the diagonal model using only
     its diagonal (a data mask) under a prior swapped, by a term that data switch on, for
     independent ones (HalfNormal standard deviations, N(0, 1) prior-only off-diagonal entries),
-    and an earlier wave's N(m0, C0) likewise swapped in for N(0, mu_scale^2). The compiled
-    model therefore depends only on the design's integer width, and PyTensor's cache serves it
-    to every study of that width (docs/analysis.md, "Compilation").
+    and an earlier wave's N(m0, C0) likewise swapped in for N(0, mu_scale^2). The design's codes
+    take one of three arrays by their width (int8, int16 or float64; the others empty). The
+    compiled model therefore depends on no property of the study, and PyTensor's cache serves
+    it to every study (docs/analysis.md, "Compilation").
     """
     import pymc as pm
     import pytensor
@@ -171,7 +172,13 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
     # analysis._kernels imports PyTensor at its top (0.3-0.4 s of start-up)
     # lazy: keeps `import analysis` (load_model, results, simulator) from loading PyTensor
     from analysis._constrain import constrain_columns, constraint_arrays
-    from analysis._kernels import mnl_beta_loglik, pack_design, packed_chol_matmul
+    from analysis._kernels import (
+        WIDTHS,
+        codes_by_width,
+        mnl_beta_loglik,
+        pack_design,
+        packed_chol_matmul,
+    )
 
     k = arrays.n_parameters
     scale = arrays.column_scale()
@@ -290,18 +297,19 @@ def build_model(arrays: ChoiceArrays, settings: HBSettings) -> Any:
         # one fused kernel: utilities, log-likelihood and its gradient (analysis/_kernels.py),
         # on the design packed as small integer codes where exact: x_scaled[:, c] = codes[c] *
         # step[c] / scale[c], so the kernel takes beta * step / scale
+        # the codes in one of three arrays by their width (int8, int16, float64; the others
+        # empty): one compiled model for every design (issue 19 item 1)
         packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
+        codes = [
+            data(f"loglik_codes_{np.dtype(w).name}", c)
+            for w, c in zip(WIDTHS, codes_by_width(packed.codes), strict=True)
+        ]
         design = [
             data(f"loglik_{n}", v)
-            for n, v in (
-                ("codes", packed.codes),
-                ("ptr", packed.ptr),
-                ("y", packed.y),
-                ("mask", packed.mask),
-            )
+            for n, v in (("ptr", packed.ptr), ("y", packed.y), ("mask", packed.mask))
         ]
         factor = data("loglik_factor", packed.step / scale)
-        pm.Potential("loglik", mnl_beta_loglik(beta * factor, *design))
+        pm.Potential("loglik", mnl_beta_loglik(beta * factor, codes, *design))
     return model, scale
 
 

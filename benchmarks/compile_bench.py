@@ -13,8 +13,9 @@ expansion. In order, with one cache:
 (c) studies of other structures, never fitted with this cache: B (other attributes and levels,
     4 alternatives, no none option, 12 parameters), B with a monotone order constraint and a
     negative price, B with two respondent covariates, C (yet another structure, 15
-    parameters) with covariates and constraints, A with a diagonal covariance and A with an
-    earlier wave's prior on the population mean;
+    parameters) with covariates and constraints, A with a diagonal covariance, A with an
+    earlier wave's prior on the population mean, and C with prices in cents (a design packed
+    as int16 codes) and on no grid (float64 codes);
 
 and prints each one's extra compile time over the rerun (b), wall and CPU (the probe's
 process time: other work on the machine does not count), and the CPU time of one call of the
@@ -27,8 +28,8 @@ the before/after in one run.
 
 Run: ``.venv/bin/python benchmarks/compile_bench.py [--json FILE] [--workdir DIR] [--baseline
 COMMIT]`` (about 3 minutes on 2 idle cores, 6 when loaded). ``--widths`` instead times the
-likelihood kernel on the design packed as int8, int16, float32 and float64 codes (why the packed
-width stays a model family); ``--density`` times the whole model's log density and gradient
+likelihood kernel on the design packed as int8, int16, float32 and float64 codes (why each
+width keeps its own kernel); ``--density`` times the whole model's log density and gradient
 (CPU per call) for the full and the diagonal covariance and an earlier wave's prior. Installs
 nothing.
 """
@@ -141,6 +142,9 @@ versions = 20
 seed = 5
 """
 
+STUDY_C_CENTS = STUDY_C.replace("[20.0, 30.0, 40.0, 50.0]", "[19.99, 29.49, 41.37, 49.99]")
+STUDY_C_NO_GRID = STUDY_C.replace("[20.0, 30.0, 40.0, 50.0]", "[20.0, 28.2842712474619, 40.0, 50.0]")
+
 # label, study, respondents, covariates, constraints, covariance
 CASES: list[tuple[str, str, str, int, bool, dict[str, str], str]] = [
     ("a_empty_cache", "A", STUDY_TOML, 150, False, {}, "full"),
@@ -168,6 +172,11 @@ CASES: list[tuple[str, str, str, int, bool, dict[str, str], str]] = [
     ("c_A_diagonal", "A", STUDY_TOML, 150, False, {}, "diagonal"),
     # an earlier wave's prior on the population mean (``winback fit --prior``)
     ("c_A_prior", "A", STUDY_TOML, 150, False, {}, "full+prior"),
+    # designs that pack to other widths (analysis._kernels.pack_design): prices in cents give
+    # int16 codes, prices on no grid float64 codes (each was a compiled model of its own
+    # until the kernel took all three widths)
+    ("c_C_cents_int16", "C_cents", STUDY_C_CENTS, 90, False, {}, "full"),
+    ("c_C_no_grid_float64", "C_no_grid", STUDY_C_NO_GRID, 90, False, {}, "full"),
 ]
 
 
@@ -224,6 +233,10 @@ def probe(study_path: Path, resp_path: Path, spec: str) -> int:
         py_func = getattr(fn, "py_func", None)
         out[f"{name}_key"] = CACHED_SRC_FUNCTIONS.get(py_func) if py_func is not None else None
     out["n_dim"] = int(compiled.n_dim)
+    from analysis._kernels import pack_design
+
+    packed = pack_design(arrays.x, arrays.resp, arrays.y, arrays.avail, arrays.n_respondents)
+    out["codes"] = packed.codes.dtype.name
     # the log density at a fixed point, through nutpie's C callback
     import ctypes
 
@@ -416,7 +429,7 @@ def run_cases(
         info["process_seconds"] = wall
         results[label] = info
         print(
-            f"{label:28s} compile {info['compile_seconds']:6.2f} s "
+            f"{label:28s} {info.get('codes', '?'):7s} compile {info['compile_seconds']:6.2f} s "
             f"({info.get('compile_cpu_seconds', float('nan')):6.2f} s CPU), density "
             f"{info.get('density_ms', float('nan')):.4f} ms CPU, build "
             f"{info['build_seconds']:.2f} s, whole process {wall:6.2f} s, logp key "

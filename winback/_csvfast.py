@@ -22,6 +22,8 @@ import io
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import numba
 import numpy as np
@@ -33,10 +35,22 @@ from winback._numba_cache import install as _check_numba_cache
 
 _check_numba_cache()  # damaged compiled-code cache entries are compiled anew, never loaded
 
-__all__ = ["table_bytes"]
+__all__ = ["table_bytes", "write_table"]
 
 #: rows per block of the copy (the same blocks whatever the thread count)
 BLOCK = 1 << 16
+
+
+@dataclass
+class _Plan:
+    """A table's rows as codes into its distinct cells' bytes (:func:`_plan`)."""
+
+    codes: np.ndarray  # (columns, rows) codes into each column's distinct cells
+    base: np.ndarray  # column c's cells start at base[c] in offsets
+    offsets: np.ndarray  # cell e's bytes are blob[offsets[e]:offsets[e + 1]]
+    blob: np.ndarray
+    head: bytes
+    starts: np.ndarray  # row r's bytes start at starts[r] (after the header); n + 1 entries
 
 
 def table_bytes(
@@ -49,6 +63,74 @@ def table_bytes(
     lineterminator=line_end)`` writes them (QUOTE_MINIMAL), UTF-8 bytes in a uint8 array; None
     when a column's dtype is not one handled here. ``df`` needs at least two columns (a one-column row of one empty
     cell is quoted by the ``csv`` module: its text depends on the row)."""
+    plan = _plan(df, header, line_end, guard)
+    if plan is None:
+        return None
+    n = plan.codes.shape[1]
+    out = np.empty(int(plan.starts[-1]), dtype=np.uint8)
+    out[: len(plan.head)] = np.frombuffer(plan.head, dtype=np.uint8)
+    _in_blocks(
+        n,
+        lambda a, b: _fill_at(
+            plan.codes, plan.base, plan.offsets, plan.blob, plan.starts, out, 0, a, b
+        ),
+    )
+    return out
+
+
+def write_table(
+    fh: BinaryIO,
+    df: pd.DataFrame,
+    header: str,
+    line_end: str,
+    guard: Callable[[pd.DataFrame], pd.DataFrame],
+) -> bool:
+    """:func:`table_bytes` written to ``fh`` block by block through one reused buffer; False
+    (nothing written) when the table is not one handled here.
+
+    The same bytes, without a buffer the size of the file: on a large import that buffer was
+    hundreds of MB of memory touched for the first time, which costs more than the copy itself
+    (benchmarks/RESULTS.md, "what this machine's memory does to the ratio")."""
+    plan = _plan(df, header, line_end, guard)
+    if plan is None:
+        return False
+    n = plan.codes.shape[1]
+    fh.write(plan.head)
+    n_threads = max(1, min(numba.get_num_threads(), -(-n // BLOCK)))
+    # one round = one block of rows per thread, filled into its own part of the buffer
+    rounds = [(a, min(a + BLOCK * n_threads, n)) for a in range(0, n, BLOCK * n_threads)]
+    size = max((int(plan.starts[b] - plan.starts[a]) for a, b in rounds), default=0)
+    buf = np.empty(size, dtype=np.uint8)
+    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+    try:
+        for a, b in rounds:
+            spans = [(lo, min(lo + BLOCK, b)) for lo in range(a, b, BLOCK)]
+            # starts relative to this round's first byte: the kernel writes buf[starts[r] - s0]
+            s0 = int(plan.starts[a])
+
+            def fill(span: tuple[int, int], s0: int = s0) -> None:
+                _fill_at(
+                    plan.codes, plan.base, plan.offsets, plan.blob, plan.starts, buf, s0, *span
+                )
+
+            if pool is None:
+                for span in spans:
+                    fill(span)
+            else:
+                list(pool.map(fill, spans))
+            fh.write(memoryview(buf)[: int(plan.starts[b]) - s0])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return True
+
+
+def _plan(
+    df: pd.DataFrame,
+    header: str,
+    line_end: str,
+    guard: Callable[[pd.DataFrame], pd.DataFrame],
+) -> _Plan | None:
     if df.shape[1] < 2:
         return None
     n = len(df)
@@ -99,10 +181,7 @@ def table_bytes(
     starts[0] = len(head)
     np.cumsum(row_len, out=starts[1:])
     starts[1:] += len(head)
-    out = np.empty(int(starts[-1]), dtype=np.uint8)
-    out[: len(head)] = np.frombuffer(head, dtype=np.uint8)
-    _in_blocks(n, lambda a, b: _fill(codes, base, offsets, blob, starts, out, a, b))
-    return out
+    return _Plan(codes, base, offsets, blob, head, starts)
 
 
 _NULLABLE_INTS = (
@@ -245,9 +324,9 @@ def _row_lengths(codes, base, lengths, row_len, r0, r1):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def _fill(codes, base, offsets, blob, starts, out, r0, r1):  # pragma: no cover - compiled
+def _fill_at(codes, base, offsets, blob, starts, out, s0, r0, r1):  # pragma: no cover - compiled
     for r in range(r0, r1):
-        pos = starts[r]
+        pos = starts[r] - s0
         for c in range(codes.shape[0]):
             e = base[c] + codes[c, r]
             for t in range(offsets[e], offsets[e + 1]):

@@ -24,6 +24,12 @@ OTHER_STUDY = SMALL_STUDY.replace(
     'levels = ["Basic", "Standard", "Premium"]', 'levels = ["Basic", "Standard", "Premium", "Max"]'
 ).replace("none_option = true", "none_option = false")
 OTHER_TRUTH = {**{k: v for k, v in SMALL_TRUTH.items() if k != "none"}, "plan[Max]": 1.4}
+# designs whose codes need another width (analysis._kernels.pack_design): prices in cents
+# (int16 codes) and prices on no grid at all (float64)
+CENTS_STUDY = SMALL_STUDY.replace("[30.0, 40.0, 50.0, 60.0]", "[29.99, 41.37, 53.1, 60.0]")
+NO_GRID_STUDY = SMALL_STUDY.replace(
+    "[30.0, 40.0, 50.0, 60.0]", "[30.0, 42.42640687119285, 50.0, 60.0]"
+)
 
 
 def _arrays(text, truth, n, covariates=0):
@@ -227,17 +233,19 @@ def test_constraint_columns_equal_indexed_constraints_and_their_gradient():
 
 @pytest.mark.integration
 def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytensors_own():
-    """Four study structures and settings compile to the same PyTensor cache key, the later
+    """Six study structures and settings compile to the same PyTensor cache key, the later
     ones without compiling a callback of their own: 7 parameters with a none option, an order
     and a sign constraint; 8 parameters without one, other constraints and two respondent
     covariates; the first study with a diagonal covariance; the second with an earlier wave's
-    prior on the population mean. Each one's log density and gradient equal PyTensor's own graph
+    prior on the population mean; the first with prices in cents (a design packed as int16
+    codes, not int8) and with prices on no grid (float64). Each one's log density and gradient equal PyTensor's own graph
     of the model written with constants (the diagonal covariance as independent standard
     deviations, the prior as an MvNormal) at random points; a damaged cache entry of the
     callbacks is compiled anew."""
     import nutpie
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, NUMBA_CACHE_PATH
 
+    from analysis._kernels import pack_design
     from analysis._nutpie import applicable
     from analysis.hb import build_model, compile_nutpie, numba_mode
 
@@ -257,7 +265,14 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
                 "prior_cov": np.eye(k) * 0.25 + 0.05,
             },
         ),
+        (_arrays(CENTS_STUDY, SMALL_TRUTH, 6), {"constraints": {"price": "negative"}}),
+        (_arrays(NO_GRID_STUDY, SMALL_TRUTH, 5), {}),
     ]
+    widths = [
+        pack_design(a.x, a.resp, a.y, a.avail, a.n_respondents).codes.dtype.name
+        for a, _ in cases
+    ]
+    assert widths == ["int8"] * 4 + ["int16", "float64"], widths
     keys, files, damaged = [], None, None
     rng = np.random.default_rng(11)
     for i, (arrays, options) in enumerate(cases):

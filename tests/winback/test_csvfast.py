@@ -9,6 +9,8 @@ zeros and NaN, nullable numbers and booleans with NA).
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 import winback._csvfast as csvfast
 import winback._io as wio
 from tests.winback.test_roundtrip import TEXT
-from winback._csvfast import table_bytes
+from winback._csvfast import table_bytes, write_table
 
 pytestmark = pytest.mark.unit
 
@@ -106,6 +108,14 @@ def test_the_fast_writer_writes_pandas_bytes(df):
         assert any(dt.kind == "O" for dt in df.dtypes), df.dtypes
         return
     assert got.tobytes() == want, (got.tobytes()[:300], want[:300])
+    streamed = io.BytesIO()  # the same bytes written block by block through one buffer
+    block = csvfast.BLOCK
+    csvfast.BLOCK = 3  # rounds of 3 rows per thread: every frame spans several
+    try:
+        assert write_table(streamed, df, header, wio.CSV_LINE_END, wio.safe_frame)
+    finally:
+        csvfast.BLOCK = block
+    assert streamed.getvalue() == want, (streamed.getvalue()[:300], want[:300])
 
 
 def test_large_tables_go_through_the_fast_writer(monkeypatch, tmp_path):
