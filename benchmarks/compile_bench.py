@@ -143,7 +143,9 @@ seed = 5
 """
 
 STUDY_C_CENTS = STUDY_C.replace("[20.0, 30.0, 40.0, 50.0]", "[19.99, 29.49, 41.37, 49.99]")
-STUDY_C_NO_GRID = STUDY_C.replace("[20.0, 30.0, 40.0, 50.0]", "[20.0, 28.2842712474619, 40.0, 50.0]")
+STUDY_C_NO_GRID = STUDY_C.replace(
+    "[20.0, 30.0, 40.0, 50.0]", "[20.0, 28.2842712474619, 40.0, 50.0]"
+)
 
 # label, study, respondents, covariates, constraints, covariance
 CASES: list[tuple[str, str, str, int, bool, dict[str, str], str]] = [

@@ -269,8 +269,7 @@ def test_studies_of_other_structures_share_one_compiled_model_that_equals_pytens
         (_arrays(NO_GRID_STUDY, SMALL_TRUTH, 5), {}),
     ]
     widths = [
-        pack_design(a.x, a.resp, a.y, a.avail, a.n_respondents).codes.dtype.name
-        for a, _ in cases
+        pack_design(a.x, a.resp, a.y, a.avail, a.n_respondents).codes.dtype.name for a, _ in cases
     ]
     assert widths == ["int8"] * 4 + ["int16", "float64"], widths
     keys, files, damaged = [], None, None
