@@ -382,7 +382,7 @@ def warm_up(work: Path, cache: Path) -> float:
     but never on this study. Returns the seconds it took."""
     _, _, study_path, resp_path = make_data(other_study_toml("E"), 100, None, None, work / "warmup")
     cmd = [*winback_command(), "-q", "fit", str(study_path), str(resp_path)]
-    cmd += ["--out", str(work / "warmup_fit"), "--draws", "100", "--tune", "100"]
+    cmd += ["--out", str(work / "warmup_fit"), "--draws", "100", "--tune", "100", "--force"]
     t = run_timed(cmd, env=cache_env(cache))
     if t.returncode not in (0, 4):
         raise SystemExit(f"warm-up fit failed (exit {t.returncode}): {t.stderr[-1500:]}")
@@ -400,7 +400,9 @@ def run_winback(
     """Time ``winback fit`` (with the compilation cache ``cache`` if given); read its posterior
     back (``load``), or, when the command cannot run and ``load``, time the Python API in a
     fresh process instead."""
+    # --force: a rerun in the same --workdir replaces the earlier fit (as a whole)
     cmd = [*winback_command(), "-q", "fit", str(study_path), str(resp_path), "--out", str(out)]
+    cmd.append("--force")
     print("winback: " + " ".join(cmd), flush=True)
     t = run_timed(cmd, env=cache_env(cache) if cache is not None else None)
     notes: list[str] = []
