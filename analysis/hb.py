@@ -513,9 +513,7 @@ def _fit_arrays(arrays: ChoiceArrays, settings: HBSettings) -> HBFit:
         steps = ProgressLog(chains=settings.chains, tune=settings.tune, draws=settings.draws)
     if settings.sampler == "nutpie":
         if show == "log":
-            log.info(
-                "fit: compiling the model (a model family's first fit on this machine: about 40 s)"
-            )
+            log.info("fit: compiling the model (the first fit on this machine: about 2 minutes)")
         compiled = compile_nutpie(model, backend=settings.backend)
         if show == "log":
             log.info(
