@@ -141,8 +141,11 @@ def prepare_choice_data(
     alt = ch["alt"].to_numpy(dtype=str)
     pos = _designed_position(alt, study.design.alternatives)
     for a, attr in enumerate(study.attributes):
-        col = ch[attr.name]
-        idx = np.array([-1 if pd.isna(v) else attr.index_of(v) for v in col], dtype=int)
+        # each distinct value looked up once (2,000 respondents x 15 tasks x 5 alternatives x
+        # 9 attributes were 1.35 million Python look-ups); missing values are -1
+        codes, uniques = pd.factorize(ch[attr.name], use_na_sentinel=True)
+        lut = np.array([attr.index_of(v) for v in uniques] + [-1], dtype=int)
+        idx = lut[codes]  # code -1 (missing) takes the last entry, -1
         ok = idx >= 0
         if enc.applies is not None:  # an alternative-specific attribute counts where it applies
             ok &= (pos >= 0) & enc.applies[np.maximum(pos, 0), a] | (pos < 0)
