@@ -185,15 +185,23 @@ def csv_bytes(df: pd.DataFrame) -> bytes | np.ndarray:
     A large table is written by :func:`winback._csvfast.table_bytes`: the same bytes as
     pandas' ``to_csv``, each column's distinct values formatted once.
     """
-    if df.shape[1] >= 2 and len(df) >= FAST_ROWS:
+    header = _fast_header(df)
+    if header is not None:
         # lazy: the fast writer's numba kernels (0.4 s to import) load only for large tables
         from winback._csvfast import table_bytes
 
-        header = safe_frame(df.iloc[:0]).to_csv(index=False, lineterminator=CSV_LINE_END)
         fast = table_bytes(df, header, CSV_LINE_END, safe_frame)
         if fast is not None:
             return fast
     return pandas_csv_text(df).encode("utf-8")
+
+
+def _fast_header(df: pd.DataFrame) -> str | None:
+    """The header line of a table large enough for the fast writer (:data:`FAST_ROWS` rows and
+    two columns); None for a table pandas writes directly."""
+    if df.shape[1] < 2 or len(df) < FAST_ROWS:
+        return None
+    return str(safe_frame(df.iloc[:0]).to_csv(index=False, lineterminator=CSV_LINE_END))
 
 
 def pandas_csv_text(df: pd.DataFrame) -> str:
@@ -206,11 +214,10 @@ def pandas_csv_text(df: pd.DataFrame) -> str:
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     """Atomically write a CSV whose text cells are formula-safe (:func:`csv_bytes`'s bytes; a
     large table streamed in blocks of rows, without a buffer the size of the file)."""
-    if df.shape[1] >= 2 and len(df) >= FAST_ROWS:
+    header = _fast_header(df)
+    if header is not None:
         # lazy: the fast writer's numba kernels (0.4 s to import) load only for large tables
         from winback._csvfast import write_table
-
-        header = safe_frame(df.iloc[:0]).to_csv(index=False, lineterminator=CSV_LINE_END)
 
         def write(fh: BinaryIO) -> None:
             if not write_table(fh, df, header, CSV_LINE_END, safe_frame):
