@@ -4,7 +4,8 @@ One HB fit of the scale check's study (``hb_vs_bayesm.scale_study_toml``: 15 tas
 x 20 parameters) at ``--respondents`` (500 by default: a quarter of the scale check, for
 comparing candidates quickly), with nutpie options passed through ``--nutpie '{"adaptation":
 "draw_diag"}'``. Prints one JSON line (and appends it to ``--out``): the slowest population
-quantity's bulk and tail ESS and R-hat (``mu`` and ``sd``, and which parameter), the worst
+quantity's bulk and tail ESS and R-hat (``mu`` and ``sd``, and which parameter, with its
+chains' means, sds and first-half means: chains that disagree, or drift), the worst
 individual part-worth, divergences, leapfrog steps per draw and tree depth, step size, CPU seconds
 of sampling per leapfrog step and the slowest ESS per 1,000 leapfrog steps: numbers that do not
 depend on what else the machine runs.
@@ -102,6 +103,12 @@ def probe(
             "slowest": names[j],
         }
         slowest = min(slowest, float(np.min(eb)), float(np.min(et)))
+        x = post[group].to_numpy()[..., j]  # (chain, draw) of the slowest
+        out[group]["chains"] = {
+            "mean": [round(float(v), 4) for v in x.mean(axis=1)],
+            "sd": [round(float(v), 4) for v in x.std(axis=1)],
+            "first_half_mean": [round(float(v), 4) for v in x[:, : x.shape[1] // 2].mean(axis=1)],
+        }
         if "none" in names:
             j = names.index("none")
             out[group]["none"] = {"ess_bulk": float(eb[j]), "ess_tail": float(et[j])}
