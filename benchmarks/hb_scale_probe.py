@@ -88,6 +88,7 @@ def probe(
         "respondents": n,
         "draws": draws,
         "tune": tune,
+        "seed": seed,
         "chains": chains,
         "nutpie": options,
         "coordinates": coordinates,
